@@ -1,0 +1,267 @@
+//! The untyped syntax tree, as the parser builds it. Every node has a span; a part the parser
+//! could not make sense of is an `Error` node, so later phases can still look at the rest.
+
+use crate::span::Span;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Module {
+    pub items: Vec<Item>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    Fn(FnDecl),
+    Type(TypeDecl),
+    Stmt(Stmt),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decorator {
+    pub name: Ident,
+    /// `None` for `@admin`, `Some(vec![])` for `@admin()`.
+    pub args: Option<Vec<Arg>>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Arg {
+    pub name: Option<Ident>,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FnDecl {
+    pub decorators: Vec<Decorator>,
+    pub is_async: bool,
+    pub name: Ident,
+    pub params: Vec<Param>,
+    pub ret: Option<TypeExpr>,
+    pub body: FnBody,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FnBody {
+    Block(Block),
+    /// `fn f() => expr`
+    Expr(Box<Expr>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    pub name: Ident,
+    pub ty: Option<TypeExpr>,
+    pub default: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeDecl {
+    pub decorators: Vec<Decorator>,
+    pub name: Ident,
+    pub fields: Vec<FieldDecl>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldDecl {
+    pub decorators: Vec<Decorator>,
+    pub name: Ident,
+    pub ty: TypeExpr,
+    pub default: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeExpr {
+    pub kind: TypeExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TypeExprKind {
+    /// `Int`, `List<T>`, `Map<K, V>`, `User`
+    Named { name: Ident, args: Vec<TypeExpr> },
+    /// `T?`
+    Nullable(Box<TypeExpr>),
+    /// `Fn(A, B) -> R`
+    Fn { params: Vec<TypeExpr>, ret: Box<TypeExpr> },
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssignOp {
+    Set,
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StmtKind {
+    Let { name: Ident, ty: Option<TypeExpr>, value: Expr },
+    Assign { target: Expr, op: AssignOp, value: Expr },
+    Expr(Expr),
+    While { cond: Expr, body: Block },
+    For { pattern: Pattern, iter: Expr, body: Block },
+    Loop { body: Block },
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    And,
+    Or,
+}
+
+impl BinOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Rem => "%",
+            BinOp::Eq => "==",
+            BinOp::NotEq => "!=",
+            BinOp::Lt => "<",
+            BinOp::LtEq => "<=",
+            BinOp::Gt => ">",
+            BinOp::GtEq => ">=",
+            BinOp::And => "and",
+            BinOp::Or => "or",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    Neg,
+    Not,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StrPart {
+    Text(String),
+    Interp { expr: Expr, spec: Option<String> },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldInit {
+    pub name: Ident,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lambda {
+    pub is_async: bool,
+    pub params: Vec<Param>,
+    pub ret: Option<TypeExpr>,
+    pub body: FnBody,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Null,
+    Str(Vec<StrPart>),
+    Name(String),
+    List(Vec<Expr>),
+    Map(Vec<(Expr, Expr)>),
+    Struct { name: Ident, fields: Vec<FieldInit> },
+    Unary { op: UnaryOp, expr: Box<Expr> },
+    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Call { callee: Box<Expr>, args: Vec<Arg> },
+    Field { expr: Box<Expr>, name: Ident },
+    Index { expr: Box<Expr>, index: Box<Expr> },
+    Try(Box<Expr>),
+    Await(Box<Expr>),
+    Lambda(Box<Lambda>),
+    If { cond: Box<Expr>, then: Block, otherwise: Option<Box<Expr>> },
+    Match { scrutinee: Box<Expr>, arms: Vec<Arm> },
+    Block(Block),
+    Range { start: Box<Expr>, end: Box<Expr>, inclusive: bool },
+    Return(Option<Box<Expr>>),
+    /// `return 401 { ... }`
+    ReturnStatus { status: i64, status_span: Span, body: Box<Expr> },
+    Break,
+    Continue,
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Arm {
+    pub pattern: Pattern,
+    pub guard: Option<Expr>,
+    pub body: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pattern {
+    pub kind: PatternKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum PatternKind {
+    Wildcard,
+    Bind(String),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Bool(bool),
+    Null,
+    Ok(Box<Pattern>),
+    Err(Box<Pattern>),
+    Range { start: i64, end: i64, inclusive: bool },
+    Or(Vec<Pattern>),
+    Tuple(Vec<Pattern>),
+    Error,
+}
+
+impl Expr {
+    pub fn new(kind: ExprKind, span: Span) -> Expr {
+        Expr { kind, span }
+    }
+}

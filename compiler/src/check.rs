@@ -1,0 +1,755 @@
+//! The checker: names, types, `Result`/`?`/`match`, `async`/`.await`, decorators, routes,
+//! auth, cron and ORM rules. It records every problem and keeps going (an `Error` type agrees
+//! with everything, so one mistake is reported once), and produces the typed tree.
+
+mod auth;
+mod builtins;
+mod cron;
+mod decorators;
+mod expr;
+mod infer;
+mod names;
+mod orm;
+mod pattern;
+pub mod problem;
+mod routes;
+mod state;
+mod stmt;
+mod zonk;
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::ast;
+use crate::span::Span;
+use crate::tast::{self, FnId, FnKind, GlobalId, LocalId, TExpr, TExprKind};
+use crate::types::{RecordId, Type};
+use decorators::{FieldDecorators, FnDecorators, TypeDecorators};
+use infer::Unifier;
+pub use problem::Problem;
+
+/// What a function is for; decides what `?` and `return STATUS` mean inside it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FnRole {
+    Plain,
+    Handler,
+    Provider,
+    Cron,
+    Main,
+}
+
+pub(crate) struct FieldInfo {
+    pub name: String,
+    pub ty: Type,
+    pub has_default: bool,
+    pub decorators: FieldDecorators,
+    pub span: Span,
+    pub type_span: Span,
+}
+
+pub(crate) struct RecordInfo {
+    pub name: String,
+    pub fields: Vec<FieldInfo>,
+    pub decorators: TypeDecorators,
+    pub span: Span,
+    /// Where the record is first used as a table, if it is.
+    pub table_use: Option<Span>,
+}
+
+impl RecordInfo {
+    pub fn field(&self, name: &str) -> Option<(usize, &FieldInfo)> {
+        self.fields.iter().enumerate().find(|(_, f)| f.name == name)
+    }
+}
+
+pub(crate) struct ParamInfo {
+    pub name: String,
+    pub ty: Type,
+    pub span: Span,
+    pub default: Option<TExpr>,
+}
+
+pub(crate) struct FnInfo {
+    pub name: String,
+    pub name_span: Span,
+    pub span: Span,
+    pub params: Vec<ParamInfo>,
+    pub ret: Type,
+    pub ret_annotated: bool,
+    pub is_async: bool,
+    pub decorators: FnDecorators,
+    pub role: FnRole,
+}
+
+pub(crate) struct GlobalInfo {
+    pub name: String,
+    pub ty: Type,
+    pub span: Span,
+}
+
+/// One function being checked (a lambda nests inside its parent's context).
+pub(crate) struct FnCtx {
+    pub id: FnId,
+    pub name: String,
+    pub kind: FnKind,
+    pub role: FnRole,
+    pub is_async: bool,
+    pub span: Span,
+    pub ret: Type,
+    pub locals: Vec<tast::LocalDef>,
+    pub scopes: Vec<HashMap<String, LocalId>>,
+    pub loops: u32,
+    /// One flag per enclosing loop: whether a `break` leaves it.
+    pub breaks: Vec<bool>,
+    pub captures: Vec<(LocalId, LocalId)>,
+    pub statuses: BTreeSet<u16>,
+    /// Locals bound directly to the result of `jwt.decode`.
+    pub jwt_results: std::collections::HashSet<LocalId>,
+}
+
+pub(crate) struct Checker {
+    pub problems: Vec<Problem>,
+    pub unifier: Unifier,
+    pub records: Vec<RecordInfo>,
+    pub record_ids: HashMap<String, RecordId>,
+    pub fns: Vec<FnInfo>,
+    pub fn_ids: HashMap<String, FnId>,
+    pub globals: Vec<GlobalInfo>,
+    pub global_ids: HashMap<String, GlobalId>,
+    /// Checked functions, by id; lambdas are appended as they are met.
+    pub out_fns: Vec<Option<tast::FnDef>>,
+    pub ctx: Vec<FnCtx>,
+    pub secrets: BTreeSet<String>,
+    /// While checking the top level: globals defined so far.
+    pub defined_globals: usize,
+    /// Record names by id, for suggestions and messages.
+    pub record_names: Vec<String>,
+    /// Checked default values of record fields.
+    pub field_defaults: HashMap<(RecordId, usize), TExpr>,
+    /// Statuses each handler returns with `return STATUS BODY`.
+    pub statuses: HashMap<FnId, Vec<u16>>,
+}
+
+/// Checks a parsed module. Always returns a program; it is only fit for lowering when no
+/// problem is an error.
+pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
+    let mut c = Checker {
+        problems: Vec::new(),
+        unifier: Unifier::default(),
+        records: Vec::new(),
+        record_ids: HashMap::new(),
+        fns: Vec::new(),
+        fn_ids: HashMap::new(),
+        globals: Vec::new(),
+        global_ids: HashMap::new(),
+        out_fns: Vec::new(),
+        ctx: Vec::new(),
+        secrets: BTreeSet::new(),
+        defined_globals: 0,
+        record_names: Vec::new(),
+        field_defaults: HashMap::new(),
+        statuses: HashMap::new(),
+    };
+    let types: Vec<&ast::TypeDecl> = module
+        .items
+        .iter()
+        .filter_map(|i| if let ast::Item::Type(t) = i { Some(t) } else { None })
+        .collect();
+    let fns: Vec<&ast::FnDecl> = module
+        .items
+        .iter()
+        .filter_map(|i| if let ast::Item::Fn(f) = i { Some(f) } else { None })
+        .collect();
+    let top: Vec<&ast::Stmt> = module
+        .items
+        .iter()
+        .filter_map(|i| if let ast::Item::Stmt(s) = i { Some(s) } else { None })
+        .collect();
+
+    c.collect_records(&types);
+    c.collect_fns(&fns);
+    c.collect_globals(&top);
+    c.check_defaults(&types, &fns);
+    let main = c.check_main(&top);
+    for (i, f) in fns.iter().enumerate() {
+        c.check_fn(FnId(i as u32), f);
+    }
+    let records = c.finish_records();
+    let auth = c.check_auth(&fns);
+    let routes = c.check_routes(&fns, auth.as_ref());
+    let crons = c.check_crons(&fns);
+    let mut program = tast::Program {
+        records,
+        functions: c.out_fns.drain(..).flatten().collect(),
+        globals: c
+            .globals
+            .iter()
+            .map(|g| tast::GlobalDef { name: g.name.clone(), ty: g.ty.clone(), span: g.span })
+            .collect(),
+        main: Some(main),
+        routes,
+        auth,
+        crons,
+        secrets: c.secrets.iter().cloned().collect(),
+    };
+    state::check_top_level_mutation(&program, &mut c.problems);
+    zonk::finish_program(&mut program, &c.unifier, &mut c.problems);
+    let mut problems = c.problems;
+    problems.sort_by_key(|p| (p.span(), p.is_warning()));
+    problems.dedup();
+    (program, problems)
+}
+
+impl Checker {
+    pub fn report(&mut self, p: Problem) {
+        self.problems.push(p);
+    }
+
+    /// The type with what is known so far substituted, for messages.
+    pub fn res(&self, t: &Type) -> Type {
+        self.unifier.resolve(t)
+    }
+
+    pub fn record_name(&self, id: RecordId) -> &str {
+        &self.records[id.0 as usize].name
+    }
+
+    pub fn error_expr(span: Span) -> TExpr {
+        TExpr { kind: TExprKind::Error, ty: Type::Error, span }
+    }
+
+    // ---- declarations
+
+    fn collect_records(&mut self, types: &[&ast::TypeDecl]) {
+        for t in types {
+            if let Some(&first) = self.record_ids.get(&t.name.name) {
+                let first = self.records[first.0 as usize].span;
+                self.report(Problem::Duplicate {
+                    what: "type",
+                    name: t.name.name.clone(),
+                    span: t.name.span,
+                    first,
+                });
+                continue;
+            }
+            if is_builtin_type(&t.name.name) {
+                self.report(Problem::Duplicate {
+                    what: "built-in type",
+                    name: t.name.name.clone(),
+                    span: t.name.span,
+                    first: t.name.span,
+                });
+            }
+            let id = RecordId(self.records.len() as u32);
+            self.record_ids.insert(t.name.name.clone(), id);
+            let decorators = decorators::read_type(&t.decorators, &mut self.problems);
+            self.records.push(RecordInfo {
+                name: t.name.name.clone(),
+                fields: Vec::new(),
+                decorators,
+                span: t.name.span,
+                table_use: None,
+            });
+            self.record_names.push(t.name.name.clone());
+        }
+        for t in types {
+            let Some(&id) = self.record_ids.get(&t.name.name) else { continue };
+            if self.records[id.0 as usize].span != t.name.span || !self.records[id.0 as usize].fields.is_empty() {
+                continue;
+            }
+            let mut fields: Vec<FieldInfo> = Vec::new();
+            for f in &t.fields {
+                if let Some(first) = fields.iter().find(|x| x.name == f.name.name) {
+                    self.report(Problem::Duplicate {
+                        what: "field",
+                        name: f.name.name.clone(),
+                        span: f.name.span,
+                        first: first.span,
+                    });
+                    continue;
+                }
+                let ty = self.resolve_type_expr(&f.ty);
+                let decorators = decorators::read_field(&f.decorators, &mut self.problems);
+                fields.push(FieldInfo {
+                    name: f.name.name.clone(),
+                    ty,
+                    has_default: f.default.is_some(),
+                    decorators,
+                    span: f.name.span,
+                    type_span: f.ty.span,
+                });
+            }
+            self.records[id.0 as usize].fields = fields;
+        }
+    }
+
+    pub fn resolve_type_expr(&mut self, t: &ast::TypeExpr) -> Type {
+        use ast::TypeExprKind as K;
+        match &t.kind {
+            K::Error => Type::Error,
+            K::Nullable(inner) => Type::nullable(self.resolve_type_expr(inner)),
+            K::Fn { params, ret } => {
+                let ps = params.iter().map(|p| self.resolve_type_expr(p)).collect();
+                Type::Fn(ps, Box::new(self.resolve_type_expr(ret)))
+            }
+            K::Named { name, args } => {
+                let argc = |c: &mut Self, n: usize| -> bool {
+                    if args.len() != n {
+                        c.report(Problem::TypeArgCount {
+                            name: name.name.clone(),
+                            expected: n,
+                            found: args.len(),
+                            span: t.span,
+                        });
+                        false
+                    } else {
+                        true
+                    }
+                };
+                let simple = match name.name.as_str() {
+                    "Int" => Some(Type::Int),
+                    "Float" => Some(Type::Float),
+                    "Str" => Some(Type::Str),
+                    "Bool" => Some(Type::Bool),
+                    "Null" => Some(Type::Null),
+                    "DateTime" => Some(Type::DateTime),
+                    "Uuid" => Some(Type::Uuid),
+                    "DbConn" => Some(Type::DbConn),
+                    _ => None,
+                };
+                if let Some(ty) = simple {
+                    return if argc(self, 0) { ty } else { Type::Error };
+                }
+                let arg = |c: &mut Self, i: usize| c.resolve_type_expr(&args[i]);
+                match name.name.as_str() {
+                    "List" => {
+                        if argc(self, 1) { Type::list(arg(self, 0)) } else { Type::Error }
+                    }
+                    "Future" => {
+                        if argc(self, 1) { Type::future(arg(self, 0)) } else { Type::Error }
+                    }
+                    "Map" => {
+                        if argc(self, 2) { Type::map(arg(self, 0), arg(self, 1)) } else { Type::Error }
+                    }
+                    "Result" => match args.len() {
+                        1 => Type::result(arg(self, 0)),
+                        2 => Type::Result(Box::new(arg(self, 0)), Box::new(arg(self, 1))),
+                        _ => {
+                            argc(self, 1);
+                            Type::Error
+                        }
+                    },
+                    "Secret" => {
+                        if argc(self, 1) {
+                            let inner = arg(self, 0);
+                            if inner != Type::Str && inner != Type::Error {
+                                self.report(Problem::Mismatch {
+                                    expected: Type::Str,
+                                    found: inner,
+                                    span: args[0].span,
+                                    context: problem::Expectation::Plain,
+                                });
+                            }
+                            Type::Secret
+                        } else {
+                            Type::Error
+                        }
+                    }
+                    other => {
+                        if let Some(&id) = self.record_ids.get(other) {
+                            if argc(self, 0) { Type::Record(id) } else { Type::Error }
+                        } else {
+                            let known = BUILTIN_TYPES
+                                .iter()
+                                .copied()
+                                .chain(self.records.iter().map(|r| r.name.as_str()));
+                            let suggestion = names::closest(other, known);
+                            self.report(Problem::UnknownType {
+                                name: other.to_string(),
+                                span: name.span,
+                                suggestion,
+                            });
+                            Type::Error
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn collect_fns(&mut self, fns: &[&ast::FnDecl]) {
+        for (i, f) in fns.iter().enumerate() {
+            let id = FnId(i as u32);
+            let decorators = decorators::read_fn(&f.decorators, &mut self.problems);
+            let role = if decorators.route.is_some() {
+                FnRole::Handler
+            } else if decorators.auth_provider.is_some() {
+                FnRole::Provider
+            } else if decorators.cron.is_some() {
+                FnRole::Cron
+            } else {
+                FnRole::Plain
+            };
+            let mut params: Vec<ParamInfo> = Vec::new();
+            for p in &f.params {
+                if let Some(first) = params.iter().find(|x| x.name == p.name.name) {
+                    self.report(Problem::Duplicate {
+                        what: "parameter",
+                        name: p.name.name.clone(),
+                        span: p.name.span,
+                        first: first.span,
+                    });
+                }
+                let ty = match &p.ty {
+                    Some(t) => self.resolve_type_expr(t),
+                    None => self.unifier.fresh(),
+                };
+                params.push(ParamInfo { name: p.name.name.clone(), ty, span: p.name.span, default: None });
+            }
+            let (ret, ret_annotated) = match &f.ret {
+                Some(t) => (self.resolve_type_expr(t), true),
+                None => (self.unifier.fresh(), false),
+            };
+            if let Some(&first) = self.fn_ids.get(&f.name.name) {
+                let first = self.fns[first.0 as usize].name_span;
+                self.report(Problem::Duplicate {
+                    what: "function",
+                    name: f.name.name.clone(),
+                    span: f.name.span,
+                    first,
+                });
+            } else if let Some(&rid) = self.record_ids.get(&f.name.name) {
+                let first = self.records[rid.0 as usize].span;
+                self.report(Problem::Duplicate { what: "name", name: f.name.name.clone(), span: f.name.span, first });
+            } else {
+                self.fn_ids.insert(f.name.name.clone(), id);
+            }
+            self.fns.push(FnInfo {
+                name: f.name.name.clone(),
+                name_span: f.name.span,
+                span: f.span,
+                params,
+                ret,
+                ret_annotated,
+                is_async: f.is_async,
+                decorators,
+                role,
+            });
+            self.out_fns.push(None);
+        }
+    }
+
+    /// Top-level `let`s are globals; their names are known before any function body is checked.
+    fn collect_globals(&mut self, top: &[&ast::Stmt]) {
+        for s in top {
+            if let ast::StmtKind::Let { name, ty, .. } = &s.kind {
+                if self.global_ids.contains_key(&name.name) {
+                    // Redefinition at top level shadows: the later definition gets its own slot
+                    // when it is reached; see `check_main`.
+                    continue;
+                }
+                let ty = match ty {
+                    Some(t) => self.resolve_type_expr(t),
+                    None => self.unifier.fresh(),
+                };
+                let id = GlobalId(self.globals.len() as u32);
+                self.global_ids.insert(name.name.clone(), id);
+                self.globals.push(GlobalInfo { name: name.name.clone(), ty, span: name.span });
+            }
+        }
+    }
+
+    /// Defaults of record fields and parameters may use constants, globals and functions, but
+    /// no locals, so they are checked in an empty function context.
+    fn check_defaults(&mut self, types: &[&ast::TypeDecl], fns: &[&ast::FnDecl]) {
+        for t in types {
+            let Some(&rid) = self.record_ids.get(&t.name.name) else { continue };
+            if self.records[rid.0 as usize].span != t.name.span {
+                continue;
+            }
+            for f in &t.fields {
+                let Some(d) = &f.default else { continue };
+                let Some((i, field)) = self.records[rid.0 as usize].field(&f.name.name) else { continue };
+                let ty = field.ty.clone();
+                let why = problem::Expectation::Field { record: t.name.name.clone(), field: f.name.name.clone() };
+                let te = self.in_empty_ctx(d.span, |c| c.check_expr(d, &ty, why));
+                self.field_defaults.insert((rid, i), te);
+            }
+        }
+        for (i, f) in fns.iter().enumerate() {
+            for (j, p) in f.params.iter().enumerate() {
+                let Some(d) = &p.default else { continue };
+                let ty = self.fns[i].params[j].ty.clone();
+                let why = problem::Expectation::Default { name: p.name.name.clone() };
+                let te = self.in_empty_ctx(d.span, |c| c.check_expr(d, &ty, why));
+                self.fns[i].params[j].default = Some(te);
+            }
+        }
+    }
+
+    fn in_empty_ctx<R>(&mut self, span: Span, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.push_ctx(FnId(u32::MAX), "default value", FnKind::User, FnRole::Plain, false, Type::Error, span);
+        let r = f(self);
+        self.pop_ctx();
+        r
+    }
+
+    /// Record definitions for the typed program; tables get their name, key and columns checked.
+    fn finish_records(&mut self) -> Vec<tast::RecordDef> {
+        let mut out = Vec::with_capacity(self.records.len());
+        for i in 0..self.records.len() {
+            let rid = RecordId(i as u32);
+            let table = self.table_def(rid);
+            let r = &self.records[i];
+            let fields = r
+                .fields
+                .iter()
+                .enumerate()
+                .map(|(j, f)| tast::FieldDef {
+                    name: f.name.clone(),
+                    ty: f.ty.clone(),
+                    default: self.field_defaults.get(&(rid, j)).cloned(),
+                    hidden: f.decorators.hidden.is_some(),
+                    span: f.span,
+                })
+                .collect();
+            out.push(tast::RecordDef { name: r.name.clone(), fields, table, span: r.span });
+        }
+        out
+    }
+
+    fn table_def(&mut self, rid: RecordId) -> Option<tast::TableDef> {
+        let r = &self.records[rid.0 as usize];
+        let used_at = r.table_use.or(r.decorators.table.as_ref().map(|(_, s)| *s))?;
+        let name = self.table_name(rid);
+        let r = &self.records[rid.0 as usize];
+        let mut primary: Option<(usize, Span)> = None;
+        let mut problems = Vec::new();
+        for (i, f) in r.fields.iter().enumerate() {
+            if let Some(s) = f.decorators.primary {
+                match primary {
+                    Some((_, first)) => problems.push(Problem::TwoPrimaryKeys { record: r.name.clone(), span: s, first }),
+                    None => primary = Some((i, s)),
+                }
+            }
+            let ty = self.unifier.resolve(&f.ty);
+            let base = match &ty {
+                Type::Nullable(inner) => (**inner).clone(),
+                other => other.clone(),
+            };
+            if !matches!(base, Type::Int | Type::Float | Type::Str | Type::Bool | Type::DateTime | Type::Uuid | Type::Error) {
+                problems.push(Problem::NotAColumn { record: r.name.clone(), field: f.name.clone(), ty, span: f.type_span });
+            }
+        }
+        let pk = primary.map(|(i, _)| i).or_else(|| r.fields.iter().position(|f| f.name == "id"));
+        let Some(pk) = pk else {
+            let span = if r.decorators.table.is_some() { r.span } else { used_at };
+            problems.push(Problem::NoPrimaryKey { record: r.name.clone(), span });
+            self.problems.extend(problems);
+            return None;
+        };
+        let auto_id = self.unifier.resolve(&r.fields[pk].ty) == Type::Int;
+        self.problems.extend(problems);
+        Some(tast::TableDef { name, primary_key: pk, auto_id })
+    }
+
+    fn check_main(&mut self, top: &[&ast::Stmt]) -> FnId {
+        let id = FnId(self.out_fns.len() as u32);
+        self.out_fns.push(None);
+        let span = top.first().map(|s| s.span).unwrap_or_default();
+        self.push_ctx(id, "<top level>", FnKind::Main, FnRole::Main, true, Type::Null, span);
+        let mut stmts = Vec::new();
+        let mut seen_globals: HashMap<String, Span> = HashMap::new();
+        for s in top {
+            if let ast::StmtKind::Let { name, ty: _, value } = &s.kind {
+                if let Some(first) = seen_globals.get(&name.name) {
+                    self.report(Problem::Duplicate {
+                        what: "top-level name",
+                        name: name.name.clone(),
+                        span: name.span,
+                        first: *first,
+                    });
+                    continue;
+                }
+                seen_globals.insert(name.name.clone(), name.span);
+                let gid = self.global_ids[&name.name];
+                let gty = self.globals[gid.0 as usize].ty.clone();
+                let value = self.check_expr(value, &gty, problem::Expectation::Let { name: name.name.clone() });
+                if matches!(self.unifier.shallow(&gty), Type::Query(_)) {
+                    self.report(Problem::UnfinishedQuery { span: value.span });
+                }
+                self.defined_globals = self.defined_globals.max(gid.0 as usize + 1);
+                stmts.push(tast::TStmt::Assign { place: tast::Place::Global(gid), op: None, value, span: s.span });
+                continue;
+            }
+            if let Some(st) = self.check_stmt(s) {
+                stmts.push(st);
+            }
+        }
+        self.defined_globals = usize::MAX;
+        let body = TExpr {
+            kind: TExprKind::Block(tast::TBlock { stmts, span }),
+            ty: Type::Null,
+            span,
+        };
+        let ctx = self.pop_ctx();
+        self.out_fns[id.0 as usize] = Some(tast::FnDef {
+            name: "main".into(),
+            kind: FnKind::Main,
+            is_async: true,
+            params: vec![],
+            ret: Type::Null,
+            locals: ctx.locals,
+            captures: vec![],
+            body,
+            span,
+        });
+        id
+    }
+
+    fn check_fn(&mut self, id: FnId, f: &ast::FnDecl) {
+        let info = &self.fns[id.0 as usize];
+        let (name, role, is_async, ret) = (info.name.clone(), info.role, info.is_async, info.ret.clone());
+        let params: Vec<(String, Type, Span)> =
+            info.params.iter().map(|p| (p.name.clone(), p.ty.clone(), p.span)).collect();
+        self.push_ctx(id, &name, FnKind::User, role, is_async, ret.clone(), f.name.span);
+        let param_ids: Vec<LocalId> = params.into_iter().map(|(n, t, s)| self.declare_local(&n, t, s)).collect();
+        let body = self.check_fn_body(&f.body, &ret, &name, f.name.span);
+        let ctx = self.pop_ctx();
+        self.out_fns[id.0 as usize] = Some(tast::FnDef {
+            name,
+            kind: FnKind::User,
+            is_async,
+            params: param_ids,
+            ret,
+            locals: ctx.locals,
+            captures: vec![],
+            body,
+            span: f.span,
+        });
+        if !ctx.statuses.is_empty() {
+            self.statuses.insert(id, ctx.statuses.into_iter().collect());
+        }
+    }
+
+    /// Checks a function body against its return type. A block body returns through `return`
+    /// (falling off the end returns `null`); an arrow body is the returned value.
+    pub fn check_fn_body(&mut self, body: &ast::FnBody, ret: &Type, name: &str, name_span: Span) -> TExpr {
+        match body {
+            ast::FnBody::Expr(e) => {
+                let te = self.infer_expr(e, Some(ret));
+                let te = self.handler_unwrap(te, ret);
+                self.coerce(te, ret, problem::Expectation::Return { fn_name: name.to_string() })
+            }
+            ast::FnBody::Block(b) => {
+                let (block, block_ty) = self.check_block(b, None);
+                let falls_through = block_ty != Type::Never;
+                if falls_through {
+                    let r = self.unifier.shallow(ret);
+                    match r {
+                        Type::Var(_) => {
+                            // No `return value` anywhere fixed the type: the function returns
+                            // nothing.
+                            self.unifier.unify(ret, &Type::Null);
+                        }
+                        Type::Null | Type::Nullable(_) | Type::Error => {}
+                        other => {
+                            let ret = self.res(&other);
+                            self.report(Problem::MissingReturn { name: name.to_string(), ret, span: name_span });
+                        }
+                    }
+                }
+                let span = block.span;
+                TExpr { kind: TExprKind::Block(block), ty: Type::Null, span }
+            }
+        }
+    }
+
+    // ---- function contexts and scopes
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn push_ctx(&mut self, id: FnId, name: &str, kind: FnKind, role: FnRole, is_async: bool, ret: Type, span: Span) {
+        self.ctx.push(FnCtx {
+            id,
+            name: name.to_string(),
+            kind,
+            role,
+            is_async,
+            span,
+            ret,
+            locals: Vec::new(),
+            scopes: vec![HashMap::new()],
+            loops: 0,
+            breaks: Vec::new(),
+            captures: Vec::new(),
+            statuses: BTreeSet::new(),
+            jwt_results: Default::default(),
+        });
+    }
+
+    pub fn pop_ctx(&mut self) -> FnCtx {
+        self.ctx.pop().expect("function context")
+    }
+
+    pub fn cur(&mut self) -> &mut FnCtx {
+        self.ctx.last_mut().expect("function context")
+    }
+
+    pub fn cur_ref(&self) -> &FnCtx {
+        self.ctx.last().expect("function context")
+    }
+
+    pub fn declare_local(&mut self, name: &str, ty: Type, span: Span) -> LocalId {
+        let ctx = self.cur();
+        let id = LocalId(ctx.locals.len() as u32);
+        ctx.locals.push(tast::LocalDef { name: name.to_string(), ty, span });
+        if name != "_" {
+            ctx.scopes.last_mut().expect("scope").insert(name.to_string(), id);
+        }
+        id
+    }
+
+    pub fn push_scope(&mut self) {
+        self.cur().scopes.push(HashMap::new());
+    }
+
+    pub fn pop_scope(&mut self) {
+        self.cur().scopes.pop();
+    }
+
+    /// Finds a local by name in function context `depth`, capturing it from enclosing
+    /// functions when `depth` is a lambda.
+    pub fn lookup_local(&mut self, depth: usize, name: &str) -> Option<LocalId> {
+        let ctx = &self.ctx[depth];
+        for scope in ctx.scopes.iter().rev() {
+            if let Some(&id) = scope.get(name) {
+                return Some(id);
+            }
+        }
+        if ctx.kind != FnKind::Lambda || depth == 0 {
+            return None;
+        }
+        let outer = self.lookup_local(depth - 1, name)?;
+        let ty = self.ctx[depth - 1].locals[outer.0 as usize].ty.clone();
+        let span = self.ctx[depth - 1].locals[outer.0 as usize].span;
+        let ctx = &mut self.ctx[depth];
+        let inner = LocalId(ctx.locals.len() as u32);
+        ctx.locals.push(tast::LocalDef { name: name.to_string(), ty, span });
+        ctx.scopes[0].insert(name.to_string(), inner);
+        ctx.captures.push((inner, outer));
+        Some(inner)
+    }
+
+    /// Whether `name` would resolve to a value (local or global) rather than a type, module
+    /// or function.
+    pub fn is_value_name(&mut self, name: &str) -> bool {
+        let depth = self.ctx.len() - 1;
+        self.lookup_local(depth, name).is_some() || self.global_ids.contains_key(name)
+    }
+}
+
+pub const BUILTIN_TYPES: &[&str] =
+    &["Int", "Float", "Str", "Bool", "Null", "List", "Map", "Result", "DateTime", "Uuid", "DbConn", "Secret", "Future"];
+
+fn is_builtin_type(name: &str) -> bool {
+    BUILTIN_TYPES.contains(&name)
+}

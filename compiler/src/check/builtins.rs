@@ -1,0 +1,446 @@
+//! Calls: user functions, function values, built-in functions, module functions (`hash.*`,
+//! `jwt.*`, …) and methods of built-in types. Built-in signatures are written once here.
+
+use super::expr::{BUILTIN_FNS, MODULES};
+use super::problem::{Expectation, Problem};
+use super::Checker;
+use crate::ast::{self, ExprKind, StrPart};
+use crate::span::Span;
+use crate::tast::{Builtin, FnId, LogLevel, TExpr, TExprKind};
+use crate::types::Type;
+
+/// A parameter of a built-in: name, type, and the default used when it is left out.
+pub struct BParam {
+    pub name: String,
+    pub ty: Type,
+    pub default: Option<TExprKind>,
+}
+
+fn p(name: &str, ty: Type) -> BParam {
+    BParam { name: name.to_string(), ty, default: None }
+}
+
+fn opt(name: &str, ty: Type, default: TExprKind) -> BParam {
+    BParam { name: name.to_string(), ty, default: Some(default) }
+}
+
+fn texpr(kind: TExprKind, ty: Type, span: Span) -> TExpr {
+    TExpr { kind, ty, span }
+}
+
+impl Checker {
+    pub fn infer_call(&mut self, e: &ast::Expr, callee: &ast::Expr, args: &[ast::Arg], hint: Option<&Type>) -> TExpr {
+        let span = e.span;
+        if let ExprKind::Field { expr: obj, name: method } = &callee.kind {
+            if let Some(rid) = self.orm_root(obj) {
+                return self.check_orm_chain(e, rid);
+            }
+            if let ExprKind::Name(n) = &obj.kind {
+                if !self.is_value_name(n) && MODULES.contains(&n.as_str()) {
+                    return self.call_module(n, method, args, span);
+                }
+            }
+            let recv = self.infer_expr(obj, None);
+            return self.call_method(recv, method, args, hint, span);
+        }
+        if let ExprKind::Name(n) = &callee.kind {
+            if !self.is_value_name(n) {
+                if let Some(&fid) = self.fn_ids.get(n) {
+                    return self.call_user_fn(fid, args, span);
+                }
+                if BUILTIN_FNS.contains(&n.as_str()) {
+                    return self.call_builtin_fn(n, args, hint, span);
+                }
+                if self.record_ids.contains_key(n) {
+                    let rid = self.record_ids[n];
+                    self.report(Problem::NotCallable { ty: Type::Record(rid), span: callee.span });
+                    self.infer_args_loosely(args);
+                    return Self::error_expr(span);
+                }
+            }
+        }
+        let f = self.infer_expr(callee, None);
+        let fty = self.unifier.shallow(&f.ty);
+        let (params, ret) = match fty {
+            Type::Fn(ps, r) => (ps, *r),
+            Type::Var(_) => {
+                let ps: Vec<Type> = args.iter().map(|_| self.unifier.fresh()).collect();
+                let r = self.unifier.fresh();
+                self.unifier.unify(&fty, &Type::Fn(ps.clone(), Box::new(r.clone())));
+                (ps, r)
+            }
+            Type::Error => {
+                self.infer_args_loosely(args);
+                return Self::error_expr(span);
+            }
+            other => {
+                let ty = self.res(&other);
+                self.report(Problem::NotCallable { ty, span: callee.span });
+                self.infer_args_loosely(args);
+                return Self::error_expr(span);
+            }
+        };
+        let bparams: Vec<BParam> =
+            params.into_iter().enumerate().map(|(i, t)| p(&format!("#{i}"), t)).collect();
+        let callee_name = "this function".to_string();
+        if let Some(a) = args.iter().find(|a| a.name.is_some()) {
+            self.report(Problem::UnknownNamedArg {
+                callee: callee_name.clone(),
+                name: a.name.as_ref().map(|n| n.name.clone()).unwrap_or_default(),
+                span: a.span,
+            });
+        }
+        let targs = self.check_args(&callee_name, &bparams, args, span);
+        texpr(TExprKind::CallValue { callee: Box::new(f), args: targs }, ret, span)
+    }
+
+    pub fn infer_args_loosely(&mut self, args: &[ast::Arg]) {
+        for a in args {
+            self.infer_expr(&a.value, None);
+        }
+    }
+
+    /// Matches arguments (positional, then named) to parameters, filling defaults.
+    pub fn check_args(&mut self, callee: &str, params: &[BParam], args: &[ast::Arg], span: Span) -> Vec<TExpr> {
+        let mut slots: Vec<Option<TExpr>> = (0..params.len()).map(|_| None).collect();
+        let mut seen_named = false;
+        let mut positional = 0usize;
+        let mut extra = 0usize;
+        for a in args {
+            let index = match &a.name {
+                None => {
+                    if seen_named {
+                        self.report(Problem::PositionalAfterNamed { span: a.span });
+                    }
+                    positional += 1;
+                    if positional > params.len() {
+                        extra += 1;
+                        self.infer_expr(&a.value, None);
+                        continue;
+                    }
+                    positional - 1
+                }
+                Some(n) => {
+                    seen_named = true;
+                    match params.iter().position(|p| p.name == n.name) {
+                        Some(i) => i,
+                        None => {
+                            self.report(Problem::UnknownNamedArg {
+                                callee: callee.to_string(),
+                                name: n.name.clone(),
+                                span: n.span,
+                            });
+                            self.infer_expr(&a.value, None);
+                            continue;
+                        }
+                    }
+                }
+            };
+            if slots[index].is_some() {
+                self.report(Problem::ArgTwice { name: params[index].name.clone(), span: a.span });
+                continue;
+            }
+            let ty = params[index].ty.clone();
+            let why = Expectation::Argument { callee: callee.to_string(), index };
+            slots[index] = Some(self.check_expr(&a.value, &ty, why));
+        }
+        let required = params.iter().filter(|p| p.default.is_none()).count();
+        let given = slots.iter().filter(|s| s.is_some()).count() + extra;
+        let missing = params.iter().zip(&slots).any(|(p, s)| s.is_none() && p.default.is_none());
+        if extra > 0 || missing {
+            self.report(Problem::ArgCount {
+                callee: callee.to_string(),
+                min: required,
+                max: params.len(),
+                found: given,
+                span,
+            });
+        }
+        slots
+            .into_iter()
+            .zip(params)
+            .map(|(s, p)| match s {
+                Some(t) => t,
+                None => match &p.default {
+                    Some(kind) => texpr(kind.clone(), p.ty.clone(), span),
+                    None => Self::error_expr(span),
+                },
+            })
+            .collect()
+    }
+
+    fn call_user_fn(&mut self, fid: FnId, args: &[ast::Arg], span: Span) -> TExpr {
+        let f = &self.fns[fid.0 as usize];
+        let name = f.name.clone();
+        let is_async = f.is_async;
+        let ret = f.ret.clone();
+        let params: Vec<BParam> = f
+            .params
+            .iter()
+            .map(|p| BParam {
+                name: p.name.clone(),
+                ty: p.ty.clone(),
+                default: p.default.as_ref().map(|d| d.kind.clone()),
+            })
+            .collect();
+        let args = self.check_args(&name, &params, args, span);
+        let ty = if is_async { Type::future(ret) } else { ret };
+        texpr(TExprKind::Call { func: fid, args }, ty, span)
+    }
+
+    fn call_builtin_fn(&mut self, name: &str, args: &[ast::Arg], hint: Option<&Type>, span: Span) -> TExpr {
+        let (builtin, params, ret) = match name {
+            "print" => {
+                let mut out = Vec::new();
+                for a in args {
+                    if let Some(n) = &a.name {
+                        self.report(Problem::UnknownNamedArg { callee: "print".into(), name: n.name.clone(), span: n.span });
+                    }
+                    let te = self.infer_expr(&a.value, None);
+                    out.push(self.require_printable(te));
+                }
+                return texpr(TExprKind::Builtin { builtin: Builtin::Print, args: out }, Type::Null, span);
+            }
+            "len" => {
+                let [a] = args else {
+                    self.report(Problem::ArgCount { callee: "len".into(), min: 1, max: 1, found: args.len(), span });
+                    self.infer_args_loosely(args);
+                    return Self::error_expr(span);
+                };
+                let te = self.infer_expr(&a.value, None);
+                let ty = self.unifier.shallow(&te.ty);
+                if !matches!(ty, Type::Str | Type::List(_) | Type::Map(..) | Type::Error) {
+                    let found = self.res(&ty);
+                    self.report(Problem::Mismatch {
+                        expected: Type::list(Type::Var(crate::types::TypeVar(u32::MAX))),
+                        found,
+                        span: te.span,
+                        context: Expectation::Argument { callee: "len".into(), index: 0 },
+                    });
+                }
+                return texpr(TExprKind::Builtin { builtin: Builtin::Len, args: vec![te] }, Type::Int, span);
+            }
+            "env_or" => (Builtin::EnvOr, vec![p("name", Type::Str), p("default", Type::Str)], Type::Str),
+            "secret" => {
+                let literal = match args {
+                    [a] if a.name.is_none() => match &a.value.kind {
+                        ExprKind::Str(parts) => match parts.as_slice() {
+                            [StrPart::Text(s)] => Some(s.clone()),
+                            _ => None,
+                        },
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                match literal {
+                    Some(s) => {
+                        self.secrets.insert(s);
+                    }
+                    None if args.len() == 1 => self.report(Problem::SecretNameNotLiteral { span: args[0].value.span }),
+                    None => {}
+                }
+                (Builtin::Secret, vec![p("name", Type::Str)], Type::Secret)
+            }
+            "Ok" | "Err" => {
+                let (ok_hint, err_hint) = match hint.map(|h| self.unifier.shallow(h)) {
+                    Some(Type::Result(t, e)) => (*t, *e),
+                    _ => {
+                        let t = self.unifier.fresh();
+                        (t, if name == "Ok" { Type::Str } else { self.unifier.fresh() })
+                    }
+                };
+                let ty = Type::Result(Box::new(ok_hint.clone()), Box::new(err_hint.clone()));
+                let (builtin, param) =
+                    if name == "Ok" { (Builtin::Ok, ok_hint) } else { (Builtin::Err, err_hint) };
+                (builtin, vec![p("value", param)], ty)
+            }
+            _ => unreachable!("BUILTIN_FNS covers the names"),
+        };
+        let args = self.check_args(name, &params, args, span);
+        texpr(TExprKind::Builtin { builtin, args }, ret, span)
+    }
+
+    fn call_module(&mut self, module: &str, func: &ast::Ident, args: &[ast::Arg], span: Span) -> TExpr {
+        let str_str = Type::map(Type::Str, Type::Str);
+        let hs256 = || TExprKind::Str("HS256".into());
+        let db_future = |t: Type| Type::future(Type::result(t));
+        let (builtin, params, ret) = match (module, func.name.as_str()) {
+            ("hash", "password") => (Builtin::HashPassword, vec![p("password", Type::Str)], Type::Str),
+            ("hash", "verify") => {
+                (Builtin::HashVerify, vec![p("password", Type::Str), p("hash", Type::Str)], Type::Bool)
+            }
+            ("jwt", "encode") => (
+                Builtin::JwtEncode,
+                vec![p("claims", str_str.clone()), p("secret", Type::Str), opt("alg", Type::Str, hs256())],
+                Type::Str,
+            ),
+            ("jwt", "decode") => (
+                Builtin::JwtDecode,
+                vec![p("token", Type::Str), p("secret", Type::Str), opt("alg", Type::Str, hs256())],
+                Type::result(str_str.clone()),
+            ),
+            ("auth", "blacklist") => (
+                Builtin::AuthBlacklist,
+                vec![p("db", Type::DbConn), p("jti", Type::Str), p("expires_at", Type::Int)],
+                db_future(Type::Null),
+            ),
+            ("auth", "is_blacklisted") => (
+                Builtin::AuthIsBlacklisted,
+                vec![p("db", Type::DbConn), p("jti", Type::Str)],
+                db_future(Type::Bool),
+            ),
+            ("auth", "cleanup_expired") => {
+                (Builtin::AuthCleanupExpired, vec![p("db", Type::DbConn)], db_future(Type::Int))
+            }
+            ("DateTime", "now") => (Builtin::DateTimeNow, vec![], Type::DateTime),
+            ("Uuid", "v4") => (Builtin::UuidV4, vec![], Type::Uuid),
+            ("log", level @ ("info" | "warn" | "error" | "debug")) => {
+                let level = match level {
+                    "info" => LogLevel::Info,
+                    "warn" => LogLevel::Warn,
+                    "error" => LogLevel::Error,
+                    _ => LogLevel::Debug,
+                };
+                let v = self.unifier.fresh();
+                let fields_ty = Type::map(Type::Str, v);
+                (
+                    Builtin::Log(level),
+                    vec![p("message", Type::Str), opt("fields", fields_ty, TExprKind::Map(vec![]))],
+                    Type::Null,
+                )
+            }
+            _ => {
+                let known: &[&str] = match module {
+                    "hash" => &["password", "verify"],
+                    "jwt" => &["encode", "decode"],
+                    "auth" => &["blacklist", "is_blacklisted", "cleanup_expired"],
+                    "DateTime" => &["now"],
+                    "Uuid" => &["v4"],
+                    _ => &["info", "warn", "error", "debug"],
+                };
+                let suggestion = super::names::closest(&func.name, known.iter().copied())
+                    .map(|s| format!("{module}.{s}"));
+                self.report(Problem::UnknownName { name: format!("{module}.{}", func.name), span: func.span, suggestion });
+                self.infer_args_loosely(args);
+                return Self::error_expr(span);
+            }
+        };
+        let callee = format!("{module}.{}", func.name);
+        let targs = self.check_args(&callee, &params, args, span);
+        if let Builtin::Log(_) = builtin {
+            if let Some(fields) = targs.get(1) {
+                if let Type::Map(_, v) = self.res(&fields.ty) {
+                    if !super::expr::printable(&v) {
+                        self.report(Problem::NotPrintable { ty: *v, span: fields.span });
+                    }
+                }
+            }
+        }
+        texpr(TExprKind::Builtin { builtin, args: targs }, ret, span)
+    }
+
+    /// Methods of built-in types; the receiver becomes the first argument.
+    pub fn call_method(&mut self, recv: TExpr, method: &ast::Ident, args: &[ast::Arg], _hint: Option<&Type>, span: Span) -> TExpr {
+        let ty = self.unifier.shallow(&recv.ty);
+        let m = method.name.as_str();
+        let fresh = |c: &mut Self| c.unifier.fresh();
+        let pred = |t: &Type| Type::Fn(vec![t.clone()], Box::new(Type::Bool));
+        let (builtin, params, ret): (Builtin, Vec<BParam>, Type) = match (&ty, m) {
+            (Type::Error, _) => {
+                self.infer_args_loosely(args);
+                return Self::error_expr(span);
+            }
+            (Type::Secret, "expose") => (Builtin::SecretExpose, vec![], Type::Str),
+            (Type::DateTime, "timestamp") => (Builtin::DateTimeTimestamp, vec![], Type::Int),
+            (Type::Uuid, "to_str") => (Builtin::UuidToStr, vec![], Type::Str),
+            (Type::Str, "len") => (Builtin::StrLen, vec![], Type::Int),
+            (Type::Str, "split") => (Builtin::StrSplit, vec![p("separator", Type::Str)], Type::list(Type::Str)),
+            (Type::Str, "contains") => (Builtin::StrContains, vec![p("part", Type::Str)], Type::Bool),
+            (Type::Str, "starts_with") => (Builtin::StrStartsWith, vec![p("prefix", Type::Str)], Type::Bool),
+            (Type::Str, "ends_with") => (Builtin::StrEndsWith, vec![p("suffix", Type::Str)], Type::Bool),
+            (Type::Str, "trim") => (Builtin::StrTrim, vec![], Type::Str),
+            (Type::Str, "upper") => (Builtin::StrUpper, vec![], Type::Str),
+            (Type::Str, "lower") => (Builtin::StrLower, vec![], Type::Str),
+            (Type::Str, "replace") => {
+                (Builtin::StrReplace, vec![p("from", Type::Str), p("to", Type::Str)], Type::Str)
+            }
+            (Type::Str, "is_empty") => (Builtin::StrIsEmpty, vec![], Type::Bool),
+            (Type::List(_), "len") => (Builtin::ListLen, vec![], Type::Int),
+            (Type::List(t), "push") => (Builtin::ListPush, vec![p("item", (**t).clone())], Type::Null),
+            (Type::List(t), "map") => {
+                let u = fresh(self);
+                (Builtin::ListMap, vec![p("f", Type::Fn(vec![(**t).clone()], Box::new(u.clone())))], Type::list(u))
+            }
+            (Type::List(t), "filter") => (Builtin::ListFilter, vec![p("f", pred(t))], ty.clone()),
+            (Type::List(t), "find") => (Builtin::ListFind, vec![p("f", pred(t))], Type::result((**t).clone())),
+            (Type::List(t), "any") => (Builtin::ListAny, vec![p("f", pred(t))], Type::Bool),
+            (Type::List(t), "all") => (Builtin::ListAll, vec![p("f", pred(t))], Type::Bool),
+            (Type::List(t), "contains") => (Builtin::ListContains, vec![p("item", (**t).clone())], Type::Bool),
+            (Type::List(t), "first") => (Builtin::ListFirst, vec![], Type::result((**t).clone())),
+            (Type::List(t), "last") => (Builtin::ListLast, vec![], Type::result((**t).clone())),
+            (Type::List(_), "join") => (Builtin::ListJoin, vec![p("separator", Type::Str)], Type::Str),
+            (Type::Map(k, v), "get") => (Builtin::MapGet, vec![p("key", (**k).clone())], Type::result((**v).clone())),
+            (Type::Map(k, _), "has") => (Builtin::MapHas, vec![p("key", (**k).clone())], Type::Bool),
+            (Type::Map(k, _), "keys") => (Builtin::MapKeys, vec![], Type::list((**k).clone())),
+            (Type::Map(_, v), "values") => (Builtin::MapValues, vec![], Type::list((**v).clone())),
+            (Type::Map(..), "len") => (Builtin::MapLen, vec![], Type::Int),
+            (Type::Future(inner), _) => {
+                let inner = self.res(inner);
+                self.report(Problem::MissingAwait { inner, span: recv.span });
+                self.infer_args_loosely(args);
+                return Self::error_expr(span);
+            }
+            (Type::Nullable(_), _) => {
+                let ty = self.res(&ty);
+                self.report(Problem::MaybeNull { ty, span: recv.span });
+                self.infer_args_loosely(args);
+                return Self::error_expr(span);
+            }
+            (Type::Var(_), _) => {
+                self.report(Problem::CannotInfer { name: super::expr::describe(&recv), span: recv.span });
+                self.infer_args_loosely(args);
+                return Self::error_expr(span);
+            }
+            _ => {
+                if self.is_jwt_result(&recv) {
+                    self.report(Problem::JwtDecodeUnhandled { expected: Type::map(Type::Str, Type::Str), span: recv.span });
+                } else {
+                    let known = methods_of(&ty);
+                    let suggestion = super::names::closest(m, known.iter().copied());
+                    self.report(Problem::UnknownMethod {
+                        ty: self.res(&ty),
+                        method: m.to_string(),
+                        span: method.span,
+                        suggestion,
+                    });
+                }
+                self.infer_args_loosely(args);
+                return Self::error_expr(span);
+            }
+        };
+        let callee = format!(".{m}()");
+        let mut targs = vec![recv];
+        targs.extend(self.check_args(&callee, &params, args, span));
+        if builtin == Builtin::ListJoin {
+            if let Type::List(t) = self.res(&ty) {
+                if !super::expr::printable(&t) {
+                    self.report(Problem::NotPrintable { ty: *t, span: targs[0].span });
+                }
+            }
+        }
+        texpr(TExprKind::Builtin { builtin, args: targs }, ret, span)
+    }
+}
+
+pub fn methods_of(ty: &Type) -> &'static [&'static str] {
+    match ty {
+        Type::Str => &["len", "split", "contains", "starts_with", "ends_with", "trim", "upper", "lower", "replace", "is_empty"],
+        Type::List(_) => &["len", "push", "map", "filter", "find", "any", "all", "contains", "first", "last", "join"],
+        Type::Map(..) => &["get", "has", "keys", "values", "len"],
+        Type::Secret => &["expose"],
+        Type::DateTime => &["timestamp"],
+        Type::Uuid => &["to_str"],
+        _ => &[],
+    }
+}
+

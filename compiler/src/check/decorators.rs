@@ -1,0 +1,257 @@
+//! Reads decorators into a summary per function, type and field, checking where each may
+//! stand and what arguments it takes. The rules that relate decorators to each other and to
+//! the program (routes, auth, cron) live in their own files.
+
+use super::problem::Problem;
+use crate::ast::{Decorator, ExprKind, StrPart};
+use crate::span::Span;
+use crate::tast::Method;
+
+#[derive(Clone, Debug, Default)]
+pub struct FnDecorators {
+    pub route: Option<RouteDecorator>,
+    pub authenticated: Option<Span>,
+    pub admin: Option<Span>,
+    pub requires: Vec<(String, Span)>,
+    pub auth_provider: Option<Span>,
+    pub cron: Option<(String, Span)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RouteDecorator {
+    pub method: Method,
+    pub template: String,
+    pub span: Span,
+    pub arg_span: Span,
+}
+
+impl FnDecorators {
+    pub fn is_protected(&self) -> bool {
+        self.authenticated.is_some() || self.admin.is_some() || !self.requires.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct TypeDecorators {
+    pub table: Option<(String, Span)>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct FieldDecorators {
+    pub primary: Option<Span>,
+    pub hidden: Option<Span>,
+}
+
+const FN_DECORATORS: &[&str] =
+    &["get", "post", "put", "patch", "delete", "authenticated", "admin", "requires", "auth_provider", "cron"];
+const TYPE_DECORATORS: &[&str] = &["table"];
+const FIELD_DECORATORS: &[&str] = &["primary", "hidden"];
+/// Upstream decorators this compiler does not implement yet (LANGUAGE.md, Tier C).
+const LATER: &[&str] = &[
+    "middleware", "header", "cookie", "server", "background", "every", "ws", "test", "command",
+    "trace", "metric", "flag", "healthz", "readyz", "rpc", "column", "belongs_to", "has_many",
+    "has_one", "index", "unique", "db_default", "check_constraint", "renamed_from",
+];
+
+fn classify(d: &Decorator, here: &'static str, problems: &mut Vec<Problem>) -> bool {
+    let name = d.name.name.as_str();
+    let allowed = match here {
+        "function" => FN_DECORATORS,
+        "type" => TYPE_DECORATORS,
+        _ => FIELD_DECORATORS,
+    };
+    if allowed.contains(&name) {
+        return true;
+    }
+    let all = FN_DECORATORS.iter().chain(TYPE_DECORATORS).chain(FIELD_DECORATORS);
+    if all.clone().any(|k| *k == name) {
+        problems.push(Problem::DecoratorPlacement { name: name.to_string(), on: here, span: d.span });
+    } else if LATER.contains(&name) {
+        problems.push(Problem::UnsupportedDecorator { name: name.to_string(), span: d.span });
+    } else {
+        let suggestion = super::names::closest(name, all.copied());
+        problems.push(Problem::UnknownDecorator { name: name.to_string(), span: d.span, suggestion });
+    }
+    false
+}
+
+/// The single string-literal argument of `@get("/x")`, `@requires("r")`, `@cron("…")`.
+fn string_arg(d: &Decorator, problems: &mut Vec<Problem>) -> Option<(String, Span)> {
+    let bad = |problems: &mut Vec<Problem>| {
+        problems.push(Problem::DecoratorArgs {
+            name: d.name.name.clone(),
+            expected: "one string literal",
+            span: d.span,
+        });
+        None
+    };
+    let Some(args) = &d.args else { return bad(problems) };
+    let [arg] = args.as_slice() else { return bad(problems) };
+    if arg.name.is_some() {
+        return bad(problems);
+    }
+    // In a decorator, `"/users/{id}"` is a route template, not an interpolation: the lexer
+    // split it at the braces, so put the names back.
+    let ExprKind::Str(parts) = &arg.value.kind else { return bad(problems) };
+    let mut text = String::new();
+    for part in parts {
+        match part {
+            StrPart::Text(s) => text.push_str(s),
+            StrPart::Interp { expr, spec: None } => match &expr.kind {
+                ExprKind::Name(n) => {
+                    text.push('{');
+                    text.push_str(n);
+                    text.push('}');
+                }
+                _ => return bad(problems),
+            },
+            StrPart::Interp { .. } => return bad(problems),
+        }
+    }
+    Some((text, arg.value.span))
+}
+
+fn no_args(d: &Decorator, problems: &mut Vec<Problem>) {
+    if d.args.as_ref().is_some_and(|a| !a.is_empty()) {
+        problems.push(Problem::DecoratorArgs {
+            name: d.name.name.clone(),
+            expected: "no arguments",
+            span: d.span,
+        });
+    }
+}
+
+fn once(slot: &mut Option<Span>, d: &Decorator, problems: &mut Vec<Problem>) {
+    if let Some(first) = *slot {
+        problems.push(Problem::Duplicate {
+            what: "decorator",
+            name: format!("@{}", d.name.name),
+            span: d.span,
+            first,
+        });
+    } else {
+        *slot = Some(d.span);
+    }
+}
+
+pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecorators {
+    let mut out = FnDecorators::default();
+    for d in decorators {
+        if !classify(d, "function", problems) {
+            continue;
+        }
+        let name = d.name.name.as_str();
+        match name {
+            "get" | "post" | "put" | "patch" | "delete" => {
+                let method = match name {
+                    "get" => Method::Get,
+                    "post" => Method::Post,
+                    "put" => Method::Put,
+                    "patch" => Method::Patch,
+                    _ => Method::Delete,
+                };
+                let Some((template, arg_span)) = string_arg(d, problems) else { continue };
+                if let Some(first) = &out.route {
+                    problems.push(Problem::Duplicate {
+                        what: "route decorator",
+                        name: format!("@{name}"),
+                        span: d.span,
+                        first: first.span,
+                    });
+                    continue;
+                }
+                out.route = Some(RouteDecorator { method, template, span: d.span, arg_span });
+            }
+            "authenticated" => {
+                no_args(d, problems);
+                once(&mut out.authenticated, d, problems);
+            }
+            "admin" => {
+                no_args(d, problems);
+                once(&mut out.admin, d, problems);
+            }
+            "auth_provider" => {
+                no_args(d, problems);
+                once(&mut out.auth_provider, d, problems);
+            }
+            "requires" => {
+                if let Some((role, _)) = string_arg(d, problems) {
+                    if let Some((_, first)) = out.requires.iter().find(|(r, _)| *r == role) {
+                        problems.push(Problem::DuplicateRole { role, span: d.span, first: *first });
+                    } else {
+                        out.requires.push((role, d.span));
+                    }
+                }
+            }
+            "cron" => {
+                if let Some((expr, _)) = string_arg(d, problems) {
+                    if let Some((_, first)) = &out.cron {
+                        problems.push(Problem::Duplicate {
+                            what: "decorator",
+                            name: "@cron".into(),
+                            span: d.span,
+                            first: *first,
+                        });
+                    } else {
+                        out.cron = Some((expr, d.span));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    // Decorators that make no sense together.
+    let kinds: Vec<(&str, Span)> = [
+        out.route.as_ref().map(|r| (r.method.as_str(), r.span)),
+        out.auth_provider.map(|s| ("auth_provider", s)),
+        out.cron.as_ref().map(|(_, s)| ("cron", *s)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if kinds.len() > 1 {
+        let first = route_word(kinds[0].0);
+        for (second, span) in &kinds[1..] {
+            problems.push(Problem::ConflictingDecorators {
+                first: first.clone(),
+                second: route_word(second),
+                span: *span,
+            });
+        }
+    }
+    out
+}
+
+fn route_word(kind: &str) -> String {
+    match kind {
+        "GET" | "POST" | "PUT" | "PATCH" | "DELETE" => format!("@{}", kind.to_lowercase()),
+        other => format!("@{other}"),
+    }
+}
+
+pub fn read_type(decorators: &[Decorator], problems: &mut Vec<Problem>) -> TypeDecorators {
+    let mut out = TypeDecorators::default();
+    for d in decorators {
+        if classify(d, "type", problems) {
+            if let Some(arg) = string_arg(d, problems) {
+                out.table = Some(arg);
+            }
+        }
+    }
+    out
+}
+
+pub fn read_field(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FieldDecorators {
+    let mut out = FieldDecorators::default();
+    for d in decorators {
+        if !classify(d, "field", problems) {
+            continue;
+        }
+        no_args(d, problems);
+        match d.name.name.as_str() {
+            "primary" => once(&mut out.primary, d, problems),
+            _ => once(&mut out.hidden, d, problems),
+        }
+    }
+    out
+}

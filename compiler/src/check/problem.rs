@@ -1,0 +1,245 @@
+//! Everything the checker can find wrong, as data: spans and the facts a good message needs.
+//! The words are in `crate::messages`.
+
+use crate::span::Span;
+use crate::types::Type;
+
+/// Where a type was expected, for the wording of a mismatch.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expectation {
+    /// No particular reason worth naming.
+    Plain,
+    Argument { callee: String, index: usize },
+    Return { fn_name: String },
+    Let { name: String },
+    Assign,
+    Condition,
+    Field { record: String, field: String },
+    ListElement,
+    MapKey,
+    MapValue,
+    MatchArm,
+    IfBranch,
+    Default { name: String },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum PathProblem {
+    NoLeadingSlash,
+    UnclosedBrace,
+    EmptyName,
+    PartialSegment,
+    DuplicateParam(String),
+    QueryKeyMismatch { key: String, param: String },
+    BadQueryPair(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProviderProblem {
+    Params,
+    ReturnNotAnnotated,
+    ReturnNotResult(Type),
+    UserNotRecord(Type),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum CronProblem {
+    FieldCount(usize),
+    Field { field: &'static str, value: String, reason: &'static str },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Problem {
+    // ---- names
+    UnknownName { name: String, span: Span, suggestion: Option<String> },
+    UnknownType { name: String, span: Span, suggestion: Option<String> },
+    UnknownField { ty: Type, field: String, span: Span, suggestion: Option<String> },
+    UnknownMethod { ty: Type, method: String, span: Span, suggestion: Option<String> },
+    Duplicate { what: &'static str, name: String, span: Span, first: Span },
+    AssignToUndeclared { name: String, span: Span },
+    AssignToCapture { name: String, span: Span },
+    NotAssignable { span: Span },
+    NotAValue { name: String, what: &'static str, span: Span },
+    UsedBeforeDefinition { name: String, span: Span, defined: Span },
+    // ---- types
+    Mismatch { expected: Type, found: Type, span: Span, context: Expectation },
+    TypeArgCount { name: String, expected: usize, found: usize, span: Span },
+    MaybeNull { ty: Type, span: Span },
+    BinaryOperands { op: &'static str, lhs: Type, rhs: Type, span: Span },
+    UnaryOperand { op: &'static str, ty: Type, span: Span },
+    NotCallable { ty: Type, span: Span },
+    ArgCount { callee: String, min: usize, max: usize, found: usize, span: Span },
+    UnknownNamedArg { callee: String, name: String, span: Span },
+    ArgTwice { name: String, span: Span },
+    PositionalAfterNamed { span: Span },
+    MissingFields { record: String, fields: Vec<String>, span: Span },
+    NotIndexable { ty: Type, span: Span },
+    NoFields { ty: Type, field: String, span: Span },
+    CannotInfer { name: String, span: Span },
+    NotIterable { ty: Type, span: Span },
+    MapNeedsPair { span: Span },
+    MissingReturn { name: String, ret: Type, span: Span },
+    ReturnOutsideFn { span: Span },
+    OutsideLoop { keyword: &'static str, span: Span },
+    NotPrintable { ty: Type, span: Span },
+    FormatSpec { spec: String, ty: Type, span: Span },
+    // ---- Result, ?, match
+    TryOnNonResult { ty: Type, span: Span },
+    TryOutsideResultFn { fn_name: String, ret: Type, span: Span },
+    ResultMatchNotExhaustive { missing: String, span: Span },
+    PatternMismatch { pattern: &'static str, ty: Type, span: Span },
+    BindingInOrPattern { span: Span },
+    UnreachableArm { span: Span },
+    TuplePattern { span: Span },
+    JwtDecodeUnhandled { expected: Type, span: Span },
+    // ---- async
+    MissingAwait { inner: Type, span: Span },
+    AwaitOutsideAsync { fn_name: String, span: Span, fn_span: Span },
+    AwaitNonFuture { ty: Type, span: Span },
+    UnusedFuture { span: Span },
+    // ---- HTTP
+    StatusReturnOutsideHandler { span: Span },
+    UnknownDecorator { name: String, span: Span, suggestion: Option<String> },
+    UnsupportedDecorator { name: String, span: Span },
+    DecoratorPlacement { name: String, on: &'static str, span: Span },
+    DecoratorArgs { name: String, expected: &'static str, span: Span },
+    ConflictingDecorators { first: String, second: String, span: Span },
+    BadPath { path: String, problem: PathProblem, span: Span },
+    PathParamUnbound { name: String, fn_name: String, span: Span, fn_span: Span },
+    ParamUnbound { name: String, ty: Type, span: Span },
+    PathParamType { name: String, ty: Type, span: Span },
+    QueryParamType { name: String, ty: Type, span: Span },
+    TwoBodies { span: Span, first: Span },
+    DuplicateRoute { method: &'static str, path: String, span: Span, first: Span },
+    BodyOnGet { method: &'static str, span: Span },
+    UserParamOnPublicRoute { user: String, span: Span },
+    NotSerializable { ty: Type, what: &'static str, span: Span },
+    HandlerParamDefault { span: Span },
+    // ---- auth
+    NoAuthProvider { decorator: String, fn_name: String, span: Span },
+    DuplicateAuthProvider { span: Span, first: Span },
+    ProviderShape { problem: ProviderProblem, span: Span },
+    RoleFieldMissing { decorator: String, user: String, span: Span, type_span: Span },
+    DuplicateRole { role: String, span: Span, first: Span },
+    RedundantAuthenticated { with: String, span: Span },
+    UserParamCount { fn_name: String, user: String, found: usize, span: Span },
+    AuthOnNonRoute { decorator: String, span: Span },
+    // ---- cron
+    InvalidCron { expr: String, problem: CronProblem, span: Span },
+    CronParams { span: Span },
+    // ---- ORM
+    NotInWhere { construct: String, span: Span },
+    WhereNotLambda { method: &'static str, span: Span },
+    WhereRowAlone { span: Span },
+    NotAColumn { record: String, field: String, ty: Type, span: Span },
+    NeedsWhere { terminal: &'static str, span: Span },
+    UpdateNeedsMapLiteral { span: Span },
+    UnfinishedQuery { span: Span },
+    NoPrimaryKey { record: String, span: Span },
+    TwoPrimaryKeys { record: String, span: Span, first: Span },
+    // ---- state
+    MutatesTopLevel { global: String, entry: String, span: Span },
+    // ---- misc
+    SecretNameNotLiteral { span: Span },
+    Unsupported { what: &'static str, span: Span },
+}
+
+impl Problem {
+    pub fn is_warning(&self) -> bool {
+        matches!(
+            self,
+            Problem::UnreachableArm { .. }
+                | Problem::RedundantAuthenticated { .. }
+                | Problem::BodyOnGet { .. }
+                | Problem::UserParamOnPublicRoute { .. }
+        )
+    }
+
+    pub fn span(&self) -> Span {
+        use Problem::*;
+        match self {
+            UnknownName { span, .. }
+            | UnknownType { span, .. }
+            | UnknownField { span, .. }
+            | UnknownMethod { span, .. }
+            | Duplicate { span, .. }
+            | AssignToUndeclared { span, .. }
+            | AssignToCapture { span, .. }
+            | NotAssignable { span }
+            | NotAValue { span, .. }
+            | UsedBeforeDefinition { span, .. }
+            | Mismatch { span, .. }
+            | TypeArgCount { span, .. }
+            | MaybeNull { span, .. }
+            | BinaryOperands { span, .. }
+            | UnaryOperand { span, .. }
+            | NotCallable { span, .. }
+            | ArgCount { span, .. }
+            | UnknownNamedArg { span, .. }
+            | ArgTwice { span, .. }
+            | PositionalAfterNamed { span }
+            | MissingFields { span, .. }
+            | NotIndexable { span, .. }
+            | NoFields { span, .. }
+            | CannotInfer { span, .. }
+            | NotIterable { span, .. }
+            | MapNeedsPair { span }
+            | MissingReturn { span, .. }
+            | ReturnOutsideFn { span }
+            | OutsideLoop { span, .. }
+            | NotPrintable { span, .. }
+            | FormatSpec { span, .. }
+            | TryOnNonResult { span, .. }
+            | TryOutsideResultFn { span, .. }
+            | ResultMatchNotExhaustive { span, .. }
+            | PatternMismatch { span, .. }
+            | BindingInOrPattern { span }
+            | UnreachableArm { span }
+            | TuplePattern { span }
+            | JwtDecodeUnhandled { span, .. }
+            | MissingAwait { span, .. }
+            | AwaitOutsideAsync { span, .. }
+            | AwaitNonFuture { span, .. }
+            | UnusedFuture { span }
+            | StatusReturnOutsideHandler { span }
+            | UnknownDecorator { span, .. }
+            | UnsupportedDecorator { span, .. }
+            | DecoratorPlacement { span, .. }
+            | DecoratorArgs { span, .. }
+            | ConflictingDecorators { span, .. }
+            | BadPath { span, .. }
+            | PathParamUnbound { span, .. }
+            | ParamUnbound { span, .. }
+            | PathParamType { span, .. }
+            | QueryParamType { span, .. }
+            | TwoBodies { span, .. }
+            | DuplicateRoute { span, .. }
+            | BodyOnGet { span, .. }
+            | UserParamOnPublicRoute { span, .. }
+            | NotSerializable { span, .. }
+            | HandlerParamDefault { span }
+            | NoAuthProvider { span, .. }
+            | DuplicateAuthProvider { span, .. }
+            | ProviderShape { span, .. }
+            | RoleFieldMissing { span, .. }
+            | DuplicateRole { span, .. }
+            | RedundantAuthenticated { span, .. }
+            | UserParamCount { span, .. }
+            | AuthOnNonRoute { span, .. }
+            | InvalidCron { span, .. }
+            | CronParams { span }
+            | NotInWhere { span, .. }
+            | WhereNotLambda { span, .. }
+            | WhereRowAlone { span }
+            | NotAColumn { span, .. }
+            | NeedsWhere { span, .. }
+            | UpdateNeedsMapLiteral { span }
+            | UnfinishedQuery { span }
+            | NoPrimaryKey { span, .. }
+            | TwoPrimaryKeys { span, .. }
+            | MutatesTopLevel { span, .. }
+            | SecretNameNotLiteral { span }
+            | Unsupported { span, .. } => *span,
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Diagnostics: the one shape every phase's problems are turned into, and the only place that
+//! renders them (rustc-style text through codespan-reporting, or JSON for editors and CI).
+
+use serde::Serialize;
+
+use crate::span::{LineIndex, Span};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+    pub primary: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Stable name of the kind of problem, e.g. `type-mismatch`.
+    pub code: &'static str,
+    pub message: String,
+    pub labels: Vec<Label>,
+    pub notes: Vec<String>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Error, code, message: message.into(), labels: vec![], notes: vec![], help: None }
+    }
+
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
+    }
+
+    pub fn primary(mut self, span: Span, message: impl Into<String>) -> Self {
+        self.labels.push(Label { span, message: message.into(), primary: true });
+        self
+    }
+
+    pub fn secondary(mut self, span: Span, message: impl Into<String>) -> Self {
+        self.labels.push(Label { span, message: message.into(), primary: false });
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn span(&self) -> Span {
+        self.labels.iter().find(|l| l.primary).map(|l| l.span).unwrap_or_default()
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// All diagnostics of one file, sorted by position.
+#[derive(Clone, Debug, Default)]
+pub struct Diagnostics {
+    pub items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn errors(&self) -> usize {
+        self.items.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.items.len() - self.errors()
+    }
+
+    pub fn sort(&mut self) {
+        self.items.sort_by(|a, b| (a.span(), a.severity).cmp(&(b.span(), b.severity)));
+    }
+
+    /// Renders like rustc: `error[code]: message`, `--> file:line:col`, the source line with
+    /// the span underlined, notes and `help:`.
+    pub fn render(&self, file: &str, source: &str, color: bool) -> String {
+        use codespan_reporting::diagnostic as cs;
+        use codespan_reporting::files::SimpleFile;
+        use codespan_reporting::term::{self, Chars, Config};
+
+        let files = SimpleFile::new(file, source);
+        let config = Config { chars: Chars::ascii(), ..Config::default() };
+        let mut out: Vec<u8> = Vec::new();
+        for d in &self.items {
+            let severity = match d.severity {
+                Severity::Error => cs::Severity::Error,
+                Severity::Warning => cs::Severity::Warning,
+            };
+            let labels = d
+                .labels
+                .iter()
+                .map(|l| {
+                    let range = clamp(l.span, source);
+                    let label = if l.primary { cs::Label::primary((), range) } else { cs::Label::secondary((), range) };
+                    label.with_message(&l.message)
+                })
+                .collect();
+            let mut notes = d.notes.clone();
+            if let Some(h) = &d.help {
+                notes.push(format!("help: {h}"));
+            }
+            let diag = cs::Diagnostic::new(severity)
+                .with_code(d.code)
+                .with_message(&d.message)
+                .with_labels(labels)
+                .with_notes(notes);
+            let result = if color {
+                let mut buf = term::termcolor::Ansi::new(&mut out);
+                term::emit_to_write_style(&mut buf, &config, &files, &diag)
+            } else {
+                let mut buf = term::termcolor::NoColor::new(&mut out);
+                term::emit_to_write_style(&mut buf, &config, &files, &diag)
+            };
+            if result.is_err() {
+                out.extend_from_slice(format!("{}: {}\n", file, d.message).as_bytes());
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// Machine-readable form: one object per diagnostic with one-based line and column.
+    pub fn to_json(&self, file: &str, source: &str) -> serde_json::Value {
+        let index = LineIndex::new(source);
+        let items: Vec<serde_json::Value> = self
+            .items
+            .iter()
+            .map(|d| {
+                let span = d.span();
+                let start = index.line_col(source, span.start);
+                let end = index.line_col(source, span.end);
+                serde_json::json!({
+                    "file": file,
+                    "severity": d.severity,
+                    "code": d.code,
+                    "message": d.message,
+                    "line": start.line,
+                    "column": start.column,
+                    "end_line": end.line,
+                    "end_column": end.column,
+                    "labels": d.labels.iter().map(|l| {
+                        let s = index.line_col(source, l.span.start);
+                        serde_json::json!({
+                            "message": l.message,
+                            "primary": l.primary,
+                            "line": s.line,
+                            "column": s.column,
+                            "start": l.span.start,
+                            "end": l.span.end,
+                        })
+                    }).collect::<Vec<_>>(),
+                    "notes": d.notes,
+                    "help": d.help,
+                })
+            })
+            .collect();
+        serde_json::Value::Array(items)
+    }
+}
+
+fn clamp(span: Span, source: &str) -> std::ops::Range<usize> {
+    let len = source.len();
+    let mut start = (span.start as usize).min(len);
+    let mut end = (span.end as usize).min(len).max(start);
+    while !source.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !source.is_char_boundary(end) {
+        end += 1;
+    }
+    start..end
+}

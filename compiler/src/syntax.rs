@@ -1,0 +1,37 @@
+//! Source text to syntax tree: lex, apply the newline rules, parse. Never fails outright: what
+//! cannot be parsed becomes an `Error` node and a [`SyntaxError`].
+
+mod builders;
+pub mod error;
+pub mod layout;
+pub mod lexer;
+pub mod token;
+
+#[allow(clippy::all, unused_parens, unused_imports)]
+mod grammar {
+    lalrpop_util::lalrpop_mod!(pub grammar, "/syntax/grammar.rs");
+    pub use grammar::*;
+}
+
+use crate::ast::Module;
+pub use error::SyntaxError;
+
+pub fn parse_module(source: &str) -> (Module, Vec<SyntaxError>) {
+    let (tokens, lex_errors) = lexer::lex(source);
+    let tokens = layout::layout(tokens);
+    let mut errors: Vec<SyntaxError> = lex_errors.into_iter().map(SyntaxError::Lex).collect();
+    let len = source.len() as u32;
+    let parser = grammar::ModuleParser::new();
+    let result = parser.parse(&mut errors, len, tokens.into_iter().map(Ok::<_, ()>));
+    let module = match result {
+        Ok(module) => module,
+        Err(e) => {
+            errors.push(SyntaxError::from_lalrpop(e, len));
+            Module { items: vec![] }
+        }
+    };
+    errors.sort_by_key(|e| e.span());
+    // Recovery can report the same position twice; one message is enough.
+    errors.dedup_by(|a, b| a.span() == b.span());
+    (module, errors)
+}

@@ -1,0 +1,350 @@
+//! The typed tree the checker produces: names resolved to ids, every expression typed,
+//! implicit conversions explicit, built-ins and ORM chains recognised. Lowering reads only
+//! this.
+
+use crate::ast::{BinOp, UnaryOp};
+use crate::span::Span;
+use crate::types::{RecordId, Type};
+
+pub mod visit;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LocalId(pub u32);
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GlobalId(pub u32);
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FnId(pub u32);
+
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    pub records: Vec<RecordDef>,
+    /// User functions first (in source order), then lambdas lifted out of them, and the
+    /// top level as a function of its own (`main`).
+    pub functions: Vec<FnDef>,
+    pub globals: Vec<GlobalDef>,
+    pub main: Option<FnId>,
+    pub routes: Vec<Route>,
+    pub auth: Option<AuthProvider>,
+    pub crons: Vec<CronJob>,
+    /// Names passed to `secret("…")`, sorted.
+    pub secrets: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RecordDef {
+    pub name: String,
+    pub fields: Vec<FieldDef>,
+    pub table: Option<TableDef>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct FieldDef {
+    pub name: String,
+    pub ty: Type,
+    pub default: Option<TExpr>,
+    /// `@hidden`: never serialised into responses.
+    pub hidden: bool,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableDef {
+    pub name: String,
+    /// Index of the primary-key field.
+    pub primary_key: usize,
+    /// An `Int` key: written as `0` on insert, assigned by the database.
+    pub auto_id: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FnKind {
+    User,
+    Lambda,
+    Main,
+}
+
+#[derive(Clone, Debug)]
+pub struct FnDef {
+    pub name: String,
+    pub kind: FnKind,
+    pub is_async: bool,
+    pub params: Vec<LocalId>,
+    pub ret: Type,
+    pub locals: Vec<LocalDef>,
+    /// For a lambda: the locals of this function that receive the captured values, paired with
+    /// the enclosing function's locals they copy.
+    pub captures: Vec<(LocalId, LocalId)>,
+    pub body: TExpr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct LocalDef {
+    pub name: String,
+    pub ty: Type,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct GlobalDef {
+    pub name: String,
+    pub ty: Type,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RouteAuth {
+    Public,
+    Authenticated,
+    /// `@admin` and stacked `@requires`: any of these roles.
+    Roles(Vec<String>),
+}
+
+/// Where the value of one handler parameter comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Binding {
+    Path { name: String },
+    Query { name: String, optional: bool },
+    Body,
+    Db,
+    Headers,
+    User,
+}
+
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub method: Method,
+    /// The path template without the query part, e.g. `/users/{id}`.
+    pub path: String,
+    pub handler: FnId,
+    /// One per handler parameter, in order.
+    pub bindings: Vec<Binding>,
+    pub auth: RouteAuth,
+    /// Statuses of `return STATUS BODY` in the handler.
+    pub statuses: Vec<u16>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuthProvider {
+    pub func: FnId,
+    pub user: RecordId,
+    pub takes_db: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct CronJob {
+    pub func: FnId,
+    pub name: String,
+    /// The expression as written.
+    pub expr: String,
+    /// Normalised to six fields, seconds first.
+    pub schedule: String,
+    pub takes_db: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct TBlock {
+    pub stmts: Vec<TStmt>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum TStmt {
+    Let { local: LocalId, value: TExpr },
+    Assign { place: Place, op: Option<BinOp>, value: TExpr, span: Span },
+    Expr(TExpr),
+    While { cond: TExpr, body: TBlock },
+    For { binding: ForBinding, iter: TExpr, body: TBlock },
+    Loop { body: TBlock },
+}
+
+#[derive(Clone, Debug)]
+pub enum ForBinding {
+    One(Option<LocalId>),
+    /// `for (k, v) in map`
+    Pair(Option<LocalId>, Option<LocalId>),
+}
+
+#[derive(Clone, Debug)]
+pub enum Place {
+    Local(LocalId),
+    Global(GlobalId),
+    Index { base: Box<TExpr>, index: Box<TExpr> },
+    Field { base: Box<TExpr>, record: RecordId, field: usize },
+}
+
+#[derive(Clone, Debug)]
+pub struct TExpr {
+    pub kind: TExprKind,
+    pub ty: Type,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum TStrPart {
+    Text(String),
+    Value { expr: TExpr, spec: Option<String> },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coercion {
+    IntToFloat,
+    /// `T` to `T?`
+    ToNullable,
+}
+
+/// What `?` does with an `Err`, decided by where it stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TryExit {
+    /// Return the `Err` from the enclosing function.
+    Return,
+    /// End the HTTP request with 500 `{"error": …}`.
+    Respond500,
+    /// Stop the program (top level) or the cron tick, reporting the error.
+    Abort,
+}
+
+#[derive(Clone, Debug)]
+pub enum TExprKind {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Null,
+    Str(String),
+    Interp(Vec<TStrPart>),
+    Local(LocalId),
+    Global(GlobalId),
+    /// A user function used as a value.
+    FnRef(FnId),
+    List(Vec<TExpr>),
+    Map(Vec<(TExpr, TExpr)>),
+    /// Field values in declaration order, defaults already filled in.
+    Record { record: RecordId, fields: Vec<TExpr> },
+    Unary { op: UnaryOp, expr: Box<TExpr> },
+    Binary { op: BinOp, lhs: Box<TExpr>, rhs: Box<TExpr> },
+    Call { func: FnId, args: Vec<TExpr> },
+    CallValue { callee: Box<TExpr>, args: Vec<TExpr> },
+    Builtin { builtin: Builtin, args: Vec<TExpr> },
+    Field { expr: Box<TExpr>, record: RecordId, field: usize },
+    Index { expr: Box<TExpr>, index: Box<TExpr> },
+    Try { expr: Box<TExpr>, exit: TryExit },
+    Await(Box<TExpr>),
+    Lambda { func: FnId, captures: Vec<LocalId> },
+    If { cond: Box<TExpr>, then: TBlock, otherwise: Option<Box<TExpr>> },
+    Match { scrutinee: Box<TExpr>, arms: Vec<TArm> },
+    /// A block's value is its last expression statement, or `null`.
+    Block(TBlock),
+    Range { start: Box<TExpr>, end: Box<TExpr>, inclusive: bool },
+    Return(Option<Box<TExpr>>),
+    ReturnStatus { status: u16, body: Box<TExpr> },
+    Break,
+    Continue,
+    Coerce { expr: Box<TExpr>, coercion: Coercion },
+    /// A finished ORM chain: the query template and the guest-computed parameters.
+    Query { record: RecordId, query: Box<guest_abi::query::Query>, db: Box<TExpr>, params: Vec<TExpr> },
+    Error,
+}
+
+#[derive(Clone, Debug)]
+pub struct TArm {
+    pub pattern: TPattern,
+    pub guard: Option<TExpr>,
+    pub body: TExpr,
+}
+
+#[derive(Clone, Debug)]
+pub enum TPattern {
+    Wildcard,
+    Bind(LocalId),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Bool(bool),
+    Null,
+    Ok(Box<TPattern>),
+    Err(Box<TPattern>),
+    Range { start: i64, end: i64, inclusive: bool },
+    Or(Vec<TPattern>),
+}
+
+/// Built-in functions and methods, resolved by the checker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    Print,
+    Len,
+    EnvOr,
+    Secret,
+    Ok,
+    Err,
+    HashPassword,
+    HashVerify,
+    JwtEncode,
+    JwtDecode,
+    AuthBlacklist,
+    AuthIsBlacklisted,
+    AuthCleanupExpired,
+    DateTimeNow,
+    UuidV4,
+    Log(LogLevel),
+    // methods: the receiver is the first argument
+    SecretExpose,
+    DateTimeTimestamp,
+    UuidToStr,
+    StrLen,
+    StrSplit,
+    StrContains,
+    StrStartsWith,
+    StrEndsWith,
+    StrTrim,
+    StrUpper,
+    StrLower,
+    StrReplace,
+    StrIsEmpty,
+    ListLen,
+    ListPush,
+    ListMap,
+    ListFilter,
+    ListFind,
+    ListAny,
+    ListAll,
+    ListContains,
+    ListFirst,
+    ListLast,
+    ListJoin,
+    MapGet,
+    MapHas,
+    MapKeys,
+    MapValues,
+    MapLen,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}

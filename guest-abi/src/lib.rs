@@ -1,0 +1,9 @@
+//! The contract between compiled Fitz modules and the host.
+//!
+//! Pure data and pure functions: nothing here knows about wasmtime, HTTP or databases.
+
+pub mod cron;
+pub mod query;
+
+/// Version of the guest ABI; a module built for another version is refused at load.
+pub const ABI_VERSION: u32 = 1;
