@@ -439,20 +439,18 @@ impl Checker {
     }
 
     /// Top-level `let`s are globals; their names are known before any function body is checked.
+    /// A name defined again at the top level gets a new global (shadowing, as inside
+    /// functions): top-level code sees each definition from where it stands, functions see the
+    /// last.
     fn collect_globals(&mut self, top: &[&ast::Stmt]) {
         for s in top {
             if let ast::StmtKind::Let { name, ty, .. } = &s.kind {
-                if self.global_ids.contains_key(&name.name) {
-                    // Redefinition at top level shadows: the later definition gets its own slot
-                    // when it is reached; see `check_main`.
-                    continue;
-                }
                 let ty = match ty {
                     Some(t) => self.resolve_type_expr(t),
                     None => self.unifier.fresh(),
                 };
                 let id = GlobalId(self.globals.len() as u32);
-                self.global_ids.insert(name.name.clone(), id);
+                self.global_ids.entry(name.name.clone()).or_insert(id);
                 self.globals.push(GlobalInfo { name: name.name.clone(), ty, span: name.span });
             }
         }
@@ -558,26 +556,18 @@ impl Checker {
         let span = top.first().map(|s| s.span).unwrap_or_default();
         self.push_ctx(id, "<top level>", FnKind::Main, FnRole::Main, true, Type::Null, span);
         let mut stmts = Vec::new();
-        let mut seen_globals: HashMap<String, Span> = HashMap::new();
+        let mut next_global = 0u32;
         for s in top {
             if let ast::StmtKind::Let { name, ty: _, value } = &s.kind {
-                if let Some(first) = seen_globals.get(&name.name) {
-                    self.report(Problem::Duplicate {
-                        what: "top-level name",
-                        name: name.name.clone(),
-                        span: name.span,
-                        first: *first,
-                    });
-                    continue;
-                }
-                seen_globals.insert(name.name.clone(), name.span);
-                let gid = self.global_ids[&name.name];
+                let gid = GlobalId(next_global);
+                next_global += 1;
                 let gty = self.globals[gid.0 as usize].ty.clone();
                 let value = self.check_expr(value, &gty, problem::Expectation::Let { name: name.name.clone() });
                 if matches!(self.unifier.shallow(&gty), Type::Query(_)) {
                     self.report(Problem::UnfinishedQuery { span: value.span });
                 }
                 self.defined_globals = self.defined_globals.max(gid.0 as usize + 1);
+                self.global_ids.insert(name.name.clone(), gid);
                 stmts.push(tast::TStmt::Assign { place: tast::Place::Global(gid), op: None, value, span: s.span });
                 continue;
             }

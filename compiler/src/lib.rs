@@ -11,6 +11,9 @@
 pub mod ast;
 pub mod check;
 pub mod diagnostic;
+pub mod emit;
+pub mod ir;
+pub mod lower;
 pub mod messages;
 pub mod span;
 pub mod syntax;
@@ -24,6 +27,31 @@ use diagnostic::Diagnostics;
 pub struct Checked {
     pub program: Option<tast::Program>,
     pub diagnostics: Diagnostics,
+}
+
+/// A compiled module: the bytes, the manifest inside them, and any warnings.
+pub struct Artifact {
+    pub wasm: Vec<u8>,
+    pub manifest: guest_abi::manifest::Manifest,
+    pub warnings: Diagnostics,
+}
+
+/// The whole pipeline for one file. `file_name` is what runtime errors and the manifest call
+/// the source.
+pub fn compile(source: &str, file_name: &str) -> Result<Artifact, Diagnostics> {
+    let checked = check_source(source);
+    let Some(program) = checked.program else { return Err(checked.diagnostics) };
+    let module = lower::lower_module(&program, file_name, source);
+    let manifest = module.manifest.clone().unwrap_or_else(|| unreachable!("lowering always writes a manifest"));
+    let wasm = emit::emit_module(&module);
+    Ok(Artifact { wasm, manifest, warnings: checked.diagnostics })
+}
+
+/// The lowered IR as text (`fitz build --emit ir`).
+pub fn compile_to_ir(source: &str, file_name: &str) -> Result<String, Diagnostics> {
+    let checked = check_source(source);
+    let Some(program) = checked.program else { return Err(checked.diagnostics) };
+    Ok(ir::print(&lower::lower_module(&program, file_name, source)))
 }
 
 pub fn check_source(source: &str) -> Checked {

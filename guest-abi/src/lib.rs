@@ -3,7 +3,13 @@
 //! Pure data and pure functions: nothing here knows about wasmtime, HTTP or databases.
 
 pub mod cron;
+pub mod exports;
+pub mod imports;
+pub mod layout;
+pub mod manifest;
 pub mod query;
+pub mod types;
+pub mod value;
 
 /// Version of the guest ABI; a module built for another version is refused at load.
 pub const ABI_VERSION: u32 = 1;

@@ -31,3 +31,34 @@ pub fn check_file(path: &Path) -> (fitz_compiler::Checked, String) {
     let rendered = checked.diagnostics.render(&name, &source, false);
     (checked, rendered)
 }
+
+/// The environment test programs run with: fixed, so their output is too.
+pub fn test_env() -> std::collections::HashMap<String, String> {
+    [
+        ("TEST_SECRET", "s3cr3t-value-that-is-long-enough-for-hs256!!"),
+        ("GREETING", "hola"),
+        ("EMPTY", ""),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// Compiles and runs a program's top level with output captured:
+/// `(exit status, stdout, stderr)`. Every module is validated with wasmparser first.
+pub fn compile_and_run(source: &str, file_name: &str) -> Result<(i32, String, String), String> {
+    let artifact = fitz_compiler::compile(source, file_name)
+        .map_err(|d| d.render(file_name, source, false))?;
+    wasmparser::validate(&artifact.wasm).map_err(|e| format!("invalid module: {e}"))?;
+    let env = test_env();
+    let secrets = fitz_host::config::secrets(&artifact.manifest.secrets, &env)
+        .map_err(|missing| format!("missing secrets {missing:?}"))?;
+    let app = fitz_host::runtime::state::AppContext {
+        manifest: std::sync::Arc::new(artifact.manifest),
+        secrets,
+        env,
+        hasher: fitz_host::host_fns::hash::Hasher::default(),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| e.to_string())?;
+    rt.block_on(fitz_host::run::run_captured(&artifact.wasm, app)).map_err(|e| e.to_string())
+}

@@ -164,8 +164,11 @@ impl Checker {
                 ast::StrPart::Interp { expr, spec } => {
                     let te = self.infer_expr(expr, None);
                     let te = self.require_printable(te);
-                    if let Some(spec) = spec {
-                        self.check_format_spec(spec, &te);
+                    if let Some(spec) = spec.as_ref().filter(|s| self.check_format_spec(s, &te)) {
+                        let _ = spec;
+                        // The spec is understood (and checked) but not yet applied by the back
+                        // end, so a program using one is refused rather than printed wrongly.
+                        self.report(Problem::Unsupported { what: "a format spec in an interpolation (Tier B)", span: te.span });
                     }
                     out.push(TStrPart::Value { expr: te, spec: spec.clone() });
                 }
@@ -191,7 +194,7 @@ impl Checker {
 
     /// Format specs: `[[fill]align][sign][0][width][.precision][type]`; numeric types need a
     /// number.
-    fn check_format_spec(&mut self, spec: &str, te: &TExpr) {
+    fn check_format_spec(&mut self, spec: &str, te: &TExpr) -> bool {
         let ty = self.res(&te.ty);
         let numeric_only = spec.contains('.')
             || spec.ends_with(['f', 'e', 'E', 'x', 'X', 'b', 'o', 'd', '%'])
@@ -199,7 +202,9 @@ impl Checker {
         let valid = parse_format_spec(spec);
         if !valid || (numeric_only && !matches!(ty, Type::Int | Type::Float | Type::Error)) {
             self.report(Problem::FormatSpec { spec: spec.to_string(), ty, span: te.span });
+            return false;
         }
+        true
     }
 
     fn infer_name(&mut self, name: &str, span: Span) -> TExpr {
@@ -785,7 +790,11 @@ impl Checker {
                 }
             }
         };
-        let then_b = if used && other.is_some() { self.coerce_block_value(then_b, &then_ty, &ty) } else { then_b };
+        let then_b = if used && (other.is_some() || matches!(ty, Type::Nullable(_))) {
+            self.coerce_block_value(then_b, &then_ty, &ty)
+        } else {
+            then_b
+        };
         let other = other.map(|o| if used { self.coerce(o, &ty, Expectation::IfBranch) } else { o });
         texpr(
             TExprKind::If { cond: Box::new(c), then: then_b, otherwise: other.map(Box::new) },

@@ -1,0 +1,216 @@
+//! Lowering: the typed program to the wasm-shaped IR. Values get their memory layout
+//! (`guest_abi::layout`), control flow becomes structured blocks, built-ins become runtime
+//! helpers (generated only when used) or host imports, and every entry point the host calls
+//! gets its export and manifest entry.
+
+mod builder;
+mod call;
+mod entry;
+mod expr;
+mod manifest;
+mod pattern;
+mod runtime;
+mod stmt;
+mod types;
+
+use std::collections::HashMap;
+
+use crate::ir::{self, DataId, DataObject, FuncId, ValType};
+use crate::span::{LineIndex, Span};
+use crate::tast::{self, FnId, LocalId};
+use crate::types::Type;
+pub use builder::{FnBuilder, Label, Local};
+pub use runtime::Rt;
+use types::Helper;
+
+/// Per-program state while lowering: the functions and data made so far and what was
+/// generated on demand.
+pub struct Lowerer<'p> {
+    pub program: &'p tast::Program,
+    pub source_name: String,
+    source: &'p str,
+    lines: LineIndex,
+    functions: Vec<Option<ir::Function>>,
+    pub data: Vec<DataObject>,
+    strings: HashMap<String, DataId>,
+    runtime: HashMap<Rt, FuncId>,
+    helpers: HashMap<(Helper, Type), FuncId>,
+    /// The IR function of each typed function.
+    fn_ids: Vec<FuncId>,
+    /// Closure-table wrappers for functions used as values.
+    trampolines: HashMap<FnId, FuncId>,
+    /// The static slot of each top-level variable.
+    globals: Vec<DataId>,
+    pub queries: Vec<guest_abi::manifest::QuerySpec>,
+    /// `return STATUS BODY` sites of each entry point.
+    pub sites: HashMap<FnId, Vec<guest_abi::manifest::Response>>,
+    pub exports: Vec<(String, FuncId)>,
+}
+
+/// What kind of function is being lowered: it decides what `return` and `?` do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Returns its declared type.
+    Plain,
+    /// Called by the host: returns an outcome (`guest_abi::exports`).
+    Entry,
+    /// The top level: returns nothing; errors end the program.
+    Main,
+}
+
+/// State of the function being lowered.
+pub struct FnState<'a> {
+    pub b: FnBuilder,
+    pub def: &'a tast::FnDef,
+    pub id: FnId,
+    pub mode: Mode,
+    locals: Vec<Option<Local>>,
+    /// Enclosing loops: where `break` and `continue` go.
+    pub loops: Vec<(Label, Label)>,
+    /// The local that `LocalId(u32::MAX)` stands for: compound assignment lowers
+    /// `current op value` through the ordinary operator code with the current value there.
+    pub pinned: Option<Local>,
+}
+
+impl<'a> FnState<'a> {
+    pub fn local(&mut self, id: LocalId) -> Local {
+        if id.0 == u32::MAX {
+            return self.pinned.expect("a pinned local for compound assignment");
+        }
+        if let Some(Some(l)) = self.locals.get(id.0 as usize) {
+            return *l;
+        }
+        let ty = slot(&self.def.locals[id.0 as usize].ty);
+        let l = self.b.local(ty);
+        if self.locals.len() <= id.0 as usize {
+            self.locals.resize(id.0 as usize + 1, None);
+        }
+        self.locals[id.0 as usize] = Some(l);
+        l
+    }
+
+    /// A fresh local for an intermediate value (never reused: locals are cheap, and reuse
+    /// across nested expressions is where bugs hide).
+    pub fn temp(&mut self, t: ValType) -> Local {
+        self.b.local(t)
+    }
+
+    /// A fresh `i32` local set to 0 here, for a loop index: a loop may run many times in one
+    /// call (inside another loop), so it cannot rely on locals starting at zero.
+    pub fn counter(&mut self) -> Local {
+        let l = self.b.local(ValType::I32);
+        self.b.i32(0).set(l);
+        l
+    }
+}
+
+/// How a value of the type travels: see `guest_abi::layout`.
+pub fn slot(ty: &Type) -> ValType {
+    match ty {
+        Type::Int | Type::DateTime => ValType::I64,
+        Type::Float => ValType::F64,
+        // Futures are run when created (host calls are synchronous to the guest), so a
+        // `Future<T>` is just its `T`.
+        Type::Future(t) => slot(t),
+        _ => ValType::I32,
+    }
+}
+
+/// `T?` keeps `T`'s pointer (0 = null) unless `T` is a number or a Bool, which are boxed.
+pub fn boxed(inner: &Type) -> bool {
+    matches!(inner, Type::Int | Type::Float | Type::Bool | Type::DateTime)
+}
+
+impl<'p> Lowerer<'p> {
+    pub fn new(program: &'p tast::Program, source_name: &str, source: &'p str) -> Self {
+        Lowerer {
+            program,
+            source_name: source_name.to_string(),
+            source,
+            lines: LineIndex::new(source),
+            functions: Vec::new(),
+            data: Vec::new(),
+            strings: HashMap::new(),
+            runtime: HashMap::new(),
+            helpers: HashMap::new(),
+            fn_ids: Vec::new(),
+            trampolines: HashMap::new(),
+            globals: Vec::new(),
+            queries: Vec::new(),
+            sites: HashMap::new(),
+            exports: Vec::new(),
+        }
+    }
+
+    /// Reserves an IR function id to be filled in later (so functions can call each other).
+    pub fn reserve(&mut self) -> FuncId {
+        self.functions.push(None);
+        FuncId(self.functions.len() as u32 - 1)
+    }
+
+    pub fn define(&mut self, id: FuncId, f: FnBuilder) {
+        self.functions[id.0 as usize] = Some(f.finish());
+    }
+
+    pub fn add(&mut self, f: FnBuilder) -> FuncId {
+        let id = self.reserve();
+        self.define(id, f);
+        id
+    }
+
+    /// A static object; returns its id.
+    pub fn static_data(&mut self, bytes: Vec<u8>, align: u32) -> DataId {
+        self.data.push(DataObject { bytes, align });
+        DataId(self.data.len() as u32 - 1)
+    }
+
+    /// An interned string literal laid out as a `Str` object.
+    pub fn string(&mut self, s: &str) -> DataId {
+        if let Some(&d) = self.strings.get(s) {
+            return d;
+        }
+        let mut bytes = (s.len() as u32).to_le_bytes().to_vec();
+        bytes.extend_from_slice(s.as_bytes());
+        let d = self.static_data(bytes, 8);
+        self.strings.insert(s.to_string(), d);
+        d
+    }
+
+    pub fn line_col(&self, span: Span) -> (i32, i32) {
+        let lc = self.lines.line_col(self.source, span.start);
+        (lc.line as i32, lc.column as i32)
+    }
+
+    pub fn fn_id(&self, f: FnId) -> FuncId {
+        self.fn_ids[f.0 as usize]
+    }
+
+    pub fn global_slot(&self, g: tast::GlobalId) -> DataId {
+        self.globals[g.0 as usize]
+    }
+}
+
+/// Lowers a checked program (one with no errors).
+pub fn lower_module(program: &tast::Program, source_name: &str, source: &str) -> ir::Module {
+    let mut l = Lowerer::new(program, source_name, source);
+    for g in &program.globals {
+        let _ = g;
+        let d = l.static_data(vec![0; 8], 8);
+        l.globals.push(d);
+    }
+    l.fn_ids = program.functions.iter().map(|_| FuncId(0)).collect();
+    for i in 0..program.functions.len() {
+        l.fn_ids[i] = l.reserve();
+    }
+    for (i, f) in program.functions.iter().enumerate() {
+        let id = FnId(i as u32);
+        let mode = l.mode_of(id);
+        let func = l.lower_fn(id, f, mode);
+        let ir_id = l.fn_ids[i];
+        l.define(ir_id, func);
+    }
+    l.add_exports();
+    let manifest = l.build_manifest();
+    let functions = l.functions.into_iter().map(|f| f.expect("every reserved function is defined")).collect();
+    ir::Module { functions, data: l.data, exports: l.exports, manifest: Some(manifest) }
+}

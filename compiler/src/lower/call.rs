@@ -1,0 +1,345 @@
+//! Built-in functions and methods: runtime helpers, host imports, or a few instructions.
+
+use guest_abi::imports::Import;
+use guest_abi::layout::{LIST_ITEMS, LIST_LEN, MAP_KEYS, MAP_LEN, MAP_VALUES, RESULT_ERR, RESULT_OK};
+use wasm_encoder::Instruction as I;
+
+use super::expr::key_kind;
+use super::{slot, FnState, Local, Lowerer, Rt};
+use crate::ir::ValType;
+use crate::tast::{Builtin, LogLevel, TExpr};
+use crate::types::Type;
+
+impl Lowerer<'_> {
+    pub fn lower_builtin(&mut self, f: &mut FnState, builtin: Builtin, args: &[TExpr], e: &TExpr) {
+        let import = |l: &mut Self, f: &mut FnState, imp: Import| {
+            for a in args {
+                l.lower_expr(f, a);
+            }
+            f.b.call_import(imp);
+        };
+        let rt_call = |l: &mut Self, f: &mut FnState, rt: Rt| {
+            for a in args {
+                l.lower_expr(f, a);
+            }
+            let id = l.rt(rt);
+            f.b.call(id);
+        };
+        match builtin {
+            Builtin::Print => {
+                let sb_new = self.rt(Rt::SbNew);
+                let push_byte = self.rt(Rt::SbPushByte);
+                let finish = self.rt(Rt::SbFinish);
+                let write = self.rt(Rt::WriteFd);
+                let sb = f.temp(ValType::I32);
+                f.b.call(sb_new).set(sb);
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        f.b.get(sb).i32(i32::from(b' ')).call(push_byte);
+                    }
+                    let v = self.lower_to_local(f, a);
+                    self.emit_display(&mut f.b, sb, v, &a.ty, true);
+                }
+                f.b.get(sb).i32(i32::from(b'\n')).call(push_byte);
+                f.b.i32(1).get(sb).call(finish).call(write);
+                f.b.i32(0);
+            }
+            Builtin::Len => match &args[0].ty {
+                Type::Str => rt_call(self, f, Rt::StrCharCount),
+                Type::Map(..) => {
+                    self.lower_expr(f, &args[0]);
+                    f.b.load32(MAP_LEN).w(I::I64ExtendI32U);
+                }
+                _ => {
+                    self.lower_expr(f, &args[0]);
+                    f.b.load32(LIST_LEN).w(I::I64ExtendI32U);
+                }
+            },
+            Builtin::EnvOr => import(self, f, Import::EnvOr),
+            Builtin::Secret => import(self, f, Import::Secret),
+            Builtin::Ok | Builtin::Err => {
+                let k = slot(&args[0].ty);
+                let new = self.rt(Rt::ResultNew(k));
+                f.b.u32(if builtin == Builtin::Ok { RESULT_OK } else { RESULT_ERR });
+                self.lower_expr(f, &args[0]);
+                f.b.call(new);
+            }
+            Builtin::HashPassword => import(self, f, Import::HashPassword),
+            Builtin::HashVerify => import(self, f, Import::HashVerify),
+            Builtin::JwtEncode => import(self, f, Import::JwtEncode),
+            Builtin::JwtDecode => import(self, f, Import::JwtDecode),
+            Builtin::AuthBlacklist => import(self, f, Import::AuthBlacklist),
+            Builtin::AuthIsBlacklisted => import(self, f, Import::AuthIsBlacklisted),
+            Builtin::AuthCleanupExpired => import(self, f, Import::AuthCleanupExpired),
+            Builtin::DateTimeNow => rt_call(self, f, Rt::NowMicros),
+            Builtin::UuidV4 => rt_call(self, f, Rt::UuidV4),
+            Builtin::Log(level) => self.lower_log(f, level, args),
+            Builtin::SecretExpose | Builtin::UuidToStr => self.lower_expr(f, &args[0]),
+            Builtin::DateTimeTimestamp => {
+                // floor(micros / 10^6)
+                let m = self.lower_to_local(f, &args[0]);
+                f.b.get(m).i64(1_000_000).w(I::I64DivS);
+                f.b.get(m).i64(1_000_000).w(I::I64RemS).i64(0).w(I::I64LtS).w(I::I64ExtendI32U).i64_sub();
+            }
+            Builtin::StrLen => rt_call(self, f, Rt::StrCharCount),
+            Builtin::StrSplit => rt_call(self, f, Rt::StrSplit),
+            Builtin::StrContains => {
+                for a in args {
+                    self.lower_expr(f, a);
+                }
+                let find = self.rt(Rt::StrFind);
+                f.b.i32(0).call(find).i32(0).w(I::I32GeS);
+            }
+            Builtin::StrStartsWith => rt_call(self, f, Rt::StrStartsWith),
+            Builtin::StrEndsWith => rt_call(self, f, Rt::StrEndsWith),
+            Builtin::StrTrim => rt_call(self, f, Rt::StrTrim),
+            Builtin::StrUpper => rt_call(self, f, Rt::StrUpper),
+            Builtin::StrLower => rt_call(self, f, Rt::StrLower),
+            Builtin::StrReplace => rt_call(self, f, Rt::StrReplace),
+            Builtin::StrIsEmpty => {
+                self.lower_expr(f, &args[0]);
+                f.b.load32(0).i32_eqz();
+            }
+            Builtin::ListLen => {
+                self.lower_expr(f, &args[0]);
+                f.b.load32(LIST_LEN).w(I::I64ExtendI32U);
+            }
+            Builtin::MapLen => {
+                self.lower_expr(f, &args[0]);
+                f.b.load32(MAP_LEN).w(I::I64ExtendI32U);
+            }
+            Builtin::ListPush => {
+                let push = self.rt(Rt::ListPush(slot(&args[1].ty)));
+                self.lower_expr(f, &args[0]);
+                self.lower_expr(f, &args[1]);
+                f.b.call(push).i32(0);
+            }
+            Builtin::ListMap | Builtin::ListFilter | Builtin::ListFind | Builtin::ListAny | Builtin::ListAll => {
+                self.lower_list_callback(f, builtin, args, e);
+            }
+            Builtin::ListContains => {
+                let Type::List(item) = &args[0].ty else { unreachable!() };
+                let item = (**item).clone();
+                let l = self.lower_to_local(f, &args[0]);
+                let x = self.lower_to_local(f, &args[1]);
+                let (i, el) = (f.counter(), f.temp(slot(&item)));
+                let found = f.b.block(Some(ValType::I32));
+                let lp = f.b.loop_(None);
+                f.b.i32(0).get(i).get(l).load32(LIST_LEN).i32_ge_u().br_if(found).drop_();
+                self.list_item_addr(f, l, i, slot(&item));
+                f.b.load_slot(slot(&item), 0).set(el);
+                f.b.i32(1);
+                self.emit_eq(&mut f.b, el, x, &item);
+                f.b.br_if(found).drop_();
+                f.b.inc(i, 1).br(lp);
+                f.b.end();
+                f.b.unreachable();
+                f.b.end();
+            }
+            Builtin::ListFirst | Builtin::ListLast => {
+                let Type::List(item) = &args[0].ty else { unreachable!() };
+                let k = slot(item);
+                let l = self.lower_to_local(f, &args[0]);
+                let ok = self.rt(Rt::ResultNew(k));
+                let err = self.rt(Rt::ResultNew(ValType::I32));
+                let msg = self.string("the list is empty");
+                f.b.get(l).load32(LIST_LEN).i32_eqz();
+                f.b.if_(Some(ValType::I32));
+                f.b.u32(RESULT_ERR).data(msg).call(err);
+                f.b.else_();
+                f.b.u32(RESULT_OK).get(l).load32(LIST_ITEMS);
+                if builtin == Builtin::ListLast {
+                    f.b.get(l).load32(LIST_LEN).i32(1).i32_sub().i32(k.size() as i32).i32_mul().i32_add();
+                }
+                f.b.load_slot(k, 0).call(ok);
+                f.b.end();
+            }
+            Builtin::ListJoin => {
+                let Type::List(item) = &args[0].ty else { unreachable!() };
+                let item = (**item).clone();
+                let sb_new = self.rt(Rt::SbNew);
+                let finish = self.rt(Rt::SbFinish);
+                let push_str = self.rt(Rt::SbPushStr);
+                let l = self.lower_to_local(f, &args[0]);
+                let sep = self.lower_to_local(f, &args[1]);
+                let (sb, i, el) = (f.temp(ValType::I32), f.counter(), f.temp(slot(&item)));
+                f.b.call(sb_new).set(sb);
+                let done = f.b.block(None);
+                let lp = f.b.loop_(None);
+                f.b.get(i).get(l).load32(LIST_LEN).i32_ge_u().br_if(done);
+                f.b.get(i);
+                f.b.if_(None);
+                f.b.get(sb).get(sep).call(push_str);
+                f.b.end();
+                self.list_item_addr(f, l, i, slot(&item));
+                f.b.load_slot(slot(&item), 0).set(el);
+                self.emit_display(&mut f.b, sb, el, &item, true);
+                f.b.inc(i, 1).br(lp);
+                f.b.end();
+                f.b.end();
+                f.b.get(sb).call(finish);
+            }
+            Builtin::MapGet | Builtin::MapHas => {
+                let Type::Map(k, v) = &args[0].ty else { unreachable!() };
+                let (k, v) = ((**k).clone(), (**v).clone());
+                let find = self.rt(Rt::MapFind(key_kind(&k)));
+                let m = self.lower_to_local(f, &args[0]);
+                let key = self.lower_to_local(f, &args[1]);
+                let at = f.temp(ValType::I32);
+                f.b.get(m).get(key).call(find).set(at);
+                if builtin == Builtin::MapHas {
+                    f.b.get(at).i32(0).w(I::I32GeS);
+                    return;
+                }
+                let ok = self.rt(Rt::ResultNew(slot(&v)));
+                let err = self.rt(Rt::ResultNew(ValType::I32));
+                f.b.get(at).i32(0).w(I::I32LtS);
+                f.b.if_(Some(ValType::I32));
+                {
+                    let prefix = self.string("key not found: ");
+                    let concat = self.rt(Rt::StrConcat);
+                    let shown = self.display_to_str(f, key, &k, false);
+                    f.b.u32(RESULT_ERR).data(prefix).get(shown).call(concat).call(err);
+                }
+                f.b.else_();
+                f.b.u32(RESULT_OK).get(m).load32(MAP_VALUES).get(at).i32(slot(&v).size() as i32).i32_mul().i32_add();
+                f.b.load_slot(slot(&v), 0).call(ok);
+                f.b.end();
+            }
+            Builtin::MapKeys | Builtin::MapValues => {
+                let Type::Map(k, v) = &args[0].ty else { unreachable!() };
+                let item = if builtin == Builtin::MapKeys { slot(k) } else { slot(v) };
+                let field = if builtin == Builtin::MapKeys { MAP_KEYS } else { MAP_VALUES };
+                let list_new = self.rt(Rt::ListNew);
+                let m = self.lower_to_local(f, &args[0]);
+                let l = f.temp(ValType::I32);
+                f.b.get(m).load32(MAP_LEN).i32(item.size() as i32).call(list_new).set(l);
+                f.b.get(l).load32(LIST_ITEMS).get(m).load32(field).get(m).load32(MAP_LEN).i32(item.size() as i32).i32_mul().memcpy();
+                f.b.get(l).get(m).load32(MAP_LEN).store32(LIST_LEN);
+                f.b.get(l);
+            }
+        }
+    }
+
+    /// `map`, `filter`, `find`, `any`, `all`: one loop calling the closure on each item.
+    fn lower_list_callback(&mut self, f: &mut FnState, builtin: Builtin, args: &[TExpr], e: &TExpr) {
+        let Type::List(item) = &args[0].ty else { unreachable!() };
+        let item = (**item).clone();
+        let k = slot(&item);
+        let l = self.lower_to_local(f, &args[0]);
+        let c = self.lower_to_local(f, &args[1]);
+        let fn_ty = args[1].ty.clone();
+        let (i, el) = (f.counter(), f.temp(k));
+        let list_new = self.rt(Rt::ListNew);
+        let out = f.temp(ValType::I32);
+        let out_kind = match (&builtin, &e.ty) {
+            (Builtin::ListMap, Type::List(o)) => slot(o),
+            _ => k,
+        };
+        if matches!(builtin, Builtin::ListMap | Builtin::ListFilter) {
+            f.b.get(l).load32(LIST_LEN).i32(out_kind.size() as i32).call(list_new).set(out);
+        }
+        let result = match builtin {
+            Builtin::ListAny | Builtin::ListAll | Builtin::ListFind => Some(ValType::I32),
+            _ => None,
+        };
+        let done = f.b.block(result);
+        let exhausted = f.b.block(None);
+        let lp = f.b.loop_(None);
+        f.b.get(i).get(l).load32(LIST_LEN).i32_ge_u().br_if(exhausted);
+        self.list_item_addr(f, l, i, k);
+        f.b.load_slot(k, 0).set(el);
+        match builtin {
+            Builtin::ListMap => {
+                let push = self.rt(Rt::ListPush(out_kind));
+                f.b.get(out);
+                self.call_closure(f, c, &[el], &fn_ty);
+                f.b.call(push);
+            }
+            Builtin::ListFilter => {
+                let push = self.rt(Rt::ListPush(k));
+                self.call_closure(f, c, &[el], &fn_ty);
+                f.b.if_(None);
+                f.b.get(out).get(el).call(push);
+                f.b.end();
+            }
+            Builtin::ListFind => {
+                let ok = self.rt(Rt::ResultNew(k));
+                self.call_closure(f, c, &[el], &fn_ty);
+                f.b.if_(None);
+                f.b.u32(RESULT_OK).get(el).call(ok).br(done);
+                f.b.end();
+            }
+            Builtin::ListAny => {
+                self.call_closure(f, c, &[el], &fn_ty);
+                f.b.if_(None);
+                f.b.i32(1).br(done);
+                f.b.end();
+            }
+            _ => {
+                self.call_closure(f, c, &[el], &fn_ty);
+                f.b.i32_eqz();
+                f.b.if_(None);
+                f.b.i32(0).br(done);
+                f.b.end();
+            }
+        }
+        f.b.inc(i, 1).br(lp);
+        f.b.end();
+        f.b.end();
+        // Every item seen and none decided.
+        match builtin {
+            Builtin::ListAny => {
+                f.b.i32(0);
+            }
+            Builtin::ListAll => {
+                f.b.i32(1);
+            }
+            Builtin::ListFind => {
+                let err = self.rt(Rt::ResultNew(ValType::I32));
+                let msg = self.string("no item matched");
+                f.b.u32(RESULT_ERR).data(msg).call(err);
+            }
+            _ => {}
+        }
+        f.b.end();
+        if result.is_none() {
+            f.b.get(out);
+        }
+    }
+
+    /// `log.info(message, fields)`: field values are shown as text before crossing to the host.
+    fn lower_log(&mut self, f: &mut FnState, level: LogLevel, args: &[TExpr]) {
+        let level = match level {
+            LogLevel::Debug => 0,
+            LogLevel::Info => 1,
+            LogLevel::Warn => 2,
+            LogLevel::Error => 3,
+        };
+        let msg = self.lower_to_local(f, &args[0]);
+        let fields = self.lower_to_local(f, &args[1]);
+        let Type::Map(_, v) = &args[1].ty else { unreachable!("log fields are a map") };
+        let v = (**v).clone();
+        let as_text = if matches!(v, Type::Str) {
+            fields
+        } else {
+            let map_new = self.rt(Rt::MapNew);
+            let insert = self.rt(Rt::MapInsert(super::runtime::KeyKind::Str, ValType::I32));
+            let (out, i, val) = (f.temp(ValType::I32), f.counter(), f.temp(slot(&v)));
+            f.b.get(fields).load32(MAP_LEN).i32(4).i32(4).call(map_new).set(out);
+            let done = f.b.block(None);
+            let lp = f.b.loop_(None);
+            f.b.get(i).get(fields).load32(MAP_LEN).i32_ge_u().br_if(done);
+            f.b.get(fields).load32(MAP_VALUES).get(i).i32(slot(&v).size() as i32).i32_mul().i32_add().load_slot(slot(&v), 0).set(val);
+            let text = self.display_to_str(f, val, &v, true);
+            f.b.get(out).get(fields).load32(MAP_KEYS).get(i).i32(4).i32_mul().i32_add().load32(0).get(text).call(insert);
+            f.b.inc(i, 1).br(lp);
+            f.b.end();
+            f.b.end();
+            out
+        };
+        f.b.i32(level).get(msg).get(as_text).call_import(Import::Log);
+        f.b.i32(0);
+        let _: Option<Local> = None;
+    }
+}

@@ -1,0 +1,165 @@
+//! The manifest (DESIGN.md §3): everything the host needs to serve the module.
+
+use guest_abi::exports::{self, FIRST_STATUS_SITE};
+use guest_abi::manifest as m;
+use guest_abi::types::{FieldType, RecordType, ValueType};
+
+use super::{FnState, Lowerer};
+use crate::tast::{Binding, RouteAuth, TExpr};
+use crate::types::{RecordId, Type};
+
+impl Lowerer<'_> {
+    pub fn value_type(&self, ty: &Type) -> ValueType {
+        match ty {
+            Type::Int => ValueType::Int,
+            Type::Float => ValueType::Float,
+            Type::Str => ValueType::Str,
+            Type::Bool => ValueType::Bool,
+            Type::DateTime => ValueType::DateTime,
+            Type::Uuid => ValueType::Uuid,
+            Type::Secret => ValueType::Secret,
+            Type::List(t) => ValueType::list(self.value_type(t)),
+            Type::Map(k, v) => ValueType::map(self.value_type(k), self.value_type(v)),
+            Type::Nullable(t) => ValueType::nullable(self.value_type(t)),
+            Type::Result(t, e) => ValueType::result(self.value_type(t), self.value_type(e)),
+            Type::Record(id) => ValueType::Record { id: id.0 },
+            Type::Future(t) => self.value_type(t),
+            // Nothing else crosses the boundary (the checker makes sure).
+            _ => ValueType::Null,
+        }
+    }
+
+    /// A new `return STATUS BODY` site of the entry point being lowered.
+    pub fn status_site(&mut self, f: &FnState, status: u16, body: &Type) -> u32 {
+        let ty = self.value_type(body);
+        let sites = self.sites.entry(f.id).or_default();
+        let site = FIRST_STATUS_SITE + sites.len() as u32;
+        sites.push(m::Response { site, status, ty });
+        site
+    }
+
+    /// Registers a query template; returns its index for `db_query`.
+    pub fn register_query(&mut self, record: RecordId, query: &guest_abi::query::Query, params: &[TExpr]) -> u32 {
+        use guest_abi::query::QueryKind;
+        let row = ValueType::Record { id: record.0 };
+        let result = match query.kind {
+            QueryKind::First | QueryKind::Insert => row,
+            QueryKind::All => ValueType::list(row),
+            QueryKind::Count | QueryKind::Update { .. } | QueryKind::Delete => ValueType::Int,
+        };
+        let spec = m::QuerySpec {
+            query: query.clone(),
+            record: record.0,
+            params: params.iter().map(|p| self.value_type(&p.ty)).collect(),
+            result,
+        };
+        self.queries.push(spec);
+        self.queries.len() as u32 - 1
+    }
+
+    pub fn build_manifest(&self) -> m::Manifest {
+        let p = self.program;
+        let records = p
+            .records
+            .iter()
+            .map(|r| RecordType {
+                name: r.name.clone(),
+                fields: r
+                    .fields
+                    .iter()
+                    .map(|f| FieldType {
+                        name: f.name.clone(),
+                        ty: self.value_type(&f.ty),
+                        hidden: f.hidden,
+                        has_default: f.default.is_some(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let routes = p
+            .routes
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let def = &p.functions[r.handler.0 as usize];
+                let params = r
+                    .bindings
+                    .iter()
+                    .zip(&def.params)
+                    .map(|(b, local)| {
+                        let l = &def.locals[local.0 as usize];
+                        let (name, ty) = (l.name.clone(), self.value_type(&l.ty));
+                        match b {
+                            Binding::Path { .. } => m::Param::Path { name, ty },
+                            Binding::Query { .. } => m::Param::Query { name, ty },
+                            Binding::Body => m::Param::Body { name, ty },
+                            Binding::Db => m::Param::Db { name },
+                            Binding::Headers => m::Param::Headers { name },
+                            Binding::User => m::Param::User { name, ty },
+                        }
+                    })
+                    .collect();
+                m::Route {
+                    method: r.method.as_str().to_string(),
+                    path: r.path.clone(),
+                    handler: def.name.clone(),
+                    export: exports::route(i),
+                    params,
+                    auth: match &r.auth {
+                        RouteAuth::Public => m::RouteAuth::Public,
+                        RouteAuth::Authenticated => m::RouteAuth::Authenticated,
+                        RouteAuth::Roles(roles) => m::RouteAuth::Roles { roles: roles.clone() },
+                    },
+                    returns: self.value_type(&def.ret),
+                    responses: self.sites.get(&r.handler).cloned().unwrap_or_default(),
+                }
+            })
+            .collect();
+        let auth = p.auth.as_ref().map(|a| m::AuthProvider {
+            function: p.functions[a.func.0 as usize].name.clone(),
+            export: exports::AUTH.to_string(),
+            user: a.user.0,
+            takes_db: a.takes_db,
+            responses: self.sites.get(&a.func).cloned().unwrap_or_default(),
+        });
+        let crons = p
+            .crons
+            .iter()
+            .enumerate()
+            .map(|(i, c)| m::Cron {
+                name: c.name.clone(),
+                export: exports::cron(i),
+                expr: c.expr.clone(),
+                schedule: c.schedule.clone(),
+                takes_db: c.takes_db,
+                returns: self.value_type(&p.functions[c.func.0 as usize].ret),
+            })
+            .collect();
+        let tables = p
+            .records
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let t = r.table.as_ref()?;
+                Some(m::Table {
+                    name: t.name.clone(),
+                    record: i as u32,
+                    primary_key: r.fields[t.primary_key].name.clone(),
+                    auto_id: t.auto_id,
+                    columns: r.fields.iter().map(|f| m::Column { name: f.name.clone(), ty: self.value_type(&f.ty) }).collect(),
+                })
+            })
+            .collect();
+        m::Manifest {
+            abi_version: guest_abi::ABI_VERSION,
+            source: self.source_name.clone(),
+            records,
+            routes,
+            auth,
+            crons,
+            tables,
+            queries: self.queries.clone(),
+            secrets: p.secrets.clone(),
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! The host imports: the only way out of the sandbox (DESIGN.md §5). The compiler emits imports
+//! from this table and the host links from it; a test checks both sides cover it.
+
+use crate::layout::SlotKind;
+
+pub const FITZ: &str = "fitz";
+pub const WASI: &str = "wasi_snapshot_preview1";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Import {
+    HashPassword,
+    HashVerify,
+    JwtEncode,
+    JwtDecode,
+    DbQuery,
+    AuthBlacklist,
+    AuthIsBlacklisted,
+    AuthCleanupExpired,
+    Secret,
+    EnvOr,
+    Log,
+    FdWrite,
+    ClockTimeGet,
+    RandomGet,
+    ProcExit,
+}
+
+pub struct ImportSpec {
+    pub import: Import,
+    pub module: &'static str,
+    pub name: &'static str,
+    pub params: &'static [SlotKind],
+    pub results: &'static [SlotKind],
+    pub doc: &'static str,
+}
+
+use SlotKind::{I32, I64};
+
+/// Every import a module may have. Pointers are `i32`; strings, maps and results are objects
+/// laid out as `crate::layout` says, allocated by the host through the `fitz_alloc` export.
+pub const TABLE: &[ImportSpec] = &[
+    ImportSpec { import: Import::HashPassword, module: FITZ, name: "hash_password", params: &[I32], results: &[I32],
+        doc: "(password: Str) -> Str: Argon2id PHC string (m=19456 KiB, t=2, p=1)" },
+    ImportSpec { import: Import::HashVerify, module: FITZ, name: "hash_verify", params: &[I32, I32], results: &[I32],
+        doc: "(password: Str, phc: Str) -> Bool; a malformed hash is false" },
+    ImportSpec { import: Import::JwtEncode, module: FITZ, name: "jwt_encode", params: &[I32, I32, I32], results: &[I32],
+        doc: "(claims: Map<Str, Str>, secret: Str, alg: Str) -> Str; a bad algorithm or short secret traps" },
+    ImportSpec { import: Import::JwtDecode, module: FITZ, name: "jwt_decode", params: &[I32, I32, I32], results: &[I32],
+        doc: "(token: Str, secret: Str, alg: Str) -> Result<Map<Str, Str>>" },
+    ImportSpec { import: Import::DbQuery, module: FITZ, name: "db_query", params: &[I32, I32, I32], results: &[I32],
+        doc: "(db: DbConn, query: index into manifest.queries, params: record of the query's parameter types) -> Result<T>" },
+    ImportSpec { import: Import::AuthBlacklist, module: FITZ, name: "auth_blacklist", params: &[I32, I32, I64], results: &[I32],
+        doc: "(db: DbConn, jti: Str, expires_at: Int) -> Result<Null>" },
+    ImportSpec { import: Import::AuthIsBlacklisted, module: FITZ, name: "auth_is_blacklisted", params: &[I32, I32], results: &[I32],
+        doc: "(db: DbConn, jti: Str) -> Result<Bool>; expired entries are ignored" },
+    ImportSpec { import: Import::AuthCleanupExpired, module: FITZ, name: "auth_cleanup_expired", params: &[I32], results: &[I32],
+        doc: "(db: DbConn) -> Result<Int>: rows removed" },
+    ImportSpec { import: Import::Secret, module: FITZ, name: "secret", params: &[I32], results: &[I32],
+        doc: "(name: Str) -> Secret<Str>; the host checked at load that every secret the manifest names is set" },
+    ImportSpec { import: Import::EnvOr, module: FITZ, name: "env_or", params: &[I32, I32], results: &[I32],
+        doc: "(name: Str, default: Str) -> Str" },
+    ImportSpec { import: Import::Log, module: FITZ, name: "log", params: &[I32, I32, I32], results: &[],
+        doc: "(level: 0 debug | 1 info | 2 warn | 3 error, message: Str, fields: Map<Str, Str>)" },
+    ImportSpec { import: Import::FdWrite, module: WASI, name: "fd_write", params: &[I32, I32, I32, I32], results: &[I32],
+        doc: "WASI: print to stdout (1) and runtime errors to stderr (2)" },
+    ImportSpec { import: Import::ClockTimeGet, module: WASI, name: "clock_time_get", params: &[I32, I64, I32], results: &[I32],
+        doc: "WASI: DateTime.now()" },
+    ImportSpec { import: Import::RandomGet, module: WASI, name: "random_get", params: &[I32, I32], results: &[I32],
+        doc: "WASI: Uuid.v4()" },
+    ImportSpec { import: Import::ProcExit, module: WASI, name: "proc_exit", params: &[I32], results: &[],
+        doc: "WASI: end the program after a runtime error (exit status 1)" },
+];
+
+pub fn spec(import: Import) -> &'static ImportSpec {
+    TABLE.iter().find(|s| s.import == import).expect("every import is in the table")
+}
+
+pub fn find(module: &str, name: &str) -> Option<&'static ImportSpec> {
+    TABLE.iter().find(|s| s.module == module && s.name == name)
+}

@@ -1,0 +1,183 @@
+//! The manifest: a JSON custom section `fitz.manifest` in every module, describing all the host
+//! needs (DESIGN.md §3). A module is self-describing; the host needs nothing else.
+
+use serde::{Deserialize, Serialize};
+
+use crate::query::Query;
+use crate::types::{RecordType, ValueType};
+
+pub const SECTION: &str = "fitz.manifest";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub abi_version: u32,
+    /// The source file name, for messages.
+    pub source: String,
+    pub records: Vec<RecordType>,
+    pub routes: Vec<Route>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthProvider>,
+    pub crons: Vec<Cron>,
+    pub tables: Vec<Table>,
+    pub queries: Vec<QuerySpec>,
+    /// Names passed to `secret("…")`; the host refuses to start without them.
+    pub secrets: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Route {
+    pub method: String,
+    /// Path template, e.g. `/users/{id}`.
+    pub path: String,
+    pub handler: String,
+    pub export: String,
+    pub params: Vec<Param>,
+    pub auth: RouteAuth,
+    /// The declared return type (site 0 of the outcome).
+    pub returns: ValueType,
+    /// `return STATUS BODY` sites.
+    pub responses: Vec<Response>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum Param {
+    Path { name: String, #[serde(rename = "type")] ty: ValueType },
+    Query { name: String, #[serde(rename = "type")] ty: ValueType },
+    Body { name: String, #[serde(rename = "type")] ty: ValueType },
+    Db { name: String },
+    Headers { name: String },
+    User { name: String, #[serde(rename = "type")] ty: ValueType },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RouteAuth {
+    Public,
+    Authenticated,
+    /// `@admin` (role "admin") and stacked `@requires`: any of these.
+    Roles { roles: Vec<String> },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    pub site: u32,
+    pub status: u16,
+    #[serde(rename = "type")]
+    pub ty: ValueType,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuthProvider {
+    pub function: String,
+    pub export: String,
+    /// The user record type; the export returns `Result<user>` at site 0.
+    pub user: u32,
+    pub takes_db: bool,
+    pub responses: Vec<Response>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cron {
+    pub name: String,
+    pub export: String,
+    /// As written.
+    pub expr: String,
+    /// Six fields, seconds first.
+    pub schedule: String,
+    pub takes_db: bool,
+    pub returns: ValueType,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    pub name: String,
+    pub record: u32,
+    pub primary_key: String,
+    /// An `Int` key written as 0 on insert is assigned by the database.
+    pub auto_id: bool,
+    pub columns: Vec<Column>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: ValueType,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuerySpec {
+    pub query: Query,
+    pub record: u32,
+    /// Types of the run-time parameters, in order; passed as a record laid out like one.
+    pub params: Vec<ValueType>,
+    /// The `T` of the `Result<T>` the query returns.
+    pub result: ValueType,
+}
+
+impl Manifest {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads the manifest out of a module's bytes.
+    pub fn from_module(wasm: &[u8]) -> Result<Manifest, ManifestError> {
+        let bytes = custom_section(wasm, SECTION).ok_or(ManifestError::Missing)?;
+        serde_json::from_slice(bytes).map_err(|e| ManifestError::Invalid(e.to_string()))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ManifestError {
+    Missing,
+    Invalid(String),
+}
+
+impl std::fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ManifestError::Missing => write!(f, "the module has no `{SECTION}` section"),
+            ManifestError::Invalid(e) => write!(f, "the `{SECTION}` section is not a valid manifest: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ManifestError {}
+
+fn leb_u32(bytes: &[u8], pos: &mut usize) -> Option<u32> {
+    let mut result: u32 = 0;
+    for shift in (0..35).step_by(7) {
+        let b = *bytes.get(*pos)?;
+        *pos += 1;
+        result |= u32::from(b & 0x7f).checked_shl(shift)?;
+        if b & 0x80 == 0 {
+            return Some(result);
+        }
+    }
+    None
+}
+
+/// The payload of the first custom section called `name`, walking the section headers only.
+pub fn custom_section<'a>(wasm: &'a [u8], name: &str) -> Option<&'a [u8]> {
+    if wasm.get(0..4)? != b"\0asm" {
+        return None;
+    }
+    let mut pos = 8;
+    while pos < wasm.len() {
+        let id = wasm[pos];
+        pos += 1;
+        let size = leb_u32(wasm, &mut pos)? as usize;
+        let end = pos.checked_add(size)?;
+        let payload = wasm.get(pos..end)?;
+        if id == 0 {
+            let mut p = 0;
+            let len = leb_u32(payload, &mut p)? as usize;
+            if payload.get(p..p + len)? == name.as_bytes() {
+                return payload.get(p + len..);
+            }
+        }
+        pos = end;
+    }
+    None
+}

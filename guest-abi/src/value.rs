@@ -1,0 +1,414 @@
+//! Reading and writing values of any manifest type in a byte slice that stands for a module's
+//! memory, so the host can marshal without knowing the compiler. Reading never trusts the
+//! memory: every pointer and length is bounds-checked and the total work is capped, so a hostile
+//! module can only produce an error.
+
+use crate::layout::*;
+use crate::types::{RecordType, ValueType};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    /// `Str`, `Uuid` and `Secret`.
+    Str(String),
+    /// Microseconds since the Unix epoch.
+    DateTime(i64),
+    List(Vec<Value>),
+    Map(Vec<(Value, Value)>),
+    /// Field values in declaration order.
+    Record(Vec<Value>),
+    Ok(Box<Value>),
+    Err(Box<Value>),
+}
+
+/// A value as passed in one wasm parameter or result.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Slot {
+    I32(u32),
+    I64(i64),
+    F64(f64),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AbiError {
+    /// A pointer or length points outside memory.
+    OutOfBounds { addr: u64 },
+    /// A slot of the wrong wasm type for the value type.
+    SlotKind,
+    InvalidUtf8,
+    UnknownRecord(u32),
+    BadTag(u32),
+    /// The value does not have the shape its type says.
+    Shape(&'static str),
+    /// Deeper or larger than the limits allow.
+    TooLarge,
+}
+
+impl std::fmt::Display for AbiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AbiError::OutOfBounds { addr } => write!(f, "address {addr} is outside the module's memory"),
+            AbiError::SlotKind => write!(f, "value passed as the wrong wasm type"),
+            AbiError::InvalidUtf8 => write!(f, "string is not valid UTF-8"),
+            AbiError::UnknownRecord(id) => write!(f, "unknown record type {id}"),
+            AbiError::BadTag(t) => write!(f, "invalid Result tag {t}"),
+            AbiError::Shape(what) => write!(f, "value does not match its type: {what}"),
+            AbiError::TooLarge => write!(f, "value exceeds the size limits"),
+        }
+    }
+}
+
+impl std::error::Error for AbiError {}
+
+/// Limits on what one read may walk: nesting depth and total bytes and items visited.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_depth: u32,
+    pub max_work: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_depth: 64, max_work: 64 << 20 }
+    }
+}
+
+struct Reader<'m> {
+    mem: &'m [u8],
+    records: &'m [RecordType],
+    work: u64,
+    limits: Limits,
+}
+
+impl Reader<'_> {
+    fn bytes(&self, addr: u32, len: u32) -> Result<&[u8], AbiError> {
+        let start = addr as usize;
+        let end = start.checked_add(len as usize).ok_or(AbiError::OutOfBounds { addr: u64::from(addr) })?;
+        self.mem.get(start..end).ok_or(AbiError::OutOfBounds { addr: end as u64 })
+    }
+
+    fn u32(&self, addr: u32) -> Result<u32, AbiError> {
+        let b = self.bytes(addr, 4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn charge(&mut self, n: u64) -> Result<(), AbiError> {
+        self.work += n;
+        if self.work > self.limits.max_work { Err(AbiError::TooLarge) } else { Ok(()) }
+    }
+
+    fn slot_at(&self, addr: u32, kind: SlotKind) -> Result<Slot, AbiError> {
+        let b = self.bytes(addr, kind.size())?;
+        Ok(match kind {
+            SlotKind::I32 => Slot::I32(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            SlotKind::I64 => Slot::I64(i64::from_le_bytes(b.try_into().map_err(|_| AbiError::SlotKind)?)),
+            SlotKind::F64 => Slot::F64(f64::from_le_bytes(b.try_into().map_err(|_| AbiError::SlotKind)?)),
+        })
+    }
+
+    fn read(&mut self, ty: &ValueType, slot: Slot, depth: u32) -> Result<Value, AbiError> {
+        if depth > self.limits.max_depth {
+            return Err(AbiError::TooLarge);
+        }
+        self.charge(1)?;
+        let ptr = |s: Slot| match s {
+            Slot::I32(p) => Ok(p),
+            _ => Err(AbiError::SlotKind),
+        };
+        Ok(match ty {
+            ValueType::Int => match slot {
+                Slot::I64(v) => Value::Int(v),
+                _ => return Err(AbiError::SlotKind),
+            },
+            ValueType::DateTime => match slot {
+                Slot::I64(v) => Value::DateTime(v),
+                _ => return Err(AbiError::SlotKind),
+            },
+            ValueType::Float => match slot {
+                Slot::F64(v) => Value::Float(v),
+                _ => return Err(AbiError::SlotKind),
+            },
+            ValueType::Bool => match ptr(slot)? {
+                0 => Value::Bool(false),
+                1 => Value::Bool(true),
+                _ => return Err(AbiError::Shape("Bool other than 0 or 1")),
+            },
+            ValueType::Null => Value::Null,
+            ValueType::Str | ValueType::Uuid | ValueType::Secret => {
+                let p = ptr(slot)?;
+                if p == 0 {
+                    return Err(AbiError::Shape("null string"));
+                }
+                let len = self.u32(p + STR_LEN)?;
+                self.charge(u64::from(len))?;
+                let bytes = self.bytes(p + STR_BYTES, len)?;
+                Value::Str(std::str::from_utf8(bytes).map_err(|_| AbiError::InvalidUtf8)?.to_string())
+            }
+            ValueType::List { item } => {
+                let p = ptr(slot)?;
+                if p == 0 {
+                    return Err(AbiError::Shape("null list"));
+                }
+                let len = self.u32(p + LIST_LEN)?;
+                let items = self.u32(p + LIST_ITEMS)?;
+                let kind = slot_kind(item);
+                self.charge(u64::from(len) * u64::from(kind.size()))?;
+                self.bytes(items, len.checked_mul(kind.size()).ok_or(AbiError::TooLarge)?)?;
+                let mut out = Vec::with_capacity(len.min(1 << 16) as usize);
+                for i in 0..len {
+                    let s = self.slot_at(items + i * kind.size(), kind)?;
+                    out.push(self.read(item, s, depth + 1)?);
+                }
+                Value::List(out)
+            }
+            ValueType::Map { key, value } => {
+                let p = ptr(slot)?;
+                if p == 0 {
+                    return Err(AbiError::Shape("null map"));
+                }
+                let len = self.u32(p + MAP_LEN)?;
+                let keys = self.u32(p + MAP_KEYS)?;
+                let values = self.u32(p + MAP_VALUES)?;
+                let (kk, vk) = (slot_kind(key), slot_kind(value));
+                self.charge(u64::from(len) * u64::from(kk.size() + vk.size()))?;
+                let mut out = Vec::with_capacity(len.min(1 << 16) as usize);
+                for i in 0..len {
+                    let ks = self.slot_at(keys + i * kk.size(), kk)?;
+                    let vs = self.slot_at(values + i * vk.size(), vk)?;
+                    out.push((self.read(key, ks, depth + 1)?, self.read(value, vs, depth + 1)?));
+                }
+                Value::Map(out)
+            }
+            ValueType::Nullable { inner } => {
+                let p = ptr(slot)?;
+                if p == 0 {
+                    Value::Null
+                } else if nullable_is_boxed(inner) {
+                    let s = self.slot_at(p, slot_kind(inner))?;
+                    self.read(inner, s, depth + 1)?
+                } else {
+                    self.read(inner, slot, depth + 1)?
+                }
+            }
+            ValueType::Result { ok, err } => {
+                let p = ptr(slot)?;
+                if p == 0 {
+                    return Err(AbiError::Shape("null result"));
+                }
+                let tag = self.u32(p + RESULT_TAG)?;
+                let payload_ty = match tag {
+                    RESULT_OK => ok,
+                    RESULT_ERR => err,
+                    other => return Err(AbiError::BadTag(other)),
+                };
+                let s = self.slot_at(p + RESULT_PAYLOAD, slot_kind(payload_ty))?;
+                let v = Box::new(self.read(payload_ty, s, depth + 1)?);
+                if tag == RESULT_OK { Value::Ok(v) } else { Value::Err(v) }
+            }
+            ValueType::Record { id } => {
+                let p = ptr(slot)?;
+                if p == 0 {
+                    return Err(AbiError::Shape("null record"));
+                }
+                let record = self.records.get(*id as usize).ok_or(AbiError::UnknownRecord(*id))?;
+                let (offsets, _) = record_layout(record.fields.iter().map(|f| &f.ty));
+                let mut out = Vec::with_capacity(offsets.len());
+                for (f, off) in record.fields.iter().zip(offsets) {
+                    let s = self.slot_at(p + off, slot_kind(&f.ty))?;
+                    out.push(self.read(&f.ty, s, depth + 1)?);
+                }
+                Value::Record(out)
+            }
+        })
+    }
+}
+
+/// Reads the value of type `ty` passed in `slot`, following pointers into `mem`.
+pub fn read_value(mem: &[u8], records: &[RecordType], ty: &ValueType, slot: Slot) -> Result<Value, AbiError> {
+    read_value_with(mem, records, ty, slot, Limits::default())
+}
+
+pub fn read_value_with(
+    mem: &[u8],
+    records: &[RecordType],
+    ty: &ValueType,
+    slot: Slot,
+    limits: Limits,
+) -> Result<Value, AbiError> {
+    Reader { mem, records, work: 0, limits }.read(ty, slot, 0)
+}
+
+/// Reads a slot of the given kind stored at `addr`.
+pub fn read_slot(mem: &[u8], addr: u32, kind: SlotKind) -> Result<Slot, AbiError> {
+    Reader { mem, records: &[], work: 0, limits: Limits::default() }.slot_at(addr, kind)
+}
+
+/// Writes values into a fresh block of memory that will start at `base`: objects are laid out
+/// one after another, 8-byte aligned, pointers already relative to `base`.
+pub struct Writer<'r> {
+    pub bytes: Vec<u8>,
+    base: u32,
+    records: &'r [RecordType],
+}
+
+impl<'r> Writer<'r> {
+    pub fn new(base: u32, records: &'r [RecordType]) -> Self {
+        Writer { bytes: Vec::new(), base, records }
+    }
+
+    fn alloc(&mut self, size: u32) -> Result<u32, AbiError> {
+        let at = align_to(self.bytes.len() as u32, OBJECT_ALIGN);
+        let end = at.checked_add(size).ok_or(AbiError::TooLarge)?;
+        self.bytes.resize(end as usize, 0);
+        self.base.checked_add(at).ok_or(AbiError::TooLarge)
+    }
+
+    fn put(&mut self, addr: u32, data: &[u8]) {
+        let at = (addr - self.base) as usize;
+        self.bytes[at..at + data.len()].copy_from_slice(data);
+    }
+
+    fn put_slot(&mut self, addr: u32, slot: Slot) {
+        match slot {
+            Slot::I32(v) => self.put(addr, &v.to_le_bytes()),
+            Slot::I64(v) => self.put(addr, &v.to_le_bytes()),
+            Slot::F64(v) => self.put(addr, &v.to_le_bytes()),
+        }
+    }
+
+    pub fn write(&mut self, ty: &ValueType, value: &Value) -> Result<Slot, AbiError> {
+        let shape = AbiError::Shape;
+        Ok(match (ty, value) {
+            (ValueType::Int, Value::Int(v)) => Slot::I64(*v),
+            (ValueType::DateTime, Value::DateTime(v)) => Slot::I64(*v),
+            (ValueType::Float, Value::Float(v)) => Slot::F64(*v),
+            (ValueType::Bool, Value::Bool(b)) => Slot::I32(u32::from(*b)),
+            (ValueType::Null, Value::Null) => Slot::I32(0),
+            (ValueType::Str | ValueType::Uuid | ValueType::Secret, Value::Str(s)) => {
+                let len = u32::try_from(s.len()).map_err(|_| AbiError::TooLarge)?;
+                let p = self.alloc(STR_BYTES + len)?;
+                self.put(p, &len.to_le_bytes());
+                self.put(p + STR_BYTES, s.as_bytes());
+                Slot::I32(p)
+            }
+            (ValueType::List { item }, Value::List(items)) => {
+                let kind = slot_kind(item);
+                let len = u32::try_from(items.len()).map_err(|_| AbiError::TooLarge)?;
+                let header = self.alloc(LIST_HEADER_SIZE)?;
+                let data = self.alloc(len.checked_mul(kind.size()).ok_or(AbiError::TooLarge)?.max(1))?;
+                self.put(header + LIST_LEN, &len.to_le_bytes());
+                self.put(header + LIST_CAP, &len.to_le_bytes());
+                self.put(header + LIST_ITEMS, &data.to_le_bytes());
+                for (i, v) in items.iter().enumerate() {
+                    let s = self.write(item, v)?;
+                    self.put_slot(data + i as u32 * kind.size(), s);
+                }
+                Slot::I32(header)
+            }
+            (ValueType::Map { key, value: vty }, Value::Map(entries)) => {
+                let (kk, vk) = (slot_kind(key), slot_kind(vty));
+                let len = u32::try_from(entries.len()).map_err(|_| AbiError::TooLarge)?;
+                let header = self.alloc(MAP_HEADER_SIZE)?;
+                let keys = self.alloc((len * kk.size()).max(1))?;
+                let values = self.alloc((len * vk.size()).max(1))?;
+                self.put(header + MAP_LEN, &len.to_le_bytes());
+                self.put(header + MAP_CAP, &len.to_le_bytes());
+                self.put(header + MAP_KEYS, &keys.to_le_bytes());
+                self.put(header + MAP_VALUES, &values.to_le_bytes());
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    let ks = self.write(key, k)?;
+                    self.put_slot(keys + i as u32 * kk.size(), ks);
+                    let vs = self.write(vty, v)?;
+                    self.put_slot(values + i as u32 * vk.size(), vs);
+                }
+                Slot::I32(header)
+            }
+            (ValueType::Nullable { .. }, Value::Null) => Slot::I32(0),
+            (ValueType::Nullable { inner }, v) => {
+                let s = self.write(inner, v)?;
+                if nullable_is_boxed(inner) {
+                    let b = self.alloc(BOX_SIZE)?;
+                    self.put_slot(b, s);
+                    Slot::I32(b)
+                } else {
+                    s
+                }
+            }
+            (ValueType::Result { ok, err }, Value::Ok(v) | Value::Err(v)) => {
+                let is_ok = matches!(value, Value::Ok(_));
+                let payload_ty = if is_ok { ok } else { err };
+                let p = self.alloc(RESULT_SIZE)?;
+                self.put(p + RESULT_TAG, &(if is_ok { RESULT_OK } else { RESULT_ERR }).to_le_bytes());
+                let s = self.write(payload_ty, v)?;
+                self.put_slot(p + RESULT_PAYLOAD, s);
+                Slot::I32(p)
+            }
+            (ValueType::Record { id }, Value::Record(fields)) => {
+                let record = self.records.get(*id as usize).ok_or(AbiError::UnknownRecord(*id))?;
+                if record.fields.len() != fields.len() {
+                    return Err(shape("record with the wrong number of fields"));
+                }
+                let types: Vec<ValueType> = record.fields.iter().map(|f| f.ty.clone()).collect();
+                let (offsets, size) = record_layout(&types);
+                let p = self.alloc(size)?;
+                for ((fty, off), v) in types.iter().zip(offsets).zip(fields) {
+                    let s = self.write(fty, v)?;
+                    self.put_slot(p + off, s);
+                }
+                Slot::I32(p)
+            }
+            _ => return Err(shape("value of another type")),
+        })
+    }
+}
+
+/// Encodes `value` for a block starting at `base`; returns the bytes to copy there and the slot.
+pub fn write_value(
+    records: &[RecordType],
+    ty: &ValueType,
+    value: &Value,
+    base: u32,
+) -> Result<(Vec<u8>, Slot), AbiError> {
+    let mut w = Writer::new(base, records);
+    let slot = w.write(ty, value)?;
+    Ok((w.bytes, slot))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::FieldType;
+
+    #[test]
+    fn round_trip_nested() {
+        let records = vec![RecordType {
+            name: "User".into(),
+            fields: vec![
+                FieldType { name: "id".into(), ty: ValueType::Int, hidden: false, has_default: false },
+                FieldType { name: "nick".into(), ty: ValueType::nullable(ValueType::Str), hidden: false, has_default: false },
+                FieldType { name: "score".into(), ty: ValueType::nullable(ValueType::Float), hidden: false, has_default: false },
+            ],
+        }];
+        let ty = ValueType::result(ValueType::list(ValueType::Record { id: 0 }), ValueType::Str);
+        let v = Value::Ok(Box::new(Value::List(vec![
+            Value::Record(vec![Value::Int(1), Value::Str("ada".into()), Value::Null]),
+            Value::Record(vec![Value::Int(-2), Value::Null, Value::Float(2.5)]),
+        ])));
+        let base = 4096;
+        let (bytes, slot) = write_value(&records, &ty, &v, base).expect("write");
+        let mut mem = vec![0u8; base as usize];
+        mem.extend_from_slice(&bytes);
+        assert_eq!(read_value(&mem, &records, &ty, slot).expect("read"), v);
+    }
+
+    #[test]
+    fn hostile_pointers_are_errors() {
+        let mem = vec![0xffu8; 64];
+        assert!(read_value(&mem, &[], &ValueType::Str, Slot::I32(60)).is_err());
+        assert!(read_value(&mem, &[], &ValueType::list(ValueType::Int), Slot::I32(8)).is_err());
+        assert_eq!(read_value(&mem, &[], &ValueType::Int, Slot::I32(8)), Err(AbiError::SlotKind));
+    }
+}

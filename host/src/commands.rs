@@ -1,0 +1,57 @@
+//! The `fitz` subcommands; `main.rs` only parses arguments and dispatches here.
+
+pub mod build;
+pub mod check;
+pub mod run;
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+/// Whether diagnostics on stderr get colour.
+pub fn color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// The OS reason without Rust's "(os error 2)" suffix.
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".into(),
+        std::io::ErrorKind::InvalidData => "it is not UTF-8 text".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Reads a source file, or says why not (exit status 2).
+pub fn read_source(path: &Path) -> Result<String, u8> {
+    std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("error: cannot read {}: {}", path.display(), io_reason(&e));
+        2
+    })
+}
+
+/// Compiles a file, printing diagnostics (warnings too); exit status 1 on errors.
+pub fn compile_file(path: &Path) -> Result<fitz_compiler::Artifact, u8> {
+    let source = read_source(path)?;
+    let name = path.display().to_string();
+    let file_name = path.file_name().map_or(name.clone(), |n| n.to_string_lossy().into_owned());
+    match fitz_compiler::compile(&source, &file_name) {
+        Ok(artifact) => {
+            if !artifact.warnings.items.is_empty() {
+                eprint!("{}", artifact.warnings.render(&name, &source, color()));
+            }
+            Ok(artifact)
+        }
+        Err(d) => {
+            eprint!("{}", d.render(&name, &source, color()));
+            let (e, w) = (d.errors(), d.warnings());
+            eprintln!("{} error{}, {} warning{}", e, plural(e), w, plural(w));
+            Err(1)
+        }
+    }
+}
+
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

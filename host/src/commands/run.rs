@@ -1,0 +1,47 @@
+//! `fitz run FILE`: compile and run. A program without routes runs its top level and exits.
+
+use std::path::Path;
+
+use super::compile_file;
+use crate::runtime::state::AppContext;
+
+pub fn run(file: &Path) -> u8 {
+    let artifact = match compile_file(file) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    if !artifact.manifest.routes.is_empty() {
+        eprintln!("error: {} declares routes; serving apps is not available in this build yet", file.display());
+        return 2;
+    }
+    let env = crate::config::app_env(file);
+    let secrets = match crate::config::secrets(&artifact.manifest.secrets, &env) {
+        Ok(s) => s,
+        Err(missing) => {
+            for name in missing {
+                eprintln!("error: secret {name} is not set (set it in the environment or in a .env file next to {})", file.display());
+            }
+            return 2;
+        }
+    };
+    let app = AppContext {
+        manifest: std::sync::Arc::new(artifact.manifest),
+        secrets,
+        env,
+        hasher: crate::host_fns::hash::Hasher::default(),
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return 2;
+        }
+    };
+    match rt.block_on(crate::run::run_top_level(&artifact.wasm, app)) {
+        Ok(code) => u8::try_from(code).unwrap_or(1),
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
