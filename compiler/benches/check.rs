@@ -1,5 +1,6 @@
-//! Checking speed: the seed program and a generated 10,000-line program, each parsed and
-//! checked from source text on one thread. `cargo bench -p fitz-compiler --bench check`.
+//! Compiler speed: checking the seed program and a generated 10,000-line program, and the
+//! seed end to end (source to wasm bytes), on one thread.
+//! `cargo bench -p fitz-compiler --bench check`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
@@ -28,6 +29,12 @@ fn bench(c: &mut Criterion) {
     g.bench_function(format!("generated_{lines}_lines"), |b| {
         b.iter(|| fitz_compiler::check_source(std::hint::black_box(&big)))
     });
+    g.finish();
+
+    let mut g = c.benchmark_group("compile");
+    let wasm = fitz_compiler::compile(&seed, "auth.fitz").expect("seed compiles").wasm;
+    println!("seed module size: {} bytes", wasm.len());
+    g.bench_function("seed_to_wasm", |b| b.iter(|| fitz_compiler::compile(std::hint::black_box(&seed), "auth.fitz")));
     g.finish();
 }
 

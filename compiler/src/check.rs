@@ -71,7 +71,6 @@ pub(crate) struct ParamInfo {
 pub(crate) struct FnInfo {
     pub name: String,
     pub name_span: Span,
-    pub span: Span,
     pub params: Vec<ParamInfo>,
     pub ret: Type,
     pub ret_annotated: bool,
@@ -88,7 +87,6 @@ pub(crate) struct GlobalInfo {
 
 /// One function being checked (a lambda nests inside its parent's context).
 pub(crate) struct FnCtx {
-    pub id: FnId,
     pub name: String,
     pub kind: FnKind,
     pub role: FnRole,
@@ -426,7 +424,6 @@ impl Checker {
             self.fns.push(FnInfo {
                 name: f.name.name.clone(),
                 name_span: f.name.span,
-                span: f.span,
                 params,
                 ret,
                 ret_annotated,
@@ -485,7 +482,7 @@ impl Checker {
     }
 
     fn in_empty_ctx<R>(&mut self, span: Span, f: impl FnOnce(&mut Self) -> R) -> R {
-        self.push_ctx(FnId(u32::MAX), "default value", FnKind::User, FnRole::Plain, false, Type::Error, span);
+        self.push_ctx("default value", FnKind::User, FnRole::Plain, false, Type::Error, span);
         let r = f(self);
         self.pop_ctx();
         r
@@ -554,7 +551,7 @@ impl Checker {
         let id = FnId(self.out_fns.len() as u32);
         self.out_fns.push(None);
         let span = top.first().map(|s| s.span).unwrap_or_default();
-        self.push_ctx(id, "<top level>", FnKind::Main, FnRole::Main, true, Type::Null, span);
+        self.push_ctx("<top level>", FnKind::Main, FnRole::Main, true, Type::Null, span);
         let mut stmts = Vec::new();
         let mut next_global = 0u32;
         for s in top {
@@ -601,7 +598,7 @@ impl Checker {
         let (name, role, is_async, ret) = (info.name.clone(), info.role, info.is_async, info.ret.clone());
         let params: Vec<(String, Type, Span)> =
             info.params.iter().map(|p| (p.name.clone(), p.ty.clone(), p.span)).collect();
-        self.push_ctx(id, &name, FnKind::User, role, is_async, ret.clone(), f.name.span);
+        self.push_ctx(&name, FnKind::User, role, is_async, ret.clone(), f.name.span);
         let param_ids: Vec<LocalId> = params.into_iter().map(|(n, t, s)| self.declare_local(&n, t, s)).collect();
         let body = self.check_fn_body(&f.body, &ret, &name, f.name.span);
         let ctx = self.pop_ctx();
@@ -656,10 +653,8 @@ impl Checker {
 
     // ---- function contexts and scopes
 
-    #[allow(clippy::too_many_arguments)]
-    pub fn push_ctx(&mut self, id: FnId, name: &str, kind: FnKind, role: FnRole, is_async: bool, ret: Type, span: Span) {
+    pub fn push_ctx(&mut self, name: &str, kind: FnKind, role: FnRole, is_async: bool, ret: Type, span: Span) {
         self.ctx.push(FnCtx {
-            id,
             name: name.to_string(),
             kind,
             role,

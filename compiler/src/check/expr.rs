@@ -720,7 +720,7 @@ impl Checker {
         };
         let id = crate::tast::FnId(self.out_fns.len() as u32);
         self.out_fns.push(None);
-        self.push_ctx(id, "lambda", FnKind::Lambda, FnRole::Plain, l.is_async, ret.clone(), span);
+        self.push_ctx("lambda", FnKind::Lambda, FnRole::Plain, l.is_async, ret.clone(), span);
         let params: Vec<_> = l
             .params
             .iter()

@@ -99,6 +99,8 @@ impl Lowerer<'_> {
         self.exports.push((exports::ALLOC.to_string(), alloc));
         if let Some(main) = self.program.main {
             self.exports.push((exports::MAIN.to_string(), self.fn_id(main)));
+            // A WASI command's entry point too, so `wasmtime run app.wasm` runs the top level.
+            self.exports.push(("_start".to_string(), self.fn_id(main)));
         }
         for (i, r) in self.program.routes.iter().enumerate() {
             self.exports.push((exports::route(i), self.fn_ids[r.handler.0 as usize]));

@@ -1,7 +1,7 @@
 //! Lists and maps (layouts in `guest_abi::layout`). Both grow by doubling; a map keeps its
 //! keys and values in insertion order and finds keys by scanning.
 
-use guest_abi::layout::{LIST_CAP, LIST_HEADER_SIZE, LIST_ITEMS, LIST_LEN, MAP_CAP, MAP_HEADER_SIZE, MAP_KEYS, MAP_LEN, MAP_VALUES};
+use guest_abi::layout::{HEAP_POINTER_ADDR, LIST_CAP, LIST_HEADER_SIZE, LIST_ITEMS, LIST_LEN, MAP_CAP, MAP_HEADER_SIZE, MAP_KEYS, MAP_LEN, MAP_VALUES};
 use wasm_encoder::Instruction as I;
 
 use super::{name, KeyKind, Lowerer, Rt};
@@ -34,17 +34,30 @@ impl Lowerer<'_> {
         b
     }
 
-    /// `(list, item_size)`: room for one more item.
+    /// `(list, item_size)`: room for one more item. When the items are the heap's last
+    /// allocation (a list built in a loop), the bump allocator extends them in place instead of
+    /// copying, which also leaves no dead copy behind.
     pub(super) fn rt_list_reserve(&mut self) -> FnBuilder {
         let alloc = self.rt(Rt::Alloc);
         let mut b = FnBuilder::new(name("list_reserve"), vec![ValType::I32; 2], vec![]);
         let (l, size) = (b.param(0), b.param(1));
-        let (cap, items) = (b.local(ValType::I32), b.local(ValType::I32));
+        let (cap, items, old_end) = (b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32));
         b.get(l).load32(LIST_LEN).get(l).load32(LIST_CAP).i32_lt_u();
         b.if_(None);
         b.ret();
         b.end();
         b.get(l).load32(LIST_CAP).i32(1).w(I::I32Shl).tee(cap).i32(4).get(cap).i32(4).i32_gt_u().select().set(cap);
+        b.get(l).load32(LIST_ITEMS).get(l).load32(LIST_CAP).get(size).i32_mul().i32_add().tee(old_end);
+        b.u32(HEAP_POINTER_ADDR).load32(0).i32_eq();
+        b.if_(None);
+        // The heap ends where the items end, so the next allocation starts there when the end
+        // is 8-aligned; otherwise the rounded-up gap is wasted and the items are copied below.
+        b.get(cap).get(l).load32(LIST_CAP).i32_sub().get(size).i32_mul().call(alloc).get(old_end).i32_eq();
+        b.if_(None);
+        b.get(l).get(cap).store32(LIST_CAP);
+        b.ret();
+        b.end();
+        b.end();
         b.get(cap).get(size).i32_mul().call(alloc).tee(items);
         b.get(l).load32(LIST_ITEMS).get(l).load32(LIST_LEN).get(size).i32_mul().memcpy();
         b.get(l).get(items).store32(LIST_ITEMS);
