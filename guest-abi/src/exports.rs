@@ -21,6 +21,12 @@ pub fn cron(index: usize) -> String {
     format!("fitz_cron_{index}")
 }
 
+/// `() -> slot`: the default value of field `field` of record `record`, for request bodies
+/// that leave the field out.
+pub fn field_default(record: usize, field: usize) -> String {
+    format!("fitz_default_{record}_{field}")
+}
+
 pub const OUTCOME_SITE: u32 = 0;
 pub const OUTCOME_PAYLOAD: u32 = 8;
 pub const OUTCOME_SIZE: u32 = 16;

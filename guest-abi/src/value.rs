@@ -142,9 +142,9 @@ impl Reader<'_> {
                 if p == 0 {
                     return Err(AbiError::Shape("null string"));
                 }
-                let len = self.u32(p + STR_LEN)?;
+                let len = self.u32(add(p, STR_LEN)?)?;
                 self.charge(u64::from(len))?;
-                let bytes = self.bytes(p + STR_BYTES, len)?;
+                let bytes = self.bytes(add(p, STR_BYTES)?, len)?;
                 Value::Str(std::str::from_utf8(bytes).map_err(|_| AbiError::InvalidUtf8)?.to_string())
             }
             ValueType::List { item } => {
@@ -152,8 +152,8 @@ impl Reader<'_> {
                 if p == 0 {
                     return Err(AbiError::Shape("null list"));
                 }
-                let len = self.u32(p + LIST_LEN)?;
-                let items = self.u32(p + LIST_ITEMS)?;
+                let len = self.u32(add(p, LIST_LEN)?)?;
+                let items = self.u32(add(p, LIST_ITEMS)?)?;
                 let kind = slot_kind(item);
                 self.charge(u64::from(len) * u64::from(kind.size()))?;
                 self.bytes(items, len.checked_mul(kind.size()).ok_or(AbiError::TooLarge)?)?;
@@ -169,11 +169,13 @@ impl Reader<'_> {
                 if p == 0 {
                     return Err(AbiError::Shape("null map"));
                 }
-                let len = self.u32(p + MAP_LEN)?;
-                let keys = self.u32(p + MAP_KEYS)?;
-                let values = self.u32(p + MAP_VALUES)?;
+                let len = self.u32(add(p, MAP_LEN)?)?;
+                let keys = self.u32(add(p, MAP_KEYS)?)?;
+                let values = self.u32(add(p, MAP_VALUES)?)?;
                 let (kk, vk) = (slot_kind(key), slot_kind(value));
                 self.charge(u64::from(len) * u64::from(kk.size() + vk.size()))?;
+                self.bytes(keys, len.checked_mul(kk.size()).ok_or(AbiError::TooLarge)?)?;
+                self.bytes(values, len.checked_mul(vk.size()).ok_or(AbiError::TooLarge)?)?;
                 let mut out = Vec::with_capacity(len.min(1 << 16) as usize);
                 for i in 0..len {
                     let ks = self.slot_at(keys + i * kk.size(), kk)?;
@@ -198,13 +200,13 @@ impl Reader<'_> {
                 if p == 0 {
                     return Err(AbiError::Shape("null result"));
                 }
-                let tag = self.u32(p + RESULT_TAG)?;
+                let tag = self.u32(add(p, RESULT_TAG)?)?;
                 let payload_ty = match tag {
                     RESULT_OK => ok,
                     RESULT_ERR => err,
                     other => return Err(AbiError::BadTag(other)),
                 };
-                let s = self.slot_at(p + RESULT_PAYLOAD, slot_kind(payload_ty))?;
+                let s = self.slot_at(add(p, RESULT_PAYLOAD)?, slot_kind(payload_ty))?;
                 let v = Box::new(self.read(payload_ty, s, depth + 1)?);
                 if tag == RESULT_OK { Value::Ok(v) } else { Value::Err(v) }
             }
@@ -217,13 +219,18 @@ impl Reader<'_> {
                 let (offsets, _) = record_layout(record.fields.iter().map(|f| &f.ty));
                 let mut out = Vec::with_capacity(offsets.len());
                 for (f, off) in record.fields.iter().zip(offsets) {
-                    let s = self.slot_at(p + off, slot_kind(&f.ty))?;
+                    let s = self.slot_at(p.checked_add(off).ok_or(AbiError::OutOfBounds { addr: u64::from(p) + u64::from(off) })?, slot_kind(&f.ty))?;
                     out.push(self.read(&f.ty, s, depth + 1)?);
                 }
                 Value::Record(out)
             }
         })
     }
+}
+
+/// `p + off`, or an error where a hostile pointer would wrap around.
+fn add(p: u32, off: u32) -> Result<u32, AbiError> {
+    p.checked_add(off).ok_or(AbiError::OutOfBounds { addr: u64::from(p) + u64::from(off) })
 }
 
 /// Reads the value of type `ty` passed in `slot`, following pointers into `mem`.
@@ -239,6 +246,24 @@ pub fn read_value_with(
     limits: Limits,
 ) -> Result<Value, AbiError> {
     Reader { mem, records, work: 0, limits }.read(ty, slot, 0)
+}
+
+/// Reads values of `types` laid out like a record's fields at `ptr` (a query's parameters).
+pub fn read_fields(mem: &[u8], records: &[RecordType], types: &[ValueType], ptr: u32) -> Result<Vec<Value>, AbiError> {
+    if types.is_empty() {
+        return Ok(Vec::new());
+    }
+    if ptr == 0 {
+        return Err(AbiError::Shape("null record"));
+    }
+    let mut r = Reader { mem, records, work: 0, limits: Limits::default() };
+    let (offsets, _) = record_layout(types);
+    let mut out = Vec::with_capacity(types.len());
+    for (ty, off) in types.iter().zip(offsets) {
+        let s = r.slot_at(ptr.checked_add(off).ok_or(AbiError::OutOfBounds { addr: u64::from(ptr) + u64::from(off) })?, slot_kind(ty))?;
+        out.push(r.read(ty, s, 1)?);
+    }
+    Ok(out)
 }
 
 /// Reads a slot of the given kind stored at `addr`.

@@ -97,19 +97,14 @@ impl Kernel {
         let engine = new_engine(Allocation::OnDemand).expect("engine");
         let linker = new_linker(&engine).expect("linker");
         let module = Module::new(&engine, &artifact.wasm).expect("module");
-        let app = Arc::new(AppContext {
-            manifest: Arc::new(artifact.manifest),
-            secrets: Default::default(),
-            env: Default::default(),
-            hasher: Default::default(),
-        });
+        let app = Arc::new(AppContext::bare(artifact.manifest));
         Kernel { engine, linker, module, app }
     }
 
     async fn run(&self) {
-        let wasi = wasmtime_wasi::WasiCtxBuilder::new().build_p1();
         let limits = StoreLimitsBuilder::new().memory_size(1 << 30).build();
-        let mut store = Store::new(&self.engine, GuestState { wasi, limits, app: self.app.clone() });
+        let output = fitz_host::host_fns::wasi::Output::captured(1 << 20, 1 << 20);
+        let mut store = Store::new(&self.engine, GuestState { app: self.app.clone(), limits, output });
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(u64::MAX);
         let instance = self.linker.instantiate_async(&mut store, &self.module).await.expect("instance");

@@ -3,6 +3,7 @@
 
 pub mod hash;
 pub mod jwt;
+pub mod wasi;
 
 use wasmtime::format_err;
 use guest_abi::imports::FITZ;
@@ -29,8 +30,21 @@ fn result_of(ok: ValueType) -> ValueType {
     ValueType::result(ok, ValueType::Str)
 }
 
-async fn write_err(caller: &mut Caller<'_, GuestState>, ok: ValueType, message: &str) -> wasmtime::Result<u32> {
-    guest::write_ptr(caller, &result_of(ok), &Value::Err(Box::new(Value::Str(message.to_string())))).await
+const NO_DATABASE: &str = "no database is configured";
+
+async fn write_result(caller: &mut Caller<'_, GuestState>, ok: ValueType, value: Result<Value, String>) -> wasmtime::Result<u32> {
+    let v = match value {
+        Ok(v) => Value::Ok(Box::new(v)),
+        Err(e) => Value::Err(Box::new(Value::Str(e))),
+    };
+    guest::write_ptr(caller, &result_of(ok), &v).await
+}
+
+/// Logs a database failure on the auth path (in the host's own words) and gives the guest
+/// the same words.
+fn logged(app: &str, what: &str, e: crate::db::DbError) -> String {
+    tracing::warn!(target: "fitz::auth", app = %app, "auth.{what} failed: {e}");
+    e.to_string()
 }
 
 pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
@@ -74,21 +88,63 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             Ok(guest::write_ptr(&mut caller, &result_of(map), &value).await?)
         })
     })?;
-    linker.func_wrap_async(FITZ, "db_query", |mut caller: Caller<'_, GuestState>, (_db, query, _params): (u32, u32, u32)| {
+    linker.func_wrap_async(FITZ, "db_query", |mut caller: Caller<'_, GuestState>, (_db, query, params): (u32, u32, u32)| {
         Box::new(async move {
-            let manifest = caller.data().app.manifest.clone();
-            let spec = manifest.queries.get(query as usize).ok_or_else(|| format_err!("unknown query {query}"))?;
-            Ok(write_err(&mut caller, spec.result.clone(), "no database is configured").await?)
+            let app = caller.data().app.clone();
+            let spec = app.manifest.queries.get(query as usize).ok_or_else(|| format_err!("unknown query {query}"))?;
+            let result_ty = result_of(spec.result.clone());
+            let values = {
+                let mem = guest::memory(&mut caller)?;
+                guest_abi::value::read_fields(mem.data(&caller), &app.manifest.records, &spec.params, params)
+                    .map_err(|e| format_err!("reading query parameters: {e}"))?
+            };
+            let value = match &app.db {
+                None => Value::Err(Box::new(Value::Str(NO_DATABASE.into()))),
+                Some(db) => match crate::db::exec::run_query(db, &app.manifest, spec, &values).await {
+                    Ok(v) => Value::Ok(Box::new(v)),
+                    Err(e) => {
+                        if !matches!(e, crate::db::exec::QueryError::NoRow) {
+                            tracing::warn!(target: "fitz::db", app = %app.name, table = %spec.query.table, "query failed: {e}");
+                        }
+                        Value::Err(Box::new(Value::Str(e.to_string())))
+                    }
+                },
+            };
+            Ok(guest::write_ptr(&mut caller, &result_ty, &value).await?)
         })
     })?;
-    linker.func_wrap_async(FITZ, "auth_blacklist", |mut caller: Caller<'_, GuestState>, (_db, _jti, _exp): (u32, u32, i64)| {
-        Box::new(async move { Ok(write_err(&mut caller, ValueType::Null, "no database is configured").await?) })
+    linker.func_wrap_async(FITZ, "auth_blacklist", |mut caller: Caller<'_, GuestState>, (_db, jti, exp): (u32, u32, i64)| {
+        Box::new(async move {
+            let jti = guest::read_str(&mut caller, jti)?;
+            let app = caller.data().app.clone();
+            let value = match &app.db {
+                None => Err(NO_DATABASE.to_string()),
+                Some(db) => db.blacklist(&jti, exp).await.map(|()| Value::Null).map_err(|e| logged(&app.name, "blacklist", e)),
+            };
+            Ok(write_result(&mut caller, ValueType::Null, value).await?)
+        })
     })?;
-    linker.func_wrap_async(FITZ, "auth_is_blacklisted", |mut caller: Caller<'_, GuestState>, (_db, _jti): (u32, u32)| {
-        Box::new(async move { Ok(write_err(&mut caller, ValueType::Bool, "no database is configured").await?) })
+    linker.func_wrap_async(FITZ, "auth_is_blacklisted", |mut caller: Caller<'_, GuestState>, (_db, jti): (u32, u32)| {
+        Box::new(async move {
+            let jti = guest::read_str(&mut caller, jti)?;
+            let app = caller.data().app.clone();
+            // A failure here is an `Err` the provider turns into a refusal: fail closed.
+            let value = match &app.db {
+                None => Err(NO_DATABASE.to_string()),
+                Some(db) => db.is_blacklisted(&jti).await.map(Value::Bool).map_err(|e| logged(&app.name, "is_blacklisted", e)),
+            };
+            Ok(write_result(&mut caller, ValueType::Bool, value).await?)
+        })
     })?;
     linker.func_wrap_async(FITZ, "auth_cleanup_expired", |mut caller: Caller<'_, GuestState>, (_db,): (u32,)| {
-        Box::new(async move { Ok(write_err(&mut caller, ValueType::Int, "no database is configured").await?) })
+        Box::new(async move {
+            let app = caller.data().app.clone();
+            let value = match &app.db {
+                None => Err(NO_DATABASE.to_string()),
+                Some(db) => db.cleanup_expired().await.map(Value::Int).map_err(|e| logged(&app.name, "cleanup_expired", e)),
+            };
+            Ok(write_result(&mut caller, ValueType::Int, value).await?)
+        })
     })?;
     linker.func_wrap_async(FITZ, "secret", |mut caller: Caller<'_, GuestState>, (name,): (u32,)| {
         Box::new(async move {
@@ -112,7 +168,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         Box::new(async move {
             let msg = guest::read_str(&mut caller, msg)?;
             let fields = guest::read_str_map(&mut caller, fields)?;
-            let app = caller.data().app.manifest.source.clone();
+            let app = caller.data().app.name.clone();
             let fields: serde_json::Map<String, serde_json::Value> =
                 fields.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
             let fields = serde_json::Value::Object(fields).to_string();

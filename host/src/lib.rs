@@ -1,8 +1,16 @@
-//! The host: loads compiled Fitz modules into wasmtime sandboxes and runs them, with the host
-//! functions of `guest_abi::imports` as their only way out.
+//! The host: loads compiled Fitz modules into wasmtime sandboxes and serves them, with the
+//! host functions of `guest_abi::imports` as their only way out.
+//!
+//! module bytes → `runtime::validate` → `runtime::app::load` (top level run once, snapshot
+//! baked, compiled) → `server::start` → per request `http` (route, bind) →
+//! `runtime::invoke` (fresh instance, auth, handler) → JSON.
 
 pub mod commands;
 pub mod config;
+pub mod db;
 pub mod host_fns;
+pub mod http;
+pub mod json;
 pub mod run;
 pub mod runtime;
+pub mod server;

@@ -30,6 +30,22 @@ enum Emit {
     Ir,
 }
 
+#[derive(clap::Args)]
+struct Listen {
+    /// Port to listen on (default: FITZ_PORT, else 3000).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Address to listen on (default: FITZ_HOST, else 127.0.0.1).
+    #[arg(long)]
+    host: Option<std::net::IpAddr>,
+}
+
+impl Listen {
+    fn options(self) -> commands::serve::ServeOptions {
+        commands::serve::ServeOptions { host: self.host, port: self.port }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check programs and report every problem; exit 1 if any has errors.
@@ -52,8 +68,19 @@ enum Command {
         #[arg(long, value_enum, default_value = "wasm")]
         emit: Emit,
     },
-    /// Compile and run a program.
-    Run { file: PathBuf },
+    /// Compile and run a program; an app with routes is served over HTTP.
+    Run {
+        file: PathBuf,
+        #[command(flatten)]
+        listen: Listen,
+    },
+    /// Serve an app built with `fitz build`.
+    Serve {
+        /// The `.wasm` module (its `.env` and SQLite file live next to it).
+        file: PathBuf,
+        #[command(flatten)]
+        listen: Listen,
+    },
 }
 
 fn main() -> ExitCode {
@@ -68,7 +95,8 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check { files, format } => commands::check::check(&files, matches!(format, Format::Json)),
         Command::Build { file, target: Target::Wasm, out, emit } => commands::build::build(&file, out, matches!(emit, Emit::Ir)),
-        Command::Run { file } => commands::run::run(&file),
+        Command::Run { file, listen } => commands::run::run(&file, listen.options()),
+        Command::Serve { file, listen } => commands::serve::serve_file(&file, listen.options()),
     };
     ExitCode::from(code)
 }

@@ -1,7 +1,46 @@
-//! The wasmtime side, in the three lifetimes of DESIGN.md §8: the process (`Engine`, `Linker`),
-//! an app version (`Module`, `InstancePre`, manifest) and a request or run (`Store<GuestState>`).
+//! The wasmtime side, in the three lifetimes of DESIGN.md §8: the process (`Runtime`: one
+//! `Engine`, one `Linker`, the epoch ticker), an app version (`app::AppVersion`: the baked
+//! `Module`, its `InstancePre`, manifest and routes) and a request or run
+//! (`Store<GuestState>`, created and dropped in `invoke`).
 
+pub mod app;
 pub mod engine;
 pub mod guest;
+pub mod invoke;
 pub mod linker;
+pub mod snapshot;
 pub mod state;
+pub mod validate;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::{Engine, Linker};
+
+use self::engine::{new_engine, Allocation, EpochTicker};
+use self::state::GuestState;
+
+/// How often the epoch advances; CPU deadlines are counted in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// What lives as long as the process.
+pub struct Runtime {
+    pub engine: Engine,
+    pub linker: Linker<GuestState>,
+    /// Kept by every app version too: deadlines need the epoch to advance.
+    pub ticker: Arc<EpochTicker>,
+}
+
+impl Runtime {
+    pub fn new(allocation: Allocation) -> anyhow::Result<Runtime> {
+        let engine = new_engine(allocation)?;
+        let linker = linker::new_linker(&engine)?;
+        let ticker = Arc::new(EpochTicker::start(engine.clone(), EPOCH_TICK));
+        Ok(Runtime { engine, linker, ticker })
+    }
+
+    /// Epoch ticks for a deadline (at least one).
+    pub fn ticks(deadline: Duration) -> u64 {
+        (deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+    }
+}

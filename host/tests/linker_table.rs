@@ -10,26 +10,20 @@ use fitz_host::runtime::state::{AppContext, GuestState};
 use wasmtime::{Extern, Store, StoreLimitsBuilder};
 
 fn store(engine: &wasmtime::Engine) -> Store<GuestState> {
-    let app = AppContext {
-        manifest: Arc::new(guest_abi::manifest::Manifest {
-            abi_version: guest_abi::ABI_VERSION,
-            source: "t.fitz".into(),
-            records: vec![],
-            routes: vec![],
-            auth: None,
-            crons: vec![],
-            tables: vec![],
-            queries: vec![],
-            secrets: vec![],
-        }),
-        secrets: Default::default(),
-        env: Default::default(),
-        hasher: Default::default(),
-    };
-    let wasi = wasmtime_wasi::WasiCtxBuilder::new().build_p1();
-    Store::new(engine, GuestState { wasi, limits: StoreLimitsBuilder::new().build(), app: Arc::new(app) })
+    let app = AppContext::bare(guest_abi::manifest::Manifest {
+        abi_version: guest_abi::ABI_VERSION,
+        source: "t.fitz".into(),
+        records: vec![],
+        routes: vec![],
+        auth: None,
+        crons: vec![],
+        tables: vec![],
+        queries: vec![],
+        secrets: vec![],
+    });
+    let output = fitz_host::host_fns::wasi::Output::captured(1024, 1024);
+    Store::new(engine, GuestState { app: Arc::new(app), limits: StoreLimitsBuilder::new().build(), output })
 }
-
 #[test]
 fn linker_provides_exactly_the_table() {
     let engine = new_engine(Allocation::OnDemand).expect("engine");

@@ -1,5 +1,8 @@
 //! Helpers shared by the end-to-end and golden tests.
 
+pub mod python;
+pub mod server;
+
 use std::path::{Path, PathBuf};
 
 /// The repository root (the workspace directory).
@@ -53,12 +56,7 @@ pub fn compile_and_run(source: &str, file_name: &str) -> Result<(i32, String, St
     let env = test_env();
     let secrets = fitz_host::config::secrets(&artifact.manifest.secrets, &env)
         .map_err(|missing| format!("missing secrets {missing:?}"))?;
-    let app = fitz_host::runtime::state::AppContext {
-        manifest: std::sync::Arc::new(artifact.manifest),
-        secrets,
-        env,
-        hasher: fitz_host::host_fns::hash::Hasher::default(),
-    };
+    let app = fitz_host::runtime::state::AppContext { secrets, env, ..fitz_host::runtime::state::AppContext::bare(artifact.manifest) };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| e.to_string())?;
     rt.block_on(fitz_host::run::run_captured(&artifact.wasm, app)).map_err(|e| e.to_string())
 }

@@ -1,18 +1,19 @@
-//! `fitz run FILE`: compile and run. A program without routes runs its top level and exits.
+//! `fitz run FILE`: compile and run. A program without routes runs its top level and exits;
+//! an app with routes is served (`serve`).
 
 use std::path::Path;
 
 use super::compile_file;
+use super::serve::ServeOptions;
 use crate::runtime::state::AppContext;
 
-pub fn run(file: &Path) -> u8 {
+pub fn run(file: &Path, opts: ServeOptions) -> u8 {
     let artifact = match compile_file(file) {
         Ok(a) => a,
         Err(code) => return code,
     };
     if !artifact.manifest.routes.is_empty() {
-        eprintln!("error: {} declares routes; serving apps is not available in this build yet", file.display());
-        return 2;
+        return super::serve::serve(artifact.wasm, file, opts);
     }
     let env = crate::config::app_env(file);
     let secrets = match crate::config::secrets(&artifact.manifest.secrets, &env) {
@@ -24,12 +25,7 @@ pub fn run(file: &Path) -> u8 {
             return 2;
         }
     };
-    let app = AppContext {
-        manifest: std::sync::Arc::new(artifact.manifest),
-        secrets,
-        env,
-        hasher: crate::host_fns::hash::Hasher::default(),
-    };
+    let app = AppContext { secrets, env, ..AppContext::bare(artifact.manifest) };
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -1,4 +1,8 @@
-//! The one wasmtime `Engine` of the process.
+//! The one wasmtime `Engine` of the process, and the thread that advances its epoch.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use wasmtime::{Config, Engine};
 
@@ -11,12 +15,17 @@ pub enum Allocation {
     Pooling { instances: u32, max_memory: u64 },
 }
 
+/// Guest stack, enough for deep but sane recursion; past it the request traps.
+pub const MAX_WASM_STACK: usize = 1 << 20;
+
 pub fn new_engine(allocation: Allocation) -> anyhow::Result<Engine> {
     let mut cfg = Config::new();
     // Epoch interruption bounds a guest's CPU time cheaply (it checks at loop back-edges and
     // function entries); fuel would be deterministic but costs about twice as much.
     cfg.epoch_interruption(true);
     cfg.wasm_component_model(false);
+    cfg.max_wasm_stack(MAX_WASM_STACK);
+    cfg.async_stack_size(MAX_WASM_STACK + (512 << 10));
     if let Allocation::Pooling { instances, max_memory } = allocation {
         let mut pool = wasmtime::PoolingAllocationConfig::default();
         pool.total_core_instances(instances)
@@ -28,4 +37,33 @@ pub fn new_engine(allocation: Allocation) -> anyhow::Result<Engine> {
         cfg.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
     }
     Ok(Engine::new(&cfg)?)
+}
+
+/// Advances the engine's epoch every tick until dropped.
+pub struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    pub fn start(engine: Engine, tick: Duration) -> EpochTicker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("fitz-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    engine.increment_epoch();
+                }
+            })
+            .map(drop)
+            .unwrap_or_default();
+        EpochTicker { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }

@@ -6,21 +6,42 @@ use std::sync::Arc;
 
 use guest_abi::manifest::Manifest;
 use wasmtime::StoreLimits;
-use wasmtime_wasi::p1::WasiP1Ctx;
+
+use crate::db::Database;
+use crate::host_fns::hash::Hasher;
+use crate::host_fns::wasi::Output;
 
 /// Shared by every instance of one app version.
 pub struct AppContext {
+    /// The app's name, for logs.
+    pub name: String,
     pub manifest: Arc<Manifest>,
     /// The values of the secrets the manifest names (checked present at load).
     pub secrets: HashMap<String, String>,
     /// What `env_or` may read: the process environment and the app's `.env`.
     pub env: HashMap<String, String>,
-    pub hasher: crate::host_fns::hash::Hasher,
+    pub hasher: Hasher,
+    /// `None` for a program run without a database (`fitz run` of a top-level program).
+    pub db: Option<Database>,
+}
+
+impl AppContext {
+    /// A context with no secrets, environment or database: tests, benches and tools.
+    pub fn bare(manifest: Manifest) -> AppContext {
+        AppContext {
+            name: manifest.source.clone(),
+            manifest: Arc::new(manifest),
+            secrets: HashMap::new(),
+            env: HashMap::new(),
+            hasher: Hasher::default(),
+            db: None,
+        }
+    }
 }
 
 /// One instance's state, created for a request (or run) and dropped with it.
 pub struct GuestState {
-    pub wasi: WasiP1Ctx,
-    pub limits: StoreLimits,
     pub app: Arc<AppContext>,
+    pub limits: StoreLimits,
+    pub output: Output,
 }

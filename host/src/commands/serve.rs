@@ -1,0 +1,132 @@
+//! `fitz run app.fitz` (an app with routes) and `fitz serve app.wasm`: load one app and serve
+//! it until Ctrl-C or SIGTERM, draining requests in flight.
+//!
+//! Configuration, strongest first: flags, the process environment, a `.env` file next to the
+//! app. `DATABASE_URL` unset means an embedded SQLite file next to the app (`<name>.db`).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use guest_abi::manifest::RouteAuth;
+
+use crate::db::Database;
+use crate::runtime::app::{load, Limits, TopLevelOutput};
+use crate::runtime::engine::Allocation;
+use crate::runtime::state::AppContext;
+use crate::runtime::Runtime;
+
+pub const DEFAULT_PORT: u16 = 3000;
+
+pub struct ServeOptions {
+    pub host: Option<IpAddr>,
+    pub port: Option<u16>,
+}
+
+/// Instances the pool reserves: the concurrency of one host.
+const POOL_INSTANCES: u32 = 256;
+
+fn setting<T: std::str::FromStr>(env: &HashMap<String, String>, name: &str) -> Result<Option<T>, String> {
+    match env.get(name) {
+        None => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| format!("{name}={v} is not valid")),
+    }
+}
+
+/// The database URL an app at `app_path` uses.
+pub fn database_url(app_path: &Path, env: &HashMap<String, String>) -> String {
+    match env.get("DATABASE_URL") {
+        Some(url) if !url.is_empty() => url.clone(),
+        _ => {
+            let stem = app_path.file_stem().map_or_else(|| "app".into(), |s| s.to_string_lossy().into_owned());
+            let dir = app_path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            format!("sqlite:{}", dir.join(format!("{stem}.db")).display())
+        }
+    }
+}
+
+/// `fitz serve app.wasm`.
+pub fn serve_file(path: &Path, opts: ServeOptions) -> u8 {
+    match std::fs::read(path) {
+        Ok(wasm) => serve(wasm, path, opts),
+        Err(e) => {
+            eprintln!("error: cannot read {}: {}", path.display(), super::io_reason(&e));
+            2
+        }
+    }
+}
+
+/// Serves a compiled module; `source` is the path the app came from (for `.env` and the
+/// SQLite file). Returns the exit status.
+pub fn serve(wasm: Vec<u8>, source: &Path, opts: ServeOptions) -> u8 {
+    crate::commands::init_logging();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return 2;
+        }
+    };
+    match rt.block_on(serve_async(wasm, source, opts)) {
+        Ok(()) => 0,
+        Err((code, message)) => {
+            eprintln!("error: {message}");
+            code
+        }
+    }
+}
+
+async fn serve_async(wasm: Vec<u8>, source: &Path, opts: ServeOptions) -> Result<(), (u8, String)> {
+    let env = crate::config::app_env(source);
+    let host = match opts.host {
+        Some(h) => h,
+        None => setting(&env, "FITZ_HOST").map_err(|e| (2, e))?.unwrap_or(IpAddr::from([127, 0, 0, 1])),
+    };
+    let port = match opts.port {
+        Some(p) => p,
+        None => setting(&env, "FITZ_PORT").map_err(|e| (2, e))?.unwrap_or(DEFAULT_PORT),
+    };
+    let manifest = crate::runtime::validate::validate_bytes(&wasm).map_err(|e| (1, e.to_string()))?;
+    let secrets = crate::config::secrets(&manifest.secrets, &env).map_err(|missing| {
+        (1, crate::runtime::validate::LoadError::MissingSecrets(missing).to_string())
+    })?;
+    let url = database_url(source, &env);
+    let db = Database::connect(&url).await.map_err(|e| (1, format!("cannot open the database: {e}")))?;
+    let limits = Limits::default();
+    let runtime = Runtime::new(Allocation::Pooling { instances: POOL_INSTANCES, max_memory: limits.memory_bytes as u64 })
+        .map_err(|e| (1, format!("cannot start the runtime: {e}")))?;
+    let name = source.file_name().map_or_else(|| "app".into(), |n| n.to_string_lossy().into_owned());
+    let ctx = AppContext {
+        name: name.clone(),
+        manifest: std::sync::Arc::new(manifest),
+        secrets,
+        env,
+        hasher: Default::default(),
+        db: Some(db.clone()),
+    };
+    let app = load(&runtime, &wasm, ctx, limits, TopLevelOutput::Terminal).await.map_err(|e| (1, e.to_string()))?;
+    let addr = SocketAddr::new(host, port);
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| (1, format!("cannot listen on {addr}: {}", super::io_reason(&e))))?;
+    let banner = banner(&name, &app.manifest, listener.local_addr().unwrap_or(addr), &db.describe());
+    let running = crate::server::start(listener, app, crate::server::shutdown_signal()).map_err(|e| (1, e.to_string()))?;
+    eprint!("{banner}");
+    let result = running.wait().await;
+    db.close().await;
+    drop(runtime);
+    result.map_err(|e| (1, format!("the server stopped: {e}")))
+}
+
+fn banner(name: &str, m: &guest_abi::manifest::Manifest, addr: SocketAddr, db: &str) -> String {
+    let mut out = format!("fitz: serving {name} on http://{addr}\n  database: {db}\n");
+    for r in &m.routes {
+        let auth = match &r.auth {
+            RouteAuth::Public => String::new(),
+            RouteAuth::Authenticated => "  (authenticated)".into(),
+            RouteAuth::Roles { roles } => format!("  (roles: {})", roles.join(", ")),
+        };
+        out += &format!("  {:<7}{}{auth}\n", r.method, r.path);
+    }
+    out += &format!("  health: http://{addr}/healthz  ready: http://{addr}/readyz\n");
+    out += "Press Ctrl-C to stop.\n";
+    out
+}

@@ -1,0 +1,164 @@
+//! The database an app's `DbConn` reaches (DESIGN.md §6): embedded SQLite by default, PostgreSQL
+//! for real deployments, both through sqlx. The guest never sends SQL: `sql` turns the query IR
+//! into parameterised SQL for one dialect, `exec` runs it and decodes rows by the manifest's
+//! types, `schema` creates tables, `blacklist` keeps revoked tokens.
+
+pub mod blacklist;
+pub mod exec;
+pub mod schema;
+pub mod sql;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{PgPool, SqlitePool};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// One app's database. Cloning shares the pool.
+#[derive(Clone)]
+pub struct Database {
+    pub pool: Pool,
+    /// Set once the blacklist table is known to exist.
+    blacklist: Arc<tokio::sync::OnceCell<()>>,
+}
+
+/// What went wrong, in words safe to show an app (and to log): never the driver's text, which
+/// can carry SQL, values or connection details.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbError {
+    /// The database could not be reached or did not answer in time.
+    Unavailable,
+    /// A constraint refused the write (unique, foreign key, not null, check).
+    Constraint(&'static str),
+    /// A value in a row does not fit the declared type.
+    Decode { column: String },
+    /// A query the host could not build (a module whose manifest is inconsistent).
+    Invalid(String),
+    /// Any other failure reported by the database, by its SQLSTATE or SQLite code.
+    Failed { code: String },
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbError::Unavailable => f.write_str("database unavailable"),
+            DbError::Constraint(what) => write!(f, "database refused the write: {what}"),
+            DbError::Decode { column } => write!(f, "database value in column `{column}` does not fit its type"),
+            DbError::Invalid(why) => write!(f, "invalid query: {why}"),
+            DbError::Failed { code } => write!(f, "database error (code {code})"),
+        }
+    }
+}
+
+impl std::error::Error for DbError {}
+
+impl From<sqlx::Error> for DbError {
+    fn from(e: sqlx::Error) -> DbError {
+        use sqlx::error::ErrorKind;
+        match e {
+            sqlx::Error::Database(d) => match d.kind() {
+                ErrorKind::UniqueViolation => DbError::Constraint("duplicate value for a unique column"),
+                ErrorKind::ForeignKeyViolation => DbError::Constraint("foreign key violated"),
+                ErrorKind::NotNullViolation => DbError::Constraint("missing value for a required column"),
+                ErrorKind::CheckViolation => DbError::Constraint("check constraint violated"),
+                _ => DbError::Failed { code: d.code().map_or_else(|| "unknown".into(), |c| c.into_owned()) },
+            },
+            sqlx::Error::ColumnDecode { index, .. } => DbError::Decode { column: index },
+            sqlx::Error::Decode(_) => DbError::Decode { column: "?".into() },
+            _ => DbError::Unavailable,
+        }
+    }
+}
+
+/// Pool sizes: SQLite serialises writers anyway; PostgreSQL gets a few connections per core.
+const SQLITE_CONNECTIONS: u32 = 8;
+const POSTGRES_CONNECTIONS: u32 = 16;
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Database {
+    pub fn new(pool: Pool) -> Database {
+        Database { pool, blacklist: Arc::new(tokio::sync::OnceCell::new()) }
+    }
+
+    fn blacklist_ready(&self) -> &tokio::sync::OnceCell<()> {
+        &self.blacklist
+    }
+
+    /// `postgres://…` or `postgresql://…` is PostgreSQL; `sqlite:PATH` or a plain path is a
+    /// SQLite file, created when missing.
+    pub async fn connect(url: &str) -> Result<Database, DbError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url).map_err(|_| DbError::Invalid("malformed DATABASE_URL".into()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(POSTGRES_CONNECTIONS)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(opts)
+                .await?;
+            return Ok(Database::new(Pool::Postgres(pool)));
+        }
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(SQLITE_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(opts)
+            .await?;
+        Ok(Database::new(Pool::Sqlite(pool)))
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match &self.pool {
+            Pool::Sqlite(_) => Dialect::Sqlite,
+            Pool::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// For `/readyz`: one round trip.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        match &self.pool {
+            Pool::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
+            Pool::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
+        }
+        Ok(())
+    }
+
+    /// A description for banners and logs, without credentials.
+    pub fn describe(&self) -> String {
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                let opts = p.connect_options();
+                format!("SQLite {}", opts.get_filename().display())
+            }
+            Pool::Postgres(p) => {
+                let opts = p.connect_options();
+                format!("PostgreSQL {}:{}/{}", opts.get_host(), opts.get_port(), opts.get_database().unwrap_or("postgres"))
+            }
+        }
+    }
+
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+}

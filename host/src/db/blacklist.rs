@@ -1,0 +1,86 @@
+//! The persistent token blacklist (DESIGN.md §6): `fitz_token_blacklist(jti, expires_at)`,
+//! created on first use. Expiry times are Unix seconds; "now" is the host's clock, so SQLite
+//! and PostgreSQL agree.
+
+use super::{Database, DbError, Dialect, Pool};
+
+pub const TABLE: &str = "fitz_token_blacklist";
+/// Rows removed per statement by `cleanup_expired`, so a large cleanup never holds a long lock.
+pub const CLEANUP_BATCH: i64 = 1000;
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+fn p(dialect: Dialect, n: usize) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("?{n}"),
+        Dialect::Postgres => format!("${n}"),
+    }
+}
+
+impl Database {
+    async fn ensure_blacklist(&self) -> Result<(), DbError> {
+        self.execute(&format!("CREATE TABLE IF NOT EXISTS {TABLE} (jti TEXT PRIMARY KEY, expires_at BIGINT NOT NULL)")).await?;
+        self.execute(&format!("CREATE INDEX IF NOT EXISTS {TABLE}_expires_at ON {TABLE} (expires_at)")).await?;
+        Ok(())
+    }
+
+    /// Revokes `jti` until `expires_at`; revoking again moves the expiry.
+    pub async fn blacklist(&self, jti: &str, expires_at: i64) -> Result<(), DbError> {
+        self.ensure_blacklist_once().await?;
+        let d = self.dialect();
+        let sql = format!(
+            "INSERT INTO {TABLE} (jti, expires_at) VALUES ({}, {}) ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at",
+            p(d, 1),
+            p(d, 2)
+        );
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query(&sql).bind(jti).bind(expires_at).execute(pool).await?,
+            Pool::Postgres(pool) => {
+                sqlx::query(&sql).bind(jti).bind(expires_at).execute(pool).await?;
+                return Ok(());
+            }
+        };
+        Ok(())
+    }
+
+    /// Whether `jti` is revoked; entries past their expiry no longer count.
+    pub async fn is_blacklisted(&self, jti: &str) -> Result<bool, DbError> {
+        self.ensure_blacklist_once().await?;
+        let d = self.dialect();
+        let sql = format!("SELECT 1 FROM {TABLE} WHERE jti = {} AND expires_at > {}", p(d, 1), p(d, 2));
+        let found = match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query(&sql).bind(jti).bind(now()).fetch_optional(pool).await?.is_some(),
+            Pool::Postgres(pool) => sqlx::query(&sql).bind(jti).bind(now()).fetch_optional(pool).await?.is_some(),
+        };
+        Ok(found)
+    }
+
+    /// Deletes expired entries in batches; returns how many.
+    pub async fn cleanup_expired(&self) -> Result<i64, DbError> {
+        self.ensure_blacklist_once().await?;
+        let d = self.dialect();
+        let sql = format!(
+            "DELETE FROM {TABLE} WHERE jti IN (SELECT jti FROM {TABLE} WHERE expires_at <= {} LIMIT {CLEANUP_BATCH})",
+            p(d, 1)
+        );
+        let cutoff = now();
+        let mut total = 0i64;
+        loop {
+            let n = match &self.pool {
+                Pool::Sqlite(pool) => sqlx::query(&sql).bind(cutoff).execute(pool).await?.rows_affected(),
+                Pool::Postgres(pool) => sqlx::query(&sql).bind(cutoff).execute(pool).await?.rows_affected(),
+            } as i64;
+            total += n;
+            if n < CLEANUP_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn ensure_blacklist_once(&self) -> Result<(), DbError> {
+        let cell = self.blacklist_ready();
+        cell.get_or_try_init(|| self.ensure_blacklist()).await.map(|_| ())
+    }
+}

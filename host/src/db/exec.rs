@@ -1,0 +1,162 @@
+//! Running a query template: build the statement, bind its parameters, decode the rows into
+//! guest values by the manifest's column types.
+
+use guest_abi::manifest::{Manifest, QuerySpec, Table};
+use guest_abi::types::{RecordType, ValueType};
+use guest_abi::value::Value;
+use sqlx::Row;
+
+use super::sql::{self, Bind, BindType, Returns, Statement};
+use super::{Database, DbError, Pool};
+
+/// The outcome a query gives the guest: the value of `spec.result`, or an error in words the
+/// app may show.
+pub async fn run_query(db: &Database, manifest: &Manifest, spec: &QuerySpec, params: &[Value]) -> Result<Value, QueryError> {
+    let stmt = sql::build(db.dialect(), &manifest.tables, &manifest.records, spec, params)?;
+    let table = manifest
+        .tables
+        .iter()
+        .find(|t| t.name == spec.query.table)
+        .ok_or_else(|| DbError::Invalid("unknown table".into()))?;
+    let out = db.run(&stmt, table, &manifest.records).await?;
+    match (stmt.returns, out) {
+        (Returns::Row, Output::Rows(mut rows)) => match rows.pop() {
+            Some(row) if rows.is_empty() => Ok(row),
+            Some(_) => Err(DbError::Invalid("more than one row".into()).into()),
+            None => Err(QueryError::NoRow),
+        },
+        (Returns::Rows, Output::Rows(rows)) => Ok(Value::List(rows)),
+        (Returns::Count | Returns::Affected, Output::Count(n)) => Ok(Value::Int(n)),
+        _ => Err(DbError::Invalid("unexpected result shape".into()).into()),
+    }
+}
+
+#[derive(Debug, PartialEq)]
+pub enum QueryError {
+    /// `first` found nothing.
+    NoRow,
+    Db(DbError),
+}
+
+impl From<DbError> for QueryError {
+    fn from(e: DbError) -> Self {
+        QueryError::Db(e)
+    }
+}
+
+impl std::fmt::Display for QueryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            QueryError::NoRow => f.write_str("not found"),
+            QueryError::Db(e) => e.fmt(f),
+        }
+    }
+}
+
+pub enum Output {
+    Rows(Vec<Value>),
+    Count(i64),
+}
+
+macro_rules! bind_all {
+    ($q:expr, $binds:expr) => {{
+        let mut q = $q;
+        for b in $binds {
+            q = match b {
+                Bind::Int(v) => q.bind(*v),
+                Bind::Float(v) => q.bind(*v),
+                Bind::Bool(v) => q.bind(*v),
+                Bind::Text(v) => q.bind(v.as_str()),
+                Bind::Null(BindType::Int) => q.bind(None::<i64>),
+                Bind::Null(BindType::Float) => q.bind(None::<f64>),
+                Bind::Null(BindType::Bool) => q.bind(None::<bool>),
+                Bind::Null(BindType::Text) => q.bind(None::<&str>),
+            };
+        }
+        q
+    }};
+}
+
+/// One column of a row as the guest value of `ty`. SQLite is dynamically typed, so its values
+/// are read without sqlx's declared-type check; what does not decode is an error, not a guess.
+macro_rules! column_value {
+    ($row:expr, $i:expr, $name:expr, $ty:expr, $records:expr, $get:ident) => {{
+        let decode = |_: sqlx::Error| DbError::Decode { column: $name.to_string() };
+        let (inner, nullable) = match $ty {
+            ValueType::Nullable { inner } => (inner.as_ref(), true),
+            other => (other, false),
+        };
+        let v: Option<Value> = match sql::bind_type(inner) {
+            BindType::Int => $row.$get::<Option<i64>, _>($i).map_err(decode)?.map(|n| match inner {
+                ValueType::DateTime => Value::DateTime(n),
+                _ => Value::Int(n),
+            }),
+            BindType::Float => $row.$get::<Option<f64>, _>($i).map_err(decode)?.map(Value::Float),
+            BindType::Bool => $row.$get::<Option<bool>, _>($i).map_err(decode)?.map(Value::Bool),
+            BindType::Text => match $row.$get::<Option<String>, _>($i).map_err(decode)? {
+                None => None,
+                Some(s) => Some(text_value($records, inner, s).ok_or_else(|| DbError::Decode { column: $name.to_string() })?),
+            },
+        };
+        match (v, nullable) {
+            (Some(v), _) => v,
+            (None, true) => Value::Null,
+            (None, false) => return Err(DbError::Decode { column: $name.to_string() }),
+        }
+    }};
+}
+
+fn text_value(records: &[RecordType], ty: &ValueType, s: String) -> Option<Value> {
+    match ty {
+        ValueType::Str | ValueType::Uuid | ValueType::Secret => Some(Value::Str(s)),
+        _ => {
+            let json: serde_json::Value = serde_json::from_str(&s).ok()?;
+            crate::json::from_json(records, ty, &json).ok()
+        }
+    }
+}
+
+impl Database {
+    pub async fn run(&self, stmt: &Statement, table: &Table, records: &[RecordType]) -> Result<Output, DbError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let q = bind_all!(sqlx::query(&stmt.sql), &stmt.binds);
+                match stmt.returns {
+                    Returns::Affected => Ok(Output::Count(q.execute(pool).await?.rows_affected() as i64)),
+                    Returns::Count => Ok(Output::Count(q.fetch_one(pool).await?.try_get::<i64, _>(0)?)),
+                    Returns::Row | Returns::Rows => {
+                        let rows = q.fetch_all(pool).await?;
+                        let mut out = Vec::with_capacity(rows.len());
+                        for row in &rows {
+                            let mut fields = Vec::with_capacity(table.columns.len());
+                            for (i, c) in table.columns.iter().enumerate() {
+                                fields.push(column_value!(row, i, c.name, &c.ty, records, try_get_unchecked));
+                            }
+                            out.push(Value::Record(fields));
+                        }
+                        Ok(Output::Rows(out))
+                    }
+                }
+            }
+            Pool::Postgres(pool) => {
+                let q = bind_all!(sqlx::query(&stmt.sql), &stmt.binds);
+                match stmt.returns {
+                    Returns::Affected => Ok(Output::Count(q.execute(pool).await?.rows_affected() as i64)),
+                    Returns::Count => Ok(Output::Count(q.fetch_one(pool).await?.try_get::<i64, _>(0)?)),
+                    Returns::Row | Returns::Rows => {
+                        let rows = q.fetch_all(pool).await?;
+                        let mut out = Vec::with_capacity(rows.len());
+                        for row in &rows {
+                            let mut fields = Vec::with_capacity(table.columns.len());
+                            for (i, c) in table.columns.iter().enumerate() {
+                                fields.push(column_value!(row, i, c.name, &c.ty, records, try_get));
+                            }
+                            out.push(Value::Record(fields));
+                        }
+                        Ok(Output::Rows(out))
+                    }
+                }
+            }
+        }
+    }
+}

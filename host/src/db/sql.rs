@@ -1,0 +1,377 @@
+//! Query IR → parameterised SQL for one dialect. Identifiers are always quoted and must name a
+//! table the manifest declares and a column of it; values only ever travel as bound
+//! parameters. Fitz semantics are kept where SQL differs: `==` on a nullable side is null-safe,
+//! `%` is euclidean, `+` on strings concatenates, and text search is case-sensitive in both
+//! dialects (SQLite's `LIKE` is not, so neither dialect uses `LIKE`).
+
+use std::collections::HashMap;
+
+use guest_abi::manifest::{QuerySpec, Table};
+use guest_abi::query::{BinaryOp, Expr, LikeMode, QueryKind};
+use guest_abi::types::{RecordType, ValueType};
+use guest_abi::value::Value;
+
+use super::{DbError, Dialect};
+
+/// The SQL type a parameter is bound as.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BindType {
+    Int,
+    Float,
+    Bool,
+    Text,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Bind {
+    Null(BindType),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Text(String),
+}
+
+/// What the statement gives back.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Returns {
+    /// One row (`first`, `insert`); none is an error the guest sees.
+    Row,
+    Rows,
+    /// One row with one integer column.
+    Count,
+    /// The number of rows changed.
+    Affected,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Statement {
+    pub sql: String,
+    pub binds: Vec<Bind>,
+    pub returns: Returns,
+}
+
+pub fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// The column type a value of `ty` is stored and bound as.
+pub fn bind_type(ty: &ValueType) -> BindType {
+    match ty {
+        ValueType::Int | ValueType::DateTime => BindType::Int,
+        ValueType::Float => BindType::Float,
+        ValueType::Bool => BindType::Bool,
+        ValueType::Nullable { inner } => bind_type(inner),
+        _ => BindType::Text,
+    }
+}
+
+/// A value as a bound parameter; composite values are stored as their JSON text.
+pub fn bind_value(records: &[RecordType], ty: &ValueType, v: &Value) -> Result<Bind, DbError> {
+    let inner = match ty {
+        ValueType::Nullable { inner } => inner.as_ref(),
+        other => other,
+    };
+    Ok(match (inner, v) {
+        (_, Value::Null) => Bind::Null(bind_type(inner)),
+        (ValueType::Int, Value::Int(i)) | (ValueType::DateTime, Value::DateTime(i)) => Bind::Int(*i),
+        (ValueType::Float, Value::Float(f)) => Bind::Float(*f),
+        (ValueType::Float, Value::Int(i)) => Bind::Float(*i as f64),
+        (ValueType::Bool, Value::Bool(b)) => Bind::Bool(*b),
+        (ValueType::Str | ValueType::Uuid | ValueType::Secret, Value::Str(s)) => Bind::Text(s.clone()),
+        (ValueType::List { .. } | ValueType::Map { .. } | ValueType::Record { .. } | ValueType::Result { .. }, v) => {
+            Bind::Text(crate::json::to_json(records, inner, v).to_string())
+        }
+        _ => return Err(DbError::Invalid("a parameter does not match its declared type".into())),
+    })
+}
+
+struct Builder<'a> {
+    dialect: Dialect,
+    table: &'a Table,
+    records: &'a [RecordType],
+    spec: &'a QuerySpec,
+    params: &'a [Value],
+    binds: Vec<Bind>,
+    /// Placeholder number of each parameter already bound.
+    numbered: HashMap<u32, usize>,
+}
+
+impl Builder<'_> {
+    fn placeholder(&self, n: usize) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("?{n}"),
+            Dialect::Postgres => format!("${n}"),
+        }
+    }
+
+    fn push(&mut self, b: Bind) -> String {
+        self.binds.push(b);
+        self.placeholder(self.binds.len())
+    }
+
+    fn param(&mut self, index: u32) -> Result<String, DbError> {
+        if let Some(&n) = self.numbered.get(&index) {
+            return Ok(self.placeholder(n));
+        }
+        let (ty, v) = self.param_value(index)?;
+        let b = bind_value(self.records, ty, v)?;
+        let p = self.push(b);
+        self.numbered.insert(index, self.binds.len());
+        Ok(p)
+    }
+
+    fn param_value(&self, index: u32) -> Result<(&ValueType, &Value), DbError> {
+        let ty = self.spec.params.get(index as usize);
+        let v = self.params.get(index as usize);
+        ty.zip(v).ok_or_else(|| DbError::Invalid(format!("parameter {index} is missing")))
+    }
+
+    fn column(&self, name: &str) -> Result<String, DbError> {
+        self.column_type(name)?;
+        Ok(quote(name))
+    }
+
+    fn column_type(&self, name: &str) -> Result<&ValueType, DbError> {
+        self.table
+            .columns
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| &c.ty)
+            .ok_or_else(|| DbError::Invalid(format!("table `{}` has no column `{name}`", self.table.name)))
+    }
+
+    /// The static type of an expression where the SQL depends on it.
+    fn type_of(&self, e: &Expr) -> Option<ValueType> {
+        match e {
+            Expr::Column { name } => self.column_type(name).ok().cloned(),
+            Expr::Param { index } => self.spec.params.get(*index as usize).cloned(),
+            Expr::Binary { op: BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem, lhs, .. } => {
+                self.type_of(lhs)
+            }
+            Expr::Neg { expr } => self.type_of(expr),
+            _ => Some(ValueType::Bool),
+        }
+    }
+
+    fn is_nullable(&self, e: &Expr) -> bool {
+        matches!(self.type_of(e), Some(ValueType::Nullable { .. }))
+    }
+
+    fn is_text(&self, e: &Expr) -> bool {
+        matches!(self.type_of(e), Some(ValueType::Str))
+    }
+
+    fn expr(&mut self, e: &Expr) -> Result<String, DbError> {
+        Ok(match e {
+            Expr::Column { name } => self.column(name)?,
+            Expr::Param { index } => self.param(*index)?,
+            Expr::Not { expr } => format!("(NOT {})", self.expr(expr)?),
+            Expr::Neg { expr } => format!("(- {})", self.expr(expr)?),
+            Expr::IsNull { expr } => format!("({} IS NULL)", self.expr(expr)?),
+            Expr::IsNotNull { expr } => format!("({} IS NOT NULL)", self.expr(expr)?),
+            Expr::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs)?,
+            Expr::Like { expr, mode, pattern } => {
+                let (x, p) = (self.expr(expr)?, self.expr(pattern)?);
+                match (self.dialect, mode) {
+                    (Dialect::Sqlite, LikeMode::Contains) => format!("(instr({x}, {p}) > 0)"),
+                    (Dialect::Sqlite, LikeMode::StartsWith) => format!("(substr({x}, 1, length({p})) = {p})"),
+                    (Dialect::Sqlite, LikeMode::EndsWith) => format!("(length({p}) = 0 OR substr({x}, -length({p})) = {p})"),
+                    (Dialect::Postgres, LikeMode::Contains) => format!("(strpos({x}, {p}) > 0)"),
+                    (Dialect::Postgres, LikeMode::StartsWith) => format!("(left({x}, length({p})) = {p})"),
+                    (Dialect::Postgres, LikeMode::EndsWith) => format!("(right({x}, length({p})) = {p})"),
+                }
+            }
+            Expr::In { expr, list } => {
+                let x = self.expr(expr)?;
+                let (ty, v) = self.param_value(*list)?;
+                let (ValueType::List { item }, Value::List(items)) = (ty, v) else {
+                    return Err(DbError::Invalid("`is_in` needs a list".into()));
+                };
+                let item = item.as_ref().clone();
+                let items = items.clone();
+                if items.is_empty() {
+                    return Ok("(1 = 0)".into());
+                }
+                let mut ps = Vec::with_capacity(items.len());
+                for it in &items {
+                    let b = bind_value(self.records, &item, it)?;
+                    ps.push(self.push(b));
+                }
+                format!("({x} IN ({}))", ps.join(", "))
+            }
+        })
+    }
+
+    fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr) -> Result<String, DbError> {
+        let null_safe = self.is_nullable(lhs) || self.is_nullable(rhs);
+        let text = self.is_text(lhs);
+        let (l, r) = (self.expr(lhs)?, self.expr(rhs)?);
+        Ok(match op {
+            BinaryOp::Eq if null_safe => match self.dialect {
+                Dialect::Sqlite => format!("({l} IS {r})"),
+                Dialect::Postgres => format!("({l} IS NOT DISTINCT FROM {r})"),
+            },
+            BinaryOp::Ne if null_safe => match self.dialect {
+                Dialect::Sqlite => format!("({l} IS NOT {r})"),
+                Dialect::Postgres => format!("({l} IS DISTINCT FROM {r})"),
+            },
+            BinaryOp::Add if text => format!("({l} || {r})"),
+            // Fitz's `%` is euclidean: the result takes the sign of neither operand.
+            BinaryOp::Rem => format!("((({l} % {r}) + abs({r})) % abs({r}))"),
+            _ => {
+                let sym = match op {
+                    BinaryOp::Eq => "=",
+                    BinaryOp::Ne => "<>",
+                    BinaryOp::Lt => "<",
+                    BinaryOp::Le => "<=",
+                    BinaryOp::Gt => ">",
+                    BinaryOp::Ge => ">=",
+                    BinaryOp::And => "AND",
+                    BinaryOp::Or => "OR",
+                    BinaryOp::Add => "+",
+                    BinaryOp::Sub => "-",
+                    BinaryOp::Mul => "*",
+                    BinaryOp::Div => "/",
+                    BinaryOp::Rem => "%",
+                };
+                format!("({l} {sym} {r})")
+            }
+        })
+    }
+
+    fn columns(&self) -> String {
+        self.table.columns.iter().map(|c| quote(&c.name)).collect::<Vec<_>>().join(", ")
+    }
+
+    /// `WHERE …` (or nothing).
+    fn filter(&mut self) -> Result<String, DbError> {
+        match &self.spec.query.filter {
+            Some(f) => Ok(format!(" WHERE {}", self.expr(f)?)),
+            None => Ok(String::new()),
+        }
+    }
+
+    /// `ORDER BY … LIMIT … OFFSET …` (or nothing); `force_limit` is `first`'s `LIMIT 1`.
+    fn tail(&mut self, force_limit: Option<&str>) -> Result<String, DbError> {
+        let q = &self.spec.query;
+        let mut out = String::new();
+        if !q.order.is_empty() {
+            let mut parts = Vec::new();
+            for o in &q.order {
+                parts.push(format!("{} {}", self.column(&o.column)?, if o.ascending { "ASC" } else { "DESC" }));
+            }
+            out += &format!(" ORDER BY {}", parts.join(", "));
+        }
+        let limit = match (force_limit, &q.limit) {
+            (Some(l), _) => Some(l.to_string()),
+            (None, Some(e)) => Some(self.expr(e)?),
+            (None, None) => None,
+        };
+        let offset = match &q.offset {
+            Some(e) => Some(self.expr(e)?),
+            None => None,
+        };
+        match (limit, offset, self.dialect) {
+            (Some(l), o, _) => {
+                out += &format!(" LIMIT {l}");
+                if let Some(o) = o {
+                    out += &format!(" OFFSET {o}");
+                }
+            }
+            // SQLite has no OFFSET without LIMIT.
+            (None, Some(o), Dialect::Sqlite) => out += &format!(" LIMIT -1 OFFSET {o}"),
+            (None, Some(o), Dialect::Postgres) => out += &format!(" OFFSET {o}"),
+            (None, None, _) => {}
+        }
+        Ok(out)
+    }
+
+    fn has_window(&self) -> bool {
+        let q = &self.spec.query;
+        !q.order.is_empty() || q.limit.is_some() || q.offset.is_some()
+    }
+
+    /// For `update`, `delete` and `count` with an order or a window: the rows they touch are
+    /// those of the windowed select, by primary key.
+    fn window_filter(&mut self) -> Result<String, DbError> {
+        let pk = self.column(&self.table.primary_key.clone())?;
+        let table = quote(&self.table.name);
+        let filter = self.filter()?;
+        let tail = self.tail(None)?;
+        Ok(format!(" WHERE {pk} IN (SELECT {pk} FROM {table}{filter}{tail})"))
+    }
+
+    fn build(mut self) -> Result<Statement, DbError> {
+        let table = quote(&self.table.name);
+        let (sql, returns) = match &self.spec.query.kind {
+            QueryKind::First => {
+                let filter = self.filter()?;
+                let tail = self.tail(Some("1"))?;
+                (format!("SELECT {} FROM {table}{filter}{tail}", self.columns()), Returns::Row)
+            }
+            QueryKind::All => {
+                let filter = self.filter()?;
+                let tail = self.tail(None)?;
+                (format!("SELECT {} FROM {table}{filter}{tail}", self.columns()), Returns::Rows)
+            }
+            QueryKind::Count => {
+                let filter = if self.has_window() { self.window_filter()? } else { self.filter()? };
+                (format!("SELECT COUNT(*) FROM {table}{filter}"), Returns::Count)
+            }
+            QueryKind::Delete => {
+                let filter = if self.has_window() { self.window_filter()? } else { self.filter()? };
+                (format!("DELETE FROM {table}{filter}"), Returns::Affected)
+            }
+            QueryKind::Update { set } => {
+                let mut sets = Vec::new();
+                for a in set {
+                    let col = self.column(&a.column)?;
+                    let col_ty = self.column_type(&a.column)?.clone();
+                    let (_, v) = self.param_value(a.param)?;
+                    let v = v.clone();
+                    let b = bind_value(self.records, &col_ty, &v)?;
+                    sets.push(format!("{col} = {}", self.push(b)));
+                }
+                if sets.is_empty() {
+                    return Err(DbError::Invalid("`update` sets no column".into()));
+                }
+                let filter = if self.has_window() { self.window_filter()? } else { self.filter()? };
+                (format!("UPDATE {table} SET {}{filter}", sets.join(", ")), Returns::Affected)
+            }
+            QueryKind::Insert => {
+                let (_, row) = self.param_value(0)?;
+                let Value::Record(fields) = row.clone() else {
+                    return Err(DbError::Invalid("`insert` needs a record".into()));
+                };
+                let mut cols = Vec::new();
+                let mut vals = Vec::new();
+                for (c, v) in self.table.columns.iter().zip(&fields) {
+                    // An `Int` key written as 0 is assigned by the database.
+                    if self.table.auto_id && c.name == self.table.primary_key && *v == Value::Int(0) {
+                        continue;
+                    }
+                    let b = bind_value(self.records, &c.ty, v)?;
+                    cols.push(quote(&c.name));
+                    vals.push(self.push(b));
+                }
+                let returning = self.columns();
+                let sql = if cols.is_empty() {
+                    format!("INSERT INTO {table} DEFAULT VALUES RETURNING {returning}")
+                } else {
+                    format!("INSERT INTO {table} ({}) VALUES ({}) RETURNING {returning}", cols.join(", "), vals.join(", "))
+                };
+                (sql, Returns::Row)
+            }
+        };
+        Ok(Statement { sql, binds: self.binds, returns })
+    }
+}
+
+/// Builds the statement for one run of a query template with its parameter values.
+pub fn build(dialect: Dialect, tables: &[Table], records: &[RecordType], spec: &QuerySpec, params: &[Value]) -> Result<Statement, DbError> {
+    let table = tables
+        .iter()
+        .find(|t| t.name == spec.query.table)
+        .ok_or_else(|| DbError::Invalid(format!("the manifest declares no table `{}`", spec.query.table)))?;
+    Builder { dialect, table, records, spec, params, binds: Vec::new(), numbered: HashMap::new() }.build()
+}

@@ -1,0 +1,143 @@
+//! The HTTP edge: axum routes everything to one handler that looks the route up in the current
+//! app version (so a version can be swapped without rebuilding the router), binds the request,
+//! runs it in a sandbox and writes the JSON answer. Every error answer is `{"error": "…"}`.
+
+pub mod bind;
+pub mod routes;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use guest_abi::manifest::Param;
+use http::{header, HeaderValue, StatusCode};
+use serde_json::json;
+
+use self::bind::BodyInput;
+use self::routes::Found;
+use crate::runtime::app::AppVersion;
+use crate::runtime::invoke::{self, Call, Fault, Reply};
+
+/// What the HTTP edge serves: the current version of one app.
+pub struct Served {
+    pub app: ArcSwap<AppVersion>,
+}
+
+impl Served {
+    pub fn new(app: AppVersion) -> Arc<Served> {
+        Arc::new(Served { app: ArcSwap::from_pointee(app) })
+    }
+}
+
+pub fn router(served: Arc<Served>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(handle)
+        .with_state(served)
+}
+
+fn json_response(status: u16, body: &serde_json::Value) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"null".to_vec());
+    let mut res = Response::new(Body::from(bytes));
+    *res.status_mut() = status;
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
+}
+
+fn error(status: u16, message: &str) -> Response {
+    json_response(status, &json!({ "error": message }))
+}
+
+async fn healthz() -> Response {
+    json_response(200, &json!({ "status": "ok" }))
+}
+
+async fn readyz(State(served): State<Arc<Served>>) -> Response {
+    let app = served.app.load_full();
+    match &app.ctx.db {
+        Some(db) if db.ping().await.is_err() => json_response(503, &json!({ "status": "unavailable", "database": "unreachable" })),
+        _ => json_response(200, &json!({ "status": "ready" })),
+    }
+}
+
+fn is_json(content_type: Option<&HeaderValue>) -> bool {
+    let Some(ct) = content_type.and_then(|v| v.to_str().ok()) else { return false };
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+/// Reads and parses the body of a route that takes one; refusals are deferred (see `bind`).
+async fn read_body(req: Request, limit: usize) -> BodyInput {
+    if !is_json(req.headers().get(header::CONTENT_TYPE)) {
+        return BodyInput::Refused { status: 415, message: "expected Content-Type: application/json".into() };
+    }
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    let too_large = || BodyInput::Refused { status: 413, message: format!("request body too large (limit {limit} bytes)") };
+    if declared.is_some_and(|n| n > limit) {
+        return too_large();
+    }
+    let bytes = match axum::body::to_bytes(req.into_body(), limit).await {
+        Ok(b) => b,
+        Err(_) => return too_large(),
+    };
+    match serde_json::from_slice(&bytes) {
+        Ok(j) => BodyInput::Json(j),
+        Err(e) => BodyInput::Refused {
+            status: 400,
+            message: format!("request body is not valid JSON (line {}, column {})", e.line(), e.column()),
+        },
+    }
+}
+
+async fn handle(State(served): State<Arc<Served>>, req: Request) -> Response {
+    let started = Instant::now();
+    let app = served.app.load_full();
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let (index, path_params) = match app.routes.find(&method, &path) {
+        Found::Route { index, params } => (index, params),
+        Found::NotFound => return error(404, "not found"),
+        Found::MethodNotAllowed(allowed) => {
+            let mut res = error(405, "method not allowed");
+            if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
+                res.headers_mut().insert(header::ALLOW, v);
+            }
+            return res;
+        }
+    };
+    let route = &app.manifest.routes[index];
+    let headers = bind::headers(req.headers());
+    let query = req.uri().query().map(str::to_string);
+    let body = if route.params.iter().any(|p| matches!(p, Param::Body { .. })) {
+        read_body(req, app.limits.body_bytes).await
+    } else {
+        BodyInput::None
+    };
+    let args = bind::bind(route, &path_params, query.as_deref(), body);
+    let result = invoke::call(&app, Call { route: index, args, headers }).await;
+    let res = match &result {
+        Ok(Reply { status, body }) => json_response(*status, body),
+        Err(Fault::Timeout) => error(503, "request timed out"),
+        Err(Fault::Busy) => error(503, "server busy, try again"),
+        Err(Fault::Failed(_)) => error(500, "internal error"),
+    };
+    let micros = started.elapsed().as_micros() as u64;
+    match result {
+        Err(Fault::Failed(cause)) => {
+            tracing::error!(target: "fitz::http", app = %app.ctx.name, handler = %route.handler, %method, %path, status = 500, micros, "request failed: {cause}")
+        }
+        Err(Fault::Timeout) => {
+            tracing::warn!(target: "fitz::http", app = %app.ctx.name, handler = %route.handler, %method, %path, status = 503, micros, "request passed its deadline")
+        }
+        Err(Fault::Busy) => tracing::warn!(target: "fitz::http", app = %app.ctx.name, %method, %path, status = 503, micros, "no instance free"),
+        Ok(_) => tracing::info!(target: "fitz::http", app = %app.ctx.name, %method, %path, status = res.status().as_u16(), micros),
+    }
+    res.into_response()
+}

@@ -1,0 +1,115 @@
+//! Request → handler arguments (LANGUAGE.md "HTTP"): path and query parameters by name and
+//! type, the JSON body, injected headers. Failures become deferred 4xx arguments whose messages
+//! name the parameter; they are reported after authentication (see `invoke::Arg::Invalid`).
+
+use guest_abi::manifest::{Param, Route};
+use guest_abi::types::ValueType;
+use guest_abi::value::Value;
+use http::HeaderMap;
+
+use crate::runtime::invoke::Arg;
+
+/// Raw input longer than this is cut in messages.
+const ECHO_LIMIT: usize = 64;
+
+fn echo(raw: &str) -> String {
+    if raw.chars().count() <= ECHO_LIMIT {
+        raw.to_string()
+    } else {
+        format!("{}…", raw.chars().take(ECHO_LIMIT).collect::<String>())
+    }
+}
+
+fn type_name(ty: &ValueType) -> &'static str {
+    match ty {
+        ValueType::Int => "Int",
+        ValueType::Float => "Float",
+        ValueType::Bool => "Bool",
+        ValueType::Uuid => "Uuid",
+        ValueType::DateTime => "DateTime",
+        ValueType::Nullable { inner } => type_name(inner),
+        _ => "Str",
+    }
+}
+
+/// A path or query value as the declared scalar type.
+pub fn scalar(ty: &ValueType, raw: &str) -> Option<Value> {
+    match ty {
+        ValueType::Int => raw.parse().ok().map(Value::Int),
+        ValueType::Float => raw.parse::<f64>().ok().filter(|f| f.is_finite()).map(Value::Float),
+        ValueType::Bool => match raw {
+            "true" => Some(Value::Bool(true)),
+            "false" => Some(Value::Bool(false)),
+            _ => None,
+        },
+        ValueType::Uuid => crate::json::parse_uuid(raw).map(Value::Str),
+        ValueType::DateTime => crate::json::parse_datetime(raw).map(Value::DateTime),
+        ValueType::Nullable { inner } => scalar(inner, raw),
+        _ => Some(Value::Str(raw.to_string())),
+    }
+}
+
+fn invalid(message: String) -> Arg {
+    Arg::Invalid { status: 400, message }
+}
+
+/// The request's headers as `headers: Map<Str, Str>` sees them: lower-cased names, repeated
+/// headers joined with ", ", values that are not text left out.
+pub fn headers(map: &HeaderMap) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (name, value) in map {
+        let Ok(v) = value.to_str() else { continue };
+        match out.iter_mut().find(|(k, _)| k == name.as_str()) {
+            Some((_, existing)) => {
+                existing.push_str(", ");
+                existing.push_str(v);
+            }
+            None => out.push((name.as_str().to_string(), v.to_string())),
+        }
+    }
+    out
+}
+
+/// What the body turned out to be, before it meets its type.
+pub enum BodyInput {
+    Json(serde_json::Value),
+    Refused { status: u16, message: String },
+    /// The route takes no body.
+    None,
+}
+
+/// Binds every parameter of `route` except the body's content, which `body` carries.
+pub fn bind(route: &Route, path_params: &[(String, String)], query: Option<&str>, body: BodyInput) -> Vec<Arg> {
+    let query: Vec<(String, String)> = query.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
+    let mut body = Some(body);
+    route
+        .params
+        .iter()
+        .map(|p| match p {
+            Param::Path { name, ty } => {
+                let Some((_, raw)) = path_params.iter().find(|(k, _)| k == name) else {
+                    return invalid(format!("path param '{name}': missing"));
+                };
+                let decoded = percent_encoding::percent_decode_str(raw).decode_utf8();
+                match decoded.ok().and_then(|d| scalar(ty, &d)) {
+                    Some(v) => Arg::Value(v),
+                    None => invalid(format!("path param '{name}': expected {}, received '{}'", type_name(ty), echo(raw))),
+                }
+            }
+            Param::Query { name, ty } => match query.iter().find(|(k, _)| k == name) {
+                None if matches!(ty, ValueType::Nullable { .. }) => Arg::Value(Value::Null),
+                None => invalid(format!("query param '{name}': required")),
+                Some((_, raw)) => match scalar(ty, raw) {
+                    Some(v) => Arg::Value(v),
+                    None => invalid(format!("query param '{name}': expected {}, received '{}'", type_name(ty), echo(raw))),
+                },
+            },
+            Param::Body { .. } => match body.take() {
+                Some(BodyInput::Json(j)) => Arg::Body(j),
+                Some(BodyInput::Refused { status, message }) => Arg::Invalid { status, message },
+                _ => invalid("request body: missing".into()),
+            },
+            Param::Db { .. } | Param::Headers { .. } | Param::User { .. } => Arg::Injected,
+        })
+        .collect()
+}

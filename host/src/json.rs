@@ -1,0 +1,388 @@
+//! Guest values and JSON, by the manifest's types (DESIGN.md §4: the host does JSON, the guest
+//! sees typed values). Writing follows upstream's response rules (records as objects in field
+//! order without `@hidden` fields, `DateTime` as ISO 8601, secrets as `***`); reading is strict
+//! and names the place and the problem, for 400 answers.
+
+use guest_abi::types::{RecordType, ValueType};
+use guest_abi::value::Value;
+use serde_json::{Map, Number, Value as Json};
+
+pub fn to_json(records: &[RecordType], ty: &ValueType, v: &Value) -> Json {
+    match (ty, v) {
+        (_, Value::Null) => Json::Null,
+        (_, Value::Int(i)) => Json::from(*i),
+        (_, Value::Float(f)) => Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        (_, Value::Bool(b)) => Json::Bool(*b),
+        (ValueType::Secret, Value::Str(_)) => Json::String("***".into()),
+        (_, Value::Str(s)) => Json::String(s.clone()),
+        (_, Value::DateTime(us)) => Json::String(format_datetime(*us)),
+        (ValueType::Nullable { inner }, v) => to_json(records, inner, v),
+        (ValueType::List { item }, Value::List(items)) => Json::Array(items.iter().map(|i| to_json(records, item, i)).collect()),
+        (ValueType::Map { key, value }, Value::Map(entries)) => {
+            let mut m = Map::new();
+            for (k, v) in entries {
+                m.insert(key_text(key, k), to_json(records, value, v));
+            }
+            Json::Object(m)
+        }
+        (ValueType::Record { id }, Value::Record(fields)) => {
+            let mut m = Map::new();
+            if let Some(r) = records.get(*id as usize) {
+                for (f, v) in r.fields.iter().zip(fields) {
+                    if !f.hidden {
+                        m.insert(f.name.clone(), to_json(records, &f.ty, v));
+                    }
+                }
+            }
+            Json::Object(m)
+        }
+        (ValueType::Result { ok, .. }, Value::Ok(v)) => {
+            let mut m = Map::new();
+            m.insert("ok".into(), to_json(records, ok, v));
+            Json::Object(m)
+        }
+        (ValueType::Result { err, .. }, Value::Err(v)) => {
+            let mut m = Map::new();
+            m.insert("error".into(), to_json(records, err, v));
+            Json::Object(m)
+        }
+        _ => Json::Null,
+    }
+}
+
+fn key_text(ty: &ValueType, k: &Value) -> String {
+    match (ty, k) {
+        (_, Value::Str(s)) => s.clone(),
+        (_, Value::Int(i)) => i.to_string(),
+        (_, Value::Bool(b)) => b.to_string(),
+        (_, Value::Float(f)) => f.to_string(),
+        (_, Value::DateTime(us)) => format_datetime(*us),
+        _ => String::new(),
+    }
+}
+
+/// Why a JSON value does not fit a type: where (`email`, `items[2].name`, or empty for the
+/// whole value) and what.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JsonError {
+    pub path: String,
+    pub problem: JsonProblem,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum JsonProblem {
+    Expected { ty: String, found: &'static str },
+    MissingField(String),
+    UndeclaredField(String),
+    BadKey(String),
+}
+
+impl std::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = |f: &mut std::fmt::Formatter<'_>| if self.path.is_empty() { Ok(()) } else { write!(f, "field '{}': ", self.path) };
+        match &self.problem {
+            JsonProblem::Expected { ty, found } => {
+                at(f)?;
+                write!(f, "expected {ty}, received {found}")
+            }
+            JsonProblem::MissingField(name) => write!(f, "missing field '{}'", join(&self.path, name)),
+            JsonProblem::UndeclaredField(name) => write!(f, "undeclared field '{}'", join(&self.path, name)),
+            JsonProblem::BadKey(key) => {
+                at(f)?;
+                write!(f, "invalid map key '{key}'")
+            }
+        }
+    }
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() { name.to_string() } else { format!("{path}.{name}") }
+}
+
+fn kind_of(j: &Json) -> &'static str {
+    match j {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    }
+}
+
+/// A type's name as a user wrote it, for messages.
+pub fn type_name(records: &[RecordType], ty: &ValueType) -> String {
+    match ty {
+        ValueType::Int => "Int".into(),
+        ValueType::Float => "Float".into(),
+        ValueType::Bool => "Bool".into(),
+        ValueType::Str | ValueType::Secret => "Str".into(),
+        ValueType::Null => "Null".into(),
+        ValueType::DateTime => "DateTime".into(),
+        ValueType::Uuid => "Uuid".into(),
+        ValueType::List { item } => format!("List<{}>", type_name(records, item)),
+        ValueType::Map { key, value } => format!("Map<{}, {}>", type_name(records, key), type_name(records, value)),
+        ValueType::Nullable { inner } => format!("{}?", type_name(records, inner)),
+        ValueType::Result { ok, .. } => format!("Result<{}>", type_name(records, ok)),
+        ValueType::Record { id } => records.get(*id as usize).map_or_else(|| "record".into(), |r| r.name.clone()),
+    }
+}
+
+/// Field defaults, by record index and field index, for fields a body may leave out.
+pub type Defaults<'a> = dyn Fn(u32, usize) -> Option<Value> + 'a;
+
+pub fn from_json(records: &[RecordType], ty: &ValueType, j: &Json) -> Result<Value, JsonError> {
+    from_json_with(records, ty, j, &|_, _| None)
+}
+
+pub fn from_json_with(records: &[RecordType], ty: &ValueType, j: &Json, defaults: &Defaults<'_>) -> Result<Value, JsonError> {
+    Reader { records, defaults }.read(ty, j, &mut String::new())
+}
+
+struct Reader<'a> {
+    records: &'a [RecordType],
+    defaults: &'a Defaults<'a>,
+}
+
+impl Reader<'_> {
+fn read(&self, ty: &ValueType, j: &Json, path: &mut String) -> Result<Value, JsonError> {
+    let records = self.records;
+    let wrong = |path: &str| JsonError { path: path.to_string(), problem: JsonProblem::Expected { ty: type_name(records, ty), found: kind_of(j) } };
+    Ok(match (ty, j) {
+        (ValueType::Nullable { .. } | ValueType::Null, Json::Null) => Value::Null,
+        (ValueType::Nullable { inner }, j) => self.read(inner, j, path)?,
+        (ValueType::Int, Json::Number(n)) => Value::Int(n.as_i64().ok_or_else(|| wrong(path))?),
+        (ValueType::Float, Json::Number(n)) => Value::Float(n.as_f64().ok_or_else(|| wrong(path))?),
+        (ValueType::Bool, Json::Bool(b)) => Value::Bool(*b),
+        (ValueType::Str | ValueType::Secret, Json::String(s)) => Value::Str(s.clone()),
+        (ValueType::Uuid, Json::String(s)) => Value::Str(parse_uuid(s).ok_or_else(|| wrong(path))?),
+        (ValueType::DateTime, Json::String(s)) => Value::DateTime(parse_datetime(s).ok_or_else(|| wrong(path))?),
+        (ValueType::List { item }, Json::Array(items)) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, it) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                out.push(self.read(item, it, path)?);
+                path.truncate(len);
+            }
+            Value::List(out)
+        }
+        (ValueType::Map { key, value }, Json::Object(entries)) => {
+            let mut out = Vec::with_capacity(entries.len());
+            for (k, v) in entries {
+                let key_value = parse_key(key, k).ok_or_else(|| JsonError { path: path.clone(), problem: JsonProblem::BadKey(k.clone()) })?;
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                out.push((key_value, self.read(value, v, path)?));
+                path.truncate(len);
+            }
+            Value::Map(out)
+        }
+        (ValueType::Record { id }, Json::Object(entries)) => {
+            let r = records.get(*id as usize).ok_or_else(|| wrong(path))?;
+            for k in entries.keys() {
+                if !r.fields.iter().any(|f| &f.name == k && !f.hidden) {
+                    return Err(JsonError { path: path.clone(), problem: JsonProblem::UndeclaredField(k.clone()) });
+                }
+            }
+            let mut fields = Vec::with_capacity(r.fields.len());
+            for (i, f) in r.fields.iter().enumerate() {
+                match entries.get(&f.name) {
+                    Some(v) if !f.hidden => {
+                        let len = path.len();
+                        if !path.is_empty() {
+                            path.push('.');
+                        }
+                        path.push_str(&f.name);
+                        fields.push(self.read(&f.ty, v, path)?);
+                        path.truncate(len);
+                    }
+                    _ if f.has_default || f.hidden => match (self.defaults)(*id, i) {
+                        Some(v) => fields.push(v),
+                        None if matches!(f.ty, ValueType::Nullable { .. }) => fields.push(Value::Null),
+                        None => return Err(JsonError { path: path.clone(), problem: JsonProblem::MissingField(f.name.clone()) }),
+                    },
+                    _ if matches!(f.ty, ValueType::Nullable { .. }) => fields.push(Value::Null),
+                    _ => return Err(JsonError { path: path.clone(), problem: JsonProblem::MissingField(f.name.clone()) }),
+                }
+            }
+            Value::Record(fields)
+        }
+        _ => return Err(wrong(path)),
+    })
+}
+}
+
+fn parse_key(ty: &ValueType, k: &str) -> Option<Value> {
+    match ty {
+        ValueType::Str => Some(Value::Str(k.to_string())),
+        ValueType::Int => k.parse().ok().map(Value::Int),
+        ValueType::Bool => k.parse().ok().map(Value::Bool),
+        ValueType::Float => k.parse().ok().filter(|f: &f64| f.is_finite()).map(Value::Float),
+        _ => None,
+    }
+}
+
+/// The canonical lower-case form of a UUID written as 8-4-4-4-12 hex digits.
+pub fn parse_uuid(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    if b.len() != 36 {
+        return None;
+    }
+    for (i, c) in b.iter().enumerate() {
+        let dash = matches!(i, 8 | 13 | 18 | 23);
+        if dash != (*c == b'-') || (!dash && !c.is_ascii_hexdigit()) {
+            return None;
+        }
+    }
+    Some(s.to_ascii_lowercase())
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, with `.ffffff` when there are microseconds.
+pub fn format_datetime(us: i64) -> String {
+    let secs = us.div_euclid(1_000_000);
+    let frac = us.rem_euclid(1_000_000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    let (h, mi, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    if frac == 0 {
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    } else {
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{frac:06}Z")
+    }
+}
+
+/// RFC 3339 (`2026-11-28T14:00:00Z`, fractional seconds and `±HH:MM` offsets allowed) to
+/// microseconds since the epoch.
+pub fn parse_datetime(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        if part.bytes().all(|c| c.is_ascii_digit()) { part.parse().ok() } else { None }
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (y, mo, d, h, mi, sec) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let days_in_month = match mo {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if d < 1 || d > days_in_month || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut micros = 0i64;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let digits = &s[start..i];
+        if digits.is_empty() {
+            return None;
+        }
+        let padded: String = digits.chars().chain(std::iter::repeat('0')).take(6).collect();
+        micros = padded.parse().ok()?;
+    }
+    let offset = match s.get(i..)? {
+        "Z" | "z" => 0,
+        tz if tz.len() == 6 && matches!(tz.as_bytes()[0], b'+' | b'-') && tz.as_bytes()[3] == b':' => {
+            let oh = num(i + 1..i + 3)?;
+            let om = num(i + 4..i + 6)?;
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let o = oh * 3600 + om * 60;
+            if tz.starts_with('-') { -o } else { o }
+        }
+        _ => return None,
+    };
+    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset;
+    secs.checked_mul(1_000_000)?.checked_add(micros)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guest_abi::types::FieldType;
+
+    fn field(name: &str, ty: ValueType) -> FieldType {
+        FieldType { name: name.into(), ty, hidden: false, has_default: false }
+    }
+
+    fn user() -> Vec<RecordType> {
+        vec![RecordType {
+            name: "User".into(),
+            fields: vec![
+                field("id", ValueType::Int),
+                field("email", ValueType::Str),
+                field("nick", ValueType::nullable(ValueType::Str)),
+                FieldType { name: "password_hash".into(), ty: ValueType::Str, hidden: true, has_default: false },
+            ],
+        }]
+    }
+
+    #[test]
+    fn records_hide_hidden_fields_and_keep_order() {
+        let v = Value::Record(vec![Value::Int(1), Value::Str("a@b".into()), Value::Null, Value::Str("$argon2id$…".into())]);
+        let j = to_json(&user(), &ValueType::Record { id: 0 }, &v);
+        assert_eq!(j.to_string(), r#"{"id":1,"email":"a@b","nick":null}"#);
+    }
+
+    #[test]
+    fn strict_reading_names_the_problem() {
+        let r = user();
+        let ty = ValueType::Record { id: 0 };
+        let parse = |s: &str| from_json(&r, &ty, &serde_json::from_str(s).expect("json")).map_err(|e| e.to_string());
+        assert_eq!(parse(r#"{"email":"x","password_hash":"h"}"#), Err("undeclared field 'password_hash'".into()));
+        assert_eq!(parse(r#"{"email":"x"}"#), Err("missing field 'id'".into()));
+        assert_eq!(parse(r#"{"id":"1","email":"x"}"#), Err("field 'id': expected Int, received a string".into()));
+        assert_eq!(parse(r#"{"id":1.5,"email":"x"}"#), Err("field 'id': expected Int, received a number".into()));
+        assert_eq!(parse(r#"[1]"#), Err("expected User, received an array".into()));
+        let hidden_default = |_: u32, i: usize| (i == 3).then(|| Value::Str(String::new()));
+        let ok = from_json_with(&r, &ty, &serde_json::json!({"id": 1, "email": "x"}), &hidden_default);
+        assert_eq!(ok, Ok(Value::Record(vec![Value::Int(1), Value::Str("x".into()), Value::Null, Value::Str(String::new())])));
+    }
+
+    #[test]
+    fn datetimes_round_trip() {
+        for s in ["1970-01-01T00:00:00Z", "2026-11-28T14:05:09Z", "2000-02-29T23:59:59.000001Z", "1969-12-31T23:59:59Z"] {
+            let us = parse_datetime(s).expect(s);
+            assert_eq!(format_datetime(us), s);
+        }
+        assert_eq!(parse_datetime("2026-11-28T15:05:09+01:00"), parse_datetime("2026-11-28T14:05:09Z"));
+        assert_eq!(parse_datetime("2026-02-30T00:00:00Z"), None);
+        assert_eq!(parse_datetime("yesterday"), None);
+    }
+}

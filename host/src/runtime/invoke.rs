@@ -1,0 +1,333 @@
+//! One request through a fresh instance (DESIGN.md §7): instantiate from the version's image,
+//! run the auth provider when the route asks for it, check roles, call the handler with its
+//! arguments written into guest memory, and read back the outcome. HTTP-agnostic: the caller
+//! binds the request and turns the `Reply` into a response.
+
+use std::collections::BTreeSet;
+
+use guest_abi::exports::{OUTCOME_PAYLOAD, OUTCOME_SITE, SITE_ERROR, SITE_RETURN};
+use guest_abi::layout::{slot_kind, SlotKind};
+use guest_abi::manifest::{Param, Response, RouteAuth};
+use guest_abi::types::{RecordType, ValueType};
+use guest_abi::value::{Slot, Value};
+use serde_json::{json, Value as Json};
+use wasmtime::{Instance, Store, Val};
+
+use super::app::{describe_failure, AppVersion};
+use super::guest::GuestMemory;
+use super::state::GuestState;
+use crate::json::{from_json_with, to_json};
+
+/// The `DbConn` a guest is handed; the host knows which database it means.
+const DB_HANDLE: i32 = 1;
+
+/// One handler argument, as the HTTP layer bound it.
+pub enum Arg {
+    Value(Value),
+    /// A request body, parsed but not yet checked against its type (defaults come from the
+    /// guest, so this happens in the instance).
+    Body(Json),
+    /// A binding that failed; reported only once authentication passed, so an anonymous
+    /// client learns nothing about a protected route's parameters.
+    Invalid { status: u16, message: String },
+    /// Injected by type: `DbConn`, the headers, the user.
+    Injected,
+}
+
+pub struct Call {
+    pub route: usize,
+    /// One per route parameter, in order.
+    pub args: Vec<Arg>,
+    /// Lower-cased names.
+    pub headers: Vec<(String, String)>,
+}
+
+/// What the app answered.
+#[derive(Debug, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Json,
+}
+
+impl Reply {
+    pub fn error(status: u16, message: impl Into<String>) -> Reply {
+        Reply { status, body: json!({ "error": message.into() }) }
+    }
+}
+
+/// The request could not be answered by the app; the message is for the log only.
+#[derive(Debug, PartialEq)]
+pub enum Fault {
+    /// Past the deadline.
+    Timeout,
+    /// No instance slot free.
+    Busy,
+    /// A trap, a runtime error, memory exhausted, a broken module.
+    Failed(String),
+}
+
+pub async fn call(app: &AppVersion, call: Call) -> Result<Reply, Fault> {
+    let mut store = app.new_store();
+    let result = guarded(app, &mut store, |store| Box::pin(run(app, store, call))).await;
+    finish(app, &mut store, result)
+}
+
+/// Runs cron job `index` once in a fresh instance; returns the job's value as JSON (a job
+/// whose value is an `Err` is reported as `Fault::Failed` with its message).
+pub async fn run_cron(app: &AppVersion, index: usize) -> Result<Json, Fault> {
+    let mut store = app.new_store();
+    let result = guarded(app, &mut store, |store| Box::pin(cron(app, store, index))).await;
+    match finish(app, &mut store, result)? {
+        Reply { status: 200, body } => Ok(body),
+        Reply { body, .. } => Err(Fault::Failed(body.get("error").map_or_else(|| body.to_string(), |e| e.as_str().map_or_else(|| e.to_string(), str::to_string)))),
+    }
+}
+
+async fn cron(app: &AppVersion, store: &mut Store<GuestState>, index: usize) -> wasmtime::Result<Reply> {
+    let manifest = app.manifest.clone();
+    let job = manifest.crons.get(index).ok_or_else(|| wasmtime::format_err!("no cron job {index}"))?;
+    let instance = app.pre.instantiate_async(&mut *store).await?;
+    let mem = GuestMemory::of_instance(&mut *store, &instance)?;
+    let guest = Guest { app, instance, mem };
+    let args: Vec<Val> = if job.takes_db { vec![Val::I32(DB_HANDLE)] } else { vec![] };
+    let (site, ty, slot) = guest.enter(store, &job.export, &args, &[], &job.returns).await?;
+    let value = guest.read(store, &ty, slot)?;
+    Ok(match (site, value) {
+        (SITE_RETURN, Value::Err(e)) => Reply::error(500, message_of(&e)),
+        (SITE_ERROR, e) => Reply::error(500, message_of(&e)),
+        (_, v) => Reply { status: 200, body: to_json(guest.records(), &ty, &v) },
+    })
+}
+
+type Run<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = wasmtime::Result<Reply>> + Send + 'a>>;
+
+/// Runs `f` under the version's deadline (the epoch deadline stops the guest; the timer also
+/// covers a host call that never returns).
+async fn guarded<'a>(app: &AppVersion, store: &'a mut Store<GuestState>, f: impl FnOnce(&'a mut Store<GuestState>) -> Run<'a>) -> Result<wasmtime::Result<Reply>, tokio::time::error::Elapsed> {
+    let deadline = app.limits.request_deadline + std::time::Duration::from_secs(1);
+    tokio::time::timeout(deadline, f(store)).await
+}
+
+fn finish(app: &AppVersion, store: &mut Store<GuestState>, result: Result<wasmtime::Result<Reply>, tokio::time::error::Elapsed>) -> Result<Reply, Fault> {
+    let printed = store.data_mut().output.stdout.take_text();
+    for line in printed.lines() {
+        tracing::info!(target: "fitz::print", app = %app.ctx.name, "{line}");
+    }
+    match result {
+        Err(_) => Err(Fault::Timeout),
+        Ok(Ok(reply)) => Ok(reply),
+        Ok(Err(e)) => {
+            if matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
+                return Err(Fault::Timeout);
+            }
+            if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+                return Err(Fault::Busy);
+            }
+            let stderr = store.data_mut().output.stderr.take_text();
+            Err(Fault::Failed(describe_failure(&e, stderr.trim())))
+        }
+    }
+}
+
+fn val(slot: Slot) -> Val {
+    match slot {
+        Slot::I32(v) => Val::I32(v as i32),
+        Slot::I64(v) => Val::I64(v),
+        Slot::F64(v) => Val::F64(v.to_bits()),
+    }
+}
+
+struct Guest<'a> {
+    app: &'a AppVersion,
+    instance: Instance,
+    mem: GuestMemory,
+}
+
+impl Guest<'_> {
+    fn records(&self) -> &[RecordType] {
+        &self.app.manifest.records
+    }
+
+    async fn write(&self, store: &mut Store<GuestState>, ty: &ValueType, v: &Value) -> wasmtime::Result<Slot> {
+        self.mem.write(&mut *store, &self.app.manifest.records, ty, v).await
+    }
+
+    /// Calls an entry point; returns its outcome's site and payload slot.
+    async fn enter(&self, store: &mut Store<GuestState>, export: &str, args: &[Val], sites: &[Response], returns: &ValueType) -> wasmtime::Result<(u32, ValueType, Slot)> {
+        let f = self
+            .instance
+            .get_func(&mut *store, export)
+            .ok_or_else(|| wasmtime::format_err!("the module does not export `{export}`"))?;
+        let mut out = [Val::I32(0)];
+        f.call_async(&mut *store, args, &mut out).await?;
+        let ptr = out[0].i32().unwrap_or(0) as u32;
+        let site = match self.mem.read_slot(&*store, ptr + OUTCOME_SITE, SlotKind::I32)? {
+            Slot::I32(s) => s,
+            _ => 0,
+        };
+        let ty = match site {
+            SITE_RETURN => returns.clone(),
+            SITE_ERROR => ValueType::Str,
+            s => sites
+                .iter()
+                .find(|r| r.site == s)
+                .map(|r| r.ty.clone())
+                .ok_or_else(|| wasmtime::format_err!("the module returned an unknown outcome site {s}"))?,
+        };
+        let slot = self.mem.read_slot(&*store, ptr + OUTCOME_PAYLOAD, slot_kind(&ty))?;
+        Ok((site, ty, slot))
+    }
+
+    fn read(&self, store: &Store<GuestState>, ty: &ValueType, slot: Slot) -> wasmtime::Result<Value> {
+        self.mem.read(store, self.records(), ty, slot)
+    }
+
+    fn status_of(sites: &[Response], site: u32) -> u16 {
+        sites.iter().find(|r| r.site == site).map_or(500, |r| r.status)
+    }
+
+    /// Field defaults a body of type `ty` may need, computed by the guest.
+    async fn defaults(&self, store: &mut Store<GuestState>, ty: &ValueType) -> wasmtime::Result<Vec<((u32, usize), Value)>> {
+        let mut wanted = BTreeSet::new();
+        collect_defaults(self.records(), ty, &mut wanted, &mut BTreeSet::new());
+        let mut out = Vec::new();
+        for (rid, i) in wanted {
+            let export = guest_abi::exports::field_default(rid as usize, i);
+            let Some(f) = self.instance.get_func(&mut *store, &export) else { continue };
+            let fty = &self.records()[rid as usize].fields[i].ty;
+            let mut result = [match slot_kind(fty) {
+                SlotKind::I32 => Val::I32(0),
+                SlotKind::I64 => Val::I64(0),
+                SlotKind::F64 => Val::F64(0),
+            }];
+            f.call_async(&mut *store, &[], &mut result).await?;
+            let slot = match result[0] {
+                Val::I64(v) => Slot::I64(v),
+                Val::F64(v) => Slot::F64(f64::from_bits(v)),
+                ref v => Slot::I32(v.i32().unwrap_or(0) as u32),
+            };
+            out.push(((rid, i), self.read(store, fty, slot)?));
+        }
+        Ok(out)
+    }
+}
+
+fn collect_defaults(records: &[RecordType], ty: &ValueType, out: &mut BTreeSet<(u32, usize)>, seen: &mut BTreeSet<u32>) {
+    match ty {
+        ValueType::Record { id } => {
+            if !seen.insert(*id) {
+                return;
+            }
+            let Some(r) = records.get(*id as usize) else { return };
+            for (i, f) in r.fields.iter().enumerate() {
+                if f.has_default {
+                    out.insert((*id, i));
+                }
+                collect_defaults(records, &f.ty, out, seen);
+            }
+        }
+        ValueType::List { item } => collect_defaults(records, item, out, seen),
+        ValueType::Map { value, .. } => collect_defaults(records, value, out, seen),
+        ValueType::Nullable { inner } => collect_defaults(records, inner, out, seen),
+        _ => {}
+    }
+}
+
+async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> wasmtime::Result<Reply> {
+    let manifest = app.manifest.clone();
+    let route = manifest.routes.get(call.route).ok_or_else(|| wasmtime::format_err!("no route {}", call.route))?;
+    let instance = app.pre.instantiate_async(&mut *store).await?;
+    let mem = GuestMemory::of_instance(&mut *store, &instance)?;
+    let guest = Guest { app, instance, mem };
+    let headers_ty = ValueType::map(ValueType::Str, ValueType::Str);
+    let headers = Value::Map(call.headers.iter().map(|(k, v)| (Value::Str(k.clone()), Value::Str(v.clone()))).collect());
+
+    // Authentication and roles.
+    let mut user_slot = None;
+    if route.auth != RouteAuth::Public {
+        let provider = manifest.auth.as_ref().ok_or_else(|| wasmtime::format_err!("no auth provider"))?;
+        let h = guest.write(store, &headers_ty, &headers).await?;
+        let mut args = vec![val(h)];
+        if provider.takes_db {
+            args.push(Val::I32(DB_HANDLE));
+        }
+        let user_ty = ValueType::Record { id: provider.user };
+        let result_ty = ValueType::result(user_ty.clone(), ValueType::Str);
+        let (site, ty, slot) = guest.enter(store, &provider.export, &args, &provider.responses, &result_ty).await?;
+        let value = guest.read(store, &ty, slot)?;
+        let user = match (site, value) {
+            (SITE_RETURN, Value::Ok(user)) => *user,
+            (SITE_RETURN, Value::Err(e)) => return Ok(Reply { status: 401, body: json!({ "error": message_of(&e) }) }),
+            (SITE_ERROR, e) => return Ok(Reply { status: 401, body: json!({ "error": message_of(&e) }) }),
+            (s, v) => return Ok(Reply { status: Guest::status_of(&provider.responses, s), body: to_json(guest.records(), &ty, &v) }),
+        };
+        let Slot::I32(result_ptr) = slot else { return Err(wasmtime::format_err!("bad provider outcome")) };
+        user_slot = Some(guest.mem.read_slot(&*store, result_ptr + 8, SlotKind::I32)?);
+        if let RouteAuth::Roles { roles } = &route.auth {
+            let role = role_of(guest.records(), provider.user, &user);
+            if !role.as_ref().is_some_and(|r| roles.contains(r)) {
+                return Ok(Reply {
+                    status: 403,
+                    body: json!({ "error": "forbidden", "current_role": role, "required_roles": roles }),
+                });
+            }
+        }
+    }
+
+    // Arguments.
+    let mut args = Vec::with_capacity(route.params.len());
+    for (param, arg) in route.params.iter().zip(call.args) {
+        let slot = match (param, arg) {
+            (_, Arg::Invalid { status, message }) => return Ok(Reply::error(status, message)),
+            (Param::Db { .. }, _) => Slot::I32(DB_HANDLE as u32),
+            (Param::Headers { .. }, _) => guest.write(store, &headers_ty, &headers).await?,
+            (Param::User { .. }, _) => user_slot.ok_or_else(|| wasmtime::format_err!("no user for a user parameter"))?,
+            (Param::Path { ty, .. } | Param::Query { ty, .. } | Param::Body { ty, .. }, Arg::Value(v)) => guest.write(store, ty, &v).await?,
+            (Param::Body { ty, .. }, Arg::Body(json)) => {
+                let defaults = guest.defaults(store, ty).await?;
+                let lookup = |rid: u32, i: usize| defaults.iter().find(|(k, _)| *k == (rid, i)).map(|(_, v)| v.clone());
+                match from_json_with(guest.records(), ty, &json, &lookup) {
+                    Ok(v) => guest.write(store, ty, &v).await?,
+                    Err(e) => {
+                        let name = crate::json::type_name(guest.records(), ty);
+                        return Ok(Reply::error(400, format!("body for '{name}': {e}")));
+                    }
+                }
+            }
+            _ => return Err(wasmtime::format_err!("a parameter was bound to the wrong kind of argument")),
+        };
+        args.push(val(slot));
+    }
+
+    let (site, ty, slot) = guest.enter(store, &route.export, &args, &route.responses, &route.returns).await?;
+    let value = guest.read(store, &ty, slot)?;
+    Ok(match (site, &route.returns, value) {
+        (SITE_RETURN, ValueType::Result { ok, .. }, Value::Ok(v)) => Reply { status: 200, body: to_json(guest.records(), ok, &v) },
+        (SITE_RETURN, ValueType::Result { err, .. }, Value::Err(e)) => Reply { status: 500, body: json!({ "error": to_json(guest.records(), err, &e) }) },
+        (SITE_RETURN, _, v) => Reply { status: 200, body: to_json(guest.records(), &ty, &v) },
+        (SITE_ERROR, _, e) => Reply { status: 500, body: json!({ "error": message_of(&e) }) },
+        (s, _, v) => Reply { status: Guest::status_of(&route.responses, s), body: to_json(guest.records(), &ty, &v) },
+    })
+}
+
+fn message_of(v: &Value) -> String {
+    match v {
+        Value::Str(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Bool(b) => b.to_string(),
+        _ => "error".into(),
+    }
+}
+
+fn role_of(records: &[RecordType], user: u32, v: &Value) -> Option<String> {
+    let r = records.get(user as usize)?;
+    let i = r.fields.iter().position(|f| f.name == "role")?;
+    match v {
+        Value::Record(fields) => match fields.get(i)? {
+            Value::Str(s) => Some(s.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}

@@ -1,0 +1,79 @@
+//! Serving one app over HTTP: bind, serve until told to stop, then drain the requests in
+//! flight (axum's graceful shutdown). Used by `fitz run`/`fitz serve` and by the tests.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::http::{router, Served};
+use crate::runtime::app::AppVersion;
+
+pub struct Running {
+    pub addr: SocketAddr,
+    pub served: Arc<Served>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Waits until the server stops (its shutdown future resolved and requests drained).
+    pub async fn wait(self) -> std::io::Result<()> {
+        let Running { stop, task, .. } = self;
+        let result = task.await.unwrap_or(Ok(()));
+        drop(stop);
+        result
+    }
+
+    /// Stops accepting, waits for the requests in flight, and returns.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.await.unwrap_or(Ok(()))
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` completes or `Running::shutdown` is called.
+pub fn start(listener: TcpListener, app: AppVersion, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
+    let served = Served::new(app);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let service = router(served.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, service)
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    _ = shutdown => {}
+                    _ = stopped => {}
+                }
+            })
+            .await
+    });
+    Ok(Running { addr, served, stop: Some(stop), task })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

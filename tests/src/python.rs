@@ -1,0 +1,45 @@
+//! Other implementations as referees: Python's argon2-cffi hashes passwords the app must
+//! accept, and PyJWT checks the app's tokens and signs tokens the app must accept. `.ci/run`
+//! installs both; a machine without them fails these tests rather than skipping them.
+
+use std::process::Command;
+
+/// Runs a Python snippet with arguments (`sys.argv[1:]`); returns its stdout, trimmed.
+pub fn run(script: &str, args: &[&str]) -> String {
+    let out = Command::new("python3").arg("-c").arg(script).args(args).output().expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "python failed (install the referees with `pip install argon2-cffi PyJWT`): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// An Argon2id hash made by argon2-cffi with the OWASP parameters the app uses.
+pub fn argon2_hash(password: &str) -> String {
+    run(
+        "import sys\nfrom argon2 import PasswordHasher\nprint(PasswordHasher(memory_cost=19456, time_cost=2, parallelism=1).hash(sys.argv[1]))",
+        &[password],
+    )
+}
+
+/// PyJWT's decoding of `token` (signature, `exp` required), as JSON; `Err` with PyJWT's
+/// exception name when it refuses the token.
+pub fn jwt_decode(token: &str, secret: &str, alg: &str) -> Result<serde_json::Value, String> {
+    let out = run(
+        "import sys, json, jwt\ntry:\n    print(json.dumps(jwt.decode(sys.argv[1], sys.argv[2], algorithms=[sys.argv[3]], options={'require': ['exp']})))\nexcept Exception as e:\n    print('ERR ' + type(e).__name__)",
+        &[token, secret, alg],
+    );
+    match out.strip_prefix("ERR ") {
+        Some(e) => Err(e.to_string()),
+        None => serde_json::from_str(&out).map_err(|e| e.to_string()),
+    }
+}
+
+/// A token PyJWT signs with `claims` (a JSON object) and the given algorithm.
+pub fn jwt_encode(claims: &serde_json::Value, secret: &str, alg: &str) -> String {
+    run(
+        "import sys, json, jwt\nprint(jwt.encode(json.loads(sys.argv[1]), sys.argv[2], algorithm=sys.argv[3]))",
+        &[&claims.to_string(), secret, alg],
+    )
+}
