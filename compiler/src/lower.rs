@@ -209,6 +209,7 @@ pub fn lower_module(program: &tast::Program, source_name: &str, source: &str) ->
         let ir_id = l.fn_ids[i];
         l.define(ir_id, func);
     }
+    l.add_field_defaults();
     l.add_exports();
     let manifest = l.build_manifest();
     let functions = l.functions.into_iter().map(|f| f.expect("every reserved function is defined")).collect();

@@ -73,6 +73,21 @@ fn is_json(content_type: Option<&HeaderValue>) -> bool {
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
+/// A refused body is still read (and dropped), up to a bound, so a client that is still
+/// sending sees the 413 instead of a broken pipe; past the bound the connection just closes.
+async fn drain(body: Body) {
+    use http_body_util::BodyExt;
+    const DRAIN_LIMIT: usize = 16 << 20;
+    let mut body = body;
+    let mut seen = 0usize;
+    while let Some(Ok(frame)) = body.frame().await {
+        seen += frame.data_ref().map_or(0, |d| d.len());
+        if seen > DRAIN_LIMIT {
+            break;
+        }
+    }
+}
+
 /// Reads and parses the body of a route that takes one; refusals are deferred (see `bind`).
 async fn read_body(req: Request, limit: usize) -> BodyInput {
     if !is_json(req.headers().get(header::CONTENT_TYPE)) {
@@ -81,6 +96,7 @@ async fn read_body(req: Request, limit: usize) -> BodyInput {
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     let too_large = || BodyInput::Refused { status: 413, message: format!("request body too large (limit {limit} bytes)") };
     if declared.is_some_and(|n| n > limit) {
+        drain(req.into_body()).await;
         return too_large();
     }
     let bytes = match axum::body::to_bytes(req.into_body(), limit).await {
@@ -96,8 +112,16 @@ async fn read_body(req: Request, limit: usize) -> BodyInput {
     }
 }
 
+/// Header bytes a request may carry (names and values); hyper's own buffer limit is larger
+/// and depends on how the bytes arrive, so this one decides.
+pub const MAX_HEADER_BYTES: usize = 32 << 10;
+
 async fn handle(State(served): State<Arc<Served>>, req: Request) -> Response {
     let started = Instant::now();
+    let header_bytes: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return error(431, "request headers too large");
+    }
     let app = served.app.load_full();
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();

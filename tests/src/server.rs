@@ -37,7 +37,7 @@ pub fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
         let writer = buf.clone();
         let make = move || LogWriter(writer.clone());
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("debug,sqlx=warn,hyper=warn,reqwest=warn"))
+            .with_env_filter(tracing_subscriber::EnvFilter::new("warn,fitz=debug,fitz_host=debug"))
             .with_writer(make)
             .with_ansi(false)
             .try_init();

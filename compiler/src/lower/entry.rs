@@ -94,6 +94,31 @@ impl Lowerer<'_> {
         }
     }
 
+    /// One export per defaulted record field, so the host can fill in fields a request body
+    /// leaves out (`guest_abi::exports::field_default`).
+    pub fn add_field_defaults(&mut self) {
+        let program = self.program;
+        for (rid, r) in program.records.iter().enumerate() {
+            for (i, f) in r.fields.iter().enumerate() {
+                let Some(default) = &f.default else { continue };
+                let def = FnDef {
+                    name: format!("default {}.{}", r.name, f.name),
+                    kind: FnKind::User,
+                    is_async: false,
+                    params: Vec::new(),
+                    ret: f.ty.clone(),
+                    locals: Vec::new(),
+                    captures: Vec::new(),
+                    body: default.clone(),
+                    span: f.span,
+                };
+                let func = self.lower_fn(FnId(u32::MAX), &def, Mode::Plain);
+                let id = self.add(func);
+                self.exports.push((exports::field_default(rid, i), id));
+            }
+        }
+    }
+
     pub fn add_exports(&mut self) {
         let alloc = self.rt(Rt::Alloc);
         self.exports.push((exports::ALLOC.to_string(), alloc));

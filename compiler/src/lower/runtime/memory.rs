@@ -48,7 +48,8 @@ impl Lowerer<'_> {
         b.data(msg).i32(0).i32(0).i32(0).call(fail).unreachable();
     }
 
-    /// Writes `error: <file>:<line>:<col>: <message>[: <detail>]` to stderr and exits with 1.
+    /// Writes `error: <file>:<line>:<col>: <message>[: <detail>]` (`error: <file>: …` when the
+    /// line is 0) to stderr and exits with 1.
     /// It allocates nothing (the line is built in a static buffer, cut at its size), so it
     /// also reports running out of memory.
     pub(super) fn rt_fail(&mut self) -> FnBuilder {
@@ -87,10 +88,14 @@ impl Lowerer<'_> {
         };
         static_str(&mut b, prefix);
         static_str(&mut b, file);
+        // Line 0: a failure with no source position (running out of memory in the runtime).
+        b.get(line);
+        b.if_(None);
         static_str(&mut b, colon);
         digits(&mut b, line, LINE_DIGITS_END);
         static_str(&mut b, colon);
         digits(&mut b, col, COL_DIGITS_END);
+        b.end();
         static_str(&mut b, sep);
         append(&mut b, &|b| { b.get(msg).i32(4).i32_add(); }, &|b| { b.get(msg).load32(0); });
         b.get(detail);
