@@ -12,7 +12,7 @@ use std::path::Path;
 /// `FITZ_LOG_FORMAT=json` makes them one JSON object per line.
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FITZ_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(true);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(true).with_ansi(color());
     let _ = if std::env::var("FITZ_LOG_FORMAT").is_ok_and(|f| f == "json") { builder.json().try_init() } else { builder.try_init() };
 }
 

@@ -1,0 +1,162 @@
+//! The README's walk-through, with the real `fitz` binary: `fitz run` serves the notes
+//! example on embedded SQLite; create the first user, log in, call `/me`, be refused by
+//! `/admin/users` as a viewer, log out; then SIGTERM stops the server cleanly. Also
+//! `fitz serve` of a built module, and start-up refusals.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo").to_path_buf()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fitz-serve-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    stderr: std::sync::mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Starts `fitz ARGS --port 0` and waits for the banner's address.
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fitz"));
+        cmd.args(args).args(["--port", "0"]).stderr(Stdio::piped()).stdout(Stdio::null()).env_remove("DATABASE_URL").env_remove("JWT_SECRET");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("fitz starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = Vec::new();
+        loop {
+            let line = rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap_or_else(|_| panic!("no banner; stderr so far: {seen:?}"));
+            if let Some(rest) = line.split(" on http://").nth(1) {
+                return Server { child, base: format!("http://{}", rest.trim()), stderr: rx };
+            }
+            seen.push(line);
+        }
+    }
+
+    /// SIGTERM, then the exit status and the rest of stderr.
+    fn stop(mut self) -> (Option<i32>, String) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let status = self.child.wait().expect("exits");
+        let rest: Vec<String> = self.stderr.try_iter().collect();
+        (status.code(), rest.join("\n"))
+    }
+}
+
+fn call(client: &reqwest::blocking::Client, method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    let mut req = client.request(method.parse().expect("method"), url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().expect("request");
+    let status = res.status().as_u16();
+    (status, res.json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn readme_walkthrough_with_the_notes_example() {
+    let dir = temp_dir("notes");
+    std::fs::copy(repo().join("examples/notes/notes.fitz"), dir.join("notes.fitz")).expect("copy");
+    std::fs::copy(repo().join("examples/notes/.env"), dir.join(".env")).expect("copy .env");
+    let app = dir.join("notes.fitz");
+    let server = Server::start(&["run", app.to_str().expect("utf-8")], &[]);
+    let c = reqwest::blocking::Client::new();
+    let u = |p: &str| format!("{}{p}", server.base);
+    let password = "a long enough password";
+
+    let (s, admin) = call(&c, "POST", &u("/setup"), None, Some(json!({ "email": "ada@example.com", "name": "Ada", "password": password })));
+    assert_eq!(s, 200, "{admin}");
+    assert_eq!(admin["role"], "admin");
+    assert!(admin.get("password_hash").is_none(), "@hidden stays out of responses");
+    let (s, again) = call(&c, "POST", &u("/setup"), None, Some(json!({ "email": "x@example.com", "name": "X", "password": "x" })));
+    assert_eq!((s, again), (409, json!({ "error": "already set up" })));
+
+    let (s, t) = call(&c, "POST", &u("/login"), None, Some(json!({ "email": "ada@example.com", "password": password })));
+    assert_eq!(s, 200);
+    let admin_token = t["token"].as_str().expect("token").to_string();
+    let (s, me) = call(&c, "GET", &u("/me"), Some(&admin_token), None);
+    assert_eq!((s, &me["email"]), (200, &json!("ada@example.com")));
+
+    let (s, _) = call(&c, "POST", &u("/users"), Some(&admin_token), Some(json!({ "email": "vic@example.com", "name": "Vic", "password": password })));
+    assert_eq!(s, 200);
+    let (_, t) = call(&c, "POST", &u("/login"), None, Some(json!({ "email": "vic@example.com", "password": password })));
+    let viewer_token = t["token"].as_str().expect("token").to_string();
+    let (s, body) = call(&c, "GET", &u("/admin/users"), Some(&viewer_token), None);
+    assert_eq!((s, body), (403, json!({ "error": "forbidden", "current_role": "viewer", "required_roles": ["admin"] })));
+    let (s, users) = call(&c, "GET", &u("/admin/users"), Some(&admin_token), None);
+    assert_eq!((s, users.as_array().map(Vec::len)), (200, Some(2)));
+
+    let (s, note) = call(&c, "POST", &u("/notes"), Some(&admin_token), Some(json!({ "title": "first", "body": "hello" })));
+    assert_eq!((s, &note["title"]), (200, &json!("first")));
+    let (s, _) = call(&c, "POST", &u("/notes"), Some(&viewer_token), Some(json!({ "title": "no", "body": "no" })));
+    assert_eq!(s, 403);
+    let (s, notes) = call(&c, "GET", &u("/notes?limit=5"), Some(&admin_token), None);
+    assert_eq!((s, notes.as_array().map(Vec::len)), (200, Some(1)));
+
+    let (s, out) = call(&c, "POST", &u("/auth/logout"), Some(&admin_token), None);
+    assert_eq!((s, out), (200, json!({ "ok": true })));
+    let (s, body) = call(&c, "GET", &u("/me"), Some(&admin_token), None);
+    assert_eq!((s, body), (401, json!({ "error": "token revoked" })));
+    let (s, _) = call(&c, "GET", &u("/readyz"), None, None);
+    assert_eq!(s, 200);
+
+    let (code, logs) = server.stop();
+    assert_eq!(code, Some(0), "SIGTERM stops the server cleanly: {logs}");
+    assert!(dir.join("notes.db").exists(), "the SQLite file lives next to the app");
+    for secret in [password, admin_token.as_str(), viewer_token.as_str(), "dev-only-notes-secret"] {
+        assert!(!logs.contains(secret), "the log leaks something sensitive");
+    }
+}
+
+#[test]
+fn serve_runs_a_built_module_and_refuses_missing_secrets() {
+    let dir = temp_dir("built");
+    std::fs::copy(repo().join("examples/notes/notes.fitz"), dir.join("notes.fitz")).expect("copy");
+    let wasm = dir.join("notes.wasm");
+    let out = Command::new(env!("CARGO_BIN_EXE_fitz")).arg("build").arg(dir.join("notes.fitz")).output().expect("build");
+    assert!(out.status.success());
+
+    // No JWT_SECRET anywhere: refused at start with the name.
+    let out = Command::new(env!("CARGO_BIN_EXE_fitz")).arg("serve").arg(&wasm).args(["--port", "0"]).env_remove("JWT_SECRET").output().expect("serve");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("secret JWT_SECRET not set"), "{err}");
+
+    // A module that is not one.
+    std::fs::write(dir.join("junk.wasm"), b"\0asm junk").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_fitz")).arg("serve").arg(dir.join("junk.wasm")).output().expect("serve");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not valid WebAssembly"));
+
+    let server = Server::start(&["serve", wasm.to_str().expect("utf-8")], &[("JWT_SECRET", "from-the-environment-0123456789abcdef0123")]);
+    let c = reqwest::blocking::Client::new();
+    let (s, _) = call(&c, "POST", &format!("{}/setup", server.base), None, Some(json!({ "email": "a@b.c", "name": "A", "password": "p" })));
+    assert_eq!(s, 200);
+    let (s, body) = call(&c, "GET", &format!("{}/nope", server.base), None, None);
+    assert_eq!((s, body), (404, json!({ "error": "not found" })));
+    let (code, _) = server.stop();
+    assert_eq!(code, Some(0));
+}
