@@ -85,6 +85,9 @@ impl From<sqlx::Error> for DbError {
 }
 
 /// Pool sizes: SQLite serialises writers anyway; PostgreSQL gets a few connections per core.
+/// Connections are not pinged on every checkout (sqlx's default costs a round trip per
+/// query); a read that meets a dead connection is retried once on a fresh one instead
+/// (`exec::run_query`, `blacklist`), and writes are never retried.
 const SQLITE_CONNECTIONS: u32 = 8;
 const POSTGRES_CONNECTIONS: u32 = 16;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -105,6 +108,7 @@ impl Database {
             let opts = PgConnectOptions::from_str(url).map_err(|_| DbError::Invalid("malformed DATABASE_URL".into()))?;
             let pool = PgPoolOptions::new()
                 .max_connections(POSTGRES_CONNECTIONS)
+                .test_before_acquire(false)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect_with(opts)
                 .await?;
@@ -119,6 +123,7 @@ impl Database {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(SQLITE_CONNECTIONS)
+            .test_before_acquire(false)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(opts)
             .await?;

@@ -26,8 +26,16 @@ impl Database {
         Ok(())
     }
 
-    /// Revokes `jti` until `expires_at`; revoking again moves the expiry.
+    /// Revokes `jti` until `expires_at`; revoking again moves the expiry. Idempotent, so a
+    /// dead pooled connection is retried once.
     pub async fn blacklist(&self, jti: &str, expires_at: i64) -> Result<(), DbError> {
+        match self.blacklist_once(jti, expires_at).await {
+            Err(DbError::Unavailable) => self.blacklist_once(jti, expires_at).await,
+            other => other,
+        }
+    }
+
+    async fn blacklist_once(&self, jti: &str, expires_at: i64) -> Result<(), DbError> {
         self.ensure_blacklist_once().await?;
         let d = self.dialect();
         let sql = format!(
@@ -47,6 +55,13 @@ impl Database {
 
     /// Whether `jti` is revoked; entries past their expiry no longer count.
     pub async fn is_blacklisted(&self, jti: &str) -> Result<bool, DbError> {
+        match self.is_blacklisted_once(jti).await {
+            Err(DbError::Unavailable) => self.is_blacklisted_once(jti).await,
+            other => other,
+        }
+    }
+
+    async fn is_blacklisted_once(&self, jti: &str) -> Result<bool, DbError> {
         self.ensure_blacklist_once().await?;
         let d = self.dialect();
         let sql = format!("SELECT 1 FROM {TABLE} WHERE jti = {} AND expires_at > {}", p(d, 1), p(d, 2));

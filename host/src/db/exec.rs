@@ -2,6 +2,7 @@
 //! guest values by the manifest's column types.
 
 use guest_abi::manifest::{Manifest, QuerySpec, Table};
+use guest_abi::query::QueryKind;
 use guest_abi::types::{RecordType, ValueType};
 use guest_abi::value::Value;
 use sqlx::Row;
@@ -18,7 +19,12 @@ pub async fn run_query(db: &Database, manifest: &Manifest, spec: &QuerySpec, par
         .iter()
         .find(|t| t.name == spec.query.table)
         .ok_or_else(|| DbError::Invalid("unknown table".into()))?;
-    let out = db.run(&stmt, table, &manifest.records).await?;
+    let read = matches!(spec.query.kind, QueryKind::First | QueryKind::All | QueryKind::Count);
+    let out = match db.run(&stmt, table, &manifest.records).await {
+        // A pooled connection may have died since its last use; a read is safe to repeat.
+        Err(DbError::Unavailable) if read => db.run(&stmt, table, &manifest.records).await?,
+        other => other?,
+    };
     match (stmt.returns, out) {
         (Returns::Row, Output::Rows(mut rows)) => match rows.pop() {
             Some(row) if rows.is_empty() => Ok(row),

@@ -67,6 +67,7 @@ impl AppVersion {
             app: self.ctx.clone(),
             limits: Self::store_limits(&self.limits),
             output: Output::captured(self.limits.output_bytes, 4 << 10),
+            mem: None,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -111,7 +112,7 @@ async fn run_top_level(rt: &Runtime, module: &Module, ctx: Arc<AppContext>, limi
         TopLevelOutput::Terminal => Output { stdout: Sink::Inherit, stderr: Sink::buffer(4 << 10) },
         TopLevelOutput::Log => Output::captured(limits.output_bytes, 4 << 10),
     };
-    let state = GuestState { app: ctx.clone(), limits: AppVersion::store_limits(limits), output };
+    let state = GuestState { app: ctx.clone(), limits: AppVersion::store_limits(limits), output, mem: None };
     let mut store = Store::new(&rt.engine, state);
     store.limiter(|s| &mut s.limits);
     store.set_epoch_deadline(Runtime::ticks(limits.top_level_deadline));

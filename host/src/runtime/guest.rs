@@ -25,14 +25,21 @@ pub fn memory(caller: &mut Caller<'_, GuestState>) -> wasmtime::Result<Memory> {
 }
 
 impl GuestMemory {
+    /// The instance's exports, looked up once per instance (`GuestState::mem`) rather than by
+    /// name on every host call.
     pub fn of_caller(caller: &mut Caller<'_, GuestState>) -> wasmtime::Result<GuestMemory> {
+        if let Some(m) = &caller.data().mem {
+            return Ok(m.clone());
+        }
         let memory = memory(caller)?;
         let alloc = caller
             .get_export(guest_abi::exports::ALLOC)
             .and_then(|e| e.into_func())
             .ok_or_else(|| format_err!("the module exports no allocator"))?
             .typed::<i32, i32>(&*caller)?;
-        Ok(GuestMemory { memory, alloc })
+        let m = GuestMemory { memory, alloc };
+        caller.data_mut().mem = Some(m.clone());
+        Ok(m)
     }
 
     pub fn of_instance(store: impl AsContextMut, instance: &Instance) -> wasmtime::Result<GuestMemory> {

@@ -88,6 +88,7 @@ async fn cron(app: &AppVersion, store: &mut Store<GuestState>, index: usize) -> 
     let job = manifest.crons.get(index).ok_or_else(|| wasmtime::format_err!("no cron job {index}"))?;
     let instance = app.pre.instantiate_async(&mut *store).await?;
     let mem = GuestMemory::of_instance(&mut *store, &instance)?;
+    store.data_mut().mem = Some(mem.clone());
     let guest = Guest { app, instance, mem };
     let args: Vec<Val> = if job.takes_db { vec![Val::I32(DB_HANDLE)] } else { vec![] };
     let (site, ty, slot) = guest.enter(store, &job.export, &args, &[], &job.returns).await?;
@@ -238,6 +239,7 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
     let route = manifest.routes.get(call.route).ok_or_else(|| wasmtime::format_err!("no route {}", call.route))?;
     let instance = app.pre.instantiate_async(&mut *store).await?;
     let mem = GuestMemory::of_instance(&mut *store, &instance)?;
+    store.data_mut().mem = Some(mem.clone());
     let guest = Guest { app, instance, mem };
     let headers_ty = ValueType::map(ValueType::Str, ValueType::Str);
     let headers = Value::Map(call.headers.iter().map(|(k, v)| (Value::Str(k.clone()), Value::Str(v.clone()))).collect());

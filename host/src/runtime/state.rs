@@ -44,4 +44,6 @@ pub struct GuestState {
     pub app: Arc<AppContext>,
     pub limits: StoreLimits,
     pub output: Output,
+    /// Set once the instance exists (see `GuestMemory::of_caller`).
+    pub mem: Option<crate::runtime::guest::GuestMemory>,
 }

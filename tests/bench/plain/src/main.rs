@@ -1,0 +1,263 @@
+//! The seed program's API written directly in Rust, without a sandbox: axum + sqlx (PostgreSQL)
+//! + argon2 + jsonwebtoken, the same status codes, bodies, Argon2 parameters and token
+//! checks (HS256 pinned, `exp` required, 30 s leeway, persistent blacklist). It is the floor
+//! the benchmarks measure Fitz against: `DATABASE_URL=postgres://… JWT_SECRET=… plain-auth
+//! [PORT]`.
+
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
+use argon2::Argon2;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Row};
+
+struct AppState {
+    db: PgPool,
+    secret: String,
+}
+
+type Shared = Arc<AppState>;
+
+#[derive(Serialize)]
+struct User {
+    id: i64,
+    email: String,
+    name: String,
+    role: String,
+    password_hash: String,
+}
+
+#[derive(Serialize)]
+struct Article {
+    id: i64,
+    title: String,
+    body: String,
+    user_id: i64,
+}
+
+fn user(r: PgRow) -> User {
+    User { id: r.get(0), email: r.get(1), name: r.get(2), role: r.get(3), password_hash: r.get(4) }
+}
+
+fn article(r: PgRow) -> Article {
+    Article { id: r.get(0), title: r.get(1), body: r.get(2), user_id: r.get(3) }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArticleIn {
+    title: String,
+    body: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    role: String,
+    jti: String,
+    exp: i64,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+fn internal() -> Response {
+    error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+}
+
+/// The authenticated user and the token's claims.
+struct Authed {
+    user: User,
+    claims: Claims,
+}
+
+impl FromRequestParts<Shared> for Authed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Self::Rejection> {
+        let unauthorized = |m: &str| error(StatusCode::UNAUTHORIZED, m);
+        let raw = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| unauthorized("missing Authorization header"))?;
+        let token = match raw.split(' ').collect::<Vec<_>>()[..] {
+            ["Bearer", t] => t,
+            _ => return Err(unauthorized("expected 'Bearer <token>'")),
+        };
+        let mut v = Validation::new(Algorithm::HS256);
+        v.leeway = 30;
+        v.set_required_spec_claims(&["exp"]);
+        let claims = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(state.secret.as_bytes()), &v)
+            .map_err(|_| unauthorized("invalid token"))?
+            .claims;
+        let revoked = sqlx::query("SELECT 1 FROM fitz_token_blacklist WHERE jti = $1 AND expires_at > $2")
+            .bind(&claims.jti)
+            .bind(now())
+            .fetch_optional(&state.db)
+            .await
+            .map_err(|_| unauthorized("database unavailable"))?;
+        if revoked.is_some() {
+            return Err(unauthorized("token revoked"));
+        }
+        let user = sqlx::query("SELECT id, email, name, role, password_hash FROM users WHERE email = $1 LIMIT 1")
+            .bind(&claims.sub)
+            .fetch_optional(&state.db)
+            .await
+            .map_err(|_| unauthorized("database unavailable"))?
+            .map(user)
+            .ok_or_else(|| unauthorized("not found"))?;
+        Ok(Authed { user, claims })
+    }
+}
+
+fn require(user: &User, roles: &[&str]) -> Result<(), Response> {
+    if roles.contains(&user.role.as_str()) {
+        return Ok(());
+    }
+    Err((StatusCode::FORBIDDEN, Json(json!({ "error": "forbidden", "current_role": user.role, "required_roles": roles }))).into_response())
+}
+
+async fn login(State(s): State<Shared>, Json(creds): Json<Credentials>) -> Response {
+    let invalid = || error(StatusCode::UNAUTHORIZED, "invalid credentials");
+    let user = match sqlx::query("SELECT id, email, name, role, password_hash FROM users WHERE email = $1 LIMIT 1")
+        .bind(&creds.email)
+        .fetch_optional(&s.db)
+        .await
+    {
+        Ok(Some(u)) => user(u),
+        Ok(None) => return invalid(),
+        Err(_) => return internal(),
+    };
+    let phc = user.password_hash.clone();
+    let ok = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&phc).is_ok_and(|h| Argon2::default().verify_password(creds.password.as_bytes(), &h).is_ok())
+    })
+    .await
+    .unwrap_or(false);
+    if !ok {
+        return invalid();
+    }
+    let mut jti = [0u8; 16];
+    rand::Rng::fill(&mut rand::thread_rng(), &mut jti);
+    let jti: String = jti.iter().map(|b| format!("{b:02x}")).collect();
+    let claims = Claims { sub: user.email, role: user.role, jti, exp: now() + 86400 };
+    match jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(s.secret.as_bytes())) {
+        Ok(token) => Json(json!({ "token": token })).into_response(),
+        Err(_) => internal(),
+    }
+}
+
+async fn me(auth: Authed) -> Json<User> {
+    Json(auth.user)
+}
+
+async fn admin_users(State(s): State<Shared>, auth: Authed) -> Response {
+    if let Err(r) = require(&auth.user, &["admin"]) {
+        return r;
+    }
+    match sqlx::query("SELECT id, email, name, role, password_hash FROM users").fetch_all(&s.db).await {
+        Ok(rows) => Json(rows.into_iter().map(user).collect::<Vec<_>>()).into_response(),
+        Err(_) => internal(),
+    }
+}
+
+async fn create_article(State(s): State<Shared>, auth: Authed, Json(body): Json<ArticleIn>) -> Response {
+    if let Err(r) = require(&auth.user, &["editor", "publisher"]) {
+        return r;
+    }
+    match sqlx::query("INSERT INTO articles (title, body, user_id) VALUES ($1, $2, $3) RETURNING id, title, body, user_id")
+        .bind(body.title)
+        .bind(body.body)
+        .bind(auth.user.id)
+        .fetch_one(&s.db)
+        .await
+    {
+        Ok(a) => Json(article(a)).into_response(),
+        Err(_) => internal(),
+    }
+}
+
+async fn logout(State(s): State<Shared>, auth: Authed) -> Response {
+    let r = sqlx::query("INSERT INTO fitz_token_blacklist (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at")
+        .bind(&auth.claims.jti)
+        .bind(now() + 86400)
+        .execute(&s.db)
+        .await;
+    match r {
+        Ok(_) => Json(json!({ "ok": true })).into_response(),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "database unavailable"),
+    }
+}
+
+const SCHEMA: &[&str] = &[
+    r#"CREATE TABLE IF NOT EXISTS "users" ("id" BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "email" TEXT NOT NULL, "name" TEXT NOT NULL, "role" TEXT NOT NULL, "password_hash" TEXT NOT NULL)"#,
+    r#"CREATE TABLE IF NOT EXISTS "articles" ("id" BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "title" TEXT NOT NULL, "body" TEXT NOT NULL, "user_id" BIGINT NOT NULL)"#,
+    "CREATE TABLE IF NOT EXISTS fitz_token_blacklist (jti TEXT PRIMARY KEY, expires_at BIGINT NOT NULL)",
+];
+
+#[tokio::main]
+async fn main() {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let secret = std::env::var("JWT_SECRET").unwrap_or_default();
+    if secret.len() < 32 {
+        eprintln!("error: JWT_SECRET must be set, at least 32 bytes");
+        std::process::exit(1);
+    }
+    let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).unwrap_or(3001);
+    // PLAIN_PING=0 turns off sqlx's ping on every checkout, as the Fitz host does, so the two
+    // can be compared with the same pool behaviour as well as with sqlx's defaults.
+    let ping = std::env::var("PLAIN_PING").map_or(true, |v| v != "0");
+    let db = match PgPoolOptions::new().max_connections(16).test_before_acquire(ping).connect(&url).await {
+        Ok(db) => db,
+        Err(_) => {
+            eprintln!("error: cannot connect to the database");
+            std::process::exit(1);
+        }
+    };
+    for sql in SCHEMA {
+        if sqlx::query(sql).execute(&db).await.is_err() {
+            eprintln!("error: cannot create the tables");
+            std::process::exit(1);
+        }
+    }
+    let state = Arc::new(AppState { db, secret });
+    let app: Router = Router::new()
+        .route("/login", post(login))
+        .route("/me", get(me))
+        .route("/admin/users", get(admin_users))
+        .route("/articles", post(create_article))
+        .route("/auth/logout", post(logout))
+        .with_state(state);
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(l) => l,
+        Err(_) => {
+            eprintln!("error: cannot listen on port {port}");
+            std::process::exit(1);
+        }
+    };
+    eprintln!("plain-auth: serving on http://127.0.0.1:{port}");
+    let _ = axum::serve(listener, app).await;
+}
