@@ -53,7 +53,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             let pw = guest::read_str(&mut caller, pw)?;
             let hasher = caller.data().app.hasher.clone();
             let phc = hasher.hash(pw).await?;
-            Ok(guest::write_str(&mut caller, &phc).await?)
+            guest::write_str(&mut caller, &phc).await
         })
     })?;
     linker.func_wrap_async(FITZ, "hash_verify", |mut caller: Caller<'_, GuestState>, (pw, phc): (u32, u32)| {
@@ -70,7 +70,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             let secret = guest::read_str(&mut caller, secret)?;
             let alg = guest::read_str(&mut caller, alg)?;
             let token = jwt::encode(&claims, &secret, &alg).map_err(|e| GuestError(format!("jwt.encode: {e}")))?;
-            Ok(guest::write_str(&mut caller, &token).await?)
+            guest::write_str(&mut caller, &token).await
         })
     })?;
     linker.func_wrap_async(FITZ, "jwt_decode", |mut caller: Caller<'_, GuestState>, (token, secret, alg): (u32, u32, u32)| {
@@ -85,7 +85,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                 ))),
                 Err(reason) => Value::Err(Box::new(Value::Str(reason))),
             };
-            Ok(guest::write_ptr(&mut caller, &result_of(map), &value).await?)
+            guest::write_ptr(&mut caller, &result_of(map), &value).await
         })
     })?;
     linker.func_wrap_async(FITZ, "db_query", |mut caller: Caller<'_, GuestState>, (_db, query, params): (u32, u32, u32)| {
@@ -110,7 +110,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                     }
                 },
             };
-            Ok(guest::write_ptr(&mut caller, &result_ty, &value).await?)
+            guest::write_ptr(&mut caller, &result_ty, &value).await
         })
     })?;
     linker.func_wrap_async(FITZ, "auth_blacklist", |mut caller: Caller<'_, GuestState>, (_db, jti, exp): (u32, u32, i64)| {
@@ -121,7 +121,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                 None => Err(NO_DATABASE.to_string()),
                 Some(db) => db.blacklist(&jti, exp).await.map(|()| Value::Null).map_err(|e| logged(&app.name, "blacklist", e)),
             };
-            Ok(write_result(&mut caller, ValueType::Null, value).await?)
+            write_result(&mut caller, ValueType::Null, value).await
         })
     })?;
     linker.func_wrap_async(FITZ, "auth_is_blacklisted", |mut caller: Caller<'_, GuestState>, (_db, jti): (u32, u32)| {
@@ -133,7 +133,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                 None => Err(NO_DATABASE.to_string()),
                 Some(db) => db.is_blacklisted(&jti).await.map(Value::Bool).map_err(|e| logged(&app.name, "is_blacklisted", e)),
             };
-            Ok(write_result(&mut caller, ValueType::Bool, value).await?)
+            write_result(&mut caller, ValueType::Bool, value).await
         })
     })?;
     linker.func_wrap_async(FITZ, "auth_cleanup_expired", |mut caller: Caller<'_, GuestState>, (_db,): (u32,)| {
@@ -143,7 +143,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                 None => Err(NO_DATABASE.to_string()),
                 Some(db) => db.cleanup_expired().await.map(Value::Int).map_err(|e| logged(&app.name, "cleanup_expired", e)),
             };
-            Ok(write_result(&mut caller, ValueType::Int, value).await?)
+            write_result(&mut caller, ValueType::Int, value).await
         })
     })?;
     linker.func_wrap_async(FITZ, "secret", |mut caller: Caller<'_, GuestState>, (name,): (u32,)| {
@@ -151,7 +151,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             let name = guest::read_str(&mut caller, name)?;
             let value = caller.data().app.secrets.get(&name).cloned();
             let value = value.ok_or_else(|| GuestError(format!("secret {name} is not set")))?;
-            Ok(guest::write_str(&mut caller, &value).await?)
+            guest::write_str(&mut caller, &value).await
         })
     })?;
     linker.func_wrap_async(FITZ, "env_or", |mut caller: Caller<'_, GuestState>, (name, default): (u32, u32)| {
@@ -161,7 +161,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                 Some(v) => v,
                 None => guest::read_str(&mut caller, default)?,
             };
-            Ok(guest::write_str(&mut caller, &value).await?)
+            guest::write_str(&mut caller, &value).await
         })
     })?;
     linker.func_wrap_async(FITZ, "log", |mut caller: Caller<'_, GuestState>, (level, msg, fields): (u32, u32, u32)| {

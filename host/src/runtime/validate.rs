@@ -80,10 +80,8 @@ fn check_manifest(m: &Manifest) -> Result<(), String> {
             return Err(format!("route {} {} needs authentication but there is no auth provider", r.method, r.path));
         }
     }
-    if let Some(a) = &m.auth {
-        if a.user >= n {
-            return Err("the auth provider's user type is not a record".into());
-        }
+    if m.auth.as_ref().is_some_and(|a| a.user >= n) {
+        return Err("the auth provider's user type is not a record".into());
     }
     for t in &m.tables {
         let r = m.records.get(t.record as usize).ok_or_else(|| format!("table `{}` names no record", t.name))?;
