@@ -2,6 +2,8 @@
 
 pub mod build;
 pub mod check;
+pub mod cron;
+pub mod openapi;
 pub mod run;
 pub mod serve;
 
@@ -14,6 +16,14 @@ pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FITZ_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(true).with_ansi(color());
     let _ = if std::env::var("FITZ_LOG_FORMAT").is_ok_and(|f| f == "json") { builder.json().try_init() } else { builder.try_init() };
+}
+
+/// Writes to stdout; a closed pipe (`fitz openapi app.fitz | head`) is not an error worth a
+/// panic.
+pub fn stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// Whether diagnostics on stderr get colour.

@@ -3,6 +3,7 @@
 //! runs it in a sandbox and writes the JSON answer. Every error answer is `{"error": "…"}`.
 
 pub mod bind;
+pub mod docs;
 pub mod routes;
 
 use std::sync::Arc;
@@ -38,6 +39,9 @@ pub fn router(served: Arc<Served>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/openapi.json", get(docs::openapi))
+        .route("/docs", get(docs::page))
+        .route("/docs/scalar.js", get(docs::script))
         .fallback(handle)
         .with_state(served)
 }

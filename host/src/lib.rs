@@ -7,10 +7,12 @@
 
 pub mod commands;
 pub mod config;
+pub mod cron;
 pub mod db;
 pub mod host_fns;
 pub mod http;
 pub mod json;
+pub mod openapi;
 pub mod run;
 pub mod runtime;
 pub mod server;

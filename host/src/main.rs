@@ -35,6 +35,17 @@ enum Emit {
     Ir,
 }
 
+#[derive(Subcommand)]
+enum CronCommand {
+    /// List the jobs with their next three runs (UTC).
+    List {
+        /// The app (`.fitz` source or built `.wasm`).
+        app: PathBuf,
+    },
+    /// Run one job now, against the app's database.
+    Run { app: PathBuf, job: String },
+}
+
 #[derive(clap::Args)]
 struct Listen {
     /// Port to listen on (default: FITZ_PORT, else 3000).
@@ -73,6 +84,13 @@ enum Command {
         #[arg(long, value_enum, default_value = "wasm")]
         emit: Emit,
     },
+    /// Operate an app's @cron jobs.
+    Cron {
+        #[command(subcommand)]
+        command: CronCommand,
+    },
+    /// Print the OpenAPI 3.1 document of an app (the one it serves at /openapi.json).
+    Openapi { file: PathBuf },
     /// Compile and run a program; an app with routes is served over HTTP.
     Run {
         file: PathBuf,
@@ -100,6 +118,9 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check { files, format } => commands::check::check(&files, matches!(format, Format::Json)),
         Command::Build { file, target: Target::Wasm, out, emit } => commands::build::build(&file, out, matches!(emit, Emit::Ir)),
+        Command::Cron { command: CronCommand::List { app } } => commands::cron::list(&app),
+        Command::Cron { command: CronCommand::Run { app, job } } => commands::cron::run(&app, &job),
+        Command::Openapi { file } => commands::openapi::openapi(&file),
         Command::Run { file, listen } => commands::run::run(&file, listen.options()),
         Command::Serve { file, listen } => commands::serve::serve_file(&file, listen.options()),
     };

@@ -10,7 +10,7 @@ pub fn build(file: &Path, out: Option<PathBuf>, emit_ir: bool) -> u8 {
         let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
         return match fitz_compiler::compile_to_ir(&source, &name) {
             Ok(ir) => {
-                print!("{ir}");
+                super::stdout(&ir.to_string());
                 0
             }
             Err(d) => {

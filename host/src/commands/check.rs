@@ -34,7 +34,7 @@ pub fn check(files: &[PathBuf], json: bool) -> u8 {
     }
     if json {
         let doc = serde_json::json!({ "diagnostics": items, "errors": errors, "warnings": warnings });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        super::stdout(&(serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"));
     } else if errors + warnings > 0 {
         eprintln!("{} error{}, {} warning{}", errors, plural(errors), warnings, plural(warnings));
     }

@@ -12,7 +12,8 @@ pub fn run(file: &Path, opts: ServeOptions) -> u8 {
         Ok(a) => a,
         Err(code) => return code,
     };
-    if !artifact.manifest.routes.is_empty() {
+    // Routes are served; so are `@cron` jobs, which need a host that stays up.
+    if !artifact.manifest.routes.is_empty() || !artifact.manifest.crons.is_empty() {
         return super::serve::serve(artifact.wasm, file, opts);
     }
     let env = crate::config::app_env(file);

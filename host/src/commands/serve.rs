@@ -86,7 +86,31 @@ async fn serve_async(wasm: Vec<u8>, source: &Path, opts: ServeOptions) -> Result
         Some(p) => p,
         None => setting(&env, "FITZ_PORT").map_err(|e| (2, e))?.unwrap_or(DEFAULT_PORT),
     };
-    let manifest = crate::runtime::validate::validate_bytes(&wasm).map_err(|e| (1, e.to_string()))?;
+    let Loaded { app, db, runtime, name } = load_app(&wasm, source, env, TopLevelOutput::Terminal).await?;
+    let addr = SocketAddr::new(host, port);
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| (1, format!("cannot listen on {addr}: {}", super::io_reason(&e))))?;
+    let banner = banner(&name, &app.manifest, listener.local_addr().unwrap_or(addr), &db.describe());
+    let running = crate::server::start(listener, app, crate::server::shutdown_signal()).map_err(|e| (1, e.to_string()))?;
+    eprint!("{banner}");
+    let scheduler = crate::cron::start(running.served.clone());
+    let result = running.wait().await;
+    scheduler.stop();
+    db.close().await;
+    drop(runtime);
+    result.map_err(|e| (1, format!("the server stopped: {e}")))
+}
+
+/// A loaded app with what it needs to live: its database and the runtime.
+pub struct Loaded {
+    pub app: crate::runtime::app::AppVersion,
+    pub db: Database,
+    pub runtime: Runtime,
+    pub name: String,
+}
+
+/// Validates the module, checks its secrets, opens its database and loads it.
+pub async fn load_app(wasm: &[u8], source: &Path, env: HashMap<String, String>, output: TopLevelOutput) -> Result<Loaded, (u8, String)> {
+    let manifest = crate::runtime::validate::validate_bytes(wasm).map_err(|e| (1, e.to_string()))?;
     let secrets = crate::config::secrets(&manifest.secrets, &env).map_err(|missing| {
         (1, crate::runtime::validate::LoadError::MissingSecrets(missing).to_string())
     })?;
@@ -104,16 +128,8 @@ async fn serve_async(wasm: Vec<u8>, source: &Path, opts: ServeOptions) -> Result
         hasher: Default::default(),
         db: Some(db.clone()),
     };
-    let app = load(&runtime, &wasm, ctx, limits, TopLevelOutput::Terminal).await.map_err(|e| (1, e.to_string()))?;
-    let addr = SocketAddr::new(host, port);
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| (1, format!("cannot listen on {addr}: {}", super::io_reason(&e))))?;
-    let banner = banner(&name, &app.manifest, listener.local_addr().unwrap_or(addr), &db.describe());
-    let running = crate::server::start(listener, app, crate::server::shutdown_signal()).map_err(|e| (1, e.to_string()))?;
-    eprint!("{banner}");
-    let result = running.wait().await;
-    db.close().await;
-    drop(runtime);
-    result.map_err(|e| (1, format!("the server stopped: {e}")))
+    let app = load(&runtime, wasm, ctx, limits, output).await.map_err(|e| (1, e.to_string()))?;
+    Ok(Loaded { app, db, runtime, name })
 }
 
 fn banner(name: &str, m: &guest_abi::manifest::Manifest, addr: SocketAddr, db: &str) -> String {
@@ -126,6 +142,10 @@ fn banner(name: &str, m: &guest_abi::manifest::Manifest, addr: SocketAddr, db: &
         };
         out += &format!("  {:<7}{}{auth}\n", r.method, r.path);
     }
+    for c in &m.crons {
+        out += &format!("  cron   {} \"{}\" (UTC)\n", c.name, c.expr);
+    }
+    out += &format!("  docs:   http://{addr}/docs  (OpenAPI: http://{addr}/openapi.json)\n");
     out += &format!("  health: http://{addr}/healthz  ready: http://{addr}/readyz\n");
     out += "Press Ctrl-C to stop.\n";
     out

@@ -20,6 +20,8 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Wall-clock time a request may spend in the guest (host calls included).
     pub request_deadline: Duration,
+    /// Time one run of a `@cron` job may take.
+    pub cron_deadline: Duration,
     /// Time the top level may take when a version loads.
     pub top_level_deadline: Duration,
     pub body_bytes: usize,
@@ -32,6 +34,7 @@ impl Default for Limits {
         Limits {
             memory_bytes: 64 << 20,
             request_deadline: Duration::from_secs(10),
+            cron_deadline: Duration::from_secs(60),
             top_level_deadline: Duration::from_secs(60),
             body_bytes: 1 << 20,
             output_bytes: 64 << 10,
@@ -44,6 +47,8 @@ pub struct AppVersion {
     pub manifest: Arc<Manifest>,
     pub pre: InstancePre<GuestState>,
     pub routes: RouteTable,
+    /// The OpenAPI document, built once per version.
+    pub openapi: Arc<str>,
     pub limits: Limits,
     pub engine: wasmtime::Engine,
     _ticker: Arc<super::engine::EpochTicker>,
@@ -61,8 +66,8 @@ impl AppVersion {
         StoreLimitsBuilder::new().memory_size(limits.memory_bytes).instances(1).tables(4).memories(1).build()
     }
 
-    /// A fresh store for one request or tick.
-    pub fn new_store(&self) -> Store<GuestState> {
+    /// A fresh store for one request or tick, stopped at `deadline`.
+    pub fn new_store(&self, deadline: Duration) -> Store<GuestState> {
         let state = GuestState {
             app: self.ctx.clone(),
             limits: Self::store_limits(&self.limits),
@@ -71,7 +76,7 @@ impl AppVersion {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        store.set_epoch_deadline(Runtime::ticks(self.limits.request_deadline));
+        store.set_epoch_deadline(Runtime::ticks(deadline));
         store.epoch_deadline_trap();
         store
     }
@@ -98,7 +103,8 @@ pub async fn load(rt: &Runtime, wasm: &[u8], ctx: AppContext, limits: Limits, ou
     let baked = snapshot::bake(wasm, &memory).map_err(LoadError::Compile)?;
     let module = compile(rt, &baked)?;
     let pre = rt.linker.instantiate_pre(&module).map_err(|e| LoadError::Import(e.to_string()))?;
-    Ok(AppVersion { ctx, manifest, pre, routes, limits, engine: rt.engine.clone(), _ticker: rt.ticker.clone() })
+    let openapi: Arc<str> = crate::openapi::json(&manifest, &ctx.name).into();
+    Ok(AppVersion { ctx, manifest, pre, routes, openapi, limits, engine: rt.engine.clone(), _ticker: rt.ticker.clone() })
 }
 
 fn compile(rt: &Runtime, wasm: &[u8]) -> Result<Module, LoadError> {

@@ -23,7 +23,6 @@ pub fn new_engine(allocation: Allocation) -> anyhow::Result<Engine> {
     // Epoch interruption bounds a guest's CPU time cheaply (it checks at loop back-edges and
     // function entries); fuel would be deterministic but costs about twice as much.
     cfg.epoch_interruption(true);
-    cfg.wasm_component_model(false);
     cfg.max_wasm_stack(MAX_WASM_STACK);
     cfg.async_stack_size(MAX_WASM_STACK + (512 << 10));
     if let Allocation::Pooling { instances, max_memory } = allocation {

@@ -67,16 +67,18 @@ pub enum Fault {
 }
 
 pub async fn call(app: &AppVersion, call: Call) -> Result<Reply, Fault> {
-    let mut store = app.new_store();
-    let result = guarded(app, &mut store, |store| Box::pin(run(app, store, call))).await;
+    let deadline = app.limits.request_deadline;
+    let mut store = app.new_store(deadline);
+    let result = guarded(deadline, &mut store, |store| Box::pin(run(app, store, call))).await;
     finish(app, &mut store, result)
 }
 
 /// Runs cron job `index` once in a fresh instance; returns the job's value as JSON (a job
 /// whose value is an `Err` is reported as `Fault::Failed` with its message).
 pub async fn run_cron(app: &AppVersion, index: usize) -> Result<Json, Fault> {
-    let mut store = app.new_store();
-    let result = guarded(app, &mut store, |store| Box::pin(cron(app, store, index))).await;
+    let deadline = app.limits.cron_deadline;
+    let mut store = app.new_store(deadline);
+    let result = guarded(deadline, &mut store, |store| Box::pin(cron(app, store, index))).await;
     match finish(app, &mut store, result)? {
         Reply { status: 200, body } => Ok(body),
         Reply { body, .. } => Err(Fault::Failed(body.get("error").map_or_else(|| body.to_string(), |e| e.as_str().map_or_else(|| e.to_string(), str::to_string)))),
@@ -104,9 +106,12 @@ type Run<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = wasmtime::Resu
 
 /// Runs `f` under the version's deadline (the epoch deadline stops the guest; the timer also
 /// covers a host call that never returns).
-async fn guarded<'a>(app: &AppVersion, store: &'a mut Store<GuestState>, f: impl FnOnce(&'a mut Store<GuestState>) -> Run<'a>) -> Result<wasmtime::Result<Reply>, tokio::time::error::Elapsed> {
-    let deadline = app.limits.request_deadline + std::time::Duration::from_secs(1);
-    tokio::time::timeout(deadline, f(store)).await
+async fn guarded<'a>(
+    deadline: std::time::Duration,
+    store: &'a mut Store<GuestState>,
+    f: impl FnOnce(&'a mut Store<GuestState>) -> Run<'a>,
+) -> Result<wasmtime::Result<Reply>, tokio::time::error::Elapsed> {
+    tokio::time::timeout(deadline + std::time::Duration::from_secs(1), f(store)).await
 }
 
 fn finish(app: &AppVersion, store: &mut Store<GuestState>, result: Result<wasmtime::Result<Reply>, tokio::time::error::Elapsed>) -> Result<Reply, Fault> {

@@ -1,0 +1,212 @@
+//! The OpenAPI 3.1 document of an app, built from its manifest with utoipa's builder types:
+//! every route with its path, query and body parameters, response schemas with record types
+//! as `components`, the statuses the handler declares with `return STATUS …`, the 400/401/403
+//! answers the host itself gives, and, when the app has an `@auth_provider`, the bearer scheme
+//! the seed promises (`components.securitySchemes.bearerAuth`, `security` on each protected
+//! operation). `@hidden` fields stay out of schemas.
+
+use std::collections::BTreeMap;
+
+use guest_abi::manifest::{Manifest, Param, Route, RouteAuth};
+use guest_abi::types::{RecordType, ValueType};
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem, PathsBuilder};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, SchemaType, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, RefOr, Required, ResponseBuilder, Schema};
+
+pub const BEARER: &str = "bearerAuth";
+const ERROR: &str = "Error";
+const FORBIDDEN: &str = "Forbidden";
+
+fn reference(name: &str) -> RefOr<Schema> {
+    RefOr::Ref(utoipa::openapi::Ref::from_schema_name(name))
+}
+
+fn typed(t: Type) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(SchemaType::new(t))
+}
+
+/// The JSON schema of a value of `ty`, as the host writes and reads it (`crate::json`).
+pub fn schema(records: &[RecordType], ty: &ValueType) -> RefOr<Schema> {
+    let object = |b: ObjectBuilder| RefOr::T(Schema::Object(b.build()));
+    match ty {
+        ValueType::Int => object(typed(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))),
+        ValueType::Float => object(typed(Type::Number).format(Some(SchemaFormat::KnownFormat(KnownFormat::Double)))),
+        ValueType::Bool => object(typed(Type::Boolean)),
+        ValueType::Str | ValueType::Secret => object(typed(Type::String)),
+        ValueType::Null => object(typed(Type::Null)),
+        ValueType::DateTime => object(typed(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))),
+        ValueType::Uuid => object(typed(Type::String).format(Some(SchemaFormat::Custom("uuid".into())))),
+        ValueType::List { item } => RefOr::T(Schema::Array(ArrayBuilder::new().items(schema(records, item)).build())),
+        ValueType::Map { value, .. } => {
+            object(typed(Type::Object).additional_properties(Some(AdditionalProperties::RefOr(schema(records, value)))))
+        }
+        ValueType::Nullable { inner } => RefOr::T(Schema::OneOf(
+            OneOfBuilder::new().item(schema(records, inner)).item(typed(Type::Null).build()).build(),
+        )),
+        // A `Result` inside data is written as `{"ok": …}` or `{"error": …}`.
+        ValueType::Result { ok, err } => RefOr::T(Schema::OneOf(
+            OneOfBuilder::new()
+                .item(typed(Type::Object).property("ok", schema(records, ok)).required("ok").build())
+                .item(typed(Type::Object).property("error", schema(records, err)).required("error").build())
+                .build(),
+        )),
+        ValueType::Record { id } => match records.get(*id as usize) {
+            Some(r) => reference(&r.name),
+            None => object(typed(Type::Object)),
+        },
+    }
+}
+
+fn record_schema(records: &[RecordType], r: &RecordType) -> Schema {
+    let mut b = typed(Type::Object);
+    for f in r.fields.iter().filter(|f| !f.hidden) {
+        b = b.property(&f.name, schema(records, &f.ty));
+        if !matches!(f.ty, ValueType::Nullable { .. }) && !f.has_default {
+            b = b.required(&f.name);
+        }
+    }
+    Schema::Object(b.build())
+}
+
+fn json_content(s: RefOr<Schema>) -> utoipa::openapi::Content {
+    ContentBuilder::new().schema(Some(s)).build()
+}
+
+/// The path as OpenAPI writes it: the template without its query part.
+pub fn openapi_path(route: &Route) -> String {
+    route.path.split('?').next().unwrap_or("/").to_string()
+}
+
+fn method(m: &str) -> HttpMethod {
+    match m.to_ascii_uppercase().as_str() {
+        "POST" => HttpMethod::Post,
+        "PUT" => HttpMethod::Put,
+        "PATCH" => HttpMethod::Patch,
+        "DELETE" => HttpMethod::Delete,
+        _ => HttpMethod::Get,
+    }
+}
+
+fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
+    let records = &m.records;
+    let mut op = OperationBuilder::new().operation_id(Some(route.handler.clone()));
+    let mut binds = false;
+    for p in &route.params {
+        match p {
+            Param::Path { name, ty } => {
+                binds = true;
+                op = op.parameter(ParameterBuilder::new().name(name).parameter_in(ParameterIn::Path).required(Required::True).schema(Some(schema(records, ty))));
+            }
+            Param::Query { name, ty } => {
+                binds = true;
+                let (ty, required) = match ty {
+                    ValueType::Nullable { inner } => (inner.as_ref(), Required::False),
+                    other => (other, Required::True),
+                };
+                op = op.parameter(ParameterBuilder::new().name(name).parameter_in(ParameterIn::Query).required(required).schema(Some(schema(records, ty))));
+            }
+            Param::Body { ty, .. } => {
+                binds = true;
+                op = op.request_body(Some(
+                    RequestBodyBuilder::new().required(Some(Required::True)).content("application/json", json_content(schema(records, ty))).build(),
+                ));
+            }
+            Param::Db { .. } | Param::Headers { .. } | Param::User { .. } => {}
+        }
+    }
+    // 200: the declared type (a `Result`'s `Ok`; its `Err` is a 500).
+    let (ok, fails) = match &route.returns {
+        ValueType::Result { ok, .. } => (ok.as_ref(), true),
+        other => (other, false),
+    };
+    let mut responses: BTreeMap<u16, (String, Vec<RefOr<Schema>>)> = BTreeMap::new();
+    responses.insert(200, ("success".into(), vec![schema(records, ok)]));
+    for r in &route.responses {
+        let entry = responses.entry(r.status).or_insert_with(|| (format!("declared by `{}`", route.handler), Vec::new()));
+        let s = schema(records, &r.ty);
+        if !entry.1.contains(&s) {
+            entry.1.push(s);
+        }
+    }
+    let mut add = |status: u16, description: &str, s: RefOr<Schema>| {
+        responses.entry(status).or_insert_with(|| (description.to_string(), vec![s]));
+    };
+    if binds {
+        add(400, "invalid path, query or body", reference(ERROR));
+    }
+    if route.auth != RouteAuth::Public {
+        add(401, "auth", reference(ERROR));
+        op = op.security(SecurityRequirement::new(BEARER, Vec::<String>::new()));
+    }
+    if let RouteAuth::Roles { .. } = route.auth {
+        add(403, "forbidden: the user's role is not one the route requires", reference(FORBIDDEN));
+    }
+    if fails {
+        add(500, "the handler returned an error", reference(ERROR));
+    }
+    for (status, (description, schemas)) in responses {
+        let s = match schemas.len() {
+            1 => schemas.into_iter().next().unwrap_or_else(|| reference(ERROR)),
+            _ => RefOr::T(Schema::OneOf(schemas.into_iter().fold(OneOfBuilder::new(), |b, s| b.item(s)).build())),
+        };
+        op = op.response(status.to_string(), ResponseBuilder::new().description(description).content("application/json", json_content(s)).build());
+    }
+    op.build()
+}
+
+/// The document of one app; `title` names it.
+pub fn document(m: &Manifest, title: &str) -> OpenApi {
+    let mut paths: BTreeMap<String, Vec<&Route>> = BTreeMap::new();
+    for r in &m.routes {
+        paths.entry(openapi_path(r)).or_default().push(r);
+    }
+    let mut builder = PathsBuilder::new();
+    for (path, routes) in paths {
+        let mut item: Option<PathItem> = None;
+        for r in routes {
+            let op = operation(m, r);
+            item = Some(match item {
+                None => PathItem::new(method(&r.method), op),
+                Some(mut existing) => {
+                    existing.merge_operations(PathItem::new(method(&r.method), op));
+                    existing
+                }
+            });
+        }
+        if let Some(item) = item {
+            builder = builder.path(path, item);
+        }
+    }
+    let mut components = ComponentsBuilder::new()
+        .schema(ERROR, typed(Type::Object).property("error", typed(Type::String)).required("error").build())
+        .schema(
+            FORBIDDEN,
+            typed(Type::Object)
+                .property("error", typed(Type::String))
+                .property("current_role", RefOr::T(Schema::OneOf(OneOfBuilder::new().item(typed(Type::String).build()).item(typed(Type::Null).build()).build())))
+                .property("required_roles", ArrayBuilder::new().items(typed(Type::String)))
+                .required("error")
+                .required("current_role")
+                .required("required_roles")
+                .build(),
+        );
+    for r in &m.records {
+        components = components.schema(&r.name, record_schema(&m.records, r));
+    }
+    if m.auth.is_some() {
+        components = components.security_scheme(BEARER, SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()));
+    }
+    OpenApiBuilder::new()
+        .info(InfoBuilder::new().title(title).version("1.0.0").build())
+        .paths(builder.build())
+        .components(Some(components.build()))
+        .build()
+}
+
+/// The document as pretty JSON text; `app` is the app's file name (its stem is the title).
+pub fn json(m: &Manifest, app: &str) -> String {
+    let title = std::path::Path::new(app).file_stem().map_or(app.to_string(), |s| s.to_string_lossy().into_owned());
+    document(m, &title).to_pretty_json().unwrap_or_else(|_| "{}".into())
+}
