@@ -99,3 +99,30 @@ impl Database {
         cell.get_or_try_init(|| self.ensure_blacklist()).await.map(|_| ())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn revoke_check_expire_and_clean_up() {
+        let dir = std::env::temp_dir().join(format!("fitz-blacklist-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let db = Database::connect(&format!("sqlite:{}", dir.join("b.db").display())).await.expect("sqlite");
+        assert!(!db.is_blacklisted("a").await.expect("check"));
+        db.blacklist("a", now() + 60).await.expect("revoke");
+        db.blacklist("a", now() + 120).await.expect("revoking again is fine");
+        assert!(db.is_blacklisted("a").await.expect("check"));
+        db.blacklist("old", now() - 1).await.expect("revoke");
+        assert!(!db.is_blacklisted("old").await.expect("check"), "expired entries no longer count");
+        for i in 0..(CLEANUP_BATCH + 5) {
+            db.blacklist(&format!("x{i}"), now() - 10).await.expect("revoke");
+        }
+        assert_eq!(db.cleanup_expired().await.expect("cleanup"), CLEANUP_BATCH + 6, "in batches, all of them");
+        assert_eq!(db.cleanup_expired().await.expect("cleanup"), 0);
+        assert!(db.is_blacklisted("a").await.expect("check"), "live entries stay");
+        db.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

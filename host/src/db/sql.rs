@@ -375,3 +375,86 @@ pub fn build(dialect: Dialect, tables: &[Table], records: &[RecordType], spec: &
         .ok_or_else(|| DbError::Invalid(format!("the manifest declares no table `{}`", spec.query.table)))?;
     Builder { dialect, table, records, spec, params, binds: Vec::new(), numbered: HashMap::new() }.build()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guest_abi::manifest::Column;
+    use guest_abi::query::{Order, Query};
+
+    fn table() -> Table {
+        let col = |name: &str, ty: ValueType| Column { name: name.into(), ty };
+        Table {
+            name: "tasks".into(),
+            record: 0,
+            primary_key: "id".into(),
+            auto_id: true,
+            columns: vec![col("id", ValueType::Int), col("title", ValueType::Str), col("owner", ValueType::nullable(ValueType::Str))],
+        }
+    }
+
+    fn spec(kind: QueryKind, filter: Option<Expr>, params: Vec<ValueType>) -> QuerySpec {
+        QuerySpec {
+            query: Query { table: "tasks".into(), kind, filter, order: vec![], limit: None, offset: None },
+            record: 0,
+            params,
+            result: ValueType::Int,
+        }
+    }
+
+    fn col(name: &str) -> Box<Expr> {
+        Box::new(Expr::Column { name: name.into() })
+    }
+
+    fn param(index: u32) -> Box<Expr> {
+        Box::new(Expr::Param { index })
+    }
+
+    #[test]
+    fn placeholders_quoting_and_null_safe_equality() {
+        let f = Expr::Binary {
+            op: BinaryOp::And,
+            lhs: Box::new(Expr::Binary { op: BinaryOp::Eq, lhs: col("owner"), rhs: param(0) }),
+            rhs: Box::new(Expr::Binary { op: BinaryOp::Rem, lhs: col("id"), rhs: param(1) }),
+        };
+        let s = spec(QueryKind::Count, Some(f), vec![ValueType::nullable(ValueType::Str), ValueType::Int]);
+        let params = [Value::Null, Value::Int(3)];
+        let sqlite = build(Dialect::Sqlite, &[table()], &[], &s, &params).expect("sql");
+        assert_eq!(sqlite.sql, r#"SELECT COUNT(*) FROM "tasks" WHERE (("owner" IS ?1) AND ((("id" % ?2) + abs(?2)) % abs(?2)))"#);
+        assert_eq!(sqlite.binds, vec![Bind::Null(BindType::Text), Bind::Int(3)]);
+        let pg = build(Dialect::Postgres, &[table()], &[], &s, &params).expect("sql");
+        assert_eq!(pg.sql, r#"SELECT COUNT(*) FROM "tasks" WHERE (("owner" IS NOT DISTINCT FROM $1) AND ((("id" % $2) + abs($2)) % abs($2)))"#);
+    }
+
+    #[test]
+    fn first_orders_limits_and_searches_without_like() {
+        let mut s = spec(QueryKind::First, Some(Expr::Like { expr: col("title"), mode: LikeMode::Contains, pattern: param(0) }), vec![ValueType::Str]);
+        s.query.order = vec![Order { column: "id".into(), ascending: false }];
+        let params = [Value::Str("50%_off".into())];
+        let pg = build(Dialect::Postgres, &[table()], &[], &s, &params).expect("sql");
+        assert_eq!(pg.sql, r#"SELECT "id", "title", "owner" FROM "tasks" WHERE (strpos("title", $1) > 0) ORDER BY "id" DESC LIMIT 1"#);
+        assert_eq!(pg.binds, vec![Bind::Text("50%_off".into())]);
+    }
+
+    #[test]
+    fn insert_leaves_a_zero_key_to_the_database_and_lists_expand() {
+        let s = QuerySpec { params: vec![ValueType::Record { id: 0 }], ..spec(QueryKind::Insert, None, vec![]) };
+        let row = Value::Record(vec![Value::Int(0), Value::Str("t".into()), Value::Null]);
+        let st = build(Dialect::Sqlite, &[table()], &[], &s, &[row]).expect("sql");
+        assert_eq!(st.sql, r#"INSERT INTO "tasks" ("title", "owner") VALUES (?1, ?2) RETURNING "id", "title", "owner""#);
+        let s = spec(QueryKind::Count, Some(Expr::In { expr: col("id"), list: 0 }), vec![ValueType::list(ValueType::Int)]);
+        let st = build(Dialect::Postgres, &[table()], &[], &s, &[Value::List(vec![Value::Int(1), Value::Int(2)])]).expect("sql");
+        assert_eq!(st.sql, r#"SELECT COUNT(*) FROM "tasks" WHERE ("id" IN ($1, $2))"#);
+        let st = build(Dialect::Postgres, &[table()], &[], &s, &[Value::List(vec![])]).expect("sql");
+        assert_eq!(st.sql, r#"SELECT COUNT(*) FROM "tasks" WHERE (1 = 0)"#);
+    }
+
+    #[test]
+    fn unknown_tables_and_columns_are_refused() {
+        let mut s = spec(QueryKind::All, None, vec![]);
+        s.query.table = "users; DROP TABLE x".into();
+        assert!(matches!(build(Dialect::Sqlite, &[table()], &[], &s, &[]), Err(DbError::Invalid(_))));
+        let s = spec(QueryKind::All, Some(Expr::IsNull { expr: col("nope") }), vec![]);
+        assert_eq!(build(Dialect::Sqlite, &[table()], &[], &s, &[]), Err(DbError::Invalid("table `tasks` has no column `nope`".into())));
+    }
+}

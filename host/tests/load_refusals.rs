@@ -1,0 +1,99 @@
+//! Loading a module checks it before running any of it, and refuses a bad one with a message
+//! that names the problem: not WebAssembly, no manifest, another ABI version, an import
+//! outside the table, a manifest that does not match the exports, a missing secret.
+
+use fitz_host::runtime::app::{load, Limits, TopLevelOutput};
+use fitz_host::runtime::engine::Allocation;
+use fitz_host::runtime::state::AppContext;
+use fitz_host::runtime::validate::{validate_bytes, LoadError};
+use fitz_host::runtime::Runtime;
+use guest_abi::manifest::{Manifest, SECTION};
+use wasm_encoder::{CustomSection, EntityType, FunctionSection, ImportSection, Module, TypeSection, ValType};
+
+const APP: &str = r#"
+let GREETING = secret("GREETING")
+@get("/hi")
+fn hi() -> Str => GREETING.expose()
+"#;
+
+fn compiled() -> (Vec<u8>, Manifest) {
+    let a = fitz_compiler::compile(APP, "hi.fitz").expect("compiles");
+    (a.wasm, a.manifest)
+}
+
+/// The module with its manifest section replaced.
+fn with_manifest(wasm: &[u8], manifest: &Manifest) -> Vec<u8> {
+    let mut out = Module::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let payload = payload.expect("parse");
+        if let wasmparser::Payload::CustomSection(c) = &payload
+            && c.name() == SECTION
+        {
+            continue;
+        }
+        if let Some((id, range)) = payload.as_section() {
+            out.section(&wasm_encoder::RawSection { id, data: &wasm[range] });
+        }
+    }
+    out.section(&CustomSection { name: SECTION.into(), data: manifest.to_json().into_bytes().into() });
+    out.finish()
+}
+
+#[test]
+fn structural_refusals_name_the_problem() {
+    let (wasm, manifest) = compiled();
+    assert!(matches!(validate_bytes(b"\0asm\x01\0\0\0garbage"), Err(LoadError::NotWasm(_))));
+
+    let mut m = Module::new();
+    let mut types = TypeSection::new();
+    types.ty().function([], []);
+    m.section(&types);
+    let plain = m.finish();
+    let e = validate_bytes(&plain).expect_err("no manifest");
+    assert_eq!(e.to_string(), "the module's manifest is unusable: the module has no `fitz.manifest` section");
+
+    let old = with_manifest(&wasm, &Manifest { abi_version: 999, ..manifest.clone() });
+    let e = validate_bytes(&old).expect_err("abi");
+    assert!(e.to_string().contains("built for guest ABI 999"), "{e}");
+
+    let mut broken = manifest.clone();
+    broken.routes[0].returns = guest_abi::types::ValueType::Record { id: 42 };
+    let e = validate_bytes(&with_manifest(&wasm, &broken)).expect_err("record");
+    assert!(e.to_string().contains("names record 42"), "{e}");
+}
+
+#[tokio::test]
+async fn runtime_refusals_name_the_problem() {
+    let (wasm, manifest) = compiled();
+    let rt = Runtime::new(Allocation::OnDemand).expect("runtime");
+    let secrets = [("GREETING".to_string(), "hola".to_string())].into_iter().collect();
+
+    // A missing secret.
+    let e = load(&rt, &wasm, AppContext::bare(manifest.clone()), Limits::default(), TopLevelOutput::Log).await.err().expect("refused");
+    assert_eq!(e.to_string(), "secret GREETING not set (set in the environment or in a .env file next to the app)");
+
+    // A route export the module does not have.
+    let mut renamed = manifest.clone();
+    renamed.routes[0].export = "fitz_route_7".into();
+    let e = load(&rt, &with_manifest(&wasm, &renamed), AppContext { secrets, ..AppContext::bare(manifest.clone()) }, Limits::default(), TopLevelOutput::Log)
+        .await
+        .err()
+        .expect("refused");
+    assert!(e.to_string().contains("does not export the function `fitz_route_7`"), "{e}");
+
+    // An import outside the table.
+    let mut m = Module::new();
+    let mut types = TypeSection::new();
+    types.ty().function([ValType::I32], [ValType::I32]);
+    m.section(&types);
+    let mut imports = ImportSection::new();
+    imports.import("env", "system", EntityType::Function(0));
+    m.section(&imports);
+    m.section(&FunctionSection::new());
+    let empty = Manifest { routes: vec![], secrets: vec![], ..manifest.clone() };
+    m.section(&CustomSection { name: SECTION.into(), data: empty.to_json().into_bytes().into() });
+    let hostile = m.finish();
+    let module = wasmtime::Module::new(&rt.engine, &hostile).expect("valid wasm");
+    let e = fitz_host::runtime::validate::check_imports(&module).expect_err("refused");
+    assert_eq!(e, "the module imports `env.system`, which the host does not provide");
+}
