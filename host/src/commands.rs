@@ -3,7 +3,9 @@
 pub mod build;
 pub mod check;
 pub mod cron;
+pub mod host;
 pub mod openapi;
+pub mod remote;
 pub mod run;
 pub mod serve;
 

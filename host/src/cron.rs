@@ -143,22 +143,20 @@ async fn run_tick(app: &crate::runtime::app::AppVersion, job: &str, tick: i64) {
 
 /// Inserts the tick; true when this host inserted it (and so runs it).
 pub async fn claim(db: &Database, app: &str, job: &str, tick: i64) -> Result<bool, DbError> {
-    let (create, insert, prune) = match db.pool {
+    let t = db.table(TICKS_TABLE);
+    let create = format!("CREATE TABLE IF NOT EXISTS {t} (app TEXT NOT NULL, job TEXT NOT NULL, tick BIGINT NOT NULL, PRIMARY KEY (app, job, tick))");
+    let (insert, prune) = match db.pool {
         Pool::Sqlite(_) => (
-            format!("CREATE TABLE IF NOT EXISTS {TICKS_TABLE} (app TEXT NOT NULL, job TEXT NOT NULL, tick BIGINT NOT NULL, PRIMARY KEY (app, job, tick))"),
-            format!("INSERT INTO {TICKS_TABLE} (app, job, tick) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING"),
-            format!("DELETE FROM {TICKS_TABLE} WHERE app = ?1 AND job = ?2 AND tick < ?3"),
+            format!("INSERT INTO {t} (app, job, tick) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING"),
+            format!("DELETE FROM {t} WHERE app = ?1 AND job = ?2 AND tick < ?3"),
         ),
         Pool::Postgres(_) => (
-            format!("CREATE TABLE IF NOT EXISTS {TICKS_TABLE} (app TEXT NOT NULL, job TEXT NOT NULL, tick BIGINT NOT NULL, PRIMARY KEY (app, job, tick))"),
-            format!("INSERT INTO {TICKS_TABLE} (app, job, tick) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"),
-            format!("DELETE FROM {TICKS_TABLE} WHERE app = $1 AND job = $2 AND tick < $3"),
+            format!("INSERT INTO {t} (app, job, tick) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"),
+            format!("DELETE FROM {t} WHERE app = $1 AND job = $2 AND tick < $3"),
         ),
     };
-    // Two hosts creating the table at once may race on PostgreSQL's catalog; one retry settles it.
-    if db.execute(&create).await.is_err() {
-        db.execute(&create).await?;
-    }
+    db.ensure_schema().await?;
+    db.execute_ddl(&create).await?;
     let inserted = match &db.pool {
         Pool::Sqlite(p) => sqlx::query(&insert).bind(app).bind(job).bind(tick).execute(p).await?.rows_affected(),
         Pool::Postgres(p) => sqlx::query(&insert).bind(app).bind(job).bind(tick).execute(p).await?.rows_affected(),

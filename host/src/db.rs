@@ -32,6 +32,9 @@ pub enum Pool {
 #[derive(Clone)]
 pub struct Database {
     pub pool: Pool,
+    /// The PostgreSQL schema an app's tables live in (one per app on a multi-tenant host);
+    /// `None` for the connection's default.
+    schema: Option<Arc<str>>,
     /// Set once the blacklist table is known to exist.
     blacklist: Arc<tokio::sync::OnceCell<()>>,
 }
@@ -94,7 +97,34 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Database {
     pub fn new(pool: Pool) -> Database {
-        Database { pool, blacklist: Arc::new(tokio::sync::OnceCell::new()) }
+        Database { pool, schema: None, blacklist: Arc::new(tokio::sync::OnceCell::new()) }
+    }
+
+    /// The same pool, with every table of the app in `schema` (PostgreSQL; SQLite apps get a
+    /// file each instead). The host qualifies every name it writes, so an app cannot reach
+    /// another app's schema.
+    pub fn with_schema(&self, schema: &str) -> Database {
+        Database { pool: self.pool.clone(), schema: Some(schema.into()), blacklist: Arc::new(tokio::sync::OnceCell::new()) }
+    }
+
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    /// A table name, quoted and qualified with the app's schema.
+    pub fn table(&self, name: &str) -> String {
+        match &self.schema {
+            Some(s) => format!("{}.{}", sql::quote(s), sql::quote(name)),
+            None => sql::quote(name),
+        }
+    }
+
+    /// Creates the app's schema (PostgreSQL) if it has one.
+    pub async fn ensure_schema(&self) -> Result<(), DbError> {
+        if let (Some(s), Pool::Postgres(_)) = (&self.schema, &self.pool) {
+            self.execute_ddl(&format!("CREATE SCHEMA IF NOT EXISTS {}", sql::quote(s))).await?;
+        }
+        Ok(())
     }
 
     fn blacklist_ready(&self) -> &tokio::sync::OnceCell<()> {

@@ -13,7 +13,6 @@ use arc_swap::ArcSwap;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::Router;
 use guest_abi::manifest::Param;
 use http::{header, HeaderValue, StatusCode};
@@ -24,29 +23,52 @@ use self::routes::Found;
 use crate::runtime::app::AppVersion;
 use crate::runtime::invoke::{self, Call, Fault, Reply};
 
-/// What the HTTP edge serves: the current version of one app.
+/// What the HTTP edge serves for one app: its current version (swapped atomically on a
+/// deploy; requests in flight keep the version they started with) and, on a multi-tenant
+/// host, the permits that cap its concurrent requests.
 pub struct Served {
     pub app: ArcSwap<AppVersion>,
+    pub permits: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl Served {
     pub fn new(app: AppVersion) -> Arc<Served> {
-        Arc::new(Served { app: ArcSwap::from_pointee(app) })
+        Arc::new(Served { app: ArcSwap::from_pointee(app), permits: None })
     }
 }
 
+/// One app on its own: every path goes to `serve_app`.
 pub fn router(served: Arc<Served>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/openapi.json", get(docs::openapi))
-        .route("/docs", get(docs::page))
-        .route("/docs/scalar.js", get(docs::script))
-        .fallback(handle)
-        .with_state(served)
+    Router::new().fallback(handle).with_state(served)
 }
 
-fn json_response(status: u16, body: &serde_json::Value) -> Response {
+async fn handle(State(served): State<Arc<Served>>, req: Request) -> Response {
+    serve_app(&served, req).await
+}
+
+/// Answers one request to one app: the auto routes, then the app's own.
+pub async fn serve_app(served: &Arc<Served>, req: Request) -> Response {
+    if req.method() == http::Method::GET {
+        match req.uri().path() {
+            "/healthz" => return healthz().await,
+            "/readyz" => return readyz(served).await,
+            "/openapi.json" => return docs::openapi(served),
+            "/docs" => return docs::page(served),
+            "/docs/scalar.js" => return docs::script(req).await,
+            _ => {}
+        }
+    }
+    let _permit = match &served.permits {
+        Some(p) => match p.clone().try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => return error(503, "the app is at its limit of concurrent requests, try again"),
+        },
+        None => None,
+    };
+    app_request(served, req).await
+}
+
+pub fn json_response(status: u16, body: &serde_json::Value) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"null".to_vec());
     let mut res = Response::new(Body::from(bytes));
@@ -55,7 +77,7 @@ fn json_response(status: u16, body: &serde_json::Value) -> Response {
     res
 }
 
-fn error(status: u16, message: &str) -> Response {
+pub fn error(status: u16, message: &str) -> Response {
     json_response(status, &json!({ "error": message }))
 }
 
@@ -63,7 +85,7 @@ async fn healthz() -> Response {
     json_response(200, &json!({ "status": "ok" }))
 }
 
-async fn readyz(State(served): State<Arc<Served>>) -> Response {
+async fn readyz(served: &Served) -> Response {
     let app = served.app.load_full();
     match &app.ctx.db {
         Some(db) if db.ping().await.is_err() => json_response(503, &json!({ "status": "unavailable", "database": "unreachable" })),
@@ -120,7 +142,7 @@ async fn read_body(req: Request, limit: usize) -> BodyInput {
 /// and depends on how the bytes arrive, so this one decides.
 pub const MAX_HEADER_BYTES: usize = 32 << 10;
 
-async fn handle(State(served): State<Arc<Served>>, req: Request) -> Response {
+async fn app_request(served: &Served, req: Request) -> Response {
     let started = Instant::now();
     let header_bytes: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
     if header_bytes > MAX_HEADER_BYTES {
@@ -150,12 +172,14 @@ async fn handle(State(served): State<Arc<Served>>, req: Request) -> Response {
     };
     let args = bind::bind(route, &path_params, query.as_deref(), body);
     let result = invoke::call(&app, Call { route: index, args, headers }).await;
-    let res = match &result {
+    let mut res = match &result {
         Ok(Reply { status, body }) => json_response(*status, body),
         Err(Fault::Timeout) => error(503, "request timed out"),
         Err(Fault::Busy) => error(503, "server busy, try again"),
         Err(Fault::Failed(_)) => error(500, "internal error"),
     };
+    // Which version answered: a deploy swaps versions between requests, never within one.
+    res.headers_mut().insert("x-fitz-version", HeaderValue::from(app.version));
     let micros = started.elapsed().as_micros() as u64;
     match result {
         Err(Fault::Failed(cause)) => {

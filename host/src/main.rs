@@ -36,6 +36,26 @@ enum Emit {
 }
 
 #[derive(Subcommand)]
+enum AppsCommand {
+    /// List the host's apps.
+    List,
+    /// Show one app: versions, routes, limits, secrets (names only), errors.
+    Inspect { app: String },
+    /// Serve the previous version again.
+    Rollback { app: String },
+    /// Stop serving an app and forget its versions and secrets (its data stays).
+    Remove { app: String },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Set a secret; the value is read from stdin.
+    Set { app: String, name: String },
+    /// Unset a secret.
+    Unset { app: String, name: String },
+}
+
+#[derive(Subcommand)]
 enum CronCommand {
     /// List the jobs with their next three runs (UTC).
     List {
@@ -84,6 +104,43 @@ enum Command {
         #[arg(long, value_enum, default_value = "wasm")]
         emit: Emit,
     },
+    /// Run a multi-tenant host: apps deployed through its operator API, served at
+    /// <app>.<base-domain>. Needs FITZ_OPERATOR_TOKEN.
+    Host {
+        #[command(flatten)]
+        listen: Listen,
+        /// Apps are served at <app>.<base-domain> (default: FITZ_BASE_DOMAIN, else localhost).
+        #[arg(long)]
+        base_domain: Option<String>,
+        /// Where SQLite state lives when DATABASE_URL is not PostgreSQL (default: FITZ_DATA, else fitz-data).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Compile an app and deploy it to a host (token: FITZ_OPERATOR_TOKEN).
+    Deploy {
+        /// `.fitz` source (compiled here) or a built `.wasm`.
+        file: PathBuf,
+        /// The host (default: FITZ_HOST_URL, else http://127.0.0.1:3000).
+        #[arg(long)]
+        to: Option<String>,
+        /// The app's name (default: the file's name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Manage the apps of a host.
+    Apps {
+        #[command(subcommand)]
+        command: AppsCommand,
+        #[arg(long, global = true)]
+        to: Option<String>,
+    },
+    /// Set or unset an app's secrets on a host.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+        #[arg(long, global = true)]
+        to: Option<String>,
+    },
     /// Operate an app's @cron jobs.
     Cron {
         #[command(subcommand)]
@@ -118,6 +175,18 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check { files, format } => commands::check::check(&files, matches!(format, Format::Json)),
         Command::Build { file, target: Target::Wasm, out, emit } => commands::build::build(&file, out, matches!(emit, Emit::Ir)),
+        Command::Host { listen, base_domain, data } => commands::host::run(commands::host::HostOptions { host: listen.host, port: listen.port, base_domain, data }),
+        Command::Deploy { file, to, name } => commands::remote::deploy(&file, to, name),
+        Command::Apps { command, to } => match command {
+            AppsCommand::List => commands::remote::apps_list(to),
+            AppsCommand::Inspect { app } => commands::remote::apps_inspect(&app, to),
+            AppsCommand::Rollback { app } => commands::remote::apps_rollback(&app, to),
+            AppsCommand::Remove { app } => commands::remote::apps_remove(&app, to),
+        },
+        Command::Secrets { command, to } => match command {
+            SecretsCommand::Set { app, name } => commands::remote::secrets_set(&app, &name, to),
+            SecretsCommand::Unset { app, name } => commands::remote::secrets_unset(&app, &name, to),
+        },
         Command::Cron { command: CronCommand::List { app } } => commands::cron::list(&app),
         Command::Cron { command: CronCommand::Run { app, job } } => commands::cron::run(&app, &job),
         Command::Openapi { file } => commands::openapi::openapi(&file),

@@ -14,7 +14,8 @@ use crate::runtime::app::AppVersion;
 
 pub struct Running {
     pub addr: SocketAddr,
-    pub served: Arc<Served>,
+    /// The app, when one app is served (`None` for a multi-tenant host).
+    pub served: Option<Arc<Served>>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -39,10 +40,16 @@ impl Running {
 
 /// Serves `app` on `listener` until `shutdown` completes or `Running::shutdown` is called.
 pub fn start(listener: TcpListener, app: AppVersion, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<Running> {
-    let addr = listener.local_addr()?;
     let served = Served::new(app);
+    let mut running = start_router(listener, router(served.clone()), shutdown)?;
+    running.served = Some(served);
+    Ok(running)
+}
+
+/// Serves any router (a multi-tenant host's) the same way.
+pub fn start_router(listener: TcpListener, service: axum::Router, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let service = router(served.clone());
     let task = tokio::spawn(async move {
         axum::serve(listener, service)
             .with_graceful_shutdown(async move {
@@ -53,7 +60,7 @@ pub fn start(listener: TcpListener, app: AppVersion, shutdown: impl Future<Outpu
             })
             .await
     });
-    Ok(Running { addr, served, stop: Some(stop), task })
+    Ok(Running { addr, served: None, stop: Some(stop), task })
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

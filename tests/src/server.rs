@@ -121,7 +121,7 @@ impl TestApp {
     }
 
     pub fn served(&self) -> Arc<Served> {
-        self.running.as_ref().expect("running").served.clone()
+        self.running.as_ref().and_then(|r| r.served.clone()).expect("running")
     }
 
     pub async fn stop(mut self) {

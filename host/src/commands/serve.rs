@@ -92,9 +92,11 @@ async fn serve_async(wasm: Vec<u8>, source: &Path, opts: ServeOptions) -> Result
     let banner = banner(&name, &app.manifest, listener.local_addr().unwrap_or(addr), &db.describe());
     let running = crate::server::start(listener, app, crate::server::shutdown_signal()).map_err(|e| (1, e.to_string()))?;
     eprint!("{banner}");
-    let scheduler = crate::cron::start(running.served.clone());
+    let scheduler = running.served.clone().map(crate::cron::start);
     let result = running.wait().await;
-    scheduler.stop();
+    if let Some(s) = scheduler {
+        s.stop();
+    }
     db.close().await;
     drop(runtime);
     result.map_err(|e| (1, format!("the server stopped: {e}")))

@@ -21,8 +21,10 @@ fn p(dialect: Dialect, n: usize) -> String {
 
 impl Database {
     async fn ensure_blacklist(&self) -> Result<(), DbError> {
-        self.execute(&format!("CREATE TABLE IF NOT EXISTS {TABLE} (jti TEXT PRIMARY KEY, expires_at BIGINT NOT NULL)")).await?;
-        self.execute(&format!("CREATE INDEX IF NOT EXISTS {TABLE}_expires_at ON {TABLE} (expires_at)")).await?;
+        self.ensure_schema().await?;
+        let table = self.table(TABLE);
+        self.execute_ddl(&format!("CREATE TABLE IF NOT EXISTS {table} (jti TEXT PRIMARY KEY, expires_at BIGINT NOT NULL)")).await?;
+        self.execute_ddl(&format!("CREATE INDEX IF NOT EXISTS {TABLE}_expires_at ON {table} (expires_at)")).await?;
         Ok(())
     }
 
@@ -39,7 +41,8 @@ impl Database {
         self.ensure_blacklist_once().await?;
         let d = self.dialect();
         let sql = format!(
-            "INSERT INTO {TABLE} (jti, expires_at) VALUES ({}, {}) ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at",
+            "INSERT INTO {} (jti, expires_at) VALUES ({}, {}) ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at",
+            self.table(TABLE),
             p(d, 1),
             p(d, 2)
         );
@@ -64,7 +67,7 @@ impl Database {
     async fn is_blacklisted_once(&self, jti: &str) -> Result<bool, DbError> {
         self.ensure_blacklist_once().await?;
         let d = self.dialect();
-        let sql = format!("SELECT 1 FROM {TABLE} WHERE jti = {} AND expires_at > {}", p(d, 1), p(d, 2));
+        let sql = format!("SELECT 1 FROM {} WHERE jti = {} AND expires_at > {}", self.table(TABLE), p(d, 1), p(d, 2));
         let found = match &self.pool {
             Pool::Sqlite(pool) => sqlx::query(&sql).bind(jti).bind(now()).fetch_optional(pool).await?.is_some(),
             Pool::Postgres(pool) => sqlx::query(&sql).bind(jti).bind(now()).fetch_optional(pool).await?.is_some(),
@@ -76,10 +79,8 @@ impl Database {
     pub async fn cleanup_expired(&self) -> Result<i64, DbError> {
         self.ensure_blacklist_once().await?;
         let d = self.dialect();
-        let sql = format!(
-            "DELETE FROM {TABLE} WHERE jti IN (SELECT jti FROM {TABLE} WHERE expires_at <= {} LIMIT {CLEANUP_BATCH})",
-            p(d, 1)
-        );
+        let table = self.table(TABLE);
+        let sql = format!("DELETE FROM {table} WHERE jti IN (SELECT jti FROM {table} WHERE expires_at <= {} LIMIT {CLEANUP_BATCH})", p(d, 1));
         let cutoff = now();
         let mut total = 0i64;
         loop {

@@ -13,7 +13,7 @@ use super::{Database, DbError, Pool};
 /// The outcome a query gives the guest: the value of `spec.result`, or an error in words the
 /// app may show.
 pub async fn run_query(db: &Database, manifest: &Manifest, spec: &QuerySpec, params: &[Value]) -> Result<Value, QueryError> {
-    let stmt = sql::build(db.dialect(), &manifest.tables, &manifest.records, spec, params)?;
+    let stmt = sql::build(db.dialect(), db.schema(), &manifest.tables, &manifest.records, spec, params)?;
     let table = manifest
         .tables
         .iter()

@@ -87,6 +87,8 @@ pub fn bind_value(records: &[RecordType], ty: &ValueType, v: &Value) -> Result<B
 
 struct Builder<'a> {
     dialect: Dialect,
+    /// The quoted, qualified table name.
+    table_name: String,
     table: &'a Table,
     records: &'a [RecordType],
     spec: &'a QuerySpec,
@@ -295,14 +297,14 @@ impl Builder<'_> {
     /// those of the windowed select, by primary key.
     fn window_filter(&mut self) -> Result<String, DbError> {
         let pk = self.column(&self.table.primary_key.clone())?;
-        let table = quote(&self.table.name);
+        let table = self.table_name.clone();
         let filter = self.filter()?;
         let tail = self.tail(None)?;
         Ok(format!(" WHERE {pk} IN (SELECT {pk} FROM {table}{filter}{tail})"))
     }
 
     fn build(mut self) -> Result<Statement, DbError> {
-        let table = quote(&self.table.name);
+        let table = self.table_name.clone();
         let (sql, returns) = match &self.spec.query.kind {
             QueryKind::First => {
                 let filter = self.filter()?;
@@ -367,13 +369,23 @@ impl Builder<'_> {
     }
 }
 
-/// Builds the statement for one run of a query template with its parameter values.
-pub fn build(dialect: Dialect, tables: &[Table], records: &[RecordType], spec: &QuerySpec, params: &[Value]) -> Result<Statement, DbError> {
+/// Builds the statement for one run of a query template with its parameter values; tables
+/// are qualified with `schema` when there is one.
+pub fn build(dialect: Dialect, schema: Option<&str>, tables: &[Table], records: &[RecordType], spec: &QuerySpec, params: &[Value]) -> Result<Statement, DbError> {
     let table = tables
         .iter()
         .find(|t| t.name == spec.query.table)
         .ok_or_else(|| DbError::Invalid(format!("the manifest declares no table `{}`", spec.query.table)))?;
-    Builder { dialect, table, records, spec, params, binds: Vec::new(), numbered: HashMap::new() }.build()
+    let table_name = qualified(schema, &table.name);
+    Builder { dialect, table_name, table, records, spec, params, binds: Vec::new(), numbered: HashMap::new() }.build()
+}
+
+/// `"schema"."name"`, or `"name"`.
+pub fn qualified(schema: Option<&str>, name: &str) -> String {
+    match schema {
+        Some(s) => format!("{}.{}", quote(s), quote(name)),
+        None => quote(name),
+    }
 }
 
 #[cfg(test)]
@@ -419,10 +431,10 @@ mod tests {
         };
         let s = spec(QueryKind::Count, Some(f), vec![ValueType::nullable(ValueType::Str), ValueType::Int]);
         let params = [Value::Null, Value::Int(3)];
-        let sqlite = build(Dialect::Sqlite, &[table()], &[], &s, &params).expect("sql");
+        let sqlite = build(Dialect::Sqlite, None, &[table()], &[], &s, &params).expect("sql");
         assert_eq!(sqlite.sql, r#"SELECT COUNT(*) FROM "tasks" WHERE (("owner" IS ?1) AND ((("id" % ?2) + abs(?2)) % abs(?2)))"#);
         assert_eq!(sqlite.binds, vec![Bind::Null(BindType::Text), Bind::Int(3)]);
-        let pg = build(Dialect::Postgres, &[table()], &[], &s, &params).expect("sql");
+        let pg = build(Dialect::Postgres, None, &[table()], &[], &s, &params).expect("sql");
         assert_eq!(pg.sql, r#"SELECT COUNT(*) FROM "tasks" WHERE (("owner" IS NOT DISTINCT FROM $1) AND ((("id" % $2) + abs($2)) % abs($2)))"#);
     }
 
@@ -431,7 +443,7 @@ mod tests {
         let mut s = spec(QueryKind::First, Some(Expr::Like { expr: col("title"), mode: LikeMode::Contains, pattern: param(0) }), vec![ValueType::Str]);
         s.query.order = vec![Order { column: "id".into(), ascending: false }];
         let params = [Value::Str("50%_off".into())];
-        let pg = build(Dialect::Postgres, &[table()], &[], &s, &params).expect("sql");
+        let pg = build(Dialect::Postgres, None, &[table()], &[], &s, &params).expect("sql");
         assert_eq!(pg.sql, r#"SELECT "id", "title", "owner" FROM "tasks" WHERE (strpos("title", $1) > 0) ORDER BY "id" DESC LIMIT 1"#);
         assert_eq!(pg.binds, vec![Bind::Text("50%_off".into())]);
     }
@@ -440,12 +452,12 @@ mod tests {
     fn insert_leaves_a_zero_key_to_the_database_and_lists_expand() {
         let s = QuerySpec { params: vec![ValueType::Record { id: 0 }], ..spec(QueryKind::Insert, None, vec![]) };
         let row = Value::Record(vec![Value::Int(0), Value::Str("t".into()), Value::Null]);
-        let st = build(Dialect::Sqlite, &[table()], &[], &s, &[row]).expect("sql");
+        let st = build(Dialect::Sqlite, None, &[table()], &[], &s, &[row]).expect("sql");
         assert_eq!(st.sql, r#"INSERT INTO "tasks" ("title", "owner") VALUES (?1, ?2) RETURNING "id", "title", "owner""#);
         let s = spec(QueryKind::Count, Some(Expr::In { expr: col("id"), list: 0 }), vec![ValueType::list(ValueType::Int)]);
-        let st = build(Dialect::Postgres, &[table()], &[], &s, &[Value::List(vec![Value::Int(1), Value::Int(2)])]).expect("sql");
+        let st = build(Dialect::Postgres, None, &[table()], &[], &s, &[Value::List(vec![Value::Int(1), Value::Int(2)])]).expect("sql");
         assert_eq!(st.sql, r#"SELECT COUNT(*) FROM "tasks" WHERE ("id" IN ($1, $2))"#);
-        let st = build(Dialect::Postgres, &[table()], &[], &s, &[Value::List(vec![])]).expect("sql");
+        let st = build(Dialect::Postgres, None, &[table()], &[], &s, &[Value::List(vec![])]).expect("sql");
         assert_eq!(st.sql, r#"SELECT COUNT(*) FROM "tasks" WHERE (1 = 0)"#);
     }
 
@@ -453,8 +465,8 @@ mod tests {
     fn unknown_tables_and_columns_are_refused() {
         let mut s = spec(QueryKind::All, None, vec![]);
         s.query.table = "users; DROP TABLE x".into();
-        assert!(matches!(build(Dialect::Sqlite, &[table()], &[], &s, &[]), Err(DbError::Invalid(_))));
+        assert!(matches!(build(Dialect::Sqlite, None, &[table()], &[], &s, &[]), Err(DbError::Invalid(_))));
         let s = spec(QueryKind::All, Some(Expr::IsNull { expr: col("nope") }), vec![]);
-        assert_eq!(build(Dialect::Sqlite, &[table()], &[], &s, &[]), Err(DbError::Invalid("table `tasks` has no column `nope`".into())));
+        assert_eq!(build(Dialect::Sqlite, None, &[table()], &[], &s, &[]), Err(DbError::Invalid("table `tasks` has no column `nope`".into())));
     }
 }

@@ -2,10 +2,10 @@
 //! script is compiled into the binary (`host/assets`), so the page works offline. A content
 //! security policy keeps the page from reaching anything but this server.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::response::Response;
 use http::{header, HeaderValue, StatusCode};
 
@@ -24,7 +24,7 @@ fn response(status: StatusCode, content_type: &'static str, body: impl Into<Body
     res
 }
 
-pub async fn openapi(State(served): State<Arc<Served>>) -> Response {
+pub fn openapi(served: &Served) -> Response {
     let app = served.app.load_full();
     response(StatusCode::OK, "application/json", app.openapi.to_string())
 }
@@ -33,7 +33,7 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-pub async fn page(State(served): State<Arc<Served>>) -> Response {
+pub fn page(served: &Served) -> Response {
     let app = served.app.load_full();
     let mut res = response(StatusCode::OK, "text/html; charset=utf-8", PAGE.replace("{{TITLE}}", &escape(&app.ctx.name)));
     res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));

@@ -43,6 +43,8 @@ impl Default for Limits {
 }
 
 pub struct AppVersion {
+    /// Its number among the app's deployed versions (1 for a single app).
+    pub version: u64,
     pub ctx: Arc<AppContext>,
     pub manifest: Arc<Manifest>,
     pub pre: InstancePre<GuestState>,
@@ -66,8 +68,10 @@ impl AppVersion {
         StoreLimitsBuilder::new().memory_size(limits.memory_bytes).instances(1).tables(4).memories(1).build()
     }
 
-    /// A fresh store for one request or tick, stopped at `deadline`.
-    pub fn new_store(&self, deadline: Duration) -> Store<GuestState> {
+    /// A fresh store for one request or tick. The guest yields to the executor every epoch
+    /// tick, so a guest that computes for long never holds a worker thread from other
+    /// requests (or other apps); the caller's timer enforces the deadline.
+    pub fn new_store(&self) -> Store<GuestState> {
         let state = GuestState {
             app: self.ctx.clone(),
             limits: Self::store_limits(&self.limits),
@@ -76,15 +80,28 @@ impl AppVersion {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        store.set_epoch_deadline(Runtime::ticks(deadline));
-        store.epoch_deadline_trap();
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
         store
     }
 }
 
-/// Validates, runs the top level, bakes the snapshot and compiles it. `ctx.manifest` is
-/// replaced by the module's own manifest.
+/// Validates, creates the app's missing tables, runs the top level, bakes the snapshot and
+/// compiles it. `ctx.manifest` is replaced by the module's own manifest.
 pub async fn load(rt: &Runtime, wasm: &[u8], ctx: AppContext, limits: Limits, output: TopLevelOutput) -> Result<AppVersion, LoadError> {
+    load_with(rt, wasm, ctx, limits, output, true).await
+}
+
+/// `load`, leaving the tables to the caller when `create_tables` is false (a multi-tenant
+/// deploy migrates them first).
+pub async fn load_with(
+    rt: &Runtime,
+    wasm: &[u8],
+    ctx: AppContext,
+    limits: Limits,
+    output: TopLevelOutput,
+    create_tables: bool,
+) -> Result<AppVersion, LoadError> {
     let manifest = validate_bytes(wasm)?;
     let missing: Vec<String> = manifest.secrets.iter().filter(|s| !ctx.secrets.contains_key(*s)).cloned().collect();
     if !missing.is_empty() {
@@ -93,7 +110,7 @@ pub async fn load(rt: &Runtime, wasm: &[u8], ctx: AppContext, limits: Limits, ou
     let routes = RouteTable::new(&manifest.routes).map_err(LoadError::Manifest)?;
     let manifest = Arc::new(manifest);
     let ctx = Arc::new(AppContext { manifest: manifest.clone(), ..ctx });
-    if let Some(db) = &ctx.db {
+    if let (Some(db), true) = (&ctx.db, create_tables) {
         db.create_tables(&manifest.tables).await.map_err(|e| LoadError::Database(e.to_string()))?;
     }
 
@@ -104,7 +121,7 @@ pub async fn load(rt: &Runtime, wasm: &[u8], ctx: AppContext, limits: Limits, ou
     let module = compile(rt, &baked)?;
     let pre = rt.linker.instantiate_pre(&module).map_err(|e| LoadError::Import(e.to_string()))?;
     let openapi: Arc<str> = crate::openapi::json(&manifest, &ctx.name).into();
-    Ok(AppVersion { ctx, manifest, pre, routes, openapi, limits, engine: rt.engine.clone(), _ticker: rt.ticker.clone() })
+    Ok(AppVersion { version: 1, ctx, manifest, pre, routes, openapi, limits, engine: rt.engine.clone(), _ticker: rt.ticker.clone() })
 }
 
 fn compile(rt: &Runtime, wasm: &[u8]) -> Result<Module, LoadError> {

@@ -68,7 +68,7 @@ pub enum Fault {
 
 pub async fn call(app: &AppVersion, call: Call) -> Result<Reply, Fault> {
     let deadline = app.limits.request_deadline;
-    let mut store = app.new_store(deadline);
+    let mut store = app.new_store();
     let result = guarded(deadline, &mut store, |store| Box::pin(run(app, store, call))).await;
     finish(app, &mut store, result)
 }
@@ -77,7 +77,7 @@ pub async fn call(app: &AppVersion, call: Call) -> Result<Reply, Fault> {
 /// whose value is an `Err` is reported as `Fault::Failed` with its message).
 pub async fn run_cron(app: &AppVersion, index: usize) -> Result<Json, Fault> {
     let deadline = app.limits.cron_deadline;
-    let mut store = app.new_store(deadline);
+    let mut store = app.new_store();
     let result = guarded(deadline, &mut store, |store| Box::pin(cron(app, store, index))).await;
     match finish(app, &mut store, result)? {
         Reply { status: 200, body } => Ok(body),
@@ -104,14 +104,14 @@ async fn cron(app: &AppVersion, store: &mut Store<GuestState>, index: usize) -> 
 
 type Run<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = wasmtime::Result<Reply>> + Send + 'a>>;
 
-/// Runs `f` under the version's deadline (the epoch deadline stops the guest; the timer also
-/// covers a host call that never returns).
+/// Runs `f` under a deadline: the guest yields at every epoch tick, so the timer fires on time
+/// even in a tight loop, and it covers a host call that never returns as well.
 async fn guarded<'a>(
     deadline: std::time::Duration,
     store: &'a mut Store<GuestState>,
     f: impl FnOnce(&'a mut Store<GuestState>) -> Run<'a>,
 ) -> Result<wasmtime::Result<Reply>, tokio::time::error::Elapsed> {
-    tokio::time::timeout(deadline + std::time::Duration::from_secs(1), f(store)).await
+    tokio::time::timeout(deadline, f(store)).await
 }
 
 fn finish(app: &AppVersion, store: &mut Store<GuestState>, result: Result<wasmtime::Result<Reply>, tokio::time::error::Elapsed>) -> Result<Reply, Fault> {
@@ -215,6 +215,42 @@ impl Guest<'_> {
             out.push(((rid, i), self.read(store, fty, slot)?));
         }
         Ok(out)
+    }
+}
+
+/// The default of field `field` of record `record`, computed by the app in a fresh instance
+/// (for migrations that add a required column); `None` when the field has no default.
+pub async fn field_default(app: &AppVersion, record: u32, field: usize) -> Result<Option<Value>, Fault> {
+    let mut store = app.new_store();
+    let deadline = app.limits.request_deadline;
+    let result: Result<wasmtime::Result<Option<Value>>, _> = tokio::time::timeout(deadline, async {
+        let instance = app.pre.instantiate_async(&mut store).await?;
+        let mem = GuestMemory::of_instance(&mut store, &instance)?;
+        store.data_mut().mem = Some(mem.clone());
+        let guest = Guest { app, instance, mem };
+        let export = guest_abi::exports::field_default(record as usize, field);
+        let Some(f) = guest.instance.get_func(&mut store, &export) else { return Ok(None) };
+        let Some(ty) = app.manifest.records.get(record as usize).and_then(|r| r.fields.get(field)).map(|f| f.ty.clone()) else {
+            return Ok(None);
+        };
+        let mut result = [match slot_kind(&ty) {
+            SlotKind::I32 => Val::I32(0),
+            SlotKind::I64 => Val::I64(0),
+            SlotKind::F64 => Val::F64(0),
+        }];
+        f.call_async(&mut store, &[], &mut result).await?;
+        let slot = match result[0] {
+            Val::I64(v) => Slot::I64(v),
+            Val::F64(v) => Slot::F64(f64::from_bits(v)),
+            ref v => Slot::I32(v.i32().unwrap_or(0) as u32),
+        };
+        Ok(Some(guest.read(&store, &ty, slot)?))
+    })
+    .await;
+    match result {
+        Err(_) => Err(Fault::Timeout),
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(Fault::Failed(describe_failure(&e, ""))),
     }
 }
 

@@ -1,0 +1,115 @@
+//! `fitz host`: a long-running multi-tenant host (see `crate::multi`). Apps are deployed to it
+//! through the operator API (`fitz deploy`, `fitz apps`, `fitz secrets`).
+//!
+//! Settings: `--port`/`FITZ_PORT` (3000), `--host`/`FITZ_HOST` (127.0.0.1), `--base-domain`/
+//! `FITZ_BASE_DOMAIN` (`localhost`: apps at `<app>.localhost`), `--data`/`FITZ_DATA`
+//! (`fitz-data`: SQLite state when `DATABASE_URL` is not PostgreSQL), `FITZ_OPERATOR_TOKEN`
+//! (required: the operator API refuses everything without it).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::db::Database;
+use crate::multi::{Host, HostConfig};
+use crate::runtime::engine::Allocation;
+use crate::runtime::Runtime;
+
+/// The most memory one instance of any app may have (the pool's slot size).
+pub const MAX_MEMORY_MIB: u64 = 256;
+/// Instances in the pool: the concurrency of the whole host.
+pub const POOL_INSTANCES: u32 = 1000;
+/// The largest module a deploy accepts.
+pub const MAX_MODULE_BYTES: usize = 16 << 20;
+/// The shortest operator token accepted.
+pub const MIN_TOKEN: usize = 16;
+
+pub struct HostOptions {
+    pub host: Option<IpAddr>,
+    pub port: Option<u16>,
+    pub base_domain: Option<String>,
+    pub data: Option<PathBuf>,
+}
+
+/// Opens the host's state and loads every stored app (a restarted host serves them again).
+pub async fn open_host(database_url: Option<&str>, data: PathBuf, base_domain: String, operator_token: String) -> Result<Arc<Host>, String> {
+    let database = match database_url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Some(Database::connect(url).await.map_err(|e| format!("cannot open the database: {e}"))?)
+        }
+        _ => None,
+    };
+    let rt = Runtime::new(Allocation::Pooling { instances: POOL_INSTANCES, max_memory: MAX_MEMORY_MIB << 20 }).map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let config = HostConfig { base_domain, operator_token, max_module_bytes: MAX_MODULE_BYTES };
+    let host = Host::open(database, data, rt, config).await.map_err(|e| format!("cannot open the host's store: {e}"))?;
+    let host = Arc::new(host);
+    crate::multi::sync::sync_once(&host).await;
+    Ok(host)
+}
+
+pub fn run(opts: HostOptions) -> u8 {
+    crate::commands::init_logging();
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    let token = env.get("FITZ_OPERATOR_TOKEN").cloned().unwrap_or_default();
+    if token.len() < MIN_TOKEN {
+        eprintln!("error: set FITZ_OPERATOR_TOKEN (at least {MIN_TOKEN} characters) to start a host; the operator API is refused without it");
+        return 2;
+    }
+    let host_ip = opts.host.or_else(|| env.get("FITZ_HOST").and_then(|h| h.parse().ok())).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let port = opts.port.or_else(|| env.get("FITZ_PORT").and_then(|p| p.parse().ok())).unwrap_or(3000);
+    let base = opts.base_domain.or_else(|| env.get("FITZ_BASE_DOMAIN").cloned()).unwrap_or_else(|| "localhost".into());
+    let data = opts.data.or_else(|| env.get("FITZ_DATA").map(PathBuf::from)).unwrap_or_else(|| PathBuf::from("fitz-data"));
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return 2;
+        }
+    };
+    rt.block_on(async move {
+        let host = match open_host(env.get("DATABASE_URL").map(String::as_str), data.clone(), base.clone(), token).await {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 1;
+            }
+        };
+        let addr = SocketAddr::new(host_ip, port);
+        let listener = match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: cannot listen on {addr}: {}", super::io_reason(&e));
+                return 1;
+            }
+        };
+        let bound = listener.local_addr().unwrap_or(addr);
+        let follower = crate::multi::sync::follow(host.clone());
+        let running = match crate::server::start_router(listener, crate::multi::dispatch::router(host.clone()), crate::server::shutdown_signal()) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 1;
+            }
+        };
+        let store = if env.get("DATABASE_URL").is_some_and(|u| u.starts_with("postgres")) { "PostgreSQL (shared)".to_string() } else { format!("SQLite in {}", data.display()) };
+        eprint!(
+            "fitz host: serving on http://{bound}\n  apps at http://<app>.{base}:{}/  ({} loaded)\n  operator API: http://{bound}/_fitz/apps\n  state: {store}\nPress Ctrl-C to stop.\n",
+            bound.port(),
+            host.registry.len()
+        );
+        let result = running.wait().await;
+        follower.abort();
+        for name in host.registry.names() {
+            if let Some(t) = host.registry.get(&name) {
+                t.stop_crons();
+            }
+        }
+        match result {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("error: the server stopped: {e}");
+                1
+            }
+        }
+    })
+}

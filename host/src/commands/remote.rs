@@ -1,0 +1,110 @@
+//! The operator CLI: `fitz deploy`, `fitz apps …` and `fitz secrets …` talk to a running
+//! `fitz host` over its operator API, with the token from `FITZ_OPERATOR_TOKEN`.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde_json::Value;
+
+pub const DEFAULT_URL: &str = "http://127.0.0.1:3000";
+
+/// Where the host is: the flag, else `FITZ_HOST_URL`, else the local default.
+pub fn host_url(to: Option<String>) -> String {
+    to.or_else(|| std::env::var("FITZ_HOST_URL").ok()).unwrap_or_else(|| DEFAULT_URL.into()).trim_end_matches('/').to_string()
+}
+
+fn token() -> Result<String, u8> {
+    match std::env::var("FITZ_OPERATOR_TOKEN") {
+        Ok(t) if !t.is_empty() => Ok(t),
+        _ => {
+            eprintln!("error: set FITZ_OPERATOR_TOKEN to the host's operator token");
+            Err(2)
+        }
+    }
+}
+
+/// Sends one request; prints the JSON answer (pretty) or the error, returns the exit status.
+fn call(method: reqwest::Method, url: &str, body: Option<(Vec<u8>, &'static str)>) -> u8 {
+    let token = match token() {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let client = match reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(300)).build() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut req = client.request(method, url).bearer_auth(token);
+    if let Some((bytes, content_type)) = body {
+        req = req.header("content-type", content_type).body(bytes);
+    }
+    let res = match req.send() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot reach the host at {url}: {}", e.without_url());
+            return 1;
+        }
+    };
+    let status = res.status();
+    let body: Value = res.json().unwrap_or(Value::Null);
+    if status.is_success() {
+        super::stdout(&(serde_json::to_string_pretty(&body).unwrap_or_default() + "\n"));
+        0
+    } else {
+        let message = body.get("error").and_then(Value::as_str).map_or_else(|| body.to_string(), str::to_string);
+        eprintln!("error: {} ({})", message, status.as_u16());
+        1
+    }
+}
+
+/// `fitz deploy app.fitz --to URL [--name NAME]`: compile here, upload, serve.
+pub fn deploy(file: &Path, to: Option<String>, name: Option<String>) -> u8 {
+    let wasm = if file.extension().is_some_and(|e| e == "wasm") {
+        match std::fs::read(file) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {}", file.display(), super::io_reason(&e));
+                return 2;
+            }
+        }
+    } else {
+        match super::compile_file(file) {
+            Ok(a) => a.wasm,
+            Err(code) => return code,
+        }
+    };
+    let name = name.unwrap_or_else(|| file.file_stem().map_or_else(|| "app".into(), |s| s.to_string_lossy().into_owned()));
+    call(reqwest::Method::POST, &format!("{}/_fitz/apps/{name}", host_url(to)), Some((wasm, "application/wasm")))
+}
+
+pub fn apps_list(to: Option<String>) -> u8 {
+    call(reqwest::Method::GET, &format!("{}/_fitz/apps", host_url(to)), None)
+}
+
+pub fn apps_inspect(name: &str, to: Option<String>) -> u8 {
+    call(reqwest::Method::GET, &format!("{}/_fitz/apps/{name}", host_url(to)), None)
+}
+
+pub fn apps_rollback(name: &str, to: Option<String>) -> u8 {
+    call(reqwest::Method::POST, &format!("{}/_fitz/apps/{name}/rollback", host_url(to)), None)
+}
+
+pub fn apps_remove(name: &str, to: Option<String>) -> u8 {
+    call(reqwest::Method::DELETE, &format!("{}/_fitz/apps/{name}", host_url(to)), None)
+}
+
+/// `fitz secrets set APP NAME`: the value comes from stdin, so it stays out of shell history.
+pub fn secrets_set(app: &str, name: &str, to: Option<String>) -> u8 {
+    let mut value = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut value) {
+        eprintln!("error: cannot read the value from stdin: {e}");
+        return 2;
+    }
+    call(reqwest::Method::PUT, &format!("{}/_fitz/apps/{app}/secrets/{name}", host_url(to)), Some((value.into_bytes(), "text/plain")))
+}
+
+pub fn secrets_unset(app: &str, name: &str, to: Option<String>) -> u8 {
+    call(reqwest::Method::DELETE, &format!("{}/_fitz/apps/{app}/secrets/{name}", host_url(to)), None)
+}

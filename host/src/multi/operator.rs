@@ -1,0 +1,200 @@
+//! The operator API, under `/_fitz/` on the host's own name, authenticated by the operator
+//! token (`Authorization: Bearer …`, compared in constant time). Every answer is JSON; every
+//! refusal is `{"error": "…"}` with a status that says what kind.
+//!
+//! | method and path | does |
+//! |---|---|
+//! | `GET /_fitz/apps` | list apps |
+//! | `GET /_fitz/apps/{app}` | inspect one |
+//! | `POST /_fitz/apps/{app}` (body: the `.wasm`) | deploy a version |
+//! | `POST /_fitz/apps/{app}/rollback` | serve the previous version |
+//! | `DELETE /_fitz/apps/{app}` | remove |
+//! | `PUT /_fitz/apps/{app}/secrets/{NAME}` (body: the value) | set a secret |
+//! | `DELETE /_fitz/apps/{app}/secrets/{NAME}` | unset it |
+//! | `PUT /_fitz/apps/{app}/limits` (JSON) | set limits |
+
+use std::sync::atomic::Ordering;
+
+use axum::extract::Request;
+use axum::response::Response;
+use http::{header, Method};
+use serde_json::json;
+
+use super::registry::TenantLimits;
+use super::Host;
+use crate::http::{error, json_response};
+
+/// Largest secret value or limits document.
+const SMALL_BODY: usize = 64 << 10;
+
+fn authorized(host: &Host, req: &Request) -> bool {
+    let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let Some(given) = given else { return false };
+    let (a, b) = (given.as_bytes(), host.config.operator_token.as_bytes());
+    // Constant time in the token's content (the length is not secret).
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn body(req: Request, limit: usize) -> Result<Vec<u8>, Response> {
+    axum::body::to_bytes(req.into_body(), limit).await.map(|b| b.to_vec()).map_err(|_| error(413, &format!("the request body is larger than the limit of {limit} bytes")))
+}
+
+fn deploy_error(e: super::deploy::DeployError) -> Response {
+    error(e.status(), &e.to_string())
+}
+
+pub async fn handle(host: &Host, req: Request) -> Response {
+    if !authorized(host, &req) {
+        return error(401, "operator token required (Authorization: Bearer <FITZ_OPERATOR_TOKEN>)");
+    }
+    let method = req.method().clone();
+    let path = req.uri().path().trim_end_matches('/').to_string();
+    let parts: Vec<&str> = path.split('/').skip(2).collect();
+    match (&method, parts.as_slice()) {
+        (&Method::GET, ["apps"]) => list(host).await,
+        (&Method::GET, ["apps", app]) => inspect(host, app).await,
+        (&Method::POST, ["apps", app]) => {
+            let limit = host.config.max_module_bytes;
+            let wasm = match body(req, limit).await {
+                Ok(w) => w,
+                Err(r) => return r,
+            };
+            match host.deploy(app, &wasm).await {
+                Ok(d) => json_response(200, &json!(d)),
+                Err(e) => deploy_error(e),
+            }
+        }
+        (&Method::POST, ["apps", app, "rollback"]) => match host.rollback(app).await {
+            Ok(d) => json_response(200, &json!(d)),
+            Err(e) => deploy_error(e),
+        },
+        (&Method::DELETE, ["apps", app]) => match host.remove(app).await {
+            Ok(()) => json_response(200, &json!({ "removed": app })),
+            Err(e) => deploy_error(e),
+        },
+        (&Method::PUT, ["apps", app, "secrets", name]) => {
+            let (app, name) = (app.to_string(), name.to_string());
+            let value = match body(req, SMALL_BODY).await {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let Ok(value) = String::from_utf8(value) else { return error(400, "a secret's value must be UTF-8 text") };
+            let value = value.trim_end_matches(['\n', '\r']);
+            if let Err(e) = host.store.set_secret(&app, &name, value).await {
+                return error(503, &format!("the host's store failed: {e}"));
+            }
+            settings_changed(host, &app, json!({ "app": app, "secret": name, "set": true })).await
+        }
+        (&Method::DELETE, ["apps", app, "secrets", name]) => match host.store.unset_secret(app, name).await {
+            Ok(true) => settings_changed(host, app, json!({ "app": app, "secret": name, "set": false })).await,
+            Ok(false) => error(404, &format!("`{app}` has no secret `{name}`")),
+            Err(e) => error(503, &format!("the host's store failed: {e}")),
+        },
+        (&Method::PUT, ["apps", app, "limits"]) => {
+            let app = app.to_string();
+            let raw = match body(req, SMALL_BODY).await {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let limits: TenantLimits = match serde_json::from_slice(&raw) {
+                Ok(l) => l,
+                Err(e) => return error(400, &format!("limits: {}", e.to_string().split(" at line").next().unwrap_or("invalid JSON"))),
+            };
+            if let Err(e) = limits.check(crate::commands::host::MAX_MEMORY_MIB) {
+                return error(400, &format!("limits: {e}"));
+            }
+            match host.store.app(&app).await {
+                Ok(Some(_)) => {}
+                Ok(None) => return error(404, &format!("no app named `{app}`")),
+                Err(e) => return error(503, &format!("the host's store failed: {e}")),
+            }
+            let text = serde_json::to_string(&limits).unwrap_or_default();
+            if let Err(e) = host.store.set_limits(&app, &text).await {
+                return error(503, &format!("the host's store failed: {e}"));
+            }
+            settings_changed(host, &app, json!({ "app": app, "limits": limits })).await
+        }
+        _ => error(404, "no such operator endpoint (see `fitz apps --help`)"),
+    }
+}
+
+/// Reloads a deployed app after its secrets or limits changed (so its top level sees them).
+async fn settings_changed(host: &Host, app: &str, answer: serde_json::Value) -> Response {
+    match host.store.app(app).await {
+        Ok(Some(_)) => {
+            if let Err(e) = host.store.touch(app).await {
+                return error(503, &format!("the host's store failed: {e}"));
+            }
+            match host.reload_now(app).await {
+                Ok(()) => json_response(200, &answer),
+                Err(e) => error(e.status(), &format!("saved, but the app could not be reloaded: {e}")),
+            }
+        }
+        // Not deployed yet: the setting waits for the first deploy.
+        Ok(None) => json_response(200, &answer),
+        Err(e) => error(503, &format!("the host's store failed: {e}")),
+    }
+}
+
+async fn list(host: &Host) -> Response {
+    match host.store.apps().await {
+        Ok(rows) => {
+            let apps: Vec<_> = rows
+                .iter()
+                .map(|r| {
+                    json!({
+                        "app": r.name,
+                        "version": r.current,
+                        "url": format!("http://{}.{}", r.name, host.config.base_domain),
+                        "loaded": host.registry.get(&r.name).is_some(),
+                    })
+                })
+                .collect();
+            json_response(200, &json!(apps))
+        }
+        Err(e) => error(503, &format!("the host's store failed: {e}")),
+    }
+}
+
+async fn inspect(host: &Host, app: &str) -> Response {
+    let row = match host.store.app(app).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return error(404, &format!("no app named `{app}`")),
+        Err(e) => return error(503, &format!("the host's store failed: {e}")),
+    };
+    let versions = host.store.versions(app).await.unwrap_or_default();
+    let secrets: Vec<String> = host.store.secrets(app).await.map(|s| s.into_keys().collect()).unwrap_or_default();
+    let limits: TenantLimits = serde_json::from_str(&row.limits).unwrap_or_default();
+    let tenant = host.registry.get(app);
+    let (routes, crons, errors, deployed_at, served_version) = match &tenant {
+        Some(t) => {
+            let v = t.served.app.load_full();
+            (
+                v.manifest.routes.iter().map(|r| json!({ "method": r.method, "path": r.path, "handler": r.handler, "auth": r.auth })).collect::<Vec<_>>(),
+                v.manifest.crons.iter().map(|c| json!({ "job": c.name, "schedule": c.expr })).collect::<Vec<_>>(),
+                t.errors.lock().map(|e| e.clone()).unwrap_or_default(),
+                t.deployed_at.load(Ordering::Acquire),
+                Some(v.version),
+            )
+        }
+        None => (vec![], vec![], vec![], 0, None),
+    };
+    let mut secrets = secrets;
+    secrets.sort();
+    json_response(
+        200,
+        &json!({
+            "app": app,
+            "version": row.current,
+            "serving": served_version,
+            "versions": versions.iter().map(|(v, at)| json!({ "version": v, "deployed_at": at })).collect::<Vec<_>>(),
+            "routes": routes,
+            "crons": crons,
+            "limits": limits,
+            "secrets": secrets,
+            "last_deploy": row.updated_at,
+            "loaded_at": deployed_at,
+            "errors": errors,
+        }),
+    )
+}

@@ -1,0 +1,197 @@
+//! What a multi-tenant host keeps durably: every deployed module version, which version each
+//! app serves, its limits and its secrets. On PostgreSQL these live in the schema `fitz_host`,
+//! shared by every host process on that database; otherwise in `host.db` in the data
+//! directory. Each change bumps the app's generation, which other hosts poll to follow.
+//!
+//! Secrets are stored as given (the database is the trust boundary here, as for the apps'
+//! own data); they are never returned by the API or written to logs.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+
+use crate::db::{Database, DbError, Pool};
+
+pub const SCHEMA: &str = "fitz_host";
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AppRow {
+    pub name: String,
+    pub current: i64,
+    pub generation: i64,
+    /// JSON of `multi::registry::TenantLimits`.
+    pub limits: String,
+    pub updated_at: i64,
+}
+
+pub struct HostStore {
+    db: Database,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// `?n` or `$n`.
+fn p(db: &Database, n: usize) -> String {
+    match db.pool {
+        Pool::Sqlite(_) => format!("?{n}"),
+        Pool::Postgres(_) => format!("${n}"),
+    }
+}
+
+macro_rules! on_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match &$db.pool {
+            Pool::Sqlite($pool) => $body,
+            Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+impl HostStore {
+    pub async fn open(db: Database) -> Result<HostStore, DbError> {
+        let db = match db.pool {
+            Pool::Postgres(_) => db.with_schema(SCHEMA),
+            Pool::Sqlite(_) => db,
+        };
+        db.ensure_schema().await?;
+        let blob = match db.pool {
+            Pool::Sqlite(_) => "BLOB",
+            Pool::Postgres(_) => "BYTEA",
+        };
+        let statements = [
+            format!(
+                "CREATE TABLE IF NOT EXISTS {} (name TEXT PRIMARY KEY, current BIGINT NOT NULL, generation BIGINT NOT NULL, limits TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+                db.table("apps")
+            ),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {} (app TEXT NOT NULL, version BIGINT NOT NULL, wasm {blob} NOT NULL, deployed_at BIGINT NOT NULL, PRIMARY KEY (app, version))",
+                db.table("versions")
+            ),
+            format!("CREATE TABLE IF NOT EXISTS {} (app TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (app, name))", db.table("secrets")),
+        ];
+        for s in statements {
+            db.execute_ddl(&s).await?;
+        }
+        Ok(HostStore { db })
+    }
+
+    pub async fn apps(&self) -> Result<Vec<AppRow>, DbError> {
+        let sql = format!("SELECT name, current, generation, limits, updated_at FROM {} ORDER BY name", self.db.table("apps"));
+        let rows = on_pool!(self.db, |pool| sqlx::query(&sql).fetch_all(pool).await?.iter().map(|r| AppRow {
+            name: r.get(0),
+            current: r.get(1),
+            generation: r.get(2),
+            limits: r.get(3),
+            updated_at: r.get(4),
+        }).collect::<Vec<_>>());
+        Ok(rows)
+    }
+
+    pub async fn app(&self, name: &str) -> Result<Option<AppRow>, DbError> {
+        Ok(self.apps().await?.into_iter().find(|a| a.name == name))
+    }
+
+    /// Stores a new version of `app` (created with `limits` when new) and makes it current;
+    /// returns its number.
+    pub async fn add_version(&self, app: &str, wasm: &[u8], limits: &str) -> Result<i64, DbError> {
+        let db = &self.db;
+        let (versions, apps) = (db.table("versions"), db.table("apps"));
+        let next_sql = format!("SELECT COALESCE(MAX(version), 0) + 1 FROM {versions} WHERE app = {}", p(db, 1));
+        let insert = format!("INSERT INTO {versions} (app, version, wasm, deployed_at) VALUES ({}, {}, {}, {})", p(db, 1), p(db, 2), p(db, 3), p(db, 4));
+        let upsert = format!(
+            "INSERT INTO {apps} (name, current, generation, limits, updated_at) VALUES ({}, {}, 1, {}, {}) \
+             ON CONFLICT (name) DO UPDATE SET current = excluded.current, generation = {apps}.generation + 1, updated_at = excluded.updated_at",
+            p(db, 1),
+            p(db, 2),
+            p(db, 3),
+            p(db, 4)
+        );
+        let t = now();
+        // Two deploys of one app racing through two hosts: the primary key makes one of them
+        // retry with the next number.
+        for _ in 0..3 {
+            let version: i64 = on_pool!(db, |pool| sqlx::query(&next_sql).bind(app).fetch_one(pool).await?.try_get(0)?);
+            let inserted = on_pool!(db, |pool| sqlx::query(&insert).bind(app).bind(version).bind(wasm).bind(t).execute(pool).await.map(|r| r.rows_affected()));
+            match inserted {
+                Ok(_) => {
+                    on_pool!(db, |pool| sqlx::query(&upsert).bind(app).bind(version).bind(limits).bind(t).execute(pool).await?.rows_affected());
+                    return Ok(version);
+                }
+                Err(e) => match DbError::from(e) {
+                    DbError::Constraint(_) => continue,
+                    other => return Err(other),
+                },
+            }
+        }
+        Err(DbError::Constraint("another deploy of this app took every version number tried"))
+    }
+
+    pub async fn version_wasm(&self, app: &str, version: i64) -> Result<Option<Vec<u8>>, DbError> {
+        let sql = format!("SELECT wasm FROM {} WHERE app = {} AND version = {}", self.db.table("versions"), p(&self.db, 1), p(&self.db, 2));
+        Ok(on_pool!(self.db, |pool| sqlx::query(&sql).bind(app).bind(version).fetch_optional(pool).await?.map(|r| r.get::<Vec<u8>, _>(0))))
+    }
+
+    /// Version numbers of `app`, oldest first.
+    pub async fn versions(&self, app: &str) -> Result<Vec<(i64, i64)>, DbError> {
+        let sql = format!("SELECT version, deployed_at FROM {} WHERE app = {} ORDER BY version", self.db.table("versions"), p(&self.db, 1));
+        Ok(on_pool!(self.db, |pool| sqlx::query(&sql).bind(app).fetch_all(pool).await?.iter().map(|r| (r.get(0), r.get(1))).collect()))
+    }
+
+    /// Points `app` at an existing version (rollback) and bumps its generation.
+    pub async fn set_current(&self, app: &str, version: i64) -> Result<(), DbError> {
+        let apps = self.db.table("apps");
+        let sql = format!("UPDATE {apps} SET current = {}, generation = generation + 1, updated_at = {} WHERE name = {}", p(&self.db, 1), p(&self.db, 2), p(&self.db, 3));
+        on_pool!(self.db, |pool| sqlx::query(&sql).bind(version).bind(now()).bind(app).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Bumps the generation so every host reloads the app (secrets or limits changed).
+    pub async fn touch(&self, app: &str) -> Result<(), DbError> {
+        let sql = format!("UPDATE {} SET generation = generation + 1, updated_at = {} WHERE name = {}", self.db.table("apps"), p(&self.db, 1), p(&self.db, 2));
+        on_pool!(self.db, |pool| sqlx::query(&sql).bind(now()).bind(app).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn set_limits(&self, app: &str, limits: &str) -> Result<(), DbError> {
+        let sql = format!("UPDATE {} SET limits = {}, generation = generation + 1, updated_at = {} WHERE name = {}", self.db.table("apps"), p(&self.db, 1), p(&self.db, 2), p(&self.db, 3));
+        on_pool!(self.db, |pool| sqlx::query(&sql).bind(limits).bind(now()).bind(app).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn remove(&self, app: &str) -> Result<bool, DbError> {
+        let mut removed = 0;
+        for table in ["apps", "versions", "secrets"] {
+            let column = if table == "apps" { "name" } else { "app" };
+            let sql = format!("DELETE FROM {} WHERE {column} = {}", self.db.table(table), p(&self.db, 1));
+            let n = on_pool!(self.db, |pool| sqlx::query(&sql).bind(app).execute(pool).await?.rows_affected());
+            if table == "apps" {
+                removed = n;
+            }
+        }
+        Ok(removed > 0)
+    }
+
+    pub async fn secrets(&self, app: &str) -> Result<HashMap<String, String>, DbError> {
+        let sql = format!("SELECT name, value FROM {} WHERE app = {}", self.db.table("secrets"), p(&self.db, 1));
+        Ok(on_pool!(self.db, |pool| sqlx::query(&sql).bind(app).fetch_all(pool).await?.iter().map(|r| (r.get(0), r.get(1))).collect()))
+    }
+
+    pub async fn set_secret(&self, app: &str, name: &str, value: &str) -> Result<(), DbError> {
+        let sql = format!(
+            "INSERT INTO {} (app, name, value) VALUES ({}, {}, {}) ON CONFLICT (app, name) DO UPDATE SET value = excluded.value",
+            self.db.table("secrets"),
+            p(&self.db, 1),
+            p(&self.db, 2),
+            p(&self.db, 3)
+        );
+        on_pool!(self.db, |pool| sqlx::query(&sql).bind(app).bind(name).bind(value).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn unset_secret(&self, app: &str, name: &str) -> Result<bool, DbError> {
+        let sql = format!("DELETE FROM {} WHERE app = {} AND name = {}", self.db.table("secrets"), p(&self.db, 1), p(&self.db, 2));
+        Ok(on_pool!(self.db, |pool| sqlx::query(&sql).bind(app).bind(name).execute(pool).await?.rows_affected()) > 0)
+    }
+}

@@ -1,0 +1,57 @@
+//! Following the store: at start, every stored app is loaded (a restarted host serves them all
+//! again); afterwards the store is polled, and apps another host deployed, rolled back,
+//! reconfigured or removed are reloaded or dropped here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Host;
+
+/// How often the store is polled; a change made through another host is served here within
+/// about this long plus the time to load it.
+pub const POLL: Duration = Duration::from_millis(250);
+
+/// Brings this process in line with the store once.
+pub async fn sync_once(host: &Host) {
+    let rows = match host.store.apps().await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(target: "fitz::host", "cannot read the store: {e}");
+            return;
+        }
+    };
+    for row in &rows {
+        let stale = host.registry.get(&row.name).is_none_or(|t| t.generation() < row.generation);
+        if !stale {
+            continue;
+        }
+        let _guard = host.changes.lock().await;
+        // Re-check under the lock: a deploy through this host may have just done it.
+        if host.registry.get(&row.name).is_some_and(|t| t.generation() >= row.generation) {
+            continue;
+        }
+        match host.reload(row).await {
+            Ok(()) => tracing::info!(target: "fitz::host", app = %row.name, version = row.current, "loaded"),
+            Err(e) => tracing::error!(target: "fitz::host", app = %row.name, version = row.current, "cannot load: {e}"),
+        }
+    }
+    for name in host.registry.names() {
+        if !rows.iter().any(|r| r.name == name) {
+            let _guard = host.changes.lock().await;
+            if let Some(t) = host.registry.remove(&name) {
+                t.stop_crons();
+                tracing::info!(target: "fitz::host", app = %name, "removed through another host");
+            }
+        }
+    }
+}
+
+/// Polls the store until the task is dropped.
+pub fn follow(host: Arc<Host>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(POLL).await;
+            sync_once(&host).await;
+        }
+    })
+}
