@@ -82,10 +82,20 @@ impl Host {
             registry: Registry::default(),
             apps_db,
             config,
-            hasher: Hasher::default(),
+            // One core stays free of hashing whatever the tenants ask.
+            hasher: Hasher::with_capacity(cores().saturating_sub(1)),
             changes: tokio::sync::Mutex::new(()),
         })
     }
+}
+
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// The CPU one tenant may use: all but one core (at least one).
+pub fn tenant_cores() -> f64 {
+    (cores().saturating_sub(1)).max(1) as f64
 }
 
 /// App names: lower-case letters, digits and dashes, as a DNS label allows.

@@ -4,6 +4,7 @@
 //! (`Store<GuestState>`, created and dropped in `invoke`).
 
 pub mod app;
+pub mod cpu;
 pub mod engine;
 pub mod guest;
 pub mod invoke;

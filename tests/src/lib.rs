@@ -1,5 +1,6 @@
 //! Helpers shared by the end-to-end and golden tests.
 
+pub mod multi;
 pub mod python;
 pub mod server;
 

@@ -19,13 +19,17 @@ const MAX_PARALLELISM: u32 = 16;
 
 #[derive(Clone)]
 pub struct Hasher {
+    /// Hashes running at once in the process.
     permits: Arc<Semaphore>,
+    /// On a multi-tenant host, one tenant's share: a tenant that floods hashing waits on its
+    /// own permit and cannot take every core.
+    tenant: Option<Arc<Semaphore>>,
 }
 
 impl Default for Hasher {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Hasher { permits: Arc::new(Semaphore::new(cores)) }
+        Hasher::with_capacity(cores)
     }
 }
 
@@ -57,13 +61,31 @@ pub fn verify_blocking(password: &str, phc: &str) -> bool {
 }
 
 impl Hasher {
+    pub fn with_capacity(n: usize) -> Hasher {
+        Hasher { permits: Arc::new(Semaphore::new(n.max(1))), tenant: None }
+    }
+
+    /// The same process-wide capacity, with a tenant's own single permit in front of it.
+    pub fn for_tenant(&self) -> Hasher {
+        Hasher { permits: self.permits.clone(), tenant: Some(Arc::new(Semaphore::new(1))) }
+    }
+
+    async fn tenant_permit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        match &self.tenant {
+            Some(t) => t.acquire().await.ok(),
+            None => None,
+        }
+    }
+
     pub async fn hash(&self, password: String) -> Result<String, super::GuestError> {
         let failed = || super::GuestError("hash.password failed".into());
+        let _tenant = self.tenant_permit().await;
         let _permit = self.permits.acquire().await.map_err(|_| failed())?;
         tokio::task::spawn_blocking(move || hash_blocking(&password)).await.map_err(|_| failed())?
     }
 
     pub async fn verify(&self, password: String, phc: String) -> bool {
+        let _tenant = self.tenant_permit().await;
         let Ok(_permit) = self.permits.acquire().await else { return false };
         tokio::task::spawn_blocking(move || verify_blocking(&password, &phc)).await.unwrap_or(false)
     }

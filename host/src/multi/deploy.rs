@@ -17,6 +17,7 @@ use super::{valid_name, Host};
 use crate::db::{Database, DbError};
 use crate::http::Served;
 use crate::runtime::app::{load_with, AppVersion, TopLevelOutput};
+use crate::runtime::cpu::CpuShare;
 use crate::runtime::invoke::field_default;
 use crate::runtime::state::AppContext;
 use crate::runtime::validate::{validate_bytes, LoadError};
@@ -99,7 +100,7 @@ impl Host {
         }
         let secrets: HashMap<String, String> = manifest.secrets.iter().filter_map(|s| stored.get(s).map(|v| (s.clone(), v.clone()))).collect();
         // A tenant sees its own settings only, never the host's environment.
-        let ctx = AppContext { name: name.to_string(), secrets, env: stored, hasher: self.hasher.clone(), db: Some(db.clone()), ..AppContext::bare(manifest) };
+        let ctx = AppContext { name: name.to_string(), secrets, env: stored, hasher: self.hasher.for_tenant(), db: Some(db.clone()), ..AppContext::bare(manifest) };
         let app = load_with(&self.rt, wasm, ctx, limits.limits(), TopLevelOutput::Log, false).await.map_err(DeployError::Invalid)?;
         if migrate {
             // Defaults of required fields a migration may add, computed by the new version.
@@ -130,6 +131,11 @@ impl Host {
     /// Makes `app` the serving version of `name` (creating the tenant if new).
     fn activate(&self, name: &str, db: Database, mut app: AppVersion, version: i64, generation: i64, limits: TenantLimits) -> Arc<Tenant> {
         app.version = version as u64;
+        let cpu = self.registry.get(name).map_or_else(
+            || Arc::new(CpuShare::new(super::tenant_cores(), crate::runtime::EPOCH_TICK)),
+            |t| t.cpu.clone(),
+        );
+        app.cpu = Some(cpu.clone());
         let tenant = match self.registry.get(name) {
             Some(t) => {
                 t.served.app.store(Arc::new(app));
@@ -151,6 +157,7 @@ impl Host {
                     name: name.to_string(),
                     served,
                     db,
+                    cpu,
                     generation: AtomicI64::new(generation),
                     limits: Mutex::new(limits),
                     deployed_at: AtomicI64::new(now()),

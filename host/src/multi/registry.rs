@@ -66,6 +66,8 @@ pub struct Tenant {
     pub name: String,
     pub served: Arc<Served>,
     pub db: Database,
+    /// Its share of the CPU, kept across versions.
+    pub cpu: Arc<crate::runtime::cpu::CpuShare>,
     /// The store's generation this process last loaded.
     pub generation: AtomicI64,
     pub limits: Mutex<TenantLimits>,

@@ -53,6 +53,8 @@ pub struct AppVersion {
     pub openapi: Arc<str>,
     pub limits: Limits,
     pub engine: wasmtime::Engine,
+    /// The tenant's CPU share on a multi-tenant host (`None`: one app, no throttling).
+    pub cpu: Option<Arc<super::cpu::CpuShare>>,
     _ticker: Arc<super::engine::EpochTicker>,
 }
 
@@ -81,7 +83,19 @@ impl AppVersion {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
+        match &self.cpu {
+            None => store.epoch_deadline_async_yield_and_update(1),
+            Some(share) => {
+                let share = share.clone();
+                store.epoch_deadline_callback(move |_| {
+                    Ok(if share.tick() {
+                        wasmtime::UpdateDeadline::YieldCustom(1, Box::pin(tokio::time::sleep(share.penalty())))
+                    } else {
+                        wasmtime::UpdateDeadline::Yield(1)
+                    })
+                });
+            }
+        }
         store
     }
 }
@@ -121,7 +135,7 @@ pub async fn load_with(
     let module = compile(rt, &baked)?;
     let pre = rt.linker.instantiate_pre(&module).map_err(|e| LoadError::Import(e.to_string()))?;
     let openapi: Arc<str> = crate::openapi::json(&manifest, &ctx.name).into();
-    Ok(AppVersion { version: 1, ctx, manifest, pre, routes, openapi, limits, engine: rt.engine.clone(), _ticker: rt.ticker.clone() })
+    Ok(AppVersion { version: 1, ctx, manifest, pre, routes, openapi, limits, engine: rt.engine.clone(), cpu: None, _ticker: rt.ticker.clone() })
 }
 
 fn compile(rt: &Runtime, wasm: &[u8]) -> Result<Module, LoadError> {
