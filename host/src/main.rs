@@ -77,8 +77,8 @@ struct Listen {
 }
 
 impl Listen {
-    fn options(self) -> commands::serve::ServeOptions {
-        commands::serve::ServeOptions { host: self.host, port: self.port }
+    fn options(self, watch: bool) -> commands::serve::ServeOptions {
+        commands::serve::ServeOptions { host: self.host, port: self.port, watch }
     }
 }
 
@@ -153,6 +153,9 @@ enum Command {
         file: PathBuf,
         #[command(flatten)]
         listen: Listen,
+        /// Recompile on save and swap the new version in without a restart.
+        #[arg(long)]
+        watch: bool,
     },
     /// Serve an app built with `fitz build`.
     Serve {
@@ -190,8 +193,8 @@ fn main() -> ExitCode {
         Command::Cron { command: CronCommand::List { app } } => commands::cron::list(&app),
         Command::Cron { command: CronCommand::Run { app, job } } => commands::cron::run(&app, &job),
         Command::Openapi { file } => commands::openapi::openapi(&file),
-        Command::Run { file, listen } => commands::run::run(&file, listen.options()),
-        Command::Serve { file, listen } => commands::serve::serve_file(&file, listen.options()),
+        Command::Run { file, listen, watch } => commands::run::run(&file, listen.options(watch)),
+        Command::Serve { file, listen } => commands::serve::serve_file(&file, listen.options(false)),
     };
     ExitCode::from(code)
 }

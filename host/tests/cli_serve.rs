@@ -160,3 +160,42 @@ fn serve_runs_a_built_module_and_refuses_missing_secrets() {
     let (code, _) = server.stop();
     assert_eq!(code, Some(0));
 }
+
+#[test]
+fn watch_swaps_on_save_and_keeps_serving_through_errors() {
+    let dir = temp_dir("watch");
+    let app = dir.join("live.fitz");
+    let version = |answer: &str| format!("@get(\"/answer\")\nfn answer() -> Map<Str, Str> => {{ \"answer\": \"{answer}\" }}\n");
+    std::fs::write(&app, version("one")).expect("write");
+    let server = Server::start(&["run", "--watch", app.to_str().expect("utf-8")], &[]);
+    let c = reqwest::blocking::Client::new();
+    let url = format!("{}/answer", server.base);
+    let wait_for = |want: &str| {
+        let started = std::time::Instant::now();
+        loop {
+            let (s, body) = call(&c, "GET", &url, None, None);
+            assert_eq!(s, 200, "no request fails while the source changes");
+            if body == json!({ "answer": want }) {
+                return;
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(20), "the change to {want} was not picked up");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    wait_for("one");
+    // Modification times have a coarse grain on some filesystems; step past it.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::write(&app, version("two")).expect("write");
+    wait_for("two");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::write(&app, "@get(\"/answer\")\nfn answer() -> Map<Str, Str> => { \"answer\": 42 }\n").expect("write");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let (s, body) = call(&c, "GET", &url, None, None);
+    assert_eq!((s, body), (200, json!({ "answer": "two" })), "a compile error keeps the old version serving");
+    std::fs::write(&app, version("three")).expect("write");
+    wait_for("three");
+    let (code, logs) = server.stop();
+    assert_eq!(code, Some(0));
+    assert!(logs.contains("still serving version 2"), "the diagnostics and the kept version are reported: {logs}");
+    assert!(logs.contains("error["), "the compile error is shown as fitz check shows it: {logs}");
+}

@@ -21,6 +21,8 @@ pub const DEFAULT_PORT: u16 = 3000;
 pub struct ServeOptions {
     pub host: Option<IpAddr>,
     pub port: Option<u16>,
+    /// `fitz run --watch`: recompile the source on save and swap it in.
+    pub watch: bool,
 }
 
 /// Instances the pool reserves: the concurrency of one host.
@@ -92,14 +94,89 @@ async fn serve_async(wasm: Vec<u8>, source: &Path, opts: ServeOptions) -> Result
     let banner = banner(&name, &app.manifest, listener.local_addr().unwrap_or(addr), &db.describe());
     let running = crate::server::start(listener, app, crate::server::shutdown_signal()).map_err(|e| (1, e.to_string()))?;
     eprint!("{banner}");
-    let scheduler = running.served.clone().map(crate::cron::start);
+    let scheduler = std::sync::Arc::new(std::sync::Mutex::new(running.served.clone().map(crate::cron::start)));
+    let watcher = match (&running.served, opts.watch) {
+        (Some(served), true) => Some(tokio::spawn(watch(source.to_path_buf(), served.clone(), db.clone(), scheduler.clone()))),
+        _ => None,
+    };
     let result = running.wait().await;
-    if let Some(s) = scheduler {
+    if let Some(w) = watcher {
+        w.abort();
+    }
+    if let Ok(mut s) = scheduler.lock()
+        && let Some(s) = s.take()
+    {
         s.stop();
     }
     db.close().await;
     drop(runtime);
     result.map_err(|e| (1, format!("the server stopped: {e}")))
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// `--watch`: polls the source; on a change, compiles it and swaps the new version in (the
+/// runtime and database stay). A compile error prints the diagnostics and keeps serving the
+/// version before it.
+async fn watch(
+    source: std::path::PathBuf,
+    served: std::sync::Arc<crate::http::Served>,
+    db: Database,
+    scheduler: std::sync::Arc<std::sync::Mutex<Option<crate::cron::Scheduler>>>,
+) {
+    let runtime = match Runtime::new(Allocation::Pooling { instances: POOL_INSTANCES, max_memory: Limits::default().memory_bytes as u64 }) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: --watch cannot start its runtime: {e}");
+            return;
+        }
+    };
+    let mut seen = modified(&source);
+    let mut version = served.app.load().version;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let now = modified(&source);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        let Ok(text) = std::fs::read_to_string(&source) else { continue };
+        let name = source.file_name().map_or_else(|| "app".into(), |n| n.to_string_lossy().into_owned());
+        let artifact = match fitz_compiler::compile(&text, &name) {
+            Ok(a) => a,
+            Err(d) => {
+                eprint!("{}", d.render(&source.display().to_string(), &text, super::color()));
+                eprintln!("fitz: {} has errors; still serving version {version}", source.display());
+                continue;
+            }
+        };
+        let env = crate::config::app_env(&source);
+        let secrets = match crate::config::secrets(&artifact.manifest.secrets, &env) {
+            Ok(s) => s,
+            Err(missing) => {
+                eprintln!("error: {}; still serving version {version}", crate::runtime::validate::LoadError::MissingSecrets(missing));
+                continue;
+            }
+        };
+        let ctx = AppContext { name, secrets, env, db: Some(db.clone()), ..AppContext::bare(artifact.manifest) };
+        match load(&runtime, &artifact.wasm, ctx, Limits::default(), TopLevelOutput::Terminal).await {
+            Ok(mut app) => {
+                version += 1;
+                app.version = version;
+                served.app.store(std::sync::Arc::new(app));
+                if let Ok(mut s) = scheduler.lock() {
+                    if let Some(old) = s.take() {
+                        old.stop();
+                    }
+                    *s = Some(crate::cron::start(served.clone()));
+                }
+                eprintln!("fitz: reloaded {} (version {version})", source.display());
+            }
+            Err(e) => eprintln!("error: {e}; still serving version {version}"),
+        }
+    }
 }
 
 /// A loaded app with what it needs to live: its database and the runtime.
