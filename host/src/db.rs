@@ -160,6 +160,25 @@ impl Database {
         Ok(Database::new(Pool::Sqlite(pool)))
     }
 
+    /// A SQLite file for one app of many: connections open on first use and close when idle,
+    /// so a thousand quiet apps hold no connections.
+    pub fn sqlite_lazy(path: &std::path::Path) -> Database {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(0)
+            .idle_timeout(Duration::from_secs(60))
+            .test_before_acquire(false)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(opts);
+        Database::new(Pool::Sqlite(pool))
+    }
+
     pub fn dialect(&self) -> Dialect {
         match &self.pool {
             Pool::Sqlite(_) => Dialect::Sqlite,

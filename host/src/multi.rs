@@ -36,7 +36,7 @@ impl AppsDb {
     pub async fn for_app(&self, name: &str) -> Result<Database, DbError> {
         match self {
             AppsDb::Postgres(db) => Ok(db.with_schema(&format!("app_{}", name.replace('-', "_")))),
-            AppsDb::SqliteDir(dir) => Database::connect(&format!("sqlite:{}", dir.join(format!("{name}.db")).display())).await,
+            AppsDb::SqliteDir(dir) => Ok(Database::sqlite_lazy(&dir.join(format!("{name}.db")))),
         }
     }
 }
