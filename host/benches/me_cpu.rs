@@ -7,7 +7,7 @@
 
 use std::hint::black_box;
 
-use fitz_host::db::{Database, Pool};
+use fitz_host::db::Database;
 use fitz_host::runtime::app::{load, Limits, TopLevelOutput};
 use fitz_host::runtime::engine::Allocation;
 use fitz_host::runtime::invoke::{call, Arg, Call};
@@ -54,25 +54,31 @@ fn main() {
             assert_eq!(reply.status, 200);
             black_box(serde_json::to_vec(&reply.body).expect("json"));
         };
-        let Pool::Postgres(pool) = &db.pool else { unreachable!() };
+        // The same connection handling as the host's (a lease per query, no pings), so the
+        // difference is the sandbox alone.
         let native = || async {
             let raw = headers.iter().find(|(k, _)| k == "authorization").map(|(_, v)| v.as_str()).expect("header");
             let token = raw.split(' ').nth(1).expect("token");
             let claims = fitz_host::host_fns::jwt::decode(token, SECRET, "HS256").expect("claims");
             let jti = claims.iter().find(|(k, _)| k == "jti").map(|(_, v)| v.clone()).expect("jti");
             let sub = claims.iter().find(|(k, _)| k == "sub").map(|(_, v)| v.clone()).expect("sub");
+            let mut conn = db.lease().await.expect("lease");
             let revoked = sqlx::query("SELECT 1 FROM fitz_token_blacklist WHERE jti = $1 AND expires_at > $2")
                 .bind(&jti)
                 .bind(0i64)
-                .fetch_optional(pool)
-                .await
-                .expect("query");
-            assert!(revoked.is_none());
+                .fetch_optional(&mut *conn)
+                .await;
+            conn.settle(&revoked);
+            drop(conn);
+            assert!(revoked.expect("query").is_none());
+            let mut conn = db.lease().await.expect("lease");
             let row = sqlx::query("SELECT id, email, name, role, password_hash FROM users WHERE email = $1 LIMIT 1")
                 .bind(&sub)
-                .fetch_one(pool)
-                .await
-                .expect("user");
+                .fetch_one(&mut *conn)
+                .await;
+            conn.settle(&row);
+            drop(conn);
+            let row = row.expect("user");
             let body = serde_json::json!({
                 "id": row.get::<i64, _>(0), "email": row.get::<String, _>(1), "name": row.get::<String, _>(2),
                 "role": row.get::<String, _>(3), "password_hash": row.get::<String, _>(4),

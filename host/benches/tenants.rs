@@ -22,6 +22,14 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// Minor page faults of the process so far (field 10 of /proc/self/stat).
+fn minor_faults() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| s.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(7).and_then(|v| v.parse().ok())))
+        .unwrap_or(0)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -98,7 +106,9 @@ fn main() {
         let small = fitz_compiler::compile(SMALL, "small.fitz").expect("small compiles").wasm;
         deploy("a0".into(), small.clone()).await;
         let _ = load(&client, &base, &["a0".to_string()], 2000, 16).await;
+        let f0 = minor_faults();
         let one = load(&client, &base, &["a0".to_string()], 6000, 16).await;
+        let faults_one = (minor_faults() - f0) as f64 / 6000.0;
 
         // A thousand: memory and latency.
         let before = rss_kib();
@@ -119,11 +129,18 @@ fn main() {
             took.as_secs_f64()
         );
         let _ = load(&client, &base, &names, 2000, 16).await;
+        let f0 = minor_faults();
         let many = load(&client, &base, &names, 6000, 16).await;
+        let faults_many = (minor_faults() - f0) as f64 / 6000.0;
+        println!(
+            "after requests to every app (each keeps a warm instance slot): RSS {} MiB, {:.0} KiB per app over the one-app host",
+            rss_kib() / 1024,
+            (rss_kib() - before) as f64 / 999.0
+        );
         let (p50_1, p99_1, p50_n, p99_n) = (percentile(&one, 0.5), percentile(&one, 0.99), percentile(&many, 0.5), percentile(&many, 0.99));
         println!("GET /hello, 16 concurrent clients, 6,000 requests:");
-        println!("  1 app loaded:      p50 {:.2} ms, p99 {:.2} ms", ms(p50_1), ms(p99_1));
-        println!("  1,000 apps loaded: p50 {:.2} ms, p99 {:.2} ms (requests spread over all of them)", ms(p50_n), ms(p99_n));
+        println!("  1 app loaded:      p50 {:.2} ms, p99 {:.2} ms, {faults_one:.1} page faults per request", ms(p50_1), ms(p99_1));
+        println!("  1,000 apps loaded: p50 {:.2} ms, p99 {:.2} ms, {faults_many:.1} page faults per request (spread over all apps)", ms(p50_n), ms(p99_n));
         println!("  p99 ratio 1,000 apps / 1 app: {:.2}x", p99_n.as_secs_f64() / p99_1.as_secs_f64());
         running.shutdown().await.expect("shutdown");
         let _ = std::fs::remove_dir_all(&dir);

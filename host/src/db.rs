@@ -5,6 +5,7 @@
 
 pub mod blacklist;
 pub mod exec;
+pub mod lease;
 pub mod schema;
 pub mod sql;
 
@@ -37,6 +38,8 @@ pub struct Database {
     schema: Option<Arc<str>>,
     /// Set once the blacklist table is known to exist.
     blacklist: Arc<tokio::sync::OnceCell<()>>,
+    /// PostgreSQL connections for the request path (`lease`), shared like the pool.
+    leases: Option<Arc<lease::PgLeases>>,
 }
 
 /// What went wrong, in words safe to show an app (and to log): never the driver's text, which
@@ -87,24 +90,45 @@ impl From<sqlx::Error> for DbError {
     }
 }
 
-/// Pool sizes: SQLite serialises writers anyway; PostgreSQL gets a few connections per core.
-/// Connections are not pinged on every checkout (sqlx's default costs a round trip per
-/// query); a read that meets a dead connection is retried once on a fresh one instead
-/// (`exec::run_query`, `blacklist`), and writes are never retried.
+/// Pool sizes: SQLite serialises writers anyway; PostgreSQL gets a few connections per core
+/// for requests (`lease`) and a few more through sqlx's pool for DDL, cron and the app store.
+/// Connections are not pinged on checkout (sqlx's default costs a round trip per query) nor
+/// on return (see `lease`); a read that meets a dead connection is retried once on a fresh
+/// one instead (`exec::run_query`, `blacklist`), and writes are never retried.
 const SQLITE_CONNECTIONS: u32 = 8;
-const POSTGRES_CONNECTIONS: u32 = 16;
+const POSTGRES_CONNECTIONS: u32 = 8;
+const POSTGRES_REQUEST_CONNECTIONS: usize = 16;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Database {
     pub fn new(pool: Pool) -> Database {
-        Database { pool, schema: None, blacklist: Arc::new(tokio::sync::OnceCell::new()) }
+        let leases = match &pool {
+            Pool::Postgres(p) => {
+                Some(Arc::new(lease::PgLeases::new((*p.connect_options()).clone(), POSTGRES_REQUEST_CONNECTIONS, ACQUIRE_TIMEOUT)))
+            }
+            Pool::Sqlite(_) => None,
+        };
+        Database { pool, schema: None, blacklist: Arc::new(tokio::sync::OnceCell::new()), leases }
     }
 
     /// The same pool, with every table of the app in `schema` (PostgreSQL; SQLite apps get a
     /// file each instead). The host qualifies every name it writes, so an app cannot reach
     /// another app's schema.
     pub fn with_schema(&self, schema: &str) -> Database {
-        Database { pool: self.pool.clone(), schema: Some(schema.into()), blacklist: Arc::new(tokio::sync::OnceCell::new()) }
+        Database {
+            pool: self.pool.clone(),
+            schema: Some(schema.into()),
+            blacklist: Arc::new(tokio::sync::OnceCell::new()),
+            leases: self.leases.clone(),
+        }
+    }
+
+    /// A PostgreSQL connection for one query of a request.
+    pub async fn lease(&self) -> Result<lease::Lease, DbError> {
+        match &self.leases {
+            Some(l) => l.acquire().await,
+            None => Err(DbError::Invalid("not a PostgreSQL database".into())),
+        }
     }
 
     pub fn schema(&self) -> Option<&str> {
@@ -210,6 +234,9 @@ impl Database {
     }
 
     pub async fn close(&self) {
+        if let Some(l) = &self.leases {
+            l.close().await;
+        }
         match &self.pool {
             Pool::Sqlite(p) => p.close().await,
             Pool::Postgres(p) => p.close().await,

@@ -17,8 +17,11 @@ use crate::runtime::Runtime;
 
 /// The most memory one instance of any app may have (the pool's slot size).
 pub const MAX_MEMORY_MIB: u64 = 256;
-/// Instances in the pool: the concurrency of the whole host.
-pub const POOL_INSTANCES: u32 = 1000;
+/// Instances in the pool: the concurrency of the whole host, and the number of apps that can
+/// keep a warm slot (an app whose image is still mapped in a free slot instantiates without
+/// remapping it; with fewer slots than busy apps, a round robin over them would miss every
+/// time). Slots are address-space reservations, committed only as instances touch them.
+pub const POOL_INSTANCES: u32 = 4096;
 /// The largest module a deploy accepts.
 pub const MAX_MODULE_BYTES: usize = 16 << 20;
 /// The shortest operator token accepted.

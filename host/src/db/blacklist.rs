@@ -48,8 +48,11 @@ impl Database {
         );
         match &self.pool {
             Pool::Sqlite(pool) => sqlx::query(&sql).bind(jti).bind(expires_at).execute(pool).await?,
-            Pool::Postgres(pool) => {
-                sqlx::query(&sql).bind(jti).bind(expires_at).execute(pool).await?;
+            Pool::Postgres(_) => {
+                let mut conn = self.lease().await?;
+                let r = sqlx::query(&sql).bind(jti).bind(expires_at).execute(&mut *conn).await;
+                conn.settle(&r);
+                r?;
                 return Ok(());
             }
         };
@@ -70,7 +73,12 @@ impl Database {
         let sql = format!("SELECT 1 FROM {} WHERE jti = {} AND expires_at > {}", self.table(TABLE), p(d, 1), p(d, 2));
         let found = match &self.pool {
             Pool::Sqlite(pool) => sqlx::query(&sql).bind(jti).bind(now()).fetch_optional(pool).await?.is_some(),
-            Pool::Postgres(pool) => sqlx::query(&sql).bind(jti).bind(now()).fetch_optional(pool).await?.is_some(),
+            Pool::Postgres(_) => {
+                let mut conn = self.lease().await?;
+                let r = sqlx::query(&sql).bind(jti).bind(now()).fetch_optional(&mut *conn).await;
+                conn.settle(&r);
+                r?.is_some()
+            }
         };
         Ok(found)
     }

@@ -144,13 +144,25 @@ impl Database {
                     }
                 }
             }
-            Pool::Postgres(pool) => {
+            Pool::Postgres(_) => {
+                let mut conn = self.lease().await?;
                 let q = bind_all!(sqlx::query(&stmt.sql), &stmt.binds);
                 match stmt.returns {
-                    Returns::Affected => Ok(Output::Count(q.execute(pool).await?.rows_affected() as i64)),
-                    Returns::Count => Ok(Output::Count(q.fetch_one(pool).await?.try_get::<i64, _>(0)?)),
+                    Returns::Affected => {
+                        let r = q.execute(&mut *conn).await;
+                        conn.settle(&r);
+                        Ok(Output::Count(r?.rows_affected() as i64))
+                    }
+                    Returns::Count => {
+                        let r = q.fetch_one(&mut *conn).await;
+                        conn.settle(&r);
+                        Ok(Output::Count(r?.try_get::<i64, _>(0)?))
+                    }
                     Returns::Row | Returns::Rows => {
-                        let rows = q.fetch_all(pool).await?;
+                        let rows = q.fetch_all(&mut *conn).await;
+                        conn.settle(&rows);
+                        drop(conn);
+                        let rows = rows?;
                         let mut out = Vec::with_capacity(rows.len());
                         for row in &rows {
                             let mut fields = Vec::with_capacity(table.columns.len());

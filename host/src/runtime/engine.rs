@@ -37,7 +37,11 @@ pub fn new_engine(allocation: Allocation) -> anyhow::Result<Engine> {
             // madvise call and the page faults that would follow it.
             .pagemap_scan(wasmtime::Enabled::Auto)
             .linear_memory_keep_resident(1 << 20)
-            .table_keep_resident(64 << 10);
+            .table_keep_resident(64 << 10)
+            // Every slot may stay warm for the module that last used it: on a host with many
+            // apps, an app's next request then finds its image still mapped and only its
+            // dirtied pages to reset, instead of remapping the image and faulting it back in.
+            .max_unused_warm_slots(instances);
         cfg.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
     }
     Ok(Engine::new(&cfg)?)

@@ -24,6 +24,9 @@ use sqlx::{PgPool, Row};
 struct AppState {
     db: PgPool,
     secret: String,
+    /// Argon2 runs on the blocking pool, at most one hash per core: more would only thrash
+    /// the caches (each hash touches 19 MiB) and grow the heap.
+    hashing: tokio::sync::Semaphore,
 }
 
 type Shared = Arc<AppState>;
@@ -87,6 +90,19 @@ fn internal() -> Response {
     error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
 }
 
+/// The words the seed's host uses for a token it does not accept.
+fn jwt_error(e: &jsonwebtoken::errors::Error) -> &'static str {
+    use jsonwebtoken::errors::ErrorKind;
+    match e.kind() {
+        ErrorKind::ExpiredSignature => "token expired",
+        ErrorKind::ImmatureSignature => "token not yet valid",
+        ErrorKind::InvalidSignature => "invalid token signature",
+        ErrorKind::InvalidAlgorithm => "token signed with another algorithm",
+        ErrorKind::MissingRequiredClaim(_) => "token has no expiry",
+        _ => "invalid token",
+    }
+}
+
 /// The authenticated user and the token's claims.
 struct Authed {
     user: User,
@@ -109,9 +125,10 @@ impl FromRequestParts<Shared> for Authed {
         };
         let mut v = Validation::new(Algorithm::HS256);
         v.leeway = 30;
+        v.validate_nbf = true;
         v.set_required_spec_claims(&["exp"]);
         let claims = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(state.secret.as_bytes()), &v)
-            .map_err(|_| unauthorized("invalid token"))?
+            .map_err(|e| unauthorized(jwt_error(&e)))?
             .claims;
         let revoked = sqlx::query("SELECT 1 FROM fitz_token_blacklist WHERE jti = $1 AND expires_at > $2")
             .bind(&claims.jti)
@@ -153,6 +170,7 @@ async fn login(State(s): State<Shared>, Json(creds): Json<Credentials>) -> Respo
         Err(_) => return internal(),
     };
     let phc = user.password_hash.clone();
+    let Ok(_permit) = s.hashing.acquire().await else { return internal() };
     let ok = tokio::task::spawn_blocking(move || {
         PasswordHash::new(&phc).is_ok_and(|h| Argon2::default().verify_password(creds.password.as_bytes(), &h).is_ok())
     })
@@ -228,8 +246,10 @@ async fn main() {
         std::process::exit(1);
     }
     let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).unwrap_or(3001);
-    // PLAIN_PING=0 turns off sqlx's ping on every checkout, as the Fitz host does, so the two
-    // can be compared with the same pool behaviour as well as with sqlx's defaults.
+    // PLAIN_PING=0 turns off sqlx's ping on every checkout, so the comparison can be made
+    // against sqlx's defaults and against its leanest setting. sqlx still pings every
+    // connection as it returns to the pool, which no option turns off; the Fitz host leases
+    // its request connections itself and pings at neither end (host/src/db/lease.rs).
     let ping = std::env::var("PLAIN_PING").map_or(true, |v| v != "0");
     let db = match PgPoolOptions::new().max_connections(16).test_before_acquire(ping).connect(&url).await {
         Ok(db) => db,
@@ -244,7 +264,8 @@ async fn main() {
             std::process::exit(1);
         }
     }
-    let state = Arc::new(AppState { db, secret });
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let state = Arc::new(AppState { db, secret, hashing: tokio::sync::Semaphore::new(cores) });
     let app: Router = Router::new()
         .route("/login", post(login))
         .route("/me", get(me))

@@ -1,0 +1,180 @@
+//! PostgreSQL connections for the request path, leased without sqlx's pool.
+//!
+//! sqlx's pool pings every connection as it comes back (`PoolConnection`'s drop spawns a task
+//! that sends a Sync and waits for PostgreSQL's answer) so that a connection left mid-query by
+//! a cancelled future is never handed out again. That is a round trip per query on top of the
+//! query: half of the database round trips of a `GET /me`. Here a lease knows whether its
+//! connection finished cleanly — it is marked settled only after a query ran to completion —
+//! and a connection that did not is closed instead of kept, so no ping is needed.
+//!
+//! Used for the guest's queries and the blacklist; DDL, migrations, cron claims and the app
+//! store keep sqlx's pool.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::Connection;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::DbError;
+
+/// A connection older than this is closed when it comes back (server-side memory, fail-over).
+const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+/// A connection idle longer than this may have been cut by a proxy or firewall: closed, not used.
+const MAX_IDLE: Duration = Duration::from_secs(5 * 60);
+
+struct Idle {
+    conn: PgConnection,
+    born: Instant,
+    since: Instant,
+}
+
+pub struct PgLeases {
+    opts: PgConnectOptions,
+    idle: Mutex<Vec<Idle>>,
+    permits: Arc<Semaphore>,
+    acquire_timeout: Duration,
+}
+
+impl PgLeases {
+    pub fn new(opts: PgConnectOptions, max: usize, acquire_timeout: Duration) -> PgLeases {
+        PgLeases { opts, idle: Mutex::new(Vec::new()), permits: Arc::new(Semaphore::new(max)), acquire_timeout }
+    }
+
+    /// A connection for one query: an idle one when there is one, else a new one.
+    pub async fn acquire(self: &Arc<Self>) -> Result<Lease, DbError> {
+        tokio::time::timeout(self.acquire_timeout, self.acquire_inner()).await.map_err(|_| DbError::Unavailable)?
+    }
+
+    async fn acquire_inner(self: &Arc<Self>) -> Result<Lease, DbError> {
+        let permit = self.permits.clone().acquire_owned().await.map_err(|_| DbError::Unavailable)?;
+        let now = Instant::now();
+        loop {
+            let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            match idle {
+                Some(i) if now.duration_since(i.since) < MAX_IDLE => {
+                    return Ok(Lease { conn: Some(i.conn), born: i.born, settled: false, leases: self.clone(), _permit: permit });
+                }
+                Some(stale) => drop(stale),
+                None => break,
+            }
+        }
+        let conn = PgConnection::connect_with(&self.opts).await?;
+        Ok(Lease { conn: Some(conn), born: now, settled: false, leases: self.clone(), _permit: permit })
+    }
+
+    /// Closes the idle connections politely (leased ones close when their lease ends).
+    pub async fn close(&self) {
+        self.permits.close();
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|p| p.into_inner()));
+        for i in idle {
+            let _ = i.conn.close().await;
+        }
+    }
+}
+
+/// One connection, returned to the idle list on drop only if its last query was settled.
+pub struct Lease {
+    conn: Option<PgConnection>,
+    born: Instant,
+    settled: bool,
+    leases: Arc<PgLeases>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Lease {
+    /// Records how a query ended: the connection is kept after a success or an error the
+    /// database reported (the protocol is then back at ReadyForQuery), and dropped after
+    /// anything else (I/O, protocol, timeout).
+    pub fn settle<T>(&mut self, result: &Result<T, sqlx::Error>) {
+        self.settled = matches!(result, Ok(_) | Err(sqlx::Error::Database(_)));
+    }
+
+    /// Marks the connection as in use by a query that has not finished yet.
+    fn unsettle(&mut self) -> &mut PgConnection {
+        self.settled = false;
+        self.conn.as_mut().expect("a lease holds its connection until dropped")
+    }
+}
+
+impl Deref for Lease {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        self.conn.as_ref().expect("a lease holds its connection until dropped")
+    }
+}
+
+impl DerefMut for Lease {
+    /// Whoever runs a query through the connection must `settle` it afterwards.
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        self.unsettle()
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        if self.settled && self.born.elapsed() < MAX_LIFETIME && !self.leases.permits.is_closed() {
+            self.leases.idle.lock().unwrap_or_else(|p| p.into_inner()).push(Idle { conn, born: self.born, since: Instant::now() });
+        }
+        // Otherwise the connection is dropped: its socket closes and the server ends the session.
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn pg_url() -> String {
+        std::env::var("FITZ_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    }
+
+    async fn backend_pid(lease: &mut Lease) -> i32 {
+        let r = sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()").fetch_one(&mut **lease).await;
+        lease.settle(&r);
+        r.expect("pid")
+    }
+
+    #[tokio::test]
+    async fn settled_connections_are_reused_and_unsettled_ones_are_closed() {
+        let opts = PgConnectOptions::from_str(&pg_url()).expect("url");
+        let leases = Arc::new(PgLeases::new(opts, 2, Duration::from_secs(5)));
+        let first = {
+            let mut l = leases.acquire().await.expect("lease");
+            backend_pid(&mut l).await
+        };
+        let mut l = leases.acquire().await.expect("lease");
+        assert_eq!(backend_pid(&mut l).await, first, "a settled connection is reused");
+
+        // A database error leaves the connection usable and kept.
+        let r = sqlx::query("SELECT * FROM no_such_table_anywhere").execute(&mut *l).await;
+        l.settle(&r);
+        assert!(r.is_err());
+        drop(l);
+        let mut l = leases.acquire().await.expect("lease");
+        assert_eq!(backend_pid(&mut l).await, first, "kept after an error the database reported");
+
+        // A query abandoned half-way (its future dropped) leaves the lease unsettled.
+        {
+            let fut = sqlx::query("SELECT pg_sleep(5)").execute(&mut *l);
+            let _ = tokio::time::timeout(Duration::from_millis(50), fut).await;
+        }
+        drop(l);
+        let mut l = leases.acquire().await.expect("lease");
+        assert_ne!(backend_pid(&mut l).await, first, "an abandoned connection is never handed out again");
+        drop(l);
+
+        // Permits bound the connections: a third concurrent lease waits for one to end.
+        let (a, b) = (leases.acquire().await.expect("a"), leases.acquire().await.expect("b"));
+        let waiting = tokio::time::timeout(Duration::from_millis(100), leases.acquire()).await;
+        assert!(waiting.is_err(), "a third lease must wait");
+        drop(a);
+        let c = leases.acquire().await.expect("freed");
+        drop((b, c));
+        leases.close().await;
+        assert!(matches!(leases.acquire().await, Err(DbError::Unavailable)));
+    }
+}
