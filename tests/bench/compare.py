@@ -236,6 +236,13 @@ def smoke(server):
     return problems
 
 
+class Labelled:
+    """A server as the outputs need it, when replotting a saved run."""
+
+    def __init__(self, key, label):
+        self.key, self.label = key, label
+
+
 def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
@@ -272,11 +279,35 @@ def write_outputs(out, meta, results, servers, endpoints):
     lines += ["", "| server | first answer after launch | peak RSS (all processes) |", "|---|---|---|"]
     for s in servers:
         lines.append(f"| {s.label} | {results['startup_ms'][s.key]:.0f} ms | {results['peak_rss_mib'][s.key]:.0f} MiB |")
+    lines += ["", "| aim | measured | |", "|---|---|---|"]
+    for what, value, ok in aims(results):
+        lines.append(f"| {what} | {value} | {'met' if ok else '**missed**'} |")
     table = "\n".join(lines) + "\n"
     with open(os.path.join(out, "compare.md"), "w") as f:
         f.write(table)
     chart(os.path.join(out, "compare.png"), meta, results, servers, endpoints)
     return table
+
+
+def aims(results):
+    """Issue 7's aims, each with the figure this run measured and whether it was met."""
+    out = []
+    load = results["load"]
+    for label, floor in (("GET /me", 0.9), ("GET /admin/users", 0.9)):
+        row = load.get(label, {})
+        if "fitz" in row and row.get("plain_noping", {}).get("rps"):
+            r = row["fitz"]["rps"] / row["plain_noping"]["rps"]
+            out.append((f"{label}: Fitz ≥ {floor}× plain Rust (no checkout ping)", f"{r:.2f}×", r >= floor))
+    row = load.get("GET /me", {})
+    if "fitz" in row and row.get("fastapi", {}).get("rps"):
+        r = row["fitz"]["rps"] / row["fastapi"]["rps"]
+        out.append(("GET /me: Fitz ≥ 4× FastAPI", f"{r:.2f}×", r >= 4))
+    if "fitz" in results["startup_ms"]:
+        ms = results["startup_ms"]["fitz"]
+        out.append(("`fitz run` answers its first request ≤ 300 ms after launch", f"{ms:.0f} ms", ms <= 300))
+    errors = sum(r["errors"] for row in load.values() for r in row.values())
+    out.append(("zero errors under load", str(errors), errors == 0))
+    return out
 
 
 def chart(path, meta, results, servers, endpoints):
@@ -323,7 +354,15 @@ def main():
     p.add_argument("--smoke", action="store_true", help="start the servers and run the smoke checks only")
     p.add_argument("--only", help="comma-separated server keys (fitz, plain, plain_noping, fastapi)")
     p.add_argument("--endpoints", help="comma-separated endpoint labels, e.g. 'GET /me'")
+    p.add_argument("--replot", metavar="JSON", help="rewrite the table and chart from a saved compare.json, without running")
     args = p.parse_args()
+    if args.replot:
+        with open(args.replot) as f:
+            saved = json.load(f)
+        kept = [Labelled(k, label) for k, label, *_ in servers_to_start() if k in saved["results"]["startup_ms"]]
+        done = [e for e in ENDPOINTS if e[0] in saved["results"]["load"]]
+        print(write_outputs(args.out, saved["meta"], saved["results"], kept, done))
+        return
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "fitz-host", "-p", "fitz-bench-plain"], cwd=ROOT, check=True)
     subprocess.run(["redis-cli", "-u", REDIS, "flushdb"], check=True, capture_output=True)
     from argon2 import PasswordHasher
