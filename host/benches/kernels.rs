@@ -113,11 +113,14 @@ impl Kernel {
     }
 }
 
+/// A kernel's name, its Fitz source and the same work in Rust.
+type Case = (&'static str, &'static str, Box<dyn Fn()>);
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let mut g = c.benchmark_group("kernels");
     g.sample_size(10);
-    let cases: [(&str, &str, Box<dyn Fn()>); 3] = [
+    let cases: [Case; 3] = [
         ("int_loop", INT_LOOP, Box::new(|| { black_box(native_int_loop(black_box(N))); })),
         ("string_build", STRING_BUILD, Box::new(|| { black_box(native_string_build(black_box(500_000))); })),
         ("list_push_iterate", LIST_PUSH_ITERATE, Box::new(|| { black_box(native_list(black_box(N))); })),

@@ -170,6 +170,8 @@ async fn app_request(served: &Served, req: Request) -> Response {
     } else {
         BodyInput::None
     };
+    // A body refused for its size may not have been read to the end: the connection closes.
+    let close = matches!(body, BodyInput::Refused { status: 413, .. });
     let args = bind::bind(route, &path_params, query.as_deref(), body);
     let result = invoke::call(&app, Call { route: index, args, headers }).await;
     let mut res = match &result {
@@ -180,6 +182,9 @@ async fn app_request(served: &Served, req: Request) -> Response {
     };
     // Which version answered: a deploy swaps versions between requests, never within one.
     res.headers_mut().insert("x-fitz-version", HeaderValue::from(app.version));
+    if close {
+        res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     let micros = started.elapsed().as_micros() as u64;
     match result {
         Err(Fault::Failed(cause)) => {

@@ -46,7 +46,12 @@ impl Server {
         });
         let mut seen = Vec::new();
         loop {
-            let line = rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap_or_else(|_| panic!("no banner; stderr so far: {seen:?}"));
+            let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(60)) else {
+                // Leave no server behind when the test fails here.
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("no banner; stderr so far: {seen:?}");
+            };
             if let Some(rest) = line.split(" on http://").nth(1) {
                 return Server { child, base: format!("http://{}", rest.trim()), stderr: rx };
             }

@@ -292,6 +292,9 @@ async fn operator_refusals_and_migrations() {
     assert!(r.body["error"].as_str().is_some_and(|e| e.contains("not valid WebAssembly")), "{}", r.text);
     let r = host.deploy_wasm("big", vec![0u8; 17 << 20]).await;
     assert_eq!(r.status, 413, "{}", r.text);
+    // The unread rest of the body makes the connection unusable; the client is told so, or
+    // its next request could go out on a connection the host is closing.
+    assert_eq!(r.headers.get("connection").and_then(|v| v.to_str().ok()), Some("close"));
     let mut hostile = fitz_compiler::compile(GOOD, "x.fitz").expect("compiles").wasm;
     let at = hostile.windows(13).position(|w| w == b"hash_password").unwrap_or(0);
     let evil_import = if at > 0 {
