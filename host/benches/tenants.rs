@@ -132,10 +132,11 @@ fn main() {
         let f0 = minor_faults();
         let many = load(&client, &base, &names, 6000, 16).await;
         let faults_many = (minor_faults() - f0) as f64 / 6000.0;
+        let warm = rss_kib();
         println!(
             "after requests to every app (each keeps a warm instance slot): RSS {} MiB, {:.0} KiB per app over the one-app host",
-            rss_kib() / 1024,
-            (rss_kib() - before) as f64 / 999.0
+            warm / 1024,
+            (warm - before) as f64 / 999.0
         );
         let (p50_1, p99_1, p50_n, p99_n) = (percentile(&one, 0.5), percentile(&one, 0.99), percentile(&many, 0.5), percentile(&many, 0.99));
         println!("GET /hello, 16 concurrent clients, 6,000 requests:");

@@ -16,15 +16,11 @@ use std::time::Duration;
 use guest_abi::cron::Schedule;
 use tokio::task::JoinHandle;
 
-use crate::db::{Database, DbError, Pool};
+use crate::db::{unix_seconds as now_secs, Database, DbError, Pool};
 use crate::http::Served;
 use crate::runtime::invoke::{run_cron, Fault};
 
 pub const TICKS_TABLE: &str = "fitz_cron_ticks";
-
-fn now_secs() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)

@@ -23,6 +23,22 @@ pub enum Dialect {
     Postgres,
 }
 
+impl Dialect {
+    /// Bound parameter `n` (from 1): `?n` or `$n`.
+    pub fn placeholder(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("?{n}"),
+            Dialect::Postgres => format!("${n}"),
+        }
+    }
+}
+
+/// The host's clock in Unix seconds: every time the host stores (expiries, cron ticks,
+/// deploys) uses it, so SQLite and PostgreSQL agree.
+pub fn unix_seconds() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
 #[derive(Clone)]
 pub enum Pool {
     Sqlite(SqlitePool),
@@ -36,8 +52,8 @@ pub struct Database {
     /// The PostgreSQL schema an app's tables live in (one per app on a multi-tenant host);
     /// `None` for the connection's default.
     schema: Option<Arc<str>>,
-    /// Set once the blacklist table is known to exist.
-    blacklist: Arc<tokio::sync::OnceCell<()>>,
+    /// Set once the blacklist table is known to exist: its statements, built once.
+    blacklist: Arc<tokio::sync::OnceCell<blacklist::Statements>>,
     /// PostgreSQL connections for the request path (`lease`), shared like the pool.
     leases: Option<Arc<lease::PgLeases>>,
 }
@@ -151,7 +167,7 @@ impl Database {
         Ok(())
     }
 
-    fn blacklist_ready(&self) -> &tokio::sync::OnceCell<()> {
+    fn blacklist_ready(&self) -> &tokio::sync::OnceCell<blacklist::Statements> {
         &self.blacklist
     }
 

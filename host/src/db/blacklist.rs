@@ -2,30 +2,36 @@
 //! created on first use. Expiry times are Unix seconds; "now" is the host's clock, so SQLite
 //! and PostgreSQL agree.
 
-use super::{Database, DbError, Dialect, Pool};
+use super::{unix_seconds as now, Database, DbError, Pool};
 
 pub const TABLE: &str = "fitz_token_blacklist";
 /// Rows removed per statement by `cleanup_expired`, so a large cleanup never holds a long lock.
 pub const CLEANUP_BATCH: i64 = 1000;
 
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
-fn p(dialect: Dialect, n: usize) -> String {
-    match dialect {
-        Dialect::Sqlite => format!("?{n}"),
-        Dialect::Postgres => format!("${n}"),
-    }
+/// The blacklist's statements for one database and schema, built when the table is first
+/// ensured rather than on every request.
+pub struct Statements {
+    revoke: String,
+    check: String,
+    cleanup: String,
 }
 
 impl Database {
-    async fn ensure_blacklist(&self) -> Result<(), DbError> {
+    async fn ensure_blacklist(&self) -> Result<Statements, DbError> {
         self.ensure_schema().await?;
         let table = self.table(TABLE);
         self.execute_ddl(&format!("CREATE TABLE IF NOT EXISTS {table} (jti TEXT PRIMARY KEY, expires_at BIGINT NOT NULL)")).await?;
         self.execute_ddl(&format!("CREATE INDEX IF NOT EXISTS {TABLE}_expires_at ON {table} (expires_at)")).await?;
-        Ok(())
+        let p = |n| self.dialect().placeholder(n);
+        Ok(Statements {
+            revoke: format!(
+                "INSERT INTO {table} (jti, expires_at) VALUES ({}, {}) ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at",
+                p(1),
+                p(2)
+            ),
+            check: format!("SELECT 1 FROM {table} WHERE jti = {} AND expires_at > {}", p(1), p(2)),
+            cleanup: format!("DELETE FROM {table} WHERE jti IN (SELECT jti FROM {table} WHERE expires_at <= {} LIMIT {CLEANUP_BATCH})", p(1)),
+        })
     }
 
     /// Revokes `jti` until `expires_at`; revoking again moves the expiry. Idempotent, so a
@@ -38,19 +44,12 @@ impl Database {
     }
 
     async fn blacklist_once(&self, jti: &str, expires_at: i64) -> Result<(), DbError> {
-        self.ensure_blacklist_once().await?;
-        let d = self.dialect();
-        let sql = format!(
-            "INSERT INTO {} (jti, expires_at) VALUES ({}, {}) ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at",
-            self.table(TABLE),
-            p(d, 1),
-            p(d, 2)
-        );
+        let sql = &self.ensure_blacklist_once().await?.revoke;
         match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query(&sql).bind(jti).bind(expires_at).execute(pool).await?,
+            Pool::Sqlite(pool) => sqlx::query(sql).bind(jti).bind(expires_at).execute(pool).await?,
             Pool::Postgres(_) => {
                 let mut conn = self.lease().await?;
-                let r = sqlx::query(&sql).bind(jti).bind(expires_at).execute(&mut *conn).await;
+                let r = sqlx::query(sql).bind(jti).bind(expires_at).execute(&mut *conn).await;
                 conn.settle(&r);
                 r?;
                 return Ok(());
@@ -68,14 +67,12 @@ impl Database {
     }
 
     async fn is_blacklisted_once(&self, jti: &str) -> Result<bool, DbError> {
-        self.ensure_blacklist_once().await?;
-        let d = self.dialect();
-        let sql = format!("SELECT 1 FROM {} WHERE jti = {} AND expires_at > {}", self.table(TABLE), p(d, 1), p(d, 2));
+        let sql = &self.ensure_blacklist_once().await?.check;
         let found = match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query(&sql).bind(jti).bind(now()).fetch_optional(pool).await?.is_some(),
+            Pool::Sqlite(pool) => sqlx::query(sql).bind(jti).bind(now()).fetch_optional(pool).await?.is_some(),
             Pool::Postgres(_) => {
                 let mut conn = self.lease().await?;
-                let r = sqlx::query(&sql).bind(jti).bind(now()).fetch_optional(&mut *conn).await;
+                let r = sqlx::query(sql).bind(jti).bind(now()).fetch_optional(&mut *conn).await;
                 conn.settle(&r);
                 r?.is_some()
             }
@@ -85,16 +82,13 @@ impl Database {
 
     /// Deletes expired entries in batches; returns how many.
     pub async fn cleanup_expired(&self) -> Result<i64, DbError> {
-        self.ensure_blacklist_once().await?;
-        let d = self.dialect();
-        let table = self.table(TABLE);
-        let sql = format!("DELETE FROM {table} WHERE jti IN (SELECT jti FROM {table} WHERE expires_at <= {} LIMIT {CLEANUP_BATCH})", p(d, 1));
+        let sql = &self.ensure_blacklist_once().await?.cleanup;
         let cutoff = now();
         let mut total = 0i64;
         loop {
             let n = match &self.pool {
-                Pool::Sqlite(pool) => sqlx::query(&sql).bind(cutoff).execute(pool).await?.rows_affected(),
-                Pool::Postgres(pool) => sqlx::query(&sql).bind(cutoff).execute(pool).await?.rows_affected(),
+                Pool::Sqlite(pool) => sqlx::query(sql).bind(cutoff).execute(pool).await?.rows_affected(),
+                Pool::Postgres(pool) => sqlx::query(sql).bind(cutoff).execute(pool).await?.rows_affected(),
             } as i64;
             total += n;
             if n < CLEANUP_BATCH {
@@ -103,9 +97,8 @@ impl Database {
         }
     }
 
-    async fn ensure_blacklist_once(&self) -> Result<(), DbError> {
-        let cell = self.blacklist_ready();
-        cell.get_or_try_init(|| self.ensure_blacklist()).await.map(|_| ())
+    async fn ensure_blacklist_once(&self) -> Result<&Statements, DbError> {
+        self.blacklist_ready().get_or_try_init(|| self.ensure_blacklist()).await
     }
 }
 

@@ -100,10 +100,7 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn placeholder(&self, n: usize) -> String {
-        match self.dialect {
-            Dialect::Sqlite => format!("?{n}"),
-            Dialect::Postgres => format!("${n}"),
-        }
+        self.dialect.placeholder(n)
     }
 
     fn push(&mut self, b: Bind) -> String {

@@ -14,7 +14,7 @@ use super::migrate::{apply, plan, MigrateError};
 use super::registry::{Tenant, TenantLimits};
 use super::store::AppRow;
 use super::{valid_name, Host};
-use crate::db::{Database, DbError};
+use crate::db::{unix_seconds as now, Database, DbError};
 use crate::http::Served;
 use crate::runtime::app::{load_with, AppVersion, TopLevelOutput};
 use crate::runtime::cpu::CpuShare;
@@ -71,10 +71,6 @@ pub struct Deployed {
     pub app: String,
     pub version: i64,
     pub routes: Vec<String>,
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 impl Host {

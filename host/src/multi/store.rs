@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use crate::db::{Database, DbError, Pool};
+use crate::db::{unix_seconds as now, Database, DbError, Pool};
 
 pub const SCHEMA: &str = "fitz_host";
 
@@ -28,16 +28,9 @@ pub struct HostStore {
     db: Database,
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
 /// `?n` or `$n`.
 fn p(db: &Database, n: usize) -> String {
-    match db.pool {
-        Pool::Sqlite(_) => format!("?{n}"),
-        Pool::Postgres(_) => format!("${n}"),
-    }
+    db.dialect().placeholder(n)
 }
 
 macro_rules! on_pool {
