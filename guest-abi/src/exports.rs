@@ -7,7 +7,8 @@
 
 pub const MEMORY: &str = "memory";
 /// `(size: i32) -> i32`: 8-byte-aligned block in the module's heap; traps when memory is
-/// exhausted.
+/// exhausted. The module's own allocator; the host follows the same protocol on the heap
+/// pointer instead of calling it (see `crate::imports::TABLE`).
 pub const ALLOC: &str = "fitz_alloc";
 /// `() -> ()`: runs the program's top level once.
 pub const MAIN: &str = "fitz_main";

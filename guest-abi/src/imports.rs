@@ -37,7 +37,9 @@ pub struct ImportSpec {
 use SlotKind::{I32, I64};
 
 /// Every import a module may have. Pointers are `i32`; strings, maps and results are objects
-/// laid out as `crate::layout` says, allocated by the host through the `fitz_alloc` export.
+/// laid out as `crate::layout` says. The host allocates what it hands back the way
+/// `fitz_alloc` does — 8-byte aligned, at the heap pointer stored at `HEAP_POINTER_ADDR`,
+/// growing memory as needed — but by itself, without calling into the module.
 pub const TABLE: &[ImportSpec] = &[
     ImportSpec { import: Import::HashPassword, module: FITZ, name: "hash_password", params: &[I32], results: &[I32],
         doc: "(password: Str) -> Str: Argon2id PHC string (m=19456 KiB, t=2, p=1)" },

@@ -32,12 +32,12 @@ fn result_of(ok: ValueType) -> ValueType {
 
 const NO_DATABASE: &str = "no database is configured";
 
-async fn write_result(caller: &mut Caller<'_, GuestState>, ok: ValueType, value: Result<Value, String>) -> wasmtime::Result<u32> {
+fn write_result(caller: &mut Caller<'_, GuestState>, ok: ValueType, value: Result<Value, String>) -> wasmtime::Result<u32> {
     let v = match value {
         Ok(v) => Value::Ok(Box::new(v)),
         Err(e) => Value::Err(Box::new(Value::Str(e))),
     };
-    guest::write_ptr(caller, &result_of(ok), &v).await
+    guest::write_ptr(caller, &result_of(ok), &v)
 }
 
 /// Logs a database failure on the auth path (in the host's own words) and gives the guest
@@ -53,7 +53,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             let pw = guest::read_str(&mut caller, pw)?;
             let hasher = caller.data().app.hasher.clone();
             let phc = hasher.hash(pw).await?;
-            guest::write_str(&mut caller, &phc).await
+            guest::write_str(&mut caller, &phc)
         })
     })?;
     linker.func_wrap_async(FITZ, "hash_verify", |mut caller: Caller<'_, GuestState>, (pw, phc): (u32, u32)| {
@@ -64,29 +64,25 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             Ok(u32::from(hasher.verify(pw, phc).await))
         })
     })?;
-    linker.func_wrap_async(FITZ, "jwt_encode", |mut caller: Caller<'_, GuestState>, (claims, secret, alg): (u32, u32, u32)| {
-        Box::new(async move {
-            let claims = guest::read_str_map(&mut caller, claims)?;
-            let secret = guest::read_str(&mut caller, secret)?;
-            let alg = guest::read_str(&mut caller, alg)?;
-            let token = jwt::encode(&claims, &secret, &alg).map_err(|e| GuestError(format!("jwt.encode: {e}")))?;
-            guest::write_str(&mut caller, &token).await
-        })
+    linker.func_wrap(FITZ, "jwt_encode", |mut caller: Caller<'_, GuestState>, claims: u32, secret: u32, alg: u32| {
+        let claims = guest::read_str_map(&mut caller, claims)?;
+        let secret = guest::read_str(&mut caller, secret)?;
+        let alg = guest::read_str(&mut caller, alg)?;
+        let token = jwt::encode(&claims, &secret, &alg).map_err(|e| GuestError(format!("jwt.encode: {e}")))?;
+        guest::write_str(&mut caller, &token)
     })?;
-    linker.func_wrap_async(FITZ, "jwt_decode", |mut caller: Caller<'_, GuestState>, (token, secret, alg): (u32, u32, u32)| {
-        Box::new(async move {
-            let token = guest::read_str(&mut caller, token)?;
-            let secret = guest::read_str(&mut caller, secret)?;
-            let alg = guest::read_str(&mut caller, alg)?;
-            let map = ValueType::map(ValueType::Str, ValueType::Str);
-            let value = match jwt::decode(&token, &secret, &alg) {
-                Ok(claims) => Value::Ok(Box::new(Value::Map(
-                    claims.into_iter().map(|(k, v)| (Value::Str(k), Value::Str(v))).collect(),
-                ))),
-                Err(reason) => Value::Err(Box::new(Value::Str(reason))),
-            };
-            guest::write_ptr(&mut caller, &result_of(map), &value).await
-        })
+    linker.func_wrap(FITZ, "jwt_decode", |mut caller: Caller<'_, GuestState>, token: u32, secret: u32, alg: u32| {
+        let token = guest::read_str(&mut caller, token)?;
+        let secret = guest::read_str(&mut caller, secret)?;
+        let alg = guest::read_str(&mut caller, alg)?;
+        let map = ValueType::map(ValueType::Str, ValueType::Str);
+        let value = match jwt::decode(&token, &secret, &alg) {
+            Ok(claims) => Value::Ok(Box::new(Value::Map(
+                claims.into_iter().map(|(k, v)| (Value::Str(k), Value::Str(v))).collect(),
+            ))),
+            Err(reason) => Value::Err(Box::new(Value::Str(reason))),
+        };
+        guest::write_ptr(&mut caller, &result_of(map), &value)
     })?;
     linker.func_wrap_async(FITZ, "db_query", |mut caller: Caller<'_, GuestState>, (_db, query, params): (u32, u32, u32)| {
         Box::new(async move {
@@ -110,7 +106,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                     }
                 },
             };
-            guest::write_ptr(&mut caller, &result_ty, &value).await
+            guest::write_ptr(&mut caller, &result_ty, &value)
         })
     })?;
     linker.func_wrap_async(FITZ, "auth_blacklist", |mut caller: Caller<'_, GuestState>, (_db, jti, exp): (u32, u32, i64)| {
@@ -121,7 +117,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                 None => Err(NO_DATABASE.to_string()),
                 Some(db) => db.blacklist(&jti, exp).await.map(|()| Value::Null).map_err(|e| logged(&app.name, "blacklist", e)),
             };
-            write_result(&mut caller, ValueType::Null, value).await
+            write_result(&mut caller, ValueType::Null, value)
         })
     })?;
     linker.func_wrap_async(FITZ, "auth_is_blacklisted", |mut caller: Caller<'_, GuestState>, (_db, jti): (u32, u32)| {
@@ -133,7 +129,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                 None => Err(NO_DATABASE.to_string()),
                 Some(db) => db.is_blacklisted(&jti).await.map(Value::Bool).map_err(|e| logged(&app.name, "is_blacklisted", e)),
             };
-            write_result(&mut caller, ValueType::Bool, value).await
+            write_result(&mut caller, ValueType::Bool, value)
         })
     })?;
     linker.func_wrap_async(FITZ, "auth_cleanup_expired", |mut caller: Caller<'_, GuestState>, (_db,): (u32,)| {
@@ -143,43 +139,37 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                 None => Err(NO_DATABASE.to_string()),
                 Some(db) => db.cleanup_expired().await.map(Value::Int).map_err(|e| logged(&app.name, "cleanup_expired", e)),
             };
-            write_result(&mut caller, ValueType::Int, value).await
+            write_result(&mut caller, ValueType::Int, value)
         })
     })?;
-    linker.func_wrap_async(FITZ, "secret", |mut caller: Caller<'_, GuestState>, (name,): (u32,)| {
-        Box::new(async move {
-            let name = guest::read_str(&mut caller, name)?;
-            let value = caller.data().app.secrets.get(&name).cloned();
-            let value = value.ok_or_else(|| GuestError(format!("secret {name} is not set")))?;
-            guest::write_str(&mut caller, &value).await
-        })
+    linker.func_wrap(FITZ, "secret", |mut caller: Caller<'_, GuestState>, name: u32| {
+        let name = guest::read_str(&mut caller, name)?;
+        let value = caller.data().app.secrets.get(&name).cloned();
+        let value = value.ok_or_else(|| GuestError(format!("secret {name} is not set")))?;
+        guest::write_str(&mut caller, &value)
     })?;
-    linker.func_wrap_async(FITZ, "env_or", |mut caller: Caller<'_, GuestState>, (name, default): (u32, u32)| {
-        Box::new(async move {
-            let name = guest::read_str(&mut caller, name)?;
-            let value = match caller.data().app.env.get(&name).cloned() {
-                Some(v) => v,
-                None => guest::read_str(&mut caller, default)?,
-            };
-            guest::write_str(&mut caller, &value).await
-        })
+    linker.func_wrap(FITZ, "env_or", |mut caller: Caller<'_, GuestState>, name: u32, default: u32| {
+        let name = guest::read_str(&mut caller, name)?;
+        let value = match caller.data().app.env.get(&name).cloned() {
+            Some(v) => v,
+            None => guest::read_str(&mut caller, default)?,
+        };
+        guest::write_str(&mut caller, &value)
     })?;
-    linker.func_wrap_async(FITZ, "log", |mut caller: Caller<'_, GuestState>, (level, msg, fields): (u32, u32, u32)| {
-        Box::new(async move {
-            let msg = guest::read_str(&mut caller, msg)?;
-            let fields = guest::read_str_map(&mut caller, fields)?;
-            let app = caller.data().app.name.clone();
-            let fields: serde_json::Map<String, serde_json::Value> =
-                fields.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
-            let fields = serde_json::Value::Object(fields).to_string();
-            match level {
-                0 => tracing::debug!(target: "fitz::app", app = %app, fields = %fields, "{msg}"),
-                1 => tracing::info!(target: "fitz::app", app = %app, fields = %fields, "{msg}"),
-                2 => tracing::warn!(target: "fitz::app", app = %app, fields = %fields, "{msg}"),
-                _ => tracing::error!(target: "fitz::app", app = %app, fields = %fields, "{msg}"),
-            }
-            Ok(())
-        })
+    linker.func_wrap(FITZ, "log", |mut caller: Caller<'_, GuestState>, level: u32, msg: u32, fields: u32| {
+        let msg = guest::read_str(&mut caller, msg)?;
+        let fields = guest::read_str_map(&mut caller, fields)?;
+        let app = caller.data().app.name.clone();
+        let fields: serde_json::Map<String, serde_json::Value> =
+            fields.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
+        let fields = serde_json::Value::Object(fields).to_string();
+        match level {
+            0 => tracing::debug!(target: "fitz::app", app = %app, fields = %fields, "{msg}"),
+            1 => tracing::info!(target: "fitz::app", app = %app, fields = %fields, "{msg}"),
+            2 => tracing::warn!(target: "fitz::app", app = %app, fields = %fields, "{msg}"),
+            _ => tracing::error!(target: "fitz::app", app = %app, fields = %fields, "{msg}"),
+        }
+        Ok(())
     })?;
     Ok(())
 }

@@ -154,8 +154,8 @@ impl Guest<'_> {
         &self.app.manifest.records
     }
 
-    async fn write(&self, store: &mut Store<GuestState>, ty: &ValueType, v: &Value) -> wasmtime::Result<Slot> {
-        self.mem.write(&mut *store, &self.app.manifest.records, ty, v).await
+    fn write(&self, store: &mut Store<GuestState>, ty: &ValueType, v: &Value) -> wasmtime::Result<Slot> {
+        self.mem.write(&mut *store, &self.app.manifest.records, ty, v)
     }
 
     /// Calls an entry point; returns its outcome's site and payload slot.
@@ -289,7 +289,7 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
     let mut user_slot = None;
     if route.auth != RouteAuth::Public {
         let provider = manifest.auth.as_ref().ok_or_else(|| wasmtime::format_err!("no auth provider"))?;
-        let h = guest.write(store, &headers_ty, &headers).await?;
+        let h = guest.write(store, &headers_ty, &headers)?;
         let mut args = vec![val(h)];
         if provider.takes_db {
             args.push(Val::I32(DB_HANDLE));
@@ -323,14 +323,14 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
         let slot = match (param, arg) {
             (_, Arg::Invalid { status, message }) => return Ok(Reply::error(status, message)),
             (Param::Db { .. }, _) => Slot::I32(DB_HANDLE as u32),
-            (Param::Headers { .. }, _) => guest.write(store, &headers_ty, &headers).await?,
+            (Param::Headers { .. }, _) => guest.write(store, &headers_ty, &headers)?,
             (Param::User { .. }, _) => user_slot.ok_or_else(|| wasmtime::format_err!("no user for a user parameter"))?,
-            (Param::Path { ty, .. } | Param::Query { ty, .. } | Param::Body { ty, .. }, Arg::Value(v)) => guest.write(store, ty, &v).await?,
+            (Param::Path { ty, .. } | Param::Query { ty, .. } | Param::Body { ty, .. }, Arg::Value(v)) => guest.write(store, ty, &v)?,
             (Param::Body { ty, .. }, Arg::Body(json)) => {
                 let defaults = guest.defaults(store, ty).await?;
                 let lookup = |rid: u32, i: usize| defaults.iter().find(|(k, _)| *k == (rid, i)).map(|(_, v)| v.clone());
                 match from_json_with(guest.records(), ty, &json, &lookup) {
-                    Ok(v) => guest.write(store, ty, &v).await?,
+                    Ok(v) => guest.write(store, ty, &v)?,
                     Err(e) => {
                         let name = crate::json::type_name(guest.records(), ty);
                         return Ok(Reply::error(400, format!("body for '{name}': {e}")));
