@@ -96,7 +96,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             };
             let value = match &app.db {
                 None => Value::Err(Box::new(Value::Str(NO_DATABASE.into()))),
-                Some(db) => match crate::db::exec::run_query(db, &app.manifest, spec, &values).await {
+                Some(db) => match crate::db::exec::run_query(db, &app.manifest, &app.plans, query as usize, &values).await {
                     Ok(v) => Value::Ok(Box::new(v)),
                     Err(e) => {
                         if !matches!(e, crate::db::exec::QueryError::NoRow) {

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The seed's comparison, measured in one run: the seed program, unchanged, on Fitz (`fitz
 run`, wasmtime sandboxes) against the same API in plain Rust (tests/bench/plain: axum + sqlx
-+ argon2 + jsonwebtoken, no sandbox) and in the article's Python stack (tests/bench/fastapi:
++ argon2 + jsonwebtoken, no sandbox; once with sqlx's pool as such apps are usually
+written, once with the Fitz host's own connection leases and allocator, so that the sandbox
+is all that separates it from Fitz) and in the article's Python stack (tests/bench/fastapi:
 FastAPI + uvicorn with 2 workers, python-jose, passlib[argon2], Redis blacklist, asyncpg).
 
 Each server gets its own fresh PostgreSQL database with the same users (hashes by
@@ -251,12 +253,13 @@ def median(xs):
 def servers_to_start():
     fitz = os.path.join(ROOT, "target/release/fitz")
     plain = os.path.join(ROOT, "target/release/plain-auth")
+    lean = os.path.join(ROOT, "target/release/plain-auth-lean")
     uvicorn = [sys.executable, "-m", "uvicorn", "app:app", "--workers", "2", "--host", "127.0.0.1",
                "--log-level", "warning", "--no-access-log", "--port"]
     return [
         ("fitz", "Fitz (wasmtime sandbox)", [fitz, "run", os.path.join(ROOT, "examples/seed/auth.fitz"), "--port", "3801"], 3801, True, None, None),
         ("plain", "plain Rust, sqlx defaults", [plain, "3802"], 3802, False, None, None),
-        ("plain_noping", "plain Rust, no checkout ping", [plain, "3803"], 3803, False, None, {"PLAIN_PING": "0"}),
+        ("plain_lean", "plain Rust, host's leases + mimalloc", [lean, "3803"], 3803, False, None, None),
         ("fastapi", "FastAPI + uvicorn (2 workers)", uvicorn + ["3804"], 3804, False, os.path.join(ROOT, "tests/bench/fastapi"), None),
     ]
 
@@ -267,7 +270,7 @@ def write_outputs(out, meta, results, servers, endpoints):
         json.dump({"meta": meta, "results": results}, f, indent=2)
     lines = [f"Measured {meta['date']} on {meta['machine']}; `{meta['command']}`; wrk -t1 -c{meta['connections']}, "
              f"{meta['rounds']} rotated rounds of {meta['seconds']} s per endpoint and server, medians.", ""]
-    lines.append("| endpoint | server | requests/s | p50 ms | p99 ms | errors | vs plain (no checkout ping) | vs plain (sqlx defaults) | vs FastAPI |")
+    lines.append("| endpoint | server | requests/s | p50 ms | p99 ms | errors | vs plain (host's leases) | vs plain (sqlx defaults) | vs FastAPI |")
     lines.append("|---|---|---|---|---|---|---|---|---|")
     for label, *_ in endpoints:
         row = results["load"][label]
@@ -275,7 +278,7 @@ def write_outputs(out, meta, results, servers, endpoints):
             r = row[s.key]
             ratio = lambda other: f"{r['rps'] / row[other]['rps']:.2f}×" if other in row and row[other]["rps"] else "—"
             lines.append(f"| {label} | {s.label} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} | "
-                         f"{ratio('plain_noping')} | {ratio('plain')} | {ratio('fastapi')} |")
+                         f"{ratio('plain_lean')} | {ratio('plain')} | {ratio('fastapi')} |")
     lines += ["", "| server | first answer after launch | peak RSS (all processes) |", "|---|---|---|"]
     for s in servers:
         lines.append(f"| {s.label} | {results['startup_ms'][s.key]:.0f} ms | {results['peak_rss_mib'][s.key]:.0f} MiB |")
@@ -295,9 +298,9 @@ def aims(results):
     load = results["load"]
     for label, floor in (("GET /me", 0.9), ("GET /admin/users", 0.9)):
         row = load.get(label, {})
-        if "fitz" in row and row.get("plain_noping", {}).get("rps"):
-            r = row["fitz"]["rps"] / row["plain_noping"]["rps"]
-            out.append((f"{label}: Fitz ≥ {floor}× plain Rust (no checkout ping)", f"{r:.2f}×", r >= floor))
+        if "fitz" in row and row.get("plain_lean", {}).get("rps"):
+            r = row["fitz"]["rps"] / row["plain_lean"]["rps"]
+            out.append((f"{label}: Fitz ≥ {floor}× plain Rust (host's leases + mimalloc)", f"{r:.2f}×", r >= floor))
     row = load.get("GET /me", {})
     if "fitz" in row and row.get("fastapi", {}).get("rps"):
         r = row["fitz"]["rps"] / row["fastapi"]["rps"]
@@ -314,7 +317,7 @@ def chart(path, meta, results, servers, endpoints):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    colours = {"fitz": "#2b6cb0", "plain": "#8a9bb0", "plain_noping": "#4a5568", "fastapi": "#d69e2e"}
+    colours = {"fitz": "#2b6cb0", "plain": "#8a9bb0", "plain_lean": "#4a5568", "fastapi": "#d69e2e"}
     fig, axes = plt.subplots(1, len(endpoints) + 1, figsize=(4.2 * (len(endpoints) + 1), 4.6))
     for ax, (label, *_) in zip(axes, endpoints):
         row = results["load"][label]
@@ -352,7 +355,7 @@ def main():
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--out", default=os.path.join(ROOT, "tests/bench/results"))
     p.add_argument("--smoke", action="store_true", help="start the servers and run the smoke checks only")
-    p.add_argument("--only", help="comma-separated server keys (fitz, plain, plain_noping, fastapi)")
+    p.add_argument("--only", help="comma-separated server keys (fitz, plain, plain_lean, fastapi)")
     p.add_argument("--endpoints", help="comma-separated endpoint labels, e.g. 'GET /me'")
     p.add_argument("--replot", metavar="JSON", help="rewrite the table and chart from a saved compare.json, without running")
     args = p.parse_args()

@@ -199,14 +199,7 @@ pub async fn load_app(wasm: &[u8], source: &Path, env: HashMap<String, String>, 
     let runtime = Runtime::new(Allocation::Pooling { instances: POOL_INSTANCES, max_memory: limits.memory_bytes as u64 })
         .map_err(|e| (1, format!("cannot start the runtime: {e}")))?;
     let name = source.file_name().map_or_else(|| "app".into(), |n| n.to_string_lossy().into_owned());
-    let ctx = AppContext {
-        name: name.clone(),
-        manifest: std::sync::Arc::new(manifest),
-        secrets,
-        env,
-        hasher: Default::default(),
-        db: Some(db.clone()),
-    };
+    let ctx = AppContext { name: name.clone(), secrets, env, db: Some(db.clone()), ..AppContext::bare(manifest) };
     let app = load(&runtime, wasm, ctx, limits, output).await.map_err(|e| (1, e.to_string()))?;
     Ok(Loaded { app, db, runtime, name })
 }

@@ -1,7 +1,7 @@
 //! Running a query template: build the statement, bind its parameters, decode the rows into
 //! guest values by the manifest's column types.
 
-use guest_abi::manifest::{Manifest, QuerySpec, Table};
+use guest_abi::manifest::{Manifest, Table};
 use guest_abi::query::QueryKind;
 use guest_abi::types::{RecordType, ValueType};
 use guest_abi::value::Value;
@@ -10,10 +10,11 @@ use sqlx::Row;
 use super::sql::{self, Bind, BindType, Returns, Statement};
 use super::{Database, DbError, Pool};
 
-/// The outcome a query gives the guest: the value of `spec.result`, or an error in words the
-/// app may show.
-pub async fn run_query(db: &Database, manifest: &Manifest, spec: &QuerySpec, params: &[Value]) -> Result<Value, QueryError> {
-    let stmt = sql::build(db.dialect(), db.schema(), &manifest.tables, &manifest.records, spec, params)?;
+/// The outcome query `index` gives the guest: the value of its `result` type, or an error in
+/// words the app may show. `plans` belong to `manifest` on `db`.
+pub async fn run_query(db: &Database, manifest: &Manifest, plans: &sql::Plans, index: usize, params: &[Value]) -> Result<Value, QueryError> {
+    let spec = manifest.queries.get(index).ok_or_else(|| DbError::Invalid(format!("unknown query {index}")))?;
+    let stmt = plans.statement(db.dialect(), db.schema(), manifest, index, params)?;
     let table = manifest
         .tables
         .iter()

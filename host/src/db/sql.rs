@@ -5,8 +5,9 @@
 //! dialects (SQLite's `LIKE` is not, so neither dialect uses `LIKE`).
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
-use guest_abi::manifest::{QuerySpec, Table};
+use guest_abi::manifest::{Manifest, QuerySpec, Table};
 use guest_abi::query::{BinaryOp, Expr, LikeMode, QueryKind};
 use guest_abi::types::{RecordType, ValueType};
 use guest_abi::value::Value;
@@ -45,7 +46,7 @@ pub enum Returns {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Statement {
-    pub sql: String,
+    pub sql: Arc<str>,
     pub binds: Vec<Bind>,
     pub returns: Returns,
 }
@@ -96,6 +97,11 @@ struct Builder<'a> {
     binds: Vec<Bind>,
     /// Placeholder number of each parameter already bound.
     numbered: HashMap<u32, usize>,
+    /// Where each bind came from: the parameter and the type it is bound as.
+    sources: Vec<(u32, ValueType)>,
+    /// Whether the text depends on the values (an `is_in` list's length, an `insert` that
+    /// leaves a zero key to the database), so that it cannot be reused.
+    value_dependent: bool,
 }
 
 impl Builder<'_> {
@@ -114,6 +120,7 @@ impl Builder<'_> {
         }
         let (ty, v) = self.param_value(index)?;
         let b = bind_value(self.records, ty, v)?;
+        self.sources.push((index, ty.clone()));
         let p = self.push(b);
         self.numbered.insert(index, self.binds.len());
         Ok(p)
@@ -182,6 +189,7 @@ impl Builder<'_> {
             }
             Expr::In { expr, list } => {
                 let x = self.expr(expr)?;
+                self.value_dependent = true;
                 let (ty, v) = self.param_value(*list)?;
                 let (ValueType::List { item }, Value::List(items)) = (ty, v) else {
                     return Err(DbError::Invalid("`is_in` needs a list".into()));
@@ -300,7 +308,7 @@ impl Builder<'_> {
         Ok(format!(" WHERE {pk} IN (SELECT {pk} FROM {table}{filter}{tail})"))
     }
 
-    fn build(mut self) -> Result<Statement, DbError> {
+    fn build(mut self) -> Result<(Statement, Option<Plan>), DbError> {
         let table = self.table_name.clone();
         let (sql, returns) = match &self.spec.query.kind {
             QueryKind::First => {
@@ -329,6 +337,7 @@ impl Builder<'_> {
                     let (_, v) = self.param_value(a.param)?;
                     let v = v.clone();
                     let b = bind_value(self.records, &col_ty, &v)?;
+                    self.sources.push((a.param, col_ty));
                     sets.push(format!("{col} = {}", self.push(b)));
                 }
                 if sets.is_empty() {
@@ -338,6 +347,7 @@ impl Builder<'_> {
                 (format!("UPDATE {table} SET {}{filter}", sets.join(", ")), Returns::Affected)
             }
             QueryKind::Insert => {
+                self.value_dependent = true;
                 let (_, row) = self.param_value(0)?;
                 let Value::Record(fields) = row.clone() else {
                     return Err(DbError::Invalid("`insert` needs a record".into()));
@@ -362,19 +372,69 @@ impl Builder<'_> {
                 (sql, Returns::Row)
             }
         };
-        Ok(Statement { sql, binds: self.binds, returns })
+        let sql: Arc<str> = sql.into();
+        let plan = (!self.value_dependent).then(|| Plan { sql: sql.clone(), sources: self.sources, returns });
+        Ok((Statement { sql, binds: self.binds, returns }, plan))
+    }
+}
+
+/// A statement whose text does not depend on its values: built once, then only bound.
+#[derive(Debug)]
+pub struct Plan {
+    sql: Arc<str>,
+    sources: Vec<(u32, ValueType)>,
+    returns: Returns,
+}
+
+impl Plan {
+    pub fn bind(&self, records: &[RecordType], params: &[Value]) -> Result<Statement, DbError> {
+        let mut binds = Vec::with_capacity(self.sources.len());
+        for (index, ty) in &self.sources {
+            let v = params.get(*index as usize).ok_or_else(|| DbError::Invalid(format!("parameter {index} is missing")))?;
+            binds.push(bind_value(records, ty, v)?);
+        }
+        Ok(Statement { sql: self.sql.clone(), binds, returns: self.returns })
+    }
+}
+
+/// The plans of one app version's queries (on its one database), by query index: building
+/// SQL text costs more than a cheap query's other host-side work, and a query's text rarely
+/// depends on its values. Those whose text does are built on every run.
+#[derive(Debug, Default)]
+pub struct Plans {
+    slots: OnceLock<Box<[OnceLock<Option<Plan>>]>>,
+}
+
+impl Plans {
+    /// The statement for one run of query `index` of `manifest` with these values.
+    pub fn statement(&self, dialect: Dialect, schema: Option<&str>, manifest: &Manifest, index: usize, params: &[Value]) -> Result<Statement, DbError> {
+        let spec = manifest.queries.get(index).ok_or_else(|| DbError::Invalid(format!("unknown query {index}")))?;
+        let slots = self.slots.get_or_init(|| manifest.queries.iter().map(|_| OnceLock::new()).collect());
+        let slot = slots.get(index).ok_or_else(|| DbError::Invalid(format!("unknown query {index}")))?;
+        if let Some(Some(plan)) = slot.get() {
+            return plan.bind(&manifest.records, params);
+        }
+        let (stmt, plan) = plan(dialect, schema, &manifest.tables, &manifest.records, spec, params)?;
+        let _ = slot.set(plan);
+        Ok(stmt)
     }
 }
 
 /// Builds the statement for one run of a query template with its parameter values; tables
 /// are qualified with `schema` when there is one.
 pub fn build(dialect: Dialect, schema: Option<&str>, tables: &[Table], records: &[RecordType], spec: &QuerySpec, params: &[Value]) -> Result<Statement, DbError> {
+    plan(dialect, schema, tables, records, spec, params).map(|(stmt, _)| stmt)
+}
+
+/// `build`, and the plan to reuse for later runs when the text does not depend on the values.
+pub fn plan(dialect: Dialect, schema: Option<&str>, tables: &[Table], records: &[RecordType], spec: &QuerySpec, params: &[Value]) -> Result<(Statement, Option<Plan>), DbError> {
     let table = tables
         .iter()
         .find(|t| t.name == spec.query.table)
         .ok_or_else(|| DbError::Invalid(format!("the manifest declares no table `{}`", spec.query.table)))?;
     let table_name = qualified(schema, &table.name);
-    Builder { dialect, table_name, table, records, spec, params, binds: Vec::new(), numbered: HashMap::new() }.build()
+    Builder { dialect, table_name, table, records, spec, params, binds: Vec::new(), numbered: HashMap::new(), sources: Vec::new(), value_dependent: false }
+        .build()
 }
 
 /// `"schema"."name"`, or `"name"`.
@@ -429,10 +489,10 @@ mod tests {
         let s = spec(QueryKind::Count, Some(f), vec![ValueType::nullable(ValueType::Str), ValueType::Int]);
         let params = [Value::Null, Value::Int(3)];
         let sqlite = build(Dialect::Sqlite, None, &[table()], &[], &s, &params).expect("sql");
-        assert_eq!(sqlite.sql, r#"SELECT COUNT(*) FROM "tasks" WHERE (("owner" IS ?1) AND ((("id" % ?2) + abs(?2)) % abs(?2)))"#);
+        assert_eq!(&*sqlite.sql, r#"SELECT COUNT(*) FROM "tasks" WHERE (("owner" IS ?1) AND ((("id" % ?2) + abs(?2)) % abs(?2)))"#);
         assert_eq!(sqlite.binds, vec![Bind::Null(BindType::Text), Bind::Int(3)]);
         let pg = build(Dialect::Postgres, None, &[table()], &[], &s, &params).expect("sql");
-        assert_eq!(pg.sql, r#"SELECT COUNT(*) FROM "tasks" WHERE (("owner" IS NOT DISTINCT FROM $1) AND ((("id" % $2) + abs($2)) % abs($2)))"#);
+        assert_eq!(&*pg.sql, r#"SELECT COUNT(*) FROM "tasks" WHERE (("owner" IS NOT DISTINCT FROM $1) AND ((("id" % $2) + abs($2)) % abs($2)))"#);
     }
 
     #[test]
@@ -441,7 +501,7 @@ mod tests {
         s.query.order = vec![Order { column: "id".into(), ascending: false }];
         let params = [Value::Str("50%_off".into())];
         let pg = build(Dialect::Postgres, None, &[table()], &[], &s, &params).expect("sql");
-        assert_eq!(pg.sql, r#"SELECT "id", "title", "owner" FROM "tasks" WHERE (strpos("title", $1) > 0) ORDER BY "id" DESC LIMIT 1"#);
+        assert_eq!(&*pg.sql, r#"SELECT "id", "title", "owner" FROM "tasks" WHERE (strpos("title", $1) > 0) ORDER BY "id" DESC LIMIT 1"#);
         assert_eq!(pg.binds, vec![Bind::Text("50%_off".into())]);
     }
 
@@ -450,12 +510,45 @@ mod tests {
         let s = QuerySpec { params: vec![ValueType::Record { id: 0 }], ..spec(QueryKind::Insert, None, vec![]) };
         let row = Value::Record(vec![Value::Int(0), Value::Str("t".into()), Value::Null]);
         let st = build(Dialect::Sqlite, None, &[table()], &[], &s, &[row]).expect("sql");
-        assert_eq!(st.sql, r#"INSERT INTO "tasks" ("title", "owner") VALUES (?1, ?2) RETURNING "id", "title", "owner""#);
+        assert_eq!(&*st.sql, r#"INSERT INTO "tasks" ("title", "owner") VALUES (?1, ?2) RETURNING "id", "title", "owner""#);
         let s = spec(QueryKind::Count, Some(Expr::In { expr: col("id"), list: 0 }), vec![ValueType::list(ValueType::Int)]);
         let st = build(Dialect::Postgres, None, &[table()], &[], &s, &[Value::List(vec![Value::Int(1), Value::Int(2)])]).expect("sql");
-        assert_eq!(st.sql, r#"SELECT COUNT(*) FROM "tasks" WHERE ("id" IN ($1, $2))"#);
+        assert_eq!(&*st.sql, r#"SELECT COUNT(*) FROM "tasks" WHERE ("id" IN ($1, $2))"#);
         let st = build(Dialect::Postgres, None, &[table()], &[], &s, &[Value::List(vec![])]).expect("sql");
-        assert_eq!(st.sql, r#"SELECT COUNT(*) FROM "tasks" WHERE (1 = 0)"#);
+        assert_eq!(&*st.sql, r#"SELECT COUNT(*) FROM "tasks" WHERE (1 = 0)"#);
+    }
+
+    #[test]
+    fn plans_are_reused_only_where_the_text_does_not_depend_on_values() {
+        let eq = Expr::Binary { op: BinaryOp::Eq, lhs: col("owner"), rhs: param(0) };
+        let by_owner = spec(QueryKind::All, Some(eq), vec![ValueType::nullable(ValueType::Str)]);
+        let in_list = spec(QueryKind::Count, Some(Expr::In { expr: col("id"), list: 0 }), vec![ValueType::list(ValueType::Int)]);
+        let manifest = Manifest {
+            abi_version: guest_abi::ABI_VERSION,
+            source: "t.fitz".into(),
+            records: vec![],
+            routes: vec![],
+            auth: None,
+            crons: vec![],
+            tables: vec![table()],
+            queries: vec![by_owner.clone(), in_list.clone()],
+            secrets: vec![],
+        };
+        let plans = Plans::default();
+        for owner in [Value::Str("ada".into()), Value::Null, Value::Str("bob".into())] {
+            let params = [owner];
+            let fresh = build(Dialect::Postgres, Some("t1"), &manifest.tables, &[], &by_owner, &params).expect("sql");
+            let planned = plans.statement(Dialect::Postgres, Some("t1"), &manifest, 0, &params).expect("sql");
+            assert_eq!(planned, fresh);
+        }
+        assert!(matches!(plans.slots.get().expect("slots")[0].get(), Some(Some(_))), "a fixed text is kept");
+        for n in [2, 0, 3] {
+            let params = [Value::List((0..n).map(Value::Int).collect())];
+            let fresh = build(Dialect::Postgres, None, &manifest.tables, &[], &in_list, &params).expect("sql");
+            assert_eq!(plans.statement(Dialect::Postgres, None, &manifest, 1, &params).expect("sql"), fresh);
+        }
+        assert!(matches!(plans.slots.get().expect("slots")[1].get(), Some(None)), "an `is_in` text is rebuilt");
+        assert!(plans.statement(Dialect::Postgres, None, &manifest, 2, &[]).is_err(), "no query 2");
     }
 
     #[test]

@@ -123,7 +123,8 @@ pub async fn load_with(
     }
     let routes = RouteTable::new(&manifest.routes).map_err(LoadError::Manifest)?;
     let manifest = Arc::new(manifest);
-    let ctx = Arc::new(AppContext { manifest: manifest.clone(), ..ctx });
+    // Plans are by query index, so they start afresh with the module's own manifest.
+    let ctx = Arc::new(AppContext { manifest: manifest.clone(), plans: Default::default(), ..ctx });
     if let (Some(db), true) = (&ctx.db, create_tables) {
         db.create_tables(&manifest.tables).await.map_err(|e| LoadError::Database(e.to_string()))?;
     }

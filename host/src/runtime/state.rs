@@ -7,6 +7,7 @@ use std::sync::Arc;
 use guest_abi::manifest::Manifest;
 use wasmtime::StoreLimits;
 
+use crate::db::sql::Plans;
 use crate::db::Database;
 use crate::host_fns::hash::Hasher;
 use crate::host_fns::wasi::Output;
@@ -23,6 +24,8 @@ pub struct AppContext {
     pub hasher: Hasher,
     /// `None` for a program run without a database (`fitz run` of a top-level program).
     pub db: Option<Database>,
+    /// The SQL of `manifest`'s queries on `db`, built on first use.
+    pub plans: Plans,
 }
 
 impl AppContext {
@@ -35,6 +38,7 @@ impl AppContext {
             env: HashMap::new(),
             hasher: Hasher::default(),
             db: None,
+            plans: Plans::default(),
         }
     }
 }

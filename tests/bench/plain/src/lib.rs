@@ -1,8 +1,15 @@
 //! The seed program's API written directly in Rust, without a sandbox: axum, sqlx
 //! (PostgreSQL), argon2 and jsonwebtoken, with the same status codes, bodies, Argon2 parameters and token
 //! checks (HS256 pinned, `exp` required, 30 s leeway, persistent blacklist). It is the floor
-//! the benchmarks measure Fitz against: `DATABASE_URL=postgres://… JWT_SECRET=… plain-auth
-//! [PORT]`.
+//! the benchmarks measure Fitz against, built as two servers that differ only in what is
+//! around the handlers:
+//!
+//! - `plain-auth`: sqlx's pool and the system allocator, the way an axum + sqlx app is
+//!   usually written (`PLAIN_PING=0` turns off sqlx's checkout ping);
+//! - `plain-auth-lean`: the Fitz host's own connection leases (`fitz_host::db::lease`) and its
+//!   allocator (mimalloc), so that what separates it from Fitz is the sandbox alone.
+//!
+//! `DATABASE_URL=postgres://… JWT_SECRET=… plain-auth [PORT]`.
 
 use std::sync::Arc;
 
@@ -17,12 +24,36 @@ use axum::{Json, Router};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::postgres::PgPoolOptions;
-use sqlx::postgres::PgRow;
+use fitz_host::db::lease::PgLeases;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 
+/// Where the handlers' queries run.
+enum Connections {
+    Pool(PgPool),
+    Leases(Arc<PgLeases>),
+}
+
+/// Runs `$q.$method(executor)` on a pooled or a leased connection; a lease is settled with
+/// the result, as the host does.
+macro_rules! on {
+    ($db:expr, $q:expr, $method:ident) => {
+        match &$db {
+            Connections::Pool(pool) => $q.$method(pool).await,
+            Connections::Leases(leases) => match leases.acquire().await {
+                Ok(mut conn) => {
+                    let r = $q.$method(&mut *conn).await;
+                    conn.settle(&r);
+                    r
+                }
+                Err(_) => Err(sqlx::Error::PoolTimedOut),
+            },
+        }
+    };
+}
+
 struct AppState {
-    db: PgPool,
+    db: Connections,
     secret: String,
     /// Argon2 runs on the blocking pool, at most one hash per core: more would only thrash
     /// the caches (each hash touches 19 MiB) and grow the heap.
@@ -130,19 +161,14 @@ impl FromRequestParts<Shared> for Authed {
         let claims = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(state.secret.as_bytes()), &v)
             .map_err(|e| unauthorized(jwt_error(&e)))?
             .claims;
-        let revoked = sqlx::query("SELECT 1 FROM fitz_token_blacklist WHERE jti = $1 AND expires_at > $2")
-            .bind(&claims.jti)
-            .bind(now())
-            .fetch_optional(&state.db)
-            .await
+        let q = sqlx::query("SELECT 1 FROM fitz_token_blacklist WHERE jti = $1 AND expires_at > $2").bind(&claims.jti).bind(now());
+        let revoked = on!(state.db, q, fetch_optional)
             .map_err(|_| unauthorized("database unavailable"))?;
         if revoked.is_some() {
             return Err(unauthorized("token revoked"));
         }
-        let user = sqlx::query("SELECT id, email, name, role, password_hash FROM users WHERE email = $1 LIMIT 1")
-            .bind(&claims.sub)
-            .fetch_optional(&state.db)
-            .await
+        let q = sqlx::query("SELECT id, email, name, role, password_hash FROM users WHERE email = $1 LIMIT 1").bind(&claims.sub);
+        let user = on!(state.db, q, fetch_optional)
             .map_err(|_| unauthorized("database unavailable"))?
             .map(user)
             .ok_or_else(|| unauthorized("not found"))?;
@@ -160,11 +186,8 @@ fn require(user: &User, roles: &[&str]) -> Result<(), Response> {
 
 async fn login(State(s): State<Shared>, Json(creds): Json<Credentials>) -> Response {
     let invalid = || error(StatusCode::UNAUTHORIZED, "invalid credentials");
-    let user = match sqlx::query("SELECT id, email, name, role, password_hash FROM users WHERE email = $1 LIMIT 1")
-        .bind(&creds.email)
-        .fetch_optional(&s.db)
-        .await
-    {
+    let q = sqlx::query("SELECT id, email, name, role, password_hash FROM users WHERE email = $1 LIMIT 1").bind(&creds.email);
+    let user = match on!(s.db, q, fetch_optional) {
         Ok(Some(u)) => user(u),
         Ok(None) => return invalid(),
         Err(_) => return internal(),
@@ -197,7 +220,8 @@ async fn admin_users(State(s): State<Shared>, auth: Authed) -> Response {
     if let Err(r) = require(&auth.user, &["admin"]) {
         return r;
     }
-    match sqlx::query("SELECT id, email, name, role, password_hash FROM users").fetch_all(&s.db).await {
+    let q = sqlx::query("SELECT id, email, name, role, password_hash FROM users");
+    match on!(s.db, q, fetch_all) {
         Ok(rows) => Json(rows.into_iter().map(user).collect::<Vec<_>>()).into_response(),
         Err(_) => internal(),
     }
@@ -207,24 +231,21 @@ async fn create_article(State(s): State<Shared>, auth: Authed, Json(body): Json<
     if let Err(r) = require(&auth.user, &["editor", "publisher"]) {
         return r;
     }
-    match sqlx::query("INSERT INTO articles (title, body, user_id) VALUES ($1, $2, $3) RETURNING id, title, body, user_id")
+    let q = sqlx::query("INSERT INTO articles (title, body, user_id) VALUES ($1, $2, $3) RETURNING id, title, body, user_id")
         .bind(body.title)
         .bind(body.body)
-        .bind(auth.user.id)
-        .fetch_one(&s.db)
-        .await
-    {
+        .bind(auth.user.id);
+    match on!(s.db, q, fetch_one) {
         Ok(a) => Json(article(a)).into_response(),
         Err(_) => internal(),
     }
 }
 
 async fn logout(State(s): State<Shared>, auth: Authed) -> Response {
-    let r = sqlx::query("INSERT INTO fitz_token_blacklist (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at")
+    let q = sqlx::query("INSERT INTO fitz_token_blacklist (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at")
         .bind(&auth.claims.jti)
-        .bind(now() + 86400)
-        .execute(&s.db)
-        .await;
+        .bind(now() + 86400);
+    let r = on!(s.db, q, execute);
     match r {
         Ok(_) => Json(json!({ "ok": true })).into_response(),
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "database unavailable"),
@@ -237,8 +258,17 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS fitz_token_blacklist (jti TEXT PRIMARY KEY, expires_at BIGINT NOT NULL)",
 ];
 
-#[tokio::main]
-async fn main() {
+/// What surrounds the handlers (see the crate's documentation).
+#[derive(Clone, Copy, PartialEq)]
+pub enum Flavour {
+    /// sqlx's pool; `ping` is its checkout ping.
+    Sqlx { ping: bool },
+    /// The Fitz host's connection leases.
+    Lean,
+}
+
+/// Serves the API on `127.0.0.1:port` until killed; exits with a message on a bad setting.
+pub async fn serve(flavour: Flavour, name: &str) {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let secret = std::env::var("JWT_SECRET").unwrap_or_default();
     if secret.len() < 32 {
@@ -246,12 +276,9 @@ async fn main() {
         std::process::exit(1);
     }
     let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).unwrap_or(3001);
-    // PLAIN_PING=0 turns off sqlx's ping on every checkout, so the comparison can be made
-    // against sqlx's defaults and against its leanest setting. sqlx still pings every
-    // connection as it returns to the pool, which no option turns off; the Fitz host leases
-    // its request connections itself and pings at neither end (host/src/db/lease.rs).
-    let ping = std::env::var("PLAIN_PING").map_or(true, |v| v != "0");
-    let db = match PgPoolOptions::new().max_connections(16).test_before_acquire(ping).connect(&url).await {
+    // The schema is created over sqlx's pool in both flavours, as the host does its DDL.
+    let ping = matches!(flavour, Flavour::Sqlx { ping: true });
+    let pool = match PgPoolOptions::new().max_connections(16).test_before_acquire(ping).connect(&url).await {
         Ok(db) => db,
         Err(_) => {
             eprintln!("error: cannot connect to the database");
@@ -259,11 +286,23 @@ async fn main() {
         }
     };
     for sql in SCHEMA {
-        if sqlx::query(sql).execute(&db).await.is_err() {
+        if sqlx::query(sql).execute(&pool).await.is_err() {
             eprintln!("error: cannot create the tables");
             std::process::exit(1);
         }
     }
+    let db = match flavour {
+        Flavour::Sqlx { .. } => Connections::Pool(pool),
+        Flavour::Lean => {
+            pool.close().await;
+            let Ok(opts) = url.parse::<PgConnectOptions>() else {
+                eprintln!("error: DATABASE_URL is not a PostgreSQL URL");
+                std::process::exit(1);
+            };
+            // The host's sizes: 16 leases, sqlx's default acquire timeout.
+            Connections::Leases(Arc::new(PgLeases::new(opts, 16, std::time::Duration::from_secs(30))))
+        }
+    };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let state = Arc::new(AppState { db, secret, hashing: tokio::sync::Semaphore::new(cores) });
     let app: Router = Router::new()
@@ -280,6 +319,6 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    eprintln!("plain-auth: serving on http://127.0.0.1:{port}");
+    eprintln!("{name}: serving on http://127.0.0.1:{port}");
     let _ = axum::serve(listener, app).await;
 }
