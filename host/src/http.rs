@@ -21,7 +21,7 @@ use serde_json::json;
 use self::bind::BodyInput;
 use self::routes::Found;
 use crate::runtime::app::AppVersion;
-use crate::runtime::invoke::{self, Call, Fault, Reply};
+use crate::runtime::invoke::{self, Call, Fault, Payload, Reply};
 
 /// What the HTTP edge serves for one app: its current version (swapped atomically on a
 /// deploy; requests in flight keep the version they started with) and, on a multi-tenant
@@ -69,8 +69,11 @@ pub async fn serve_app(served: &Arc<Served>, req: Request) -> Response {
 }
 
 pub fn json_response(status: u16, body: &serde_json::Value) -> Response {
+    json_text_response(status, serde_json::to_vec(body).unwrap_or_else(|_| b"null".to_vec()))
+}
+
+fn json_text_response(status: u16, bytes: Vec<u8>) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"null".to_vec());
     let mut res = Response::new(Body::from(bytes));
     *res.status_mut() = status;
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -174,11 +177,12 @@ async fn app_request(served: &Served, req: Request) -> Response {
     let close = matches!(body, BodyInput::Refused { status: 413, .. });
     let args = bind::bind(route, &path_params, query.as_deref(), body);
     let result = invoke::call(&app, Call { route: index, args, headers }).await;
-    let mut res = match &result {
-        Ok(Reply { status, body }) => json_response(*status, body),
-        Err(Fault::Timeout) => error(503, "request timed out"),
-        Err(Fault::Busy) => error(503, "server busy, try again"),
-        Err(Fault::Failed(_)) => error(500, "internal error"),
+    let (mut res, result) = match result {
+        Ok(Reply { status, body: Payload::Json(body) }) => (json_response(status, &body), Ok(())),
+        Ok(Reply { status, body: Payload::Text(text) }) => (json_text_response(status, text), Ok(())),
+        Err(Fault::Timeout) => (error(503, "request timed out"), Err(Fault::Timeout)),
+        Err(Fault::Busy) => (error(503, "server busy, try again"), Err(Fault::Busy)),
+        Err(Fault::Failed(cause)) => (error(500, "internal error"), Err(Fault::Failed(cause))),
     };
     // Which version answered: a deploy swaps versions between requests, never within one.
     res.headers_mut().insert("x-fitz-version", HeaderValue::from(app.version));

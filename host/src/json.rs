@@ -5,48 +5,65 @@
 
 use guest_abi::types::{RecordType, ValueType};
 use guest_abi::value::Value;
-use serde_json::{Map, Number, Value as Json};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value as Json;
 
+/// A guest value as JSON, by its type.
 pub fn to_json(records: &[RecordType], ty: &ValueType, v: &Value) -> Json {
-    match (ty, v) {
-        (_, Value::Null) => Json::Null,
-        (_, Value::Int(i)) => Json::from(*i),
-        (_, Value::Float(f)) => Number::from_f64(*f).map_or(Json::Null, Json::Number),
-        (_, Value::Bool(b)) => Json::Bool(*b),
-        (ValueType::Secret, Value::Str(_)) => Json::String("***".into()),
-        (_, Value::Str(s)) => Json::String(s.clone()),
-        (_, Value::DateTime(us)) => Json::String(format_datetime(*us)),
-        (ValueType::Nullable { inner }, v) => to_json(records, inner, v),
-        (ValueType::List { item }, Value::List(items)) => Json::Array(items.iter().map(|i| to_json(records, item, i)).collect()),
-        (ValueType::Map { key, value }, Value::Map(entries)) => {
-            let mut m = Map::new();
-            for (k, v) in entries {
-                m.insert(key_text(key, k), to_json(records, value, v));
+    serde_json::to_value(Typed { records, ty, value: v }).unwrap_or(Json::Null)
+}
+
+/// The JSON text of a guest value: what `to_json` gives, written straight to bytes, without
+/// building a `serde_json::Value` (a map per record, a string per key) on the way.
+pub fn to_json_bytes(records: &[RecordType], ty: &ValueType, v: &Value) -> Vec<u8> {
+    serde_json::to_vec(&Typed { records, ty, value: v }).unwrap_or_else(|_| b"null".to_vec())
+}
+
+/// A guest value seen through its type, serialized as JSON.
+struct Typed<'a> {
+    records: &'a [RecordType],
+    ty: &'a ValueType,
+    value: &'a Value,
+}
+
+impl Serialize for Typed<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let records = self.records;
+        match (self.ty, self.value) {
+            (_, Value::Null) => s.serialize_unit(),
+            (_, Value::Int(i)) => s.serialize_i64(*i),
+            (_, Value::Float(f)) if f.is_finite() => s.serialize_f64(*f),
+            (_, Value::Float(_)) => s.serialize_unit(),
+            (_, Value::Bool(b)) => s.serialize_bool(*b),
+            (ValueType::Secret, Value::Str(_)) => s.serialize_str("***"),
+            (_, Value::Str(text)) => s.serialize_str(text),
+            (_, Value::DateTime(us)) => s.serialize_str(&format_datetime(*us)),
+            (ValueType::Nullable { inner }, value) => Typed { records, ty: inner, value }.serialize(s),
+            (ValueType::List { item }, Value::List(items)) => s.collect_seq(items.iter().map(|value| Typed { records, ty: item, value })),
+            (ValueType::Map { key, value: vty }, Value::Map(entries)) => {
+                s.collect_map(entries.iter().map(|(k, value)| (key_text(key, k), Typed { records, ty: vty, value })))
             }
-            Json::Object(m)
-        }
-        (ValueType::Record { id }, Value::Record(fields)) => {
-            let mut m = Map::new();
-            if let Some(r) = records.get(*id as usize) {
-                for (f, v) in r.fields.iter().zip(fields) {
-                    if !f.hidden {
-                        m.insert(f.name.clone(), to_json(records, &f.ty, v));
+            (ValueType::Record { id }, Value::Record(fields)) => {
+                let mut m = s.serialize_map(None)?;
+                if let Some(r) = records.get(*id as usize) {
+                    for (f, value) in r.fields.iter().zip(fields).filter(|(f, _)| !f.hidden) {
+                        m.serialize_entry(&f.name, &Typed { records, ty: &f.ty, value })?;
                     }
                 }
+                m.end()
             }
-            Json::Object(m)
+            (ValueType::Result { ok, .. }, Value::Ok(value)) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("ok", &Typed { records, ty: ok, value })?;
+                m.end()
+            }
+            (ValueType::Result { err, .. }, Value::Err(value)) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("error", &Typed { records, ty: err, value })?;
+                m.end()
+            }
+            _ => s.serialize_unit(),
         }
-        (ValueType::Result { ok, .. }, Value::Ok(v)) => {
-            let mut m = Map::new();
-            m.insert("ok".into(), to_json(records, ok, v));
-            Json::Object(m)
-        }
-        (ValueType::Result { err, .. }, Value::Err(v)) => {
-            let mut m = Map::new();
-            m.insert("error".into(), to_json(records, err, v));
-            Json::Object(m)
-        }
-        _ => Json::Null,
     }
 }
 
@@ -358,6 +375,35 @@ mod tests {
         let v = Value::Record(vec![Value::Int(1), Value::Str("a@b".into()), Value::Null, Value::Str("$argon2id$…".into())]);
         let j = to_json(&user(), &ValueType::Record { id: 0 }, &v);
         assert_eq!(j.to_string(), r#"{"id":1,"email":"a@b","nick":null}"#);
+    }
+
+    #[test]
+    fn every_kind_of_value_as_json_text_and_as_a_json_value() {
+        let ty = ValueType::result(
+            ValueType::map(ValueType::Int, ValueType::list(ValueType::nullable(ValueType::Record { id: 0 }))),
+            ValueType::Str,
+        );
+        let ada = Value::Record(vec![Value::Int(1), Value::Str("a\"b\n".into()), Value::Str("x".into()), Value::Str("h".into())]);
+        let v = Value::Ok(Box::new(Value::Map(vec![
+            (Value::Int(7), Value::List(vec![ada, Value::Null])),
+            (Value::Int(-2), Value::List(vec![])),
+        ])));
+        let text = r#"{"ok":{"7":[{"id":1,"email":"a\"b\n","nick":"x"},null],"-2":[]}}"#;
+        assert_eq!(String::from_utf8(to_json_bytes(&user(), &ty, &v)).expect("utf-8"), text);
+        assert_eq!(to_json(&user(), &ty, &v), serde_json::from_str::<Json>(text).expect("json"));
+        let scalars = [
+            (ValueType::Float, Value::Float(f64::NAN), "null"),
+            (ValueType::Float, Value::Float(0.5), "0.5"),
+            (ValueType::Secret, Value::Str("s3cret".into()), r#""***""#),
+            (ValueType::DateTime, Value::DateTime(0), r#""1970-01-01T00:00:00Z""#),
+            (ValueType::result(ValueType::Int, ValueType::Str), Value::Err(Box::new(Value::Str("no".into()))), r#"{"error":"no"}"#),
+            (ValueType::Int, Value::Str("a value of another type".into()), r#""a value of another type""#),
+            (ValueType::list(ValueType::Int), Value::Bool(true), "true"),
+        ];
+        for (ty, v, text) in scalars {
+            assert_eq!(String::from_utf8(to_json_bytes(&[], &ty, &v)).expect("utf-8"), text, "{ty:?}");
+            assert_eq!(to_json(&[], &ty, &v).to_string(), text, "{ty:?}");
+        }
     }
 
     #[test]

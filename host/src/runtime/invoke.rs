@@ -16,7 +16,7 @@ use wasmtime::{Instance, Store, Val};
 use super::app::{describe_failure, AppVersion};
 use super::guest::GuestMemory;
 use super::state::GuestState;
-use crate::json::{from_json_with, to_json};
+use crate::json::{from_json_with, to_json, to_json_bytes};
 
 /// The `DbConn` a guest is handed; the host knows which database it means.
 const DB_HANDLE: i32 = 1;
@@ -46,12 +46,45 @@ pub struct Call {
 #[derive(Debug, PartialEq)]
 pub struct Reply {
     pub status: u16,
-    pub body: Json,
+    pub body: Payload,
+}
+
+/// A reply's JSON: built by the host (errors, cron results), or a guest value already
+/// written as JSON text, which is how a handler's answer goes out.
+#[derive(Debug, PartialEq)]
+pub enum Payload {
+    Json(Json),
+    Text(Vec<u8>),
+}
+
+impl Payload {
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Payload::Json(j) => serde_json::to_vec(&j).unwrap_or_else(|_| b"null".to_vec()),
+            Payload::Text(t) => t,
+        }
+    }
+
+    pub fn into_json(self) -> Json {
+        match self {
+            Payload::Json(j) => j,
+            Payload::Text(t) => serde_json::from_slice(&t).unwrap_or(Json::Null),
+        }
+    }
 }
 
 impl Reply {
     pub fn error(status: u16, message: impl Into<String>) -> Reply {
-        Reply { status, body: json!({ "error": message.into() }) }
+        Reply::json(status, json!({ "error": message.into() }))
+    }
+
+    fn json(status: u16, body: Json) -> Reply {
+        Reply { status, body: Payload::Json(body) }
+    }
+
+    /// A guest value of type `ty`, as JSON text.
+    fn value(status: u16, records: &[RecordType], ty: &ValueType, v: &Value) -> Reply {
+        Reply { status, body: Payload::Text(to_json_bytes(records, ty, v)) }
     }
 }
 
@@ -80,8 +113,11 @@ pub async fn run_cron(app: &AppVersion, index: usize) -> Result<Json, Fault> {
     let mut store = app.new_store();
     let result = guarded(deadline, &mut store, |store| Box::pin(cron(app, store, index))).await;
     match finish(app, &mut store, result)? {
-        Reply { status: 200, body } => Ok(body),
-        Reply { body, .. } => Err(Fault::Failed(body.get("error").map_or_else(|| body.to_string(), |e| e.as_str().map_or_else(|| e.to_string(), str::to_string)))),
+        Reply { status: 200, body } => Ok(body.into_json()),
+        Reply { body, .. } => {
+            let body = body.into_json();
+            Err(Fault::Failed(body.get("error").map_or_else(|| body.to_string(), |e| e.as_str().map_or_else(|| e.to_string(), str::to_string))))
+        }
     }
 }
 
@@ -98,7 +134,7 @@ async fn cron(app: &AppVersion, store: &mut Store<GuestState>, index: usize) -> 
     Ok(match (site, value) {
         (SITE_RETURN, Value::Err(e)) => Reply::error(500, message_of(&e)),
         (SITE_ERROR, e) => Reply::error(500, message_of(&e)),
-        (_, v) => Reply { status: 200, body: to_json(guest.records(), &ty, &v) },
+        (_, v) => Reply::json(200, to_json(guest.records(), &ty, &v)),
     })
 }
 
@@ -283,7 +319,7 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
     store.data_mut().mem = Some(mem.clone());
     let guest = Guest { app, instance, mem };
     let headers_ty = ValueType::map(ValueType::Str, ValueType::Str);
-    let headers = Value::Map(call.headers.iter().map(|(k, v)| (Value::Str(k.clone()), Value::Str(v.clone()))).collect());
+    let headers = Value::Map(call.headers.into_iter().map(|(k, v)| (Value::Str(k), Value::Str(v))).collect());
 
     // Authentication and roles.
     let mut user_slot = None;
@@ -300,19 +336,16 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
         let value = guest.read(store, &ty, slot)?;
         let user = match (site, value) {
             (SITE_RETURN, Value::Ok(user)) => *user,
-            (SITE_RETURN, Value::Err(e)) => return Ok(Reply { status: 401, body: json!({ "error": message_of(&e) }) }),
-            (SITE_ERROR, e) => return Ok(Reply { status: 401, body: json!({ "error": message_of(&e) }) }),
-            (s, v) => return Ok(Reply { status: Guest::status_of(&provider.responses, s), body: to_json(guest.records(), &ty, &v) }),
+            (SITE_RETURN, Value::Err(e)) => return Ok(Reply::error(401, message_of(&e))),
+            (SITE_ERROR, e) => return Ok(Reply::error(401, message_of(&e))),
+            (s, v) => return Ok(Reply::value(Guest::status_of(&provider.responses, s), guest.records(), &ty, &v)),
         };
         let Slot::I32(result_ptr) = slot else { return Err(wasmtime::format_err!("bad provider outcome")) };
         user_slot = Some(guest.mem.read_slot(&*store, result_ptr + 8, SlotKind::I32)?);
         if let RouteAuth::Roles { roles } = &route.auth {
             let role = role_of(guest.records(), provider.user, &user);
             if !role.as_ref().is_some_and(|r| roles.contains(r)) {
-                return Ok(Reply {
-                    status: 403,
-                    body: json!({ "error": "forbidden", "current_role": role, "required_roles": roles }),
-                });
+                return Ok(Reply::json(403, json!({ "error": "forbidden", "current_role": role, "required_roles": roles })));
             }
         }
     }
@@ -345,11 +378,11 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
     let (site, ty, slot) = guest.enter(store, &route.export, &args, &route.responses, &route.returns).await?;
     let value = guest.read(store, &ty, slot)?;
     Ok(match (site, &route.returns, value) {
-        (SITE_RETURN, ValueType::Result { ok, .. }, Value::Ok(v)) => Reply { status: 200, body: to_json(guest.records(), ok, &v) },
-        (SITE_RETURN, ValueType::Result { err, .. }, Value::Err(e)) => Reply { status: 500, body: json!({ "error": to_json(guest.records(), err, &e) }) },
-        (SITE_RETURN, _, v) => Reply { status: 200, body: to_json(guest.records(), &ty, &v) },
-        (SITE_ERROR, _, e) => Reply { status: 500, body: json!({ "error": message_of(&e) }) },
-        (s, _, v) => Reply { status: Guest::status_of(&route.responses, s), body: to_json(guest.records(), &ty, &v) },
+        (SITE_RETURN, ValueType::Result { ok, .. }, Value::Ok(v)) => Reply::value(200, guest.records(), ok, &v),
+        (SITE_RETURN, ValueType::Result { err, .. }, Value::Err(e)) => Reply::json(500, json!({ "error": to_json(guest.records(), err, &e) })),
+        (SITE_RETURN, _, v) => Reply::value(200, guest.records(), &ty, &v),
+        (SITE_ERROR, _, e) => Reply::error(500, message_of(&e)),
+        (s, _, v) => Reply::value(Guest::status_of(&route.responses, s), guest.records(), &ty, &v),
     })
 }
 
