@@ -83,15 +83,40 @@ pub fn align_to(n: u32, align: u32) -> u32 {
 
 /// Field offsets and total size of a record whose fields have these types.
 pub fn record_layout<'a>(fields: impl IntoIterator<Item = &'a ValueType>) -> (Vec<u32>, u32) {
-    let mut offset = 0;
-    let mut offsets = Vec::new();
-    for f in fields {
-        let size = slot_kind(f).size();
-        offset = align_to(offset, size);
-        offsets.push(offset);
-        offset += size;
+    let mut offsets = FieldOffsets::default();
+    let list = fields.into_iter().map(|f| offsets.next_for(f)).collect();
+    (list, offsets.size())
+}
+
+/// Field offsets computed one field at a time, for the host's per-value paths, which read and
+/// write records row by row and need no list of offsets.
+#[derive(Default)]
+pub struct FieldOffsets {
+    end: u32,
+}
+
+impl FieldOffsets {
+    /// The offset of the next field, of type `ty`.
+    pub fn next_for(&mut self, ty: &ValueType) -> u32 {
+        let size = slot_kind(ty).size();
+        let at = align_to(self.end, size);
+        self.end = at + size;
+        at
     }
-    (offsets, align_to(offset.max(1), OBJECT_ALIGN))
+
+    /// The record's size once every field has been placed.
+    pub fn size(&self) -> u32 {
+        align_to(self.end.max(1), OBJECT_ALIGN)
+    }
+}
+
+/// The size of a record whose fields have these types.
+pub fn record_size<'a>(fields: impl IntoIterator<Item = &'a ValueType>) -> u32 {
+    let mut offsets = FieldOffsets::default();
+    fields.into_iter().for_each(|f| {
+        offsets.next_for(f);
+    });
+    offsets.size()
 }
 
 /// Layout of record type `id` in a manifest's record table.

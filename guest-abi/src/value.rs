@@ -216,9 +216,10 @@ impl Reader<'_> {
                     return Err(AbiError::Shape("null record"));
                 }
                 let record = self.records.get(*id as usize).ok_or(AbiError::UnknownRecord(*id))?;
-                let (offsets, _) = record_layout(record.fields.iter().map(|f| &f.ty));
-                let mut out = Vec::with_capacity(offsets.len());
-                for (f, off) in record.fields.iter().zip(offsets) {
+                let mut offsets = FieldOffsets::default();
+                let mut out = Vec::with_capacity(record.fields.len());
+                for f in &record.fields {
+                    let off = offsets.next_for(&f.ty);
                     let s = self.slot_at(p.checked_add(off).ok_or(AbiError::OutOfBounds { addr: u64::from(p) + u64::from(off) })?, slot_kind(&f.ty))?;
                     out.push(self.read(&f.ty, s, depth + 1)?);
                 }
@@ -376,11 +377,11 @@ impl<'r> Writer<'r> {
                 if record.fields.len() != fields.len() {
                     return Err(shape("record with the wrong number of fields"));
                 }
-                let types: Vec<ValueType> = record.fields.iter().map(|f| f.ty.clone()).collect();
-                let (offsets, size) = record_layout(&types);
-                let p = self.alloc(size)?;
-                for ((fty, off), v) in types.iter().zip(offsets).zip(fields) {
-                    let s = self.write(fty, v)?;
+                let p = self.alloc(record_size(record.fields.iter().map(|f| &f.ty)))?;
+                let mut offsets = FieldOffsets::default();
+                for (f, v) in record.fields.iter().zip(fields) {
+                    let off = offsets.next_for(&f.ty);
+                    let s = self.write(&f.ty, v)?;
                     self.put_slot(p + off, s);
                 }
                 Slot::I32(p)
