@@ -296,11 +296,14 @@ def aims(results):
     """Issue 7's aims, each with the figure this run measured and whether it was met."""
     out = []
     load = results["load"]
-    for label, floor in (("GET /me", 0.9), ("GET /admin/users", 0.9)):
+    # Against both plain servers: as axum + sqlx apps are written, and with the host's own
+    # connections and allocator (the sandbox alone).
+    for label in ("GET /me", "GET /admin/users"):
         row = load.get(label, {})
-        if "fitz" in row and row.get("plain_lean", {}).get("rps"):
-            r = row["fitz"]["rps"] / row["plain_lean"]["rps"]
-            out.append((f"{label}: Fitz ≥ {floor}× plain Rust (host's leases + mimalloc)", f"{r:.2f}×", r >= floor))
+        for key, name in (("plain", "sqlx defaults"), ("plain_lean", "host's leases + mimalloc")):
+            if "fitz" in row and row.get(key, {}).get("rps"):
+                r = row["fitz"]["rps"] / row[key]["rps"]
+                out.append((f"{label}: Fitz ≥ 0.9× plain Rust ({name})", f"{r:.2f}×", r >= 0.9))
     row = load.get("GET /me", {})
     if "fitz" in row and row.get("fastapi", {}).get("rps"):
         r = row["fitz"]["rps"] / row["fastapi"]["rps"]
