@@ -258,9 +258,10 @@ pub fn read_fields(mem: &[u8], records: &[RecordType], types: &[ValueType], ptr:
         return Err(AbiError::Shape("null record"));
     }
     let mut r = Reader { mem, records, work: 0, limits: Limits::default() };
-    let (offsets, _) = record_layout(types);
+    let mut offsets = FieldOffsets::default();
     let mut out = Vec::with_capacity(types.len());
-    for (ty, off) in types.iter().zip(offsets) {
+    for ty in types {
+        let off = offsets.next_for(ty);
         let s = r.slot_at(ptr.checked_add(off).ok_or(AbiError::OutOfBounds { addr: u64::from(ptr) + u64::from(off) })?, slot_kind(ty))?;
         out.push(r.read(ty, s, 1)?);
     }
@@ -288,6 +289,11 @@ impl<'r> Writer<'r> {
     fn alloc(&mut self, size: u32) -> Result<u32, AbiError> {
         let at = align_to(self.bytes.len() as u32, OBJECT_ALIGN);
         let end = at.checked_add(size).ok_or(AbiError::TooLarge)?;
+        if self.bytes.is_empty() {
+            // Room for a typical host-call result (a token, a row) at once, rather than
+            // regrowing object by object; a scalar allocates nothing.
+            self.bytes.reserve((end as usize).max(256));
+        }
         self.bytes.resize(end as usize, 0);
         self.base.checked_add(at).ok_or(AbiError::TooLarge)
     }
