@@ -88,7 +88,7 @@ impl Diagnostics {
     }
 
     pub fn sort(&mut self) {
-        self.items.sort_by(|a, b| (a.span(), a.severity).cmp(&(b.span(), b.severity)));
+        self.items.sort_by_key(|a| (a.span(), a.severity));
     }
 
     /// Renders like rustc: `error[code]: message`, `--> file:line:col`, the source line with

@@ -7,7 +7,7 @@ pub mod layout;
 pub mod lexer;
 pub mod token;
 
-#[allow(clippy::all, unused_parens, unused_imports)]
+#[allow(clippy::all, clippy::unwrap_used, unused_parens, unused_imports)]
 mod grammar {
     lalrpop_util::lalrpop_mod!(pub grammar, "/syntax/grammar.rs");
     pub use grammar::*;

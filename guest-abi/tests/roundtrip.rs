@@ -50,7 +50,7 @@ fn value_type() -> impl Strategy<Value = ValueType> {
     })
 }
 
-fn value_of(ty: &ValueType, records: &[RecordType], depth: u32) -> BoxedStrategy<Value> {
+fn value_of(ty: &ValueType, records: &[RecordType]) -> BoxedStrategy<Value> {
     match ty {
         ValueType::Int => any::<i64>().prop_map(Value::Int).boxed(),
         ValueType::DateTime => any::<i64>().prop_map(Value::DateTime).boxed(),
@@ -58,21 +58,21 @@ fn value_of(ty: &ValueType, records: &[RecordType], depth: u32) -> BoxedStrategy
         ValueType::Bool => any::<bool>().prop_map(Value::Bool).boxed(),
         ValueType::Str | ValueType::Uuid | ValueType::Secret => "\\PC{0,12}".prop_map(Value::Str).boxed(),
         ValueType::Null => Just(Value::Null).boxed(),
-        ValueType::List { item } => prop::collection::vec(value_of(item, records, depth + 1), 0..4).prop_map(Value::List).boxed(),
+        ValueType::List { item } => prop::collection::vec(value_of(item, records), 0..4).prop_map(Value::List).boxed(),
         ValueType::Map { key, value } => {
-            prop::collection::vec((value_of(key, records, depth + 1), value_of(value, records, depth + 1)), 0..4)
+            prop::collection::vec((value_of(key, records), value_of(value, records)), 0..4)
                 .prop_map(Value::Map)
                 .boxed()
         }
-        ValueType::Nullable { inner } => prop_oneof![Just(Value::Null), value_of(inner, records, depth + 1)].boxed(),
+        ValueType::Nullable { inner } => prop_oneof![Just(Value::Null), value_of(inner, records)].boxed(),
         ValueType::Result { ok, err } => prop_oneof![
-            value_of(ok, records, depth + 1).prop_map(|v| Value::Ok(Box::new(v))),
-            value_of(err, records, depth + 1).prop_map(|v| Value::Err(Box::new(v))),
+            value_of(ok, records).prop_map(|v| Value::Ok(Box::new(v))),
+            value_of(err, records).prop_map(|v| Value::Err(Box::new(v))),
         ]
         .boxed(),
         ValueType::Record { id } => {
             let fields: Vec<BoxedStrategy<Value>> =
-                records[*id as usize].fields.iter().map(|f| value_of(&f.ty, records, depth + 1)).collect();
+                records[*id as usize].fields.iter().map(|f| value_of(&f.ty, records)).collect();
             fields.prop_map(Value::Record).boxed()
         }
     }
@@ -80,7 +80,7 @@ fn value_of(ty: &ValueType, records: &[RecordType], depth: u32) -> BoxedStrategy
 
 fn typed_value() -> impl Strategy<Value = (ValueType, Value)> {
     value_type().prop_flat_map(|ty| {
-        let v = value_of(&ty, &records(), 0);
+        let v = value_of(&ty, &records());
         (Just(ty), v)
     })
 }

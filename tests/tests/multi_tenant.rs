@@ -38,7 +38,9 @@ async fn hot_swap_under_load_fails_no_request() {
 
     // The load: four clients, each asking in a loop for the whole test.
     let stop = Arc::new(AtomicBool::new(false));
-    let seen: Arc<Mutex<Vec<(u16, Option<u64>, String)>>> = Arc::default();
+    // Status, the version that answered, and the body, of every request.
+    type Seen = Vec<(u16, Option<u64>, String)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let mut loaders = Vec::new();
     for _ in 0..4 {
         let (client, base, stop, seen) = (host.client.clone(), host.base.clone(), stop.clone(), seen.clone());

@@ -40,11 +40,10 @@ impl Checker {
                 self.report(Problem::AuthOnNonRoute { decorator: deco_name.to_string(), span: deco_span });
                 continue;
             }
-            if let Some(auth_span) = d.authenticated {
-                if let Some(with) = d.admin.map(|_| "@admin").or(d.requires.first().map(|_| "@requires")) {
+            if let Some(auth_span) = d.authenticated
+                && let Some(with) = d.admin.map(|_| "@admin").or(d.requires.first().map(|_| "@requires")) {
                     self.report(Problem::RedundantAuthenticated { with: with.to_string(), span: auth_span });
                 }
-            }
             if let (Some(_), Some((_, role_span))) = (d.admin, d.requires.iter().find(|(r, _)| r == "admin")) {
                 self.report(Problem::DuplicateRole { role: "admin".into(), span: *role_span, first: d.admin.unwrap_or_default() });
             }

@@ -35,16 +35,15 @@ impl Checker {
             if let Some(rid) = self.orm_root(obj) {
                 return self.check_orm_chain(e, rid);
             }
-            if let ExprKind::Name(n) = &obj.kind {
-                if !self.is_value_name(n) && MODULES.contains(&n.as_str()) {
+            if let ExprKind::Name(n) = &obj.kind
+                && !self.is_value_name(n) && MODULES.contains(&n.as_str()) {
                     return self.call_module(n, method, args, span);
                 }
-            }
             let recv = self.infer_expr(obj, None);
             return self.call_method(recv, method, args, hint, span);
         }
-        if let ExprKind::Name(n) = &callee.kind {
-            if !self.is_value_name(n) {
+        if let ExprKind::Name(n) = &callee.kind
+            && !self.is_value_name(n) {
                 if let Some(&fid) = self.fn_ids.get(n) {
                     return self.call_user_fn(fid, args, span);
                 }
@@ -58,7 +57,6 @@ impl Checker {
                     return Self::error_expr(span);
                 }
             }
-        }
         let f = self.infer_expr(callee, None);
         let fty = self.unifier.shallow(&f.ty);
         let (params, ret) = match fty {
@@ -327,15 +325,12 @@ impl Checker {
         };
         let callee = format!("{module}.{}", func.name);
         let targs = self.check_args(&callee, &params, args, span);
-        if let Builtin::Log(_) = builtin {
-            if let Some(fields) = targs.get(1) {
-                if let Type::Map(_, v) = self.res(&fields.ty) {
-                    if !super::expr::printable(&v) {
+        if let Builtin::Log(_) = builtin
+            && let Some(fields) = targs.get(1)
+                && let Type::Map(_, v) = self.res(&fields.ty)
+                    && !super::expr::printable(&v) {
                         self.report(Problem::NotPrintable { ty: *v, span: fields.span });
                     }
-                }
-            }
-        }
         texpr(TExprKind::Builtin { builtin, args: targs }, ret, span)
     }
 
@@ -421,13 +416,11 @@ impl Checker {
         let callee = format!(".{m}()");
         let mut targs = vec![recv];
         targs.extend(self.check_args(&callee, &params, args, span));
-        if builtin == Builtin::ListJoin {
-            if let Type::List(t) = self.res(&ty) {
-                if !super::expr::printable(&t) {
+        if builtin == Builtin::ListJoin
+            && let Type::List(t) = self.res(&ty)
+                && !super::expr::printable(&t) {
                     self.report(Problem::NotPrintable { ty: *t, span: targs[0].span });
                 }
-            }
-        }
         texpr(TExprKind::Builtin { builtin, args: targs }, ret, span)
     }
 }

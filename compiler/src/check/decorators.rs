@@ -232,11 +232,10 @@ fn route_word(kind: &str) -> String {
 pub fn read_type(decorators: &[Decorator], problems: &mut Vec<Problem>) -> TypeDecorators {
     let mut out = TypeDecorators::default();
     for d in decorators {
-        if classify(d, "type", problems) {
-            if let Some(arg) = string_arg(d, problems) {
+        if classify(d, "type", problems)
+            && let Some(arg) = string_arg(d, problems) {
                 out.table = Some(arg);
             }
-        }
     }
     out
 }

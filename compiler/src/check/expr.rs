@@ -528,12 +528,11 @@ impl Checker {
     }
 
     fn infer_field(&mut self, obj: &ast::Expr, name: &ast::Ident, span: Span) -> TExpr {
-        if let ExprKind::Name(n) = &obj.kind {
-            if !self.is_value_name(n) && (MODULES.contains(&n.as_str()) || self.record_ids.contains_key(n)) {
+        if let ExprKind::Name(n) = &obj.kind
+            && !self.is_value_name(n) && (MODULES.contains(&n.as_str()) || self.record_ids.contains_key(n)) {
                 self.report(Problem::NotAValue { name: format!("{n}.{}", name.name), what: "function", span });
                 return Self::error_expr(span);
             }
-        }
         let te = self.infer_expr(obj, None);
         self.field_of(te, name, span)
     }

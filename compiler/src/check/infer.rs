@@ -64,11 +64,10 @@ impl Unifier {
     }
 
     fn bind(&mut self, v: TypeVar, t: Type) -> bool {
-        if let Type::Var(w) = t {
-            if w == v {
+        if let Type::Var(w) = t
+            && w == v {
                 return true;
             }
-        }
         if self.occurs(v, &t) {
             return false;
         }

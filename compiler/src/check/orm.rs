@@ -484,12 +484,11 @@ impl Checker {
             self.report(Problem::ArgCount { callee: format!(".{m}()"), min: wanted_args, max: wanted_args, found: args.len(), span: e.span });
             return None;
         }
-        if let Some(a) = args.first() {
-            if mentions(&a.value, row) {
+        if let Some(a) = args.first()
+            && mentions(&a.value, row) {
                 self.report(Problem::NotInWhere { construct: format!("the row inside the argument of `.{m}()`"), span: a.value.span });
                 return None;
             }
-        }
         let x = Box::new(x);
         match m {
             "is_null" => Some((q::Expr::IsNull { expr: x }, Type::Bool)),
@@ -532,12 +531,11 @@ fn take_param(params: &mut [TExpr], index: u32) -> TExpr {
 }
 
 fn flatten<'a>(e: &'a ast::Expr, out: &mut Vec<(&'a ast::Ident, &'a [ast::Arg], Span)>) {
-    if let ExprKind::Call { callee, args } = &e.kind {
-        if let ExprKind::Field { expr, name } = &callee.kind {
+    if let ExprKind::Call { callee, args } = &e.kind
+        && let ExprKind::Field { expr, name } = &callee.kind {
             flatten(expr, out);
             out.push((name, args, e.span));
         }
-    }
 }
 
 /// `BlogPost` → `blog_post`.

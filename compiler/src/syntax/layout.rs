@@ -63,13 +63,11 @@ pub fn layout(tokens: Vec<Spanned>) -> Vec<Spanned> {
                 }
             }
             Token::RParen | Token::RBracket | Token::InterpEnd(_) => {
-                if matches!(stack.last(), Some((Open::Paren, _))) {
-                    if let Some((_, at)) = stack.pop() {
-                        if tok == Token::RParen {
+                if matches!(stack.last(), Some((Open::Paren, _)))
+                    && let Some((_, at)) = stack.pop()
+                        && tok == Token::RParen {
                             last_closed_paren = Some(at);
                         }
-                    }
-                }
             }
             _ => {}
         }

@@ -452,6 +452,8 @@ impl<'s> Lexer<'s> {
 }
 
 #[cfg(test)]
+// Literals such as 3.14 are test inputs, not approximations of π.
+#[allow(clippy::approx_constant)]
 mod tests {
     use super::*;
 

@@ -51,7 +51,7 @@ impl Lowerer<'_> {
         b.get(x).get(x).w(I::F64Floor).w(I::F64Eq);
         b.if_(None);
         {
-            b.get(x).f64(9.223_372_036_854_775_807e18).w(I::F64Lt);
+            b.get(x).f64(9.223_372_036_854_776e18).w(I::F64Lt);
             b.if_(None);
             b.get(sb).get(x).w(I::I64TruncF64S).call(push_i64);
             b.else_();
@@ -422,6 +422,8 @@ fn push_digits(b: &mut FnBuilder, push_byte: crate::ir::FuncId, sb: Local, from:
 }
 
 #[cfg(test)]
+// Literals such as 3.14 are test inputs, not approximations of π.
+#[allow(clippy::approx_constant)]
 pub mod reference {
     //! The algorithm above in plain Rust, step for step, for testing it against Rust's own
     //! formatting.
@@ -455,7 +457,7 @@ pub mod reference {
 
     fn multiple_of_pow5(mut v: u64, p: i32) -> bool {
         let mut count = 0;
-        while v % 5 == 0 {
+        while v.is_multiple_of(5) {
             v /= 5;
             count += 1;
         }
@@ -493,7 +495,7 @@ pub mod reference {
                 }
             }
         } else {
-            let q = ((-e2) as u32 * 732_923 >> 20) as i32 - i32::from(-e2 > 1);
+            let q = (((-e2) as u32 * 732_923) >> 20) as i32 - i32::from(-e2 > 1);
             e10 = q + e2;
             let i = -e2 - q;
             let k = pow5bits(i) - POW5_BITCOUNT;
@@ -529,7 +531,6 @@ pub mod reference {
                 vr_tz &= last == 0;
                 last = vr % 10;
                 vr /= 10;
-                vp /= 10;
                 vm /= 10;
                 removed += 1;
             }
@@ -555,7 +556,7 @@ pub mod reference {
             return out;
         }
         if x == x.floor() {
-            if x < 9.223_372_036_854_775_807e18 {
+            if x < 9.223_372_036_854_776e18 {
                 out.push_str(&(x as i64).to_string());
             } else {
                 let bits = x.to_bits();
