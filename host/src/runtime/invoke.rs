@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use guest_abi::exports::{OUTCOME_PAYLOAD, OUTCOME_SITE, SITE_ERROR, SITE_RETURN};
-use guest_abi::layout::{slot_kind, SlotKind};
+use guest_abi::layout::{slot_kind, SlotKind, RESULT_ERR, RESULT_OK, RESULT_PAYLOAD, RESULT_TAG};
 use guest_abi::manifest::{Param, Response, RouteAuth};
 use guest_abi::types::{RecordType, ValueType};
 use guest_abi::value::{Slot, Value};
@@ -333,16 +333,27 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
         let user_ty = ValueType::Record { id: provider.user };
         let result_ty = ValueType::result(user_ty.clone(), ValueType::Str);
         let (site, ty, slot) = guest.enter(store, &provider.export, &args, &provider.responses, &result_ty).await?;
-        let value = guest.read(store, &ty, slot)?;
-        let user = match (site, value) {
-            (SITE_RETURN, Value::Ok(user)) => *user,
-            (SITE_RETURN, Value::Err(e)) => return Ok(Reply::error(401, message_of(&e))),
-            (SITE_ERROR, e) => return Ok(Reply::error(401, message_of(&e))),
-            (s, v) => return Ok(Reply::value(Guest::status_of(&provider.responses, s), guest.records(), &ty, &v)),
+        // Only what is needed is read back: the tag, and the user only where a role is checked
+        // (the handler reads it from guest memory itself).
+        let user = match (site, slot) {
+            (SITE_RETURN, Slot::I32(result_ptr)) => match guest.mem.read_slot(&*store, result_ptr + RESULT_TAG, SlotKind::I32)? {
+                Slot::I32(RESULT_OK) => guest.mem.read_slot(&*store, result_ptr + RESULT_PAYLOAD, SlotKind::I32)?,
+                Slot::I32(RESULT_ERR) => {
+                    let message = guest.read(store, &ValueType::Str, guest.mem.read_slot(&*store, result_ptr + RESULT_PAYLOAD, SlotKind::I32)?)?;
+                    return Ok(Reply::error(401, message_of(&message)));
+                }
+                _ => return Err(wasmtime::format_err!("bad provider outcome")),
+            },
+            (SITE_RETURN, _) => return Err(wasmtime::format_err!("bad provider outcome")),
+            (SITE_ERROR, _) => return Ok(Reply::error(401, message_of(&guest.read(store, &ty, slot)?))),
+            (s, _) => {
+                let v = guest.read(store, &ty, slot)?;
+                return Ok(Reply::value(Guest::status_of(&provider.responses, s), guest.records(), &ty, &v));
+            }
         };
-        let Slot::I32(result_ptr) = slot else { return Err(wasmtime::format_err!("bad provider outcome")) };
-        user_slot = Some(guest.mem.read_slot(&*store, result_ptr + 8, SlotKind::I32)?);
+        user_slot = Some(user);
         if let RouteAuth::Roles { roles } = &route.auth {
+            let user = guest.read(store, &user_ty, user)?;
             let role = role_of(guest.records(), provider.user, &user);
             if !role.as_ref().is_some_and(|r| roles.contains(r)) {
                 return Ok(Reply::json(403, json!({ "error": "forbidden", "current_role": role, "required_roles": roles })));
