@@ -62,23 +62,14 @@ fn main() {
             let claims = fitz_host::host_fns::jwt::decode(token, SECRET, "HS256").expect("claims");
             let jti = claims.iter().find(|(k, _)| k == "jti").map(|(_, v)| v.clone()).expect("jti");
             let sub = claims.iter().find(|(k, _)| k == "sub").map(|(_, v)| v.clone()).expect("sub");
-            let mut conn = db.lease().await.expect("lease");
-            let revoked = sqlx::query("SELECT 1 FROM fitz_token_blacklist WHERE jti = $1 AND expires_at > $2")
-                .bind(&jti)
-                .bind(0i64)
-                .fetch_optional(&mut *conn)
+            let revoked = db
+                .leased(async |c| sqlx::query("SELECT 1 FROM fitz_token_blacklist WHERE jti = $1 AND expires_at > $2").bind(&jti).bind(0i64).fetch_optional(c).await)
                 .await;
-            conn.settle(&revoked);
-            drop(conn);
             assert!(revoked.expect("query").is_none());
-            let mut conn = db.lease().await.expect("lease");
-            let row = sqlx::query("SELECT id, email, name, role, password_hash FROM users WHERE email = $1 LIMIT 1")
-                .bind(&sub)
-                .fetch_one(&mut *conn)
-                .await;
-            conn.settle(&row);
-            drop(conn);
-            let row = row.expect("user");
+            let row = db
+                .leased(async |c| sqlx::query("SELECT id, email, name, role, password_hash FROM users WHERE email = $1 LIMIT 1").bind(&sub).fetch_one(c).await)
+                .await
+                .expect("user");
             let body = serde_json::json!({
                 "id": row.get::<i64, _>(0), "email": row.get::<String, _>(1), "name": row.get::<String, _>(2),
                 "role": row.get::<String, _>(3), "password_hash": row.get::<String, _>(4),

@@ -141,10 +141,16 @@ impl Database {
 
     /// A PostgreSQL connection for one query of a request.
     pub async fn lease(&self) -> Result<lease::Lease, DbError> {
-        match &self.leases {
-            Some(l) => l.acquire().await,
-            None => Err(DbError::Invalid("not a PostgreSQL database".into())),
-        }
+        self.leases()?.acquire().await
+    }
+
+    /// Runs one query of a request on a leased PostgreSQL connection (`PgLeases::run`).
+    pub async fn leased<T>(&self, query: impl AsyncFnOnce(&mut sqlx::PgConnection) -> Result<T, sqlx::Error>) -> Result<T, DbError> {
+        self.leases()?.run(query).await
+    }
+
+    fn leases(&self) -> Result<&Arc<lease::PgLeases>, DbError> {
+        self.leases.as_ref().ok_or_else(|| DbError::Invalid("not a PostgreSQL database".into()))
     }
 
     pub fn schema(&self) -> Option<&str> {

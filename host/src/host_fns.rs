@@ -75,38 +75,28 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         let token = guest::read_str(&mut caller, token)?;
         let secret = guest::read_str(&mut caller, secret)?;
         let alg = guest::read_str(&mut caller, alg)?;
-        let map = ValueType::map(ValueType::Str, ValueType::Str);
-        let value = match jwt::decode(&token, &secret, &alg) {
-            Ok(claims) => Value::Ok(Box::new(Value::Map(
-                claims.into_iter().map(|(k, v)| (Value::Str(k), Value::Str(v))).collect(),
-            ))),
-            Err(reason) => Value::Err(Box::new(Value::Str(reason))),
-        };
-        guest::write_ptr(&mut caller, &result_of(map), &value)
+        let claims = jwt::decode(&token, &secret, &alg).map(|claims| Value::Map(claims.into_iter().map(|(k, v)| (Value::Str(k), Value::Str(v))).collect()));
+        write_result(&mut caller, ValueType::map(ValueType::Str, ValueType::Str), claims)
     })?;
     linker.func_wrap_async(FITZ, "db_query", |mut caller: Caller<'_, GuestState>, (_db, query, params): (u32, u32, u32)| {
         Box::new(async move {
             let app = caller.data().app.clone();
             let spec = app.manifest.queries.get(query as usize).ok_or_else(|| format_err!("unknown query {query}"))?;
-            let result_ty = result_of(spec.result.clone());
             let values = {
                 let mem = guest::memory(&mut caller)?;
                 guest_abi::value::read_fields(mem.data(&caller), &app.manifest.records, &spec.params, params)
                     .map_err(|e| format_err!("reading query parameters: {e}"))?
             };
             let value = match &app.db {
-                None => Value::Err(Box::new(Value::Str(NO_DATABASE.into()))),
-                Some(db) => match crate::db::exec::run_query(db, &app.manifest, &app.plans, query as usize, &values).await {
-                    Ok(v) => Value::Ok(Box::new(v)),
-                    Err(e) => {
-                        if !matches!(e, crate::db::exec::QueryError::NoRow) {
-                            tracing::warn!(target: "fitz::db", app = %app.name, table = %spec.query.table, "query failed: {e}");
-                        }
-                        Value::Err(Box::new(Value::Str(e.to_string())))
+                None => Err(NO_DATABASE.to_string()),
+                Some(db) => crate::db::exec::run_query(db, &app.manifest, &app.plans, query as usize, &values).await.map_err(|e| {
+                    if !matches!(e, crate::db::exec::QueryError::NoRow) {
+                        tracing::warn!(target: "fitz::db", app = %app.name, table = %spec.query.table, "query failed: {e}");
                     }
-                },
+                    e.to_string()
+                }),
             };
-            guest::write_ptr(&mut caller, &result_ty, &value)
+            write_result(&mut caller, spec.result.clone(), value)
         })
     })?;
     linker.func_wrap_async(FITZ, "auth_blacklist", |mut caller: Caller<'_, GuestState>, (_db, jti, exp): (u32, u32, i64)| {

@@ -48,10 +48,7 @@ impl Database {
         match &self.pool {
             Pool::Sqlite(pool) => sqlx::query(sql).bind(jti).bind(expires_at).execute(pool).await?,
             Pool::Postgres(_) => {
-                let mut conn = self.lease().await?;
-                let r = sqlx::query(sql).bind(jti).bind(expires_at).execute(&mut *conn).await;
-                conn.settle(&r);
-                r?;
+                self.leased(async |c| sqlx::query(sql).bind(jti).bind(expires_at).execute(c).await).await?;
                 return Ok(());
             }
         };
@@ -70,12 +67,7 @@ impl Database {
         let sql = &self.ensure_blacklist_once().await?.check;
         let found = match &self.pool {
             Pool::Sqlite(pool) => sqlx::query(sql).bind(jti).bind(now()).fetch_optional(pool).await?.is_some(),
-            Pool::Postgres(_) => {
-                let mut conn = self.lease().await?;
-                let r = sqlx::query(sql).bind(jti).bind(now()).fetch_optional(&mut *conn).await;
-                conn.settle(&r);
-                r?.is_some()
-            }
+            Pool::Postgres(_) => self.leased(async |c| sqlx::query(sql).bind(jti).bind(now()).fetch_optional(c).await).await?.is_some(),
         };
         Ok(found)
     }

@@ -14,7 +14,7 @@ use super::{Database, DbError, Pool};
 /// words the app may show. `plans` belong to `manifest` on `db`.
 pub async fn run_query(db: &Database, manifest: &Manifest, plans: &sql::Plans, index: usize, params: &[Value]) -> Result<Value, QueryError> {
     let spec = manifest.queries.get(index).ok_or_else(|| DbError::Invalid(format!("unknown query {index}")))?;
-    let stmt = plans.statement(db.dialect(), db.schema(), manifest, index, params)?;
+    let stmt = plans.statement(db.dialect(), db.schema(), manifest, index, spec, params)?;
     let table = manifest
         .tables
         .iter()
@@ -146,24 +146,12 @@ impl Database {
                 }
             }
             Pool::Postgres(_) => {
-                let mut conn = self.lease().await?;
                 let q = bind_all!(sqlx::query(&stmt.sql), &stmt.binds);
                 match stmt.returns {
-                    Returns::Affected => {
-                        let r = q.execute(&mut *conn).await;
-                        conn.settle(&r);
-                        Ok(Output::Count(r?.rows_affected() as i64))
-                    }
-                    Returns::Count => {
-                        let r = q.fetch_one(&mut *conn).await;
-                        conn.settle(&r);
-                        Ok(Output::Count(r?.try_get::<i64, _>(0)?))
-                    }
+                    Returns::Affected => Ok(Output::Count(self.leased(async |c| q.execute(c).await).await?.rows_affected() as i64)),
+                    Returns::Count => Ok(Output::Count(self.leased(async |c| q.fetch_one(c).await).await?.try_get::<i64, _>(0)?)),
                     Returns::Row | Returns::Rows => {
-                        let rows = q.fetch_all(&mut *conn).await;
-                        conn.settle(&rows);
-                        drop(conn);
-                        let rows = rows?;
+                        let rows = self.leased(async |c| q.fetch_all(c).await).await?;
                         let mut out = Vec::with_capacity(rows.len());
                         for row in &rows {
                             let mut fields = Vec::with_capacity(table.columns.len());

@@ -65,6 +65,14 @@ impl PgLeases {
         Ok(Lease { conn: Some(conn), born: now, settled: false, leases: self.clone(), _permit: permit })
     }
 
+    /// Runs one query on a leased connection and settles the lease with its outcome.
+    pub async fn run<T>(self: &Arc<Self>, query: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>) -> Result<T, DbError> {
+        let mut conn = self.acquire().await?;
+        let r = query(&mut conn).await;
+        conn.settle(&r);
+        Ok(r?)
+    }
+
     /// Closes the idle connections politely (leased ones close when their lease ends).
     pub async fn close(&self) {
         self.permits.close();

@@ -19,11 +19,9 @@ pub struct GuestMemory {
     pub memory: Memory,
 }
 
+/// The calling instance's memory (looked up by name once per instance).
 pub fn memory(caller: &mut Caller<'_, GuestState>) -> wasmtime::Result<Memory> {
-    caller
-        .get_export(guest_abi::exports::MEMORY)
-        .and_then(|e| e.into_memory())
-        .ok_or_else(|| format_err!("the module exports no memory"))
+    GuestMemory::of_caller(caller).map(|m| m.memory)
 }
 
 impl GuestMemory {
@@ -33,7 +31,11 @@ impl GuestMemory {
         if let Some(m) = &caller.data().mem {
             return Ok(m.clone());
         }
-        let m = GuestMemory { memory: memory(caller)? };
+        let memory = caller
+            .get_export(guest_abi::exports::MEMORY)
+            .and_then(|e| e.into_memory())
+            .ok_or_else(|| format_err!("the module exports no memory"))?;
+        let m = GuestMemory { memory };
         caller.data_mut().mem = Some(m.clone());
         Ok(m)
     }

@@ -171,6 +171,12 @@ fn finish(app: &AppVersion, store: &mut Store<GuestState>, result: Result<wasmti
     }
 }
 
+/// The address of a field at `offset` in the guest object at `ptr`; a pointer near the top of
+/// the address space is the guest's error, not a reason to overflow.
+fn field(ptr: u32, offset: u32) -> wasmtime::Result<u32> {
+    ptr.checked_add(offset).ok_or_else(|| wasmtime::format_err!("the module returned a pointer out of bounds"))
+}
+
 fn val(slot: Slot) -> Val {
     match slot {
         Slot::I32(v) => Val::I32(v as i32),
@@ -203,7 +209,7 @@ impl Guest<'_> {
         let mut out = [Val::I32(0)];
         f.call_async(&mut *store, args, &mut out).await?;
         let ptr = out[0].i32().unwrap_or(0) as u32;
-        let site = match self.mem.read_slot(&*store, ptr + OUTCOME_SITE, SlotKind::I32)? {
+        let site = match self.mem.read_slot(&*store, field(ptr, OUTCOME_SITE)?, SlotKind::I32)? {
             Slot::I32(s) => s,
             _ => 0,
         };
@@ -216,7 +222,7 @@ impl Guest<'_> {
                 .map(|r| r.ty.clone())
                 .ok_or_else(|| wasmtime::format_err!("the module returned an unknown outcome site {s}"))?,
         };
-        let slot = self.mem.read_slot(&*store, ptr + OUTCOME_PAYLOAD, slot_kind(&ty))?;
+        let slot = self.mem.read_slot(&*store, field(ptr, OUTCOME_PAYLOAD)?, slot_kind(&ty))?;
         Ok((site, ty, slot))
     }
 
@@ -336,10 +342,10 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
         // Only what is needed is read back: the tag, and the user only where a role is checked
         // (the handler reads it from guest memory itself).
         let user = match (site, slot) {
-            (SITE_RETURN, Slot::I32(result_ptr)) => match guest.mem.read_slot(&*store, result_ptr + RESULT_TAG, SlotKind::I32)? {
-                Slot::I32(RESULT_OK) => guest.mem.read_slot(&*store, result_ptr + RESULT_PAYLOAD, SlotKind::I32)?,
+            (SITE_RETURN, Slot::I32(result_ptr)) => match guest.mem.read_slot(&*store, field(result_ptr, RESULT_TAG)?, SlotKind::I32)? {
+                Slot::I32(RESULT_OK) => guest.mem.read_slot(&*store, field(result_ptr, RESULT_PAYLOAD)?, SlotKind::I32)?,
                 Slot::I32(RESULT_ERR) => {
-                    let message = guest.read(store, &ValueType::Str, guest.mem.read_slot(&*store, result_ptr + RESULT_PAYLOAD, SlotKind::I32)?)?;
+                    let message = guest.read(store, &ValueType::Str, guest.mem.read_slot(&*store, field(result_ptr, RESULT_PAYLOAD)?, SlotKind::I32)?)?;
                     return Ok(Reply::error(401, message_of(&message)));
                 }
                 _ => return Err(wasmtime::format_err!("bad provider outcome")),

@@ -34,20 +34,14 @@ enum Connections {
     Leases(Arc<PgLeases>),
 }
 
-/// Runs `$q.$method(executor)` on a pooled or a leased connection; a lease is settled with
-/// the result, as the host does.
+/// Runs `$q.$method(executor)` on a pooled or a leased connection (a lease is settled with
+/// the result, as the host does). Handlers answer any error alike, so the lease's error need
+/// not keep the driver's.
 macro_rules! on {
     ($db:expr, $q:expr, $method:ident) => {
         match &$db {
             Connections::Pool(pool) => $q.$method(pool).await,
-            Connections::Leases(leases) => match leases.acquire().await {
-                Ok(mut conn) => {
-                    let r = $q.$method(&mut *conn).await;
-                    conn.settle(&r);
-                    r
-                }
-                Err(_) => Err(sqlx::Error::PoolTimedOut),
-            },
+            Connections::Leases(leases) => leases.run(async |c| $q.$method(c).await).await.map_err(|_| sqlx::Error::PoolTimedOut),
         }
     };
 }
