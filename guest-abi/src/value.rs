@@ -311,6 +311,54 @@ impl<'r> Writer<'r> {
         }
     }
 
+    /// A `Str`.
+    pub fn str(&mut self, s: &str) -> Result<Slot, AbiError> {
+        let len = u32::try_from(s.len()).map_err(|_| AbiError::TooLarge)?;
+        let p = self.alloc(STR_BYTES + len)?;
+        self.put(p, &len.to_le_bytes());
+        self.put(p + STR_BYTES, s.as_bytes());
+        Ok(Slot::I32(p))
+    }
+
+    /// A `Map<Str, Str>` from its pairs, in order (headers, JWT claims), without building a
+    /// `Value` first.
+    pub fn str_map<K: AsRef<str>, V: AsRef<str>>(&mut self, entries: &[(K, V)]) -> Result<Slot, AbiError> {
+        let len = u32::try_from(entries.len()).map_err(|_| AbiError::TooLarge)?;
+        let header = self.alloc(MAP_HEADER_SIZE)?;
+        let keys = self.alloc((len * 4).max(1))?;
+        let values = self.alloc((len * 4).max(1))?;
+        self.put(header + MAP_LEN, &len.to_le_bytes());
+        self.put(header + MAP_CAP, &len.to_le_bytes());
+        self.put(header + MAP_KEYS, &keys.to_le_bytes());
+        self.put(header + MAP_VALUES, &values.to_le_bytes());
+        for (i, (k, v)) in entries.iter().enumerate() {
+            let ks = self.str(k.as_ref())?;
+            self.put_slot(keys + i as u32 * 4, ks);
+            let vs = self.str(v.as_ref())?;
+            self.put_slot(values + i as u32 * 4, vs);
+        }
+        Ok(Slot::I32(header))
+    }
+
+    /// The `Ok` of a `Result<T, Str>` (what a host call answers) with its payload written by
+    /// `payload`: no boxed `Value` and no `Result` type to build.
+    pub fn ok(&mut self, payload: impl FnOnce(&mut Self) -> Result<Slot, AbiError>) -> Result<Slot, AbiError> {
+        self.result(RESULT_OK, payload)
+    }
+
+    /// The `Err(message)` of a `Result<T, Str>`.
+    pub fn err(&mut self, message: &str) -> Result<Slot, AbiError> {
+        self.result(RESULT_ERR, |w| w.str(message))
+    }
+
+    fn result(&mut self, tag: u32, payload: impl FnOnce(&mut Self) -> Result<Slot, AbiError>) -> Result<Slot, AbiError> {
+        let p = self.alloc(RESULT_SIZE)?;
+        self.put(p + RESULT_TAG, &tag.to_le_bytes());
+        let s = payload(self)?;
+        self.put_slot(p + RESULT_PAYLOAD, s);
+        Ok(Slot::I32(p))
+    }
+
     pub fn write(&mut self, ty: &ValueType, value: &Value) -> Result<Slot, AbiError> {
         let shape = AbiError::Shape;
         Ok(match (ty, value) {
@@ -319,13 +367,7 @@ impl<'r> Writer<'r> {
             (ValueType::Float, Value::Float(v)) => Slot::F64(*v),
             (ValueType::Bool, Value::Bool(b)) => Slot::I32(u32::from(*b)),
             (ValueType::Null, Value::Null) => Slot::I32(0),
-            (ValueType::Str | ValueType::Uuid | ValueType::Secret, Value::Str(s)) => {
-                let len = u32::try_from(s.len()).map_err(|_| AbiError::TooLarge)?;
-                let p = self.alloc(STR_BYTES + len)?;
-                self.put(p, &len.to_le_bytes());
-                self.put(p + STR_BYTES, s.as_bytes());
-                Slot::I32(p)
-            }
+            (ValueType::Str | ValueType::Uuid | ValueType::Secret, Value::Str(s)) => self.str(s)?,
             (ValueType::List { item }, Value::List(items)) => {
                 let kind = slot_kind(item);
                 let len = u32::try_from(items.len()).map_err(|_| AbiError::TooLarge)?;
@@ -369,15 +411,8 @@ impl<'r> Writer<'r> {
                     s
                 }
             }
-            (ValueType::Result { ok, err }, Value::Ok(v) | Value::Err(v)) => {
-                let is_ok = matches!(value, Value::Ok(_));
-                let payload_ty = if is_ok { ok } else { err };
-                let p = self.alloc(RESULT_SIZE)?;
-                self.put(p + RESULT_TAG, &(if is_ok { RESULT_OK } else { RESULT_ERR }).to_le_bytes());
-                let s = self.write(payload_ty, v)?;
-                self.put_slot(p + RESULT_PAYLOAD, s);
-                Slot::I32(p)
-            }
+            (ValueType::Result { ok, .. }, Value::Ok(v)) => self.result(RESULT_OK, |w| w.write(ok, v))?,
+            (ValueType::Result { err, .. }, Value::Err(v)) => self.result(RESULT_ERR, |w| w.write(err, v))?,
             (ValueType::Record { id }, Value::Record(fields)) => {
                 let record = self.records.get(*id as usize).ok_or(AbiError::UnknownRecord(*id))?;
                 if record.fields.len() != fields.len() {
@@ -434,6 +469,39 @@ mod tests {
         let mut mem = vec![0u8; base as usize];
         mem.extend_from_slice(&bytes);
         assert_eq!(read_value(&mem, &records, &ty, slot).expect("read"), v);
+    }
+
+    #[test]
+    fn direct_writers_match_values() {
+        let pairs = [("host", "x.io"), ("authorization", "Bearer t")];
+        let as_value = Value::Map(pairs.iter().map(|(k, v)| (Value::Str(k.to_string()), Value::Str(v.to_string()))).collect());
+        let ty = ValueType::map(ValueType::Str, ValueType::Str);
+        let base = 64;
+        let (expected, _) = write_value(&[], &ty, &as_value, base).expect("value");
+        let mut w = Writer::new(base, &[]);
+        let slot = w.str_map(&pairs).expect("direct");
+        assert_eq!(w.bytes, expected, "the same bytes as writing the Value");
+
+        let result_ty = ValueType::result(ty.clone(), ValueType::Str);
+        for v in [Value::Ok(Box::new(as_value.clone())), Value::Err(Box::new(Value::Str("no".into())))] {
+            let (expected, _) = write_value(&[], &result_ty, &v, base).expect("value");
+            let mut w = Writer::new(base, &[]);
+            let direct = match &v {
+                Value::Ok(_) => w.ok(|w| w.str_map(&pairs)),
+                _ => w.err("no"),
+            };
+            let slot = direct.expect("direct");
+            assert_eq!(w.bytes, expected);
+            let mut mem = vec![0u8; base as usize];
+            mem.extend_from_slice(&w.bytes);
+            assert_eq!(read_value(&mem, &[], &result_ty, slot).expect("read"), v);
+        }
+        let mut mem = vec![0u8; base as usize];
+        let mut w = Writer::new(base, &[]);
+        let slot2 = w.str_map(&pairs).expect("direct");
+        assert_eq!(slot, slot2);
+        mem.extend_from_slice(&w.bytes);
+        assert_eq!(read_value(&mem, &[], &ty, slot).expect("read"), as_value);
     }
 
     #[test]

@@ -26,18 +26,14 @@ impl std::fmt::Display for GuestError {
 
 impl std::error::Error for GuestError {}
 
-fn result_of(ok: ValueType) -> ValueType {
-    ValueType::result(ok, ValueType::Str)
-}
-
 const NO_DATABASE: &str = "no database is configured";
 
-fn write_result(caller: &mut Caller<'_, GuestState>, ok: ValueType, value: Result<Value, String>) -> wasmtime::Result<u32> {
-    let v = match value {
-        Ok(v) => Value::Ok(Box::new(v)),
-        Err(e) => Value::Err(Box::new(Value::Str(e))),
-    };
-    guest::write_ptr(caller, &result_of(ok), &v)
+/// Answers a host call with a `Result<ok, Str>`.
+fn write_result(caller: &mut Caller<'_, GuestState>, ok: &ValueType, value: Result<Value, String>) -> wasmtime::Result<u32> {
+    guest::write_ptr_with(caller, |w| match &value {
+        Ok(v) => w.ok(|w| w.write(ok, v)),
+        Err(e) => w.err(e),
+    })
 }
 
 /// Logs a database failure on the auth path (in the host's own words) and gives the guest
@@ -75,8 +71,11 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         let token = guest::read_str(&mut caller, token)?;
         let secret = guest::read_str(&mut caller, secret)?;
         let alg = guest::read_str(&mut caller, alg)?;
-        let claims = jwt::decode(&token, &secret, &alg).map(|claims| Value::Map(claims.into_iter().map(|(k, v)| (Value::Str(k), Value::Str(v))).collect()));
-        write_result(&mut caller, ValueType::map(ValueType::Str, ValueType::Str), claims)
+        let claims = jwt::decode(&token, &secret, &alg);
+        guest::write_ptr_with(&mut caller, |w| match &claims {
+            Ok(claims) => w.ok(|w| w.str_map(claims)),
+            Err(e) => w.err(e),
+        })
     })?;
     linker.func_wrap_async(FITZ, "db_query", |mut caller: Caller<'_, GuestState>, (_db, query, params): (u32, u32, u32)| {
         Box::new(async move {
@@ -96,7 +95,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                     e.to_string()
                 }),
             };
-            write_result(&mut caller, spec.result.clone(), value)
+            write_result(&mut caller, &spec.result, value)
         })
     })?;
     linker.func_wrap_async(FITZ, "auth_blacklist", |mut caller: Caller<'_, GuestState>, (_db, jti, exp): (u32, u32, i64)| {
@@ -107,7 +106,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                 None => Err(NO_DATABASE.to_string()),
                 Some(db) => db.blacklist(&jti, exp).await.map(|()| Value::Null).map_err(|e| logged(&app.name, "blacklist", e)),
             };
-            write_result(&mut caller, ValueType::Null, value)
+            write_result(&mut caller, &ValueType::Null, value)
         })
     })?;
     linker.func_wrap_async(FITZ, "auth_is_blacklisted", |mut caller: Caller<'_, GuestState>, (_db, jti): (u32, u32)| {
@@ -119,7 +118,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                 None => Err(NO_DATABASE.to_string()),
                 Some(db) => db.is_blacklisted(&jti).await.map(Value::Bool).map_err(|e| logged(&app.name, "is_blacklisted", e)),
             };
-            write_result(&mut caller, ValueType::Bool, value)
+            write_result(&mut caller, &ValueType::Bool, value)
         })
     })?;
     linker.func_wrap_async(FITZ, "auth_cleanup_expired", |mut caller: Caller<'_, GuestState>, (_db,): (u32,)| {
@@ -129,7 +128,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                 None => Err(NO_DATABASE.to_string()),
                 Some(db) => db.cleanup_expired().await.map(Value::Int).map_err(|e| logged(&app.name, "cleanup_expired", e)),
             };
-            write_result(&mut caller, ValueType::Int, value)
+            write_result(&mut caller, &ValueType::Int, value)
         })
     })?;
     linker.func_wrap(FITZ, "secret", |mut caller: Caller<'_, GuestState>, name: u32| {

@@ -152,9 +152,11 @@ async fn app_request(served: &Served, req: Request) -> Response {
         return error(431, "request headers too large");
     }
     let app = served.app.load_full();
-    let method = req.method().as_str().to_string();
-    let path = req.uri().path().to_string();
-    let (index, path_params) = match app.routes.find(&method, &path) {
+    // Kept for the log line after the request is consumed; both clones share their bytes.
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let path = uri.path();
+    let (index, path_params) = match app.routes.find(method.as_str(), path) {
         Found::Route { index, params } => (index, params),
         Found::NotFound => return error(404, "not found"),
         Found::MethodNotAllowed(allowed) => {

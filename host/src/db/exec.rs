@@ -113,6 +113,17 @@ macro_rules! column_value {
     }};
 }
 
+/// A row as the record of `table`'s columns.
+macro_rules! record {
+    ($row:expr, $table:expr, $records:expr, $get:ident) => {{
+        let mut fields = Vec::with_capacity($table.columns.len());
+        for (i, c) in $table.columns.iter().enumerate() {
+            fields.push(column_value!($row, i, c.name, &c.ty, $records, $get));
+        }
+        Value::Record(fields)
+    }};
+}
+
 fn text_value(records: &[RecordType], ty: &ValueType, s: String) -> Option<Value> {
     match ty {
         ValueType::Str | ValueType::Uuid | ValueType::Secret => Some(Value::Str(s)),
@@ -131,17 +142,15 @@ impl Database {
                 match stmt.returns {
                     Returns::Affected => Ok(Output::Count(q.execute(pool).await?.rows_affected() as i64)),
                     Returns::Count => Ok(Output::Count(q.fetch_one(pool).await?.try_get::<i64, _>(0)?)),
-                    Returns::Row | Returns::Rows => {
+                    // At most one row (`LIMIT 1`, or one inserted): no stream and no list.
+                    Returns::Row => match q.fetch_optional(pool).await? {
+                        Some(row) => Ok(Output::Rows(vec![record!(&row, table, records, try_get_unchecked)])),
+                        None => Ok(Output::Rows(Vec::new())),
+                    },
+                    Returns::Rows => {
                         let rows = q.fetch_all(pool).await?;
-                        let mut out = Vec::with_capacity(rows.len());
-                        for row in &rows {
-                            let mut fields = Vec::with_capacity(table.columns.len());
-                            for (i, c) in table.columns.iter().enumerate() {
-                                fields.push(column_value!(row, i, c.name, &c.ty, records, try_get_unchecked));
-                            }
-                            out.push(Value::Record(fields));
-                        }
-                        Ok(Output::Rows(out))
+                        let out: Result<Vec<Value>, DbError> = rows.iter().map(|row| Ok(record!(row, table, records, try_get_unchecked))).collect();
+                        Ok(Output::Rows(out?))
                     }
                 }
             }
@@ -150,17 +159,14 @@ impl Database {
                 match stmt.returns {
                     Returns::Affected => Ok(Output::Count(self.leased(async |c| q.execute(c).await).await?.rows_affected() as i64)),
                     Returns::Count => Ok(Output::Count(self.leased(async |c| q.fetch_one(c).await).await?.try_get::<i64, _>(0)?)),
-                    Returns::Row | Returns::Rows => {
+                    Returns::Row => match self.leased(async |c| q.fetch_optional(c).await).await? {
+                        Some(row) => Ok(Output::Rows(vec![record!(&row, table, records, try_get)])),
+                        None => Ok(Output::Rows(Vec::new())),
+                    },
+                    Returns::Rows => {
                         let rows = self.leased(async |c| q.fetch_all(c).await).await?;
-                        let mut out = Vec::with_capacity(rows.len());
-                        for row in &rows {
-                            let mut fields = Vec::with_capacity(table.columns.len());
-                            for (i, c) in table.columns.iter().enumerate() {
-                                fields.push(column_value!(row, i, c.name, &c.ty, records, try_get));
-                            }
-                            out.push(Value::Record(fields));
-                        }
-                        Ok(Output::Rows(out))
+                        let out: Result<Vec<Value>, DbError> = rows.iter().map(|row| Ok(record!(row, table, records, try_get))).collect();
+                        Ok(Output::Rows(out?))
                     }
                 }
             }

@@ -64,24 +64,63 @@ pub fn encode(claims: &[(String, String)], secret: &str, alg: &str) -> Result<St
         .map_err(|_| JwtError::NonNumericClaim("claims".into()))
 }
 
+/// The claims as `Map<Str, Str>` pairs in token order: strings as they are, any other value
+/// as its JSON text; a repeated name keeps its last value, as a JSON object would.
+#[derive(Debug, Default)]
+struct Claims(Vec<(String, String)>);
+
+impl<'de> serde::Deserialize<'de> for Claims {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Claims;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object of claims")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Claims, A::Error> {
+                let mut out: Vec<(String, String)> = Vec::with_capacity(map.size_hint().unwrap_or(6));
+                while let Some(k) = map.next_key::<String>()? {
+                    let v = match map.next_value::<Value>()? {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    match out.iter_mut().find(|(name, _)| *name == k) {
+                        Some(slot) => slot.1 = v,
+                        None => out.push((k, v)),
+                    }
+                }
+                Ok(Claims(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// What `decode` accepts, per algorithm; built once, not per token.
+fn validation(a: Algorithm) -> &'static Validation {
+    static V: std::sync::LazyLock<[Validation; 3]> = std::sync::LazyLock::new(|| {
+        [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512].map(|a| {
+            let mut v = Validation::new(a);
+            v.algorithms = vec![a];
+            v.leeway = LEEWAY_SECONDS;
+            v.validate_exp = true;
+            v.validate_nbf = true;
+            v.set_required_spec_claims(&["exp"]);
+            v
+        })
+    });
+    match a {
+        Algorithm::HS384 => &V[1],
+        Algorithm::HS512 => &V[2],
+        _ => &V[0],
+    }
+}
+
 /// The claims, or the reason (in words safe to show a client) the token is not accepted.
 pub fn decode(token: &str, secret: &str, alg: &str) -> Result<Vec<(String, String)>, String> {
     let a = checked_key(secret, alg).map_err(|e| e.to_string())?;
-    let mut v = Validation::new(a);
-    v.algorithms = vec![a];
-    v.leeway = LEEWAY_SECONDS;
-    v.validate_exp = true;
-    v.validate_nbf = true;
-    v.set_required_spec_claims(&["exp"]);
-    match jsonwebtoken::decode::<Map<String, Value>>(token, &DecodingKey::from_secret(secret.as_bytes()), &v) {
-        Ok(data) => Ok(data
-            .claims
-            .into_iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => (k, s),
-                other => (k, other.to_string()),
-            })
-            .collect()),
+    match jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret.as_bytes()), validation(a)) {
+        Ok(data) => Ok(data.claims.0),
         Err(e) => Err(match e.kind() {
             ErrorKind::ExpiredSignature => "token expired",
             ErrorKind::ImmatureSignature => "token not yet valid",
@@ -117,6 +156,37 @@ mod tests {
             let other = if alg == "HS256" { "HS512" } else { "HS256" };
             assert!(decode(&t, SECRET, other).is_err());
         }
+    }
+
+    /// A token with exactly this payload text, signed with `SECRET` (HS256).
+    fn signed(payload: &str) -> String {
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let message = format!("{}.{}", b64(r#"{"typ":"JWT","alg":"HS256"}"#), b64(payload));
+        let sig = jsonwebtoken::crypto::sign(message.as_bytes(), &EncodingKey::from_secret(SECRET.as_bytes()), Algorithm::HS256).expect("sign");
+        format!("{message}.{sig}")
+    }
+
+    #[test]
+    fn claims_come_back_in_token_order_as_text() {
+        let exp = now() + 60;
+        let t = signed(&format!(r#"{{"role":"viewer","exp":{exp},"admin":true,"n":1.5,"tags":["a",{{"b":null}}],"role":"admin","x":null}}"#));
+        let back = decode(&t, SECRET, "HS256").expect("decode");
+        let want: Vec<(String, String)> = [
+            ("role", "admin"),
+            ("exp", exp.to_string().as_str()),
+            ("admin", "true"),
+            ("n", "1.5"),
+            ("tags", r#"["a",{"b":null}]"#),
+            ("x", "null"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(back, want, "a repeated name keeps its last value in its first place");
+        assert_eq!(decode(&signed(r#"["not","an","object"]"#), SECRET, "HS256"), Err("invalid token".into()));
+        // jsonwebtoken refuses a repeated registered claim outright.
+        assert_eq!(decode(&signed(&format!(r#"{{"sub":"a","exp":{exp},"sub":"b"}}"#)), SECRET, "HS256"), Err("invalid token".into()));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use guest_abi::layout::{align_to, SlotKind, HEAP_POINTER_ADDR, OBJECT_ALIGN};
 use guest_abi::types::{RecordType, ValueType};
-use guest_abi::value::{self, Slot, Value};
+use guest_abi::value::{self, Slot, Value, Writer};
 use wasmtime::{AsContext, AsContextMut, Caller, Instance, Memory, format_err};
 
 use super::state::GuestState;
@@ -57,15 +57,27 @@ impl GuestMemory {
     }
 
     /// Writes a value at the top of the guest's heap, growing its memory as its allocator
-    /// would (within the store's memory limit), and returns the slot to hand over. One pass:
+    /// would (within the store's memory limit), and returns the slot to hand over.
+    pub fn write(&self, store: impl AsContextMut, records: &[RecordType], ty: &ValueType, v: &Value) -> wasmtime::Result<Slot> {
+        self.write_with(store, records, |w| w.write(ty, v))
+    }
+
+    /// Writes whatever `encode` puts in a `Writer` at the top of the guest's heap. One pass:
     /// the block's base is known before encoding, so pointers come out final.
-    pub fn write(&self, mut store: impl AsContextMut, records: &[RecordType], ty: &ValueType, v: &Value) -> wasmtime::Result<Slot> {
+    pub fn write_with(
+        &self,
+        mut store: impl AsContextMut,
+        records: &[RecordType],
+        encode: impl FnOnce(&mut Writer<'_>) -> Result<Slot, value::AbiError>,
+    ) -> wasmtime::Result<Slot> {
         let top = match value::read_slot(self.memory.data(&store), HEAP_POINTER_ADDR, SlotKind::I32) {
             Ok(Slot::I32(top)) => top,
             _ => return Err(format_err!("the module's heap pointer is unreadable")),
         };
         let base = align_to(top, OBJECT_ALIGN);
-        let (bytes, slot) = value::write_value(records, ty, v, base).map_err(wasmtime::Error::new)?;
+        let mut w = Writer::new(base, records);
+        let slot = encode(&mut w).map_err(wasmtime::Error::new)?;
+        let bytes = w.bytes;
         if bytes.is_empty() {
             return Ok(slot);
         }
@@ -120,17 +132,18 @@ pub fn read_str_map(caller: &mut Caller<'_, GuestState>, ptr: u32) -> wasmtime::
     }
 }
 
-pub fn write_ptr(caller: &mut Caller<'_, GuestState>, ty: &ValueType, v: &Value) -> wasmtime::Result<u32> {
+/// Writes what `encode` builds into the calling instance; returns its pointer.
+pub fn write_ptr_with(caller: &mut Caller<'_, GuestState>, encode: impl FnOnce(&mut Writer<'_>) -> Result<Slot, value::AbiError>) -> wasmtime::Result<u32> {
     let m = GuestMemory::of_caller(caller)?;
     let manifest = records(caller);
-    match m.write(&mut *caller, &manifest.records, ty, v)? {
+    match m.write_with(&mut *caller, &manifest.records, encode)? {
         Slot::I32(p) => Ok(p),
         _ => Err(format_err!("expected a pointer-typed value")),
     }
 }
 
 pub fn write_str(caller: &mut Caller<'_, GuestState>, s: &str) -> wasmtime::Result<u32> {
-    write_ptr(caller, &ValueType::Str, &Value::Str(s.to_string()))
+    write_ptr_with(caller, |w| w.str(s))
 }
 
 #[cfg(test)]

@@ -130,11 +130,11 @@ async fn cron(app: &AppVersion, store: &mut Store<GuestState>, index: usize) -> 
     let guest = Guest { app, instance, mem };
     let args: Vec<Val> = if job.takes_db { vec![Val::I32(DB_HANDLE)] } else { vec![] };
     let (site, ty, slot) = guest.enter(store, &job.export, &args, &[], &job.returns).await?;
-    let value = guest.read(store, &ty, slot)?;
+    let value = guest.read(store, ty, slot)?;
     Ok(match (site, value) {
         (SITE_RETURN, Value::Err(e)) => Reply::error(500, message_of(&e)),
         (SITE_ERROR, e) => Reply::error(500, message_of(&e)),
-        (_, v) => Reply::json(200, to_json(guest.records(), &ty, &v)),
+        (_, v) => Reply::json(200, to_json(guest.records(), ty, &v)),
     })
 }
 
@@ -200,8 +200,16 @@ impl Guest<'_> {
         self.mem.write(&mut *store, &self.app.manifest.records, ty, v)
     }
 
-    /// Calls an entry point; returns its outcome's site and payload slot.
-    async fn enter(&self, store: &mut Store<GuestState>, export: &str, args: &[Val], sites: &[Response], returns: &ValueType) -> wasmtime::Result<(u32, ValueType, Slot)> {
+    /// Calls an entry point; returns its outcome's site, the payload's type (borrowed from
+    /// `returns` and `sites`) and the payload's slot.
+    async fn enter<'t>(
+        &self,
+        store: &mut Store<GuestState>,
+        export: &str,
+        args: &[Val],
+        sites: &'t [Response],
+        returns: &'t ValueType,
+    ) -> wasmtime::Result<(u32, &'t ValueType, Slot)> {
         let f = self
             .instance
             .get_func(&mut *store, export)
@@ -213,16 +221,17 @@ impl Guest<'_> {
             Slot::I32(s) => s,
             _ => 0,
         };
+        static STR: ValueType = ValueType::Str;
         let ty = match site {
-            SITE_RETURN => returns.clone(),
-            SITE_ERROR => ValueType::Str,
+            SITE_RETURN => returns,
+            SITE_ERROR => &STR,
             s => sites
                 .iter()
                 .find(|r| r.site == s)
-                .map(|r| r.ty.clone())
+                .map(|r| &r.ty)
                 .ok_or_else(|| wasmtime::format_err!("the module returned an unknown outcome site {s}"))?,
         };
-        let slot = self.mem.read_slot(&*store, field(ptr, OUTCOME_PAYLOAD)?, slot_kind(&ty))?;
+        let slot = self.mem.read_slot(&*store, field(ptr, OUTCOME_PAYLOAD)?, slot_kind(ty))?;
         Ok((site, ty, slot))
     }
 
@@ -324,21 +333,20 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
     let mem = GuestMemory::of_instance(&mut *store, &instance)?;
     store.data_mut().mem = Some(mem.clone());
     let guest = Guest { app, instance, mem };
-    let headers_ty = ValueType::map(ValueType::Str, ValueType::Str);
-    let headers = Value::Map(call.headers.into_iter().map(|(k, v)| (Value::Str(k), Value::Str(v))).collect());
+    let headers = |guest: &Guest<'_>, store: &mut Store<GuestState>| guest.mem.write_with(&mut *store, guest.records(), |w| w.str_map(&call.headers));
 
     // Authentication and roles.
     let mut user_slot = None;
     if route.auth != RouteAuth::Public {
         let provider = manifest.auth.as_ref().ok_or_else(|| wasmtime::format_err!("no auth provider"))?;
-        let h = guest.write(store, &headers_ty, &headers)?;
+        let h = headers(&guest, store)?;
         let mut args = vec![val(h)];
         if provider.takes_db {
             args.push(Val::I32(DB_HANDLE));
         }
-        let user_ty = ValueType::Record { id: provider.user };
-        let result_ty = ValueType::result(user_ty.clone(), ValueType::Str);
-        let (site, ty, slot) = guest.enter(store, &provider.export, &args, &provider.responses, &result_ty).await?;
+        // The provider returns `Result<User, Str>`, a pointer read below by hand, so any
+        // pointer-slot type stands for it here and no `Result` type is built per request.
+        let (site, ty, slot) = guest.enter(store, &provider.export, &args, &provider.responses, &ValueType::Str).await?;
         // Only what is needed is read back: the tag, and the user only where a role is checked
         // (the handler reads it from guest memory itself).
         let user = match (site, slot) {
@@ -351,15 +359,15 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
                 _ => return Err(wasmtime::format_err!("bad provider outcome")),
             },
             (SITE_RETURN, _) => return Err(wasmtime::format_err!("bad provider outcome")),
-            (SITE_ERROR, _) => return Ok(Reply::error(401, message_of(&guest.read(store, &ty, slot)?))),
+            (SITE_ERROR, _) => return Ok(Reply::error(401, message_of(&guest.read(store, ty, slot)?))),
             (s, _) => {
-                let v = guest.read(store, &ty, slot)?;
-                return Ok(Reply::value(Guest::status_of(&provider.responses, s), guest.records(), &ty, &v));
+                let v = guest.read(store, ty, slot)?;
+                return Ok(Reply::value(Guest::status_of(&provider.responses, s), guest.records(), ty, &v));
             }
         };
         user_slot = Some(user);
         if let RouteAuth::Roles { roles } = &route.auth {
-            let user = guest.read(store, &user_ty, user)?;
+            let user = guest.read(store, &ValueType::Record { id: provider.user }, user)?;
             let role = role_of(guest.records(), provider.user, &user);
             if !role.as_ref().is_some_and(|r| roles.contains(r)) {
                 return Ok(Reply::json(403, json!({ "error": "forbidden", "current_role": role, "required_roles": roles })));
@@ -373,7 +381,7 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
         let slot = match (param, arg) {
             (_, Arg::Invalid { status, message }) => return Ok(Reply::error(status, message)),
             (Param::Db { .. }, _) => Slot::I32(DB_HANDLE as u32),
-            (Param::Headers { .. }, _) => guest.write(store, &headers_ty, &headers)?,
+            (Param::Headers { .. }, _) => headers(&guest, store)?,
             (Param::User { .. }, _) => user_slot.ok_or_else(|| wasmtime::format_err!("no user for a user parameter"))?,
             (Param::Path { ty, .. } | Param::Query { ty, .. } | Param::Body { ty, .. }, Arg::Value(v)) => guest.write(store, ty, &v)?,
             (Param::Body { ty, .. }, Arg::Body(json)) => {
@@ -393,13 +401,13 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
     }
 
     let (site, ty, slot) = guest.enter(store, &route.export, &args, &route.responses, &route.returns).await?;
-    let value = guest.read(store, &ty, slot)?;
+    let value = guest.read(store, ty, slot)?;
     Ok(match (site, &route.returns, value) {
         (SITE_RETURN, ValueType::Result { ok, .. }, Value::Ok(v)) => Reply::value(200, guest.records(), ok, &v),
         (SITE_RETURN, ValueType::Result { err, .. }, Value::Err(e)) => Reply::json(500, json!({ "error": to_json(guest.records(), err, &e) })),
-        (SITE_RETURN, _, v) => Reply::value(200, guest.records(), &ty, &v),
+        (SITE_RETURN, _, v) => Reply::value(200, guest.records(), ty, &v),
         (SITE_ERROR, _, e) => Reply::error(500, message_of(&e)),
-        (s, _, v) => Reply::value(Guest::status_of(&route.responses, s), guest.records(), &ty, &v),
+        (s, _, v) => Reply::value(Guest::status_of(&route.responses, s), guest.records(), ty, &v),
     })
 }
 
