@@ -268,6 +268,19 @@ pub fn read_fields(mem: &[u8], records: &[RecordType], types: &[ValueType], ptr:
     Ok(out)
 }
 
+/// The `Str` at `ptr`, borrowed from `mem` (no copy), checked as `read_value` checks it.
+pub fn read_str(mem: &[u8], ptr: u32) -> Result<&str, AbiError> {
+    if ptr == 0 {
+        return Err(AbiError::Shape("null string"));
+    }
+    let r = Reader { mem, records: &[], work: 0, limits: Limits::default() };
+    let len = r.u32(add(ptr, STR_LEN)?)?;
+    let start = add(ptr, STR_BYTES)? as usize;
+    let end = start.checked_add(len as usize).ok_or(AbiError::OutOfBounds { addr: u64::from(ptr) })?;
+    let bytes = mem.get(start..end).ok_or(AbiError::OutOfBounds { addr: end as u64 })?;
+    std::str::from_utf8(bytes).map_err(|_| AbiError::InvalidUtf8)
+}
+
 /// Reads a slot of the given kind stored at `addr`.
 pub fn read_slot(mem: &[u8], addr: u32, kind: SlotKind) -> Result<Slot, AbiError> {
     Reader { mem, records: &[], work: 0, limits: Limits::default() }.slot_at(addr, kind)
@@ -502,11 +515,20 @@ mod tests {
         assert_eq!(slot, slot2);
         mem.extend_from_slice(&w.bytes);
         assert_eq!(read_value(&mem, &[], &ty, slot).expect("read"), as_value);
+
+        let mut w = Writer::new(base, &[]);
+        let Slot::I32(p) = w.str("héllo").expect("str") else { panic!("a pointer") };
+        let mut mem = vec![0u8; base as usize];
+        mem.extend_from_slice(&w.bytes);
+        assert_eq!(read_str(&mem, p), Ok("héllo"));
+        assert_eq!(read_str(&mem[..mem.len() - 1], p), Err(AbiError::OutOfBounds { addr: u64::from(p) + 4 + 6 }));
     }
 
     #[test]
     fn hostile_pointers_are_errors() {
         let mem = vec![0xffu8; 64];
+        assert!(read_str(&mem, 60).is_err());
+        assert!(read_str(&mem, 0).is_err());
         assert!(read_value(&mem, &[], &ValueType::Str, Slot::I32(60)).is_err());
         assert!(read_value(&mem, &[], &ValueType::list(ValueType::Int), Slot::I32(8)).is_err());
         assert_eq!(read_value(&mem, &[], &ValueType::Int, Slot::I32(8)), Err(AbiError::SlotKind));

@@ -68,10 +68,9 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         guest::write_str(&mut caller, &token)
     })?;
     linker.func_wrap(FITZ, "jwt_decode", |mut caller: Caller<'_, GuestState>, token: u32, secret: u32, alg: u32| {
-        let token = guest::read_str(&mut caller, token)?;
-        let secret = guest::read_str(&mut caller, secret)?;
-        let alg = guest::read_str(&mut caller, alg)?;
-        let claims = jwt::decode(&token, &secret, &alg);
+        let mem = guest::memory(&mut caller)?;
+        let data = mem.data(&caller);
+        let claims = jwt::decode(guest::str_at(data, token)?, guest::str_at(data, secret)?, guest::str_at(data, alg)?);
         guest::write_ptr_with(&mut caller, |w| match &claims {
             Ok(claims) => w.ok(|w| w.str_map(claims)),
             Err(e) => w.err(e),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use guest_abi::manifest::Manifest;
-use wasmtime::{InstancePre, Module, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{InstancePre, Module, ModuleExport, Store, StoreLimits, StoreLimitsBuilder};
 
 use super::state::{AppContext, GuestState};
 use super::validate::{check_module, validate_bytes, LoadError};
@@ -48,6 +48,7 @@ pub struct AppVersion {
     pub ctx: Arc<AppContext>,
     pub manifest: Arc<Manifest>,
     pub pre: InstancePre<GuestState>,
+    pub entries: Entries,
     pub routes: RouteTable,
     /// The OpenAPI document, built once per version.
     pub openapi: Arc<str>,
@@ -56,6 +57,26 @@ pub struct AppVersion {
     /// The tenant's CPU share on a multi-tenant host (`None`: one app, no throttling).
     pub cpu: Option<Arc<super::cpu::CpuShare>>,
     _ticker: Arc<super::engine::EpochTicker>,
+}
+
+/// The module's memory and entry points, resolved once per version so that a request finds
+/// them by index instead of looking their names up in every new instance.
+pub struct Entries {
+    pub memory: ModuleExport,
+    pub provider: Option<ModuleExport>,
+    /// One per route, in the manifest's order.
+    pub routes: Vec<ModuleExport>,
+}
+
+impl Entries {
+    fn resolve(module: &Module, manifest: &Manifest) -> Result<Entries, LoadError> {
+        let export = |name: &str| module.get_export_index(name).ok_or_else(|| LoadError::Export(format!("the module does not export `{name}`")));
+        Ok(Entries {
+            memory: export(guest_abi::exports::MEMORY)?,
+            provider: manifest.auth.as_ref().map(|p| export(&p.export)).transpose()?,
+            routes: manifest.routes.iter().map(|r| export(&r.export)).collect::<Result<_, _>>()?,
+        })
+    }
 }
 
 /// Where the top level's `print` goes while a version loads.
@@ -135,8 +156,9 @@ pub async fn load_with(
     let baked = snapshot::bake(wasm, &memory).map_err(LoadError::Compile)?;
     let module = compile(rt, &baked)?;
     let pre = rt.linker.instantiate_pre(&module).map_err(|e| LoadError::Import(e.to_string()))?;
+    let entries = Entries::resolve(&module, &manifest)?;
     let openapi: Arc<str> = crate::openapi::json(&manifest, &ctx.name).into();
-    Ok(AppVersion { version: 1, ctx, manifest, pre, routes, openapi, limits, engine: rt.engine.clone(), cpu: None, _ticker: rt.ticker.clone() })
+    Ok(AppVersion { version: 1, ctx, manifest, pre, entries, routes, openapi, limits, engine: rt.engine.clone(), cpu: None, _ticker: rt.ticker.clone() })
 }
 
 fn compile(rt: &Runtime, wasm: &[u8]) -> Result<Module, LoadError> {

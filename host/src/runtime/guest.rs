@@ -6,7 +6,7 @@
 use guest_abi::layout::{align_to, SlotKind, HEAP_POINTER_ADDR, OBJECT_ALIGN};
 use guest_abi::types::{RecordType, ValueType};
 use guest_abi::value::{self, Slot, Value, Writer};
-use wasmtime::{AsContext, AsContextMut, Caller, Instance, Memory, format_err};
+use wasmtime::{AsContext, AsContextMut, Caller, Extern, Instance, Memory, ModuleExport, format_err};
 
 use super::state::GuestState;
 
@@ -44,6 +44,15 @@ impl GuestMemory {
         let mut store = store;
         let memory = instance
             .get_memory(&mut store, guest_abi::exports::MEMORY)
+            .ok_or_else(|| format_err!("the module exports no memory"))?;
+        Ok(GuestMemory { memory })
+    }
+
+    /// The instance's memory through an export resolved when the version loaded.
+    pub fn of_export(store: impl AsContextMut, instance: &Instance, export: &ModuleExport) -> wasmtime::Result<GuestMemory> {
+        let memory = instance
+            .get_module_export(store, export)
+            .and_then(Extern::into_memory)
             .ok_or_else(|| format_err!("the module exports no memory"))?;
         Ok(GuestMemory { memory })
     }
@@ -111,10 +120,13 @@ pub fn read(caller: &mut Caller<'_, GuestState>, ty: &ValueType, slot: Slot) -> 
 }
 
 pub fn read_str(caller: &mut Caller<'_, GuestState>, ptr: u32) -> wasmtime::Result<String> {
-    match read(caller, &ValueType::Str, Slot::I32(ptr))? {
-        Value::Str(s) => Ok(s),
-        _ => Err(format_err!("expected a string")),
-    }
+    let m = GuestMemory::of_caller(caller)?;
+    str_at(m.memory.data(&*caller), ptr).map(str::to_string)
+}
+
+/// The string at `ptr` in `data` (a guest's memory), borrowed.
+pub fn str_at(data: &[u8], ptr: u32) -> wasmtime::Result<&str> {
+    value::read_str(data, ptr).map_err(|e| format_err!("reading a value from the module: {e}"))
 }
 
 /// `Map<Str, Str>` as pairs, in order.

@@ -11,7 +11,7 @@ use guest_abi::manifest::{Param, Response, RouteAuth};
 use guest_abi::types::{RecordType, ValueType};
 use guest_abi::value::{Slot, Value};
 use serde_json::{json, Value as Json};
-use wasmtime::{Instance, Store, Val};
+use wasmtime::{Extern, Instance, ModuleExport, Store, Val};
 
 use super::app::{describe_failure, AppVersion};
 use super::guest::GuestMemory;
@@ -129,7 +129,7 @@ async fn cron(app: &AppVersion, store: &mut Store<GuestState>, index: usize) -> 
     store.data_mut().mem = Some(mem.clone());
     let guest = Guest { app, instance, mem };
     let args: Vec<Val> = if job.takes_db { vec![Val::I32(DB_HANDLE)] } else { vec![] };
-    let (site, ty, slot) = guest.enter(store, &job.export, &args, &[], &job.returns).await?;
+    let (site, ty, slot) = guest.enter(store, &job.export, None, &args, &[], &job.returns).await?;
     let value = guest.read(store, ty, slot)?;
     Ok(match (site, value) {
         (SITE_RETURN, Value::Err(e)) => Reply::error(500, message_of(&e)),
@@ -206,14 +206,16 @@ impl Guest<'_> {
         &self,
         store: &mut Store<GuestState>,
         export: &str,
+        resolved: Option<&ModuleExport>,
         args: &[Val],
         sites: &'t [Response],
         returns: &'t ValueType,
     ) -> wasmtime::Result<(u32, &'t ValueType, Slot)> {
-        let f = self
-            .instance
-            .get_func(&mut *store, export)
-            .ok_or_else(|| wasmtime::format_err!("the module does not export `{export}`"))?;
+        let f = match resolved {
+            Some(e) => self.instance.get_module_export(&mut *store, e).and_then(Extern::into_func),
+            None => self.instance.get_func(&mut *store, export),
+        };
+        let f = f.ok_or_else(|| wasmtime::format_err!("the module does not export `{export}`"))?;
         let mut out = [Val::I32(0)];
         f.call_async(&mut *store, args, &mut out).await?;
         let ptr = out[0].i32().unwrap_or(0) as u32;
@@ -330,7 +332,7 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
     let manifest = app.manifest.clone();
     let route = manifest.routes.get(call.route).ok_or_else(|| wasmtime::format_err!("no route {}", call.route))?;
     let instance = app.pre.instantiate_async(&mut *store).await?;
-    let mem = GuestMemory::of_instance(&mut *store, &instance)?;
+    let mem = GuestMemory::of_export(&mut *store, &instance, &app.entries.memory)?;
     store.data_mut().mem = Some(mem.clone());
     let guest = Guest { app, instance, mem };
     let headers = |guest: &Guest<'_>, store: &mut Store<GuestState>| guest.mem.write_with(&mut *store, guest.records(), |w| w.str_map(&call.headers));
@@ -346,7 +348,7 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
         }
         // The provider returns `Result<User, Str>`, a pointer read below by hand, so any
         // pointer-slot type stands for it here and no `Result` type is built per request.
-        let (site, ty, slot) = guest.enter(store, &provider.export, &args, &provider.responses, &ValueType::Str).await?;
+        let (site, ty, slot) = guest.enter(store, &provider.export, app.entries.provider.as_ref(), &args, &provider.responses, &ValueType::Str).await?;
         // Only what is needed is read back: the tag, and the user only where a role is checked
         // (the handler reads it from guest memory itself).
         let user = match (site, slot) {
@@ -400,7 +402,7 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
         args.push(val(slot));
     }
 
-    let (site, ty, slot) = guest.enter(store, &route.export, &args, &route.responses, &route.returns).await?;
+    let (site, ty, slot) = guest.enter(store, &route.export, app.entries.routes.get(call.route), &args, &route.responses, &route.returns).await?;
     let value = guest.read(store, ty, slot)?;
     Ok(match (site, &route.returns, value) {
         (SITE_RETURN, ValueType::Result { ok, .. }, Value::Ok(v)) => Reply::value(200, guest.records(), ok, &v),
