@@ -83,8 +83,8 @@ struct Reader<'m> {
     limits: Limits,
 }
 
-impl Reader<'_> {
-    fn bytes(&self, addr: u32, len: u32) -> Result<&[u8], AbiError> {
+impl<'m> Reader<'m> {
+    fn bytes(&self, addr: u32, len: u32) -> Result<&'m [u8], AbiError> {
         let start = addr as usize;
         let end = start.checked_add(len as usize).ok_or(AbiError::OutOfBounds { addr: u64::from(addr) })?;
         self.mem.get(start..end).ok_or(AbiError::OutOfBounds { addr: end as u64 })
@@ -98,6 +98,17 @@ impl Reader<'_> {
     fn charge(&mut self, n: u64) -> Result<(), AbiError> {
         self.work += n;
         if self.work > self.limits.max_work { Err(AbiError::TooLarge) } else { Ok(()) }
+    }
+
+    /// The `Str` at `p`, borrowed, its bytes charged.
+    fn str(&mut self, p: u32) -> Result<&'m str, AbiError> {
+        if p == 0 {
+            return Err(AbiError::Shape("null string"));
+        }
+        let len = self.u32(add(p, STR_LEN)?)?;
+        self.charge(u64::from(len))?;
+        let bytes = self.bytes(add(p, STR_BYTES)?, len)?;
+        std::str::from_utf8(bytes).map_err(|_| AbiError::InvalidUtf8)
     }
 
     fn slot_at(&self, addr: u32, kind: SlotKind) -> Result<Slot, AbiError> {
@@ -137,16 +148,7 @@ impl Reader<'_> {
                 _ => return Err(AbiError::Shape("Bool other than 0 or 1")),
             },
             ValueType::Null => Value::Null,
-            ValueType::Str | ValueType::Uuid | ValueType::Secret => {
-                let p = ptr(slot)?;
-                if p == 0 {
-                    return Err(AbiError::Shape("null string"));
-                }
-                let len = self.u32(add(p, STR_LEN)?)?;
-                self.charge(u64::from(len))?;
-                let bytes = self.bytes(add(p, STR_BYTES)?, len)?;
-                Value::Str(std::str::from_utf8(bytes).map_err(|_| AbiError::InvalidUtf8)?.to_string())
-            }
+            ValueType::Str | ValueType::Uuid | ValueType::Secret => Value::Str(self.str(ptr(slot)?)?.to_string()),
             ValueType::List { item } => {
                 let p = ptr(slot)?;
                 if p == 0 {
@@ -270,15 +272,7 @@ pub fn read_fields(mem: &[u8], records: &[RecordType], types: &[ValueType], ptr:
 
 /// The `Str` at `ptr`, borrowed from `mem` (no copy), checked as `read_value` checks it.
 pub fn read_str(mem: &[u8], ptr: u32) -> Result<&str, AbiError> {
-    if ptr == 0 {
-        return Err(AbiError::Shape("null string"));
-    }
-    let r = Reader { mem, records: &[], work: 0, limits: Limits::default() };
-    let len = r.u32(add(ptr, STR_LEN)?)?;
-    let start = add(ptr, STR_BYTES)? as usize;
-    let end = start.checked_add(len as usize).ok_or(AbiError::OutOfBounds { addr: u64::from(ptr) })?;
-    let bytes = mem.get(start..end).ok_or(AbiError::OutOfBounds { addr: end as u64 })?;
-    std::str::from_utf8(bytes).map_err(|_| AbiError::InvalidUtf8)
+    Reader { mem, records: &[], work: 0, limits: Limits::default() }.str(ptr)
 }
 
 /// Reads a slot of the given kind stored at `addr`.
@@ -336,21 +330,29 @@ impl<'r> Writer<'r> {
     /// A `Map<Str, Str>` from its pairs, in order (headers, JWT claims), without building a
     /// `Value` first.
     pub fn str_map<K: AsRef<str>, V: AsRef<str>>(&mut self, entries: &[(K, V)]) -> Result<Slot, AbiError> {
-        let len = u32::try_from(entries.len()).map_err(|_| AbiError::TooLarge)?;
+        let size = SlotKind::I32.size();
+        let (header, keys, values) = self.map_header(entries.len(), SlotKind::I32, SlotKind::I32)?;
+        for (i, (k, v)) in entries.iter().enumerate() {
+            let ks = self.str(k.as_ref())?;
+            self.put_slot(keys + i as u32 * size, ks);
+            let vs = self.str(v.as_ref())?;
+            self.put_slot(values + i as u32 * size, vs);
+        }
+        Ok(Slot::I32(header))
+    }
+
+    /// A map's header and its key and value arrays, for `len` entries; the arrays are filled
+    /// by the caller.
+    fn map_header(&mut self, len: usize, kk: SlotKind, vk: SlotKind) -> Result<(u32, u32, u32), AbiError> {
+        let len = u32::try_from(len).map_err(|_| AbiError::TooLarge)?;
         let header = self.alloc(MAP_HEADER_SIZE)?;
-        let keys = self.alloc((len * 4).max(1))?;
-        let values = self.alloc((len * 4).max(1))?;
+        let keys = self.alloc(len.checked_mul(kk.size()).ok_or(AbiError::TooLarge)?.max(1))?;
+        let values = self.alloc(len.checked_mul(vk.size()).ok_or(AbiError::TooLarge)?.max(1))?;
         self.put(header + MAP_LEN, &len.to_le_bytes());
         self.put(header + MAP_CAP, &len.to_le_bytes());
         self.put(header + MAP_KEYS, &keys.to_le_bytes());
         self.put(header + MAP_VALUES, &values.to_le_bytes());
-        for (i, (k, v)) in entries.iter().enumerate() {
-            let ks = self.str(k.as_ref())?;
-            self.put_slot(keys + i as u32 * 4, ks);
-            let vs = self.str(v.as_ref())?;
-            self.put_slot(values + i as u32 * 4, vs);
-        }
-        Ok(Slot::I32(header))
+        Ok((header, keys, values))
     }
 
     /// The `Ok` of a `Result<T, Str>` (what a host call answers) with its payload written by
@@ -397,14 +399,7 @@ impl<'r> Writer<'r> {
             }
             (ValueType::Map { key, value: vty }, Value::Map(entries)) => {
                 let (kk, vk) = (slot_kind(key), slot_kind(vty));
-                let len = u32::try_from(entries.len()).map_err(|_| AbiError::TooLarge)?;
-                let header = self.alloc(MAP_HEADER_SIZE)?;
-                let keys = self.alloc((len * kk.size()).max(1))?;
-                let values = self.alloc((len * vk.size()).max(1))?;
-                self.put(header + MAP_LEN, &len.to_le_bytes());
-                self.put(header + MAP_CAP, &len.to_le_bytes());
-                self.put(header + MAP_KEYS, &keys.to_le_bytes());
-                self.put(header + MAP_VALUES, &values.to_le_bytes());
+                let (header, keys, values) = self.map_header(entries.len(), kk, vk)?;
                 for (i, (k, v)) in entries.iter().enumerate() {
                     let ks = self.write(key, k)?;
                     self.put_slot(keys + i as u32 * kk.size(), ks);

@@ -40,14 +40,6 @@ impl GuestMemory {
         Ok(m)
     }
 
-    pub fn of_instance(store: impl AsContextMut, instance: &Instance) -> wasmtime::Result<GuestMemory> {
-        let mut store = store;
-        let memory = instance
-            .get_memory(&mut store, guest_abi::exports::MEMORY)
-            .ok_or_else(|| format_err!("the module exports no memory"))?;
-        Ok(GuestMemory { memory })
-    }
-
     /// The instance's memory through an export resolved when the version loaded.
     pub fn of_export(store: impl AsContextMut, instance: &Instance, export: &ModuleExport) -> wasmtime::Result<GuestMemory> {
         let memory = instance
@@ -188,8 +180,10 @@ mod tests {
         let limits = StoreLimitsBuilder::new().memory_size(2 << 16).build();
         let mut store = Store::new(&engine, limits);
         store.limiter(|l| l);
-        let instance = Instance::new(&mut store, &one_page_module(&engine), &[]).expect("instance");
-        let mem = GuestMemory::of_instance(&mut store, &instance).expect("memory");
+        let module = one_page_module(&engine);
+        let instance = Instance::new(&mut store, &module, &[]).expect("instance");
+        let export = module.get_export_index(guest_abi::exports::MEMORY).expect("memory export");
+        let mem = GuestMemory::of_export(&mut store, &instance, &export).expect("memory");
         mem.memory.data_mut(&mut store)[HEAP_POINTER_ADDR as usize..][..4].copy_from_slice(&203u32.to_le_bytes());
 
         let text = |c: char| Value::Str(std::iter::repeat_n(c, 50_000).collect());

@@ -124,10 +124,7 @@ pub async fn run_cron(app: &AppVersion, index: usize) -> Result<Json, Fault> {
 async fn cron(app: &AppVersion, store: &mut Store<GuestState>, index: usize) -> wasmtime::Result<Reply> {
     let manifest = app.manifest.clone();
     let job = manifest.crons.get(index).ok_or_else(|| wasmtime::format_err!("no cron job {index}"))?;
-    let instance = app.pre.instantiate_async(&mut *store).await?;
-    let mem = GuestMemory::of_instance(&mut *store, &instance)?;
-    store.data_mut().mem = Some(mem.clone());
-    let guest = Guest { app, instance, mem };
+    let guest = Guest::start(app, store).await?;
     let args: Vec<Val> = if job.takes_db { vec![Val::I32(DB_HANDLE)] } else { vec![] };
     let (site, ty, slot) = guest.enter(store, &job.export, None, &args, &[], &job.returns).await?;
     let value = guest.read(store, ty, slot)?;
@@ -191,7 +188,16 @@ struct Guest<'a> {
     mem: GuestMemory,
 }
 
-impl Guest<'_> {
+impl<'a> Guest<'a> {
+    /// A fresh instance of `app` in `store`, its memory found through the export resolved at
+    /// load and cached in the store for the host functions.
+    async fn start(app: &'a AppVersion, store: &mut Store<GuestState>) -> wasmtime::Result<Guest<'a>> {
+        let instance = app.pre.instantiate_async(&mut *store).await?;
+        let mem = GuestMemory::of_export(&mut *store, &instance, &app.entries.memory)?;
+        store.data_mut().mem = Some(mem.clone());
+        Ok(Guest { app, instance, mem })
+    }
+
     fn records(&self) -> &[RecordType] {
         &self.app.manifest.records
     }
@@ -251,23 +257,31 @@ impl Guest<'_> {
         collect_defaults(self.records(), ty, &mut wanted, &mut BTreeSet::new());
         let mut out = Vec::new();
         for (rid, i) in wanted {
-            let export = guest_abi::exports::field_default(rid as usize, i);
-            let Some(f) = self.instance.get_func(&mut *store, &export) else { continue };
-            let fty = &self.records()[rid as usize].fields[i].ty;
-            let mut result = [match slot_kind(fty) {
-                SlotKind::I32 => Val::I32(0),
-                SlotKind::I64 => Val::I64(0),
-                SlotKind::F64 => Val::F64(0),
-            }];
-            f.call_async(&mut *store, &[], &mut result).await?;
-            let slot = match result[0] {
-                Val::I64(v) => Slot::I64(v),
-                Val::F64(v) => Slot::F64(f64::from_bits(v)),
-                ref v => Slot::I32(v.i32().unwrap_or(0) as u32),
-            };
-            out.push(((rid, i), self.read(store, fty, slot)?));
+            if let Some(v) = self.default_of(store, rid, i).await? {
+                out.push(((rid, i), v));
+            }
         }
         Ok(out)
+    }
+
+    /// The default of field `field` of record `record`, from the guest's export for it;
+    /// `None` when the field has none.
+    async fn default_of(&self, store: &mut Store<GuestState>, record: u32, field: usize) -> wasmtime::Result<Option<Value>> {
+        let export = guest_abi::exports::field_default(record as usize, field);
+        let Some(f) = self.instance.get_func(&mut *store, &export) else { return Ok(None) };
+        let Some(ty) = self.records().get(record as usize).and_then(|r| r.fields.get(field)).map(|f| &f.ty) else { return Ok(None) };
+        let mut result = [match slot_kind(ty) {
+            SlotKind::I32 => Val::I32(0),
+            SlotKind::I64 => Val::I64(0),
+            SlotKind::F64 => Val::F64(0),
+        }];
+        f.call_async(&mut *store, &[], &mut result).await?;
+        let slot = match result[0] {
+            Val::I64(v) => Slot::I64(v),
+            Val::F64(v) => Slot::F64(f64::from_bits(v)),
+            ref v => Slot::I32(v.i32().unwrap_or(0) as u32),
+        };
+        Ok(Some(self.read(store, ty, slot)?))
     }
 }
 
@@ -277,27 +291,8 @@ pub async fn field_default(app: &AppVersion, record: u32, field: usize) -> Resul
     let mut store = app.new_store();
     let deadline = app.limits.request_deadline;
     let result: Result<wasmtime::Result<Option<Value>>, _> = tokio::time::timeout(deadline, async {
-        let instance = app.pre.instantiate_async(&mut store).await?;
-        let mem = GuestMemory::of_instance(&mut store, &instance)?;
-        store.data_mut().mem = Some(mem.clone());
-        let guest = Guest { app, instance, mem };
-        let export = guest_abi::exports::field_default(record as usize, field);
-        let Some(f) = guest.instance.get_func(&mut store, &export) else { return Ok(None) };
-        let Some(ty) = app.manifest.records.get(record as usize).and_then(|r| r.fields.get(field)).map(|f| f.ty.clone()) else {
-            return Ok(None);
-        };
-        let mut result = [match slot_kind(&ty) {
-            SlotKind::I32 => Val::I32(0),
-            SlotKind::I64 => Val::I64(0),
-            SlotKind::F64 => Val::F64(0),
-        }];
-        f.call_async(&mut store, &[], &mut result).await?;
-        let slot = match result[0] {
-            Val::I64(v) => Slot::I64(v),
-            Val::F64(v) => Slot::F64(f64::from_bits(v)),
-            ref v => Slot::I32(v.i32().unwrap_or(0) as u32),
-        };
-        Ok(Some(guest.read(&store, &ty, slot)?))
+        let guest = Guest::start(app, &mut store).await?;
+        guest.default_of(&mut store, record, field).await
     })
     .await;
     match result {
@@ -331,10 +326,7 @@ fn collect_defaults(records: &[RecordType], ty: &ValueType, out: &mut BTreeSet<(
 async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> wasmtime::Result<Reply> {
     let manifest = app.manifest.clone();
     let route = manifest.routes.get(call.route).ok_or_else(|| wasmtime::format_err!("no route {}", call.route))?;
-    let instance = app.pre.instantiate_async(&mut *store).await?;
-    let mem = GuestMemory::of_export(&mut *store, &instance, &app.entries.memory)?;
-    store.data_mut().mem = Some(mem.clone());
-    let guest = Guest { app, instance, mem };
+    let guest = Guest::start(app, store).await?;
     let headers = |guest: &Guest<'_>, store: &mut Store<GuestState>| guest.mem.write_with(&mut *store, guest.records(), |w| w.str_map(&call.headers));
 
     // Authentication and roles.
