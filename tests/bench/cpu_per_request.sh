@@ -9,22 +9,34 @@
 #   e.g. tests/bench/cpu_per_request.sh "$(pgrep -f 'fitz run')" http://127.0.0.1:3000/me "$TOKEN"
 set -euo pipefail
 pid=$1 url=$2 token=$3 seconds=${4:-8}
+[ "$seconds" -ge 4 ] || { echo 'SECONDS must be at least 4' >&2; exit 2; }
 busy() { awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat; }
 own() { awk '{print $14, $15}' "/proc/$pid/stat"; }
 switches() { cat /proc/"$pid"/task/*/status | awk '/ctxt_switches/{s+=$2} END {print s}'; }
-# Ticks of every postgres process, by pid, so a backend that exits in between drops out of both.
+# Ticks of every postgres process, by pid. PostgreSQL is sampled inside the run, from its
+# second second to its second-to-last, and charged to the requests of that window at wrk's
+# rate: when wrk stops, requests cut off mid-query close their connections, and the backends
+# that exit take their counters with them.
 pg() { for p in $(pgrep -x postgres); do awk -v p="$p" '{print p, $14 + $15}' "/proc/$p/stat" 2>/dev/null; done; }
-b0=$(busy) c0=$(switches); read -r u0 s0 < <(own); pg >/tmp/cpu_per_request.pg.$$
-out=$(wrk -t1 -c32 -d"${seconds}s" -H "Authorization: Bearer $token" "$url")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+b0=$(busy) c0=$(switches); read -r u0 s0 < <(own)
+wrk -t1 -c32 -d"${seconds}s" -H "Authorization: Bearer $token" "$url" >"$tmp/wrk" &
+wrk_pid=$!
+sleep 1; pg >"$tmp/pg0"; w0=$(date +%s.%N)
+sleep $((seconds - 2)); pg >"$tmp/pg1"; w1=$(date +%s.%N)
+wait "$wrk_pid"
+out=$(cat "$tmp/wrk")
 b1=$(busy) c1=$(switches); read -r u1 s1 < <(own)
-pg_ticks=$(pg | awk 'NR == FNR {before[$1] = $2; next} {t += $2 - ($1 in before ? before[$1] : 0)} END {print t + 0}' /tmp/cpu_per_request.pg.$$ -)
-rm -f /tmp/cpu_per_request.pg.$$
+pg_ticks=$(awk 'NR == FNR {before[$1] = $2; next} {t += $2 - ($1 in before ? before[$1] : 0)} END {print t + 0}' "$tmp/pg0" "$tmp/pg1")
 n=$(awk '/requests in/{print $1}' <<<"$out")
 ticks=$(getconf CLK_TCK)
 grep Requests/sec <<<"$out"
+rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
 python3 -c "
 n, t = $n, $ticks
 us = lambda ticks: ticks / t * 1e6 / n
+pg = $pg_ticks / t * 1e6 / ($rps * ($w1 - $w0))
 print(f'machine {us($b1-$b0):.0f} us/request, server {us($u1-$u0+$s1-$s0):.0f} us/request '
-      f'(user {us($u1-$u0):.1f}, system {us($s1-$s0):.1f}), postgres {us($pg_ticks):.0f} us/request, '
+      f'(user {us($u1-$u0):.1f}, system {us($s1-$s0):.1f}), postgres {pg:.0f} us/request, '
       f'server context switches {($c1-$c0)/n:.2f}/request')"
