@@ -139,11 +139,6 @@ impl Database {
         }
     }
 
-    /// A PostgreSQL connection for one query of a request.
-    pub async fn lease(&self) -> Result<lease::Lease, DbError> {
-        self.leases()?.acquire().await
-    }
-
     /// Runs one query of a request on a leased PostgreSQL connection (`PgLeases::run`).
     pub async fn leased<T>(&self, query: impl AsyncFnOnce(&mut sqlx::PgConnection) -> Result<T, sqlx::Error>) -> Result<T, DbError> {
         self.leases()?.run(query).await

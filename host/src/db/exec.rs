@@ -14,7 +14,7 @@ use super::{Database, DbError, Pool};
 /// words the app may show. `plans` belong to `manifest` on `db`.
 pub async fn run_query(db: &Database, manifest: &Manifest, plans: &sql::Plans, index: usize, params: &[Value]) -> Result<Value, QueryError> {
     let spec = manifest.queries.get(index).ok_or_else(|| DbError::Invalid(format!("unknown query {index}")))?;
-    let stmt = plans.statement(db.dialect(), db.schema(), manifest, index, spec, params)?;
+    let stmt = plans.statement(db.dialect(), db.schema(), manifest, index, params)?;
     let table = manifest
         .tables
         .iter()

@@ -406,10 +406,13 @@ pub struct Plans {
 }
 
 impl Plans {
-    /// The statement for one run of query `index` of `manifest` (`spec`) with these values.
-    pub fn statement(&self, dialect: Dialect, schema: Option<&str>, manifest: &Manifest, index: usize, spec: &QuerySpec, params: &[Value]) -> Result<Statement, DbError> {
+    /// The statement for one run of query `index` of `manifest` with these values.
+    pub fn statement(&self, dialect: Dialect, schema: Option<&str>, manifest: &Manifest, index: usize, params: &[Value]) -> Result<Statement, DbError> {
         let slots = self.slots.get_or_init(|| manifest.queries.iter().map(|_| OnceLock::new()).collect());
-        let slot = slots.get(index).ok_or_else(|| DbError::Invalid(format!("unknown query {index}")))?;
+        let (slot, spec) = slots
+            .get(index)
+            .zip(manifest.queries.get(index))
+            .ok_or_else(|| DbError::Invalid(format!("unknown query {index}")))?;
         if let Some(Some(plan)) = slot.get() {
             return plan.bind(&manifest.records, params);
         }
@@ -537,17 +540,17 @@ mod tests {
         for owner in [Value::Str("ada".into()), Value::Null, Value::Str("bob".into())] {
             let params = [owner];
             let fresh = build(Dialect::Postgres, Some("t1"), &manifest.tables, &[], &by_owner, &params).expect("sql");
-            let planned = plans.statement(Dialect::Postgres, Some("t1"), &manifest, 0, &manifest.queries[0], &params).expect("sql");
+            let planned = plans.statement(Dialect::Postgres, Some("t1"), &manifest, 0, &params).expect("sql");
             assert_eq!(planned, fresh);
         }
         assert!(matches!(plans.slots.get().expect("slots")[0].get(), Some(Some(_))), "a fixed text is kept");
         for n in [2, 0, 3] {
             let params = [Value::List((0..n).map(Value::Int).collect())];
             let fresh = build(Dialect::Postgres, None, &manifest.tables, &[], &in_list, &params).expect("sql");
-            assert_eq!(plans.statement(Dialect::Postgres, None, &manifest, 1, &manifest.queries[1], &params).expect("sql"), fresh);
+            assert_eq!(plans.statement(Dialect::Postgres, None, &manifest, 1, &params).expect("sql"), fresh);
         }
         assert!(matches!(plans.slots.get().expect("slots")[1].get(), Some(None)), "an `is_in` text is rebuilt");
-        assert!(plans.statement(Dialect::Postgres, None, &manifest, 2, &manifest.queries[0], &[]).is_err(), "no query 2");
+        assert!(plans.statement(Dialect::Postgres, None, &manifest, 2, &[]).is_err(), "no query 2");
     }
 
     #[test]
