@@ -144,6 +144,14 @@ impl Database {
         self.leases()?.run(query).await
     }
 
+    /// Gives each worker of a per-core server its own request connections
+    /// (`PgLeases::split_per_worker`); nothing for SQLite, whose connections are threads.
+    pub fn split_leases_per_worker(&self, workers: usize) {
+        if let Some(l) = &self.leases {
+            l.split_per_worker(workers);
+        }
+    }
+
     fn leases(&self) -> Result<&Arc<lease::PgLeases>, DbError> {
         self.leases.as_ref().ok_or_else(|| DbError::Invalid("not a PostgreSQL database".into()))
     }

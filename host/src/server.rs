@@ -1,5 +1,6 @@
 //! Serving one app over HTTP: bind, serve until told to stop, then drain the requests in
-//! flight (axum's graceful shutdown). Used by `fitz run`/`fitz serve` and by the tests.
+//! flight (axum's graceful shutdown). `fitz run`/`fitz serve` serve on a thread per core
+//! (`per_core`); the multi-tenant host and the tests on the caller's runtime.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,6 +12,9 @@ use tokio::task::JoinHandle;
 
 use crate::http::{router, Served};
 use crate::runtime::app::AppVersion;
+
+mod per_core;
+pub use per_core::start_router_per_core;
 
 pub struct Running {
     pub addr: SocketAddr,
@@ -42,6 +46,14 @@ impl Running {
 pub fn start(listener: TcpListener, app: AppVersion, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<Running> {
     let served = Served::new(app);
     let mut running = start_router(listener, router(served.clone()), shutdown)?;
+    running.served = Some(served);
+    Ok(running)
+}
+
+/// `start`, on `workers` threads of their own (`per_core`).
+pub fn start_per_core(listener: TcpListener, app: AppVersion, workers: usize, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<Running> {
+    let served = Served::new(app);
+    let mut running = start_router_per_core(listener, router(served.clone()), workers, shutdown)?;
     running.served = Some(served);
     Ok(running)
 }

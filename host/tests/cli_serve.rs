@@ -150,13 +150,27 @@ fn serve_runs_a_built_module_and_refuses_missing_secrets() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("secret JWT_SECRET not set"), "{err}");
 
+    // A thread count that cannot serve: refused at start, named.
+    let out = Command::new(env!("CARGO_BIN_EXE_fitz"))
+        .arg("serve")
+        .arg(&wasm)
+        .args(["--port", "0"])
+        .env("JWT_SECRET", "from-the-environment-0123456789abcdef0123")
+        .env("FITZ_THREADS", "0")
+        .output()
+        .expect("serve");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("FITZ_THREADS=0 is not valid"), "{err}");
+
     // A module that is not one.
     std::fs::write(dir.join("junk.wasm"), b"\0asm junk").expect("write");
     let out = Command::new(env!("CARGO_BIN_EXE_fitz")).arg("serve").arg(dir.join("junk.wasm")).output().expect("serve");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not valid WebAssembly"));
 
-    let server = Server::start(&["serve", wasm.to_str().expect("utf-8")], &[("JWT_SECRET", "from-the-environment-0123456789abcdef0123")]);
+    // More serving threads than cores is allowed.
+    let server = Server::start(&["serve", wasm.to_str().expect("utf-8")], &[("JWT_SECRET", "from-the-environment-0123456789abcdef0123"), ("FITZ_THREADS", "3")]);
     let c = reqwest::blocking::Client::new();
     let (s, _) = call(&c, "POST", &format!("{}/setup", server.base), None, Some(json!({ "email": "a@b.c", "name": "A", "password": "p" })));
     assert_eq!(s, 200);

@@ -11,7 +11,7 @@ use fitz_host::runtime::app::{load, Limits, TopLevelOutput};
 use fitz_host::runtime::engine::Allocation;
 use fitz_host::runtime::state::AppContext;
 use fitz_host::runtime::Runtime;
-use fitz_host::server::{start, Running};
+use fitz_host::server::{start, start_per_core, Running};
 use serde_json::Value as Json;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -87,6 +87,16 @@ impl TestApp {
     /// Compiles `source`, opens a fresh database, loads the app with `env` as its
     /// environment and secrets, and serves it on a free loopback port.
     pub async fn start(source: &str, backend: Backend, env: &[(&str, &str)], limits: Limits) -> TestApp {
+        Self::start_with(source, backend, env, limits, None).await
+    }
+
+    /// `start`, served as `fitz run` serves: on `workers` threads of their own, each with its
+    /// own share of the database connections (`server::start_per_core`).
+    pub async fn start_per_core(source: &str, backend: Backend, env: &[(&str, &str)], limits: Limits, workers: usize) -> TestApp {
+        Self::start_with(source, backend, env, limits, Some(workers)).await
+    }
+
+    async fn start_with(source: &str, backend: Backend, env: &[(&str, &str)], limits: Limits, per_core: Option<usize>) -> TestApp {
         captured_logs();
         let artifact = fitz_compiler::compile(source, "app.fitz").unwrap_or_else(|d| panic!("{}", d.render("app.fitz", source, false)));
         wasmparser::validate(&artifact.wasm).expect("valid module");
@@ -114,7 +124,14 @@ impl TestApp {
         let runtime = Runtime::new(Allocation::Pooling { instances: 64, max_memory: limits.memory_bytes as u64 }).expect("runtime");
         let app = load(&runtime, &artifact.wasm, ctx, limits, TopLevelOutput::Log).await.unwrap_or_else(|e| panic!("load: {e}"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let running = start(listener, app, std::future::pending()).expect("serve");
+        let running = match per_core {
+            None => start(listener, app, std::future::pending()),
+            Some(workers) => {
+                db.split_leases_per_worker(workers);
+                start_per_core(listener, app, workers, std::future::pending())
+            }
+        }
+        .expect("serve");
         let base = format!("http://{}", running.addr);
         let client = reqwest::Client::builder().pool_max_idle_per_host(8).build().expect("client");
         TestApp { base, client, db, backend, running: Some(running), pg_database, dir }

@@ -30,9 +30,13 @@ async fn login(app: &TestApp, email: &str) -> String {
     r.body["token"].as_str().expect("token").to_string()
 }
 
-async fn seed_flow(backend: Backend) {
+async fn seed_flow(backend: Backend, per_core: Option<usize>) {
     let source = std::fs::read_to_string(fitz_tests::seed_path()).expect("seed");
-    let app = TestApp::start(&source, backend, &[("JWT_SECRET", SECRET)], Limits::default()).await;
+    let env = [("JWT_SECRET", SECRET)];
+    let app = match per_core {
+        None => TestApp::start(&source, backend, &env, Limits::default()).await,
+        Some(workers) => TestApp::start_per_core(&source, backend, &env, Limits::default(), workers).await,
+    };
     let hash = python::argon2_hash(PASSWORD);
     for (email, role) in [("ada@x.io", "admin"), ("eve@x.io", "editor"), ("pat@x.io", "publisher"), ("vic@x.io", "viewer")] {
         add_user(&app, email, role, &hash).await;
@@ -138,10 +142,16 @@ async fn seed_flow(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_end_to_end_on_sqlite() {
-    seed_flow(Backend::Sqlite).await;
+    seed_flow(Backend::Sqlite, None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_end_to_end_on_postgres() {
-    seed_flow(Backend::Postgres).await;
+    seed_flow(Backend::Postgres, None).await;
+}
+
+/// As `fitz run` serves it: two worker threads, each leasing its own connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn seed_end_to_end_on_postgres_per_core() {
+    seed_flow(Backend::Postgres, Some(2)).await;
 }

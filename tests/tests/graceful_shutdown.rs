@@ -21,7 +21,17 @@ fn slow() -> Map<Str, Int> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_waits_for_requests_in_flight() {
-    let app = TestApp::start(APP, Backend::Sqlite, &[], Limits::default()).await;
+    drains(TestApp::start(APP, Backend::Sqlite, &[], Limits::default()).await).await;
+}
+
+/// The same, served on worker threads of their own (as `fitz run` serves): stopping the
+/// acceptor drains every worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_per_core_waits_for_requests_in_flight() {
+    drains(TestApp::start_per_core(APP, Backend::Sqlite, &[], Limits::default(), 2).await).await;
+}
+
+async fn drains(app: TestApp) {
     let url = app.url("/slow");
     let client = app.client.clone();
     let in_flight = tokio::spawn(async move {

@@ -3,6 +3,7 @@
 //!
 //! Configuration, strongest first: flags, the process environment, a `.env` file next to the
 //! app. `DATABASE_URL` unset means an embedded SQLite file next to the app (`<name>.db`).
+//! `FITZ_THREADS` (default: one per core) threads serve requests (`server::per_core`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -62,7 +63,9 @@ pub fn serve_file(path: &Path, opts: ServeOptions) -> u8 {
 /// SQLite file). Returns the exit status.
 pub fn serve(wasm: Vec<u8>, source: &Path, opts: ServeOptions) -> u8 {
     crate::commands::init_logging();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Requests are served on threads of their own (`server::per_core`); this runtime loads
+    // the app, accepts connections, and runs cron and `--watch`.
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -88,11 +91,17 @@ async fn serve_async(wasm: Vec<u8>, source: &Path, opts: ServeOptions) -> Result
         Some(p) => p,
         None => setting(&env, "FITZ_PORT").map_err(|e| (2, e))?.unwrap_or(DEFAULT_PORT),
     };
+    let threads = match setting::<usize>(&env, "FITZ_THREADS").map_err(|e| (2, e))? {
+        Some(0) => return Err((2, "FITZ_THREADS=0 is not valid: at least one thread serves requests".into())),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
     let Loaded { app, db, runtime, name } = load_app(&wasm, source, env, TopLevelOutput::Terminal).await?;
     let addr = SocketAddr::new(host, port);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| (1, format!("cannot listen on {addr}: {}", super::io_reason(&e))))?;
     let banner = banner(&name, &app.manifest, listener.local_addr().unwrap_or(addr), &db.describe());
-    let running = crate::server::start(listener, app, crate::server::shutdown_signal()).map_err(|e| (1, e.to_string()))?;
+    db.split_leases_per_worker(threads);
+    let running = crate::server::start_per_core(listener, app, threads, crate::server::shutdown_signal()).map_err(|e| (1, e.to_string()))?;
     eprint!("{banner}");
     let scheduler = std::sync::Arc::new(std::sync::Mutex::new(running.served.clone().map(crate::cron::start)));
     let watcher = match (&running.served, opts.watch) {

@@ -11,7 +11,8 @@
 //! store keep sqlx's pool.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, Mutex};
+use std::cell::Cell;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -31,42 +32,82 @@ struct Idle {
     since: Instant,
 }
 
-pub struct PgLeases {
-    opts: PgConnectOptions,
+/// Connections and the permits that bound them, for one set of threads.
+struct Shard {
     idle: Mutex<Vec<Idle>>,
     permits: Arc<Semaphore>,
+}
+
+impl Shard {
+    fn new(max: usize) -> Arc<Shard> {
+        Arc::new(Shard { idle: Mutex::new(Vec::new()), permits: Arc::new(Semaphore::new(max.max(1))) })
+    }
+}
+
+pub struct PgLeases {
+    opts: PgConnectOptions,
+    max: usize,
     acquire_timeout: Duration,
+    /// For any thread that is not one of a per-core server's workers.
+    shared: Arc<Shard>,
+    /// One per worker of a per-core server (`split_per_worker`). A connection's socket is
+    /// registered with the runtime of the thread that opened it, so a worker that only uses
+    /// its own is woken by its own reactor: no wake-up crosses threads.
+    workers: OnceLock<Box<[Arc<Shard>]>>,
+}
+
+thread_local! {
+    static WORKER: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Marks the calling thread as worker `index` of a per-core server (`server::start_per_core`):
+/// its leases then come from that worker's own connections, where the pool has been split.
+pub fn set_thread_worker(index: usize) {
+    WORKER.with(|w| w.set(Some(index)));
 }
 
 impl PgLeases {
     pub fn new(opts: PgConnectOptions, max: usize, acquire_timeout: Duration) -> PgLeases {
-        PgLeases { opts, idle: Mutex::new(Vec::new()), permits: Arc::new(Semaphore::new(max)), acquire_timeout }
+        PgLeases { opts, max, acquire_timeout, shared: Shard::new(max), workers: OnceLock::new() }
+    }
+
+    /// Gives each of `workers` threads its own share of the connections (at least one each),
+    /// on top of the shared ones other threads (cron, start-up) keep using. Only the first
+    /// call has an effect.
+    pub fn split_per_worker(&self, workers: usize) {
+        let each = self.max.div_ceil(workers.max(1));
+        let _ = self.workers.set((0..workers).map(|_| Shard::new(each)).collect());
+    }
+
+    fn shard(&self) -> &Arc<Shard> {
+        WORKER.with(Cell::get).and_then(|i| self.workers.get()?.get(i)).unwrap_or(&self.shared)
     }
 
     /// A connection for one query: an idle one when there is one, else a new one.
-    pub async fn acquire(self: &Arc<Self>) -> Result<Lease, DbError> {
+    pub async fn acquire(&self) -> Result<Lease, DbError> {
         tokio::time::timeout(self.acquire_timeout, self.acquire_inner()).await.map_err(|_| DbError::Unavailable)?
     }
 
-    async fn acquire_inner(self: &Arc<Self>) -> Result<Lease, DbError> {
-        let permit = self.permits.clone().acquire_owned().await.map_err(|_| DbError::Unavailable)?;
+    async fn acquire_inner(&self) -> Result<Lease, DbError> {
+        let shard = self.shard().clone();
+        let permit = shard.permits.clone().acquire_owned().await.map_err(|_| DbError::Unavailable)?;
         let now = Instant::now();
         loop {
-            let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let idle = shard.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
             match idle {
                 Some(i) if now.duration_since(i.since) < MAX_IDLE => {
-                    return Ok(Lease { conn: Some(i.conn), born: i.born, settled: false, leases: self.clone(), _permit: permit });
+                    return Ok(Lease { conn: Some(i.conn), born: i.born, settled: false, shard, _permit: permit });
                 }
                 Some(stale) => drop(stale),
                 None => break,
             }
         }
         let conn = PgConnection::connect_with(&self.opts).await?;
-        Ok(Lease { conn: Some(conn), born: now, settled: false, leases: self.clone(), _permit: permit })
+        Ok(Lease { conn: Some(conn), born: now, settled: false, shard, _permit: permit })
     }
 
     /// Runs one query on a leased connection and settles the lease with its outcome.
-    pub async fn run<T>(self: &Arc<Self>, query: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>) -> Result<T, DbError> {
+    pub async fn run<T>(&self, query: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>) -> Result<T, DbError> {
         let mut conn = self.acquire().await?;
         let r = query(&mut conn).await;
         conn.settle(&r);
@@ -75,10 +116,13 @@ impl PgLeases {
 
     /// Closes the idle connections politely (leased ones close when their lease ends).
     pub async fn close(&self) {
-        self.permits.close();
-        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|p| p.into_inner()));
-        for i in idle {
-            let _ = i.conn.close().await;
+        let shards = std::iter::once(&self.shared).chain(self.workers.get().into_iter().flatten());
+        for shard in shards {
+            shard.permits.close();
+            let idle = std::mem::take(&mut *shard.idle.lock().unwrap_or_else(|p| p.into_inner()));
+            for i in idle {
+                let _ = i.conn.close().await;
+            }
         }
     }
 }
@@ -88,7 +132,7 @@ pub struct Lease {
     conn: Option<PgConnection>,
     born: Instant,
     settled: bool,
-    leases: Arc<PgLeases>,
+    shard: Arc<Shard>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -124,8 +168,8 @@ impl DerefMut for Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
-        if self.settled && self.born.elapsed() < MAX_LIFETIME && !self.leases.permits.is_closed() {
-            self.leases.idle.lock().unwrap_or_else(|p| p.into_inner()).push(Idle { conn, born: self.born, since: Instant::now() });
+        if self.settled && self.born.elapsed() < MAX_LIFETIME && !self.shard.permits.is_closed() {
+            self.shard.idle.lock().unwrap_or_else(|p| p.into_inner()).push(Idle { conn, born: self.born, since: Instant::now() });
         }
         // Otherwise the connection is dropped: its socket closes and the server ends the session.
     }
@@ -184,5 +228,28 @@ mod tests {
         drop((b, c));
         leases.close().await;
         assert!(matches!(leases.acquire().await, Err(DbError::Unavailable)));
+    }
+
+    #[tokio::test]
+    async fn a_worker_thread_leases_its_own_connections() {
+        let opts = PgConnectOptions::from_str(&pg_url()).expect("url");
+        let leases = Arc::new(PgLeases::new(opts, 2, Duration::from_millis(200)));
+        leases.split_per_worker(2);
+        // Other threads share the two connections of `new`...
+        let (mut a, mut b) = (leases.acquire().await.expect("a"), leases.acquire().await.expect("b"));
+        let shared = [backend_pid(&mut a).await, backend_pid(&mut b).await];
+        assert!(matches!(leases.acquire().await, Err(DbError::Unavailable)), "the shared two are in use");
+
+        // ...while worker 0 has one of its own (two split between two workers), apart from them.
+        set_thread_worker(0);
+        let mut w = leases.acquire().await.expect("the worker's own");
+        let own = backend_pid(&mut w).await;
+        assert!(!shared.contains(&own));
+        assert!(matches!(leases.acquire().await, Err(DbError::Unavailable)), "the worker's one is in use");
+        drop((a, b, w));
+        let mut w = leases.acquire().await.expect("again");
+        assert_eq!(backend_pid(&mut w).await, own, "a worker reuses its own connection");
+        drop(w);
+        leases.close().await;
     }
 }

@@ -6,8 +6,9 @@
 //!
 //! - `plain-auth`: sqlx's pool and the system allocator, the way an axum + sqlx app is
 //!   usually written (`PLAIN_PING=0` turns off sqlx's checkout ping);
-//! - `plain-auth-lean`: the Fitz host's own connection leases (`fitz_host::db::lease`) and its
-//!   allocator (mimalloc), so that what separates it from Fitz is the sandbox alone.
+//! - `plain-auth-lean`: the Fitz host's own connection leases (`fitz_host::db::lease`), its
+//!   allocator (mimalloc) and its thread-per-core serving (`fitz_host::server::per_core`),
+//!   so that what separates it from Fitz is the sandbox alone.
 //!
 //! `DATABASE_URL=postgres://… JWT_SECRET=… plain-auth [PORT]`.
 
@@ -305,7 +306,7 @@ pub async fn serve(flavour: Flavour, name: &str) {
         .route("/admin/users", get(admin_users))
         .route("/articles", post(create_article))
         .route("/auth/logout", post(logout))
-        .with_state(state);
+        .with_state(state.clone());
     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
         Ok(l) => l,
         Err(_) => {
@@ -314,5 +315,17 @@ pub async fn serve(flavour: Flavour, name: &str) {
         }
     };
     eprintln!("{name}: serving on http://127.0.0.1:{port}");
+    // The lean server serves as `fitz run` does: a thread per core, each with its own share
+    // of the connections (`fitz_host::server::per_core`).
+    if let Connections::Leases(leases) = &state.db {
+        leases.split_per_worker(cores);
+        match fitz_host::server::start_router_per_core(listener, app, cores, std::future::pending()) {
+            Ok(running) => {
+                let _ = running.wait().await;
+            }
+            Err(_) => eprintln!("error: cannot start the serving threads"),
+        }
+        return;
+    }
     let _ = axum::serve(listener, app).await;
 }
