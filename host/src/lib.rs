@@ -2,7 +2,7 @@
 //! host functions of `guest_abi::imports` as their only way out.
 //!
 //! module bytes → `runtime::validate` → `runtime::app::load` (top level run once, snapshot
-//! baked, compiled) → `server::start` → per request `http` (route, bind) →
+//! baked, compiled) → `server::start_per_core` → per request `http` (route, bind) →
 //! `runtime::invoke` (fresh instance, auth, handler) → JSON.
 
 pub mod commands;

@@ -3,7 +3,7 @@
 //! store, fiber stack and guest memory — stay in one core's caches, and with
 //! `Database::split_leases_per_worker` their database sockets are driven by the same thread's
 //! reactor: no wake-up crosses threads. Against tokio's work-stealing runtime this serves the
-//! seed's `GET /me` 7–33 % faster on two cores (BENCHMARKS.md, "Thread per core").
+//! seed's `GET /me` 15–28 % faster on two cores (BENCHMARKS.md, "Fourth session: a thread per core").
 //!
 //! Nothing is stolen between workers, so the acceptor deals connections round-robin (the
 //! kernel's `SO_REUSEPORT` hashing split them unevenly in the same measurement), and a guest
