@@ -25,6 +25,8 @@ use super::DbError;
 const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 /// A connection idle longer than this may have been cut by a proxy or firewall: closed, not used.
 const MAX_IDLE: Duration = Duration::from_secs(5 * 60);
+/// The fewest connections a worker of a per-core server is given (`split_per_worker`).
+const MIN_PER_WORKER: usize = 2;
 
 struct Idle {
     conn: PgConnection,
@@ -71,12 +73,15 @@ impl PgLeases {
         PgLeases { opts, max, acquire_timeout, shared: Shard::new(max), workers: OnceLock::new() }
     }
 
-    /// Gives each of `workers` threads its own share of the connections (at least one each),
-    /// on top of the shared ones other threads (cron, start-up) keep using. Only the first
-    /// call has an effect.
+    /// Gives each of `workers` threads its own share of the connections, on top of the shared
+    /// ones other threads (cron, start-up) keep using. Where a share would be less than
+    /// `MIN_PER_WORKER`, nothing is split and every thread shares: with one connection, one
+    /// slow query would hold up every request of its thread. Only the first call has an effect.
     pub fn split_per_worker(&self, workers: usize) {
-        let each = self.max.div_ceil(workers.max(1));
-        let _ = self.workers.set((0..workers).map(|_| Shard::new(each)).collect());
+        let each = self.max / workers.max(1);
+        if each >= MIN_PER_WORKER {
+            let _ = self.workers.set((0..workers).map(|_| Shard::new(each)).collect());
+        }
     }
 
     fn shard(&self) -> &Arc<Shard> {
@@ -233,23 +238,45 @@ mod tests {
     #[tokio::test]
     async fn a_worker_thread_leases_its_own_connections() {
         let opts = PgConnectOptions::from_str(&pg_url()).expect("url");
-        let leases = Arc::new(PgLeases::new(opts, 2, Duration::from_millis(200)));
+        let timeout = Duration::from_millis(200);
+        let leases = Arc::new(PgLeases::new(opts.clone(), 4, timeout));
         leases.split_per_worker(2);
-        // Other threads share the two connections of `new`...
-        let (mut a, mut b) = (leases.acquire().await.expect("a"), leases.acquire().await.expect("b"));
-        let shared = [backend_pid(&mut a).await, backend_pid(&mut b).await];
-        assert!(matches!(leases.acquire().await, Err(DbError::Unavailable)), "the shared two are in use");
+        // Other threads share the four connections of `new`...
+        let mut shared = Vec::new();
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            let mut l = leases.acquire().await.expect("shared");
+            shared.push(backend_pid(&mut l).await);
+            held.push(l);
+        }
+        assert!(matches!(leases.acquire().await, Err(DbError::Unavailable)), "the shared four are in use");
 
-        // ...while worker 0 has one of its own (two split between two workers), apart from them.
+        // ...while worker 0 has two of its own (four split between two workers), apart from them.
         set_thread_worker(0);
-        let mut w = leases.acquire().await.expect("the worker's own");
-        let own = backend_pid(&mut w).await;
-        assert!(!shared.contains(&own));
-        assert!(matches!(leases.acquire().await, Err(DbError::Unavailable)), "the worker's one is in use");
-        drop((a, b, w));
+        let (mut w1, mut w2) = (leases.acquire().await.expect("own"), leases.acquire().await.expect("own"));
+        let own = [backend_pid(&mut w1).await, backend_pid(&mut w2).await];
+        assert!(own.iter().all(|p| !shared.contains(p)));
+        assert!(matches!(leases.acquire().await, Err(DbError::Unavailable)), "the worker's two are in use");
+        drop((held, w1, w2));
         let mut w = leases.acquire().await.expect("again");
-        assert_eq!(backend_pid(&mut w).await, own, "a worker reuses its own connection");
+        assert!(own.contains(&backend_pid(&mut w).await), "a worker reuses its own connections");
         drop(w);
         leases.close().await;
+
+        // Three workers would get one connection each: nothing is split, worker 0 shares.
+        let unsplit = Arc::new(PgLeases::new(opts, 4, timeout));
+        unsplit.split_per_worker(3);
+        let all: Vec<Lease> = acquire_n(&unsplit, 4).await;
+        assert!(matches!(unsplit.acquire().await, Err(DbError::Unavailable)), "worker 0 used the shared four");
+        drop(all);
+        unsplit.close().await;
+    }
+
+    async fn acquire_n(leases: &PgLeases, n: usize) -> Vec<Lease> {
+        let mut v = Vec::new();
+        for _ in 0..n {
+            v.push(leases.acquire().await.expect("lease"));
+        }
+        v
     }
 }
