@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Before-and-after CPU per `GET /me` under wrk load: each binary given serves the seed program
-# (`fitz run examples/seed/auth.fitz`) on a fresh PostgreSQL database, in alternating rounds
-# (the machine is shared and noisy), with `plain-auth-lean` measured in every round as the
-# reference. Prints tests/bench/cpu_per_request.sh's line per server and round.
+# Before-and-after CPU per `GET /me` (or AB_PATH) under wrk load: each binary given serves the
+# seed program (`fitz run examples/seed/auth.fitz`) on a fresh PostgreSQL database, in
+# alternating rounds (the machine is shared and noisy), with `plain-auth-lean` measured in every
+# round as the reference. Prints tests/bench/cpu_per_request.sh's line per server and round.
 #
-#   tests/bench/ab_me.sh ROUNDS FITZ_BINARY...
+#   [AB_PATH=/admin/users] tests/bench/ab_me.sh ROUNDS FITZ_BINARY...
 #   e.g. git stash; cargo build --release -p fitz-host; cp target/release/fitz /tmp/fitz-before
 #        git stash pop; cargo build --release -p fitz-host -p fitz-bench-plain
 #        tests/bench/ab_me.sh 3 /tmp/fitz-before target/release/fitz
@@ -47,7 +47,7 @@ for round in $(seq "$rounds"); do
         kind=fitz
         [ "$(basename "$bin")" = plain-auth-lean ] && kind=lean
         start "$kind" "$bin"
-        line=$(tests/bench/cpu_per_request.sh "$pid" "http://127.0.0.1:$port/me" "$token" 6 | tr '\n' ' ')
+        line=$(PGSTAT_DB=$db tests/bench/cpu_per_request.sh "$pid" "http://127.0.0.1:$port${AB_PATH:-/me}" "$token" 6 | tr '\n' ' ')
         echo "round $round  $bin: $line"
         stop
     done
