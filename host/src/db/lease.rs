@@ -266,17 +266,12 @@ mod tests {
         // Three workers would get one connection each: nothing is split, worker 0 shares.
         let unsplit = Arc::new(PgLeases::new(opts, 4, timeout));
         unsplit.split_per_worker(3);
-        let all: Vec<Lease> = acquire_n(&unsplit, 4).await;
+        let mut all = Vec::new();
+        for _ in 0..4 {
+            all.push(unsplit.acquire().await.expect("shared"));
+        }
         assert!(matches!(unsplit.acquire().await, Err(DbError::Unavailable)), "worker 0 used the shared four");
         drop(all);
         unsplit.close().await;
-    }
-
-    async fn acquire_n(leases: &PgLeases, n: usize) -> Vec<Lease> {
-        let mut v = Vec::new();
-        for _ in 0..n {
-            v.push(leases.acquire().await.expect("lease"));
-        }
-        v
     }
 }
