@@ -102,19 +102,26 @@ fn is_json(content_type: Option<&HeaderValue>) -> bool {
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
-/// A refused body is still read (and dropped), up to a bound, so a client that is still
-/// sending sees the 413 instead of a broken pipe; past the bound the connection just closes.
-async fn drain(body: Body) {
+/// The whole body, or `None` past `limit`. A refused body is still read (and dropped) up to a
+/// bound, so a client that is still sending sees the refusal instead of a broken pipe; past
+/// the bound the connection just closes.
+pub(crate) async fn read_limited(body: Body, limit: usize) -> Option<Vec<u8>> {
     use http_body_util::BodyExt;
     const DRAIN_LIMIT: usize = 16 << 20;
     let mut body = body;
+    let mut bytes = Vec::new();
     let mut seen = 0usize;
-    while let Some(Ok(frame)) = body.frame().await {
-        seen += frame.data_ref().map_or(0, |d| d.len());
-        if seen > DRAIN_LIMIT {
-            break;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { return None };
+        let Some(data) = frame.data_ref() else { continue };
+        seen += data.len();
+        if seen <= limit {
+            bytes.extend_from_slice(data);
+        } else if seen > limit + DRAIN_LIMIT {
+            return None;
         }
     }
+    (seen <= limit).then_some(bytes)
 }
 
 /// Reads and parses the body of a route that takes one; refusals are deferred (see `bind`).
@@ -124,14 +131,10 @@ async fn read_body(req: Request, limit: usize) -> BodyInput {
     }
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     let too_large = || BodyInput::Refused { status: 413, message: format!("request body too large (limit {limit} bytes)") };
-    if declared.is_some_and(|n| n > limit) {
-        drain(req.into_body()).await;
-        return too_large();
-    }
-    let bytes = match axum::body::to_bytes(req.into_body(), limit).await {
-        Ok(b) => b,
-        Err(_) => return too_large(),
-    };
+    // A declared length past the limit is refused without keeping any of the body.
+    let declared_too_large = declared.is_some_and(|n| n > limit);
+    let read = read_limited(req.into_body(), if declared_too_large { 0 } else { limit }).await;
+    let Some(bytes) = read.filter(|_| !declared_too_large) else { return too_large() };
     match serde_json::from_slice(&bytes) {
         Ok(j) => BodyInput::Json(j),
         Err(e) => BodyInput::Refused {

@@ -191,6 +191,36 @@ async fn hostile_requests_get_clear_refusals() {
     app.stop().await;
 }
 
+/// A body sent in chunks, with no length declared, that grows past the limit: the host reads
+/// on after refusing, so the client can finish sending and gets the 413 and its JSON error
+/// instead of a broken pipe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_chunked_body_is_refused_after_it_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let source = std::fs::read_to_string(fitz_tests::seed_path()).expect("seed");
+    let app = TestApp::start(&source, Backend::Sqlite, &[("JWT_SECRET", SECRET)], Limits::default()).await;
+    let addr = app.base.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    socket.write_all(head.as_bytes()).await.expect("head");
+    let chunk = vec![b' '; 64 << 10];
+    for _ in 0..128 {
+        // 8 MiB in all, past what the socket buffers could hide.
+        socket.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await.expect("chunk size");
+        socket.write_all(&chunk).await.expect("the host reads the whole body");
+        socket.write_all(b"\r\n").await.expect("chunk end");
+    }
+    socket.write_all(b"0\r\n\r\n").await.expect("last chunk");
+    let mut answer = Vec::new();
+    socket.read_to_end(&mut answer).await.expect("answer");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+    assert!(answer.contains(r#"{"error":"request body too large (limit"#), "{answer}");
+    assert_eq!(app.get("/healthz", None).await.status, 200);
+    app.stop().await;
+}
+
 const PARAMS_APP: &str = r#"
 @get("/items/{id}")
 fn item(id: Int) -> Map<Str, Int> => { "id": id }

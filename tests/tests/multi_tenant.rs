@@ -292,7 +292,9 @@ async fn operator_refusals_and_migrations() {
     let r = host.deploy_wasm("junk", b"\0asm\x01\0\0\0not a module".to_vec()).await;
     assert_eq!(r.status, 400);
     assert!(r.body["error"].as_str().is_some_and(|e| e.contains("not valid WebAssembly")), "{}", r.text);
-    let r = host.deploy_wasm("big", vec![0u8; 17 << 20]).await;
+    // Well past the 16 MiB limit, so the host must keep reading after refusing: a client
+    // still sending must get the 413, not a broken pipe.
+    let r = host.deploy_wasm("big", vec![0u8; 24 << 20]).await;
     assert_eq!(r.status, 413, "{}", r.text);
     // The unread rest of the body makes the connection unusable; the client is told so, or
     // its next request could go out on a connection the host is closing.

@@ -35,10 +35,10 @@ fn authorized(host: &Host, req: &Request) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The whole body, or a 413 that also closes the connection: the rest of the body was not
-/// read, so the connection cannot carry another request, and a client must not try to reuse it.
+/// The whole body, or a 413 that also closes the connection: past a bound the rest of the body
+/// is not read, so the connection cannot carry another request, and a client must not reuse it.
 async fn body(req: Request, limit: usize) -> Result<Vec<u8>, Response> {
-    axum::body::to_bytes(req.into_body(), limit).await.map(|b| b.to_vec()).map_err(|_| {
+    crate::http::read_limited(req.into_body(), limit).await.ok_or_else(|| {
         let mut res = error(413, &format!("the request body is larger than the limit of {limit} bytes"));
         res.headers_mut().insert(header::CONNECTION, http::HeaderValue::from_static("close"));
         res
