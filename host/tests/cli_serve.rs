@@ -169,15 +169,56 @@ fn serve_runs_a_built_module_and_refuses_missing_secrets() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not valid WebAssembly"));
 
-    // More serving threads than cores is allowed.
-    let server = Server::start(&["serve", wasm.to_str().expect("utf-8")], &[("JWT_SECRET", "from-the-environment-0123456789abcdef0123"), ("FITZ_THREADS", "3")]);
-    let c = reqwest::blocking::Client::new();
-    let (s, _) = call(&c, "POST", &format!("{}/setup", server.base), None, Some(json!({ "email": "a@b.c", "name": "A", "password": "p" })));
-    assert_eq!(s, 200);
-    let (s, body) = call(&c, "GET", &format!("{}/nope", server.base), None, None);
-    assert_eq!((s, body), (404, json!({ "error": "not found" })));
-    let (code, _) = server.stop();
-    assert_eq!(code, Some(0));
+    // A scheduler that does not exist: refused at start, with the ones that do.
+    let out = Command::new(env!("CARGO_BIN_EXE_fitz"))
+        .arg("serve")
+        .arg(&wasm)
+        .args(["--port", "0"])
+        .env("JWT_SECRET", "from-the-environment-0123456789abcdef0123")
+        .env("FITZ_SCHEDULER", "round-robin")
+        .output()
+        .expect("serve");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("FITZ_SCHEDULER=round-robin is not valid (expected per-core or work-stealing)"), "{err}");
+
+    // More serving threads than cores is allowed; each is a thread of its own, or, with
+    // work stealing, none is.
+    let layouts = [
+        ("per-core", "threads:  3, a runtime per thread", vec!["fitz-http-0", "fitz-http-1", "fitz-http-2"]),
+        ("work-stealing", "threads:  3, work-stealing", vec![]),
+    ];
+    for (scheduler, banner, per_core_threads) in layouts {
+        let dir = temp_dir(scheduler);
+        std::fs::copy(&wasm, dir.join("notes.wasm")).expect("copy");
+        let module = dir.join("notes.wasm");
+        let env = [("JWT_SECRET", "from-the-environment-0123456789abcdef0123"), ("FITZ_THREADS", "3"), ("FITZ_SCHEDULER", scheduler)];
+        let server = Server::start(&["serve", module.to_str().expect("utf-8")], &env);
+        let c = reqwest::blocking::Client::new();
+        let (s, _) = call(&c, "POST", &format!("{}/setup", server.base), None, Some(json!({ "email": "a@b.c", "name": "A", "password": "p" })));
+        assert_eq!(s, 200);
+        let (s, body) = call(&c, "POST", &format!("{}/login", server.base), None, Some(json!({ "email": "a@b.c", "password": "p" })));
+        assert_eq!(s, 200, "{body}");
+        let token = body["token"].as_str().expect("token").to_string();
+        for _ in 0..20 {
+            let (s, body) = call(&c, "GET", &format!("{}/me", server.base), Some(&token), None);
+            assert_eq!((s, body["email"].as_str()), (200, Some("a@b.c")));
+        }
+        let (s, body) = call(&c, "GET", &format!("{}/nope", server.base), None, None);
+        assert_eq!((s, body), (404, json!({ "error": "not found" })));
+        let mut http_threads: Vec<String> = thread_names(server.child.id()).into_iter().filter(|n| n.starts_with("fitz-http-")).collect();
+        http_threads.sort();
+        assert_eq!(http_threads, per_core_threads, "{scheduler}");
+        let (code, rest) = server.stop();
+        assert_eq!(code, Some(0));
+        assert!(rest.contains(banner), "{rest}");
+    }
+}
+
+/// The names of a process's threads (Linux).
+fn thread_names(pid: u32) -> Vec<String> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("/proc");
+    tasks.filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok()).map(|n| n.trim().to_string()).collect()
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //!
 //! Configuration, strongest first: flags, the process environment, a `.env` file next to the
 //! app. `DATABASE_URL` unset means an embedded SQLite file next to the app (`<name>.db`).
-//! `FITZ_THREADS` (default: one per core) threads serve requests (`server::per_core`).
+//! `FITZ_THREADS` (default: one per core) threads serve requests, each with a runtime of its
+//! own (`server::per_core`) or, with `FITZ_SCHEDULER=work-stealing`, all in one runtime.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -59,20 +60,91 @@ pub fn serve_file(path: &Path, opts: ServeOptions) -> u8 {
     }
 }
 
+/// How requests are spread over threads (`FITZ_SCHEDULER`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layout {
+    /// A runtime per thread, each with its own connections and database leases
+    /// (`server::per_core`): the most requests per second.
+    PerCore,
+    /// One tokio runtime whose threads steal work from each other: a thread that falls behind
+    /// is helped, so the slowest requests are faster, at some cost in requests per second.
+    WorkStealing,
+}
+
+impl std::str::FromStr for Layout {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "per-core" => Ok(Layout::PerCore),
+            "work-stealing" => Ok(Layout::WorkStealing),
+            _ => Err(()),
+        }
+    }
+}
+
+impl Layout {
+    fn describe(self) -> &'static str {
+        match self {
+            Layout::PerCore => "a runtime per thread",
+            Layout::WorkStealing => "work-stealing",
+        }
+    }
+}
+
+/// Where and how to serve: read before the runtime is built, since the layout shapes it.
+struct Serving {
+    env: HashMap<String, String>,
+    addr: SocketAddr,
+    threads: usize,
+    layout: Layout,
+}
+
+fn serving(source: &Path, opts: &ServeOptions) -> Result<Serving, String> {
+    let env = crate::config::app_env(source);
+    let host = match opts.host {
+        Some(h) => h,
+        None => setting(&env, "FITZ_HOST")?.unwrap_or(IpAddr::from([127, 0, 0, 1])),
+    };
+    let port = match opts.port {
+        Some(p) => p,
+        None => setting(&env, "FITZ_PORT")?.unwrap_or(DEFAULT_PORT),
+    };
+    let threads = match setting::<usize>(&env, "FITZ_THREADS")? {
+        Some(0) => return Err("FITZ_THREADS=0 is not valid: at least one thread serves requests".into()),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let layout = setting::<Layout>(&env, "FITZ_SCHEDULER")
+        .map_err(|e| format!("{e} (expected per-core or work-stealing)"))?
+        .unwrap_or(Layout::PerCore);
+    Ok(Serving { env, addr: SocketAddr::new(host, port), threads, layout })
+}
+
 /// Serves a compiled module; `source` is the path the app came from (for `.env` and the
 /// SQLite file). Returns the exit status.
 pub fn serve(wasm: Vec<u8>, source: &Path, opts: ServeOptions) -> u8 {
     crate::commands::init_logging();
-    // Requests are served on threads of their own (`server::per_core`); this runtime loads
-    // the app, accepts connections, and runs cron and `--watch`.
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
+    let serving = match serving(source, &opts) {
+        Ok(s) => s,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return 2;
+        }
+    };
+    // Per core, requests are served on threads of their own (`server::per_core`) and this
+    // runtime only loads the app, accepts connections, and runs cron and `--watch`.
+    let workers = match serving.layout {
+        Layout::PerCore => 1,
+        Layout::WorkStealing => serving.threads,
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
             return 2;
         }
     };
-    match rt.block_on(serve_async(wasm, source, opts)) {
+    match rt.block_on(serve_async(wasm, source, opts, serving)) {
         Ok(()) => 0,
         Err((code, message)) => {
             eprintln!("error: {message}");
@@ -81,27 +153,20 @@ pub fn serve(wasm: Vec<u8>, source: &Path, opts: ServeOptions) -> u8 {
     }
 }
 
-async fn serve_async(wasm: Vec<u8>, source: &Path, opts: ServeOptions) -> Result<(), (u8, String)> {
-    let env = crate::config::app_env(source);
-    let host = match opts.host {
-        Some(h) => h,
-        None => setting(&env, "FITZ_HOST").map_err(|e| (2, e))?.unwrap_or(IpAddr::from([127, 0, 0, 1])),
-    };
-    let port = match opts.port {
-        Some(p) => p,
-        None => setting(&env, "FITZ_PORT").map_err(|e| (2, e))?.unwrap_or(DEFAULT_PORT),
-    };
-    let threads = match setting::<usize>(&env, "FITZ_THREADS").map_err(|e| (2, e))? {
-        Some(0) => return Err((2, "FITZ_THREADS=0 is not valid: at least one thread serves requests".into())),
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+async fn serve_async(wasm: Vec<u8>, source: &Path, opts: ServeOptions, serving: Serving) -> Result<(), (u8, String)> {
+    let Serving { env, addr, threads, layout } = serving;
     let Loaded { app, db, runtime, name } = load_app(&wasm, source, env, TopLevelOutput::Terminal).await?;
-    let addr = SocketAddr::new(host, port);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| (1, format!("cannot listen on {addr}: {}", super::io_reason(&e))))?;
-    let banner = banner(&name, &app.manifest, listener.local_addr().unwrap_or(addr), &db.describe());
-    db.split_leases_per_worker(threads);
-    let running = crate::server::start_per_core(listener, app, threads, crate::server::shutdown_signal()).map_err(|e| (1, e.to_string()))?;
+    let serving = format!("{threads}, {}", layout.describe());
+    let banner = banner(&name, &app.manifest, listener.local_addr().unwrap_or(addr), &db.describe(), &serving);
+    let running = match layout {
+        Layout::PerCore => {
+            db.split_leases_per_worker(threads);
+            crate::server::start_per_core(listener, app, threads, crate::server::shutdown_signal())
+        }
+        Layout::WorkStealing => crate::server::start(listener, app, crate::server::shutdown_signal()),
+    }
+    .map_err(|e| (1, e.to_string()))?;
     eprint!("{banner}");
     let scheduler = std::sync::Arc::new(std::sync::Mutex::new(running.served.clone().map(crate::cron::start)));
     let watcher = match (&running.served, opts.watch) {
@@ -213,8 +278,8 @@ pub async fn load_app(wasm: &[u8], source: &Path, env: HashMap<String, String>, 
     Ok(Loaded { app, db, runtime, name })
 }
 
-fn banner(name: &str, m: &guest_abi::manifest::Manifest, addr: SocketAddr, db: &str) -> String {
-    let mut out = format!("fitz: serving {name} on http://{addr}\n  database: {db}\n");
+fn banner(name: &str, m: &guest_abi::manifest::Manifest, addr: SocketAddr, db: &str, threads: &str) -> String {
+    let mut out = format!("fitz: serving {name} on http://{addr}\n  database: {db}\n  threads:  {threads}\n");
     for r in &m.routes {
         let auth = match &r.auth {
             RouteAuth::Public => String::new(),
