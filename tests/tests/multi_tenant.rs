@@ -59,22 +59,14 @@ async fn hot_swap_under_load_fails_no_request() {
             }
         }));
     }
-    let mut worst = Duration::ZERO;
     for i in 2..=51u64 {
         let wasm = if i % 2 == 0 { wasm_b.clone() } else { wasm_a.clone() };
         let r = host.deploy_wasm("swap", wasm).await;
-        let returned = Instant::now();
         assert_eq!((r.status, r.body["version"].as_u64()), (200, Some(i)), "{}", r.text);
-        // The new version serves as soon as the deploy call returns.
-        loop {
-            let probe = host.get("swap", "/which", None).await;
-            let v: Option<u64> = probe.headers.get("x-fitz-version").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
-            if v == Some(i) {
-                break;
-            }
-            assert!(returned.elapsed() < Duration::from_secs(2), "version {i} is not served");
-        }
-        worst = worst.max(returned.elapsed());
+        // The new version serves as soon as the deploy call returns: the very next request.
+        let probe = host.get("swap", "/which", None).await;
+        let v: Option<u64> = probe.headers.get("x-fitz-version").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+        assert_eq!(v, Some(i), "the request after deploy {i} returned was served by another version");
     }
     stop.store(true, Ordering::Relaxed);
     for l in loaders {
@@ -88,7 +80,6 @@ async fn hot_swap_under_load_fails_no_request() {
         let expected = if v % 2 == 0 { "beta" } else { "alpha" };
         assert_eq!(body, &format!("{{\"answer\":\"{expected}\"}}"), "version {v} answered with the other version's body");
     }
-    assert!(worst < Duration::from_millis(100), "the new version was served {worst:?} after its deploy returned");
     host.stop().await;
 }
 
@@ -380,17 +371,36 @@ async fn restarts_and_two_hosts_on_one_postgres() {
         if r.body == json!({ "answer": "beta" }) {
             break;
         }
-        assert!(deployed.elapsed() < Duration::from_secs(1), "the other host did not follow within a second");
+        // It polls every 250 ms (`sync::POLL`); the bound only says it follows at all, since a
+        // loaded machine may take longer than a second to load the module.
+        assert!(deployed.elapsed() < Duration::from_secs(10), "the other host did not follow the deploy");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // And a removal.
     assert_eq!(other.operator(Method::DELETE, "/apps/swap", None).await.status, 200);
     let removed = Instant::now();
     while again.get("swap", "/which", None).await.status != 404 {
-        assert!(removed.elapsed() < Duration::from_secs(1), "the removal did not reach the other host");
+        assert!(removed.elapsed() < Duration::from_secs(10), "the removal did not reach the other host");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     again.stop().await;
     other.stop().await;
     drop_pg(&pg_name).await;
+}
+
+/// The follower acts on rows it read before a change made through this host: an app deployed
+/// since is not taken for one removed through another host, and one removed since is not
+/// loaded again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn following_a_stale_read_of_the_store_undoes_nothing() {
+    let host = TestHost::start(&temp("stale-read"), None).await;
+    assert_eq!(host.deploy("gone", VERSION_A).await.status, 200);
+    let before = host.host.store.apps().await.expect("apps");
+    assert_eq!(before.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["gone"]);
+    assert_eq!(host.deploy("late", VERSION_A).await.status, 200);
+    assert_eq!(host.operator(Method::DELETE, "/apps/gone", None).await.status, 200);
+    fitz_host::multi::sync::bring_in_line(&host.host, &before).await;
+    assert_eq!(host.get("late", "/which", None).await.status, 200, "the app deployed after the read was dropped");
+    assert_eq!(host.get("gone", "/which", None).await.status, 404, "the app removed after the read came back");
+    host.stop().await;
 }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::store::AppRow;
 use super::Host;
 
 /// How often the store is polled; a change made through another host is served here within
@@ -13,14 +14,16 @@ pub const POLL: Duration = Duration::from_millis(250);
 
 /// Brings this process in line with the store once.
 pub async fn sync_once(host: &Host) {
-    let rows = match host.store.apps().await {
-        Ok(rows) => rows,
-        Err(e) => {
-            tracing::warn!(target: "fitz::host", "cannot read the store: {e}");
-            return;
-        }
-    };
-    for row in &rows {
+    match host.store.apps().await {
+        Ok(rows) => bring_in_line(host, &rows).await,
+        Err(e) => tracing::warn!(target: "fitz::host", "cannot read the store: {e}"),
+    }
+}
+
+/// Brings this process in line with `rows`, read from the store earlier: anything deployed,
+/// rolled back or removed here since then is checked again under the lock and left alone.
+pub async fn bring_in_line(host: &Host, rows: &[AppRow]) {
+    for row in rows {
         let stale = host.registry.get(&row.name).is_none_or(|t| t.generation() < row.generation);
         if !stale {
             continue;
@@ -38,6 +41,10 @@ pub async fn sync_once(host: &Host) {
     for name in host.registry.names() {
         if !rows.iter().any(|r| r.name == name) {
             let _guard = host.changes.lock().await;
+            // Re-check under the lock: the app may have been deployed here since `rows` was read.
+            if !matches!(host.store.app(&name).await, Ok(None)) {
+                continue;
+            }
             if let Some(t) = host.registry.remove(&name) {
                 t.stop_crons();
                 tracing::info!(target: "fitz::host", app = %name, "removed through another host");
