@@ -48,11 +48,23 @@ fn ok(n: Int) -> Map<Str, Int> => { "n": n, "square": n * n }
 
 const DEADLINE: Duration = Duration::from_secs(1);
 
+fn limits() -> Limits {
+    Limits { request_deadline: DEADLINE, memory_bytes: 32 << 20, ..Limits::default() }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_end_their_own_request_only() {
-    let limits = Limits { request_deadline: DEADLINE, memory_bytes: 32 << 20, ..Limits::default() };
-    let app = TestApp::start(APP, Backend::Sqlite, &[], limits).await;
+    faults_spare_the_other_requests(TestApp::start(APP, Backend::Sqlite, &[], limits()).await).await;
+}
 
+/// `fitz run`'s layout with one serving thread: the looping guest shares its thread with every
+/// other request, which go on because it yields at each epoch tick.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_end_their_own_request_only_on_one_serving_thread() {
+    faults_spare_the_other_requests(TestApp::start_per_core(APP, Backend::Sqlite, &[], limits(), 1).await).await;
+}
+
+async fn faults_spare_the_other_requests(app: TestApp) {
     let faulty = async {
         let mut out = Vec::new();
         for path in ["/loop", "/bomb", "/deep", "/index", "/loop"] {
