@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use fitz_tests::multi::{drop_pg, fresh_pg, TestHost};
 use fitz_tests::python;
+use fitz_tests::server::logs_text;
 use reqwest::Method;
 use serde_json::json;
 
@@ -402,5 +403,6 @@ async fn following_a_stale_read_of_the_store_undoes_nothing() {
     fitz_host::multi::sync::bring_in_line(&host.host, &before).await;
     assert_eq!(host.get("late", "/which", None).await.status, 200, "the app deployed after the read was dropped");
     assert_eq!(host.get("gone", "/which", None).await.status, 404, "the app removed after the read came back");
+    assert!(!logs_text().contains("cannot load"), "a removal since the read is not a failure to load");
     host.stop().await;
 }

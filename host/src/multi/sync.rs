@@ -29,11 +29,13 @@ pub async fn bring_in_line(host: &Host, rows: &[AppRow]) {
             continue;
         }
         let _guard = host.changes.lock().await;
-        // Re-check under the lock: a deploy through this host may have just done it.
+        // Re-read under the lock: a change through this host may have just done it, or removed
+        // the app; the next poll retries a read that fails.
+        let Ok(Some(row)) = host.store.app(&row.name).await else { continue };
         if host.registry.get(&row.name).is_some_and(|t| t.generation() >= row.generation) {
             continue;
         }
-        match host.reload(row).await {
+        match host.reload(&row).await {
             Ok(()) => tracing::info!(target: "fitz::host", app = %row.name, version = row.current, "loaded"),
             Err(e) => tracing::error!(target: "fitz::host", app = %row.name, version = row.current, "cannot load: {e}"),
         }
