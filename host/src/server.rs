@@ -44,16 +44,21 @@ impl Running {
 
 /// Serves `app` on `listener` until `shutdown` completes or `Running::shutdown` is called.
 pub fn start(listener: TcpListener, app: AppVersion, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<Running> {
-    let served = Served::new(app);
-    let mut running = start_router(listener, router(served.clone()), shutdown)?;
-    running.served = Some(served);
-    Ok(running)
+    serve_app(app, |service| start_router(listener, service, shutdown))
 }
 
-/// `start`, on `workers` threads of their own (`per_core`).
+/// `start`, on `workers` threads of their own (`per_core`), each with its own share of the
+/// app's database connections.
 pub fn start_per_core(listener: TcpListener, app: AppVersion, workers: usize, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<Running> {
+    if let Some(db) = &app.ctx.db {
+        db.split_leases_per_worker(workers);
+    }
+    serve_app(app, |service| start_router_per_core(listener, service, workers, shutdown))
+}
+
+fn serve_app(app: AppVersion, start: impl FnOnce(axum::Router) -> std::io::Result<Running>) -> std::io::Result<Running> {
     let served = Served::new(app);
-    let mut running = start_router_per_core(listener, router(served.clone()), workers, shutdown)?;
+    let mut running = start(router(served.clone()))?;
     running.served = Some(served);
     Ok(running)
 }

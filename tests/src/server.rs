@@ -126,10 +126,7 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let running = match per_core {
             None => start(listener, app, std::future::pending()),
-            Some(workers) => {
-                db.split_leases_per_worker(workers);
-                start_per_core(listener, app, workers, std::future::pending())
-            }
+            Some(workers) => start_per_core(listener, app, workers, std::future::pending()),
         }
         .expect("serve");
         let base = format!("http://{}", running.addr);

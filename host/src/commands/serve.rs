@@ -160,10 +160,7 @@ async fn serve_async(wasm: Vec<u8>, source: &Path, opts: ServeOptions, serving: 
     let serving = format!("{threads}, {}", layout.describe());
     let banner = banner(&name, &app.manifest, listener.local_addr().unwrap_or(addr), &db.describe(), &serving);
     let running = match layout {
-        Layout::PerCore => {
-            db.split_leases_per_worker(threads);
-            crate::server::start_per_core(listener, app, threads, crate::server::shutdown_signal())
-        }
+        Layout::PerCore => crate::server::start_per_core(listener, app, threads, crate::server::shutdown_signal()),
         Layout::WorkStealing => crate::server::start(listener, app, crate::server::shutdown_signal()),
     }
     .map_err(|e| (1, e.to_string()))?;
