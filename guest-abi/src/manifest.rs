@@ -121,11 +121,46 @@ impl Manifest {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Reads the manifest out of a module's bytes.
+    /// Reads the manifest out of a module's bytes. Its nesting is bounded before it is parsed:
+    /// a type nested a hundred deep is valid JSON, and parsing and walking it would take the
+    /// reader's stack.
     pub fn from_module(wasm: &[u8]) -> Result<Manifest, ManifestError> {
         let bytes = custom_section(wasm, SECTION).ok_or(ManifestError::Missing)?;
+        if json_depth(bytes) > MAX_DEPTH {
+            return Err(ManifestError::Invalid(format!("it nests deeper than {MAX_DEPTH} levels")));
+        }
         serde_json::from_slice(bytes).map_err(|e| ManifestError::Invalid(e.to_string()))
     }
+}
+
+/// How deep a manifest's JSON may nest; a type such as `List<List<…>>` adds a level per
+/// constructor, and programs stay far below this.
+pub const MAX_DEPTH: usize = 48;
+
+/// The deepest nesting of arrays and objects in JSON text (strings skipped).
+fn json_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_str, mut escaped) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_str {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -180,4 +215,16 @@ pub fn custom_section<'a>(wasm: &'a [u8], name: &str) -> Option<&'a [u8]> {
         pos = end;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn depth_counts_brackets_outside_strings() {
+        assert_eq!(super::json_depth(br#"{"a": [1, {"b": "[[[{{{"}], "c": "\"]"}"#), 3);
+        assert_eq!(super::json_depth(b"[]"), 1);
+        assert_eq!(super::json_depth(b"1"), 0);
+        let deep = "[".repeat(100) + &"]".repeat(100);
+        assert_eq!(super::json_depth(deep.as_bytes()), 100);
+    }
 }

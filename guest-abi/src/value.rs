@@ -63,16 +63,43 @@ impl std::fmt::Display for AbiError {
 
 impl std::error::Error for AbiError {}
 
-/// Limits on what one read may walk: nesting depth and total bytes and items visited.
+/// Limits on what one read may build: nesting depth, and the host memory the resulting
+/// `Value` takes (every node at `VALUE_BYTES`, plus string bytes). A module can point many
+/// list items at one string, so what a read builds is bounded by this, not by the module's
+/// memory.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub max_depth: u32,
-    pub max_work: u64,
+    pub max_bytes: u64,
 }
+
+/// What one node of a `Value` costs the host.
+pub const VALUE_BYTES: u64 = std::mem::size_of::<Value>() as u64;
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_depth: 64, max_work: 64 << 20 }
+        Limits { max_depth: 64, max_bytes: 32 << 20 }
+    }
+}
+
+impl Limits {
+    /// The default depth, with `max_bytes` of host memory.
+    pub fn bytes(max_bytes: usize) -> Limits {
+        Limits { max_bytes: max_bytes as u64, ..Limits::default() }
+    }
+}
+
+impl Value {
+    /// About what this value takes in host memory, counted as a read charges it.
+    pub fn host_bytes(&self) -> u64 {
+        VALUE_BYTES
+            + match self {
+                Value::Str(s) => s.len() as u64,
+                Value::List(items) | Value::Record(items) => items.iter().map(Value::host_bytes).sum(),
+                Value::Map(entries) => entries.iter().map(|(k, v)| k.host_bytes() + v.host_bytes()).sum(),
+                Value::Ok(v) | Value::Err(v) => v.host_bytes(),
+                _ => 0,
+            }
     }
 }
 
@@ -97,7 +124,7 @@ impl<'m> Reader<'m> {
 
     fn charge(&mut self, n: u64) -> Result<(), AbiError> {
         self.work += n;
-        if self.work > self.limits.max_work { Err(AbiError::TooLarge) } else { Ok(()) }
+        if self.work > self.limits.max_bytes { Err(AbiError::TooLarge) } else { Ok(()) }
     }
 
     /// The `Str` at `p`, borrowed, its bytes charged.
@@ -124,7 +151,7 @@ impl<'m> Reader<'m> {
         if depth > self.limits.max_depth {
             return Err(AbiError::TooLarge);
         }
-        self.charge(1)?;
+        self.charge(VALUE_BYTES)?;
         let ptr = |s: Slot| match s {
             Slot::I32(p) => Ok(p),
             _ => Err(AbiError::SlotKind),
@@ -157,7 +184,6 @@ impl<'m> Reader<'m> {
                 let len = self.u32(add(p, LIST_LEN)?)?;
                 let items = self.u32(add(p, LIST_ITEMS)?)?;
                 let kind = slot_kind(item);
-                self.charge(u64::from(len) * u64::from(kind.size()))?;
                 self.bytes(items, len.checked_mul(kind.size()).ok_or(AbiError::TooLarge)?)?;
                 let mut out = Vec::with_capacity(len.min(1 << 16) as usize);
                 for i in 0..len {
@@ -175,7 +201,6 @@ impl<'m> Reader<'m> {
                 let keys = self.u32(add(p, MAP_KEYS)?)?;
                 let values = self.u32(add(p, MAP_VALUES)?)?;
                 let (kk, vk) = (slot_kind(key), slot_kind(value));
-                self.charge(u64::from(len) * u64::from(kk.size() + vk.size()))?;
                 self.bytes(keys, len.checked_mul(kk.size()).ok_or(AbiError::TooLarge)?)?;
                 self.bytes(values, len.checked_mul(vk.size()).ok_or(AbiError::TooLarge)?)?;
                 let mut out = Vec::with_capacity(len.min(1 << 16) as usize);
@@ -252,14 +277,14 @@ pub fn read_value_with(
 }
 
 /// Reads values of `types` laid out like a record's fields at `ptr` (a query's parameters).
-pub fn read_fields(mem: &[u8], records: &[RecordType], types: &[ValueType], ptr: u32) -> Result<Vec<Value>, AbiError> {
+pub fn read_fields(mem: &[u8], records: &[RecordType], types: &[ValueType], ptr: u32, limits: Limits) -> Result<Vec<Value>, AbiError> {
     if types.is_empty() {
         return Ok(Vec::new());
     }
     if ptr == 0 {
         return Err(AbiError::Shape("null record"));
     }
-    let mut r = Reader { mem, records, work: 0, limits: Limits::default() };
+    let mut r = Reader { mem, records, work: 0, limits };
     let mut offsets = FieldOffsets::default();
     let mut out = Vec::with_capacity(types.len());
     for ty in types {
@@ -272,7 +297,12 @@ pub fn read_fields(mem: &[u8], records: &[RecordType], types: &[ValueType], ptr:
 
 /// The `Str` at `ptr`, borrowed from `mem` (no copy), checked as `read_value` checks it.
 pub fn read_str(mem: &[u8], ptr: u32) -> Result<&str, AbiError> {
-    Reader { mem, records: &[], work: 0, limits: Limits::default() }.str(ptr)
+    read_str_with(mem, ptr, Limits { max_bytes: u64::MAX, ..Limits::default() })
+}
+
+/// `read_str`, refusing a string longer than `limits` allow.
+pub fn read_str_with(mem: &[u8], ptr: u32, limits: Limits) -> Result<&str, AbiError> {
+    Reader { mem, records: &[], work: 0, limits }.str(ptr)
 }
 
 /// Reads a slot of the given kind stored at `addr`.

@@ -104,7 +104,7 @@ impl Kernel {
     async fn run(&self) {
         let limits = StoreLimitsBuilder::new().memory_size(1 << 30).build();
         let output = fitz_host::host_fns::wasi::Output::captured(1 << 20, 1 << 20);
-        let mut store = Store::new(&self.engine, GuestState { app: self.app.clone(), limits, output, mem: None });
+        let mut store = Store::new(&self.engine, GuestState::new(self.app.clone(), limits, output));
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(u64::MAX);
         let instance = self.linker.instantiate_async(&mut store, &self.module).await.expect("instance");

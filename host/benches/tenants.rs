@@ -69,7 +69,7 @@ fn main() {
     rt.block_on(async {
         let dir = std::env::temp_dir().join(format!("fitz-bench-tenants-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let host = open_host(None, dir.clone(), "localhost".into(), TOKEN.into()).await.expect("host");
+        let host = open_host(None, dir.clone(), fitz_host::multi::HostConfig::new("localhost", TOKEN), true).await.expect("host");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let running = fitz_host::server::start_router(listener, fitz_host::multi::dispatch::router(host.clone()), std::future::pending()).expect("serve");
         let base = format!("http://{}", running.addr);

@@ -6,14 +6,18 @@
 //!
 //! Several hosts may serve the same app on one database. Each tick is claimed in the database
 //! first (`fitz_cron_ticks`, primary key app + job + tick: the first host to insert runs it),
-//! and on PostgreSQL the run holds an advisory lock keyed on app and job, so a run that outlasts
-//! its period is not started again by another host either.
+//! and the run holds a lease on its job (`fitz_cron_runs`, one row per app and job, taken
+//! while the last holder's lease has run out), so a run that outlasts its period is not started
+//! again by another host either. Both are single short statements: no run keeps a database
+//! connection while its guest runs. Runs are capped per app (`cron_runs`) and per host: a tick
+//! past either cap is skipped and logged.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use guest_abi::cron::Schedule;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::db::{unix_seconds as now_secs, Database, DbError, Pool};
@@ -21,6 +25,30 @@ use crate::http::Served;
 use crate::runtime::invoke::{run_cron, Fault};
 
 pub const TICKS_TABLE: &str = "fitz_cron_ticks";
+pub const RUNS_TABLE: &str = "fitz_cron_runs";
+
+/// How many runs may go at once: of this app, and of the whole host.
+#[derive(Clone)]
+pub struct CronLimits {
+    app: Arc<Semaphore>,
+    host: Arc<Semaphore>,
+}
+
+impl CronLimits {
+    pub fn new(app_runs: usize, host: Arc<Semaphore>) -> CronLimits {
+        CronLimits { app: Arc::new(Semaphore::new(app_runs.max(1))), host }
+    }
+
+    /// One app on its own (`fitz run`): the host's cap is the app's.
+    pub fn single_app() -> CronLimits {
+        let runs = crate::limits::process::CRON_RUNS;
+        CronLimits::new(runs, Arc::new(Semaphore::new(runs)))
+    }
+
+    fn try_start(&self) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
+        Some((self.app.clone().try_acquire_owned().ok()?, self.host.clone().try_acquire_owned().ok()?))
+    }
+}
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
@@ -48,7 +76,7 @@ impl Drop for Scheduler {
 }
 
 /// Starts a task per job of the app's current version.
-pub fn start(served: Arc<Served>) -> Scheduler {
+pub fn start(served: Arc<Served>, limits: CronLimits) -> Scheduler {
     let app = served.app.load_full();
     let mut tasks = Vec::new();
     for job in &app.manifest.crons {
@@ -59,14 +87,14 @@ pub fn start(served: Arc<Served>) -> Scheduler {
                 continue;
             }
         };
-        let served = served.clone();
+        let (served, limits) = (served.clone(), limits.clone());
         let name = job.name.clone();
-        tasks.push(tokio::spawn(async move { run_schedule(served, name, schedule).await }));
+        tasks.push(tokio::spawn(async move { run_schedule(served, name, schedule, limits).await }));
     }
     Scheduler { tasks }
 }
 
-async fn run_schedule(served: Arc<Served>, job: String, schedule: Schedule) {
+async fn run_schedule(served: Arc<Served>, job: String, schedule: Schedule, limits: CronLimits) {
     let running = Arc::new(AtomicBool::new(false));
     let mut after = now_secs();
     loop {
@@ -82,9 +110,15 @@ async fn run_schedule(served: Arc<Served>, job: String, schedule: Schedule) {
             tracing::warn!(target: "fitz::cron", app = %name, job = %job, tick, "skipped: the previous run is still going");
             continue;
         }
+        let Some(permits) = limits.try_start() else {
+            running.store(false, Ordering::Release);
+            tracing::warn!(target: "fitz::cron", app = %name, job = %job, tick, "skipped: too many cron runs at once");
+            continue;
+        };
         let running = running.clone();
         let job = job.clone();
         tokio::spawn(async move {
+            let _permits = permits;
             run_tick(&app, &job, tick).await;
             running.store(false, Ordering::Release);
         });
@@ -111,7 +145,7 @@ async fn run_tick(app: &crate::runtime::app::AppVersion, job: &str, tick: i64) {
                 return;
             }
         }
-        match RunLock::acquire(db, name, job).await {
+        match RunLock::acquire(db, name, job, app.limits().cron_deadline).await {
             Ok(Some(lock)) => guard = Some(lock),
             Ok(None) => {
                 tracing::warn!(target: "fitz::cron", app = %name, job = %job, tick, "skipped: the previous run is still going on another host");
@@ -168,38 +202,54 @@ pub async fn claim(db: &Database, app: &str, job: &str, tick: i64) -> Result<boo
     Ok(inserted == 1)
 }
 
-/// A PostgreSQL advisory lock held on one connection for the length of a run.
+/// A job's lease in `fitz_cron_runs`, held for the length of one run: taken when no other
+/// holder's lease is still running, given up when the run ends. A host that dies mid-run
+/// leaves its lease to run out (its run's deadline plus a margin).
 struct RunLock {
-    conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
-    key: i64,
+    db: Database,
+    app: String,
+    job: String,
+    holder: String,
 }
 
-/// The advisory-lock key of a job: 64 bits of a stable hash of app and job.
-fn lock_key(app: &str, job: &str) -> i64 {
-    // FNV-1a: stable across processes and versions, unlike std's hasher.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in app.bytes().chain([0]).chain(job.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h as i64
-}
+/// Past a run's deadline, how long its lease still holds (clocks of hosts differ a little).
+const LEASE_MARGIN_SECS: i64 = 5;
 
 impl RunLock {
-    /// `None` when another session holds it. SQLite needs none (the tick claim suffices for
-    /// one file).
-    async fn acquire(db: &Database, app: &str, job: &str) -> Result<Option<RunLock>, DbError> {
-        let Pool::Postgres(pool) = &db.pool else { return Ok(Some(RunLock { conn: None, key: 0 })) };
-        let mut conn = pool.acquire().await?;
-        let key = lock_key(app, job);
-        let got: bool = sqlx::Row::try_get(&sqlx::query("SELECT pg_try_advisory_lock($1)").bind(key).fetch_one(&mut *conn).await?, 0)?;
-        Ok(got.then_some(RunLock { conn: Some(conn), key }))
+    /// `None` when another run holds it.
+    async fn acquire(db: &Database, app: &str, job: &str, deadline: Duration) -> Result<Option<RunLock>, DbError> {
+        let t = db.table(RUNS_TABLE);
+        let create = format!("CREATE TABLE IF NOT EXISTS {t} (app TEXT NOT NULL, job TEXT NOT NULL, holder TEXT NOT NULL, until BIGINT NOT NULL, PRIMARY KEY (app, job))");
+        let p = |n| db.dialect().placeholder(n);
+        let take = format!(
+            "INSERT INTO {t} (app, job, holder, until) VALUES ({}, {}, {}, {}) \
+             ON CONFLICT (app, job) DO UPDATE SET holder = excluded.holder, until = excluded.until WHERE {t}.until < {}",
+            p(1),
+            p(2),
+            p(3),
+            p(4),
+            p(5)
+        );
+        db.ensure_schema().await?;
+        db.execute_ddl(&create).await?;
+        let holder = format!("{:016x}", rand::random::<u64>());
+        let now = now_secs();
+        let until = now + deadline.as_secs() as i64 + LEASE_MARGIN_SECS;
+        let taken = match &db.pool {
+            Pool::Sqlite(pool) => sqlx::query(&take).bind(app).bind(job).bind(&holder).bind(until).bind(now).execute(pool).await?.rows_affected(),
+            Pool::Postgres(pool) => sqlx::query(&take).bind(app).bind(job).bind(&holder).bind(until).bind(now).execute(pool).await?.rows_affected(),
+        };
+        Ok((taken == 1).then(|| RunLock { db: db.clone(), app: app.to_string(), job: job.to_string(), holder }))
     }
 
-    async fn release(mut self) {
-        if let Some(mut conn) = self.conn.take() {
-            let _ = sqlx::query("SELECT pg_advisory_unlock($1)").bind(self.key).execute(&mut *conn).await;
-        }
+    async fn release(self) {
+        let t = self.db.table(RUNS_TABLE);
+        let p = |n| self.db.dialect().placeholder(n);
+        let sql = format!("DELETE FROM {t} WHERE app = {} AND job = {} AND holder = {}", p(1), p(2), p(3));
+        let _ = match &self.db.pool {
+            Pool::Sqlite(pool) => sqlx::query(&sql).bind(&self.app).bind(&self.job).bind(&self.holder).execute(pool).await.map(drop),
+            Pool::Postgres(pool) => sqlx::query(&sql).bind(&self.app).bind(&self.job).bind(&self.holder).execute(pool).await.map(drop),
+        };
     }
 }
 

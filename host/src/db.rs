@@ -56,6 +56,14 @@ pub struct Database {
     blacklist: Arc<tokio::sync::OnceCell<blacklist::Statements>>,
     /// PostgreSQL connections for the request path (`lease`), shared like the pool.
     leases: Option<Arc<lease::PgLeases>>,
+    /// A tenant's share of `leases` on a multi-tenant host (`with_budget`).
+    budget: Option<Arc<Budget>>,
+}
+
+/// What one tenant may hold of the request connections, and for how long a statement.
+struct Budget {
+    permits: Arc<tokio::sync::Semaphore>,
+    statement_ms: u64,
 }
 
 /// What went wrong, in words safe to show an app (and to log): never the driver's text, which
@@ -70,6 +78,8 @@ pub enum DbError {
     Decode { column: String },
     /// A query the host could not build (a module whose manifest is inconsistent).
     Invalid(String),
+    /// A statement ran past its `statement_timeout`.
+    Timeout,
     /// Any other failure reported by the database, by its SQLSTATE or SQLite code.
     Failed { code: String },
 }
@@ -81,6 +91,7 @@ impl std::fmt::Display for DbError {
             DbError::Constraint(what) => write!(f, "database refused the write: {what}"),
             DbError::Decode { column } => write!(f, "database value in column `{column}` does not fit its type"),
             DbError::Invalid(why) => write!(f, "invalid query: {why}"),
+            DbError::Timeout => f.write_str("database statement timed out"),
             DbError::Failed { code } => write!(f, "database error (code {code})"),
         }
     }
@@ -97,6 +108,8 @@ impl From<sqlx::Error> for DbError {
                 ErrorKind::ForeignKeyViolation => DbError::Constraint("foreign key violated"),
                 ErrorKind::NotNullViolation => DbError::Constraint("missing value for a required column"),
                 ErrorKind::CheckViolation => DbError::Constraint("check constraint violated"),
+                // query_canceled: a statement_timeout, or the host cancelling.
+                _ if d.code().as_deref() == Some("57014") => DbError::Timeout,
                 _ => DbError::Failed { code: d.code().map_or_else(|| "unknown".into(), |c| c.into_owned()) },
             },
             sqlx::Error::ColumnDecode { index, .. } => DbError::Decode { column: index },
@@ -112,19 +125,20 @@ impl From<sqlx::Error> for DbError {
 /// on return (see `lease`); a read that meets a dead connection is retried once on a fresh
 /// one instead (`exec::run_query`, `blacklist`), and writes are never retried.
 const SQLITE_CONNECTIONS: u32 = 8;
-const POSTGRES_CONNECTIONS: u32 = 8;
-const POSTGRES_REQUEST_CONNECTIONS: usize = 16;
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+const POSTGRES_CONNECTIONS: u32 = crate::limits::process::CONTROL_CONNECTIONS;
+const POSTGRES_REQUEST_CONNECTIONS: usize = crate::limits::process::REQUEST_CONNECTIONS;
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Database {
     pub fn new(pool: Pool) -> Database {
         let leases = match &pool {
             Pool::Postgres(p) => {
-                Some(Arc::new(lease::PgLeases::new((*p.connect_options()).clone(), POSTGRES_REQUEST_CONNECTIONS, ACQUIRE_TIMEOUT)))
+                let statement = crate::limits::Limits::default().statement_timeout;
+                Some(Arc::new(lease::PgLeases::new((*p.connect_options()).clone(), POSTGRES_REQUEST_CONNECTIONS, ACQUIRE_TIMEOUT, statement)))
             }
             Pool::Sqlite(_) => None,
         };
-        Database { pool, schema: None, blacklist: Arc::new(tokio::sync::OnceCell::new()), leases }
+        Database { pool, schema: None, blacklist: Arc::new(tokio::sync::OnceCell::new()), leases, budget: None }
     }
 
     /// The same pool, with every table of the app in `schema` (PostgreSQL; SQLite apps get a
@@ -136,12 +150,31 @@ impl Database {
             schema: Some(schema.into()),
             blacklist: Arc::new(tokio::sync::OnceCell::new()),
             leases: self.leases.clone(),
+            budget: None,
         }
     }
 
-    /// Runs one query of a request on a leased PostgreSQL connection (`PgLeases::run`).
+    /// The same database, for one tenant: at most `connections` of the request connections
+    /// at once, each statement within `statement`. A tenant that holds its whole budget
+    /// waits on its own permits; the other tenants' requests and the host's own connections
+    /// are not touched.
+    pub fn with_budget(&self, connections: usize, statement: Duration) -> Database {
+        let budget = Budget { permits: Arc::new(tokio::sync::Semaphore::new(connections.max(1))), statement_ms: statement.as_millis() as u64 };
+        Database { budget: Some(Arc::new(budget)), ..self.clone() }
+    }
+
+    /// Runs one query of a request on a leased PostgreSQL connection (`PgLeases::run`), within
+    /// the tenant's budget where it has one.
     pub async fn leased<T>(&self, query: impl AsyncFnOnce(&mut sqlx::PgConnection) -> Result<T, sqlx::Error>) -> Result<T, DbError> {
-        self.leases()?.run(query).await
+        let leases = self.leases()?;
+        match &self.budget {
+            None => leases.run(query).await,
+            Some(b) => {
+                let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, b.permits.acquire()).await;
+                let Ok(Ok(_permit)) = permit else { return Err(DbError::Unavailable) };
+                leases.run_with(b.statement_ms, query).await
+            }
+        }
     }
 
     /// Gives each worker of a per-core server its own request connections

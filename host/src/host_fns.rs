@@ -43,10 +43,52 @@ fn logged(app: &str, what: &str, e: crate::db::DbError) -> String {
     e.to_string()
 }
 
+/// Every host function starts here: one call of the run's budget.
+fn enter(caller: &mut Caller<'_, GuestState>) -> wasmtime::Result<()> {
+    Ok(caller.data_mut().budget.call()?)
+}
+
+/// `enter` for a call that reaches the database.
+fn enter_db(caller: &mut Caller<'_, GuestState>) -> wasmtime::Result<()> {
+    enter(caller)?;
+    Ok(caller.data_mut().budget.db_call()?)
+}
+
+/// A password, copied only when it is within `Limits::password_bytes`; `None` past it.
+fn password(caller: &mut Caller<'_, GuestState>, ptr: u32) -> wasmtime::Result<Option<String>> {
+    let max = caller.data().app.limits.password_bytes;
+    let mem = guest::memory(caller)?;
+    let pw = guest::str_at(mem.data(&*caller), ptr)?;
+    Ok((pw.len() <= max).then(|| pw.to_string()))
+}
+
+/// `text` cut to at most `max` bytes, at a character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Logs, once at the end of a run, how many of its log lines were dropped.
+pub fn report_dropped_logs(store: &mut wasmtime::Store<GuestState>) {
+    let dropped = std::mem::take(&mut store.data_mut().budget.logs_dropped);
+    if dropped > 0 {
+        let (app, max) = (store.data().app.name.clone(), store.data().app.limits.log_lines);
+        tracing::warn!(target: "fitz::app", app = %app, dropped, "{dropped} log lines dropped past the limit of {max} per run");
+    }
+}
+
 pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     linker.func_wrap_async(FITZ, "hash_password", |mut caller: Caller<'_, GuestState>, (pw,): (u32,)| {
         Box::new(async move {
-            let pw = guest::read_str(&mut caller, pw)?;
+            enter(&mut caller)?;
+            let max = caller.data().app.limits.password_bytes;
+            let pw = password(&mut caller, pw)?.ok_or_else(|| GuestError(format!("hash.password: the password is longer than {max} bytes")))?;
             let hasher = caller.data().app.hasher.clone();
             let phc = hasher.hash(pw).await?;
             guest::write_str(&mut caller, &phc)
@@ -54,20 +96,26 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     })?;
     linker.func_wrap_async(FITZ, "hash_verify", |mut caller: Caller<'_, GuestState>, (pw, phc): (u32, u32)| {
         Box::new(async move {
-            let pw = guest::read_str(&mut caller, pw)?;
+            enter(&mut caller)?;
+            let Some(pw) = password(&mut caller, pw)? else { return Ok(0) };
             let phc = guest::read_str(&mut caller, phc)?;
+            if phc.len() > hash::MAX_PHC_BYTES {
+                return Ok(0);
+            }
             let hasher = caller.data().app.hasher.clone();
             Ok(u32::from(hasher.verify(pw, phc).await))
         })
     })?;
     linker.func_wrap(FITZ, "jwt_encode", |mut caller: Caller<'_, GuestState>, claims: u32, secret: u32, alg: u32| {
+        enter(&mut caller)?;
         let claims = guest::read_str_map(&mut caller, claims)?;
-        let secret = guest::read_str(&mut caller, secret)?;
-        let alg = guest::read_str(&mut caller, alg)?;
-        let token = jwt::encode(&claims, &secret, &alg).map_err(|e| GuestError(format!("jwt.encode: {e}")))?;
+        let mem = guest::memory(&mut caller)?;
+        let data = mem.data(&caller);
+        let token = jwt::encode(&claims, guest::str_at(data, secret)?, guest::str_at(data, alg)?).map_err(|e| GuestError(format!("jwt.encode: {e}")))?;
         guest::write_str(&mut caller, &token)
     })?;
     linker.func_wrap(FITZ, "jwt_decode", |mut caller: Caller<'_, GuestState>, token: u32, secret: u32, alg: u32| {
+        enter(&mut caller)?;
         let mem = guest::memory(&mut caller)?;
         let data = mem.data(&caller);
         let claims = jwt::decode(guest::str_at(data, token)?, guest::str_at(data, secret)?, guest::str_at(data, alg)?);
@@ -78,16 +126,18 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     })?;
     linker.func_wrap_async(FITZ, "db_query", |mut caller: Caller<'_, GuestState>, (_db, query, params): (u32, u32, u32)| {
         Box::new(async move {
+            enter_db(&mut caller)?;
             let app = caller.data().app.clone();
             let spec = app.manifest.queries.get(query as usize).ok_or_else(|| format_err!("unknown query {query}"))?;
             let values = {
                 let mem = guest::memory(&mut caller)?;
-                guest_abi::value::read_fields(mem.data(&caller), &app.manifest.records, &spec.params, params)
+                let limits = guest_abi::value::Limits::bytes(app.limits.host_bytes);
+                guest_abi::value::read_fields(mem.data(&caller), &app.manifest.records, &spec.params, params, limits)
                     .map_err(|e| format_err!("reading query parameters: {e}"))?
             };
             let value = match &app.db {
                 None => Err(NO_DATABASE.to_string()),
-                Some(db) => crate::db::exec::run_query(db, &app.manifest, &app.plans, query as usize, &values).await.map_err(|e| {
+                Some(db) => crate::db::exec::run_query(db, &app.manifest, &app.plans, query as usize, &values, &app.limits).await.map_err(|e| {
                     if !matches!(e, crate::db::exec::QueryError::NoRow) {
                         tracing::warn!(target: "fitz::db", app = %app.name, table = %spec.query.table, "query failed: {e}");
                     }
@@ -99,6 +149,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     })?;
     linker.func_wrap_async(FITZ, "auth_blacklist", |mut caller: Caller<'_, GuestState>, (_db, jti, exp): (u32, u32, i64)| {
         Box::new(async move {
+            enter_db(&mut caller)?;
             let jti = guest::read_str(&mut caller, jti)?;
             let app = caller.data().app.clone();
             let value = match &app.db {
@@ -110,6 +161,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     })?;
     linker.func_wrap_async(FITZ, "auth_is_blacklisted", |mut caller: Caller<'_, GuestState>, (_db, jti): (u32, u32)| {
         Box::new(async move {
+            enter_db(&mut caller)?;
             let jti = guest::read_str(&mut caller, jti)?;
             let app = caller.data().app.clone();
             // A failure here is an `Err` the provider turns into a refusal: fail closed.
@@ -122,6 +174,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     })?;
     linker.func_wrap_async(FITZ, "auth_cleanup_expired", |mut caller: Caller<'_, GuestState>, (_db,): (u32,)| {
         Box::new(async move {
+            enter_db(&mut caller)?;
             let app = caller.data().app.clone();
             let value = match &app.db {
                 None => Err(NO_DATABASE.to_string()),
@@ -131,12 +184,14 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         })
     })?;
     linker.func_wrap(FITZ, "secret", |mut caller: Caller<'_, GuestState>, name: u32| {
+        enter(&mut caller)?;
         let name = guest::read_str(&mut caller, name)?;
         let value = caller.data().app.secrets.get(&name).cloned();
-        let value = value.ok_or_else(|| GuestError(format!("secret {name} is not set")))?;
+        let value = value.ok_or_else(|| GuestError(format!("secret {} is not set", cut(&name, 64))))?;
         guest::write_str(&mut caller, &value)
     })?;
     linker.func_wrap(FITZ, "env_or", |mut caller: Caller<'_, GuestState>, name: u32, default: u32| {
+        enter(&mut caller)?;
         let name = guest::read_str(&mut caller, name)?;
         let value = match caller.data().app.env.get(&name).cloned() {
             Some(v) => v,
@@ -145,12 +200,26 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         guest::write_str(&mut caller, &value)
     })?;
     linker.func_wrap(FITZ, "log", |mut caller: Caller<'_, GuestState>, level: u32, msg: u32, fields: u32| {
-        let msg = guest::read_str(&mut caller, msg)?;
-        let fields = guest::read_str_map(&mut caller, fields)?;
+        enter(&mut caller)?;
+        if !caller.data_mut().budget.log_line() {
+            return Ok(());
+        }
+        let max = caller.data().app.limits.log_line_bytes;
+        let msg = {
+            let mem = guest::memory(&mut caller)?;
+            cut(guest::str_at(mem.data(&caller), msg)?, max).to_string()
+        };
+        // A map too large for one line is named, not read: what a line carries is bounded.
+        let fields = match guest::read_str_map_within(&mut caller, fields, max.saturating_mul(8)) {
+            Ok(fields) => {
+                let fields: serde_json::Map<String, serde_json::Value> =
+                    fields.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
+                let text = serde_json::Value::Object(fields).to_string();
+                cut(&text, max).to_string()
+            }
+            Err(_) => "{\"(fields)\":\"too large\"}".to_string(),
+        };
         let app = caller.data().app.name.clone();
-        let fields: serde_json::Map<String, serde_json::Value> =
-            fields.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
-        let fields = serde_json::Value::Object(fields).to_string();
         match level {
             0 => tracing::debug!(target: "fitz::app", app = %app, fields = %fields, "{msg}"),
             1 => tracing::info!(target: "fitz::app", app = %app, fields = %fields, "{msg}"),
@@ -160,4 +229,14 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         Ok(())
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cut_keeps_characters_whole() {
+        assert_eq!(super::cut("héllo", 2), "h");
+        assert_eq!(super::cut("héllo", 3), "hé");
+        assert_eq!(super::cut("abc", 10), "abc");
+    }
 }

@@ -46,26 +46,28 @@ async fn handle(State(served): State<Arc<Served>>, req: Request) -> Response {
     serve_app(&served, req).await
 }
 
-/// Answers one request to one app: the auto routes, then the app's own.
+/// Answers one request to one app: the auto routes, then the app's own. Every answer names
+/// the version that gave it (`x-fitz-version`): a deploy swaps versions between requests,
+/// never within one.
 pub async fn serve_app(served: &Arc<Served>, req: Request) -> Response {
+    let app = served.app.load_full();
+    let mut res = answer(served, &app, req).await;
+    res.headers_mut().insert("x-fitz-version", HeaderValue::from(app.version));
+    res
+}
+
+async fn answer(served: &Served, app: &Arc<AppVersion>, req: Request) -> Response {
     if req.method() == http::Method::GET {
         match req.uri().path() {
             "/healthz" => return healthz().await,
-            "/readyz" => return readyz(served).await,
-            "/openapi.json" => return docs::openapi(served),
-            "/docs" => return docs::page(served),
+            "/readyz" => return readyz(app).await,
+            "/openapi.json" => return docs::openapi(app),
+            "/docs" => return docs::page(app),
             "/docs/scalar.js" => return docs::script(req).await,
             _ => {}
         }
     }
-    let _permit = match &served.permits {
-        Some(p) => match p.clone().try_acquire_owned() {
-            Ok(permit) => Some(permit),
-            Err(_) => return error(503, "the app is at its limit of concurrent requests, try again"),
-        },
-        None => None,
-    };
-    app_request(served, req).await
+    app_request(app, served.permits.as_ref(), req).await
 }
 
 pub fn json_response(status: u16, body: &serde_json::Value) -> Response {
@@ -88,8 +90,7 @@ async fn healthz() -> Response {
     json_response(200, &json!({ "status": "ok" }))
 }
 
-async fn readyz(served: &Served) -> Response {
-    let app = served.app.load_full();
+async fn readyz(app: &AppVersion) -> Response {
     match &app.ctx.db {
         Some(db) if db.ping().await.is_err() => json_response(503, &json!({ "status": "unavailable", "database": "unreachable" })),
         _ => json_response(200, &json!({ "status": "ready" })),
@@ -102,30 +103,43 @@ fn is_json(content_type: Option<&HeaderValue>) -> bool {
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
-/// The whole body, or `None` past `limit`. A refused body is still read (and dropped) up to a
-/// bound, so a client that is still sending sees the refusal instead of a broken pipe; past
-/// the bound the connection just closes.
-pub(crate) async fn read_limited(body: Body, limit: usize) -> Option<Vec<u8>> {
+/// Why a body was not read.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Unread {
+    TooLarge,
+    TimedOut,
+    /// The client broke off.
+    Broken,
+}
+
+/// The whole body, within `limit` bytes and `time`. A body refused for its size is still read
+/// (and dropped) up to a bound, so a client that is still sending sees the refusal instead of
+/// a broken pipe; past the bound the connection just closes.
+pub(crate) async fn read_limited(body: Body, limit: usize, time: std::time::Duration) -> Result<Vec<u8>, Unread> {
     use http_body_util::BodyExt;
     const DRAIN_LIMIT: usize = 16 << 20;
-    let mut body = body;
-    let mut bytes = Vec::new();
-    let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else { return None };
-        let Some(data) = frame.data_ref() else { continue };
-        seen += data.len();
-        if seen <= limit {
-            bytes.extend_from_slice(data);
-        } else if seen > limit + DRAIN_LIMIT {
-            return None;
+    let read = async {
+        let mut body = body;
+        let mut bytes = Vec::new();
+        let mut seen = 0usize;
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { return Err(Unread::Broken) };
+            let Some(data) = frame.data_ref() else { continue };
+            seen += data.len();
+            if seen <= limit {
+                bytes.extend_from_slice(data);
+            } else if seen > limit + DRAIN_LIMIT {
+                return Err(Unread::TooLarge);
+            }
         }
-    }
-    (seen <= limit).then_some(bytes)
+        if seen <= limit { Ok(bytes) } else { Err(Unread::TooLarge) }
+    };
+    tokio::time::timeout(time, read).await.unwrap_or(Err(Unread::TimedOut))
 }
 
 /// Reads and parses the body of a route that takes one; refusals are deferred (see `bind`).
-async fn read_body(req: Request, limit: usize) -> BodyInput {
+async fn read_body(req: Request, limits: &crate::limits::Limits) -> BodyInput {
+    let limit = limits.body_bytes;
     if !is_json(req.headers().get(header::CONTENT_TYPE)) {
         return BodyInput::Refused { status: 415, message: "expected Content-Type: application/json".into() };
     }
@@ -133,8 +147,14 @@ async fn read_body(req: Request, limit: usize) -> BodyInput {
     let too_large = || BodyInput::Refused { status: 413, message: format!("request body too large (limit {limit} bytes)") };
     // A declared length past the limit is refused without keeping any of the body.
     let declared_too_large = declared.is_some_and(|n| n > limit);
-    let read = read_limited(req.into_body(), if declared_too_large { 0 } else { limit }).await;
-    let Some(bytes) = read.filter(|_| !declared_too_large) else { return too_large() };
+    let read = read_limited(req.into_body(), if declared_too_large { 0 } else { limit }, limits.body_timeout).await;
+    let bytes = match read {
+        Ok(_) if declared_too_large => return too_large(),
+        Ok(bytes) => bytes,
+        Err(Unread::TooLarge) => return too_large(),
+        Err(Unread::TimedOut) => return BodyInput::Refused { status: 408, message: "request body timed out".into() },
+        Err(Unread::Broken) => return BodyInput::Refused { status: 400, message: "request body could not be read".into() },
+    };
     match serde_json::from_slice(&bytes) {
         Ok(j) => BodyInput::Json(j),
         Err(e) => BodyInput::Refused {
@@ -148,13 +168,12 @@ async fn read_body(req: Request, limit: usize) -> BodyInput {
 /// and depends on how the bytes arrive, so this one decides.
 pub const MAX_HEADER_BYTES: usize = 32 << 10;
 
-async fn app_request(served: &Served, req: Request) -> Response {
+async fn app_request(app: &Arc<AppVersion>, permits: Option<&Arc<tokio::sync::Semaphore>>, req: Request) -> Response {
     let started = Instant::now();
     let header_bytes: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
     if header_bytes > MAX_HEADER_BYTES {
         return error(431, "request headers too large");
     }
-    let app = served.app.load_full();
     // Kept for the log line after the request is consumed; both clones share their bytes.
     let method = req.method().clone();
     let uri = req.uri().clone();
@@ -174,14 +193,29 @@ async fn app_request(served: &Served, req: Request) -> Response {
     let headers = bind::headers(req.headers());
     let query = req.uri().query().map(str::to_string);
     let body = if route.params.iter().any(|p| matches!(p, Param::Body { .. })) {
-        read_body(req, app.limits.body_bytes).await
+        read_body(req, app.limits()).await
     } else {
         BodyInput::None
     };
-    // A body refused for its size may not have been read to the end: the connection closes.
-    let close = matches!(body, BodyInput::Refused { status: 413, .. });
+    // A body refused for its size or time may not have been read to the end: the connection
+    // closes. A body that did not come in time is answered now (it says nothing about the route).
+    let close = matches!(body, BodyInput::Refused { status: 413 | 408, .. });
+    if let BodyInput::Refused { status: 408, message } = &body {
+        let mut res = error(408, message);
+        res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return res;
+    }
+    // The app's slot is taken only now: a client slow to send its body holds a connection of
+    // the listener's, never one of the app's concurrent requests.
+    let _permit = match permits {
+        Some(p) => match p.clone().try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => return error(503, "the app is at its limit of concurrent requests, try again"),
+        },
+        None => None,
+    };
     let args = bind::bind(route, &path_params, query.as_deref(), body);
-    let result = invoke::call(&app, Call { route: index, args, headers }).await;
+    let result = invoke::call(app, Call { route: index, args, headers }).await;
     let (mut res, result) = match result {
         Ok(Reply { status, body: Payload::Json(body) }) => (json_response(status, &body), Ok(())),
         Ok(Reply { status, body: Payload::Text(text) }) => (json_text_response(status, text), Ok(())),
@@ -189,8 +223,6 @@ async fn app_request(served: &Served, req: Request) -> Response {
         Err(Fault::Busy) => (error(503, "server busy, try again"), Err(Fault::Busy)),
         Err(Fault::Failed(cause)) => (error(500, "internal error"), Err(Fault::Failed(cause))),
     };
-    // Which version answered: a deploy swaps versions between requests, never within one.
-    res.headers_mut().insert("x-fitz-version", HeaderValue::from(app.version));
     if close {
         res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     }

@@ -19,6 +19,32 @@ pub fn to_json_bytes(records: &[RecordType], ty: &ValueType, v: &Value) -> Vec<u
     serde_json::to_vec(&Typed { records, ty, value: v }).unwrap_or_else(|_| b"null".to_vec())
 }
 
+/// `to_json_bytes`, or `None` as soon as the text would pass `cap` bytes (a value that is small
+/// in guest memory can still be large as text: strings of escapes, many records).
+pub fn to_json_bytes_within(records: &[RecordType], ty: &ValueType, v: &Value, cap: usize) -> Option<Vec<u8>> {
+    let mut out = Capped { bytes: Vec::new(), cap };
+    serde_json::to_writer(&mut out, &Typed { records, ty, value: v }).ok()?;
+    Some(out.bytes)
+}
+
+struct Capped {
+    bytes: Vec<u8>,
+    cap: usize,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + data.len() > self.cap {
+            return Err(std::io::Error::other("past the cap"));
+        }
+        self.bytes.extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A guest value seen through its type, serialized as JSON.
 struct Typed<'a> {
     records: &'a [RecordType],

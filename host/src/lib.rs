@@ -12,6 +12,7 @@ pub mod db;
 pub mod host_fns;
 pub mod http;
 pub mod json;
+pub mod limits;
 pub mod multi;
 pub mod openapi;
 pub mod run;

@@ -15,7 +15,11 @@ pub mod registry;
 pub mod store;
 pub mod sync;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::db::{Database, DbError, Pool};
 use crate::host_fns::hash::Hasher;
@@ -47,6 +51,20 @@ pub struct HostConfig {
     pub operator_token: String,
     /// Largest module a deploy accepts.
     pub max_module_bytes: usize,
+    /// The limits an app gets at its first deploy (`FITZ_APP_LIMITS`); an operator changes
+    /// them per app afterwards.
+    pub default_limits: crate::limits::TenantLimits,
+}
+
+impl HostConfig {
+    pub fn new(base_domain: impl Into<String>, operator_token: impl Into<String>) -> HostConfig {
+        HostConfig {
+            base_domain: base_domain.into(),
+            operator_token: operator_token.into(),
+            max_module_bytes: crate::limits::process::MODULE_BYTES,
+            default_limits: Default::default(),
+        }
+    }
 }
 
 /// Everything a multi-tenant host process holds.
@@ -58,8 +76,68 @@ pub struct Host {
     pub config: HostConfig,
     /// Shared by every app: hashing is bounded by the cores, whichever app asks.
     pub hasher: Hasher,
-    /// Serialises deploys, rollbacks and reloads within this process.
-    pub changes: tokio::sync::Mutex<()>,
+    /// Serialise the changes to one app (deploys, rollbacks, reloads) within this process; a
+    /// slow change to one app never holds up another's.
+    pub locks: AppLocks,
+    /// Apps whose last load failed here, retried with a growing pause.
+    pub failures: Failures,
+    /// Cron runs going at once in the whole host.
+    pub cron_runs: Arc<tokio::sync::Semaphore>,
+    /// True until the stored apps have been loaded once after start: a request for an app not
+    /// loaded yet is told to retry, not that the app does not exist.
+    pub starting: AtomicBool,
+}
+
+/// One lock per app name.
+#[derive(Default)]
+pub struct AppLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl AppLocks {
+    pub async fn lock(&self, app: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = self.0.lock().unwrap_or_else(|p| p.into_inner()).entry(app.to_string()).or_default().clone();
+        lock.lock_owned().await
+    }
+}
+
+/// A load that failed: when to try the same generation again, and why it failed.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub generation: i64,
+    pub attempts: u32,
+    pub retry_at: Instant,
+    pub error: String,
+}
+
+/// The first pause after a failed load; it doubles up to `MAX_BACKOFF`.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+#[derive(Default)]
+pub struct Failures(Mutex<HashMap<String, Failure>>);
+
+impl Failures {
+    /// Records a failed load of `generation`; a new generation starts the pauses again.
+    pub fn failed(&self, app: &str, generation: i64, error: String) -> Failure {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let attempts = map.get(app).filter(|f| f.generation == generation).map_or(0, |f| f.attempts) + 1;
+        let pause = FIRST_BACKOFF.saturating_mul(1 << (attempts - 1).min(16)).min(MAX_BACKOFF);
+        let f = Failure { generation, attempts, retry_at: Instant::now() + pause, error };
+        map.insert(app.to_string(), f.clone());
+        f
+    }
+
+    pub fn succeeded(&self, app: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(app);
+    }
+
+    /// Whether a load of `generation` should wait for its pause to end.
+    pub fn waiting(&self, app: &str, generation: i64) -> bool {
+        self.get(app).is_some_and(|f| f.generation == generation && Instant::now() < f.retry_at)
+    }
+
+    pub fn get(&self, app: &str) -> Option<Failure> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(app).cloned()
+    }
 }
 
 impl Host {
@@ -83,8 +161,11 @@ impl Host {
             apps_db,
             config,
             // One core stays free of hashing whatever the tenants ask.
-            hasher: Hasher::with_capacity(cores().saturating_sub(1)),
-            changes: tokio::sync::Mutex::new(()),
+            hasher: Hasher::with_capacity(crate::limits::process::hashing_permits(true)),
+            locks: AppLocks::default(),
+            failures: Failures::default(),
+            cron_runs: Arc::new(tokio::sync::Semaphore::new(crate::limits::process::CRON_RUNS)),
+            starting: AtomicBool::new(true),
         })
     }
 }

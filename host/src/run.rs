@@ -22,7 +22,9 @@ async fn run(wasm: &[u8], app: AppContext, output: Output) -> anyhow::Result<(i3
     check_imports(&module).map_err(anyhow::Error::msg)?;
     let linker = new_linker(&engine)?;
     let limits = StoreLimitsBuilder::new().memory_size(RUN_MEMORY_LIMIT).build();
-    let mut store = Store::new(&engine, GuestState { app: Arc::new(app), limits, output, mem: None });
+    // The user's own program on their terminal: only memory is bounded (and Ctrl-C stops it).
+    let app = AppContext { limits: crate::limits::Limits::one_off(), ..app };
+    let mut store = Store::new(&engine, GuestState::new(Arc::new(app), limits, output));
     store.limiter(|s| &mut s.limits);
     // No deadline for a program the user runs; Ctrl-C stops it.
     store.set_epoch_deadline(u64::MAX);

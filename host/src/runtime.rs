@@ -4,6 +4,7 @@
 //! (`Store<GuestState>`, created and dropped in `invoke`).
 
 pub mod app;
+pub mod builder;
 pub mod cpu;
 pub mod engine;
 pub mod guest;
@@ -18,18 +19,22 @@ use std::time::Duration;
 
 use wasmtime::{Engine, Linker};
 
+use self::builder::BuildThread;
 use self::engine::{new_engine, Allocation, EpochTicker};
 use self::state::GuestState;
 
 /// How often the epoch advances; CPU deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// What lives as long as the process.
+/// What lives as long as the process. Cloning shares it.
+#[derive(Clone)]
 pub struct Runtime {
     pub engine: Engine,
     pub linker: Linker<GuestState>,
     /// Kept by every app version too: deadlines need the epoch to advance.
     pub ticker: Arc<EpochTicker>,
+    /// Where versions are compiled and top levels run, away from the serving threads.
+    pub builder: Arc<BuildThread>,
 }
 
 impl Runtime {
@@ -37,7 +42,8 @@ impl Runtime {
         let engine = new_engine(allocation)?;
         let linker = linker::new_linker(&engine)?;
         let ticker = Arc::new(EpochTicker::start(engine.clone(), EPOCH_TICK));
-        Ok(Runtime { engine, linker, ticker })
+        let builder = Arc::new(BuildThread::start()?);
+        Ok(Runtime { engine, linker, ticker, builder })
     }
 
     /// Epoch ticks for a deadline (at least one).

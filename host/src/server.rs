@@ -13,8 +13,13 @@ use tokio::task::JoinHandle;
 use crate::http::{router, Served};
 use crate::runtime::app::AppVersion;
 
+pub mod conn;
 mod per_core;
 pub use per_core::start_router_per_core;
+
+use self::conn::{accept_failed, Serving};
+use crate::limits::ServerLimits;
+use hyper_util::server::graceful::GracefulShutdown;
 
 pub struct Running {
     pub addr: SocketAddr,
@@ -63,19 +68,48 @@ fn serve_app(app: AppVersion, start: impl FnOnce(axum::Router) -> std::io::Resul
     Ok(running)
 }
 
-/// Serves any router (a multi-tenant host's) the same way.
+/// Serves any router (a multi-tenant host's) the same way, with the default listener limits.
 pub fn start_router(listener: TcpListener, service: axum::Router, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<Running> {
+    start_router_with(listener, service, ServerLimits::default(), shutdown)
+}
+
+/// `start_router` with these listener limits: accepts while there is room for a connection,
+/// serves each on a task of the caller's runtime, and on shutdown stops accepting and waits
+/// for the connections to finish their requests.
+pub fn start_router_with(
+    listener: TcpListener,
+    service: axum::Router,
+    limits: ServerLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
+    let serving = Serving::new(service, limits);
     let task = tokio::spawn(async move {
-        axum::serve(listener, service)
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    _ = shutdown => {}
-                    _ = stopped => {}
-                }
-            })
-            .await
+        let graceful = GracefulShutdown::new();
+        let mut stopping = std::pin::pin!(async move {
+            tokio::select! {
+                _ = shutdown => {}
+                _ = stopped => {}
+            }
+        });
+        loop {
+            let accepted = tokio::select! {
+                _ = &mut stopping => break,
+                accepted = async {
+                    let permit = serving.room().await;
+                    (permit, listener.accept().await)
+                } => accepted,
+            };
+            match accepted {
+                (Some(permit), Ok((stream, _))) => serving.spawn(stream, permit, &graceful),
+                (None, _) => break,
+                (_, Err(e)) => accept_failed(e).await,
+            }
+        }
+        drop(listener);
+        graceful.shutdown().await;
+        Ok(())
     });
     Ok(Running { addr, served: None, stop: Some(stop), task })
 }

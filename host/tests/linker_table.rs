@@ -22,7 +22,7 @@ fn store(engine: &wasmtime::Engine) -> Store<GuestState> {
         secrets: vec![],
     });
     let output = fitz_host::host_fns::wasi::Output::captured(1024, 1024);
-    Store::new(engine, GuestState { app: Arc::new(app), limits: StoreLimitsBuilder::new().build(), output, mem: None })
+    Store::new(engine, GuestState::new(Arc::new(app), StoreLimitsBuilder::new().build(), output))
 }
 #[test]
 fn linker_provides_exactly_the_table() {

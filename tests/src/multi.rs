@@ -47,7 +47,7 @@ impl TestHost {
     pub async fn start(dir: &std::path::Path, pg_url: Option<&str>) -> TestHost {
         crate::server::captured_logs();
         std::fs::create_dir_all(dir).expect("dir");
-        let host = open_host(pg_url, dir.to_path_buf(), "localhost".into(), TOKEN.into()).await.expect("host opens");
+        let host = open_host(pg_url, dir.to_path_buf(), fitz_host::multi::HostConfig::new("localhost", TOKEN), true).await.expect("host opens");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let running = start_router(listener, fitz_host::multi::dispatch::router(host.clone()), std::future::pending()).expect("serve");
         let follower = fitz_host::multi::sync::follow(host.clone());

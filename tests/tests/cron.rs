@@ -34,7 +34,7 @@ fn broken() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_fire_do_not_overlap_and_survive_a_trapping_neighbour() {
     let app = TestApp::start(APP, Backend::Sqlite, &[], Limits::default()).await;
-    let scheduler = fitz_host::cron::start(app.served());
+    let scheduler = fitz_host::cron::start(app.served(), fitz_host::cron::CronLimits::single_app());
     tokio::time::sleep(Duration::from_millis(5500)).await;
     scheduler.stop();
     // Let a run in flight finish writing.

@@ -22,8 +22,6 @@ pub const MAX_MEMORY_MIB: u64 = 256;
 /// remapping it; with fewer slots than busy apps, a round robin over them would miss every
 /// time). Slots are address-space reservations, committed only as instances touch them.
 pub const POOL_INSTANCES: u32 = 4096;
-/// The largest module a deploy accepts.
-pub const MAX_MODULE_BYTES: usize = 16 << 20;
 /// The shortest operator token accepted.
 pub const MIN_TOKEN: usize = 16;
 
@@ -34,8 +32,9 @@ pub struct HostOptions {
     pub data: Option<PathBuf>,
 }
 
-/// Opens the host's state and loads every stored app (a restarted host serves them again).
-pub async fn open_host(database_url: Option<&str>, data: PathBuf, base_domain: String, operator_token: String) -> Result<Arc<Host>, String> {
+/// Opens the host's state and, when `load`, loads every stored app before returning (a
+/// restarted host serves them again); otherwise `multi::sync::follow` loads them.
+pub async fn open_host(database_url: Option<&str>, data: PathBuf, config: HostConfig, load: bool) -> Result<Arc<Host>, String> {
     let database = match database_url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             Some(Database::connect(url).await.map_err(|e| format!("cannot open the database: {e}"))?)
@@ -43,10 +42,11 @@ pub async fn open_host(database_url: Option<&str>, data: PathBuf, base_domain: S
         _ => None,
     };
     let rt = Runtime::new(Allocation::Pooling { instances: POOL_INSTANCES, max_memory: MAX_MEMORY_MIB << 20 }).map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let config = HostConfig { base_domain, operator_token, max_module_bytes: MAX_MODULE_BYTES };
     let host = Host::open(database, data, rt, config).await.map_err(|e| format!("cannot open the host's store: {e}"))?;
     let host = Arc::new(host);
-    crate::multi::sync::sync_once(&host).await;
+    if load {
+        crate::multi::sync::sync_once(&host).await;
+    }
     Ok(host)
 }
 
@@ -62,7 +62,17 @@ pub fn run(opts: HostOptions) -> u8 {
     let port = opts.port.or_else(|| env.get("FITZ_PORT").and_then(|p| p.parse().ok())).unwrap_or(3000);
     let base = opts.base_domain.or_else(|| env.get("FITZ_BASE_DOMAIN").cloned()).unwrap_or_else(|| "localhost".into());
     let data = opts.data.or_else(|| env.get("FITZ_DATA").map(PathBuf::from)).unwrap_or_else(|| PathBuf::from("fitz-data"));
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let mut config = HostConfig::new(base.clone(), token);
+    if let Some(json) = env.get("FITZ_APP_LIMITS") {
+        match serde_json::from_str::<crate::limits::TenantLimits>(json).map_err(|e| e.to_string()).and_then(|l| l.check(MAX_MEMORY_MIB).map(|()| l)) {
+            Ok(l) => config.default_limits = l,
+            Err(e) => {
+                eprintln!("error: FITZ_APP_LIMITS is not valid: {e}");
+                return 2;
+            }
+        }
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(crate::limits::process::BLOCKING_THREADS).build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -70,18 +80,20 @@ pub fn run(opts: HostOptions) -> u8 {
         }
     };
     rt.block_on(async move {
-        let host = match open_host(env.get("DATABASE_URL").map(String::as_str), data.clone(), base.clone(), token).await {
-            Ok(h) => h,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 1;
-            }
-        };
+        // The port is bound first: the host answers (its health, the operator API, a 503 for
+        // apps still loading) while the stored apps load in the background.
         let addr = SocketAddr::new(host_ip, port);
         let listener = match tokio::net::TcpListener::bind(addr).await {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("error: cannot listen on {addr}: {}", super::io_reason(&e));
+                return 1;
+            }
+        };
+        let host = match open_host(env.get("DATABASE_URL").map(String::as_str), data.clone(), config, false).await {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("error: {e}");
                 return 1;
             }
         };
@@ -96,9 +108,9 @@ pub fn run(opts: HostOptions) -> u8 {
         };
         let store = if env.get("DATABASE_URL").is_some_and(|u| u.starts_with("postgres")) { "PostgreSQL (shared)".to_string() } else { format!("SQLite in {}", data.display()) };
         eprint!(
-            "fitz host: serving on http://{bound}\n  apps at http://<app>.{base}:{}/  ({} loaded)\n  operator API: http://{bound}/_fitz/apps\n  state: {store}\nPress Ctrl-C to stop.\n",
+            "fitz host: serving on http://{bound}\n  apps at http://<app>.{base}:{}/  ({} stored, loading)\n  operator API: http://{bound}/_fitz/apps\n  state: {store}\nPress Ctrl-C to stop.\n",
             bound.port(),
-            host.registry.len()
+            host.store.apps().await.map_or(0, |a| a.len())
         );
         let result = running.wait().await;
         follower.abort();

@@ -27,7 +27,7 @@ pub fn run(file: &Path, opts: ServeOptions) -> u8 {
         }
     };
     let app = AppContext { secrets, env, ..AppContext::bare(artifact.manifest) };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(crate::limits::process::BLOCKING_THREADS).build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

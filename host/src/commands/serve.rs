@@ -137,7 +137,7 @@ pub fn serve(wasm: Vec<u8>, source: &Path, opts: ServeOptions) -> u8 {
         Layout::PerCore => 1,
         Layout::WorkStealing => serving.threads,
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().max_blocking_threads(crate::limits::process::BLOCKING_THREADS).build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -165,7 +165,7 @@ async fn serve_async(wasm: Vec<u8>, source: &Path, opts: ServeOptions, serving: 
     }
     .map_err(|e| (1, e.to_string()))?;
     eprint!("{banner}");
-    let scheduler = std::sync::Arc::new(std::sync::Mutex::new(running.served.clone().map(crate::cron::start)));
+    let scheduler = std::sync::Arc::new(std::sync::Mutex::new(running.served.clone().map(|s| crate::cron::start(s, crate::cron::CronLimits::single_app()))));
     let watcher = match (&running.served, opts.watch) {
         (Some(served), true) => Some(tokio::spawn(watch(source.to_path_buf(), served.clone(), db.clone(), scheduler.clone()))),
         _ => None,
@@ -241,7 +241,7 @@ async fn watch(
                     if let Some(old) = s.take() {
                         old.stop();
                     }
-                    *s = Some(crate::cron::start(served.clone()));
+                    *s = Some(crate::cron::start(served.clone(), crate::cron::CronLimits::single_app()));
                 }
                 eprintln!("fitz: reloaded {} (version {version})", source.display());
             }

@@ -18,10 +18,23 @@ pub struct Statements {
 
 impl Database {
     async fn ensure_blacklist(&self) -> Result<Statements, DbError> {
-        self.ensure_schema().await?;
         let table = self.table(TABLE);
-        self.execute_ddl(&format!("CREATE TABLE IF NOT EXISTS {table} (jti TEXT PRIMARY KEY, expires_at BIGINT NOT NULL)")).await?;
-        self.execute_ddl(&format!("CREATE INDEX IF NOT EXISTS {TABLE}_expires_at ON {table} (expires_at)")).await?;
+        let schema = self.schema().map(|s| format!("CREATE SCHEMA IF NOT EXISTS {}", super::sql::quote(s)));
+        // A tenant's request creates the table: on its own connections, not the host's.
+        for ddl in schema.into_iter().chain([
+            format!("CREATE TABLE IF NOT EXISTS {table} (jti TEXT PRIMARY KEY, expires_at BIGINT NOT NULL)"),
+            format!("CREATE INDEX IF NOT EXISTS {TABLE}_expires_at ON {table} (expires_at)"),
+        ]) {
+            match &self.pool {
+                Pool::Sqlite(_) => self.execute_ddl(&ddl).await.map(drop)?,
+                Pool::Postgres(_) => {
+                    // Two hosts creating it at once can collide in the catalog; the second try finds it.
+                    if self.leased(async |c| sqlx::query(&ddl).execute(c).await).await.is_err() {
+                        self.leased(async |c| sqlx::query(&ddl).execute(c).await).await?;
+                    }
+                }
+            }
+        }
         let p = |n| self.dialect().placeholder(n);
         Ok(Statements {
             revoke: format!(
@@ -80,7 +93,7 @@ impl Database {
         loop {
             let n = match &self.pool {
                 Pool::Sqlite(pool) => sqlx::query(sql).bind(cutoff).execute(pool).await?.rows_affected(),
-                Pool::Postgres(pool) => sqlx::query(sql).bind(cutoff).execute(pool).await?.rows_affected(),
+                Pool::Postgres(_) => self.leased(async |c| sqlx::query(sql).bind(cutoff).execute(c).await).await?.rows_affected(),
             } as i64;
             total += n;
             if n < CLEANUP_BATCH {

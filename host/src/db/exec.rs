@@ -5,14 +5,16 @@ use guest_abi::manifest::{Manifest, Table};
 use guest_abi::query::QueryKind;
 use guest_abi::types::{RecordType, ValueType};
 use guest_abi::value::Value;
+use futures_util::TryStreamExt;
 use sqlx::Row;
 
 use super::sql::{self, Bind, BindType, Returns, Statement};
 use super::{Database, DbError, Pool};
+use crate::limits::Limits;
 
 /// The outcome query `index` gives the guest: the value of its `result` type, or an error in
 /// words the app may show. `plans` belong to `manifest` on `db`.
-pub async fn run_query(db: &Database, manifest: &Manifest, plans: &sql::Plans, index: usize, params: &[Value]) -> Result<Value, QueryError> {
+pub async fn run_query(db: &Database, manifest: &Manifest, plans: &sql::Plans, index: usize, params: &[Value], limits: &Limits) -> Result<Value, QueryError> {
     let spec = manifest.queries.get(index).ok_or_else(|| DbError::Invalid(format!("unknown query {index}")))?;
     let stmt = plans.statement(db.dialect(), db.schema(), manifest, index, params)?;
     let table = manifest
@@ -21,9 +23,10 @@ pub async fn run_query(db: &Database, manifest: &Manifest, plans: &sql::Plans, i
         .find(|t| t.name == spec.query.table)
         .ok_or_else(|| DbError::Invalid("unknown table".into()))?;
     let read = matches!(spec.query.kind, QueryKind::First | QueryKind::All | QueryKind::Count);
-    let out = match db.run(&stmt, table, &manifest.records).await {
+    let cap = RowCap { rows: limits.rows_per_query, bytes: limits.host_bytes };
+    let out = match db.run(&stmt, table, &manifest.records, cap).await {
         // A pooled connection may have died since its last use; a read is safe to repeat.
-        Err(DbError::Unavailable) if read => db.run(&stmt, table, &manifest.records).await?,
+        Err(QueryError::Db(DbError::Unavailable)) if read => db.run(&stmt, table, &manifest.records, cap).await?,
         other => other?,
     };
     match (stmt.returns, out) {
@@ -42,7 +45,33 @@ pub async fn run_query(db: &Database, manifest: &Manifest, plans: &sql::Plans, i
 pub enum QueryError {
     /// `first` found nothing.
     NoRow,
+    /// More rows than `Limits::rows_per_query`.
+    TooManyRows(usize),
+    /// Rows larger in all than `Limits::host_bytes`.
+    TooLarge(usize),
     Db(DbError),
+}
+
+/// What one query may read: rows, and the host memory they take as values.
+#[derive(Clone, Copy, Debug)]
+pub struct RowCap {
+    pub rows: usize,
+    pub bytes: usize,
+}
+
+impl RowCap {
+    /// Counts one more row of `value`; the error once past either bound.
+    fn take(&self, seen: &mut (usize, u64), value: &Value) -> Result<(), QueryError> {
+        seen.0 += 1;
+        seen.1 += value.host_bytes();
+        if seen.0 > self.rows {
+            return Err(QueryError::TooManyRows(self.rows));
+        }
+        if seen.1 > self.bytes as u64 {
+            return Err(QueryError::TooLarge(self.bytes));
+        }
+        Ok(())
+    }
 }
 
 impl From<DbError> for QueryError {
@@ -55,6 +84,8 @@ impl std::fmt::Display for QueryError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             QueryError::NoRow => f.write_str("not found"),
+            QueryError::TooManyRows(n) => write!(f, "the query returned more than {n} rows; add .limit(…)"),
+            QueryError::TooLarge(n) => write!(f, "the query's rows are larger than {} MiB in all; add .limit(…)", n >> 20),
             QueryError::Db(e) => e.fmt(f),
         }
     }
@@ -124,6 +155,14 @@ macro_rules! record {
     }};
 }
 
+fn sqlite_record(row: &sqlx::sqlite::SqliteRow, table: &Table, records: &[RecordType]) -> Result<Value, DbError> {
+    Ok(record!(row, table, records, try_get_unchecked))
+}
+
+fn pg_record(row: &sqlx::postgres::PgRow, table: &Table, records: &[RecordType]) -> Result<Value, DbError> {
+    Ok(record!(row, table, records, try_get))
+}
+
 fn text_value(records: &[RecordType], ty: &ValueType, s: String) -> Option<Value> {
     match ty {
         ValueType::Str | ValueType::Uuid | ValueType::Secret => Some(Value::Str(s)),
@@ -135,22 +174,29 @@ fn text_value(records: &[RecordType], ty: &ValueType, s: String) -> Option<Value
 }
 
 impl Database {
-    pub async fn run(&self, stmt: &Statement, table: &Table, records: &[RecordType]) -> Result<Output, DbError> {
+    /// Runs one statement. A list of rows is read as a stream and abandoned past `cap`, so a
+    /// table larger than the app may read is never fetched whole.
+    pub async fn run(&self, stmt: &Statement, table: &Table, records: &[RecordType], cap: RowCap) -> Result<Output, QueryError> {
         match &self.pool {
             Pool::Sqlite(pool) => {
                 let q = bind_all!(sqlx::query(&stmt.sql), &stmt.binds);
                 match stmt.returns {
-                    Returns::Affected => Ok(Output::Count(q.execute(pool).await?.rows_affected() as i64)),
-                    Returns::Count => Ok(Output::Count(q.fetch_one(pool).await?.try_get::<i64, _>(0)?)),
+                    Returns::Affected => Ok(Output::Count(q.execute(pool).await.map_err(DbError::from)?.rows_affected() as i64)),
+                    Returns::Count => Ok(Output::Count(q.fetch_one(pool).await.map_err(DbError::from)?.try_get::<i64, _>(0).map_err(DbError::from)?)),
                     // At most one row (`LIMIT 1`, or one inserted): no stream and no list.
-                    Returns::Row => match q.fetch_optional(pool).await? {
-                        Some(row) => Ok(Output::Rows(vec![record!(&row, table, records, try_get_unchecked)])),
+                    Returns::Row => match q.fetch_optional(pool).await.map_err(DbError::from)? {
+                        Some(row) => Ok(Output::Rows(vec![sqlite_record(&row, table, records)?])),
                         None => Ok(Output::Rows(Vec::new())),
                     },
                     Returns::Rows => {
-                        let rows = q.fetch_all(pool).await?;
-                        let out: Result<Vec<Value>, DbError> = rows.iter().map(|row| Ok(record!(row, table, records, try_get_unchecked))).collect();
-                        Ok(Output::Rows(out?))
+                        let mut rows = q.fetch(pool);
+                        let (mut out, mut seen) = (Vec::new(), (0, 0));
+                        while let Some(row) = rows.try_next().await.map_err(DbError::from)? {
+                            let v = sqlite_record(&row, table, records)?;
+                            cap.take(&mut seen, &v)?;
+                            out.push(v);
+                        }
+                        Ok(Output::Rows(out))
                     }
                 }
             }
@@ -158,15 +204,32 @@ impl Database {
                 let q = bind_all!(sqlx::query(&stmt.sql), &stmt.binds);
                 match stmt.returns {
                     Returns::Affected => Ok(Output::Count(self.leased(async |c| q.execute(c).await).await?.rows_affected() as i64)),
-                    Returns::Count => Ok(Output::Count(self.leased(async |c| q.fetch_one(c).await).await?.try_get::<i64, _>(0)?)),
+                    Returns::Count => Ok(Output::Count(self.leased(async |c| q.fetch_one(c).await).await?.try_get::<i64, _>(0).map_err(DbError::from)?)),
                     Returns::Row => match self.leased(async |c| q.fetch_optional(c).await).await? {
-                        Some(row) => Ok(Output::Rows(vec![record!(&row, table, records, try_get)])),
+                        Some(row) => Ok(Output::Rows(vec![pg_record(&row, table, records)?])),
                         None => Ok(Output::Rows(Vec::new())),
                     },
                     Returns::Rows => {
-                        let rows = self.leased(async |c| q.fetch_all(c).await).await?;
-                        let out: Result<Vec<Value>, DbError> = rows.iter().map(|row| Ok(record!(row, table, records, try_get))).collect();
-                        Ok(Output::Rows(out?))
+                        // Rows past the cap end the stream early; the connection, left mid-query,
+                        // is then closed rather than kept (`lease`).
+                        let read = self
+                            .leased(async |c| {
+                                let mut rows = q.fetch(c);
+                                let (mut out, mut seen) = (Vec::new(), (0, 0));
+                                while let Some(row) = rows.try_next().await? {
+                                    let v = match pg_record(&row, table, records) {
+                                        Ok(v) => v,
+                                        Err(e) => return Ok(Err(QueryError::Db(e))),
+                                    };
+                                    if let Err(e) = cap.take(&mut seen, &v) {
+                                        return Ok(Err(e));
+                                    }
+                                    out.push(v);
+                                }
+                                Ok(Ok(out))
+                            })
+                            .await?;
+                        Ok(Output::Rows(read?))
                     }
                 }
             }

@@ -32,6 +32,8 @@ struct Idle {
     conn: PgConnection,
     born: Instant,
     since: Instant,
+    /// The `statement_timeout` in effect on the connection, in milliseconds.
+    statement_ms: u64,
 }
 
 /// Connections and the permits that bound them, for one set of threads.
@@ -48,6 +50,8 @@ impl Shard {
 
 pub struct PgLeases {
     opts: PgConnectOptions,
+    /// The `statement_timeout` a new connection starts with.
+    statement_ms: u64,
     max: usize,
     acquire_timeout: Duration,
     /// For any thread that is not one of a per-core server's workers.
@@ -69,8 +73,12 @@ pub fn set_thread_worker(index: usize) {
 }
 
 impl PgLeases {
-    pub fn new(opts: PgConnectOptions, max: usize, acquire_timeout: Duration) -> PgLeases {
-        PgLeases { opts, max, acquire_timeout, shared: Shard::new(max), workers: OnceLock::new() }
+    /// Up to `max` connections, each starting with `statement_timeout` (a query may ask for
+    /// another: `run_with`).
+    pub fn new(opts: PgConnectOptions, max: usize, acquire_timeout: Duration, statement_timeout: Duration) -> PgLeases {
+        let statement_ms = statement_timeout.as_millis() as u64;
+        let opts = opts.options([("statement_timeout", statement_ms.to_string())]);
+        PgLeases { opts, statement_ms, max, acquire_timeout, shared: Shard::new(max), workers: OnceLock::new() }
     }
 
     /// Gives each of `workers` threads its own share of the connections, on top of the shared
@@ -101,19 +109,35 @@ impl PgLeases {
             let idle = shard.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
             match idle {
                 Some(i) if now.duration_since(i.since) < MAX_IDLE => {
-                    return Ok(Lease { conn: Some(i.conn), born: i.born, settled: false, shard, _permit: permit });
+                    return Ok(Lease { conn: Some(i.conn), born: i.born, settled: false, statement_ms: i.statement_ms, shard, _permit: permit });
                 }
                 Some(stale) => drop(stale),
                 None => break,
             }
         }
-        let conn = PgConnection::connect_with(&self.opts).await?;
-        Ok(Lease { conn: Some(conn), born: now, settled: false, shard, _permit: permit })
+        let mut conn = PgConnection::connect_with(&self.opts).await?;
+        // A query whose request was cancelled is abandoned here by closing the connection;
+        // with this PostgreSQL notices within a second and stops the query, instead of
+        // running it to the end for nobody (PostgreSQL 14 and later; older ones ignore it).
+        let _ = sqlx::query("SET client_connection_check_interval = 1000").execute(&mut conn).await;
+        Ok(Lease { conn: Some(conn), born: now, settled: false, statement_ms: self.statement_ms, shard, _permit: permit })
     }
 
     /// Runs one query on a leased connection and settles the lease with its outcome.
     pub async fn run<T>(&self, query: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>) -> Result<T, DbError> {
+        self.run_with(self.statement_ms, query).await
+    }
+
+    /// `run`, with `statement_ms` as the statement timeout (set on the connection first when it
+    /// has another).
+    pub async fn run_with<T>(&self, statement_ms: u64, query: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>) -> Result<T, DbError> {
         let mut conn = self.acquire().await?;
+        if conn.statement_ms != statement_ms {
+            let r = sqlx::query(&format!("SET statement_timeout = {statement_ms}")).execute(&mut *conn).await;
+            conn.settle(&r);
+            r?;
+            conn.statement_ms = statement_ms;
+        }
         let r = query(&mut conn).await;
         conn.settle(&r);
         Ok(r?)
@@ -137,6 +161,7 @@ pub struct Lease {
     conn: Option<PgConnection>,
     born: Instant,
     settled: bool,
+    statement_ms: u64,
     shard: Arc<Shard>,
     _permit: OwnedSemaphorePermit,
 }
@@ -174,7 +199,7 @@ impl Drop for Lease {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
         if self.settled && self.born.elapsed() < MAX_LIFETIME && !self.shard.permits.is_closed() {
-            self.shard.idle.lock().unwrap_or_else(|p| p.into_inner()).push(Idle { conn, born: self.born, since: Instant::now() });
+            self.shard.idle.lock().unwrap_or_else(|p| p.into_inner()).push(Idle { conn, born: self.born, since: Instant::now(), statement_ms: self.statement_ms });
         }
         // Otherwise the connection is dropped: its socket closes and the server ends the session.
     }
@@ -198,7 +223,7 @@ mod tests {
     #[tokio::test]
     async fn settled_connections_are_reused_and_unsettled_ones_are_closed() {
         let opts = PgConnectOptions::from_str(&pg_url()).expect("url");
-        let leases = Arc::new(PgLeases::new(opts, 2, Duration::from_secs(5)));
+        let leases = Arc::new(PgLeases::new(opts, 2, Duration::from_secs(5), Duration::from_secs(5)));
         let first = {
             let mut l = leases.acquire().await.expect("lease");
             backend_pid(&mut l).await
@@ -239,7 +264,7 @@ mod tests {
     async fn a_worker_thread_leases_its_own_connections() {
         let opts = PgConnectOptions::from_str(&pg_url()).expect("url");
         let timeout = Duration::from_millis(200);
-        let leases = Arc::new(PgLeases::new(opts.clone(), 4, timeout));
+        let leases = Arc::new(PgLeases::new(opts.clone(), 4, timeout, timeout));
         leases.split_per_worker(2);
         // Other threads share the four connections of `new`...
         let mut shared = Vec::new();
@@ -264,7 +289,7 @@ mod tests {
         leases.close().await;
 
         // Three workers would get one connection each: nothing is split, worker 0 shares.
-        let unsplit = Arc::new(PgLeases::new(opts, 4, timeout));
+        let unsplit = Arc::new(PgLeases::new(opts, 4, timeout, timeout));
         unsplit.split_per_worker(3);
         let mut all = Vec::new();
         for _ in 0..4 {

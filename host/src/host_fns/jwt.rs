@@ -10,12 +10,17 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Map, Value};
 
 pub const LEEWAY_SECONDS: u64 = 30;
+/// The longest token `decode` looks at (tokens travel in headers, capped at 32 KiB in all).
+pub const MAX_TOKEN_BYTES: usize = 16 << 10;
+/// The longest HMAC secret taken: a key is 32 to 64 bytes, and a longer one only costs work.
+pub const MAX_SECRET_BYTES: usize = 4 << 10;
 const NUMERIC_CLAIMS: &[&str] = &["exp", "nbf", "iat"];
 
 #[derive(Debug, PartialEq)]
 pub enum JwtError {
     UnsupportedAlgorithm(String),
     ShortSecret { alg: &'static str, min: usize },
+    LongSecret,
     NonNumericClaim(String),
 }
 
@@ -24,6 +29,7 @@ impl std::fmt::Display for JwtError {
         match self {
             JwtError::UnsupportedAlgorithm(a) => write!(f, "unsupported JWT algorithm `{a}` (use HS256, HS384 or HS512)"),
             JwtError::ShortSecret { alg, min } => write!(f, "the JWT secret must be at least {min} bytes for {alg}"),
+            JwtError::LongSecret => write!(f, "the JWT secret must be at most {MAX_SECRET_BYTES} bytes"),
             JwtError::NonNumericClaim(c) => write!(f, "JWT claim `{c}` must be a whole number of seconds"),
         }
     }
@@ -36,7 +42,8 @@ fn algorithm(name: &str) -> Result<(Algorithm, &'static str, usize), JwtError> {
         "HS256" => Ok((Algorithm::HS256, "HS256", 32)),
         "HS384" => Ok((Algorithm::HS384, "HS384", 48)),
         "HS512" => Ok((Algorithm::HS512, "HS512", 64)),
-        other => Err(JwtError::UnsupportedAlgorithm(other.to_string())),
+        // A name is a few letters; a guest's long one is not copied into the message.
+        other => Err(JwtError::UnsupportedAlgorithm(other.chars().take(16).collect())),
     }
 }
 
@@ -44,6 +51,9 @@ fn checked_key(secret: &str, alg: &str) -> Result<Algorithm, JwtError> {
     let (a, name, min) = algorithm(alg)?;
     if secret.len() < min {
         return Err(JwtError::ShortSecret { alg: name, min });
+    }
+    if secret.len() > MAX_SECRET_BYTES {
+        return Err(JwtError::LongSecret);
     }
     Ok(a)
 }
@@ -119,6 +129,9 @@ fn validation(a: Algorithm) -> &'static Validation {
 /// The claims, or the reason (in words safe to show a client) the token is not accepted.
 pub fn decode(token: &str, secret: &str, alg: &str) -> Result<Vec<(String, String)>, String> {
     let a = checked_key(secret, alg).map_err(|e| e.to_string())?;
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err("invalid token".into());
+    }
     match jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret.as_bytes()), validation(a)) {
         Ok(data) => Ok(data.claims.0),
         Err(e) => Err(match e.kind() {
@@ -203,5 +216,7 @@ mod tests {
         let good = encode(&[("exp".into(), (now() + 60).to_string())], SECRET, "HS256").expect("encode");
         assert_eq!(decode(&good, &SECRET.replace('0', "1"), "HS256"), Err("invalid token signature".into()));
         assert_eq!(decode("not.a.token", SECRET, "HS256"), Err("invalid token".into()));
+        assert_eq!(decode(&format!("{good}{}", "A".repeat(MAX_TOKEN_BYTES)), SECRET, "HS256"), Err("invalid token".into()));
+        assert_eq!(encode(&[], &"k".repeat(MAX_SECRET_BYTES + 1), "HS256"), Err(JwtError::LongSecret));
     }
 }

@@ -54,7 +54,9 @@ impl Sink {
             }
             Sink::Buffer { bytes, cap } => {
                 let room = cap.saturating_sub(bytes.len());
-                bytes.extend_from_slice(&data[..data.len().min(room)]);
+                if room > 0 {
+                    bytes.extend_from_slice(&data[..data.len().min(room)]);
+                }
             }
         }
     }
@@ -87,28 +89,43 @@ fn read_u32(mem: &[u8], addr: usize) -> Option<u32> {
     Some(u32::from_le_bytes(mem.get(addr..addr.checked_add(4)?)?.try_into().ok()?))
 }
 
+/// The most iovecs one `fd_write` takes (POSIX's `IOV_MAX`); more is `EINVAL`, as on Linux.
+pub const MAX_IOVECS: u32 = 1024;
+/// The most bytes `random_get` fills at once (WASI libcs ask for 256 at most).
+pub const MAX_RANDOM_BYTES: u32 = 64 << 10;
+
+/// Writes the iovecs' bytes to the run's sink. The sink's room is known before anything is
+/// copied, and only what fits is copied: iovecs may all point at one large region, so the
+/// lengths they claim say nothing about what the host should spend.
 fn fd_write(caller: &mut Caller<'_, GuestState>, fd: i32, iovs: u32, iovs_len: u32, nwritten: u32) -> wasmtime::Result<i32> {
+    caller.data_mut().budget.call()?;
     if fd != 1 && fd != 2 {
         return Ok(ERRNO_BADF);
     }
+    if iovs_len > MAX_IOVECS {
+        return Ok(ERRNO_INVAL);
+    }
     let mem = memory(caller)?;
     let (data, state) = mem.data_and_store_mut(&mut *caller);
+    let sink = if fd == 1 { &mut state.output.stdout } else { &mut state.output.stderr };
     let mut total: u32 = 0;
-    let mut chunk = Vec::new();
     for i in 0..iovs_len as usize {
         let at = iovs as usize + 8 * i;
         let (Some(ptr), Some(len)) = (read_u32(data, at), read_u32(data, at + 4)) else { return Ok(ERRNO_FAULT) };
         let Some(bytes) = data.get(ptr as usize..ptr as usize + len as usize) else { return Ok(ERRNO_FAULT) };
-        chunk.extend_from_slice(bytes);
-        total = total.wrapping_add(len);
+        // Past the sink's room the bytes are dropped, yet reported written: a capped sink is
+        // a full disk that never fails, not an error the program has to handle.
+        sink.write(fd, bytes);
+        total = total.saturating_add(len);
     }
-    let sink = if fd == 1 { &mut state.output.stdout } else { &mut state.output.stderr };
-    sink.write(fd, &chunk);
     let Some(out) = data.get_mut(nwritten as usize..nwritten as usize + 4) else { return Ok(ERRNO_FAULT) };
     out.copy_from_slice(&total.to_le_bytes());
     Ok(ERRNO_SUCCESS)
 }
 
+/// Clocks and randomness are not counted against the run's host calls: each is as cheap as a
+/// few guest instructions, and a loop waiting on the clock is a loop like any other, bounded
+/// by the deadline and the CPU share.
 fn clock_time_get(caller: &mut Caller<'_, GuestState>, clock: i32, at: u32) -> wasmtime::Result<i32> {
     let nanos: u64 = match clock {
         // realtime
@@ -129,6 +146,9 @@ fn clock_time_get(caller: &mut Caller<'_, GuestState>, clock: i32, at: u32) -> w
 }
 
 fn random_get(caller: &mut Caller<'_, GuestState>, buf: u32, len: u32) -> wasmtime::Result<i32> {
+    if len > MAX_RANDOM_BYTES {
+        return Ok(ERRNO_INVAL);
+    }
     let mem = memory(caller)?;
     let Some(out) = mem.data_mut(&mut *caller).get_mut(buf as usize..buf as usize + len as usize) else {
         return Ok(ERRNO_FAULT);

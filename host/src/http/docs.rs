@@ -9,7 +9,7 @@ use axum::extract::Request;
 use axum::response::Response;
 use http::{header, HeaderValue, StatusCode};
 
-use super::Served;
+use crate::runtime::app::AppVersion;
 
 static SCALAR_GZ: &[u8] = include_bytes!("../../assets/scalar-standalone.js.gz");
 static PAGE: &str = include_str!("../../assets/docs.html");
@@ -24,8 +24,7 @@ fn response(status: StatusCode, content_type: &'static str, body: impl Into<Body
     res
 }
 
-pub fn openapi(served: &Served) -> Response {
-    let app = served.app.load_full();
+pub fn openapi(app: &AppVersion) -> Response {
     response(StatusCode::OK, "application/json", app.openapi.to_string())
 }
 
@@ -33,8 +32,7 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-pub fn page(served: &Served) -> Response {
-    let app = served.app.load_full();
+pub fn page(app: &AppVersion) -> Response {
     let mut res = response(StatusCode::OK, "text/html; charset=utf-8", PAGE.replace("{{TITLE}}", &escape(&app.ctx.name)));
     res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     res

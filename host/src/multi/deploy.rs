@@ -1,22 +1,27 @@
 //! From a module to a serving version, off the request path: size limit, validation (wasmparser,
-//! the import table, ABI version, manifest), secrets, compilation by this host, table
-//! migration, the top-level snapshot — and only then the atomic swap of the app's version
-//! pointer. Requests in flight finish on the version they started with.
+//! the import table, ABI version, manifest), secrets, the image (the top level run once, on the
+//! build thread, and stored with the version), compilation by this host, table migration — and
+//! only then the atomic swap of the app's version pointer. Requests in flight finish on the
+//! version they started with. Changes to one app are serialised by its own lock; a restarted
+//! host, or another host following the store, loads the stored image without running the top
+//! level again.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
+use guest_abi::value::Value;
 use serde::Serialize;
 
 use super::migrate::{apply, plan, MigrateError};
 use super::registry::{Tenant, TenantLimits};
+use crate::cron::CronLimits;
 use super::store::AppRow;
 use super::{valid_name, Host};
 use crate::db::{unix_seconds as now, Database, DbError};
 use crate::http::Served;
-use crate::runtime::app::{load_with, AppVersion, TopLevelOutput};
+use crate::runtime::app::{build_image, context_for, from_image, AppVersion, TopLevelOutput};
 use crate::runtime::cpu::CpuShare;
 use crate::runtime::invoke::field_default;
 use crate::runtime::state::AppContext;
@@ -73,6 +78,9 @@ pub struct Deployed {
     pub routes: Vec<String>,
 }
 
+/// The defaults of required fields, computed by the version, that a migration may need.
+type Defaults = HashMap<(String, String), Value>;
+
 impl Host {
     fn check_name(name: &str) -> Result<(), DeployError> {
         if valid_name(name) { Ok(()) } else { Err(DeployError::BadName(name.to_string())) }
@@ -85,53 +93,65 @@ impl Host {
         }
     }
 
-    /// A loaded version of `name` from `wasm`, with the app's stored secrets; tables migrated
-    /// first when `migrate`.
-    async fn prepare(&self, name: &str, wasm: &[u8], db: &Database, limits: &TenantLimits, migrate: bool) -> Result<AppVersion, DeployError> {
+    /// What a version of `name` from `wasm` runs with: its own manifest, the app's stored
+    /// settings (never the host's environment), its limits, and its database within the
+    /// app's budget.
+    async fn context(&self, name: &str, wasm: &[u8], db: &Database, limits: &TenantLimits) -> Result<Arc<AppContext>, DeployError> {
         let manifest = validate_bytes(wasm).map_err(DeployError::Invalid)?;
         let stored = self.store.secrets(name).await?;
-        let missing: Vec<String> = manifest.secrets.iter().filter(|s| !stored.contains_key(*s)).cloned().collect();
-        if !missing.is_empty() {
-            return Err(DeployError::Invalid(LoadError::MissingSecrets(missing)));
-        }
         let secrets: HashMap<String, String> = manifest.secrets.iter().filter_map(|s| stored.get(s).map(|v| (s.clone(), v.clone()))).collect();
-        // A tenant sees its own settings only, never the host's environment.
-        let ctx = AppContext { name: name.to_string(), secrets, env: stored, hasher: self.hasher.for_tenant(), db: Some(db.clone()), ..AppContext::bare(manifest) };
-        let app = load_with(&self.rt, wasm, ctx, limits.limits(), TopLevelOutput::Log, false).await.map_err(DeployError::Invalid)?;
-        if migrate {
-            // Defaults of required fields a migration may add, computed by the new version.
-            let mut defaults = HashMap::new();
-            for t in &app.manifest.tables {
-                if let Some(r) = app.manifest.records.get(t.record as usize) {
+        let run = limits.limits();
+        let db = db.with_budget(limits.db_connections as usize, run.statement_timeout);
+        let ctx = AppContext { name: name.to_string(), secrets, env: stored, hasher: self.hasher.for_tenant(), db: Some(db), ..AppContext::bare(manifest) };
+        context_for(wasm, ctx, run).map_err(DeployError::Invalid)
+    }
+
+    /// Runs the top level of `wasm` once (on the build thread) and returns the image.
+    async fn build(&self, wasm: &[u8], ctx: Arc<AppContext>) -> Result<Vec<u8>, DeployError> {
+        build_image(&self.rt, wasm.to_vec(), ctx, TopLevelOutput::Log).await.map_err(DeployError::Invalid)
+    }
+
+    async fn load(&self, image: Vec<u8>, ctx: Arc<AppContext>) -> Result<AppVersion, DeployError> {
+        from_image(&self.rt, image, ctx).await.map_err(DeployError::Invalid)
+    }
+
+    /// Brings the app's tables in line with `app`'s (refusing what would lose data). The
+    /// defaults a new required column needs are computed by `app` on the build thread, all
+    /// within one top-level deadline.
+    async fn migrate(&self, app: AppVersion, db: &Database) -> Result<AppVersion, DeployError> {
+        let deadline = app.limits().top_level_deadline;
+        let job = async move {
+            let mut defaults = Defaults::new();
+            let _ = tokio::time::timeout(deadline, async {
+                for t in &app.manifest.tables {
+                    let Some(r) = app.manifest.records.get(t.record as usize) else { continue };
                     for (i, f) in r.fields.iter().enumerate().filter(|(_, f)| f.has_default) {
                         if let Ok(Some(v)) = field_default(&app, t.record, i).await {
                             defaults.insert((t.name.clone(), f.name.clone()), v);
                         }
                     }
                 }
-            }
-            let steps = plan(db, &app.manifest.tables, &|t, c| defaults.get(&(t.name.clone(), c.name.clone())).cloned())
-                .await
-                .map_err(|e| match e {
-                    MigrateError::Destructive(m) => DeployError::Migration(m),
-                    MigrateError::Db(e) => DeployError::Store(e),
-                })?;
-            apply(db, &steps).await.map_err(|e| match e {
-                MigrateError::Destructive(m) => DeployError::Migration(m),
-                MigrateError::Db(e) => DeployError::Store(e),
-            })?;
-        }
+            })
+            .await;
+            (app, defaults)
+        };
+        let (app, defaults) = self.rt.builder.run(job).await.ok_or_else(|| DeployError::Migration("the defaults could not be computed".into()))?;
+        let failed = |e| match e {
+            MigrateError::Destructive(m) => DeployError::Migration(m),
+            MigrateError::Db(e) => DeployError::Store(e),
+        };
+        let steps = plan(db, &app.manifest.tables, &|t, c| defaults.get(&(t.name.clone(), c.name.clone())).cloned()).await.map_err(failed)?;
+        apply(db, &steps).await.map_err(failed)?;
         Ok(app)
     }
 
     /// Makes `app` the serving version of `name` (creating the tenant if new).
     fn activate(&self, name: &str, db: Database, mut app: AppVersion, version: i64, generation: i64, limits: TenantLimits) -> Arc<Tenant> {
+        self.failures.succeeded(name);
         app.version = version as u64;
-        let cpu = self.registry.get(name).map_or_else(
-            || Arc::new(CpuShare::new(super::tenant_cores(), crate::runtime::EPOCH_TICK)),
-            |t| t.cpu.clone(),
-        );
+        let cpu = self.registry.get(name).map_or_else(|| Arc::new(CpuShare::new(super::tenant_cores())), |t| t.cpu.clone());
         app.cpu = Some(cpu.clone());
+        let cron_runs = limits.cron_runs as usize;
         let tenant = match self.registry.get(name) {
             Some(t) => {
                 t.served.app.store(Arc::new(app));
@@ -158,7 +178,6 @@ impl Host {
                     limits: Mutex::new(limits),
                     deployed_at: AtomicI64::new(now()),
                     scheduler: Mutex::new(None),
-                    errors: Mutex::new(Vec::new()),
                 });
                 self.registry.insert(t.clone());
                 t
@@ -166,7 +185,7 @@ impl Host {
         };
         tenant.generation.store(generation, Ordering::Release);
         tenant.deployed_at.store(now(), Ordering::Release);
-        tenant.restart_crons();
+        tenant.restart_crons(CronLimits::new(cron_runs, self.cron_runs.clone()));
         tenant
     }
 
@@ -174,24 +193,29 @@ impl Host {
         Deployed { app: name.to_string(), version, routes: app.manifest.routes.iter().map(|r| format!("{} {}", r.method, r.path)).collect() }
     }
 
-    fn limits_of(row: Option<&AppRow>) -> TenantLimits {
-        row.and_then(|r| serde_json::from_str(&r.limits).ok()).unwrap_or_default()
+    /// The app's stored limits, or the host's defaults for a new app.
+    fn limits_of(&self, row: Option<&AppRow>) -> TenantLimits {
+        row.and_then(|r| serde_json::from_str(&r.limits).ok()).unwrap_or_else(|| self.config.default_limits.clone())
     }
 
-    /// Deploys a new version of `name` (creating the app if new) and serves it.
+    /// Deploys a new version of `name` (creating the app if new) and serves it. Only changes
+    /// to the same app wait for it, whatever its top level does.
     pub async fn deploy(&self, name: &str, wasm: &[u8]) -> Result<Deployed, DeployError> {
         Self::check_name(name)?;
         if wasm.len() > self.config.max_module_bytes {
             return Err(DeployError::TooLarge { limit: self.config.max_module_bytes });
         }
         validate_bytes(wasm).map_err(DeployError::Invalid)?;
-        let _guard = self.changes.lock().await;
+        let _guard = self.locks.lock(name).await;
         let row = self.store.app(name).await?;
-        let limits = Self::limits_of(row.as_ref());
+        let limits = self.limits_of(row.as_ref());
         let db = self.app_db(name).await?;
-        let app = self.prepare(name, wasm, &db, &limits, true).await?;
+        let ctx = self.context(name, wasm, &db, &limits).await?;
+        let image = self.build(wasm, ctx.clone()).await?;
+        let app = self.load(image.clone(), ctx).await?;
+        let app = self.migrate(app, &db).await?;
         let limits_json = serde_json::to_string(&limits).unwrap_or_else(|_| "{}".into());
-        let version = self.store.add_version(name, wasm, &limits_json).await?;
+        let version = self.store.add_version(name, wasm, &image, &limits_json).await?;
         let generation = self.store.app(name).await?.map_or(1, |r| r.generation);
         let answer = Self::answer(name, version, &app);
         self.activate(name, db, app, version, generation, limits);
@@ -199,16 +223,29 @@ impl Host {
         Ok(answer)
     }
 
+    /// The stored image of `version`, or one built now (and stored, unless another host
+    /// stored one first: every host serves the same image of a version).
+    async fn image_of(&self, name: &str, version: i64, wasm: &[u8], ctx: &Arc<AppContext>) -> Result<Vec<u8>, DeployError> {
+        if let Some(image) = self.store.version_image(name, version).await? {
+            return Ok(image);
+        }
+        let built = self.build(wasm, ctx.clone()).await?;
+        Ok(self.store.keep_image(name, version, &built).await?)
+    }
+
     /// Serves the version before the current one again.
     pub async fn rollback(&self, name: &str) -> Result<Deployed, DeployError> {
-        let _guard = self.changes.lock().await;
+        let _guard = self.locks.lock(name).await;
         let row = self.store.app(name).await?.ok_or_else(|| DeployError::NotFound(name.to_string()))?;
         let previous = self.store.versions(name).await?.into_iter().map(|(v, _)| v).filter(|v| *v < row.current).max();
         let previous = previous.ok_or_else(|| DeployError::NoPrevious(name.to_string()))?;
         let wasm = self.store.version_wasm(name, previous).await?.ok_or_else(|| DeployError::NotFound(name.to_string()))?;
-        let limits = Self::limits_of(Some(&row));
+        let limits = self.limits_of(Some(&row));
         let db = self.app_db(name).await?;
-        let app = self.prepare(name, &wasm, &db, &limits, true).await?;
+        let ctx = self.context(name, &wasm, &db, &limits).await?;
+        let image = self.image_of(name, previous, &wasm, &ctx).await?;
+        let app = self.load(image, ctx).await?;
+        let app = self.migrate(app, &db).await?;
         self.store.set_current(name, previous).await?;
         let generation = self.store.app(name).await?.map_or(row.generation + 1, |r| r.generation);
         let answer = Self::answer(name, previous, &app);
@@ -219,12 +256,13 @@ impl Host {
 
     /// Stops serving `name` and forgets its versions and secrets (its data stays).
     pub async fn remove(&self, name: &str) -> Result<(), DeployError> {
-        let _guard = self.changes.lock().await;
+        let _guard = self.locks.lock(name).await;
         let existed = self.store.remove(name).await?;
         let local = self.registry.remove(name);
         if let Some(t) = &local {
             t.stop_crons();
         }
+        self.failures.succeeded(name);
         if !existed && local.is_none() {
             return Err(DeployError::NotFound(name.to_string()));
         }
@@ -233,31 +271,65 @@ impl Host {
     }
 
     /// Loads the stored current version of an app (after a restart, a change through another
-    /// host, or a secret or limit change here).
+    /// host, or a change of limits here) from its stored image: the top level does not run
+    /// again. A failure is noted and retried after a growing pause (`Failures`).
     pub async fn reload(&self, row: &AppRow) -> Result<(), DeployError> {
-        let wasm = self.store.version_wasm(&row.name, row.current).await?.ok_or_else(|| DeployError::NotFound(row.name.clone()))?;
-        let limits = Self::limits_of(Some(row));
-        let db = self.app_db(&row.name).await?;
-        match self.prepare(&row.name, &wasm, &db, &limits, false).await {
-            Ok(app) => {
+        let loaded = async {
+            let wasm = self.store.version_wasm(&row.name, row.current).await?.ok_or_else(|| DeployError::NotFound(row.name.clone()))?;
+            let limits = self.limits_of(Some(row));
+            let db = self.app_db(&row.name).await?;
+            let ctx = self.context(&row.name, &wasm, &db, &limits).await?;
+            let image = self.image_of(&row.name, row.current, &wasm, &ctx).await?;
+            let app = self.load(image, ctx).await?;
+            Ok::<_, DeployError>((db, app, limits))
+        };
+        match loaded.await {
+            Ok((db, app, limits)) => {
                 self.activate(&row.name, db, app, row.current, row.generation, limits);
                 Ok(())
             }
             Err(e) => {
-                if let Some(t) = self.registry.get(&row.name) {
-                    t.note_error(e.to_string());
-                    // Do not retry this generation in a loop; a new change will.
-                    t.generation.store(row.generation, Ordering::Release);
-                }
+                let f = self.failures.failed(&row.name, row.generation, e.to_string());
+                tracing::error!(target: "fitz::host", app = %row.name, version = row.current, attempts = f.attempts, "cannot load: {e}");
                 Err(e)
             }
         }
     }
 
-    /// Reloads `name` from the store now (this host), after a change of its settings.
+    /// Reloads `name` from the store now (this host), after a change of its limits.
     pub async fn reload_now(&self, name: &str) -> Result<(), DeployError> {
-        let _guard = self.changes.lock().await;
+        let _guard = self.locks.lock(name).await;
+        self.store.touch(name).await?;
         let row = self.store.app(name).await?.ok_or_else(|| DeployError::NotFound(name.to_string()))?;
         self.reload(&row).await
+    }
+
+    /// After a change of secrets: the current version's top level runs again here with the
+    /// new values, its image replaces the stored one (other versions' images, built with the
+    /// old values, are cleared), and every host loads that image.
+    pub async fn rebuild(&self, name: &str) -> Result<(), DeployError> {
+        let _guard = self.locks.lock(name).await;
+        let row = self.store.app(name).await?.ok_or_else(|| DeployError::NotFound(name.to_string()))?;
+        let wasm = self.store.version_wasm(name, row.current).await?.ok_or_else(|| DeployError::NotFound(name.to_string()))?;
+        let limits = self.limits_of(Some(&row));
+        let db = self.app_db(name).await?;
+        let built = async {
+            let ctx = self.context(name, &wasm, &db, &limits).await?;
+            let image = self.build(&wasm, ctx.clone()).await?;
+            let app = self.load(image.clone(), ctx).await?;
+            Ok::<_, DeployError>((image, app))
+        };
+        let (image, app) = match built.await {
+            Ok(b) => b,
+            Err(e) => {
+                self.failures.failed(name, row.generation, e.to_string());
+                return Err(e);
+            }
+        };
+        self.store.replace_images(name, row.current, &image).await?;
+        self.store.touch(name).await?;
+        let generation = self.store.app(name).await?.map_or(row.generation + 1, |r| r.generation);
+        self.activate(name, db, app, row.current, generation, limits);
+        Ok(())
     }
 }

@@ -36,6 +36,11 @@ async fn dispatch(State(host): State<Arc<Host>>, req: Request) -> Response {
     match app_of(&name, &host.config.base_domain) {
         Some(app) => match host.registry.get(app) {
             Some(tenant) => serve_app(&tenant.served, req).await,
+            None if host.starting.load(std::sync::atomic::Ordering::Acquire) => {
+                let mut res = error(503, "the host is starting; try again shortly");
+                res.headers_mut().insert(header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+                res
+            }
             None => error(404, &format!("no app named `{app}` on this host")),
         },
         None => {

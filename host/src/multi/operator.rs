@@ -26,6 +26,8 @@ use crate::http::{error, json_response};
 
 /// Largest secret value or limits document.
 const SMALL_BODY: usize = 64 << 10;
+/// Time an operator's upload (a module of up to 16 MiB) may take.
+const OPERATOR_BODY_TIME: std::time::Duration = std::time::Duration::from_secs(120);
 
 fn authorized(host: &Host, req: &Request) -> bool {
     let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
@@ -38,8 +40,11 @@ fn authorized(host: &Host, req: &Request) -> bool {
 /// The whole body, or a 413 that also closes the connection: past a bound the rest of the body
 /// is not read, so the connection cannot carry another request, and a client must not reuse it.
 async fn body(req: Request, limit: usize) -> Result<Vec<u8>, Response> {
-    crate::http::read_limited(req.into_body(), limit).await.ok_or_else(|| {
-        let mut res = error(413, &format!("the request body is larger than the limit of {limit} bytes"));
+    crate::http::read_limited(req.into_body(), limit, OPERATOR_BODY_TIME).await.map_err(|why| {
+        let mut res = match why {
+            crate::http::Unread::TimedOut => error(408, "the request body did not arrive in time"),
+            _ => error(413, &format!("the request body is larger than the limit of {limit} bytes")),
+        };
         res.headers_mut().insert(header::CONNECTION, http::HeaderValue::from_static("close"));
         res
     })
@@ -89,10 +94,10 @@ pub async fn handle(host: &Host, req: Request) -> Response {
             if let Err(e) = host.store.set_secret(&app, &name, value).await {
                 return error(503, &format!("the host's store failed: {e}"));
             }
-            settings_changed(host, &app, json!({ "app": app, "secret": name, "set": true })).await
+            secrets_changed(host, &app, json!({ "app": app, "secret": name, "set": true })).await
         }
         (&Method::DELETE, ["apps", app, "secrets", name]) => match host.store.unset_secret(app, name).await {
-            Ok(true) => settings_changed(host, app, json!({ "app": app, "secret": name, "set": false })).await,
+            Ok(true) => secrets_changed(host, app, json!({ "app": app, "secret": name, "set": false })).await,
             Ok(false) => error(404, &format!("`{app}` has no secret `{name}`")),
             Err(e) => error(503, &format!("the host's store failed: {e}")),
         },
@@ -118,24 +123,28 @@ pub async fn handle(host: &Host, req: Request) -> Response {
             if let Err(e) = host.store.set_limits(&app, &text).await {
                 return error(503, &format!("the host's store failed: {e}"));
             }
-            settings_changed(host, &app, json!({ "app": app, "limits": limits })).await
+            limits_changed(host, &app, json!({ "app": app, "limits": limits })).await
         }
         _ => error(404, "no such operator endpoint (see `fitz apps --help`)"),
     }
 }
 
-/// Reloads a deployed app after its secrets or limits changed (so its top level sees them).
-async fn settings_changed(host: &Host, app: &str, answer: serde_json::Value) -> Response {
+/// After a secret changed: the current version's top level runs again with it (`rebuild`).
+async fn secrets_changed(host: &Host, app: &str, answer: serde_json::Value) -> Response {
+    changed(host, app, answer, host.rebuild(app)).await
+}
+
+/// After the limits changed: the stored image is loaded again under them (`reload_now`).
+async fn limits_changed(host: &Host, app: &str, answer: serde_json::Value) -> Response {
+    changed(host, app, answer, host.reload_now(app)).await
+}
+
+async fn changed(host: &Host, app: &str, answer: serde_json::Value, apply: impl std::future::Future<Output = Result<(), super::deploy::DeployError>>) -> Response {
     match host.store.app(app).await {
-        Ok(Some(_)) => {
-            if let Err(e) = host.store.touch(app).await {
-                return error(503, &format!("the host's store failed: {e}"));
-            }
-            match host.reload_now(app).await {
-                Ok(()) => json_response(200, &answer),
-                Err(e) => error(e.status(), &format!("saved, but the app could not be reloaded: {e}")),
-            }
-        }
+        Ok(Some(_)) => match apply.await {
+            Ok(()) => json_response(200, &answer),
+            Err(e) => error(e.status(), &format!("saved, but the app could not be reloaded: {e}")),
+        },
         // Not deployed yet: the setting waits for the first deploy.
         Ok(None) => json_response(200, &answer),
         Err(e) => error(503, &format!("the host's store failed: {e}")),
@@ -153,6 +162,7 @@ async fn list(host: &Host) -> Response {
                         "version": r.current,
                         "url": format!("http://{}.{}", r.name, host.config.base_domain),
                         "loaded": host.registry.get(&r.name).is_some(),
+                        "load_error": host.failures.get(&r.name).map(|f| f.error),
                     })
                 })
                 .collect();
@@ -172,19 +182,26 @@ async fn inspect(host: &Host, app: &str) -> Response {
     let secrets: Vec<String> = host.store.secrets(app).await.map(|s| s.into_keys().collect()).unwrap_or_default();
     let limits: TenantLimits = serde_json::from_str(&row.limits).unwrap_or_default();
     let tenant = host.registry.get(app);
-    let (routes, crons, errors, deployed_at, served_version) = match &tenant {
+    let (routes, crons, deployed_at, served_version) = match &tenant {
         Some(t) => {
             let v = t.served.app.load_full();
             (
                 v.manifest.routes.iter().map(|r| json!({ "method": r.method, "path": r.path, "handler": r.handler, "auth": r.auth })).collect::<Vec<_>>(),
                 v.manifest.crons.iter().map(|c| json!({ "job": c.name, "schedule": c.expr })).collect::<Vec<_>>(),
-                t.errors.lock().map(|e| e.clone()).unwrap_or_default(),
                 t.deployed_at.load(Ordering::Acquire),
                 Some(v.version),
             )
         }
-        None => (vec![], vec![], vec![], 0, None),
+        None => (vec![], vec![], 0, None),
     };
+    let load_failure = host.failures.get(app).map(|f| {
+        json!({
+            "error": f.error,
+            "generation": f.generation,
+            "attempts": f.attempts,
+            "retry_in_ms": f.retry_at.saturating_duration_since(std::time::Instant::now()).as_millis() as u64,
+        })
+    });
     let mut secrets = secrets;
     secrets.sort();
     json_response(
@@ -200,7 +217,7 @@ async fn inspect(host: &Host, app: &str) -> Response {
             "secrets": secrets,
             "last_deploy": row.updated_at,
             "loaded_at": deployed_at,
-            "errors": errors,
+            "load_failure": load_failure,
         }),
     )
 }

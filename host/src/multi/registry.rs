@@ -4,62 +4,13 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 
-use crate::cron::Scheduler;
+use crate::cron::{CronLimits, Scheduler};
 use crate::db::Database;
 use crate::http::Served;
-use crate::runtime::app::Limits;
 
-/// Limits an operator sets per app; stored as JSON with the app.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TenantLimits {
-    /// Linear memory of one instance.
-    pub memory_mib: u64,
-    /// Time one request may take.
-    pub request_ms: u64,
-    /// Requests of this app served at once; more get 503.
-    pub concurrency: u32,
-    /// Largest request body.
-    pub body_kib: u64,
-}
-
-impl Default for TenantLimits {
-    fn default() -> Self {
-        TenantLimits { memory_mib: 64, request_ms: 10_000, concurrency: 32, body_kib: 1024 }
-    }
-}
-
-impl TenantLimits {
-    /// Within what the host can give (the pool's slot size, a sane maximum time).
-    pub fn check(&self, max_memory_mib: u64) -> Result<(), String> {
-        if self.memory_mib == 0 || self.memory_mib > max_memory_mib {
-            return Err(format!("memory_mib must be between 1 and {max_memory_mib}"));
-        }
-        if self.request_ms == 0 || self.request_ms > 300_000 {
-            return Err("request_ms must be between 1 and 300000".into());
-        }
-        if self.concurrency == 0 || self.concurrency > 10_000 {
-            return Err("concurrency must be between 1 and 10000".into());
-        }
-        if self.body_kib == 0 || self.body_kib > 64 * 1024 {
-            return Err("body_kib must be between 1 and 65536".into());
-        }
-        Ok(())
-    }
-
-    pub fn limits(&self) -> Limits {
-        Limits {
-            memory_bytes: (self.memory_mib as usize) << 20,
-            request_deadline: Duration::from_millis(self.request_ms),
-            body_bytes: (self.body_kib as usize) << 10,
-            ..Limits::default()
-        }
-    }
-}
+pub use crate::limits::TenantLimits;
 
 /// One app in this process.
 pub struct Tenant {
@@ -73,32 +24,20 @@ pub struct Tenant {
     pub limits: Mutex<TenantLimits>,
     pub deployed_at: AtomicI64,
     pub scheduler: Mutex<Option<Scheduler>>,
-    /// The last few load or deploy failures, for `inspect`.
-    pub errors: Mutex<Vec<String>>,
 }
 
 impl Tenant {
-    pub fn note_error(&self, e: String) {
-        if let Ok(mut errors) = self.errors.lock() {
-            errors.push(e);
-            let n = errors.len();
-            if n > 10 {
-                errors.drain(..n - 10);
-            }
-        }
-    }
-
     pub fn generation(&self) -> i64 {
         self.generation.load(Ordering::Acquire)
     }
 
     /// Restarts the app's cron jobs on its current version.
-    pub fn restart_crons(&self) {
+    pub fn restart_crons(&self, limits: CronLimits) {
         if let Ok(mut s) = self.scheduler.lock() {
             if let Some(old) = s.take() {
                 old.stop();
             }
-            *s = Some(crate::cron::start(self.served.clone()));
+            *s = Some(crate::cron::start(self.served.clone(), limits));
         }
     }
 

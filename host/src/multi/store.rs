@@ -1,5 +1,6 @@
-//! What a multi-tenant host keeps durably: every deployed module version, which version each
-//! app serves, its limits and its secrets. On PostgreSQL these live in the schema `fitz_host`,
+//! What a multi-tenant host keeps durably: every deployed module version with its image (the
+//! module with its top level's memory baked in, built once), which version each app serves,
+//! its limits and its secrets. On PostgreSQL these live in the schema `fitz_host`,
 //! shared by every host process on that database; otherwise in `host.db` in the data
 //! directory. Each change bumps the app's generation, which other hosts poll to follow.
 //!
@@ -67,6 +68,20 @@ impl HostStore {
         for s in statements {
             db.execute_ddl(&s).await?;
         }
+        // Stores written before images were kept get the column; their images are built once,
+        // by the first host to load each version.
+        let has_image = match &db.pool {
+            Pool::Sqlite(p) => sqlx::query("SELECT 1 FROM pragma_table_info('versions') WHERE name = 'image'").fetch_optional(p).await?.is_some(),
+            Pool::Postgres(p) => sqlx::query("SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'versions' AND column_name = 'image'")
+                .bind(SCHEMA)
+                .fetch_optional(p)
+                .await?
+                .is_some(),
+        };
+        if !has_image {
+            let if_absent = if matches!(db.pool, Pool::Postgres(_)) { " IF NOT EXISTS" } else { "" };
+            db.execute_ddl(&format!("ALTER TABLE {} ADD COLUMN{if_absent} image {blob}", db.table("versions"))).await?;
+        }
         Ok(HostStore { db })
     }
 
@@ -88,11 +103,11 @@ impl HostStore {
 
     /// Stores a new version of `app` (created with `limits` when new) and makes it current;
     /// returns its number.
-    pub async fn add_version(&self, app: &str, wasm: &[u8], limits: &str) -> Result<i64, DbError> {
+    pub async fn add_version(&self, app: &str, wasm: &[u8], image: &[u8], limits: &str) -> Result<i64, DbError> {
         let db = &self.db;
         let (versions, apps) = (db.table("versions"), db.table("apps"));
         let next_sql = format!("SELECT COALESCE(MAX(version), 0) + 1 FROM {versions} WHERE app = {}", p(db, 1));
-        let insert = format!("INSERT INTO {versions} (app, version, wasm, deployed_at) VALUES ({}, {}, {}, {})", p(db, 1), p(db, 2), p(db, 3), p(db, 4));
+        let insert = format!("INSERT INTO {versions} (app, version, wasm, deployed_at, image) VALUES ({}, {}, {}, {}, {})", p(db, 1), p(db, 2), p(db, 3), p(db, 4), p(db, 5));
         let upsert = format!(
             "INSERT INTO {apps} (name, current, generation, limits, updated_at) VALUES ({}, {}, 1, {}, {}) \
              ON CONFLICT (name) DO UPDATE SET current = excluded.current, generation = {apps}.generation + 1, updated_at = excluded.updated_at",
@@ -106,7 +121,7 @@ impl HostStore {
         // retry with the next number.
         for _ in 0..3 {
             let version: i64 = on_pool!(db, |pool| sqlx::query(&next_sql).bind(app).fetch_one(pool).await?.try_get(0)?);
-            let inserted = on_pool!(db, |pool| sqlx::query(&insert).bind(app).bind(version).bind(wasm).bind(t).execute(pool).await.map(|r| r.rows_affected()));
+            let inserted = on_pool!(db, |pool| sqlx::query(&insert).bind(app).bind(version).bind(wasm).bind(t).bind(image).execute(pool).await.map(|r| r.rows_affected()));
             match inserted {
                 Ok(_) => {
                     on_pool!(db, |pool| sqlx::query(&upsert).bind(app).bind(version).bind(limits).bind(t).execute(pool).await?.rows_affected());
@@ -124,6 +139,37 @@ impl HostStore {
     pub async fn version_wasm(&self, app: &str, version: i64) -> Result<Option<Vec<u8>>, DbError> {
         let sql = format!("SELECT wasm FROM {} WHERE app = {} AND version = {}", self.db.table("versions"), p(&self.db, 1), p(&self.db, 2));
         Ok(on_pool!(self.db, |pool| sqlx::query(&sql).bind(app).bind(version).fetch_optional(pool).await?.map(|r| r.get::<Vec<u8>, _>(0))))
+    }
+
+    /// The image of a version, if one was built (and not cleared by a change of secrets).
+    pub async fn version_image(&self, app: &str, version: i64) -> Result<Option<Vec<u8>>, DbError> {
+        let sql = format!("SELECT image FROM {} WHERE app = {} AND version = {}", self.db.table("versions"), p(&self.db, 1), p(&self.db, 2));
+        Ok(on_pool!(self.db, |pool| sqlx::query(&sql).bind(app).bind(version).fetch_optional(pool).await?.and_then(|r| r.get::<Option<Vec<u8>>, _>(0))))
+    }
+
+    /// Stores the image of a version unless it has one: the first host to build it wins and
+    /// every host then serves that one. Returns the stored image.
+    pub async fn keep_image(&self, app: &str, version: i64, image: &[u8]) -> Result<Vec<u8>, DbError> {
+        let sql = format!(
+            "UPDATE {} SET image = {} WHERE app = {} AND version = {} AND image IS NULL",
+            self.db.table("versions"),
+            p(&self.db, 1),
+            p(&self.db, 2),
+            p(&self.db, 3)
+        );
+        on_pool!(self.db, |pool| sqlx::query(&sql).bind(image).bind(app).bind(version).execute(pool).await?.rows_affected());
+        Ok(self.version_image(app, version).await?.unwrap_or_else(|| image.to_vec()))
+    }
+
+    /// Replaces the image of `version` (its top level ran again with new secrets) and clears
+    /// the other versions' images, built with the old ones.
+    pub async fn replace_images(&self, app: &str, version: i64, image: &[u8]) -> Result<(), DbError> {
+        let versions = self.db.table("versions");
+        let set = format!("UPDATE {versions} SET image = {} WHERE app = {} AND version = {}", p(&self.db, 1), p(&self.db, 2), p(&self.db, 3));
+        let clear = format!("UPDATE {versions} SET image = NULL WHERE app = {} AND version <> {}", p(&self.db, 1), p(&self.db, 2));
+        on_pool!(self.db, |pool| sqlx::query(&set).bind(image).bind(app).bind(version).execute(pool).await?.rows_affected());
+        on_pool!(self.db, |pool| sqlx::query(&clear).bind(app).bind(version).execute(pool).await?.rows_affected());
+        Ok(())
     }
 
     /// Version numbers of `app`, oldest first.

@@ -1,8 +1,8 @@
-//! One app version: validated, its top level run once and baked into the module, compiled, and
-//! ready to instantiate per request. Everything here happens off the request path.
+//! One app version: validated, its top level run once and baked into the module (its image),
+//! compiled, and ready to instantiate per request. Everything here happens on the build thread,
+//! off the request path.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use guest_abi::manifest::Manifest;
 use wasmtime::{InstancePre, Module, ModuleExport, Store, StoreLimits, StoreLimitsBuilder};
@@ -13,34 +13,10 @@ use super::{snapshot, Runtime};
 use crate::host_fns::wasi::{GuestExit, Output, Sink};
 use crate::http::routes::RouteTable;
 
-/// Per-app limits (DESIGN.md §8), with defaults sane for a small machine.
-#[derive(Clone, Debug)]
-pub struct Limits {
-    /// Linear memory of one instance.
-    pub memory_bytes: usize,
-    /// Wall-clock time a request may spend in the guest (host calls included).
-    pub request_deadline: Duration,
-    /// Time one run of a `@cron` job may take.
-    pub cron_deadline: Duration,
-    /// Time the top level may take when a version loads.
-    pub top_level_deadline: Duration,
-    pub body_bytes: usize,
-    /// Bytes of `print` output kept per request (the rest is dropped).
-    pub output_bytes: usize,
-}
+pub use crate::limits::Limits;
 
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            memory_bytes: 64 << 20,
-            request_deadline: Duration::from_secs(10),
-            cron_deadline: Duration::from_secs(60),
-            top_level_deadline: Duration::from_secs(60),
-            body_bytes: 1 << 20,
-            output_bytes: 64 << 10,
-        }
-    }
-}
+/// Elements a table may grow to (our modules use a few hundred, for function references).
+const TABLE_ELEMENTS: usize = 10_000;
 
 pub struct AppVersion {
     /// Its number among the app's deployed versions (1 for a single app).
@@ -52,7 +28,6 @@ pub struct AppVersion {
     pub routes: RouteTable,
     /// The OpenAPI document, built once per version.
     pub openapi: Arc<str>,
-    pub limits: Limits,
     pub engine: wasmtime::Engine,
     /// The tenant's CPU share on a multi-tenant host (`None`: one app, no throttling).
     pub cpu: Option<Arc<super::cpu::CpuShare>>,
@@ -87,114 +62,138 @@ pub enum TopLevelOutput {
 }
 
 impl AppVersion {
+    pub fn limits(&self) -> &Limits {
+        &self.ctx.limits
+    }
+
     pub fn store_limits(limits: &Limits) -> StoreLimits {
-        StoreLimitsBuilder::new().memory_size(limits.memory_bytes).instances(1).tables(4).memories(1).build()
+        StoreLimitsBuilder::new().memory_size(limits.memory_bytes).table_elements(TABLE_ELEMENTS).instances(1).tables(4).memories(1).build()
     }
 
     /// A fresh store for one request or tick. The guest yields to the executor every epoch
     /// tick, so a guest that computes for long never holds a worker thread from other
     /// requests (or other apps); the caller's timer enforces the deadline.
     pub fn new_store(&self) -> Store<GuestState> {
-        let state = GuestState {
-            app: self.ctx.clone(),
-            limits: Self::store_limits(&self.limits),
-            output: Output::captured(self.limits.output_bytes, 4 << 10),
-            mem: None,
-        };
+        let limits = self.limits();
+        let state = GuestState::new(self.ctx.clone(), Self::store_limits(limits), Output::captured(limits.output_bytes, 4 << 10));
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(1);
         match &self.cpu {
             None => store.epoch_deadline_async_yield_and_update(1),
-            Some(share) => {
-                let share = share.clone();
-                store.epoch_deadline_callback(move |_| {
-                    Ok(if share.tick() {
-                        wasmtime::UpdateDeadline::YieldCustom(1, Box::pin(tokio::time::sleep(share.penalty())))
-                    } else {
-                        wasmtime::UpdateDeadline::Yield(1)
-                    })
-                });
-            }
+            Some(share) => store.epoch_deadline_callback(super::cpu::CpuShare::callback(share.clone())),
         }
         store
     }
 }
 
-/// Validates, creates the app's missing tables, runs the top level, bakes the snapshot and
-/// compiles it. `ctx.manifest` is replaced by the module's own manifest.
+/// Validates, creates the app's missing tables, builds the image (the top level run once) and
+/// loads it: what `fitz run` and `fitz serve` do at start.
 pub async fn load(rt: &Runtime, wasm: &[u8], ctx: AppContext, limits: Limits, output: TopLevelOutput) -> Result<AppVersion, LoadError> {
-    load_with(rt, wasm, ctx, limits, output, true).await
+    let ctx = context_for(wasm, ctx, limits)?;
+    if let Some(db) = &ctx.db {
+        db.create_tables(&ctx.manifest.tables).await.map_err(|e| LoadError::Database(e.to_string()))?;
+    }
+    let image = build_image(rt, wasm.to_vec(), ctx.clone(), output).await?;
+    from_image(rt, image, ctx).await
 }
 
-/// `load`, leaving the tables to the caller when `create_tables` is false (a multi-tenant
-/// deploy migrates them first).
-pub async fn load_with(
-    rt: &Runtime,
-    wasm: &[u8],
-    ctx: AppContext,
-    limits: Limits,
-    output: TopLevelOutput,
-    create_tables: bool,
-) -> Result<AppVersion, LoadError> {
+/// Validates the module and fits `ctx` to it: the module's own manifest and these limits.
+/// Refused when a secret the module names is missing.
+pub fn context_for(wasm: &[u8], ctx: AppContext, limits: Limits) -> Result<Arc<AppContext>, LoadError> {
     let manifest = validate_bytes(wasm)?;
     let missing: Vec<String> = manifest.secrets.iter().filter(|s| !ctx.secrets.contains_key(*s)).cloned().collect();
     if !missing.is_empty() {
         return Err(LoadError::MissingSecrets(missing));
     }
-    let routes = RouteTable::new(&manifest.routes).map_err(LoadError::Manifest)?;
-    let manifest = Arc::new(manifest);
     // Plans are by query index, so they start afresh with the module's own manifest.
-    let ctx = Arc::new(AppContext { manifest: manifest.clone(), plans: Default::default(), ..ctx });
-    if let (Some(db), true) = (&ctx.db, create_tables) {
-        db.create_tables(&manifest.tables).await.map_err(|e| LoadError::Database(e.to_string()))?;
-    }
+    Ok(Arc::new(AppContext { manifest: Arc::new(manifest), plans: Default::default(), limits, ..ctx }))
+}
 
-    let module = compile(rt, wasm)?;
+/// The version's image: the module with the memory its top level left baked in as its initial
+/// memory (DESIGN.md §9). The top level runs here, once, on the build thread, yielding at
+/// every tick and within its own deadline; every instance of the version, on every host and
+/// after every restart, starts from the image instead of running it again.
+pub async fn build_image(rt: &Runtime, wasm: Vec<u8>, ctx: Arc<AppContext>, output: TopLevelOutput) -> Result<Vec<u8>, LoadError> {
+    let rt2 = rt.clone();
+    let job = async move {
+        let module = compile(&rt2, wasm.clone()).await?;
+        check_module(&module, &ctx.manifest)?;
+        let memory = run_top_level(&rt2, &module, ctx, output).await?;
+        rt2.builder.blocking(move || snapshot::bake(&wasm, &memory)).await.unwrap_or_else(|| Err("the build failed".into())).map_err(LoadError::Compile)
+    };
+    rt.builder.run(job).await.unwrap_or_else(|| Err(LoadError::Compile("the build failed".into())))
+}
+
+/// A serving version from an image `build_image` made (here or on another host, from the
+/// store), compiled on the build thread. `ctx` is the one `context_for` gave for the module.
+pub async fn from_image(rt: &Runtime, image: Vec<u8>, ctx: Arc<AppContext>) -> Result<AppVersion, LoadError> {
+    let manifest = validate_bytes(&image)?;
+    if manifest != *ctx.manifest {
+        return Err(LoadError::Manifest("the image's manifest is not the module's".into()));
+    }
+    let routes = RouteTable::new(&manifest.routes).map_err(LoadError::Manifest)?;
+    let module = compile(rt, image).await?;
     check_module(&module, &manifest)?;
-    let memory = run_top_level(rt, &module, ctx.clone(), &limits, output).await?;
-    let baked = snapshot::bake(wasm, &memory).map_err(LoadError::Compile)?;
-    let module = compile(rt, &baked)?;
+    if let Some(wasmtime::ExternType::Memory(m)) = module.get_export(guest_abi::exports::MEMORY) {
+        let bytes = m.minimum().saturating_mul(1 << 16);
+        if bytes > ctx.limits.memory_bytes as u64 {
+            return Err(LoadError::TopLevel(format!(
+                "it left {} MiB of memory, more than the app's limit of {} MiB",
+                bytes.div_ceil(1 << 20),
+                ctx.limits.memory_bytes >> 20
+            )));
+        }
+    }
     let pre = rt.linker.instantiate_pre(&module).map_err(|e| LoadError::Import(e.to_string()))?;
     let entries = Entries::resolve(&module, &manifest)?;
     let openapi: Arc<str> = crate::openapi::json(&manifest, &ctx.name).into();
-    Ok(AppVersion { version: 1, ctx, manifest, pre, entries, routes, openapi, limits, engine: rt.engine.clone(), cpu: None, _ticker: rt.ticker.clone() })
+    let manifest = ctx.manifest.clone();
+    Ok(AppVersion { version: 1, ctx, manifest, pre, entries, routes, openapi, engine: rt.engine.clone(), cpu: None, _ticker: rt.ticker.clone() })
 }
 
-fn compile(rt: &Runtime, wasm: &[u8]) -> Result<Module, LoadError> {
-    Module::new(&rt.engine, wasm).map_err(|e| LoadError::Compile(e.to_string()))
+/// Compiles on the build runtime's blocking pool.
+async fn compile(rt: &Runtime, wasm: Vec<u8>) -> Result<Module, LoadError> {
+    let engine = rt.engine.clone();
+    rt.builder
+        .blocking(move || Module::new(&engine, &wasm).map_err(|e| LoadError::Compile(e.to_string())))
+        .await
+        .unwrap_or_else(|| Err(LoadError::Compile("the build failed".into())))
 }
 
 /// Runs `fitz_main` and returns the instance's memory afterwards.
-async fn run_top_level(rt: &Runtime, module: &Module, ctx: Arc<AppContext>, limits: &Limits, output: TopLevelOutput) -> Result<Vec<u8>, LoadError> {
+async fn run_top_level(rt: &Runtime, module: &Module, ctx: Arc<AppContext>, output: TopLevelOutput) -> Result<Vec<u8>, LoadError> {
+    let limits = ctx.limits.clone();
     let output = match output {
         // stderr is kept either way: a runtime error becomes the load error's message.
         TopLevelOutput::Terminal => Output { stdout: Sink::Inherit, stderr: Sink::buffer(4 << 10) },
         TopLevelOutput::Log => Output::captured(limits.output_bytes, 4 << 10),
     };
-    let state = GuestState { app: ctx.clone(), limits: AppVersion::store_limits(limits), output, mem: None };
-    let mut store = Store::new(&rt.engine, state);
+    let mut store = Store::new(&rt.engine, GuestState::new(ctx.clone(), AppVersion::store_limits(&limits), output));
     store.limiter(|s| &mut s.limits);
-    store.set_epoch_deadline(Runtime::ticks(limits.top_level_deadline));
-    store.epoch_deadline_trap();
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_async_yield_and_update(1);
     let failed = |e: wasmtime::Error, store: &mut Store<GuestState>| {
         let stderr = store.data_mut().output.stderr.take_text();
         LoadError::TopLevel(describe_failure(&e, stderr.trim()))
     };
-    let instance = match rt.linker.instantiate_async(&mut store, module).await {
-        Ok(i) => i,
-        Err(e) => return Err(failed(e, &mut store)),
+    let run = tokio::time::timeout(limits.top_level_deadline, async {
+        let instance = rt.linker.instantiate_async(&mut store, module).await?;
+        let main = instance.get_typed_func::<(), ()>(&mut store, guest_abi::exports::MAIN)?;
+        main.call_async(&mut store, ()).await?;
+        Ok::<_, wasmtime::Error>(instance)
+    })
+    .await;
+    let instance = match run {
+        Err(_) => return Err(LoadError::TopLevel("deadline exceeded".into())),
+        Ok(Err(e)) => return Err(failed(e, &mut store)),
+        Ok(Ok(i)) => i,
     };
-    let main = instance
-        .get_typed_func::<(), ()>(&mut store, guest_abi::exports::MAIN)
-        .map_err(|e| LoadError::Export(e.to_string()))?;
-    if let Err(e) = main.call_async(&mut store, ()).await {
-        return Err(failed(e, &mut store));
-    }
     let printed = store.data_mut().output.stdout.take_text();
     for line in printed.lines() {
         tracing::info!(target: "fitz::print", app = %ctx.name, "{line}");
     }
+    crate::host_fns::report_dropped_logs(&mut store);
     let memory = instance
         .get_memory(&mut store, guest_abi::exports::MEMORY)
         .ok_or_else(|| LoadError::Export("the module exports no memory".into()))?;

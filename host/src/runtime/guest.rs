@@ -49,8 +49,9 @@ impl GuestMemory {
         Ok(GuestMemory { memory })
     }
 
-    pub fn read(&self, store: impl AsContext, records: &[RecordType], ty: &ValueType, slot: Slot) -> wasmtime::Result<Value> {
-        value::read_value(self.memory.data(&store), records, ty, slot).map_err(|e| format_err!("reading a value from the module: {e}"))
+    /// Reads a value, building at most `max_bytes` of host memory for it.
+    pub fn read(&self, store: impl AsContext, records: &[RecordType], ty: &ValueType, slot: Slot, max_bytes: usize) -> wasmtime::Result<Value> {
+        value::read_value_with(self.memory.data(&store), records, ty, slot, value::Limits::bytes(max_bytes)).map_err(|e| format_err!("reading a value from the module: {e}"))
     }
 
     pub fn read_slot(&self, store: impl AsContext, addr: u32, kind: SlotKind) -> wasmtime::Result<Slot> {
@@ -106,14 +107,21 @@ fn records(caller: &Caller<'_, GuestState>) -> std::sync::Arc<guest_abi::manifes
     caller.data().app.manifest.clone()
 }
 
-pub fn read(caller: &mut Caller<'_, GuestState>, ty: &ValueType, slot: Slot) -> wasmtime::Result<Value> {
-    let m = GuestMemory::of_caller(caller)?;
-    m.read(&*caller, &records(caller).records, ty, slot)
+/// The host memory one host call may build from guest values (`Limits::host_bytes`).
+pub fn host_bytes(caller: &Caller<'_, GuestState>) -> usize {
+    caller.data().app.limits.host_bytes
 }
 
+pub fn read(caller: &mut Caller<'_, GuestState>, ty: &ValueType, slot: Slot) -> wasmtime::Result<Value> {
+    let m = GuestMemory::of_caller(caller)?;
+    m.read(&*caller, &records(caller).records, ty, slot, host_bytes(caller))
+}
+
+/// A copy of the string at `ptr`, refused past the host-memory budget of one call.
 pub fn read_str(caller: &mut Caller<'_, GuestState>, ptr: u32) -> wasmtime::Result<String> {
     let m = GuestMemory::of_caller(caller)?;
-    str_at(m.memory.data(&*caller), ptr).map(str::to_string)
+    let limits = value::Limits::bytes(host_bytes(caller));
+    value::read_str_with(m.memory.data(&*caller), ptr, limits).map(str::to_string).map_err(|e| format_err!("reading a value from the module: {e}"))
 }
 
 /// The string at `ptr` in `data` (a guest's memory), borrowed.
@@ -123,8 +131,14 @@ pub fn str_at(data: &[u8], ptr: u32) -> wasmtime::Result<&str> {
 
 /// `Map<Str, Str>` as pairs, in order.
 pub fn read_str_map(caller: &mut Caller<'_, GuestState>, ptr: u32) -> wasmtime::Result<Vec<(String, String)>> {
+    read_str_map_within(caller, ptr, host_bytes(caller))
+}
+
+/// `read_str_map`, building at most `max_bytes`.
+pub fn read_str_map_within(caller: &mut Caller<'_, GuestState>, ptr: u32, max_bytes: usize) -> wasmtime::Result<Vec<(String, String)>> {
     let ty = ValueType::map(ValueType::Str, ValueType::Str);
-    match read(caller, &ty, Slot::I32(ptr))? {
+    let m = GuestMemory::of_caller(caller)?;
+    match m.read(&*caller, &[], &ty, Slot::I32(ptr), max_bytes)? {
         Value::Map(entries) => entries
             .into_iter()
             .map(|(k, v)| match (k, v) {
@@ -194,8 +208,9 @@ mod tests {
 
         let second = mem.write(&mut store, &[], &ValueType::Str, &text('b')).expect("second write grows memory");
         assert_eq!(mem.memory.size(&store), 2);
-        assert_eq!(mem.read(&store, &[], &ValueType::Str, first).expect("read"), text('a'));
-        assert_eq!(mem.read(&store, &[], &ValueType::Str, second).expect("read"), text('b'));
+        assert_eq!(mem.read(&store, &[], &ValueType::Str, first, 1 << 20).expect("read"), text('a'));
+        assert_eq!(mem.read(&store, &[], &ValueType::Str, second, 1 << 20).expect("read"), text('b'));
+        assert!(mem.read(&store, &[], &ValueType::Str, second, 40_000).is_err(), "past the host budget");
 
         let top = heap_top(&mem, &store);
         let e = mem.write(&mut store, &[], &ValueType::Str, &text('c')).expect_err("past the store's memory limit");

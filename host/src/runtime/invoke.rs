@@ -16,7 +16,7 @@ use wasmtime::{Extern, Instance, ModuleExport, Store, Val};
 use super::app::{describe_failure, AppVersion};
 use super::guest::GuestMemory;
 use super::state::GuestState;
-use crate::json::{from_json_with, to_json, to_json_bytes};
+use crate::json::{from_json_with, to_json, to_json_bytes_within};
 
 /// The `DbConn` a guest is handed; the host knows which database it means.
 const DB_HANDLE: i32 = 1;
@@ -82,9 +82,10 @@ impl Reply {
         Reply { status, body: Payload::Json(body) }
     }
 
-    /// A guest value of type `ty`, as JSON text.
-    fn value(status: u16, records: &[RecordType], ty: &ValueType, v: &Value) -> Reply {
-        Reply { status, body: Payload::Text(to_json_bytes(records, ty, v)) }
+    /// A guest value of type `ty`, as JSON text of at most `cap` bytes.
+    fn value(status: u16, records: &[RecordType], ty: &ValueType, v: &Value, cap: usize) -> wasmtime::Result<Reply> {
+        let text = to_json_bytes_within(records, ty, v, cap).ok_or_else(|| wasmtime::format_err!("the answer is larger than {cap} bytes"))?;
+        Ok(Reply { status, body: Payload::Text(text) })
     }
 }
 
@@ -100,7 +101,7 @@ pub enum Fault {
 }
 
 pub async fn call(app: &AppVersion, call: Call) -> Result<Reply, Fault> {
-    let deadline = app.limits.request_deadline;
+    let deadline = app.limits().request_deadline;
     let mut store = app.new_store();
     let result = guarded(deadline, &mut store, |store| Box::pin(run(app, store, call))).await;
     finish(app, &mut store, result)
@@ -109,7 +110,7 @@ pub async fn call(app: &AppVersion, call: Call) -> Result<Reply, Fault> {
 /// Runs cron job `index` once in a fresh instance; returns the job's value as JSON (a job
 /// whose value is an `Err` is reported as `Fault::Failed` with its message).
 pub async fn run_cron(app: &AppVersion, index: usize) -> Result<Json, Fault> {
-    let deadline = app.limits.cron_deadline;
+    let deadline = app.limits().cron_deadline;
     let mut store = app.new_store();
     let result = guarded(deadline, &mut store, |store| Box::pin(cron(app, store, index))).await;
     match finish(app, &mut store, result)? {
@@ -152,6 +153,7 @@ fn finish(app: &AppVersion, store: &mut Store<GuestState>, result: Result<wasmti
     for line in printed.lines() {
         tracing::info!(target: "fitz::print", app = %app.ctx.name, "{line}");
     }
+    crate::host_fns::report_dropped_logs(store);
     match result {
         Err(_) => Err(Fault::Timeout),
         Ok(Ok(reply)) => Ok(reply),
@@ -244,7 +246,7 @@ impl<'a> Guest<'a> {
     }
 
     fn read(&self, store: &Store<GuestState>, ty: &ValueType, slot: Slot) -> wasmtime::Result<Value> {
-        self.mem.read(store, self.records(), ty, slot)
+        self.mem.read(store, self.records(), ty, slot, self.app.limits().host_bytes)
     }
 
     fn status_of(sites: &[Response], site: u32) -> u16 {
@@ -289,7 +291,7 @@ impl<'a> Guest<'a> {
 /// (for migrations that add a required column); `None` when the field has no default.
 pub async fn field_default(app: &AppVersion, record: u32, field: usize) -> Result<Option<Value>, Fault> {
     let mut store = app.new_store();
-    let deadline = app.limits.request_deadline;
+    let deadline = app.limits().request_deadline;
     let result: Result<wasmtime::Result<Option<Value>>, _> = tokio::time::timeout(deadline, async {
         let guest = Guest::start(app, &mut store).await?;
         guest.default_of(&mut store, record, field).await
@@ -327,6 +329,7 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
     let manifest = app.manifest.clone();
     let route = manifest.routes.get(call.route).ok_or_else(|| wasmtime::format_err!("no route {}", call.route))?;
     let guest = Guest::start(app, store).await?;
+    let cap = app.limits().response_bytes;
     let headers = |guest: &Guest<'_>, store: &mut Store<GuestState>| guest.mem.write_with(&mut *store, guest.records(), |w| w.str_map(&call.headers));
 
     // Authentication and roles.
@@ -356,7 +359,7 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
             (SITE_ERROR, _) => return Ok(Reply::error(401, message_of(&guest.read(store, ty, slot)?))),
             (s, _) => {
                 let v = guest.read(store, ty, slot)?;
-                return Ok(Reply::value(Guest::status_of(&provider.responses, s), guest.records(), ty, &v));
+                return Reply::value(Guest::status_of(&provider.responses, s), guest.records(), ty, &v, cap);
             }
         };
         user_slot = Some(user);
@@ -396,13 +399,13 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
 
     let (site, ty, slot) = guest.enter(store, &route.export, app.entries.routes.get(call.route), &args, &route.responses, &route.returns).await?;
     let value = guest.read(store, ty, slot)?;
-    Ok(match (site, &route.returns, value) {
-        (SITE_RETURN, ValueType::Result { ok, .. }, Value::Ok(v)) => Reply::value(200, guest.records(), ok, &v),
-        (SITE_RETURN, ValueType::Result { err, .. }, Value::Err(e)) => Reply::json(500, json!({ "error": to_json(guest.records(), err, &e) })),
-        (SITE_RETURN, _, v) => Reply::value(200, guest.records(), ty, &v),
-        (SITE_ERROR, _, e) => Reply::error(500, message_of(&e)),
-        (s, _, v) => Reply::value(Guest::status_of(&route.responses, s), guest.records(), ty, &v),
-    })
+    match (site, &route.returns, value) {
+        (SITE_RETURN, ValueType::Result { ok, .. }, Value::Ok(v)) => Reply::value(200, guest.records(), ok, &v, cap),
+        (SITE_RETURN, ValueType::Result { err, .. }, Value::Err(e)) => Ok(Reply::json(500, json!({ "error": to_json(guest.records(), err, &e) }))),
+        (SITE_RETURN, _, v) => Reply::value(200, guest.records(), ty, &v, cap),
+        (SITE_ERROR, _, e) => Ok(Reply::error(500, message_of(&e))),
+        (s, _, v) => Reply::value(Guest::status_of(&route.responses, s), guest.records(), ty, &v, cap),
+    }
 }
 
 fn message_of(v: &Value) -> String {

@@ -11,6 +11,8 @@ use crate::db::sql::Plans;
 use crate::db::Database;
 use crate::host_fns::hash::Hasher;
 use crate::host_fns::wasi::Output;
+use crate::host_fns::GuestError;
+use crate::limits::Limits;
 
 /// Shared by every instance of one app version.
 pub struct AppContext {
@@ -26,6 +28,8 @@ pub struct AppContext {
     pub db: Option<Database>,
     /// The SQL of `manifest`'s queries on `db`, built on first use.
     pub plans: Plans,
+    /// What each run of this version may spend.
+    pub limits: Limits,
 }
 
 impl AppContext {
@@ -39,6 +43,7 @@ impl AppContext {
             hasher: Hasher::default(),
             db: None,
             plans: Plans::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -50,4 +55,55 @@ pub struct GuestState {
     pub output: Output,
     /// Set once the instance exists (see `GuestMemory::of_caller`).
     pub mem: Option<crate::runtime::guest::GuestMemory>,
+    pub budget: Budget,
+}
+
+impl GuestState {
+    pub fn new(app: Arc<AppContext>, limits: StoreLimits, output: Output) -> GuestState {
+        let budget = Budget::new(&app.limits);
+        GuestState { app, limits, output, mem: None, budget }
+    }
+}
+
+/// What one run has left of its per-run limits, counted down by the host functions before
+/// they do any work.
+#[derive(Debug)]
+pub struct Budget {
+    host_calls: u32,
+    db_calls: u32,
+    log_lines: u32,
+    /// Log lines dropped past the limit, reported once at the end of the run.
+    pub logs_dropped: u32,
+}
+
+impl Budget {
+    pub fn new(limits: &Limits) -> Budget {
+        Budget { host_calls: limits.host_calls, db_calls: limits.db_calls, log_lines: limits.log_lines, logs_dropped: 0 }
+    }
+
+    /// One host call; past the limit the run ends.
+    pub fn call(&mut self) -> Result<(), GuestError> {
+        self.host_calls = self.host_calls.checked_sub(1).ok_or_else(|| GuestError("the run made too many host calls".into()))?;
+        Ok(())
+    }
+
+    /// One database call (besides `call`).
+    pub fn db_call(&mut self) -> Result<(), GuestError> {
+        self.db_calls = self.db_calls.checked_sub(1).ok_or_else(|| GuestError("the run made too many database calls".into()))?;
+        Ok(())
+    }
+
+    /// Whether one more log line may be written; counts the ones that may not.
+    pub fn log_line(&mut self) -> bool {
+        match self.log_lines.checked_sub(1) {
+            Some(left) => {
+                self.log_lines = left;
+                true
+            }
+            None => {
+                self.logs_dropped = self.logs_dropped.saturating_add(1);
+                false
+            }
+        }
+    }
 }

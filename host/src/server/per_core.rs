@@ -10,13 +10,14 @@
 //! that computes for long yields at every epoch tick to the other requests of its thread.
 
 use std::future::Future;
-use std::net::SocketAddr;
-use std::time::Duration;
 
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit};
 
+use super::conn::{accept_failed, Serving};
 use super::Running;
+use crate::limits::ServerLimits;
 
 /// Serves `service` on `workers` threads of their own until `shutdown` completes or
 /// `Running::shutdown` is called; then stops accepting and waits for every worker to drain.
@@ -27,28 +28,52 @@ pub fn start_router_per_core(
     workers: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<Running> {
+    start_router_per_core_with(listener, service, workers, ServerLimits::default(), shutdown)
+}
+
+/// `start_router_per_core` with these listener limits; the cap on connections is the
+/// acceptor's, each connection's permit travels with it to its worker.
+pub fn start_router_per_core_with(
+    listener: TcpListener,
+    service: axum::Router,
+    workers: usize,
+    limits: ServerLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let workers = workers.max(1);
+    let serving = Serving::new(service, limits);
     // Dropping `drain` (an early return below) drains the workers already started, too.
     let (drain, draining) = watch::channel(false);
     let mut queues = Vec::with_capacity(workers);
     let mut finished = Vec::with_capacity(workers);
     for index in 0..workers {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().max_blocking_threads(crate::limits::process::BLOCKING_THREADS).build()?;
         let (queue, handed) = mpsc::unbounded_channel();
-        let (done, done_rx) = oneshot::channel();
-        let service = service.clone();
+        let (done, done_rx) = oneshot::channel::<std::io::Result<()>>();
+        let serving = serving.clone();
         let mut draining = draining.clone();
         std::thread::Builder::new().name(format!("fitz-http-{index}")).spawn(move || {
             crate::db::lease::set_thread_worker(index);
-            let served = runtime.block_on(async move {
-                axum::serve(Handed { handed, addr }, service)
-                    .with_graceful_shutdown(async move {
-                        let _ = draining.wait_for(|d| *d).await;
-                    })
-                    .await
+            runtime.block_on(async move {
+                let graceful = GracefulShutdown::new();
+                let mut handed: mpsc::UnboundedReceiver<(std::net::TcpStream, OwnedSemaphorePermit)> = handed;
+                loop {
+                    tokio::select! {
+                        _ = draining.wait_for(|d| *d) => break,
+                        next = handed.recv() => match next {
+                            // Registered with this worker's reactor here, on its own thread.
+                            Some((stream, permit)) => match tokio::net::TcpStream::from_std(stream) {
+                                Ok(stream) => serving.spawn(stream, permit, &graceful),
+                                Err(e) => tracing::warn!(target: "fitz::http", "a connection could not join its worker: {e}"),
+                            },
+                            None => break,
+                        },
+                    }
+                }
+                graceful.shutdown().await;
             });
-            let _ = done.send(served);
+            let _ = done.send(Ok(()));
         })?;
         queues.push(queue);
         finished.push(done_rx);
@@ -63,15 +88,23 @@ pub fn start_router_per_core(
         });
         let mut next = 0;
         loop {
-            tokio::select! {
+            let accepted = tokio::select! {
                 _ = &mut stopping => break,
-                accepted = listener.accept() => match accepted.and_then(|(stream, _)| stream.into_std()) {
+                accepted = async {
+                    let permit = serving.room().await;
+                    (permit, listener.accept().await)
+                } => accepted,
+            };
+            match accepted {
+                (Some(permit), Ok((stream, _))) => match stream.into_std() {
                     Ok(stream) => {
-                        let _ = queues[next % workers].send(stream);
+                        let _ = queues[next % workers].send((stream, permit));
                         next += 1;
                     }
                     Err(e) => accept_failed(e).await,
                 },
+                (None, _) => break,
+                (_, Err(e)) => accept_failed(e).await,
             }
         }
         drop(listener);
@@ -85,48 +118,6 @@ pub fn start_router_per_core(
         result
     });
     Ok(Running { addr, served: None, stop: Some(stop), task })
-}
-
-/// As axum's own accept loop: a connection that failed before it was accepted is the
-/// client's problem; anything else (out of file descriptors) is worth a pause.
-async fn accept_failed(e: std::io::Error) {
-    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
-    if !matches!(e.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset) {
-        tracing::error!(target: "fitz::http", "accepting a connection failed: {e}");
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
-/// A worker's listener: the connections the acceptor dealt it.
-struct Handed {
-    handed: mpsc::UnboundedReceiver<std::net::TcpStream>,
-    addr: SocketAddr,
-}
-
-impl axum::serve::Listener for Handed {
-    type Io = tokio::net::TcpStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match self.handed.recv().await {
-                // Registered with this worker's reactor here, on its own thread.
-                Some(stream) => match tokio::net::TcpStream::from_std(stream) {
-                    Ok(stream) => {
-                        let peer = stream.peer_addr().unwrap_or(self.addr);
-                        return (stream, peer);
-                    }
-                    Err(e) => tracing::warn!(target: "fitz::http", "a connection could not join its worker: {e}"),
-                },
-                // The acceptor stopped; the graceful shutdown ends this worker.
-                None => std::future::pending::<()>().await,
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        Ok(self.addr)
-    }
 }
 
 #[cfg(test)]

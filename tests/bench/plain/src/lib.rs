@@ -295,7 +295,7 @@ pub async fn serve(flavour: Flavour, name: &str) {
                 std::process::exit(1);
             };
             // The host's sizes: 16 leases, sqlx's default acquire timeout.
-            Connections::Leases(Arc::new(PgLeases::new(opts, 16, std::time::Duration::from_secs(30))))
+            Connections::Leases(Arc::new(PgLeases::new(opts, 16, std::time::Duration::from_secs(30), std::time::Duration::from_secs(5))))
         }
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
