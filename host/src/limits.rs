@@ -220,7 +220,7 @@ fn mib(n: usize) -> String {
 }
 
 fn secs(d: Duration) -> String {
-    if d.as_millis() % 1000 == 0 { format!("{} s", d.as_secs()) } else { format!("{} ms", d.as_millis()) }
+    if d.as_millis().is_multiple_of(1000) { format!("{} s", d.as_secs()) } else { format!("{} ms", d.as_millis()) }
 }
 
 /// Every limit, with the defaults above.

@@ -45,9 +45,14 @@ pub async fn drop_pg(name: &str) {
 impl TestHost {
     /// Starts a host on `pg_url` (PostgreSQL) or on SQLite files in `dir`.
     pub async fn start(dir: &std::path::Path, pg_url: Option<&str>) -> TestHost {
+        Self::start_with(dir, pg_url, fitz_host::multi::HostConfig::new("localhost", TOKEN)).await
+    }
+
+    /// `start` with these settings (the default limits of new apps, say).
+    pub async fn start_with(dir: &std::path::Path, pg_url: Option<&str>, config: fitz_host::multi::HostConfig) -> TestHost {
         crate::server::captured_logs();
         std::fs::create_dir_all(dir).expect("dir");
-        let host = open_host(pg_url, dir.to_path_buf(), fitz_host::multi::HostConfig::new("localhost", TOKEN), true).await.expect("host opens");
+        let host = open_host(pg_url, dir.to_path_buf(), config, true).await.expect("host opens");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let running = start_router(listener, fitz_host::multi::dispatch::router(host.clone()), std::future::pending()).expect("serve");
         let follower = fitz_host::multi::sync::follow(host.clone());

@@ -11,7 +11,8 @@ use fitz_host::runtime::app::{load, Limits, TopLevelOutput};
 use fitz_host::runtime::engine::Allocation;
 use fitz_host::runtime::state::AppContext;
 use fitz_host::runtime::Runtime;
-use fitz_host::server::{start, start_per_core, Running};
+use fitz_host::limits::ServerLimits;
+use fitz_host::server::{start, start_per_core, start_router_with, Running};
 use serde_json::Value as Json;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -66,6 +67,12 @@ pub fn logs_text() -> String {
     String::from_utf8_lossy(&b).into_owned()
 }
 
+enum Layout {
+    Shared,
+    PerCore(usize),
+    Limited { server: ServerLimits, concurrency: usize },
+}
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
@@ -87,16 +94,22 @@ impl TestApp {
     /// Compiles `source`, opens a fresh database, loads the app with `env` as its
     /// environment and secrets, and serves it on a free loopback port.
     pub async fn start(source: &str, backend: Backend, env: &[(&str, &str)], limits: Limits) -> TestApp {
-        Self::start_with(source, backend, env, limits, None).await
+        Self::start_with(source, backend, env, limits, Layout::Shared).await
     }
 
     /// `start`, served as `fitz run` serves: on `workers` threads of their own, each with its
     /// own share of the database connections (`server::start_per_core`).
     pub async fn start_per_core(source: &str, backend: Backend, env: &[(&str, &str)], limits: Limits, workers: usize) -> TestApp {
-        Self::start_with(source, backend, env, limits, Some(workers)).await
+        Self::start_with(source, backend, env, limits, Layout::PerCore(workers)).await
     }
 
-    async fn start_with(source: &str, backend: Backend, env: &[(&str, &str)], limits: Limits, per_core: Option<usize>) -> TestApp {
+    /// `start` on SQLite with these listener limits and at most `concurrency` requests of the
+    /// app at once (as a multi-tenant host serves an app).
+    pub async fn start_limited(source: &str, env: &[(&str, &str)], limits: Limits, server: ServerLimits, concurrency: usize) -> TestApp {
+        Self::start_with(source, Backend::Sqlite, env, limits, Layout::Limited { server, concurrency }).await
+    }
+
+    async fn start_with(source: &str, backend: Backend, env: &[(&str, &str)], limits: Limits, layout: Layout) -> TestApp {
         captured_logs();
         let artifact = fitz_compiler::compile(source, "app.fitz").unwrap_or_else(|d| panic!("{}", d.render("app.fitz", source, false)));
         wasmparser::validate(&artifact.wasm).expect("valid module");
@@ -124,9 +137,17 @@ impl TestApp {
         let runtime = Runtime::new(Allocation::Pooling { instances: 64, max_memory: limits.memory_bytes as u64 }).expect("runtime");
         let app = load(&runtime, &artifact.wasm, ctx, limits, TopLevelOutput::Log).await.unwrap_or_else(|e| panic!("load: {e}"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let running = match per_core {
-            None => start(listener, app, std::future::pending()),
-            Some(workers) => start_per_core(listener, app, workers, std::future::pending()),
+        let running = match layout {
+            Layout::Shared => start(listener, app, std::future::pending()),
+            Layout::PerCore(workers) => start_per_core(listener, app, workers, std::future::pending()),
+            Layout::Limited { server, concurrency } => {
+                let permits = Some(Arc::new(tokio::sync::Semaphore::new(concurrency)));
+                let served = Arc::new(Served { app: arc_swap::ArcSwap::from_pointee(app), permits });
+                start_router_with(listener, fitz_host::http::router(served.clone()), server, std::future::pending()).map(|mut r| {
+                    r.served = Some(served);
+                    r
+                })
+            }
         }
         .expect("serve");
         let base = format!("http://{}", running.addr);
