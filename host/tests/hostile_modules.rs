@@ -317,6 +317,12 @@ async fn hostile_modules_hurt_only_themselves() {
         tokio::spawn(async move { host.deploy("evil-top-loop", looping_top_level()).await })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
+    // The host's health answers promptly throughout: the top level runs on the build thread.
+    for _ in 0..10 {
+        let r = host.client.get(format!("{}/healthz", host.base)).timeout(Duration::from_secs(1)).send().await;
+        assert!(r.is_ok_and(|r| r.status() == 200), "/healthz answers within a second while a top level loops");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let (status, body) = host.deploy("evil-print", printer()).await;
     assert_eq!(status, 200, "a deploy next to a looping top level: {body}");
     assert!(!looping.is_finished(), "the other deploy did not wait for the looping top level");

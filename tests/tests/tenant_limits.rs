@@ -268,3 +268,31 @@ async fn the_host_answers_while_it_loads_and_every_answer_names_its_version() {
     assert_eq!(ask().await.expect("answered").status().as_u16(), 200, "loaded");
     running.shutdown().await.expect("stops");
 }
+
+/// A query stops at its row cap instead of fetching the table whole: the guest gets an `Err`
+/// that says so, and a query with `.limit` is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_stops_at_its_row_cap_on_both_databases() {
+    use fitz_host::runtime::app::Limits;
+    use fitz_tests::server::{Backend, TestApp};
+    let source = r#"
+type Item { id: Int, name: Str }
+@get("/all")
+async fn all(db: DbConn) -> List<Item> {
+    return Item.all(db).await?
+}
+@get("/some")
+async fn some(db: DbConn) -> List<Item> {
+    return Item.where(fn(i) => i.id > 0).limit(100).all(db).await?
+}
+"#;
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = TestApp::start(source, backend, &[], Limits { rows_per_query: 100, ..Limits::default() }).await;
+        app.sql("INSERT INTO items (name) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 101) SELECT 'x' FROM n", &[]).await;
+        let r = app.get("/all", None).await;
+        assert_eq!((r.status, r.body["error"].as_str()), (500, Some("the query returned more than 100 rows; add .limit(…)")), "{backend:?}: {}", r.text);
+        let r = app.get("/some", None).await;
+        assert_eq!((r.status, r.body.as_array().map(Vec::len)), (200, Some(100)), "{backend:?}");
+        app.stop().await;
+    }
+}

@@ -29,7 +29,9 @@ pub fn temp_dir(name: &str) -> PathBuf {
 impl HostProcess {
     /// Starts `fitz host --port 0` with its state in `dir` and waits for its banner.
     pub fn start(dir: PathBuf, env: &[(&str, &str)]) -> HostProcess {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fitz"));
+        // FITZ_HOST_BIN runs the same attacks against another build (an earlier commit's).
+        let bin = std::env::var("FITZ_HOST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_fitz").to_string());
+        let mut cmd = Command::new(bin);
         cmd.args(["host", "--port", "0", "--data"])
             .arg(&dir)
             .env("FITZ_OPERATOR_TOKEN", TOKEN)
