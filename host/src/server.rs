@@ -17,7 +17,7 @@ pub mod conn;
 mod per_core;
 pub use per_core::start_router_per_core;
 
-use self::conn::{accept_failed, Serving};
+use self::conn::{either, Serving};
 use crate::limits::ServerLimits;
 use hyper_util::server::graceful::GracefulShutdown;
 
@@ -87,26 +87,7 @@ pub fn start_router_with(
     let serving = Serving::new(service, limits);
     let task = tokio::spawn(async move {
         let graceful = GracefulShutdown::new();
-        let mut stopping = std::pin::pin!(async move {
-            tokio::select! {
-                _ = shutdown => {}
-                _ = stopped => {}
-            }
-        });
-        loop {
-            let accepted = tokio::select! {
-                _ = &mut stopping => break,
-                accepted = async {
-                    let permit = serving.room().await;
-                    (permit, listener.accept().await)
-                } => accepted,
-            };
-            match accepted {
-                (Some(permit), Ok((stream, _))) => serving.spawn(stream, permit, &graceful),
-                (None, _) => break,
-                (_, Err(e)) => accept_failed(e).await,
-            }
-        }
+        serving.accept_until(&listener, either(shutdown, stopped), |stream, permit| serving.spawn(stream, permit, &graceful)).await;
         drop(listener);
         graceful.shutdown().await;
         Ok(())

@@ -204,31 +204,15 @@ fn loops() -> Vec<u8> {
     k.data(1028, b"flood");
     k.data(1040, &map_header(0, 1056, 1056));
     k.route("/spin", ValueType::Int, vec![], forever(vec![]).into_iter().chain(ret(OUTCOME)).collect());
-    let grow = vec![
-        I::Loop(BlockType::Empty),
-        c(1),
-        I::MemoryGrow(0),
-        c(-1),
-        I::I32Ne,
-        I::BrIf(0),
-        I::End,
-        I::Unreachable,
-        I::End,
-    ];
-    k.route("/grow", ValueType::Int, vec![], grow);
-    let table = vec![
-        I::Loop(BlockType::Empty),
-        I::RefNull(HeapType::FUNC),
-        c(1000),
-        I::TableGrow(0),
-        c(-1),
-        I::I32Ne,
-        I::BrIf(0),
-        I::End,
-        I::Unreachable,
-        I::End,
-    ];
-    k.route("/table", ValueType::Int, vec![], table);
+    // Grows memory, and a table, until refused; then traps.
+    let until_refused = |grow: Vec<I<'static>>| {
+        let mut body = vec![I::Loop(BlockType::Empty)];
+        body.extend(grow);
+        body.extend([c(-1), I::I32Ne, I::BrIf(0), I::End, I::Unreachable, I::End]);
+        body
+    };
+    k.route("/grow", ValueType::Int, vec![], until_refused(vec![c(1), I::MemoryGrow(0)]));
+    k.route("/table", ValueType::Int, vec![], until_refused(vec![I::RefNull(HeapType::FUNC), c(1000), I::TableGrow(0)]));
     // Host calls without end (debug lines, all past the log limit): the run's count ends it.
     k.route("/calls", ValueType::Int, vec![], forever(vec![c(0), c(1024), c(1040), I::Call(log)]).into_iter().chain(ret(OUTCOME)).collect());
     // The clock without end is a loop like any other: the deadline ends it.
@@ -258,6 +242,9 @@ fn looping_crons() -> Vec<u8> {
     k.finish()
 }
 
+/// The tests here measure one host process's CPU and memory: they run one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// What every hostile request must get.
 struct Attack {
     app: &'static str,
@@ -271,6 +258,7 @@ const fn at(app: &'static str, path: &'static str, statuses: &'static [u16]) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_modules_hurt_only_themselves() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let host = Arc::new(HostProcess::start(temp_dir("kit"), &[("FITZ_APP_LIMITS", LIMITS)]));
     let well = fitz_compiler::compile(WELL, "well.fitz").expect("compiles").wasm;
     assert_eq!(host.deploy("well", well.clone()).await.0, 200);
@@ -411,6 +399,7 @@ async fn hostile_modules_hurt_only_themselves() {
 /// of the CPU (all cores but one), measured as the host process's CPU time while only it runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenants_cpu_is_its_share_whatever_its_concurrency() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let host = Arc::new(HostProcess::start(temp_dir("cpu"), &[("FITZ_APP_LIMITS", r#"{"request_ms": 6000, "concurrency": 32}"#)]));
     let mut k = Kit::new(&[]);
@@ -432,6 +421,7 @@ async fn a_tenants_cpu_is_its_share_whatever_its_concurrency() {
     }
     let share = (cores.saturating_sub(1).max(1)) as f64;
     let used = cpu.as_secs_f64() / wall.as_secs_f64();
+    eprintln!("the hog used {used:.2} cores");
     assert!(used < share * 1.2, "the tenant used {used:.2} cores with 32 requests; its share is {share}");
     Arc::try_unwrap(host).ok().expect("one owner").kill();
 }

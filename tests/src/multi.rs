@@ -125,6 +125,17 @@ impl TestHost {
         self.send(req).await
     }
 
+    /// Waits until `GET path` of `app` answers `body` here (another host's change followed),
+    /// failing with `what` after ten seconds: following is polled every 250 ms, and a loaded
+    /// machine may take longer than that to load a module.
+    pub async fn wait_for(&self, app: &str, path: &str, body: &Json, what: &str) {
+        let started = std::time::Instant::now();
+        while self.get(app, path, None).await.body != *body {
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "{what}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn post(&self, app: &str, path: &str, token: Option<&str>, body: &Json) -> Response {
         let mut req = self.app_request(reqwest::Method::POST, app, path).json(body);
         if let Some(t) = token {

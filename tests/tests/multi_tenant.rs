@@ -366,17 +366,7 @@ async fn restarts_and_two_hosts_on_one_postgres() {
     assert_eq!(other.get("swap", "/which", None).await.body, json!({ "answer": "alpha" }));
     let r = again.deploy("swap", VERSION_B).await;
     assert_eq!(r.status, 200);
-    let deployed = Instant::now();
-    loop {
-        let r = other.get("swap", "/which", None).await;
-        if r.body == json!({ "answer": "beta" }) {
-            break;
-        }
-        // It polls every 250 ms (`sync::POLL`); the bound only says it follows at all, since a
-        // loaded machine may take longer than a second to load the module.
-        assert!(deployed.elapsed() < Duration::from_secs(10), "the other host did not follow the deploy");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    other.wait_for("swap", "/which", &json!({ "answer": "beta" }), "the other host did not follow the deploy").await;
     // And a removal.
     assert_eq!(other.operator(Method::DELETE, "/apps/swap", None).await.status, 200);
     let removed = Instant::now();

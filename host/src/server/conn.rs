@@ -10,7 +10,7 @@ use std::sync::Arc;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_service::Service;
 
@@ -34,6 +34,23 @@ impl Serving {
     /// Waits for room for one more connection.
     pub async fn room(&self) -> Option<OwnedSemaphorePermit> {
         self.connections.clone().acquire_owned().await.ok()
+    }
+
+    /// Accepts connections while there is room for them, handing each to `on` with its
+    /// permit, until `stop` completes.
+    pub async fn accept_until(&self, listener: &TcpListener, stop: impl std::future::Future<Output = ()>, mut on: impl FnMut(TcpStream, OwnedSemaphorePermit)) {
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            let accepted = tokio::select! {
+                _ = &mut stop => return,
+                accepted = async { (self.room().await, listener.accept().await) } => accepted,
+            };
+            match accepted {
+                (Some(permit), Ok((stream, _))) => on(stream, permit),
+                (None, _) => return,
+                (_, Err(e)) => accept_failed(e).await,
+            }
+        }
     }
 
     /// Serves `stream` on the current runtime until the client goes, a limit closes it, or
@@ -62,10 +79,18 @@ impl Serving {
 
 /// As axum's own accept loop: a connection that failed before it was accepted is the
 /// client's problem; anything else (out of file descriptors) is worth a pause.
-pub async fn accept_failed(e: std::io::Error) {
+async fn accept_failed(e: std::io::Error) {
     use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
     if !matches!(e.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset) {
         tracing::error!(target: "fitz::http", "accepting a connection failed: {e}");
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+/// Resolves when either the server's own shutdown future or its `Running::shutdown` does.
+pub async fn either(shutdown: impl std::future::Future<Output = ()>, stopped: tokio::sync::oneshot::Receiver<()>) {
+    tokio::select! {
+        _ = shutdown => {}
+        _ = stopped => {}
     }
 }

@@ -15,7 +15,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit};
 
-use super::conn::{accept_failed, Serving};
+use super::conn::{either, Serving};
 use super::Running;
 use crate::limits::ServerLimits;
 
@@ -80,33 +80,16 @@ pub fn start_router_per_core_with(
     }
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        let mut stopping = std::pin::pin!(async move {
-            tokio::select! {
-                _ = shutdown => {}
-                _ = stopped => {}
-            }
-        });
         let mut next = 0;
-        loop {
-            let accepted = tokio::select! {
-                _ = &mut stopping => break,
-                accepted = async {
-                    let permit = serving.room().await;
-                    (permit, listener.accept().await)
-                } => accepted,
-            };
-            match accepted {
-                (Some(permit), Ok((stream, _))) => match stream.into_std() {
-                    Ok(stream) => {
-                        let _ = queues[next % workers].send((stream, permit));
-                        next += 1;
-                    }
-                    Err(e) => accept_failed(e).await,
-                },
-                (None, _) => break,
-                (_, Err(e)) => accept_failed(e).await,
-            }
-        }
+        serving
+            .accept_until(&listener, either(shutdown, stopped), |stream, permit| match stream.into_std() {
+                Ok(stream) => {
+                    let _ = queues[next % workers].send((stream, permit));
+                    next += 1;
+                }
+                Err(e) => tracing::warn!(target: "fitz::http", "a connection could not be handed to a worker: {e}"),
+            })
+            .await;
         drop(listener);
         let _ = drain.send(true);
         let mut result = Ok(());

@@ -30,7 +30,7 @@ impl HostProcess {
     /// Starts `fitz host --port 0` with its state in `dir` and waits for its banner.
     pub fn start(dir: PathBuf, env: &[(&str, &str)]) -> HostProcess {
         // FITZ_HOST_BIN runs the same attacks against another build (an earlier commit's).
-        let bin = std::env::var("FITZ_HOST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_fitz").to_string());
+        let bin = std::env::var("FITZ_HOST_BIN").ok().filter(|b| !b.is_empty()).unwrap_or_else(|| env!("CARGO_BIN_EXE_fitz").to_string());
         let mut cmd = Command::new(bin);
         cmd.args(["host", "--port", "0", "--data"])
             .arg(&dir)
