@@ -141,7 +141,7 @@ async fn run_tick(app: &crate::runtime::app::AppVersion, job: &str, tick: i64) {
                 return;
             }
             Err(e) => {
-                tracing::error!(target: "fitz::cron", app = %name, job = %job, tick, "cannot claim the tick: {e}");
+                tracing::error!(target: "fitz::cron", app = %name, job = %job, tick, "cannot claim the tick: {}", e.log_text());
                 return;
             }
         }
@@ -152,7 +152,7 @@ async fn run_tick(app: &crate::runtime::app::AppVersion, job: &str, tick: i64) {
                 return;
             }
             Err(e) => {
-                tracing::error!(target: "fitz::cron", app = %name, job = %job, tick, "cannot take the job's lock: {e}");
+                tracing::error!(target: "fitz::cron", app = %name, job = %job, tick, "cannot take the job's lock: {}", e.log_text());
                 return;
             }
         }

@@ -6,6 +6,7 @@
 pub mod blacklist;
 pub mod exec;
 pub mod lease;
+pub mod migrate;
 pub mod schema;
 pub mod sql;
 
@@ -80,6 +81,8 @@ pub enum DbError {
     Invalid(String),
     /// A statement ran past its `statement_timeout`.
     Timeout,
+    /// A value neither database is asked to store (the same refusal on both).
+    Unstorable(&'static str),
     /// Any other failure reported by the database, by its SQLSTATE or SQLite code.
     Failed { code: String },
 }
@@ -92,9 +95,36 @@ impl std::fmt::Display for DbError {
             DbError::Decode { column } => write!(f, "database value in column `{column}` does not fit its type"),
             DbError::Invalid(why) => write!(f, "invalid query: {why}"),
             DbError::Timeout => f.write_str("database statement timed out"),
-            DbError::Failed { code } => write!(f, "database error (code {code})"),
+            DbError::Unstorable(what) => write!(f, "the database cannot store {what}"),
+            // The code stays in the host's log (`log_text`): a driver's code in an answer
+            // tells a client which database and what broke.
+            DbError::Failed { .. } => f.write_str("database error"),
         }
     }
+}
+
+impl DbError {
+    /// The error as the host logs it: its words, with the database's code where it has one.
+    pub fn log_text(&self) -> String {
+        match self {
+            DbError::Failed { code } => format!("database error (code {code})"),
+            other => other.to_string(),
+        }
+    }
+
+    /// A failure of the connection or the server rather than of the statement: the request
+    /// may be answered 503 and tried again, and the connection must not be used again.
+    pub fn is_fault(&self) -> bool {
+        matches!(self, DbError::Unavailable)
+    }
+}
+
+/// Whether a SQLSTATE says the connection or the server failed, not the statement: class 08
+/// (connection exception), 57P01–57P05 (the server is shutting down, crashed, cannot take
+/// connections yet, the database was dropped, the session idled out) and class 53 (out of
+/// connections, memory or disk).
+pub fn is_fault_code(code: &str) -> bool {
+    code.starts_with("08") || code.starts_with("57P") || code.starts_with("53")
 }
 
 impl std::error::Error for DbError {}
@@ -110,6 +140,7 @@ impl From<sqlx::Error> for DbError {
                 ErrorKind::CheckViolation => DbError::Constraint("check constraint violated"),
                 // query_canceled: a statement_timeout, or the host cancelling.
                 _ if d.code().as_deref() == Some("57014") => DbError::Timeout,
+                _ if d.code().as_deref().is_some_and(is_fault_code) => DbError::Unavailable,
                 _ => DbError::Failed { code: d.code().map_or_else(|| "unknown".into(), |c| c.into_owned()) },
             },
             sqlx::Error::ColumnDecode { index, .. } => DbError::Decode { column: index },

@@ -36,10 +36,11 @@ fn write_result(caller: &mut Caller<'_, GuestState>, ok: &ValueType, value: Resu
     })
 }
 
-/// Logs a database failure on the auth path (in the host's own words) and gives the guest
-/// the same words.
-fn logged(app: &str, what: &str, e: crate::db::DbError) -> String {
-    tracing::warn!(target: "fitz::auth", app = %app, "auth.{what} failed: {e}");
+/// Logs a database failure on the auth path (in the host's own words), notes a fault, and
+/// gives the guest the same words.
+fn logged(caller: &mut Caller<'_, GuestState>, what: &str, e: crate::db::DbError) -> String {
+    tracing::warn!(target: "fitz::auth", app = %caller.data().app.name, "auth.{what} failed: {}", e.log_text());
+    caller.data_mut().db_fault |= e.is_fault();
     e.to_string()
 }
 
@@ -139,8 +140,9 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                 None => Err(NO_DATABASE.to_string()),
                 Some(db) => crate::db::exec::run_query(db, &app.manifest, &app.plans, query as usize, &values, &app.limits).await.map_err(|e| {
                     if !matches!(e, crate::db::exec::QueryError::NoRow) {
-                        tracing::warn!(target: "fitz::db", app = %app.name, table = %spec.query.table, "query failed: {e}");
+                        tracing::warn!(target: "fitz::db", app = %app.name, table = %spec.query.table, "query failed: {}", e.log_text());
                     }
+                    caller.data_mut().db_fault |= matches!(&e, crate::db::exec::QueryError::Db(d) if d.is_fault());
                     e.to_string()
                 }),
             };
@@ -154,7 +156,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             let app = caller.data().app.clone();
             let value = match &app.db {
                 None => Err(NO_DATABASE.to_string()),
-                Some(db) => db.blacklist(&jti, exp).await.map(|()| Value::Null).map_err(|e| logged(&app.name, "blacklist", e)),
+                Some(db) => db.blacklist(&jti, exp).await.map(|()| Value::Null).map_err(|e| logged(&mut caller, "blacklist", e)),
             };
             write_result(&mut caller, &ValueType::Null, value)
         })
@@ -167,7 +169,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             // A failure here is an `Err` the provider turns into a refusal: fail closed.
             let value = match &app.db {
                 None => Err(NO_DATABASE.to_string()),
-                Some(db) => db.is_blacklisted(&jti).await.map(Value::Bool).map_err(|e| logged(&app.name, "is_blacklisted", e)),
+                Some(db) => db.is_blacklisted(&jti).await.map(Value::Bool).map_err(|e| logged(&mut caller, "is_blacklisted", e)),
             };
             write_result(&mut caller, &ValueType::Bool, value)
         })
@@ -178,7 +180,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             let app = caller.data().app.clone();
             let value = match &app.db {
                 None => Err(NO_DATABASE.to_string()),
-                Some(db) => db.cleanup_expired().await.map(Value::Int).map_err(|e| logged(&app.name, "cleanup_expired", e)),
+                Some(db) => db.cleanup_expired().await.map(Value::Int).map_err(|e| logged(&mut caller, "cleanup_expired", e)),
             };
             write_result(&mut caller, &ValueType::Int, value)
         })

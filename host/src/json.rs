@@ -118,6 +118,9 @@ pub enum JsonProblem {
     MissingField(String),
     UndeclaredField(String),
     BadKey(String),
+    /// Text with a NUL character, which PostgreSQL cannot store and SQLite can: refused before
+    /// any statement runs, so both databases answer the same.
+    Nul,
 }
 
 impl std::fmt::Display for JsonError {
@@ -133,6 +136,10 @@ impl std::fmt::Display for JsonError {
             JsonProblem::BadKey(key) => {
                 at(f)?;
                 write!(f, "invalid map key '{key}'")
+            }
+            JsonProblem::Nul => {
+                at(f)?;
+                f.write_str(NUL_MESSAGE)
             }
         }
     }
@@ -153,6 +160,9 @@ fn kind_of(j: &Json) -> &'static str {
         Json::Object(_) => "an object",
     }
 }
+
+/// What a request is told when its text carries a NUL character.
+pub const NUL_MESSAGE: &str = "text must not contain the NUL character (\\u0000)";
 
 /// A type's name as a user wrote it, for messages.
 pub fn type_name(records: &[RecordType], ty: &ValueType) -> String {
@@ -198,6 +208,9 @@ fn read(&self, ty: &ValueType, j: &Json, path: &mut String) -> Result<Value, Jso
         (ValueType::Int, Json::Number(n)) => Value::Int(n.as_i64().ok_or_else(|| wrong(path))?),
         (ValueType::Float, Json::Number(n)) => Value::Float(n.as_f64().ok_or_else(|| wrong(path))?),
         (ValueType::Bool, Json::Bool(b)) => Value::Bool(*b),
+        (ValueType::Str | ValueType::Secret, Json::String(s)) if s.contains('\0') => {
+            return Err(JsonError { path: path.clone(), problem: JsonProblem::Nul });
+        }
         (ValueType::Str | ValueType::Secret, Json::String(s)) => Value::Str(s.clone()),
         (ValueType::Uuid, Json::String(s)) => Value::Str(parse_uuid(s).ok_or_else(|| wrong(path))?),
         (ValueType::DateTime, Json::String(s)) => Value::DateTime(parse_datetime(s).ok_or_else(|| wrong(path))?),
@@ -214,6 +227,9 @@ fn read(&self, ty: &ValueType, j: &Json, path: &mut String) -> Result<Value, Jso
         (ValueType::Map { key, value }, Json::Object(entries)) => {
             let mut out = Vec::with_capacity(entries.len());
             for (k, v) in entries {
+                if k.contains('\0') {
+                    return Err(JsonError { path: path.clone(), problem: JsonProblem::Nul });
+                }
                 let key_value = parse_key(key, k).ok_or_else(|| JsonError { path: path.clone(), problem: JsonProblem::BadKey(k.clone()) })?;
                 let len = path.len();
                 if !path.is_empty() {

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod cron;
 pub mod db;
+pub mod faults;
 pub mod host_fns;
 pub mod http;
 pub mod json;

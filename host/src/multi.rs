@@ -4,12 +4,11 @@
 //! namespace (a PostgreSQL schema, or a SQLite file), token blacklist, cron jobs and limits.
 //!
 //! `store` keeps versions and secrets durably, `registry` the apps loaded in this process,
-//! `deploy` turns a module into a serving version, `migrate` evolves tables safely, `sync`
+//! `deploy` turns a module into a serving version (`db::migrate` evolves its tables), `sync`
 //! follows changes other hosts make, `operator` is the API, `dispatch` routes requests.
 
 pub mod deploy;
 pub mod dispatch;
-pub mod migrate;
 pub mod operator;
 pub mod registry;
 pub mod store;

@@ -1,6 +1,7 @@
 //! Helpers shared by the end-to-end and golden tests.
 
 pub mod multi;
+pub mod private_pg;
 pub mod python;
 pub mod server;
 

@@ -109,15 +109,31 @@ impl TestApp {
         Self::start_with(source, Backend::Sqlite, env, limits, Layout::Limited { server, concurrency }).await
     }
 
+    /// `start` on an existing database (`sqlite:PATH` or `postgres://…`), kept at `stop`, as
+    /// `fitz run` serves an app again after a restart; `Err` with the load's refusal.
+    pub async fn start_at(source: &str, url: &str, env: &[(&str, &str)]) -> Result<TestApp, String> {
+        Self::try_start(source, Some(url), Backend::Sqlite, env, Limits::default(), Layout::Shared).await
+    }
+
     async fn start_with(source: &str, backend: Backend, env: &[(&str, &str)], limits: Limits, layout: Layout) -> TestApp {
+        Self::try_start(source, None, backend, env, limits, layout).await.unwrap_or_else(|e| panic!("load: {e}"))
+    }
+
+    async fn try_start(source: &str, at: Option<&str>, backend: Backend, env: &[(&str, &str)], limits: Limits, layout: Layout) -> Result<TestApp, String> {
         captured_logs();
         let artifact = fitz_compiler::compile(source, "app.fitz").unwrap_or_else(|d| panic!("{}", d.render("app.fitz", source, false)));
         wasmparser::validate(&artifact.wasm).expect("valid module");
         let dir = std::env::temp_dir().join(unique("fitz_test"));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let (url, pg_database) = match backend {
-            Backend::Sqlite => (format!("sqlite:{}", dir.join("app.db").display()), None),
-            Backend::Postgres => {
+        let backend = match at {
+            Some(url) if url.starts_with("postgres") => Backend::Postgres,
+            Some(_) => Backend::Sqlite,
+            None => backend,
+        };
+        let (url, pg_database) = match (at, backend) {
+            (Some(url), _) => (url.to_string(), None),
+            (None, Backend::Sqlite) => (format!("sqlite:{}", dir.join("app.db").display()), None),
+            (None, Backend::Postgres) => {
                 let name = unique("fitz_test");
                 let admin = Database::connect(&pg_admin_url()).await.expect("PostgreSQL is reachable (see .ci/run)");
                 admin.execute(&format!("CREATE DATABASE {name}")).await.expect("create database");
@@ -135,7 +151,13 @@ impl TestApp {
         let secrets = fitz_host::config::secrets(&artifact.manifest.secrets, &env).expect("secrets set");
         let ctx = AppContext { name: "app.fitz".into(), secrets, env, db: Some(db.clone()), ..AppContext::bare(artifact.manifest) };
         let runtime = Runtime::new(Allocation::Pooling { instances: 64, max_memory: limits.memory_bytes as u64 }).expect("runtime");
-        let app = load(&runtime, &artifact.wasm, ctx, limits, TopLevelOutput::Log).await.unwrap_or_else(|e| panic!("load: {e}"));
+        let app = match load(&runtime, &artifact.wasm, ctx, limits, TopLevelOutput::Log).await {
+            Ok(app) => app,
+            Err(e) => {
+                db.close().await;
+                return Err(e.to_string());
+            }
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let running = match layout {
             Layout::Shared => start(listener, app, std::future::pending()),
@@ -152,7 +174,7 @@ impl TestApp {
         .expect("serve");
         let base = format!("http://{}", running.addr);
         let client = reqwest::Client::builder().pool_max_idle_per_host(8).build().expect("client");
-        TestApp { base, client, db, backend, running: Some(running), pg_database, dir }
+        Ok(TestApp { base, client, db, backend, running: Some(running), pg_database, dir })
     }
 
     pub fn served(&self) -> Arc<Served> {

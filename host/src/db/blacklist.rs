@@ -16,6 +16,12 @@ pub struct Statements {
     cleanup: String,
 }
 
+/// A token id either database takes: the same refusal on both for one with a NUL character
+/// (a JWT's claims are JSON, so a token can carry one).
+fn storable(jti: &str) -> Result<(), DbError> {
+    if jti.contains('\0') { Err(DbError::Unstorable(super::sql::NUL_TEXT)) } else { Ok(()) }
+}
+
 impl Database {
     async fn ensure_blacklist(&self) -> Result<Statements, DbError> {
         let table = self.table(TABLE);
@@ -57,6 +63,7 @@ impl Database {
     }
 
     async fn blacklist_once(&self, jti: &str, expires_at: i64) -> Result<(), DbError> {
+        storable(jti)?;
         let sql = &self.ensure_blacklist_once().await?.revoke;
         match &self.pool {
             Pool::Sqlite(pool) => sqlx::query(sql).bind(jti).bind(expires_at).execute(pool).await?,
@@ -77,6 +84,7 @@ impl Database {
     }
 
     async fn is_blacklisted_once(&self, jti: &str) -> Result<bool, DbError> {
+        storable(jti)?;
         let sql = &self.ensure_blacklist_once().await?.check;
         let found = match &self.pool {
             Pool::Sqlite(pool) => sqlx::query(sql).bind(jti).bind(now()).fetch_optional(pool).await?.is_some(),

@@ -80,6 +80,16 @@ impl From<DbError> for QueryError {
     }
 }
 
+impl QueryError {
+    /// As the host logs it (`DbError::log_text`).
+    pub fn log_text(&self) -> String {
+        match self {
+            QueryError::Db(e) => e.log_text(),
+            other => other.to_string(),
+        }
+    }
+}
+
 impl std::fmt::Display for QueryError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

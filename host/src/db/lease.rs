@@ -12,6 +12,7 @@
 
 use std::ops::{Deref, DerefMut};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -32,19 +33,31 @@ struct Idle {
     conn: PgConnection,
     born: Instant,
     since: Instant,
+    /// `Faults::seen` when it was put back: a fault seen since may have broken it too.
+    faults: u64,
     /// The `statement_timeout` in effect on the connection, in milliseconds.
     statement_ms: u64,
+}
+
+/// Connection faults seen by any lease of one `PgLeases`. A fault (the server restarted, a
+/// backend was terminated, the network dropped) usually breaks every connection to that
+/// server at once, so an idle connection put back before the latest fault is not trusted:
+/// it is closed when next taken and a fresh one opened, on every shard.
+#[derive(Default)]
+struct Faults {
+    seen: AtomicU64,
 }
 
 /// Connections and the permits that bound them, for one set of threads.
 struct Shard {
     idle: Mutex<Vec<Idle>>,
     permits: Arc<Semaphore>,
+    faults: Arc<Faults>,
 }
 
 impl Shard {
-    fn new(max: usize) -> Arc<Shard> {
-        Arc::new(Shard { idle: Mutex::new(Vec::new()), permits: Arc::new(Semaphore::new(max.max(1))) })
+    fn new(max: usize, faults: Arc<Faults>) -> Arc<Shard> {
+        Arc::new(Shard { idle: Mutex::new(Vec::new()), permits: Arc::new(Semaphore::new(max.max(1))), faults })
     }
 }
 
@@ -56,6 +69,7 @@ pub struct PgLeases {
     acquire_timeout: Duration,
     /// For any thread that is not one of a per-core server's workers.
     shared: Arc<Shard>,
+    faults: Arc<Faults>,
     /// One per worker of a per-core server (`split_per_worker`). A connection's socket is
     /// registered with the runtime of the thread that opened it, so a worker that only uses
     /// its own is woken by its own reactor: no wake-up crosses threads.
@@ -78,7 +92,8 @@ impl PgLeases {
     pub fn new(opts: PgConnectOptions, max: usize, acquire_timeout: Duration, statement_timeout: Duration) -> PgLeases {
         let statement_ms = statement_timeout.as_millis() as u64;
         let opts = opts.options([("statement_timeout", statement_ms.to_string())]);
-        PgLeases { opts, statement_ms, max, acquire_timeout, shared: Shard::new(max), workers: OnceLock::new() }
+        let faults = Arc::new(Faults::default());
+        PgLeases { opts, statement_ms, max, acquire_timeout, shared: Shard::new(max, faults.clone()), faults, workers: OnceLock::new() }
     }
 
     /// Gives each of `workers` threads its own share of the connections, on top of the shared
@@ -88,7 +103,7 @@ impl PgLeases {
     pub fn split_per_worker(&self, workers: usize) {
         let each = self.max / workers.max(1);
         if each >= MIN_PER_WORKER {
-            let _ = self.workers.set((0..workers).map(|_| Shard::new(each)).collect());
+            let _ = self.workers.set((0..workers).map(|_| Shard::new(each, self.faults.clone())).collect());
         }
     }
 
@@ -105,10 +120,11 @@ impl PgLeases {
         let shard = self.shard().clone();
         let permit = shard.permits.clone().acquire_owned().await.map_err(|_| DbError::Unavailable)?;
         let now = Instant::now();
+        let faults = self.faults.seen.load(Ordering::Acquire);
         loop {
             let idle = shard.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
             match idle {
-                Some(i) if now.duration_since(i.since) < MAX_IDLE => {
+                Some(i) if now.duration_since(i.since) < MAX_IDLE && i.faults == faults => {
                     return Ok(Lease { conn: Some(i.conn), born: i.born, settled: false, statement_ms: i.statement_ms, shard, _permit: permit });
                 }
                 Some(stale) => drop(stale),
@@ -156,6 +172,15 @@ impl PgLeases {
     }
 }
 
+/// Whether an error says the connection or the server failed (not the statement).
+fn is_connection_fault(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => d.code().as_deref().is_some_and(super::is_fault_code),
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
+        _ => false,
+    }
+}
+
 /// One connection, returned to the idle list on drop only if its last query was settled.
 pub struct Lease {
     conn: Option<PgConnection>,
@@ -168,10 +193,18 @@ pub struct Lease {
 
 impl Lease {
     /// Records how a query ended: the connection is kept after a success or an error the
-    /// database reported (the protocol is then back at ReadyForQuery), and dropped after
-    /// anything else (I/O, protocol, timeout).
+    /// database reported about the statement (the protocol is then back at ReadyForQuery),
+    /// and dropped after anything else (I/O, protocol, timeout, or a fault the server
+    /// reported, such as its shutdown). A fault also makes every idle connection suspect.
     pub fn settle<T>(&mut self, result: &Result<T, sqlx::Error>) {
-        self.settled = matches!(result, Ok(_) | Err(sqlx::Error::Database(_)));
+        self.settled = match result {
+            Ok(_) => true,
+            Err(sqlx::Error::Database(d)) => !d.code().as_deref().is_some_and(super::is_fault_code),
+            Err(_) => false,
+        };
+        if result.as_ref().err().is_some_and(is_connection_fault) {
+            self.shard.faults.seen.fetch_add(1, Ordering::AcqRel);
+        }
     }
 
     /// Marks the connection as in use by a query that has not finished yet.
@@ -199,7 +232,8 @@ impl Drop for Lease {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
         if self.settled && self.born.elapsed() < MAX_LIFETIME && !self.shard.permits.is_closed() {
-            self.shard.idle.lock().unwrap_or_else(|p| p.into_inner()).push(Idle { conn, born: self.born, since: Instant::now(), statement_ms: self.statement_ms });
+            let faults = self.shard.faults.seen.load(Ordering::Acquire);
+            self.shard.idle.lock().unwrap_or_else(|p| p.into_inner()).push(Idle { conn, born: self.born, since: Instant::now(), faults, statement_ms: self.statement_ms });
         }
         // Otherwise the connection is dropped: its socket closes and the server ends the session.
     }

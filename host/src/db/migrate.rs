@@ -1,18 +1,35 @@
-//! Table migrations on deploy (DESIGN.md §8): new tables are created, new columns that are
-//! nullable or have a default are added; anything that would lose or invent data — a column
-//! dropped, a column whose type or nullability changes, a new required column without a
-//! default, a required column dropped from the type — is refused with a message naming the
-//! table and column. Tables a new version no
-//! longer declares are left alone (their data stays).
+//! Table migrations (DESIGN.md §8), for `fitz run`, `fitz serve` and every deploy alike: new
+//! tables are created, new columns that are nullable or have a default are added; anything that
+//! would lose or invent data — a column dropped, a column whose type or nullability changes, a
+//! new required column without a default, a required column dropped from the type — is refused
+//! with a message naming the table and column. Tables a new version no longer declares are left
+//! alone (their data stays).
+//!
+//! Types are compared as Fitz sees them, not only as the database stores them: `Int` and
+//! `DateTime` are both integers and `Str` and `Uuid` both text, yet a change from one to the
+//! other changes what every stored value means. Each column's Fitz type is recorded in
+//! `fitz_columns` in the app's namespace; a column without a record (one created before this
+//! table existed) is compared by its storage type.
+//!
+//! The plan is made and applied in one transaction — on PostgreSQL under an advisory lock on
+//! the app's namespace, so that hosts deploying the same app at once take turns and the second
+//! plans against what the first did. The caller's version switch runs in the same transaction
+//! where the host's store shares the database (PostgreSQL), so a crash leaves the old version
+//! with its tables or the new one with its tables. Defaults are bound values, never SQL text.
+
+use std::collections::HashMap;
 
 use guest_abi::manifest::{Column, Table};
-use guest_abi::types::ValueType;
+use guest_abi::types::{RecordType, ValueType};
 use guest_abi::value::Value;
 use sqlx::Row;
 
-use crate::db::schema::{column_type, create_table_sql};
-use crate::db::sql::{bind_type, quote, BindType};
-use crate::db::{Database, DbError, Dialect, Pool};
+use super::schema::{column_type, create_table_sql};
+use super::sql::{bind_type, bind_value, quote, Bind, BindType};
+use super::{Database, DbError, Dialect, Pool};
+
+/// Where each column's Fitz type is recorded, in the app's namespace.
+pub const COLUMNS_TABLE: &str = "fitz_columns";
 
 /// One step of a migration.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +60,12 @@ impl From<DbError> for MigrateError {
     }
 }
 
+impl From<sqlx::Error> for MigrateError {
+    fn from(e: sqlx::Error) -> Self {
+        MigrateError::Db(e.into())
+    }
+}
+
 /// A column as the database has it.
 #[derive(Debug, Clone)]
 pub struct Existing {
@@ -51,56 +74,178 @@ pub struct Existing {
     pub nullable: bool,
     /// The database fills it in when an insert leaves it out.
     pub has_default: bool,
+    /// Its Fitz type as recorded when it was created, if it was.
+    pub fitz_type: Option<String>,
 }
 
-/// The table's columns, or `None` when the table does not exist.
-pub async fn existing_columns(db: &Database, table: &str) -> Result<Option<Vec<Existing>>, DbError> {
-    let cols: Vec<Existing> = match &db.pool {
-        Pool::Sqlite(p) => sqlx::query("SELECT name, type, \"notnull\", pk, dflt_value IS NOT NULL FROM pragma_table_info(?1)")
+/// The default a required new column needs, computed by the app: `(table, column)`.
+pub type DefaultOf<'a> = dyn Fn(&Table, &Column) -> Option<Value> + Sync + 'a;
+
+/// A column's Fitz type as recorded: the type as a user writes it (`Int`, `DateTime?`,
+/// `List<Str>`, a record's name).
+fn fitz_type(records: &[RecordType], ty: &ValueType) -> String {
+    crate::json::type_name(records, ty)
+}
+
+/// One migration's transaction.
+enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    /// Begins the transaction; on PostgreSQL it first waits for the advisory lock `lock`,
+    /// which ends with the transaction.
+    async fn begin(db: &Database, lock: &str) -> Result<Tx, DbError> {
+        Ok(match &db.pool {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind(lock).execute(&mut *tx).await?;
+                Tx::Postgres(tx)
+            }
+        })
+    }
+
+    async fn execute(&mut self, sql: &str, bind: Option<&Bind>) -> Result<u64, DbError> {
+        macro_rules! run {
+            ($c:expr) => {{
+                let q = sqlx::query(sql);
+                let q = match bind {
+                    None => q,
+                    Some(Bind::Int(v)) => q.bind(*v),
+                    Some(Bind::Float(v)) => q.bind(*v),
+                    Some(Bind::Bool(v)) => q.bind(*v),
+                    Some(Bind::Text(v)) => q.bind(v.as_str()),
+                    Some(Bind::Null(_)) => q.bind(None::<i64>),
+                };
+                q.execute($c).await?.rows_affected()
+            }};
+        }
+        Ok(match self {
+            Tx::Sqlite(tx) => run!(&mut **tx),
+            Tx::Postgres(tx) => run!(&mut **tx),
+        })
+    }
+
+    /// The table's columns with their recorded Fitz types, or `None` when it does not exist.
+    async fn columns(&mut self, db: &Database, table: &str) -> Result<Option<Vec<Existing>>, DbError> {
+        let mut cols: Vec<Existing> = match self {
+            Tx::Sqlite(tx) => sqlx::query("SELECT name, type, \"notnull\", pk, dflt_value IS NOT NULL FROM pragma_table_info(?1)")
+                .bind(table)
+                .fetch_all(&mut **tx)
+                .await?
+                .iter()
+                .map(|r| Existing {
+                    name: r.get(0),
+                    sql_type: r.get::<String, _>(1).to_ascii_uppercase(),
+                    nullable: r.get::<i64, _>(2) == 0 && r.get::<i64, _>(3) == 0,
+                    has_default: r.get::<i64, _>(4) != 0 || r.get::<i64, _>(3) != 0,
+                    fitz_type: None,
+                })
+                .collect(),
+            Tx::Postgres(tx) => sqlx::query(
+                "SELECT column_name::text, data_type::text, is_nullable::text, (column_default IS NOT NULL OR is_identity = 'YES') \
+                 FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+            )
+            .bind(db.schema().unwrap_or("public"))
             .bind(table)
-            .fetch_all(p)
+            .fetch_all(&mut **tx)
             .await?
             .iter()
             .map(|r| Existing {
                 name: r.get(0),
                 sql_type: r.get::<String, _>(1).to_ascii_uppercase(),
-                nullable: r.get::<i64, _>(2) == 0 && r.get::<i64, _>(3) == 0,
-                has_default: r.get::<i64, _>(4) != 0 || r.get::<i64, _>(3) != 0,
+                nullable: r.get::<String, _>(2) == "YES",
+                has_default: r.get(3),
+                fitz_type: None,
             })
             .collect(),
-        Pool::Postgres(p) => sqlx::query(
-            "SELECT column_name::text, data_type::text, is_nullable::text, (column_default IS NOT NULL OR is_identity = 'YES') \
-             FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
-        )
-        .bind(db.schema().unwrap_or("public"))
-        .bind(table)
-        .fetch_all(p)
-        .await?
-        .iter()
-        .map(|r| Existing {
-            name: r.get(0),
-            sql_type: r.get::<String, _>(1).to_ascii_uppercase(),
-            nullable: r.get::<String, _>(2) == "YES",
-            has_default: r.get(3),
-        })
-        .collect(),
-    };
-    Ok((!cols.is_empty()).then_some(cols))
+        };
+        if cols.is_empty() {
+            return Ok(None);
+        }
+        let sql = format!("SELECT column_name, fitz_type FROM {} WHERE table_name = {}", db.table(COLUMNS_TABLE), db.dialect().placeholder(1));
+        let recorded: HashMap<String, String> = match self {
+            Tx::Sqlite(tx) => sqlx::query(&sql).bind(table).fetch_all(&mut **tx).await?.iter().map(|r| (r.get(0), r.get(1))).collect(),
+            Tx::Postgres(tx) => sqlx::query(&sql).bind(table).fetch_all(&mut **tx).await?.iter().map(|r| (r.get(0), r.get(1))).collect(),
+        };
+        for c in &mut cols {
+            c.fitz_type = recorded.get(&c.name).cloned();
+        }
+        Ok(Some(cols))
+    }
+
+    fn postgres(&mut self) -> Option<&mut sqlx::PgConnection> {
+        match self {
+            Tx::Postgres(tx) => Some(&mut **tx),
+            Tx::Sqlite(_) => None,
+        }
+    }
+
+    async fn commit(self) -> Result<(), DbError> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
 }
 
-/// The steps that bring the database to `tables`, or the reason it must not be done.
-/// `default_of(table, column)` gives a required new column's default, computed by the app.
-pub async fn plan(db: &Database, tables: &[Table], default_of: &(dyn Fn(&Table, &Column) -> Option<Value> + Sync)) -> Result<Vec<Step>, MigrateError> {
-    let dialect = db.dialect();
-    let mut steps = Vec::new();
+/// Plans and applies the migration to `tables` in one transaction, records the columns' Fitz
+/// types, and runs `switch` — on PostgreSQL inside the transaction, with its connection, so
+/// the caller's store change commits with the tables or not at all; on SQLite after the commit.
+/// Changes under the same `lock` (an app's name on a multi-tenant host) take turns on
+/// PostgreSQL. Returns the steps taken and what `switch` returned.
+pub async fn migrate<T>(
+    db: &Database,
+    lock: &str,
+    tables: &[Table],
+    records: &[RecordType],
+    default_of: &DefaultOf<'_>,
+    switch: impl AsyncFnOnce(Option<&mut sqlx::PgConnection>) -> Result<T, DbError>,
+) -> Result<(Vec<Step>, T), MigrateError> {
+    db.ensure_schema().await?;
+    let mut tx = Tx::begin(db, &format!("fitz-migrate:{lock}")).await?;
+    let meta = db.table(COLUMNS_TABLE);
+    tx.execute(&format!("CREATE TABLE IF NOT EXISTS {meta} (table_name TEXT NOT NULL, column_name TEXT NOT NULL, fitz_type TEXT NOT NULL, PRIMARY KEY (table_name, column_name))"), None)
+        .await?;
+    let mut existing = Vec::with_capacity(tables.len());
     for t in tables {
-        let Some(existing) = existing_columns(db, &t.name).await? else {
+        existing.push(tx.columns(db, &t.name).await?);
+    }
+    let steps = plan(db.dialect(), tables, records, &existing, default_of)?;
+    apply(&mut tx, db, records, &steps).await?;
+    record_types(&mut tx, db, tables, records).await?;
+    crate::faults::point("migrating");
+    let switched = match tx.postgres() {
+        Some(conn) => {
+            let out = switch(Some(conn)).await?;
+            crate::faults::point("switching");
+            tx.commit().await?;
+            out
+        }
+        None => {
+            tx.commit().await?;
+            crate::faults::point("switching");
+            switch(None).await?
+        }
+    };
+    Ok((steps, switched))
+}
+
+/// The steps that bring the database from `existing` (one entry per table of `tables`) to
+/// `tables`, or the reason it must not be done.
+pub fn plan(dialect: Dialect, tables: &[Table], records: &[RecordType], existing: &[Option<Vec<Existing>>], default_of: &DefaultOf<'_>) -> Result<Vec<Step>, MigrateError> {
+    let mut steps = Vec::new();
+    for (t, existing) in tables.iter().zip(existing) {
+        let Some(existing) = existing else {
             steps.push(Step::CreateTable(t.clone()));
             continue;
         };
         // A column the new type leaves out stays in the database; that is only safe when the
         // database can fill it in on insert (nullable or with a default).
-        for e in &existing {
+        for e in existing {
             if !t.columns.iter().any(|c| c.name == e.name) && !e.nullable && !e.has_default {
                 return Err(MigrateError::Destructive(format!(
                     "column `{}.{}` is required in the database but missing from the new version's type; its data would be orphaned and inserts would fail",
@@ -128,6 +273,10 @@ pub async fn plan(db: &Database, tables: &[Table], default_of: &(dyn Fn(&Table, 
                             if e.nullable { "nullable" } else { "required" },
                             if nullable { "nullable" } else { "required" }
                         )));
+                    }
+                    let want = fitz_type(records, &c.ty);
+                    if let Some(had) = e.fitz_type.as_ref().filter(|had| **had != want) {
+                        return Err(MigrateError::Destructive(format!("column `{}.{}` would change type from {had} to {want}", t.name, c.name)));
                     }
                 }
                 None if nullable => steps.push(Step::AddColumn { table: t.name.clone(), column: c.clone(), default: None }),
@@ -157,45 +306,83 @@ fn same_type(existing: &str, want: &str) -> bool {
     norm(existing) == norm(want)
 }
 
-/// A value as an SQL literal, for a column default.
-fn literal(dialect: Dialect, ty: &ValueType, v: &Value) -> Option<String> {
-    Some(match v {
-        Value::Null => "NULL".into(),
-        Value::Int(i) | Value::DateTime(i) => i.to_string(),
-        Value::Float(f) if f.is_finite() => format!("{f:?}"),
-        Value::Bool(b) => match dialect {
-            Dialect::Postgres => (if *b { "TRUE" } else { "FALSE" }).into(),
-            Dialect::Sqlite => (if *b { "1" } else { "0" }).into(),
-        },
-        Value::Str(s) if bind_type(ty) == BindType::Text => format!("'{}'", s.replace('\'', "''")),
-        other if bind_type(ty) == BindType::Text => format!("'{}'", crate::json::to_json(&[], ty, other).to_string().replace('\'', "''")),
-        _ => return None,
-    })
+/// A constant of the storage type, written into the SQL text only to satisfy `NOT NULL` while
+/// the column is added; every existing row then gets the app's default as a bound value.
+fn placeholder_default(dialect: Dialect, ty: &ValueType) -> &'static str {
+    match (bind_type(ty), dialect) {
+        (BindType::Int, _) => "0",
+        (BindType::Float, _) => "0.0",
+        (BindType::Bool, Dialect::Sqlite) => "0",
+        (BindType::Bool, Dialect::Postgres) => "FALSE",
+        (BindType::Text, _) => "''",
+    }
 }
 
-pub async fn apply(db: &Database, steps: &[Step]) -> Result<(), MigrateError> {
+async fn apply(tx: &mut Tx, db: &Database, records: &[RecordType], steps: &[Step]) -> Result<(), MigrateError> {
     let dialect = db.dialect();
-    db.ensure_schema().await?;
     for step in steps {
-        let sql = match step {
+        match step {
             Step::CreateTable(t) => {
-                db.execute_ddl(&create_table_sql(dialect, db.schema(), t)).await?;
-                continue;
+                tx.execute(&create_table_sql(dialect, db.schema(), t), None).await?;
             }
             Step::AddColumn { table, column, default } => {
                 let ty = column_type(dialect, &column.ty);
-                let tail = match default {
-                    None => String::new(),
+                let (name, table_sql) = (quote(&column.name), db.table(table));
+                match default {
+                    None => tx.execute(&format!("ALTER TABLE {table_sql} ADD COLUMN {name} {ty}"), None).await?,
                     Some(v) => {
-                        let lit = literal(dialect, &column.ty, v)
-                            .ok_or_else(|| MigrateError::Destructive(format!("the default of `{table}.{}` cannot be stored", column.name)))?;
-                        format!(" NOT NULL DEFAULT {lit}")
+                        let constant = placeholder_default(dialect, &column.ty);
+                        tx.execute(&format!("ALTER TABLE {table_sql} ADD COLUMN {name} {ty} NOT NULL DEFAULT {constant}"), None).await?;
+                        let bound = bind_value(records, &column.ty, v)?;
+                        tx.execute(&format!("UPDATE {table_sql} SET {name} = {}", dialect.placeholder(1)), Some(&bound)).await?
                     }
                 };
-                format!("ALTER TABLE {} ADD COLUMN {} {ty}{tail}", db.table(table), quote(&column.name))
             }
-        };
-        db.execute(&sql).await?;
+        }
+        crate::faults::point("migration-step");
     }
     Ok(())
+}
+
+/// Records the Fitz type of every column of `tables`.
+async fn record_types(tx: &mut Tx, db: &Database, tables: &[Table], records: &[RecordType]) -> Result<(), DbError> {
+    let p = |n| db.dialect().placeholder(n);
+    let sql = format!(
+        "INSERT INTO {} (table_name, column_name, fitz_type) VALUES ({}, {}, {}) ON CONFLICT (table_name, column_name) DO UPDATE SET fitz_type = excluded.fitz_type",
+        db.table(COLUMNS_TABLE),
+        p(1),
+        p(2),
+        p(3)
+    );
+    for t in tables {
+        for c in &t.columns {
+            let ty = fitz_type(records, &c.ty);
+            match tx {
+                Tx::Sqlite(tx) => sqlx::query(&sql).bind(&t.name).bind(&c.name).bind(ty).execute(&mut **tx).await?.rows_affected(),
+                Tx::Postgres(tx) => sqlx::query(&sql).bind(&t.name).bind(&c.name).bind(ty).execute(&mut **tx).await?.rows_affected(),
+            };
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite as the host builds it (`.cargo/config.toml`): a double-quoted name that is not
+    /// a column is an error, not the string it spells.
+    #[tokio::test]
+    async fn sqlite_reads_no_missing_column_as_a_string() {
+        let path = std::env::temp_dir().join(format!("fitz-dqs-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let db = Database::connect(&format!("sqlite:{}", path.display())).await.expect("sqlite");
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL)").await.expect("create");
+        db.execute("INSERT INTO t (name) VALUES ('a')").await.expect("insert");
+        let Pool::Sqlite(p) = &db.pool else { unreachable!() };
+        let matched = sqlx::query("SELECT count(*) FROM t WHERE \"owner\" = 'owner'").fetch_one(p).await;
+        assert!(matched.is_err(), "\"owner\" must not be read as a string literal");
+        db.close().await;
+        let _ = std::fs::remove_file(&path);
+    }
 }

@@ -66,6 +66,9 @@ pub fn bind_type(ty: &ValueType) -> BindType {
     }
 }
 
+/// Why a string with a NUL character is refused, on both databases.
+pub const NUL_TEXT: &str = "text containing the NUL character (\\u0000)";
+
 /// A value as a bound parameter; composite values are stored as their JSON text.
 pub fn bind_value(records: &[RecordType], ty: &ValueType, v: &Value) -> Result<Bind, DbError> {
     let inner = match ty {
@@ -75,9 +78,13 @@ pub fn bind_value(records: &[RecordType], ty: &ValueType, v: &Value) -> Result<B
     Ok(match (inner, v) {
         (_, Value::Null) => Bind::Null(bind_type(inner)),
         (ValueType::Int, Value::Int(i)) | (ValueType::DateTime, Value::DateTime(i)) => Bind::Int(*i),
-        (ValueType::Float, Value::Float(f)) => Bind::Float(*f),
+        // SQLite keeps a REAL that is a whole number as an integer and reads -0.0 back as 0.0;
+        // PostgreSQL keeps the sign. Both store 0.0, so both read back the same.
+        (ValueType::Float, Value::Float(f)) => Bind::Float(if *f == 0.0 { 0.0 } else { *f }),
         (ValueType::Float, Value::Int(i)) => Bind::Float(*i as f64),
         (ValueType::Bool, Value::Bool(b)) => Bind::Bool(*b),
+        // PostgreSQL's text cannot hold NUL and SQLite's can: neither is asked to.
+        (ValueType::Str | ValueType::Uuid | ValueType::Secret, Value::Str(s)) if s.contains('\0') => return Err(DbError::Unstorable(NUL_TEXT)),
         (ValueType::Str | ValueType::Uuid | ValueType::Secret, Value::Str(s)) => Bind::Text(s.clone()),
         (ValueType::List { .. } | ValueType::Map { .. } | ValueType::Record { .. } | ValueType::Result { .. }, v) => {
             Bind::Text(crate::json::to_json(records, inner, v).to_string())
@@ -102,6 +109,8 @@ struct Builder<'a> {
     /// Whether the text depends on the values (an `is_in` list's length, an `insert` that
     /// leaves a zero key to the database), so that it cannot be reused.
     value_dependent: bool,
+    /// Parameters that are a `.limit` or `.offset`, checked at every run (`Plan::bind`).
+    windows: Vec<(u32, &'static str)>,
 }
 
 impl Builder<'_> {
@@ -167,6 +176,41 @@ impl Builder<'_> {
         matches!(self.type_of(e), Some(ValueType::Str))
     }
 
+    /// Whether `e` is stored as text, nullable or not: compared and ordered byte by byte.
+    fn is_textual(&self, e: &Expr) -> bool {
+        let ty = self.type_of(e);
+        let inner = match &ty {
+            Some(ValueType::Nullable { inner }) => Some(inner.as_ref()),
+            other => other.as_ref(),
+        };
+        inner.is_some_and(|t| bind_type(t) == BindType::Text)
+    }
+
+    /// SQLite compares text byte by byte; PostgreSQL by the database's collation, which may
+    /// order `B` before `a` or not. `COLLATE "C"` makes PostgreSQL compare bytes too.
+    fn bytewise(&self, sql: String, textual: bool) -> String {
+        match (self.dialect, textual) {
+            (Dialect::Postgres, true) => format!("{sql} COLLATE \"C\""),
+            _ => sql,
+        }
+    }
+
+    /// A `.limit(…)` or `.offset(…)`: a negative one is refused the same way on both
+    /// databases (SQLite reads a negative limit as none, PostgreSQL refuses it); one computed
+    /// in the query is held at zero or more.
+    fn window_bound(&mut self, e: &Expr, what: &'static str) -> Result<String, DbError> {
+        if let Expr::Param { index } = e {
+            check_window(what, self.param_value(*index)?.1)?;
+            self.windows.push((*index, what));
+        }
+        let x = self.expr(e)?;
+        Ok(match (e, self.dialect) {
+            (Expr::Param { .. }, _) => x,
+            (_, Dialect::Sqlite) => format!("max({x}, 0)"),
+            (_, Dialect::Postgres) => format!("GREATEST({x}, 0)"),
+        })
+    }
+
     fn expr(&mut self, e: &Expr) -> Result<String, DbError> {
         Ok(match e {
             Expr::Column { name } => self.column(name)?,
@@ -212,6 +256,7 @@ impl Builder<'_> {
     fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr) -> Result<String, DbError> {
         let null_safe = self.is_nullable(lhs) || self.is_nullable(rhs);
         let text = self.is_text(lhs);
+        let ordered = matches!(op, BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge) && self.is_textual(lhs);
         let (l, r) = (self.expr(lhs)?, self.expr(rhs)?);
         Ok(match op {
             BinaryOp::Eq if null_safe => match self.dialect {
@@ -241,7 +286,7 @@ impl Builder<'_> {
                     BinaryOp::Div => "/",
                     BinaryOp::Rem => "%",
                 };
-                format!("({l} {sym} {r})")
+                format!("({} {sym} {r})", self.bytewise(l, ordered))
             }
         })
     }
@@ -265,17 +310,19 @@ impl Builder<'_> {
         if !q.order.is_empty() {
             let mut parts = Vec::new();
             for o in &q.order {
-                parts.push(format!("{} {}", self.column(&o.column)?, if o.ascending { "ASC" } else { "DESC" }));
+                let textual = self.is_textual(&Expr::Column { name: o.column.clone() });
+                let column = self.bytewise(self.column(&o.column)?, textual);
+                parts.push(format!("{column} {}", if o.ascending { "ASC" } else { "DESC" }));
             }
             out += &format!(" ORDER BY {}", parts.join(", "));
         }
         let limit = match (force_limit, &q.limit) {
             (Some(l), _) => Some(l.to_string()),
-            (None, Some(e)) => Some(self.expr(e)?),
+            (None, Some(e)) => Some(self.window_bound(e, "limit")?),
             (None, None) => None,
         };
         let offset = match &q.offset {
-            Some(e) => Some(self.expr(e)?),
+            Some(e) => Some(self.window_bound(e, "offset")?),
             None => None,
         };
         match (limit, offset, self.dialect) {
@@ -373,7 +420,7 @@ impl Builder<'_> {
             }
         };
         let sql: Arc<str> = sql.into();
-        let plan = (!self.value_dependent).then(|| Plan { sql: sql.clone(), sources: self.sources, returns });
+        let plan = (!self.value_dependent).then(|| Plan { sql: sql.clone(), sources: self.sources, windows: self.windows, returns });
         Ok((Statement { sql, binds: self.binds, returns }, plan))
     }
 }
@@ -383,11 +430,23 @@ impl Builder<'_> {
 pub struct Plan {
     sql: Arc<str>,
     sources: Vec<(u32, ValueType)>,
+    windows: Vec<(u32, &'static str)>,
     returns: Returns,
+}
+
+/// A `.limit(n)` or `.offset(n)` with a negative `n`: refused the same way on both databases.
+fn check_window(what: &str, v: &Value) -> Result<(), DbError> {
+    match v {
+        Value::Int(n) if *n < 0 => Err(DbError::Invalid(format!("`.{what}({n})` must be zero or more"))),
+        _ => Ok(()),
+    }
 }
 
 impl Plan {
     pub fn bind(&self, records: &[RecordType], params: &[Value]) -> Result<Statement, DbError> {
+        for (index, what) in &self.windows {
+            check_window(what, params.get(*index as usize).unwrap_or(&Value::Null))?;
+        }
         let mut binds = Vec::with_capacity(self.sources.len());
         for (index, ty) in &self.sources {
             let v = params.get(*index as usize).ok_or_else(|| DbError::Invalid(format!("parameter {index} is missing")))?;
@@ -435,7 +494,7 @@ pub fn plan(dialect: Dialect, schema: Option<&str>, tables: &[Table], records: &
         .find(|t| t.name == spec.query.table)
         .ok_or_else(|| DbError::Invalid(format!("the manifest declares no table `{}`", spec.query.table)))?;
     let table_name = qualified(schema, &table.name);
-    Builder { dialect, table_name, table, records, spec, params, binds: Vec::new(), numbered: HashMap::new(), sources: Vec::new(), value_dependent: false }
+    Builder { dialect, table_name, table, records, spec, params, binds: Vec::new(), numbered: HashMap::new(), sources: Vec::new(), value_dependent: false, windows: Vec::new() }
         .build()
 }
 

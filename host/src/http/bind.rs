@@ -91,6 +91,9 @@ pub fn bind(route: &Route, path_params: &[(String, String)], query: Option<&str>
                     return invalid(format!("path param '{name}': missing"));
                 };
                 let decoded = percent_encoding::percent_decode_str(raw).decode_utf8();
+                if decoded.as_ref().is_ok_and(|d| d.contains('\0')) {
+                    return invalid(format!("path param '{name}': {}", crate::json::NUL_MESSAGE));
+                }
                 match decoded.ok().and_then(|d| scalar(ty, &d)) {
                     Some(v) => Arg::Value(v),
                     None => invalid(format!("path param '{name}': expected {}, received '{}'", type_name(ty), echo(raw))),
@@ -99,6 +102,7 @@ pub fn bind(route: &Route, path_params: &[(String, String)], query: Option<&str>
             Param::Query { name, ty } => match query.iter().find(|(k, _)| k == name) {
                 None if matches!(ty, ValueType::Nullable { .. }) => Arg::Value(Value::Null),
                 None => invalid(format!("query param '{name}': required")),
+                Some((_, raw)) if raw.contains('\0') => invalid(format!("query param '{name}': {}", crate::json::NUL_MESSAGE)),
                 Some((_, raw)) => match scalar(ty, raw) {
                     Some(v) => Arg::Value(v),
                     None => invalid(format!("query param '{name}': expected {}, received '{}'", type_name(ty), echo(raw))),

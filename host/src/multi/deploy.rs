@@ -11,19 +11,17 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use guest_abi::value::Value;
 use serde::Serialize;
 
-use super::migrate::{apply, plan, MigrateError};
+use crate::db::migrate::{migrate, MigrateError};
 use super::registry::{Tenant, TenantLimits};
 use crate::cron::CronLimits;
 use super::store::AppRow;
 use super::{valid_name, Host};
 use crate::db::{unix_seconds as now, Database, DbError};
 use crate::http::Served;
-use crate::runtime::app::{build_image, context_for, from_image, AppVersion, TopLevelOutput};
+use crate::runtime::app::{build_image, context_for, from_image, table_defaults, AppVersion, TopLevelOutput};
 use crate::runtime::cpu::CpuShare;
-use crate::runtime::invoke::field_default;
 use crate::runtime::state::AppContext;
 use crate::runtime::validate::{validate_bytes, LoadError};
 
@@ -78,9 +76,6 @@ pub struct Deployed {
     pub routes: Vec<String>,
 }
 
-/// The defaults of required fields, computed by the version, that a migration may need.
-type Defaults = HashMap<(String, String), Value>;
-
 impl Host {
     fn check_name(name: &str) -> Result<(), DeployError> {
         if valid_name(name) { Ok(()) } else { Err(DeployError::BadName(name.to_string())) }
@@ -115,34 +110,25 @@ impl Host {
         from_image(&self.rt, image, ctx).await.map_err(DeployError::Invalid)
     }
 
-    /// Brings the app's tables in line with `app`'s (refusing what would lose data). The
-    /// defaults a new required column needs are computed by `app` on the build thread, all
-    /// within one top-level deadline.
-    async fn migrate(&self, app: AppVersion, db: &Database) -> Result<AppVersion, DeployError> {
-        let deadline = app.limits().top_level_deadline;
-        let job = async move {
-            let mut defaults = Defaults::new();
-            let _ = tokio::time::timeout(deadline, async {
-                for t in &app.manifest.tables {
-                    let Some(r) = app.manifest.records.get(t.record as usize) else { continue };
-                    for (i, f) in r.fields.iter().enumerate().filter(|(_, f)| f.has_default) {
-                        if let Ok(Some(v)) = field_default(&app, t.record, i).await {
-                            defaults.insert((t.name.clone(), f.name.clone()), v);
-                        }
-                    }
-                }
-            })
-            .await;
-            (app, defaults)
-        };
-        let (app, defaults) = self.rt.builder.run(job).await.ok_or_else(|| DeployError::Migration("the defaults could not be computed".into()))?;
-        let failed = |e| match e {
+    /// Brings the app's tables in line with `app`'s (refusing what would lose data) and, in
+    /// the same transaction where the store shares the database, runs `switch` (the store's
+    /// change that makes `app` current). The defaults a new required column needs are
+    /// computed by `app` on the build thread, within one top-level deadline.
+    async fn migrate<T>(
+        &self,
+        name: &str,
+        app: AppVersion,
+        db: &Database,
+        switch: impl AsyncFnOnce(Option<&mut sqlx::PgConnection>) -> Result<T, DbError>,
+    ) -> Result<(AppVersion, T), DeployError> {
+        let (app, defaults) = table_defaults(&self.rt, app).await.map_err(DeployError::Invalid)?;
+        crate::faults::point("validated");
+        let default_of = |t: &guest_abi::manifest::Table, c: &guest_abi::manifest::Column| defaults.get(&(t.name.clone(), c.name.clone())).cloned();
+        let (_, switched) = migrate(db, name, &app.manifest.tables, &app.manifest.records, &default_of, switch).await.map_err(|e| match e {
             MigrateError::Destructive(m) => DeployError::Migration(m),
             MigrateError::Db(e) => DeployError::Store(e),
-        };
-        let steps = plan(db, &app.manifest.tables, &|t, c| defaults.get(&(t.name.clone(), c.name.clone())).cloned()).await.map_err(failed)?;
-        apply(db, &steps).await.map_err(failed)?;
-        Ok(app)
+        })?;
+        Ok((app, switched))
     }
 
     /// Makes `app` the serving version of `name` (creating the tenant if new).
@@ -213,9 +199,9 @@ impl Host {
         let ctx = self.context(name, wasm, &db, &limits).await?;
         let image = self.build(wasm, ctx.clone()).await?;
         let app = self.load(image.clone(), ctx).await?;
-        let app = self.migrate(app, &db).await?;
         let limits_json = serde_json::to_string(&limits).unwrap_or_else(|_| "{}".into());
-        let version = self.store.add_version(name, wasm, &image, &limits_json).await?;
+        let store = &self.store;
+        let (app, version) = self.migrate(name, app, &db, async |conn| store.add_version(conn, name, wasm, &image, &limits_json).await).await?;
         let generation = self.store.app(name).await?.map_or(1, |r| r.generation);
         let answer = Self::answer(name, version, &app);
         self.activate(name, db, app, version, generation, limits);
@@ -245,8 +231,8 @@ impl Host {
         let ctx = self.context(name, &wasm, &db, &limits).await?;
         let image = self.image_of(name, previous, &wasm, &ctx).await?;
         let app = self.load(image, ctx).await?;
-        let app = self.migrate(app, &db).await?;
-        self.store.set_current(name, previous).await?;
+        let store = &self.store;
+        let (app, ()) = self.migrate(name, app, &db, async |conn| store.set_current(conn, name, previous).await).await?;
         let generation = self.store.app(name).await?.map_or(row.generation + 1, |r| r.generation);
         let answer = Self::answer(name, previous, &app);
         self.activate(name, db, app, previous, generation, limits);

@@ -102,8 +102,10 @@ impl HostStore {
     }
 
     /// Stores a new version of `app` (created with `limits` when new) and makes it current;
-    /// returns its number.
-    pub async fn add_version(&self, app: &str, wasm: &[u8], image: &[u8], limits: &str) -> Result<i64, DbError> {
+    /// returns its number. With `conn` (the migration's transaction, on PostgreSQL) the
+    /// statements commit with the tables they go with; deploys of one app through several
+    /// hosts take turns there, under the migration's lock.
+    pub async fn add_version(&self, conn: Option<&mut sqlx::PgConnection>, app: &str, wasm: &[u8], image: &[u8], limits: &str) -> Result<i64, DbError> {
         let db = &self.db;
         let (versions, apps) = (db.table("versions"), db.table("apps"));
         let next_sql = format!("SELECT COALESCE(MAX(version), 0) + 1 FROM {versions} WHERE app = {}", p(db, 1));
@@ -117,23 +119,16 @@ impl HostStore {
             p(db, 4)
         );
         let t = now();
-        // Two deploys of one app racing through two hosts: the primary key makes one of them
-        // retry with the next number.
-        for _ in 0..3 {
-            let version: i64 = on_pool!(db, |pool| sqlx::query(&next_sql).bind(app).fetch_one(pool).await?.try_get(0)?);
-            let inserted = on_pool!(db, |pool| sqlx::query(&insert).bind(app).bind(version).bind(wasm).bind(t).bind(image).execute(pool).await.map(|r| r.rows_affected()));
-            match inserted {
-                Ok(_) => {
-                    on_pool!(db, |pool| sqlx::query(&upsert).bind(app).bind(version).bind(limits).bind(t).execute(pool).await?.rows_affected());
-                    return Ok(version);
-                }
-                Err(e) => match DbError::from(e) {
-                    DbError::Constraint(_) => continue,
-                    other => return Err(other),
-                },
-            }
+        if let Some(c) = conn {
+            let version: i64 = sqlx::query(&next_sql).bind(app).fetch_one(&mut *c).await?.try_get(0)?;
+            sqlx::query(&insert).bind(app).bind(version).bind(wasm).bind(t).bind(image).execute(&mut *c).await?;
+            sqlx::query(&upsert).bind(app).bind(version).bind(limits).bind(t).execute(&mut *c).await?;
+            return Ok(version);
         }
-        Err(DbError::Constraint("another deploy of this app took every version number tried"))
+        let version: i64 = on_pool!(db, |pool| sqlx::query(&next_sql).bind(app).fetch_one(pool).await?.try_get(0)?);
+        on_pool!(db, |pool| sqlx::query(&insert).bind(app).bind(version).bind(wasm).bind(t).bind(image).execute(pool).await?.rows_affected());
+        on_pool!(db, |pool| sqlx::query(&upsert).bind(app).bind(version).bind(limits).bind(t).execute(pool).await?.rows_affected());
+        Ok(version)
     }
 
     pub async fn version_wasm(&self, app: &str, version: i64) -> Result<Option<Vec<u8>>, DbError> {
@@ -178,11 +173,15 @@ impl HostStore {
         Ok(on_pool!(self.db, |pool| sqlx::query(&sql).bind(app).fetch_all(pool).await?.iter().map(|r| (r.get(0), r.get(1))).collect()))
     }
 
-    /// Points `app` at an existing version (rollback) and bumps its generation.
-    pub async fn set_current(&self, app: &str, version: i64) -> Result<(), DbError> {
+    /// Points `app` at an existing version (rollback) and bumps its generation; with `conn`,
+    /// in the migration's transaction (as `add_version`).
+    pub async fn set_current(&self, conn: Option<&mut sqlx::PgConnection>, app: &str, version: i64) -> Result<(), DbError> {
         let apps = self.db.table("apps");
         let sql = format!("UPDATE {apps} SET current = {}, generation = generation + 1, updated_at = {} WHERE name = {}", p(&self.db, 1), p(&self.db, 2), p(&self.db, 3));
-        on_pool!(self.db, |pool| sqlx::query(&sql).bind(version).bind(now()).bind(app).execute(pool).await?.rows_affected());
+        match conn {
+            Some(c) => sqlx::query(&sql).bind(version).bind(now()).bind(app).execute(c).await?.rows_affected(),
+            None => on_pool!(self.db, |pool| sqlx::query(&sql).bind(version).bind(now()).bind(app).execute(pool).await?.rows_affected()),
+        };
         Ok(())
     }
 

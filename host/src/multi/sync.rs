@@ -23,7 +23,7 @@ const LOADS_AT_ONCE: usize = 4;
 pub async fn sync_once(host: &Host) {
     match host.store.apps().await {
         Ok(rows) => bring_in_line(host, &rows).await,
-        Err(e) => tracing::warn!(target: "fitz::host", "cannot read the store: {e}"),
+        Err(e) => tracing::warn!(target: "fitz::host", "cannot read the store: {}", e.log_text()),
     }
     host.starting.store(false, Ordering::Release);
 }

@@ -2,6 +2,7 @@
 //! compiled, and ready to instantiate per request. Everything here happens on the build thread,
 //! off the request path.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use guest_abi::manifest::Manifest;
@@ -87,16 +88,49 @@ impl AppVersion {
     }
 }
 
-/// Validates, creates the app's missing tables, builds the image (the top level run once) and
-/// loads it: what `fitz run` and `fitz serve` do at start.
+/// Validates, builds the image (the top level run once), loads it and migrates the app's
+/// tables as a deploy would (refusing what would lose data): what `fitz run` and `fitz serve`
+/// do at start.
 pub async fn load(rt: &Runtime, wasm: &[u8], ctx: AppContext, limits: Limits, output: TopLevelOutput) -> Result<AppVersion, LoadError> {
     let ctx = context_for(wasm, ctx, limits)?;
-    if let Some(db) = &ctx.db {
-        db.create_tables(&ctx.manifest.tables).await.map_err(|e| LoadError::Database(e.to_string()))?;
-    }
     let image = build_image(rt, wasm.to_vec(), ctx.clone(), output).await?;
-    from_image(rt, image, ctx).await
+    let app = from_image(rt, image, ctx).await?;
+    let Some(db) = app.ctx.db.clone() else { return Ok(app) };
+    let (app, defaults) = table_defaults(rt, app).await?;
+    let default_of = |t: &guest_abi::manifest::Table, c: &guest_abi::manifest::Column| defaults.get(&(t.name.clone(), c.name.clone())).cloned();
+    let lock = db.schema().unwrap_or("public").to_string();
+    crate::db::migrate::migrate(&db, &lock, &app.manifest.tables, &app.manifest.records, &default_of, async |_| Ok(())).await.map_err(|e| match e {
+        crate::db::migrate::MigrateError::Destructive(m) => LoadError::Migration(m),
+        crate::db::migrate::MigrateError::Db(e) => LoadError::Database(e.to_string()),
+    })?;
+    Ok(app)
 }
+
+/// The defaults of the tables' fields that have one, keyed by table and column, computed by
+/// `app` on the build thread within one top-level deadline: what a migration that adds a
+/// required column fills existing rows with.
+pub async fn table_defaults(rt: &Runtime, app: AppVersion) -> Result<(AppVersion, Defaults), LoadError> {
+    let deadline = app.limits().top_level_deadline;
+    let job = async move {
+        let mut defaults = HashMap::new();
+        let _ = tokio::time::timeout(deadline, async {
+            for t in &app.manifest.tables {
+                let Some(r) = app.manifest.records.get(t.record as usize) else { continue };
+                for (i, f) in r.fields.iter().enumerate().filter(|(_, f)| f.has_default) {
+                    if let Ok(Some(v)) = super::invoke::field_default(&app, t.record, i).await {
+                        defaults.insert((t.name.clone(), f.name.clone()), v);
+                    }
+                }
+            }
+        })
+        .await;
+        (app, defaults)
+    };
+    rt.builder.run(job).await.ok_or_else(|| LoadError::Migration("the defaults could not be computed".into()))
+}
+
+/// Field defaults by table and column.
+pub type Defaults = HashMap<(String, String), guest_abi::value::Value>;
 
 /// Validates the module and fits `ctx` to it: the module's own manifest and these limits.
 /// Refused when a secret the module names is missing.

@@ -350,13 +350,16 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
             (SITE_RETURN, Slot::I32(result_ptr)) => match guest.mem.read_slot(&*store, field(result_ptr, RESULT_TAG)?, SlotKind::I32)? {
                 Slot::I32(RESULT_OK) => guest.mem.read_slot(&*store, field(result_ptr, RESULT_PAYLOAD)?, SlotKind::I32)?,
                 Slot::I32(RESULT_ERR) => {
+                    if let Some(unavailable) = database_fault(store) {
+                        return Ok(unavailable);
+                    }
                     let message = guest.read(store, &ValueType::Str, guest.mem.read_slot(&*store, field(result_ptr, RESULT_PAYLOAD)?, SlotKind::I32)?)?;
                     return Ok(Reply::error(401, message_of(&message)));
                 }
                 _ => return Err(wasmtime::format_err!("bad provider outcome")),
             },
             (SITE_RETURN, _) => return Err(wasmtime::format_err!("bad provider outcome")),
-            (SITE_ERROR, _) => return Ok(Reply::error(401, message_of(&guest.read(store, ty, slot)?))),
+            (SITE_ERROR, _) => return Ok(database_fault(store).unwrap_or(Reply::error(401, message_of(&guest.read(store, ty, slot)?)))),
             (s, _) => {
                 let v = guest.read(store, ty, slot)?;
                 return Reply::value(Guest::status_of(&provider.responses, s), guest.records(), ty, &v, cap);
@@ -399,13 +402,25 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
 
     let (site, ty, slot) = guest.enter(store, &route.export, app.entries.routes.get(call.route), &args, &route.responses, &route.returns).await?;
     let value = guest.read(store, ty, slot)?;
-    match (site, &route.returns, value) {
+    let reply = match (site, &route.returns, value) {
         (SITE_RETURN, ValueType::Result { ok, .. }, Value::Ok(v)) => Reply::value(200, guest.records(), ok, &v, cap),
         (SITE_RETURN, ValueType::Result { err, .. }, Value::Err(e)) => Ok(Reply::json(500, json!({ "error": to_json(guest.records(), err, &e) }))),
         (SITE_RETURN, _, v) => Reply::value(200, guest.records(), ty, &v, cap),
         (SITE_ERROR, _, e) => Ok(Reply::error(500, message_of(&e))),
         (s, _, v) => Reply::value(Guest::status_of(&route.responses, s), guest.records(), ty, &v, cap),
-    }
+    }?;
+    // An error that follows a database fault is the database's, whatever the app made of it.
+    Ok(match database_fault(store) {
+        Some(unavailable) if reply.status == 500 => unavailable,
+        _ => reply,
+    })
+}
+
+/// The answer when the run met a database fault: 503, to be tried again, in the host's words.
+/// A provider that refuses because its lookup failed has not judged the credentials, so the
+/// client must not be told it is logged out.
+fn database_fault(store: &Store<GuestState>) -> Option<Reply> {
+    store.data().db_fault.then(|| Reply::error(503, crate::db::DbError::Unavailable.to_string()))
 }
 
 fn message_of(v: &Value) -> String {

@@ -56,12 +56,16 @@ pub struct GuestState {
     /// Set once the instance exists (see `GuestMemory::of_caller`).
     pub mem: Option<crate::runtime::guest::GuestMemory>,
     pub budget: Budget,
+    /// Set when a host call met a database fault (unreachable, restarting, connection lost):
+    /// a refusal or an error that follows is then the database's, and is answered 503 to be
+    /// tried again, never 401 or 500 as if it were the app's verdict.
+    pub db_fault: bool,
 }
 
 impl GuestState {
     pub fn new(app: Arc<AppContext>, limits: StoreLimits, output: Output) -> GuestState {
         let budget = Budget::new(&app.limits);
-        GuestState { app, limits, output, mem: None, budget }
+        GuestState { app, limits, output, mem: None, budget, db_fault: false }
     }
 }
 

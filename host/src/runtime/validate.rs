@@ -20,6 +20,8 @@ pub enum LoadError {
     MissingSecrets(Vec<String>),
     TopLevel(String),
     Database(String),
+    /// The tables cannot be brought in line with the module's types without losing data.
+    Migration(String),
 }
 
 impl std::fmt::Display for LoadError {
@@ -38,6 +40,7 @@ impl std::fmt::Display for LoadError {
             }
             LoadError::TopLevel(e) => write!(f, "the program's top level failed: {e}"),
             LoadError::Database(e) => write!(f, "the database is not usable: {e}"),
+            LoadError::Migration(m) => write!(f, "the tables cannot be migrated: {m}"),
         }
     }
 }
@@ -64,6 +67,11 @@ fn check_manifest(m: &Manifest) -> Result<(), String> {
         for f in &r.fields {
             check(&f.ty)?;
         }
+    }
+    // The host keeps its own tables (the blacklist, cron claims, column types) in the app's
+    // namespace under this prefix.
+    if let Some(t) = m.tables.iter().find(|t| t.name.starts_with("fitz_")) {
+        return Err(format!("table `{}`: names starting with `fitz_` are the host's", t.name));
     }
     for r in &m.routes {
         check(&r.returns)?;
