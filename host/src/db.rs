@@ -160,6 +160,14 @@ const POSTGRES_CONNECTIONS: u32 = crate::limits::process::CONTROL_CONNECTIONS;
 const POSTGRES_REQUEST_CONNECTIONS: usize = crate::limits::process::REQUEST_CONNECTIONS;
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A SQLite file about to be created is created first by the host, readable by its user only
+/// (`files`); SQLite would make it, and its `-wal` and `-shm`, with the umask's mode.
+fn private_file(path: &std::path::Path) {
+    if path.as_os_str() != ":memory:" && !path.exists() {
+        let _ = crate::files::ensure_private_file(path);
+    }
+}
+
 impl Database {
     pub fn new(pool: Pool) -> Database {
         let leases = match &pool {
@@ -258,12 +266,15 @@ impl Database {
             return Ok(Database::new(Pool::Postgres(pool)));
         }
         let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        private_file(std::path::Path::new(path));
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // What is deleted or overwritten is zeroed in the file, not left in free pages.
+            .pragma("secure_delete", "ON");
         let pool = SqlitePoolOptions::new()
             .max_connections(SQLITE_CONNECTIONS)
             .test_before_acquire(false)
@@ -276,12 +287,15 @@ impl Database {
     /// A SQLite file for one app of many: connections open on first use and close when idle,
     /// so a thousand quiet apps hold no connections.
     pub fn sqlite_lazy(path: &std::path::Path) -> Database {
+        private_file(path);
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // What is deleted or overwritten is zeroed in the file, not left in free pages.
+            .pragma("secure_delete", "ON");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(0)

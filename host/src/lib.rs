@@ -10,6 +10,7 @@ pub mod config;
 pub mod cron;
 pub mod db;
 pub mod faults;
+pub mod files;
 pub mod host_fns;
 pub mod http;
 pub mod json;

@@ -43,8 +43,25 @@ enum AppsCommand {
     Inspect { app: String },
     /// Serve the previous version again.
     Rollback { app: String },
-    /// Stop serving an app and forget its versions and secrets (its data stays).
-    Remove { app: String },
+    /// Stop serving an app. Its data, versions and secrets are kept under its namespace,
+    /// restorable; the next app of that name gets a namespace of its own.
+    Remove {
+        app: String,
+        /// Delete its data, versions and secrets too.
+        #[arg(long)]
+        purge: bool,
+    },
+    /// Serve a removed app again, with its data (the newest kept namespace of that name).
+    Restore {
+        app: String,
+        /// Which kept namespace (see `fitz apps removed`).
+        #[arg(long)]
+        namespace: Option<String>,
+    },
+    /// List removed apps and their namespaces.
+    Removed,
+    /// Delete a removed app's kept namespace: its data, versions and secrets.
+    Purge { namespace: String },
 }
 
 #[derive(Subcommand)]
@@ -53,6 +70,8 @@ enum SecretsCommand {
     Set { app: String, name: String },
     /// Unset a secret.
     Unset { app: String, name: String },
+    /// Seal every stored secret value and image again under the host's current key.
+    RotateKey,
 }
 
 #[derive(Subcommand)]
@@ -184,11 +203,15 @@ fn main() -> ExitCode {
             AppsCommand::List => commands::remote::apps_list(to),
             AppsCommand::Inspect { app } => commands::remote::apps_inspect(&app, to),
             AppsCommand::Rollback { app } => commands::remote::apps_rollback(&app, to),
-            AppsCommand::Remove { app } => commands::remote::apps_remove(&app, to),
+            AppsCommand::Remove { app, purge } => commands::remote::apps_remove(&app, purge, to),
+            AppsCommand::Restore { app, namespace } => commands::remote::apps_restore(&app, namespace, to),
+            AppsCommand::Removed => commands::remote::apps_removed(to),
+            AppsCommand::Purge { namespace } => commands::remote::apps_purge(&namespace, to),
         },
         Command::Secrets { command, to } => match command {
             SecretsCommand::Set { app, name } => commands::remote::secrets_set(&app, &name, to),
             SecretsCommand::Unset { app, name } => commands::remote::secrets_unset(&app, &name, to),
+            SecretsCommand::RotateKey => commands::remote::secrets_rotate_key(to),
         },
         Command::Cron { command: CronCommand::List { app } } => commands::cron::list(&app),
         Command::Cron { command: CronCommand::Run { app, job } } => commands::cron::run(&app, &job),

@@ -11,6 +11,7 @@ pub mod deploy;
 pub mod dispatch;
 pub mod operator;
 pub mod registry;
+pub mod sealing;
 pub mod store;
 pub mod sync;
 
@@ -36,12 +37,37 @@ pub enum AppsDb {
 }
 
 impl AppsDb {
-    pub async fn for_app(&self, name: &str) -> Result<Database, DbError> {
+    /// The database of namespace `ns` (`store::Namespace`): the PostgreSQL schema
+    /// `app_<name>` (`app_shop`, `app_shop.1` for the next app called `shop`), or the SQLite
+    /// file `<ns>.db`. Names hold no `.` and no `_`, so no two namespaces share one.
+    pub fn for_namespace(&self, ns: &str) -> Database {
         match self {
-            AppsDb::Postgres(db) => Ok(db.with_schema(&format!("app_{}", name.replace('-', "_")))),
-            AppsDb::SqliteDir(dir) => Ok(Database::sqlite_lazy(&dir.join(format!("{name}.db")))),
+            AppsDb::Postgres(db) => db.with_schema(&schema_of(ns)),
+            AppsDb::SqliteDir(dir) => Database::sqlite_lazy(&dir.join(format!("{ns}.db"))),
         }
     }
+
+    /// Drops a namespace's data: its schema, or its SQLite files.
+    pub async fn drop_namespace(&self, ns: &str) -> Result<(), DbError> {
+        match self {
+            AppsDb::Postgres(db) => db.execute_ddl(&format!("DROP SCHEMA IF EXISTS {} CASCADE", crate::db::sql::quote(&schema_of(ns)))).await.map(drop),
+            AppsDb::SqliteDir(dir) => {
+                for suffix in ["db", "db-wal", "db-shm"] {
+                    match std::fs::remove_file(dir.join(format!("{ns}.{suffix}"))) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(_) => return Err(DbError::Unavailable),
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The PostgreSQL schema of namespace `ns`.
+fn schema_of(ns: &str) -> String {
+    format!("app_{}", ns.replace('-', "_"))
 }
 
 /// Settings of a multi-tenant host.
@@ -53,6 +79,8 @@ pub struct HostConfig {
     /// The limits an app gets at its first deploy (`FITZ_APP_LIMITS`); an operator changes
     /// them per app afterwards.
     pub default_limits: crate::limits::TenantLimits,
+    /// `FITZ_SECRETS_KEY` and `FITZ_SECRETS_OLD_KEYS` where set (`sealing::Keyring::load`).
+    pub secrets_env: HashMap<String, String>,
 }
 
 impl HostConfig {
@@ -62,6 +90,7 @@ impl HostConfig {
             operator_token: operator_token.into(),
             max_module_bytes: crate::limits::process::MODULE_BYTES,
             default_limits: Default::default(),
+            secrets_env: HashMap::new(),
         }
     }
 }
@@ -142,17 +171,25 @@ impl Failures {
 impl Host {
     /// Opens the host's state: PostgreSQL when `database` is one (shared with other hosts),
     /// else SQLite files under `data_dir`.
-    pub async fn open(database: Option<Database>, data_dir: PathBuf, rt: Runtime, config: HostConfig) -> Result<Host, DbError> {
+    /// The data directory (0700) holds the SQLite state and the secrets key file.
+    pub async fn open(database: Option<Database>, data_dir: PathBuf, rt: Runtime, config: HostConfig) -> Result<Host, String> {
+        crate::files::create_private_dir(&data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+        let keys = sealing::Keyring::load(&config.secrets_env, &data_dir)?;
         let (store_db, apps_db) = match database {
-            Some(db) if matches!(db.pool, Pool::Postgres(_)) => (db.clone(), AppsDb::Postgres(db)),
+            Some(db) if matches!(db.pool, Pool::Postgres(_)) => {
+                if !config.secrets_env.contains_key("FITZ_SECRETS_KEY") {
+                    tracing::warn!(target: "fitz::host", "secrets are sealed with the key in {}; every host sharing this database needs the same key: set FITZ_SECRETS_KEY on each", data_dir.join(sealing::KEY_FILE).display());
+                }
+                (db.clone(), AppsDb::Postgres(db))
+            }
             _ => {
                 let apps = data_dir.join("apps");
-                std::fs::create_dir_all(&apps).map_err(|_| DbError::Unavailable)?;
-                let db = Database::connect(&format!("sqlite:{}", data_dir.join("host.db").display())).await?;
+                crate::files::create_private_dir(&apps).map_err(|e| format!("cannot create {}: {e}", apps.display()))?;
+                let db = Database::connect(&format!("sqlite:{}", data_dir.join("host.db").display())).await.map_err(|e| format!("cannot open the host's store: {e}"))?;
                 (db, AppsDb::SqliteDir(apps))
             }
         };
-        let store = HostStore::open(store_db).await?;
+        let store = HostStore::open(store_db, keys).await.map_err(|e| format!("cannot open the host's store: {e}"))?;
         Ok(Host {
             rt,
             store,

@@ -12,6 +12,8 @@ use serde_json::Value as Json;
 use crate::server::{pg_admin_url, Response};
 
 pub const TOKEN: &str = "operator-token-for-tests-0123456789";
+/// The secrets key of every test host (32 bytes, base64).
+pub const SECRETS_KEY: &str = "dGVzdC1zZWNyZXRzLWtleS0wMTIzNDU2Nzg5YWJjZGU=";
 
 pub struct TestHost {
     pub host: Arc<Host>,
@@ -42,6 +44,12 @@ pub async fn drop_pg(name: &str) {
     }
 }
 
+/// Hosts sharing a store share its secrets key, as operators must set it: every test host
+/// has this one unless its test sets another.
+pub fn with_test_key(config: &mut fitz_host::multi::HostConfig) {
+    config.secrets_env.entry("FITZ_SECRETS_KEY".into()).or_insert_with(|| SECRETS_KEY.into());
+}
+
 impl TestHost {
     /// Starts a host on `pg_url` (PostgreSQL) or on SQLite files in `dir`.
     pub async fn start(dir: &std::path::Path, pg_url: Option<&str>) -> TestHost {
@@ -49,9 +57,9 @@ impl TestHost {
     }
 
     /// `start` with these settings (the default limits of new apps, say).
-    pub async fn start_with(dir: &std::path::Path, pg_url: Option<&str>, config: fitz_host::multi::HostConfig) -> TestHost {
+    pub async fn start_with(dir: &std::path::Path, pg_url: Option<&str>, mut config: fitz_host::multi::HostConfig) -> TestHost {
         crate::server::captured_logs();
-        std::fs::create_dir_all(dir).expect("dir");
+        with_test_key(&mut config);
         let host = open_host(pg_url, dir.to_path_buf(), config, true).await.expect("host opens");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let running = start_router(listener, fitz_host::multi::dispatch::router(host.clone()), std::future::pending()).expect("serve");

@@ -252,7 +252,9 @@ async fn the_host_answers_while_it_loads_and_every_answer_names_its_version() {
     }
     host.stop().await;
 
-    let opened = fitz_host::commands::host::open_host(None, dir.clone(), HostConfig::new("localhost", TOKEN), false).await.expect("opens");
+    let mut config = HostConfig::new("localhost", TOKEN);
+    fitz_tests::multi::with_test_key(&mut config);
+    let opened = fitz_host::commands::host::open_host(None, dir.clone(), config, false).await.expect("opens");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let running = fitz_host::server::start_router(listener, fitz_host::multi::dispatch::router(opened.clone()), std::future::pending()).expect("serve");
     let client = reqwest::Client::new();

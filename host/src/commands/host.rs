@@ -42,7 +42,7 @@ pub async fn open_host(database_url: Option<&str>, data: PathBuf, config: HostCo
         _ => None,
     };
     let rt = Runtime::new(Allocation::Pooling { instances: POOL_INSTANCES, max_memory: MAX_MEMORY_MIB << 20 }).map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let host = Host::open(database, data, rt, config).await.map_err(|e| format!("cannot open the host's store: {e}"))?;
+    let host = Host::open(database, data, rt, config).await?;
     let host = Arc::new(host);
     if load {
         crate::multi::sync::sync_once(&host).await;
@@ -63,6 +63,7 @@ pub fn run(opts: HostOptions) -> u8 {
     let base = opts.base_domain.or_else(|| env.get("FITZ_BASE_DOMAIN").cloned()).unwrap_or_else(|| "localhost".into());
     let data = opts.data.or_else(|| env.get("FITZ_DATA").map(PathBuf::from)).unwrap_or_else(|| PathBuf::from("fitz-data"));
     let mut config = HostConfig::new(base.clone(), token);
+    config.secrets_env = env.iter().filter(|(k, _)| k.starts_with("FITZ_SECRETS_")).map(|(k, v)| (k.clone(), v.clone())).collect();
     if let Some(json) = env.get("FITZ_APP_LIMITS") {
         match serde_json::from_str::<crate::limits::TenantLimits>(json).map_err(|e| e.to_string()).and_then(|l| l.check(MAX_MEMORY_MIB).map(|()| l)) {
             Ok(l) => config.default_limits = l,

@@ -91,8 +91,22 @@ pub fn apps_rollback(name: &str, to: Option<String>) -> u8 {
     call(reqwest::Method::POST, &format!("{}/_fitz/apps/{name}/rollback", host_url(to)), None)
 }
 
-pub fn apps_remove(name: &str, to: Option<String>) -> u8 {
-    call(reqwest::Method::DELETE, &format!("{}/_fitz/apps/{name}", host_url(to)), None)
+pub fn apps_remove(name: &str, purge: bool, to: Option<String>) -> u8 {
+    let query = if purge { "?purge=true" } else { "" };
+    call(reqwest::Method::DELETE, &format!("{}/_fitz/apps/{name}{query}", host_url(to)), None)
+}
+
+pub fn apps_restore(name: &str, namespace: Option<String>, to: Option<String>) -> u8 {
+    let body = namespace.map(|n| (serde_json::json!({ "namespace": n }).to_string().into_bytes(), "application/json"));
+    call(reqwest::Method::POST, &format!("{}/_fitz/apps/{name}/restore", host_url(to)), body)
+}
+
+pub fn apps_removed(to: Option<String>) -> u8 {
+    call(reqwest::Method::GET, &format!("{}/_fitz/removed", host_url(to)), None)
+}
+
+pub fn apps_purge(namespace: &str, to: Option<String>) -> u8 {
+    call(reqwest::Method::DELETE, &format!("{}/_fitz/removed/{namespace}", host_url(to)), None)
 }
 
 /// `fitz secrets set APP NAME`: the value comes from stdin, so it stays out of shell history.
@@ -107,4 +121,8 @@ pub fn secrets_set(app: &str, name: &str, to: Option<String>) -> u8 {
 
 pub fn secrets_unset(app: &str, name: &str, to: Option<String>) -> u8 {
     call(reqwest::Method::DELETE, &format!("{}/_fitz/apps/{app}/secrets/{name}", host_url(to)), None)
+}
+
+pub fn secrets_rotate_key(to: Option<String>) -> u8 {
+    call(reqwest::Method::POST, &format!("{}/_fitz/secrets/rotate-key", host_url(to)), None)
 }

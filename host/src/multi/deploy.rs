@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::db::migrate::{migrate, MigrateError};
 use super::registry::{Tenant, TenantLimits};
 use crate::cron::CronLimits;
-use super::store::AppRow;
+use super::store::{AppRow, Namespace};
 use super::{valid_name, Host};
 use crate::db::{unix_seconds as now, Database, DbError};
 use crate::http::Served;
@@ -33,6 +33,10 @@ pub enum DeployError {
     Migration(String),
     NotFound(String),
     NoPrevious(String),
+    Exists(String),
+    NothingToRestore(String),
+    /// The app's stored secrets do not open with this host's keys.
+    Secrets(String),
     Store(DbError),
 }
 
@@ -45,7 +49,10 @@ impl std::fmt::Display for DeployError {
             DeployError::Migration(m) => write!(f, "the tables cannot be migrated: {m}"),
             DeployError::NotFound(n) => write!(f, "no app named `{n}`"),
             DeployError::NoPrevious(n) => write!(f, "`{n}` has no earlier version to roll back to"),
+            DeployError::Exists(n) => write!(f, "an app named `{n}` exists; remove it first"),
+            DeployError::NothingToRestore(n) => write!(f, "no removed app named `{n}` is kept (see GET /_fitz/removed)"),
             DeployError::Store(e) => write!(f, "the host's store failed: {e}"),
+            DeployError::Secrets(e) => f.write_str(e),
         }
     }
 }
@@ -55,9 +62,18 @@ impl DeployError {
         match self {
             DeployError::BadName(_) | DeployError::Invalid(_) => 400,
             DeployError::TooLarge { .. } => 413,
-            DeployError::Migration(_) | DeployError::NoPrevious(_) => 409,
-            DeployError::NotFound(_) => 404,
-            DeployError::Store(_) => 503,
+            DeployError::Migration(_) | DeployError::NoPrevious(_) | DeployError::Exists(_) => 409,
+            DeployError::NotFound(_) | DeployError::NothingToRestore(_) => 404,
+            DeployError::Store(_) | DeployError::Secrets(_) => 503,
+        }
+    }
+}
+
+impl From<super::store::Reseal> for DeployError {
+    fn from(e: super::store::Reseal) -> Self {
+        match e {
+            super::store::Reseal::Db(e) => DeployError::Store(e),
+            super::store::Reseal::Sealed(e) => DeployError::Secrets(e.to_string()),
         }
     }
 }
@@ -76,24 +92,32 @@ pub struct Deployed {
     pub routes: Vec<String>,
 }
 
+/// Which stored version is served, at which generation of the app's row.
+struct Stored {
+    version: i64,
+    generation: i64,
+}
+
 impl Host {
     fn check_name(name: &str) -> Result<(), DeployError> {
         if valid_name(name) { Ok(()) } else { Err(DeployError::BadName(name.to_string())) }
     }
 
-    async fn app_db(&self, name: &str) -> Result<Database, DeployError> {
+    /// The database of `name` in namespace `ns`: the one loaded here when it is that
+    /// namespace's (its connections are kept), else a fresh handle.
+    fn app_db(&self, name: &str, ns: &Namespace) -> Database {
         match self.registry.get(name) {
-            Some(t) => Ok(t.db.clone()),
-            None => Ok(self.apps_db.for_app(name).await?),
+            Some(t) if t.namespace == ns.id => t.db.clone(),
+            _ => self.apps_db.for_namespace(&ns.id),
         }
     }
 
     /// What a version of `name` from `wasm` runs with: its own manifest, the app's stored
     /// settings (never the host's environment), its limits, and its database within the
     /// app's budget.
-    async fn context(&self, name: &str, wasm: &[u8], db: &Database, limits: &TenantLimits) -> Result<Arc<AppContext>, DeployError> {
+    async fn context(&self, name: &str, ns: &Namespace, wasm: &[u8], db: &Database, limits: &TenantLimits) -> Result<Arc<AppContext>, DeployError> {
         let manifest = validate_bytes(wasm).map_err(DeployError::Invalid)?;
-        let stored = self.store.secrets(name).await?;
+        let stored = self.store.secrets(&ns.id).await?;
         let secrets: HashMap<String, String> = manifest.secrets.iter().filter_map(|s| stored.get(s).map(|v| (s.clone(), v.clone()))).collect();
         let run = limits.limits();
         let db = db.with_budget(limits.db_connections as usize, run.statement_timeout);
@@ -131,14 +155,21 @@ impl Host {
         Ok((app, switched))
     }
 
-    /// Makes `app` the serving version of `name` (creating the tenant if new).
-    fn activate(&self, name: &str, db: Database, mut app: AppVersion, version: i64, generation: i64, limits: TenantLimits) -> Arc<Tenant> {
+    /// Makes `app` the serving version of `name` in namespace `ns` (creating the tenant if
+    /// new, or if the one loaded here is another namespace's: an app removed and created again).
+    fn activate(&self, name: &str, ns: &Namespace, db: Database, mut app: AppVersion, at: Stored, limits: TenantLimits) -> Arc<Tenant> {
+        let Stored { version, generation } = at;
         self.failures.succeeded(name);
         app.version = version as u64;
-        let cpu = self.registry.get(name).map_or_else(|| Arc::new(CpuShare::new(super::tenant_cores())), |t| t.cpu.clone());
+        let loaded = self.registry.get(name);
+        if let Some(old) = loaded.as_ref().filter(|t| t.namespace != ns.id) {
+            old.stop_crons();
+        }
+        let loaded = loaded.filter(|t| t.namespace == ns.id);
+        let cpu = loaded.as_ref().map_or_else(|| Arc::new(CpuShare::new(super::tenant_cores())), |t| t.cpu.clone());
         app.cpu = Some(cpu.clone());
         let cron_runs = limits.cron_runs as usize;
-        let tenant = match self.registry.get(name) {
+        let tenant = match loaded {
             Some(t) => {
                 t.served.app.store(Arc::new(app));
                 if let (Some(p), Ok(mut old)) = (&t.served.permits, t.limits.lock()) {
@@ -157,6 +188,7 @@ impl Host {
                 let served = Arc::new(Served { app: ArcSwap::from_pointee(app), permits: Some(permits) });
                 let t = Arc::new(Tenant {
                     name: name.to_string(),
+                    namespace: ns.id.clone(),
                     served,
                     db,
                     cpu,
@@ -195,64 +227,99 @@ impl Host {
         let _guard = self.locks.lock(name).await;
         let row = self.store.app(name).await?;
         let limits = self.limits_of(row.as_ref());
-        let db = self.app_db(name).await?;
-        let ctx = self.context(name, wasm, &db, &limits).await?;
+        let ns = self.store.namespace_for(name).await?;
+        let db = self.app_db(name, &ns);
+        let ctx = self.context(name, &ns, wasm, &db, &limits).await?;
         let image = self.build(wasm, ctx.clone()).await?;
         let app = self.load(image.clone(), ctx).await?;
         let limits_json = serde_json::to_string(&limits).unwrap_or_else(|_| "{}".into());
         let store = &self.store;
-        let (app, version) = self.migrate(name, app, &db, async |conn| store.add_version(conn, name, wasm, &image, &limits_json).await).await?;
+        let (app, version) = self.migrate(name, app, &db, async |conn| store.add_version(conn, name, &ns, wasm, &image, &limits_json).await).await?;
         let generation = self.store.app(name).await?.map_or(1, |r| r.generation);
         let answer = Self::answer(name, version, &app);
-        self.activate(name, db, app, version, generation, limits);
+        self.activate(name, &ns, db, app, Stored { version, generation }, limits);
         tracing::info!(target: "fitz::host", app = %name, version, "deployed");
         Ok(answer)
     }
 
     /// The stored image of `version`, or one built now (and stored, unless another host
     /// stored one first: every host serves the same image of a version).
-    async fn image_of(&self, name: &str, version: i64, wasm: &[u8], ctx: &Arc<AppContext>) -> Result<Vec<u8>, DeployError> {
-        if let Some(image) = self.store.version_image(name, version).await? {
+    async fn image_of(&self, ns: &Namespace, version: i64, wasm: &[u8], ctx: &Arc<AppContext>) -> Result<Vec<u8>, DeployError> {
+        if let Some(image) = self.store.version_image(&ns.id, version).await.map_err(DeployError::from)? {
             return Ok(image);
         }
         let built = self.build(wasm, ctx.clone()).await?;
-        Ok(self.store.keep_image(name, version, &built).await?)
+        self.store.keep_image(&ns.id, version, &built).await.map_err(DeployError::from)
     }
 
     /// Serves the version before the current one again.
     pub async fn rollback(&self, name: &str) -> Result<Deployed, DeployError> {
         let _guard = self.locks.lock(name).await;
         let row = self.store.app(name).await?.ok_or_else(|| DeployError::NotFound(name.to_string()))?;
-        let previous = self.store.versions(name).await?.into_iter().map(|(v, _)| v).filter(|v| *v < row.current).max();
+        let ns = row.namespace.clone();
+        let previous = self.store.versions(&ns.id).await?.into_iter().map(|(v, _)| v).filter(|v| *v < row.current).max();
         let previous = previous.ok_or_else(|| DeployError::NoPrevious(name.to_string()))?;
-        let wasm = self.store.version_wasm(name, previous).await?.ok_or_else(|| DeployError::NotFound(name.to_string()))?;
+        let wasm = self.store.version_wasm(&ns.id, previous).await?.ok_or_else(|| DeployError::NotFound(name.to_string()))?;
         let limits = self.limits_of(Some(&row));
-        let db = self.app_db(name).await?;
-        let ctx = self.context(name, &wasm, &db, &limits).await?;
-        let image = self.image_of(name, previous, &wasm, &ctx).await?;
+        let db = self.app_db(name, &ns);
+        let ctx = self.context(name, &ns, &wasm, &db, &limits).await?;
+        let image = self.image_of(&ns, previous, &wasm, &ctx).await?;
         let app = self.load(image, ctx).await?;
         let store = &self.store;
         let (app, ()) = self.migrate(name, app, &db, async |conn| store.set_current(conn, name, previous).await).await?;
         let generation = self.store.app(name).await?.map_or(row.generation + 1, |r| r.generation);
         let answer = Self::answer(name, previous, &app);
-        self.activate(name, db, app, previous, generation, limits);
+        self.activate(name, &ns, db, app, Stored { version: previous, generation }, limits);
         tracing::info!(target: "fitz::host", app = %name, version = previous, "rolled back");
         Ok(answer)
     }
 
-    /// Stops serving `name` and forgets its versions and secrets (its data stays).
-    pub async fn remove(&self, name: &str) -> Result<(), DeployError> {
+    /// Stops serving `name`. Its namespace (data, versions, secrets) is kept and restorable
+    /// (`restore`), or with `purge` deleted with its data; either way the next app of that
+    /// name gets a namespace of its own. Returns the namespace the app had.
+    pub async fn remove(&self, name: &str, purge: bool) -> Result<Namespace, DeployError> {
         let _guard = self.locks.lock(name).await;
-        let existed = self.store.remove(name).await?;
+        let removed = self.store.remove(name, purge).await?;
         let local = self.registry.remove(name);
         if let Some(t) = &local {
             t.stop_crons();
         }
         self.failures.succeeded(name);
-        if !existed && local.is_none() {
-            return Err(DeployError::NotFound(name.to_string()));
+        let Some(ns) = removed else { return Err(DeployError::NotFound(name.to_string())) };
+        if purge {
+            // A SQLite app has a pool of its own, closed before its files go; a PostgreSQL
+            // app's handle shares the host's connections, which stay open.
+            if let (Some(t), super::AppsDb::SqliteDir(_)) = (&local, &self.apps_db) {
+                t.db.close().await;
+            }
+            self.apps_db.drop_namespace(&ns.id).await?;
         }
-        tracing::info!(target: "fitz::host", app = %name, "removed");
+        tracing::info!(target: "fitz::host", app = %name, namespace = %ns.id, purged = purge, "removed");
+        Ok(ns)
+    }
+
+    /// Serves a removed app again, with its data, versions and secrets: the newest kept
+    /// namespace of that name, or the one named.
+    pub async fn restore(&self, name: &str, namespace: Option<&str>) -> Result<Deployed, DeployError> {
+        Self::check_name(name)?;
+        let _guard = self.locks.lock(name).await;
+        if self.store.app(name).await?.is_some() {
+            return Err(DeployError::Exists(name.to_string()));
+        }
+        let row = self.store.restore(name, namespace).await?.ok_or_else(|| DeployError::NothingToRestore(name.to_string()))?;
+        self.reload(&row).await?;
+        let app = self.registry.get(name).ok_or_else(|| DeployError::NotFound(name.to_string()))?.served.app.load_full();
+        tracing::info!(target: "fitz::host", app = %name, namespace = %row.namespace.id, "restored");
+        Ok(Self::answer(name, row.current, &app))
+    }
+
+    /// Purges a kept namespace of a removed app: its data, versions and secrets are deleted.
+    pub async fn purge(&self, namespace: &str) -> Result<(), DeployError> {
+        if !self.store.purge(namespace).await? {
+            return Err(DeployError::NotFound(namespace.to_string()));
+        }
+        self.apps_db.drop_namespace(namespace).await?;
+        tracing::info!(target: "fitz::host", namespace = %namespace, "purged");
         Ok(())
     }
 
@@ -261,17 +328,18 @@ impl Host {
     /// again. A failure is noted and retried after a growing pause (`Failures`).
     pub async fn reload(&self, row: &AppRow) -> Result<(), DeployError> {
         let loaded = async {
-            let wasm = self.store.version_wasm(&row.name, row.current).await?.ok_or_else(|| DeployError::NotFound(row.name.clone()))?;
+            let ns = &row.namespace;
+            let wasm = self.store.version_wasm(&ns.id, row.current).await?.ok_or_else(|| DeployError::NotFound(row.name.clone()))?;
             let limits = self.limits_of(Some(row));
-            let db = self.app_db(&row.name).await?;
-            let ctx = self.context(&row.name, &wasm, &db, &limits).await?;
-            let image = self.image_of(&row.name, row.current, &wasm, &ctx).await?;
+            let db = self.app_db(&row.name, ns);
+            let ctx = self.context(&row.name, ns, &wasm, &db, &limits).await?;
+            let image = self.image_of(ns, row.current, &wasm, &ctx).await?;
             let app = self.load(image, ctx).await?;
             Ok::<_, DeployError>((db, app, limits))
         };
         match loaded.await {
             Ok((db, app, limits)) => {
-                self.activate(&row.name, db, app, row.current, row.generation, limits);
+                self.activate(&row.name, &row.namespace, db, app, Stored { version: row.current, generation: row.generation }, limits);
                 Ok(())
             }
             Err(e) => {
@@ -296,11 +364,12 @@ impl Host {
     pub async fn rebuild(&self, name: &str) -> Result<(), DeployError> {
         let _guard = self.locks.lock(name).await;
         let row = self.store.app(name).await?.ok_or_else(|| DeployError::NotFound(name.to_string()))?;
-        let wasm = self.store.version_wasm(name, row.current).await?.ok_or_else(|| DeployError::NotFound(name.to_string()))?;
+        let ns = row.namespace.clone();
+        let wasm = self.store.version_wasm(&ns.id, row.current).await?.ok_or_else(|| DeployError::NotFound(name.to_string()))?;
         let limits = self.limits_of(Some(&row));
-        let db = self.app_db(name).await?;
+        let db = self.app_db(name, &ns);
         let built = async {
-            let ctx = self.context(name, &wasm, &db, &limits).await?;
+            let ctx = self.context(name, &ns, &wasm, &db, &limits).await?;
             let image = self.build(&wasm, ctx.clone()).await?;
             let app = self.load(image.clone(), ctx).await?;
             Ok::<_, DeployError>((image, app))
@@ -312,10 +381,10 @@ impl Host {
                 return Err(e);
             }
         };
-        self.store.replace_images(name, row.current, &image).await?;
+        self.store.replace_images(&ns.id, row.current, &image).await?;
         self.store.touch(name).await?;
         let generation = self.store.app(name).await?.map_or(row.generation + 1, |r| r.generation);
-        self.activate(name, db, app, row.current, generation, limits);
+        self.activate(name, &ns, db, app, Stored { version: row.current, generation }, limits);
         Ok(())
     }
 }

@@ -8,7 +8,11 @@
 //! | `GET /_fitz/apps/{app}` | inspect one |
 //! | `POST /_fitz/apps/{app}` (body: the `.wasm`) | deploy a version |
 //! | `POST /_fitz/apps/{app}/rollback` | serve the previous version |
-//! | `DELETE /_fitz/apps/{app}` | remove |
+//! | `DELETE /_fitz/apps/{app}` | remove, keeping its namespace (`?purge=true`: and its data) |
+//! | `POST /_fitz/apps/{app}/restore` (body: `{"namespace": …}`, optional) | serve a removed app again |
+//! | `GET /_fitz/removed` | removed apps whose namespaces are kept or were purged |
+//! | `DELETE /_fitz/removed/{namespace}` | purge a kept namespace |
+//! | `POST /_fitz/secrets/rotate-key` | seal every secret value again under the current key |
 //! | `PUT /_fitz/apps/{app}/secrets/{NAME}` (body: the value) | set a secret |
 //! | `DELETE /_fitz/apps/{app}/secrets/{NAME}` | unset it |
 //! | `PUT /_fitz/apps/{app}/limits` (JSON) | set limits |
@@ -60,6 +64,7 @@ pub async fn handle(host: &Host, req: Request) -> Response {
     }
     let method = req.method().clone();
     let path = req.uri().path().trim_end_matches('/').to_string();
+    let purge = req.uri().query().is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "purge" && (v == "true" || v == "1")));
     let parts: Vec<&str> = path.split('/').skip(2).collect();
     match (&method, parts.as_slice()) {
         (&Method::GET, ["apps"]) => list(host).await,
@@ -79,8 +84,42 @@ pub async fn handle(host: &Host, req: Request) -> Response {
             Ok(d) => json_response(200, &json!(d)),
             Err(e) => deploy_error(e),
         },
-        (&Method::DELETE, ["apps", app]) => match host.remove(app).await {
-            Ok(()) => json_response(200, &json!({ "removed": app })),
+        (&Method::DELETE, ["apps", app]) => match host.remove(app, purge).await {
+            Ok(ns) => json_response(200, &json!({ "removed": app, "namespace": ns.id, "purged": purge })),
+            Err(e) => deploy_error(e),
+        },
+        (&Method::POST, ["apps", app, "restore"]) => {
+            let app = app.to_string();
+            let raw = match body(req, SMALL_BODY).await {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let namespace = match raw.iter().all(u8::is_ascii_whitespace) {
+                true => None,
+                false => match serde_json::from_slice::<serde_json::Value>(&raw) {
+                    Ok(v) => match v.get("namespace").and_then(|n| n.as_str()) {
+                        Some(n) => Some(n.to_string()),
+                        None => return error(400, "restore: expected {\"namespace\": \"…\"} or no body"),
+                    },
+                    Err(_) => return error(400, "restore: the body is not JSON"),
+                },
+            };
+            match host.restore(&app, namespace.as_deref()).await {
+                Ok(d) => json_response(200, &json!(d)),
+                Err(e) => deploy_error(e),
+            }
+        }
+        (&Method::POST, ["secrets", "rotate-key"]) => match rotate_key(host).await {
+            Ok((secrets, images)) => json_response(200, &json!({ "resealed": secrets, "images": images, "key": host.store.keys().current_id() })),
+            Err(super::store::Reseal::Sealed(e)) => error(409, &e.to_string()),
+            Err(super::store::Reseal::Db(e)) => error(503, &format!("the host's store failed: {e}")),
+        },
+        (&Method::GET, ["removed"]) => match host.store.removed().await {
+            Ok(r) => json_response(200, &json!(r)),
+            Err(e) => error(503, &format!("the host's store failed: {e}")),
+        },
+        (&Method::DELETE, ["removed", namespace]) => match host.purge(namespace).await {
+            Ok(()) => json_response(200, &json!({ "purged": namespace })),
             Err(e) => deploy_error(e),
         },
         (&Method::PUT, ["apps", app, "secrets", name]) => {
@@ -91,12 +130,16 @@ pub async fn handle(host: &Host, req: Request) -> Response {
             };
             let Ok(value) = String::from_utf8(value) else { return error(400, "a secret's value must be UTF-8 text") };
             let value = value.trim_end_matches(['\n', '\r']);
-            if let Err(e) = host.store.set_secret(&app, &name, value).await {
+            let ns = match host.store.namespace_for(&app).await {
+                Ok(ns) => ns,
+                Err(e) => return error(503, &format!("the host's store failed: {e}")),
+            };
+            if let Err(e) = host.store.set_secret(&ns.id, &name, value).await {
                 return error(503, &format!("the host's store failed: {e}"));
             }
             secrets_changed(host, &app, json!({ "app": app, "secret": name, "set": true })).await
         }
-        (&Method::DELETE, ["apps", app, "secrets", name]) => match host.store.unset_secret(app, name).await {
+        (&Method::DELETE, ["apps", app, "secrets", name]) => match unset_secret(host, app, name).await {
             Ok(true) => secrets_changed(host, app, json!({ "app": app, "secret": name, "set": false })).await,
             Ok(false) => error(404, &format!("`{app}` has no secret `{name}`")),
             Err(e) => error(503, &format!("the host's store failed: {e}")),
@@ -127,6 +170,17 @@ pub async fn handle(host: &Host, req: Request) -> Response {
         }
         _ => error(404, "no such operator endpoint (see `fitz apps --help`)"),
     }
+}
+
+/// Seals every stored secret value and image again under the current key.
+async fn rotate_key(host: &Host) -> Result<(u64, u64), super::store::Reseal> {
+    let secrets = host.store.reseal(|stored| !host.store.keys().is_current(stored)).await?;
+    Ok((secrets, host.store.reseal_images().await?))
+}
+
+async fn unset_secret(host: &Host, app: &str, name: &str) -> Result<bool, crate::db::DbError> {
+    let ns = host.store.namespace_for(app).await?;
+    host.store.unset_secret(&ns.id, name).await
 }
 
 /// After a secret changed: the current version's top level runs again with it (`rebuild`).
@@ -178,8 +232,8 @@ async fn inspect(host: &Host, app: &str) -> Response {
         Ok(None) => return error(404, &format!("no app named `{app}`")),
         Err(e) => return error(503, &format!("the host's store failed: {e}")),
     };
-    let versions = host.store.versions(app).await.unwrap_or_default();
-    let secrets: Vec<String> = host.store.secrets(app).await.map(|s| s.into_keys().collect()).unwrap_or_default();
+    let versions = host.store.versions(&row.namespace.id).await.unwrap_or_default();
+    let secrets: Vec<String> = host.store.secret_names(&row.namespace.id).await.unwrap_or_default();
     let limits: TenantLimits = serde_json::from_str(&row.limits).unwrap_or_default();
     let tenant = host.registry.get(app);
     let (routes, crons, deployed_at, served_version) = match &tenant {
@@ -202,12 +256,11 @@ async fn inspect(host: &Host, app: &str) -> Response {
             "retry_in_ms": f.retry_at.saturating_duration_since(std::time::Instant::now()).as_millis() as u64,
         })
     });
-    let mut secrets = secrets;
-    secrets.sort();
     json_response(
         200,
         &json!({
             "app": app,
+            "namespace": row.namespace.id,
             "version": row.current,
             "serving": served_version,
             "versions": versions.iter().map(|(v, at)| json!({ "version": v, "deployed_at": at })).collect::<Vec<_>>(),

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-
 use crate::cron::{CronLimits, Scheduler};
 use crate::db::Database;
 use crate::http::Served;
@@ -15,6 +14,8 @@ pub use crate::limits::TenantLimits;
 /// One app in this process.
 pub struct Tenant {
     pub name: String,
+    /// Where its data, versions and secrets are (`store::Namespace::id`).
+    pub namespace: String,
     pub served: Arc<Served>,
     pub db: Database,
     /// Its share of the CPU, kept across versions.

@@ -31,16 +31,14 @@ pub async fn sync_once(host: &Host) {
 /// Brings this process in line with `rows`, read from the store earlier: anything deployed,
 /// rolled back or removed here since then is checked again under the app's lock and left alone.
 pub async fn bring_in_line(host: &Host, rows: &[AppRow]) {
-    let stale = rows.iter().filter(|row| {
-        host.registry.get(&row.name).is_none_or(|t| t.generation() < row.generation) && !host.failures.waiting(&row.name, row.generation)
-    });
+    let stale = rows.iter().filter(|row| host.registry.get(&row.name).is_none_or(|t| !up_to_date(&t, row)) && !host.failures.waiting(&row.name, row.generation));
     futures_util::stream::iter(stale)
         .for_each_concurrent(LOADS_AT_ONCE, |row| async move {
             let _guard = host.locks.lock(&row.name).await;
             // Re-read under the lock: a change through this host may have just done it, or removed
             // the app; the next poll retries a read that fails.
             let Ok(Some(row)) = host.store.app(&row.name).await else { return };
-            if host.registry.get(&row.name).is_some_and(|t| t.generation() >= row.generation) {
+            if host.registry.get(&row.name).is_some_and(|t| up_to_date(&t, &row)) {
                 return;
             }
             if host.reload(&row).await.is_ok() {
@@ -61,6 +59,13 @@ pub async fn bring_in_line(host: &Host, rows: &[AppRow]) {
             }
         }
     }
+}
+
+/// Whether the app loaded here is the one `row` describes: the same namespace (an app removed
+/// and created again through another host has a new one, and its generations start afresh),
+/// at the same generation or later.
+fn up_to_date(t: &super::registry::Tenant, row: &AppRow) -> bool {
+    t.namespace == row.namespace.id && t.generation() >= row.generation
 }
 
 /// Loads the stored apps, then polls the store until the task is dropped.
