@@ -66,7 +66,7 @@ impl AppsDb {
 }
 
 /// The PostgreSQL schema of namespace `ns`.
-fn schema_of(ns: &str) -> String {
+pub fn schema_of(ns: &str) -> String {
     format!("app_{}", ns.replace('-', "_"))
 }
 

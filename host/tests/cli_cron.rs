@@ -81,6 +81,47 @@ async fn two_hosts_on_one_postgres_run_each_tick_once() {
     admin.close().await;
 }
 
+/// Two different apps that happen to share a file name (`auth.fitz`) and a database: before,
+/// their cron claims were keyed by the file's name, so each tick ran in only one of them. With
+/// a namespace each (`FITZ_NAMESPACE`) they have their own schema, claims and blacklist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apps_with_a_namespace_each_share_a_database_but_not_their_ticks() {
+    let name = format!("fitz_cron_ns_{}", std::process::id());
+    let admin = Database::connect(&pg()).await.expect("PostgreSQL (see .ci/run)");
+    let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+    admin.execute(&format!("CREATE DATABASE {name}")).await.expect("create");
+    let url = match pg().rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{name}"),
+        None => pg(),
+    };
+    let mut children = Vec::new();
+    for ns in ["alpha", "beta"] {
+        let app = temp_dir(&format!("ns-{ns}")).join("auth.fitz");
+        std::fs::write(&app, BEAT).expect("write");
+        let child = fitz().arg("run").arg(&app).args(["--port", "0"]).env("DATABASE_URL", &url).env("FITZ_NAMESPACE", ns).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("fitz run");
+        children.push(child);
+    }
+    tokio::time::sleep(Duration::from_millis(5500)).await;
+    for c in &mut children {
+        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        assert!(c.wait().expect("exits").success(), "stops cleanly");
+    }
+    let db = Database::connect(&url).await.expect("db");
+    let fitz_host::db::Pool::Postgres(pool) = &db.pool else { unreachable!() };
+    let mut seen = Vec::new();
+    for ns in ["alpha", "beta"] {
+        let ats: Vec<i64> = sqlx::query_scalar(&format!("SELECT at FROM app_{ns}.beats ORDER BY at")).fetch_all(pool).await.expect("rows");
+        seen.push(ats);
+    }
+    let shared: Vec<&i64> = seen[0].iter().filter(|at| seen[1].contains(at)).collect();
+    assert!(seen.iter().all(|ats| ats.len() >= 3) && shared.len() >= 2, "each app ran the same seconds' ticks: {seen:?}");
+    let public: Option<i64> = sqlx::query_scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'").fetch_optional(pool).await.expect("count");
+    assert_eq!(public, Some(0), "nothing in the default schema");
+    db.close().await;
+    let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+    admin.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cron_run_cleans_exactly_the_expired_rows() {
     let dir = temp_dir("cleanup");

@@ -37,12 +37,27 @@ fn setting<T: std::str::FromStr>(env: &HashMap<String, String>, name: &str) -> R
     }
 }
 
+/// The app's namespace, `FITZ_NAMESPACE`: its own PostgreSQL schema (`app_<namespace>`, as a
+/// multi-tenant host names it) and SQLite file (`<namespace>.db`), and the name its cron
+/// claims and logs carry, whatever its file is called. Unset, the app uses the database's
+/// default schema and is known by its file's name.
+pub fn namespace(env: &HashMap<String, String>) -> Result<Option<String>, String> {
+    match env.get("FITZ_NAMESPACE").filter(|n| !n.is_empty()) {
+        None => Ok(None),
+        Some(n) if crate::multi::valid_name(n) => Ok(Some(n.clone())),
+        Some(n) => Err(format!("FITZ_NAMESPACE={n} is not valid: lower-case letters, digits and dashes, at most 40")),
+    }
+}
+
 /// The database URL an app at `app_path` uses.
 pub fn database_url(app_path: &Path, env: &HashMap<String, String>) -> String {
     match env.get("DATABASE_URL") {
         Some(url) if !url.is_empty() => url.clone(),
         _ => {
-            let stem = app_path.file_stem().map_or_else(|| "app".into(), |s| s.to_string_lossy().into_owned());
+            let stem = match namespace(env) {
+                Ok(Some(ns)) => ns,
+                _ => app_path.file_stem().map_or_else(|| "app".into(), |s| s.to_string_lossy().into_owned()),
+            };
             let dir = app_path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
             format!("sqlite:{}", dir.join(format!("{stem}.db")).display())
         }
@@ -231,6 +246,8 @@ async fn watch(
                 continue;
             }
         };
+        // The same name as the version it replaces: its namespace, else its file's.
+        let name = served.app.load().ctx.name.clone();
         let ctx = AppContext { name, secrets, env, db: Some(db.clone()), ..AppContext::bare(artifact.manifest) };
         match load(&runtime, &artifact.wasm, ctx, Limits::default(), TopLevelOutput::Terminal).await {
             Ok(mut app) => {
@@ -264,12 +281,16 @@ pub async fn load_app(wasm: &[u8], source: &Path, env: HashMap<String, String>, 
     let secrets = crate::config::secrets(&manifest.secrets, &env).map_err(|missing| {
         (1, crate::runtime::validate::LoadError::MissingSecrets(missing).to_string())
     })?;
+    let namespace = namespace(&env).map_err(|e| (2, e))?;
     let url = database_url(source, &env);
-    let db = Database::connect(&url).await.map_err(|e| (1, format!("cannot open the database: {e}")))?;
+    let mut db = Database::connect(&url).await.map_err(|e| (1, format!("cannot open the database: {e}")))?;
+    if let (Some(ns), crate::db::Dialect::Postgres) = (&namespace, db.dialect()) {
+        db = db.with_schema(&crate::multi::schema_of(ns));
+    }
     let limits = Limits::default();
     let runtime = Runtime::new(Allocation::Pooling { instances: POOL_INSTANCES, max_memory: limits.memory_bytes as u64 })
         .map_err(|e| (1, format!("cannot start the runtime: {e}")))?;
-    let name = source.file_name().map_or_else(|| "app".into(), |n| n.to_string_lossy().into_owned());
+    let name = namespace.unwrap_or_else(|| source.file_name().map_or_else(|| "app".into(), |n| n.to_string_lossy().into_owned()));
     let ctx = AppContext { name: name.clone(), secrets, env, db: Some(db.clone()), ..AppContext::bare(manifest) };
     let app = load(&runtime, wasm, ctx, limits, output).await.map_err(|e| (1, e.to_string()))?;
     Ok(Loaded { app, db, runtime, name })
