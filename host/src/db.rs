@@ -7,6 +7,7 @@ pub mod blacklist;
 pub mod exec;
 pub mod lease;
 pub mod migrate;
+pub mod roles;
 pub mod schema;
 pub mod sql;
 
@@ -61,10 +62,12 @@ pub struct Database {
     budget: Option<Arc<Budget>>,
 }
 
-/// What one tenant may hold of the request connections, and for how long a statement.
+/// What one tenant may hold of the request connections, for how long a statement, and the
+/// PostgreSQL role its statements run as (`roles`), where it has one.
 struct Budget {
     permits: Arc<tokio::sync::Semaphore>,
     statement_ms: u64,
+    role: Option<Arc<str>>,
 }
 
 /// What went wrong, in words safe to show an app (and to log): never the driver's text, which
@@ -197,8 +200,8 @@ impl Database {
     /// at once, each statement within `statement`. A tenant that holds its whole budget
     /// waits on its own permits; the other tenants' requests and the host's own connections
     /// are not touched.
-    pub fn with_budget(&self, connections: usize, statement: Duration) -> Database {
-        let budget = Budget { permits: Arc::new(tokio::sync::Semaphore::new(connections.max(1))), statement_ms: statement.as_millis() as u64 };
+    pub fn with_budget(&self, connections: usize, statement: Duration, role: Option<&str>) -> Database {
+        let budget = Budget { permits: Arc::new(tokio::sync::Semaphore::new(connections.max(1))), statement_ms: statement.as_millis() as u64, role: role.map(Arc::from) };
         Database { budget: Some(Arc::new(budget)), ..self.clone() }
     }
 
@@ -211,7 +214,7 @@ impl Database {
             Some(b) => {
                 let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, b.permits.acquire()).await;
                 let Ok(Ok(_permit)) = permit else { return Err(DbError::Unavailable) };
-                leases.run_with(b.statement_ms, query).await
+                leases.run_with(b.statement_ms, b.role.clone(), query).await
             }
         }
     }
@@ -230,6 +233,11 @@ impl Database {
 
     pub fn schema(&self) -> Option<&str> {
         self.schema.as_deref()
+    }
+
+    /// The role a tenant's statements run as (`roles`), if it has one.
+    pub fn role(&self) -> Option<&str> {
+        self.budget.as_ref()?.role.as_deref()
     }
 
     /// A table name, quoted and qualified with the app's schema.

@@ -30,8 +30,9 @@ use self::store::HostStore;
 
 /// Where apps' databases live.
 pub enum AppsDb {
-    /// One schema per app (`app_<name>`) on a shared pool.
-    Postgres(Database),
+    /// One schema per app (`app_<namespace>`) on a shared pool, each owned by a role of its
+    /// own where the host may create roles (`db::roles`).
+    Postgres { db: Database, roles: Option<crate::db::roles::Roles> },
     /// One SQLite file per app in this directory.
     SqliteDir(PathBuf),
 }
@@ -42,7 +43,7 @@ impl AppsDb {
     /// file `<ns>.db`. Names hold no `.` and no `_`, so no two namespaces share one.
     pub fn for_namespace(&self, ns: &str) -> Database {
         match self {
-            AppsDb::Postgres(db) => db.with_schema(&schema_of(ns)),
+            AppsDb::Postgres { db, .. } => db.with_schema(&schema_of(ns)),
             AppsDb::SqliteDir(dir) => Database::sqlite_lazy(&dir.join(format!("{ns}.db"))),
         }
     }
@@ -50,7 +51,13 @@ impl AppsDb {
     /// Drops a namespace's data: its schema, or its SQLite files.
     pub async fn drop_namespace(&self, ns: &str) -> Result<(), DbError> {
         match self {
-            AppsDb::Postgres(db) => db.execute_ddl(&format!("DROP SCHEMA IF EXISTS {} CASCADE", crate::db::sql::quote(&schema_of(ns)))).await.map(drop),
+            AppsDb::Postgres { db, roles } => {
+                db.execute_ddl(&format!("DROP SCHEMA IF EXISTS {} CASCADE", crate::db::sql::quote(&schema_of(ns)))).await?;
+                match roles {
+                    Some(r) => r.drop(db, ns).await,
+                    None => Ok(()),
+                }
+            }
             AppsDb::SqliteDir(dir) => {
                 for suffix in ["db", "db-wal", "db-shm"] {
                     match std::fs::remove_file(dir.join(format!("{ns}.{suffix}"))) {
@@ -61,6 +68,24 @@ impl AppsDb {
                 }
                 Ok(())
             }
+        }
+    }
+}
+
+impl AppsDb {
+    /// The role namespace `ns`'s statements run as, where tenants have roles.
+    pub fn role_of(&self, ns: &str) -> Option<String> {
+        match self {
+            AppsDb::Postgres { roles: Some(r), .. } => Some(r.role_of(ns)),
+            _ => None,
+        }
+    }
+
+    /// Makes namespace `ns` ready for its app's statements: its schema, owned by its role.
+    pub async fn prepare(&self, ns: &str) -> Result<(), DbError> {
+        match self {
+            AppsDb::Postgres { db, roles: Some(r) } => r.ensure(db, ns, &schema_of(ns)).await,
+            _ => Ok(()),
         }
     }
 }
@@ -180,7 +205,11 @@ impl Host {
                 if !config.secrets_env.contains_key("FITZ_SECRETS_KEY") {
                     tracing::warn!(target: "fitz::host", "secrets are sealed with the key in {}; every host sharing this database needs the same key: set FITZ_SECRETS_KEY on each", data_dir.join(sealing::KEY_FILE).display());
                 }
-                (db.clone(), AppsDb::Postgres(db))
+                let roles = crate::db::roles::Roles::detect(&db).await.map_err(|e| format!("cannot open the database: {e}"))?;
+                if roles.is_none() {
+                    tracing::warn!(target: "fitz::host", "the database user may not create roles: tenants' statements run as the host's own user, kept apart by the SQL the host builds alone (grant CREATEROLE to give each tenant a role of its own)");
+                }
+                (db.clone(), AppsDb::Postgres { db, roles })
             }
             _ => {
                 let apps = data_dir.join("apps");

@@ -8,7 +8,7 @@ mod kit;
 
 use std::time::{Duration, Instant};
 
-use kit::process::{temp_dir, HostProcess};
+use kit::process::{drop_pg, fresh_pg, temp_dir, HostProcess};
 
 /// Each run records its tick's second, then works for about two seconds.
 const JOB: &str = r#"
@@ -29,10 +29,6 @@ async fn n(db: DbConn) -> Int {
 }
 "#;
 
-fn pg_admin() -> String {
-    std::env::var("FITZ_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
 async fn beats(url: &str) -> Vec<i64> {
     let db = fitz_host::db::Database::connect(url).await.expect("connect");
     let fitz_host::db::Pool::Postgres(p) = &db.pool else { unreachable!() };
@@ -44,13 +40,7 @@ async fn beats(url: &str) -> Vec<i64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tick_whose_host_dies_mid_run_is_not_run_again() {
     let name = format!("fitz_cron_crash_{}", std::process::id());
-    let admin = fitz_host::db::Database::connect(&pg_admin()).await.expect("PostgreSQL (see .ci/run)");
-    admin.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.expect("drop");
-    admin.execute(&format!("CREATE DATABASE {name}")).await.expect("create");
-    let url = match pg_admin().rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{name}"),
-        None => pg_admin(),
-    };
+    let url = fresh_pg(&name).await;
     let env = [("DATABASE_URL", url.as_str()), ("FITZ_APP_LIMITS", r#"{"cron_ms": 4000}"#), ("FITZ_SECRETS_KEY", "Y3Jvbi1jcmFzaC10ZXN0LWtleS0wMTIzNDU2Nzg5YWI=")];
 
     let mut a = HostProcess::start(temp_dir("cron-a"), &env);
@@ -84,6 +74,5 @@ async fn a_tick_whose_host_dies_mid_run_is_not_run_again() {
     assert_eq!(resumed.iter().filter(|at| **at == first).count(), 1, "the tick A died in was not run again: {resumed:?}");
     assert!(resumed[1..].iter().all(|at| *at > first), "B ran only later ticks: {resumed:?}");
     b.kill();
-    admin.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.expect("drop");
-    admin.close().await;
+    drop_pg(&name).await;
 }

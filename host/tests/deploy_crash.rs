@@ -10,14 +10,10 @@ mod kit;
 
 use std::time::{Duration, Instant};
 
-use kit::process::{temp_dir, HostProcess};
+use kit::process::{drop_pg, fresh_pg, temp_dir, HostProcess};
 
 const V1: &str = "type Item { id: Int, name: Str }\n@get(\"/v\")\nasync fn v(db: DbConn) -> Int {\n    let n = Item.where(fn(i) => i.id > 0).count(db).await?\n    return 100 + n\n}\n";
 const V2: &str = "type Item { id: Int, name: Str, owner: Str?, rank: Int = 3 }\ntype Tag { id: Int, label: Str }\n@get(\"/v\")\nasync fn v(db: DbConn) -> Int {\n    let n = Item.where(fn(i) => i.id > 0).count(db).await?\n    let t = Tag.where(fn(t) => t.id > 0).count(db).await?\n    return 200 + n + t\n}\n";
-
-fn pg_admin() -> String {
-    std::env::var("FITZ_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
 
 /// The columns of each of the app's tables, as the database has them.
 async fn tables(url: Option<&str>, dir: &std::path::Path) -> Vec<(String, Vec<String>)> {
@@ -130,16 +126,9 @@ async fn a_deploy_killed_at_any_step_leaves_one_version_whole_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deploy_killed_at_any_step_leaves_one_version_whole_on_postgres() {
     let name = format!("fitz_crash_{}", std::process::id());
-    let admin = fitz_host::db::Database::connect(&pg_admin()).await.expect("PostgreSQL (see .ci/run)");
     for point in POINTS {
-        admin.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.expect("drop");
-        admin.execute(&format!("CREATE DATABASE {name}")).await.expect("create");
-        let url = match pg_admin().rsplit_once('/') {
-            Some((server, _)) => format!("{server}/{name}"),
-            None => pg_admin(),
-        };
+        let url = fresh_pg(&name).await;
         crash_at(point, Some(&url)).await;
     }
-    admin.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.expect("drop");
-    admin.close().await;
+    drop_pg(&name).await;
 }

@@ -25,12 +25,13 @@ fn storable(jti: &str) -> Result<(), DbError> {
 impl Database {
     async fn ensure_blacklist(&self) -> Result<Statements, DbError> {
         let table = self.table(TABLE);
-        let schema = self.schema().map(|s| format!("CREATE SCHEMA IF NOT EXISTS {}", super::sql::quote(s)));
-        // A tenant's request creates the table: on its own connections, not the host's.
-        for ddl in schema.into_iter().chain([
+        // A tenant's request creates the table: on its own connections, as its own role, in
+        // the schema its app's migration made before any request (a tenant's role may not
+        // create schemas).
+        for ddl in [
             format!("CREATE TABLE IF NOT EXISTS {table} (jti TEXT PRIMARY KEY, expires_at BIGINT NOT NULL)"),
             format!("CREATE INDEX IF NOT EXISTS {TABLE}_expires_at ON {table} (expires_at)"),
-        ]) {
+        ] {
             match &self.pool {
                 Pool::Sqlite(_) => self.execute_ddl(&ddl).await.map(drop)?,
                 Pool::Postgres(_) => {

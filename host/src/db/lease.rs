@@ -37,6 +37,8 @@ struct Idle {
     faults: u64,
     /// The `statement_timeout` in effect on the connection, in milliseconds.
     statement_ms: u64,
+    /// The role in effect (`SET ROLE`), `None` for the session's own.
+    role: Option<Arc<str>>,
 }
 
 /// Connection faults seen by any lease of one `PgLeases`. A fault (the server restarted, a
@@ -113,19 +115,27 @@ impl PgLeases {
 
     /// A connection for one query: an idle one when there is one, else a new one.
     pub async fn acquire(&self) -> Result<Lease, DbError> {
-        tokio::time::timeout(self.acquire_timeout, self.acquire_inner()).await.map_err(|_| DbError::Unavailable)?
+        tokio::time::timeout(self.acquire_timeout, self.acquire_inner(None)).await.map_err(|_| DbError::Unavailable)?
     }
 
-    async fn acquire_inner(&self) -> Result<Lease, DbError> {
+    /// Prefers an idle connection already in `role`, so tenants that take turns on the shared
+    /// connections switch roles (a round trip) only when they must.
+    async fn acquire_inner(&self, role: Option<Arc<str>>) -> Result<Lease, DbError> {
         let shard = self.shard().clone();
         let permit = shard.permits.clone().acquire_owned().await.map_err(|_| DbError::Unavailable)?;
         let now = Instant::now();
         let faults = self.faults.seen.load(Ordering::Acquire);
         loop {
-            let idle = shard.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let idle = {
+                let mut idle = shard.idle.lock().unwrap_or_else(|p| p.into_inner());
+                match idle.iter().rposition(|i| i.role == role) {
+                    Some(at) => Some(idle.swap_remove(at)),
+                    None => idle.pop(),
+                }
+            };
             match idle {
                 Some(i) if now.duration_since(i.since) < MAX_IDLE && i.faults == faults => {
-                    return Ok(Lease { conn: Some(i.conn), born: i.born, settled: false, statement_ms: i.statement_ms, shard, _permit: permit });
+                    return Ok(Lease { conn: Some(i.conn), born: i.born, settled: false, statement_ms: i.statement_ms, role: i.role, shard, _permit: permit });
                 }
                 Some(stale) => drop(stale),
                 None => break,
@@ -136,23 +146,31 @@ impl PgLeases {
         // with this PostgreSQL notices within a second and stops the query, instead of
         // running it to the end for nobody (PostgreSQL 14 and later; older ones ignore it).
         let _ = sqlx::query("SET client_connection_check_interval = 1000").execute(&mut conn).await;
-        Ok(Lease { conn: Some(conn), born: now, settled: false, statement_ms: self.statement_ms, shard, _permit: permit })
+        Ok(Lease { conn: Some(conn), born: now, settled: false, statement_ms: self.statement_ms, role: None, shard, _permit: permit })
     }
 
     /// Runs one query on a leased connection and settles the lease with its outcome.
     pub async fn run<T>(&self, query: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>) -> Result<T, DbError> {
-        self.run_with(self.statement_ms, query).await
+        self.run_with(self.statement_ms, None, query).await
     }
 
-    /// `run`, with `statement_ms` as the statement timeout (set on the connection first when it
-    /// has another).
-    pub async fn run_with<T>(&self, statement_ms: u64, query: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>) -> Result<T, DbError> {
-        let mut conn = self.acquire().await?;
-        if conn.statement_ms != statement_ms {
-            let r = sqlx::query(&format!("SET statement_timeout = {statement_ms}")).execute(&mut *conn).await;
+    /// `run`, with `statement_ms` as the statement timeout and as `role` (a tenant's own,
+    /// `roles`), both set on the connection first, in one round trip, where it has others.
+    pub async fn run_with<T>(&self, statement_ms: u64, role: Option<Arc<str>>, query: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>) -> Result<T, DbError> {
+        let mut conn = tokio::time::timeout(self.acquire_timeout, self.acquire_inner(role.clone())).await.map_err(|_| DbError::Unavailable)??;
+        let role_differs = conn.role != role;
+        if conn.statement_ms != statement_ms || role_differs {
+            // `set_config('role', …)` is `SET ROLE`, with its checks ('none' resets it), as a
+            // statement that takes bound values: one round trip for both settings.
+            let r = sqlx::query("SELECT set_config('role', $1, false), set_config('statement_timeout', $2, false)")
+                .bind(role.as_deref().unwrap_or("none"))
+                .bind(statement_ms.to_string())
+                .execute(&mut *conn)
+                .await;
             conn.settle(&r);
             r?;
             conn.statement_ms = statement_ms;
+            conn.role = role;
         }
         let r = query(&mut conn).await;
         conn.settle(&r);
@@ -187,6 +205,7 @@ pub struct Lease {
     born: Instant,
     settled: bool,
     statement_ms: u64,
+    role: Option<Arc<str>>,
     shard: Arc<Shard>,
     _permit: OwnedSemaphorePermit,
 }
@@ -233,7 +252,8 @@ impl Drop for Lease {
         let Some(conn) = self.conn.take() else { return };
         if self.settled && self.born.elapsed() < MAX_LIFETIME && !self.shard.permits.is_closed() {
             let faults = self.shard.faults.seen.load(Ordering::Acquire);
-            self.shard.idle.lock().unwrap_or_else(|p| p.into_inner()).push(Idle { conn, born: self.born, since: Instant::now(), faults, statement_ms: self.statement_ms });
+            let role = self.role.take();
+            self.shard.idle.lock().unwrap_or_else(|p| p.into_inner()).push(Idle { conn, born: self.born, since: Instant::now(), faults, statement_ms: self.statement_ms, role });
         }
         // Otherwise the connection is dropped: its socket closes and the server ends the session.
     }

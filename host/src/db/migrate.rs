@@ -176,6 +176,14 @@ impl Tx {
         Ok(Some(cols))
     }
 
+    /// `SET LOCAL ROLE` (`none`: the session's own), on PostgreSQL.
+    async fn set_role(&mut self, role: &str) -> Result<(), DbError> {
+        if let Tx::Postgres(tx) = self {
+            sqlx::query("SELECT set_config('role', $1, true)").bind(role).execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
     fn postgres(&mut self) -> Option<&mut sqlx::PgConnection> {
         match self {
             Tx::Postgres(tx) => Some(&mut **tx),
@@ -207,6 +215,11 @@ pub async fn migrate<T>(
 ) -> Result<(Vec<Step>, T), MigrateError> {
     db.ensure_schema().await?;
     let mut tx = Tx::begin(db, &format!("fitz-migrate:{lock}")).await?;
+    // What the app's own statements can do, its migrations can: the tables it makes are its
+    // role's. The store's switch below runs as the host again.
+    if let Some(role) = db.role() {
+        tx.set_role(role).await?;
+    }
     let meta = db.table(COLUMNS_TABLE);
     tx.execute(&format!("CREATE TABLE IF NOT EXISTS {meta} (table_name TEXT NOT NULL, column_name TEXT NOT NULL, fitz_type TEXT NOT NULL, PRIMARY KEY (table_name, column_name))"), None)
         .await?;
@@ -218,6 +231,9 @@ pub async fn migrate<T>(
     apply(&mut tx, db, records, &steps).await?;
     record_types(&mut tx, db, tables, records).await?;
     crate::faults::point("migrating");
+    if db.role().is_some() {
+        tx.set_role("none").await?;
+    }
     let switched = match tx.postgres() {
         Some(conn) => {
             let out = switch(Some(conn)).await?;

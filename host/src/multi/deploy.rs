@@ -117,10 +117,11 @@ impl Host {
     /// app's budget.
     async fn context(&self, name: &str, ns: &Namespace, wasm: &[u8], db: &Database, limits: &TenantLimits) -> Result<Arc<AppContext>, DeployError> {
         let manifest = validate_bytes(wasm).map_err(DeployError::Invalid)?;
+        self.apps_db.prepare(&ns.id).await?;
         let stored = self.store.secrets(&ns.id).await?;
         let secrets: HashMap<String, String> = manifest.secrets.iter().filter_map(|s| stored.get(s).map(|v| (s.clone(), v.clone()))).collect();
         let run = limits.limits();
-        let db = db.with_budget(limits.db_connections as usize, run.statement_timeout);
+        let db = db.with_budget(limits.db_connections as usize, run.statement_timeout, self.apps_db.role_of(&ns.id).as_deref());
         let ctx = AppContext { name: name.to_string(), secrets, env: stored, hasher: self.hasher.for_tenant(), db: Some(db), ..AppContext::bare(manifest) };
         context_for(wasm, ctx, run).map_err(DeployError::Invalid)
     }
@@ -138,13 +139,10 @@ impl Host {
     /// the same transaction where the store shares the database, runs `switch` (the store's
     /// change that makes `app` current). The defaults a new required column needs are
     /// computed by `app` on the build thread, within one top-level deadline.
-    async fn migrate<T>(
-        &self,
-        name: &str,
-        app: AppVersion,
-        db: &Database,
-        switch: impl AsyncFnOnce(Option<&mut sqlx::PgConnection>) -> Result<T, DbError>,
-    ) -> Result<(AppVersion, T), DeployError> {
+    async fn migrate<T>(&self, name: &str, app: AppVersion, switch: impl AsyncFnOnce(Option<&mut sqlx::PgConnection>) -> Result<T, DbError>) -> Result<(AppVersion, T), DeployError> {
+        // The version's own handle: its namespace, and its role where it has one.
+        let db = app.ctx.db.clone().ok_or_else(|| DeployError::Migration("the app has no database".into()))?;
+        let db = &db;
         let (app, defaults) = table_defaults(&self.rt, app).await.map_err(DeployError::Invalid)?;
         crate::faults::point("validated");
         let default_of = |t: &guest_abi::manifest::Table, c: &guest_abi::manifest::Column| defaults.get(&(t.name.clone(), c.name.clone())).cloned();
@@ -234,7 +232,7 @@ impl Host {
         let app = self.load(image.clone(), ctx).await?;
         let limits_json = serde_json::to_string(&limits).unwrap_or_else(|_| "{}".into());
         let store = &self.store;
-        let (app, version) = self.migrate(name, app, &db, async |conn| store.add_version(conn, name, &ns, wasm, &image, &limits_json).await).await?;
+        let (app, version) = self.migrate(name, app, async |conn| store.add_version(conn, name, &ns, wasm, &image, &limits_json).await).await?;
         let generation = self.store.app(name).await?.map_or(1, |r| r.generation);
         let answer = Self::answer(name, version, &app);
         self.activate(name, &ns, db, app, Stored { version, generation }, limits);
@@ -266,7 +264,7 @@ impl Host {
         let image = self.image_of(&ns, previous, &wasm, &ctx).await?;
         let app = self.load(image, ctx).await?;
         let store = &self.store;
-        let (app, ()) = self.migrate(name, app, &db, async |conn| store.set_current(conn, name, previous).await).await?;
+        let (app, ()) = self.migrate(name, app, async |conn| store.set_current(conn, name, previous).await).await?;
         let generation = self.store.app(name).await?.map_or(row.generation + 1, |r| r.generation);
         let answer = Self::answer(name, previous, &app);
         self.activate(name, &ns, db, app, Stored { version: previous, generation }, limits);

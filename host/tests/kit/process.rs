@@ -156,3 +156,33 @@ pub fn cpu_of(pid: u32) -> Duration {
     let total = ticks(11) + ticks(12);
     Duration::from_millis(total * 10)
 }
+
+fn pg_admin() -> String {
+    std::env::var("FITZ_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh PostgreSQL database for a test (dropped first if a failed run left it); its URL.
+pub async fn fresh_pg(name: &str) -> String {
+    drop_pg(name).await;
+    let admin = fitz_host::db::Database::connect(&pg_admin()).await.expect("PostgreSQL (see .ci/run)");
+    admin.execute(&format!("CREATE DATABASE {name}")).await.expect("create database");
+    admin.close().await;
+    match pg_admin().rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{name}"),
+        None => pg_admin(),
+    }
+}
+
+/// Drops a test's database and the tenant roles hosts made for it (roles are the server's).
+pub async fn drop_pg(name: &str) {
+    let Ok(admin) = fitz_host::db::Database::connect(&pg_admin()).await else { return };
+    let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+    if let fitz_host::db::Pool::Postgres(p) = &admin.pool {
+        let prefix = fitz_host::db::roles::Roles::prefix_for(name);
+        let roles: Vec<String> = sqlx::query_scalar("SELECT rolname::text FROM pg_roles WHERE starts_with(rolname, $1)").bind(&prefix).fetch_all(p).await.unwrap_or_default();
+        for r in roles {
+            let _ = admin.execute(&format!("DROP ROLE IF EXISTS \"{r}\"")).await;
+        }
+    }
+    admin.close().await;
+}

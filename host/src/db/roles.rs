@@ -1,0 +1,82 @@
+//! A PostgreSQL role per tenant: on a multi-tenant host, every statement of a tenant's requests
+//! and migrations runs as a role that owns only that tenant's schema (`SET ROLE` on the leased
+//! connection, kept while the connection serves that tenant), so even a mistake in the SQL the
+//! host builds cannot read or write another tenant's schema or the host's own: PostgreSQL
+//! refuses it. Roles cannot log in; the host's user is made a member of each so it may take
+//! them on. Roles are global to the PostgreSQL server, so their names carry the database's:
+//! `fitz_<8 hex digits of the database's name>_<namespace>`.
+//!
+//! Creating roles needs `CREATEROLE` (or a superuser). A host whose user has neither runs
+//! without tenant roles and says so at start.
+
+use sqlx::Row;
+
+use super::sql::quote;
+use super::{Database, DbError, Pool};
+
+#[derive(Clone, Debug)]
+pub struct Roles {
+    prefix: String,
+}
+
+impl Roles {
+    /// The tenant roles of `db`'s database, or `None` when its user may not create roles.
+    pub async fn detect(db: &Database) -> Result<Option<Roles>, DbError> {
+        let Pool::Postgres(p) = &db.pool else { return Ok(None) };
+        let row = sqlx::query("SELECT current_database()::text, (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user)").fetch_one(p).await?;
+        let (database, may): (String, Option<bool>) = (row.get(0), row.get(1));
+        if may != Some(true) {
+            return Ok(None);
+        }
+        Ok(Some(Roles { prefix: Self::prefix_for(&database) }))
+    }
+
+    /// What the names of database `database`'s tenant roles start with.
+    pub fn prefix_for(database: &str) -> String {
+        // FNV-1a: stable across builds and platforms, unlike std's hasher.
+        let hash = database.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        format!("fitz_{:08x}_", hash as u32)
+    }
+
+    /// The role of namespace `ns`.
+    pub fn role_of(&self, ns: &str) -> String {
+        format!("{}{ns}", self.prefix)
+    }
+
+    /// Makes the role of `ns` exist and own `schema` and everything in it (tables made before
+    /// roles, by the host's user, included).
+    pub async fn ensure(&self, db: &Database, ns: &str, schema: &str) -> Result<(), DbError> {
+        let Pool::Postgres(p) = &db.pool else { return Ok(()) };
+        let role = self.role_of(ns);
+        let exists = sqlx::query("SELECT 1 FROM pg_roles WHERE rolname = $1").bind(&role).fetch_optional(p).await?.is_some();
+        if !exists {
+            // Two hosts may create it at once: the loser finds it made.
+            if db.execute(&format!("CREATE ROLE {} NOLOGIN", quote(&role))).await.is_err() {
+                let made = sqlx::query("SELECT 1 FROM pg_roles WHERE rolname = $1").bind(&role).fetch_optional(p).await?.is_some();
+                if !made {
+                    return Err(DbError::Unavailable);
+                }
+            }
+            db.execute(&format!("GRANT {} TO CURRENT_USER", quote(&role))).await?;
+        }
+        db.execute_ddl(&format!("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}", quote(schema), quote(&role))).await?;
+        db.execute(&format!("ALTER SCHEMA {} OWNER TO {}", quote(schema), quote(&role))).await?;
+        let others: Vec<String> = sqlx::query_scalar(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND pg_get_userbyid(c.relowner) <> $2",
+        )
+        .bind(schema)
+        .bind(&role)
+        .fetch_all(p)
+        .await?;
+        for table in others {
+            db.execute(&format!("ALTER TABLE {}.{} OWNER TO {}", quote(schema), quote(&table), quote(&role))).await?;
+        }
+        Ok(())
+    }
+
+    /// Drops the role of `ns` (after its schema is gone).
+    pub async fn drop(&self, db: &Database, ns: &str) -> Result<(), DbError> {
+        db.execute(&format!("DROP ROLE IF EXISTS {}", quote(&self.role_of(ns)))).await.map(drop)
+    }
+}
