@@ -163,6 +163,11 @@ const POSTGRES_CONNECTIONS: u32 = crate::limits::process::CONTROL_CONNECTIONS;
 const POSTGRES_REQUEST_CONNECTIONS: usize = crate::limits::process::REQUEST_CONNECTIONS;
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Whether a PostgreSQL host is this machine: a loopback address, `localhost`, or a socket.
+fn is_local(host: &str) -> bool {
+    host == "localhost" || host.starts_with('/') || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// A SQLite file about to be created is created first by the host, readable by its user only
 /// (`files`); SQLite would make it, and its `-wal` and `-shm`, with the umask's mode.
 fn private_file(path: &std::path::Path) {
@@ -264,7 +269,13 @@ impl Database {
     /// SQLite file, created when missing.
     pub async fn connect(url: &str) -> Result<Database, DbError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url).map_err(|_| DbError::Invalid("malformed DATABASE_URL".into()))?;
+            let mut opts = PgConnectOptions::from_str(url).map_err(|_| DbError::Invalid("malformed DATABASE_URL".into()))?;
+            // `sslmode` in the URL is honoured (`require`, `verify-full` with `sslrootcert`, …).
+            // Without it, a connection over loopback or a socket is plain (TLS there protects
+            // nothing and costs every query), any other prefers TLS, as libpq does.
+            if !url.contains("sslmode=") && is_local(opts.get_host()) {
+                opts = opts.ssl_mode(sqlx::postgres::PgSslMode::Disable);
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(POSTGRES_CONNECTIONS)
                 .test_before_acquire(false)

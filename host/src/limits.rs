@@ -170,6 +170,9 @@ pub struct ServerLimits {
     pub header_timeout: Duration,
     /// Connections open at once; past it new ones wait to be accepted.
     pub max_connections: usize,
+    /// The listener's TLS configuration (`--tls-cert`/`--tls-key`), if it speaks TLS; the
+    /// handshake is bounded by `header_timeout`.
+    pub tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
 }
 
 impl Default for ServerLimits {
@@ -178,6 +181,7 @@ impl Default for ServerLimits {
             header_bytes: 32 * KIB,
             header_timeout: Duration::from_secs(20),
             max_connections: 4096,
+            tls: None,
         }
     }
 }

@@ -134,6 +134,12 @@ enum Command {
         /// Where SQLite state lives when DATABASE_URL is not PostgreSQL (default: FITZ_DATA, else fitz-data).
         #[arg(long)]
         data: Option<PathBuf>,
+        /// Serve HTTPS with this certificate chain (PEM; default: FITZ_TLS_CERT).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM; default: FITZ_TLS_KEY).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Compile an app and deploy it to a host (token: FITZ_OPERATOR_TOKEN).
     Deploy {
@@ -197,7 +203,9 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check { files, format } => commands::check::check(&files, matches!(format, Format::Json)),
         Command::Build { file, target: Target::Wasm, out, emit } => commands::build::build(&file, out, matches!(emit, Emit::Ir)),
-        Command::Host { listen, base_domain, data } => commands::host::run(commands::host::HostOptions { host: listen.host, port: listen.port, base_domain, data }),
+        Command::Host { listen, base_domain, data, tls_cert, tls_key } => {
+            commands::host::run(commands::host::HostOptions { host: listen.host, port: listen.port, base_domain, data, tls_cert, tls_key })
+        }
         Command::Deploy { file, to, name } => commands::remote::deploy(&file, to, name),
         Command::Apps { command, to } => match command {
             AppsCommand::List => commands::remote::apps_list(to),

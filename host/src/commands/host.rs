@@ -30,6 +30,8 @@ pub struct HostOptions {
     pub port: Option<u16>,
     pub base_domain: Option<String>,
     pub data: Option<PathBuf>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Opens the host's state and, when `load`, loads every stored app before returning (a
@@ -73,6 +75,24 @@ pub fn run(opts: HostOptions) -> u8 {
             }
         }
     }
+    let tls_cert = opts.tls_cert.or_else(|| env.get("FITZ_TLS_CERT").map(PathBuf::from));
+    let tls_key = opts.tls_key.or_else(|| env.get("FITZ_TLS_KEY").map(PathBuf::from));
+    let mut limits = crate::limits::ServerLimits::default();
+    match (&tls_cert, &tls_key) {
+        (Some(cert), Some(key)) => match crate::server::conn::tls_config(cert, key) {
+            Ok(config) => limits.tls = Some(config),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        },
+        (None, None) => {}
+        _ => {
+            eprintln!("error: a TLS listener needs both a certificate and its key (--tls-cert and --tls-key)");
+            return 2;
+        }
+    }
+    let scheme = if limits.tls.is_some() { "https" } else { "http" };
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(crate::limits::process::BLOCKING_THREADS).build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -100,7 +120,7 @@ pub fn run(opts: HostOptions) -> u8 {
         };
         let bound = listener.local_addr().unwrap_or(addr);
         let follower = crate::multi::sync::follow(host.clone());
-        let running = match crate::server::start_router(listener, crate::multi::dispatch::router(host.clone()), crate::server::shutdown_signal()) {
+        let running = match crate::server::start_router_with(listener, crate::multi::dispatch::router(host.clone()), limits, crate::server::shutdown_signal()) {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -109,7 +129,7 @@ pub fn run(opts: HostOptions) -> u8 {
         };
         let store = if env.get("DATABASE_URL").is_some_and(|u| u.starts_with("postgres")) { "PostgreSQL (shared)".to_string() } else { format!("SQLite in {}", data.display()) };
         eprint!(
-            "fitz host: serving on http://{bound}\n  apps at http://<app>.{base}:{}/  ({} stored, loading)\n  operator API: http://{bound}/_fitz/apps\n  state: {store}\nPress Ctrl-C to stop.\n",
+            "fitz host: serving on {scheme}://{bound}\n  apps at {scheme}://<app>.{base}:{}/  ({} stored, loading)\n  operator API: {scheme}://{bound}/_fitz/apps\n  state: {store}\nPress Ctrl-C to stop.\n",
             bound.port(),
             host.store.apps().await.map_or(0, |a| a.len())
         );

@@ -23,13 +23,27 @@ fn token() -> Result<String, u8> {
     }
 }
 
+/// The CLI's HTTP client: TLS (rustls) trusts the bundled web roots, and also the CA
+/// certificate in `FITZ_CA_CERT` (PEM) for a host whose certificate is its operator's own.
+fn client() -> Result<reqwest::blocking::Client, String> {
+    let mut builder = reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(300));
+    if let Some(path) = std::env::var_os("FITZ_CA_CERT").filter(|p| !p.is_empty()) {
+        let pem = std::fs::read(&path).map_err(|e| format!("cannot read FITZ_CA_CERT {}: {e}", std::path::Path::new(&path).display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| format!("FITZ_CA_CERT {} holds no PEM certificate", std::path::Path::new(&path).display()))?;
+        for c in certs {
+            builder = builder.add_root_certificate(c);
+        }
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
 /// Sends one request; prints the JSON answer (pretty) or the error, returns the exit status.
 fn call(method: reqwest::Method, url: &str, body: Option<(Vec<u8>, &'static str)>) -> u8 {
     let token = match token() {
         Ok(t) => t,
         Err(code) => return code,
     };
-    let client = match reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(300)).build() {
+    let client = match client() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");

@@ -3,7 +3,8 @@
 //! the kernel's listen queue), a time to the end of each request's headers that also bounds a
 //! kept-alive connection's idle wait (hyper's header read timeout starts as soon as the
 //! connection waits for a request), and a bound on the bytes of a request head. The body's
-//! time is bounded where the body is read (`http::read_limited`).
+//! time is bounded where the body is read (`http::read_limited`). With a certificate
+//! (`--tls-cert`/`--tls-key`) every connection is TLS, its handshake within the header time.
 
 use std::sync::Arc;
 
@@ -23,12 +24,15 @@ pub struct Serving {
     pub limits: Arc<ServerLimits>,
     /// One permit per open connection.
     pub connections: Arc<Semaphore>,
+    /// The listener's certificate, when it speaks TLS.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Serving {
     pub fn new(service: axum::Router, limits: ServerLimits) -> Serving {
         let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-        Serving { service, limits: Arc::new(limits), connections }
+        let tls = limits.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+        Serving { service, limits: Arc::new(limits), connections, tls }
     }
 
     /// Waits for room for one more connection.
@@ -57,6 +61,29 @@ impl Serving {
     /// `graceful` drains it; the permit is given back when it ends.
     pub fn spawn(&self, stream: TcpStream, permit: OwnedSemaphorePermit, graceful: &GracefulShutdown) {
         let _ = stream.set_nodelay(true);
+        let (serving, watcher) = (self.clone(), graceful.watcher());
+        tokio::spawn(async move {
+            // A client that breaks off, or a limit that closes it, is not the host's error.
+            match &serving.tls {
+                None => {
+                    let _ = watcher.watch(serving.http(stream)).await;
+                }
+                Some(tls) => {
+                    // A client that never finishes its handshake is closed at the header time.
+                    if let Ok(Ok(stream)) = tokio::time::timeout(serving.limits.header_timeout, tls.accept(stream)).await {
+                        let _ = watcher.watch(serving.http(stream)).await;
+                    }
+                }
+            }
+            drop(permit);
+        });
+    }
+
+    /// HTTP/1 over `io`, with the listener's limits.
+    fn http<I>(&self, io: I) -> hyper::server::conn::http1::Connection<TokioIo<I>, impl hyper::service::Service<hyper::Request<Incoming>, Response = axum::response::Response, Error = std::convert::Infallible, Future: Send> + use<I>>
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let router = self.service.clone();
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             let mut router = router.clone();
@@ -67,14 +94,32 @@ impl Serving {
             .header_read_timeout(self.limits.header_timeout)
             .max_buf_size(self.limits.header_bytes.saturating_mul(2).max(8192))
             .keep_alive(true);
-        let conn = http.serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            // A client that breaks off, or a limit that closes it, is not the host's error.
-            let _ = conn.await;
-            drop(permit);
-        });
+        http.serve_connection(TokioIo::new(io), service)
     }
+}
+
+/// A TLS server configuration from PEM files: the certificate chain, and its private key.
+pub fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> Result<Arc<tokio_rustls::rustls::ServerConfig>, String> {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<_, _>>())
+        .map_err(|e| format!("cannot read the certificate {}: {e}", cert.display()))?;
+    if chain.is_empty() {
+        return Err(format!("{} holds no certificate", cert.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("cannot read the private key {}: {e}", key.display()))?;
+    // ring, as the clients use: aws-lc-rs (post-quantum key exchange) needs cmake and a C
+    // toolchain's assembler to build, which this project keeps out of its build.
+    #[allow(deprecated)]
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| format!("the certificate and key do not make a TLS server: {e}"))?;
+    Ok(Arc::new(config))
 }
 
 /// As axum's own accept loop: a connection that failed before it was accepted is the

@@ -61,8 +61,8 @@ impl HostProcess {
                 let _ = child.wait();
                 panic!("no banner from fitz host");
             };
-            if let Some(rest) = line.strip_prefix("fitz host: serving on http://") {
-                break format!("http://{}", rest.trim());
+            if let Some(rest) = line.strip_prefix("fitz host: serving on ") {
+                break rest.trim().to_string();
             }
         };
         let client = reqwest::Client::builder().pool_max_idle_per_host(32).build().expect("client");
