@@ -62,6 +62,21 @@ enum AppsCommand {
     Removed,
     /// Delete a removed app's kept namespace: its data, versions and secrets.
     Purge { namespace: String },
+    /// Write an app's versions, secrets and data to one file, to import on another host; its
+    /// secrets are sealed under a fresh export key, printed once on stderr.
+    Export {
+        app: String,
+        /// Where to write it (default: APP.fitzapp).
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+    },
+    /// Create an app from an export (its key in FITZ_EXPORT_KEY).
+    Import {
+        file: PathBuf,
+        /// Under another name (default: the exported app's).
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -215,6 +230,8 @@ fn main() -> ExitCode {
             AppsCommand::Restore { app, namespace } => commands::remote::apps_restore(&app, namespace, to),
             AppsCommand::Removed => commands::remote::apps_removed(to),
             AppsCommand::Purge { namespace } => commands::remote::apps_purge(&namespace, to),
+            AppsCommand::Export { app, out } => commands::remote::apps_export(&app, out, to),
+            AppsCommand::Import { file, name } => commands::remote::apps_import(&file, name, to),
         },
         Command::Secrets { command, to } => match command {
             SecretsCommand::Set { app, name } => commands::remote::secrets_set(&app, &name, to),

@@ -7,6 +7,7 @@
 //! `deploy` turns a module into a serving version (`db::migrate` evolves its tables), `sync`
 //! follows changes other hosts make, `operator` is the API, `dispatch` routes requests.
 
+pub mod backup;
 pub mod deploy;
 pub mod dispatch;
 pub mod operator;
@@ -73,6 +74,22 @@ impl AppsDb {
 }
 
 impl AppsDb {
+    /// The namespaces whose data exists: schemas `app_…` (an old one's name had its dashes
+    /// made underscores), or SQLite files.
+    pub async fn namespaces(&self) -> Result<Vec<String>, DbError> {
+        match self {
+            AppsDb::Postgres { db, .. } => {
+                let Pool::Postgres(p) = &db.pool else { return Ok(vec![]) };
+                let schemas: Vec<String> = sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE starts_with(nspname, 'app_')").fetch_all(p).await?;
+                Ok(schemas.iter().map(|s| s["app_".len()..].replace('_', "-")).collect())
+            }
+            AppsDb::SqliteDir(dir) => Ok(std::fs::read_dir(dir)
+                .map_err(|_| DbError::Unavailable)?
+                .filter_map(|e| e.ok()?.file_name().into_string().ok()?.strip_suffix(".db").map(str::to_string))
+                .collect()),
+        }
+    }
+
     /// The role namespace `ns`'s statements run as, where tenants have roles.
     pub fn role_of(&self, ns: &str) -> Option<String> {
         match self {
@@ -219,6 +236,10 @@ impl Host {
             }
         };
         let store = HostStore::open(store_db, keys).await.map_err(|e| format!("cannot open the host's store: {e}"))?;
+        let found = apps_db.namespaces().await.map_err(|e| format!("cannot list the apps' data: {e}"))?;
+        for ns in store.adopt_orphans(&found).await.map_err(|e| format!("cannot open the host's store: {e}"))? {
+            tracing::warn!(target: "fitz::host", namespace = %ns, "data of a removed app kept as removed (purge it with `fitz apps purge {ns}`)");
+        }
         Ok(Host {
             rt,
             store,

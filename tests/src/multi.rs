@@ -92,7 +92,7 @@ impl TestHost {
         }
     }
 
-    async fn send(&self, req: reqwest::RequestBuilder) -> Response {
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Response {
         let res = req.send().await.expect("request");
         let status = res.status().as_u16();
         let headers = res.headers().clone();

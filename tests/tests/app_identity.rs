@@ -104,3 +104,27 @@ async fn a_removed_apps_data_never_goes_to_the_next_app_of_its_name_on_postgres(
     identity(Some(&url), "pg").await;
     drop_pg(&name).await;
 }
+
+/// Data a host from before namespaces left behind when it removed an app (it kept the data
+/// and forgot the app): recorded as a removed app at the next start, so the next app of that
+/// name does not adopt it either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_an_older_host_forgot_is_not_adopted() {
+    let dir = std::env::temp_dir().join(format!("fitz-identity-{}-orphan", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("apps")).expect("dir");
+    let db = fitz_host::db::Database::connect(&format!("sqlite:{}", dir.join("apps/shop.db").display())).await.expect("open");
+    db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)").await.expect("create");
+    db.execute("INSERT INTO items (name) VALUES ('a forgotten row')").await.expect("insert");
+    db.close().await;
+
+    let host = TestHost::start(&dir, None).await;
+    let removed = host.operator(reqwest::Method::GET, "/removed", None).await.body;
+    assert_eq!(removed[0]["namespace"], json!("shop"), "{removed}");
+    assert_eq!(host.deploy("shop", TENANT_B).await.status, 200);
+    assert_eq!(host.get("shop", "/all", None).await.body, json!([]));
+    assert_eq!(host.operator(reqwest::Method::GET, "/apps/shop", None).await.body["namespace"], json!("shop.1"));
+    assert_eq!(host.operator(reqwest::Method::POST, "/apps/shop/restore", None).await.status, 409);
+    host.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

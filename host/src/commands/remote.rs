@@ -39,37 +39,42 @@ fn client() -> Result<reqwest::blocking::Client, String> {
 
 /// Sends one request; prints the JSON answer (pretty) or the error, returns the exit status.
 fn call(method: reqwest::Method, url: &str, body: Option<(Vec<u8>, &'static str)>) -> u8 {
-    let token = match token() {
-        Ok(t) => t,
-        Err(code) => return code,
-    };
-    let client = match client() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
+    match send(method, url, body, None) {
+        Ok(answer) => {
+            super::stdout(&(serde_json::to_string_pretty(&answer).unwrap_or_default() + "\n"));
+            0
         }
-    };
+        Err(code) => code,
+    }
+}
+
+/// Sends one request with the operator token (and an export key, if given); the JSON answer,
+/// or the exit status after printing the error.
+fn send(method: reqwest::Method, url: &str, body: Option<(Vec<u8>, &'static str)>, export_key: Option<&str>) -> Result<Value, u8> {
+    let token = token()?;
+    let client = client().map_err(|e| {
+        eprintln!("error: {e}");
+        2
+    })?;
     let mut req = client.request(method, url).bearer_auth(token);
+    if let Some(key) = export_key {
+        req = req.header("x-fitz-export-key", key);
+    }
     if let Some((bytes, content_type)) = body {
         req = req.header("content-type", content_type).body(bytes);
     }
-    let res = match req.send() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot reach the host at {url}: {}", e.without_url());
-            return 1;
-        }
-    };
+    let res = req.send().map_err(|e| {
+        eprintln!("error: cannot reach the host at {url}: {}", e.without_url());
+        1u8
+    })?;
     let status = res.status();
     let body: Value = res.json().unwrap_or(Value::Null);
     if status.is_success() {
-        super::stdout(&(serde_json::to_string_pretty(&body).unwrap_or_default() + "\n"));
-        0
+        Ok(body)
     } else {
         let message = body.get("error").and_then(Value::as_str).map_or_else(|| body.to_string(), str::to_string);
         eprintln!("error: {} ({})", message, status.as_u16());
-        1
+        Err(1)
     }
 }
 
@@ -139,4 +144,49 @@ pub fn secrets_unset(app: &str, name: &str, to: Option<String>) -> u8 {
 
 pub fn secrets_rotate_key(to: Option<String>) -> u8 {
     call(reqwest::Method::POST, &format!("{}/_fitz/secrets/rotate-key", host_url(to)), None)
+}
+
+/// `fitz apps export APP`: the export goes to a file, its key (made here, fresh) to stderr.
+pub fn apps_export(name: &str, out: Option<std::path::PathBuf>, to: Option<String>) -> u8 {
+    let key = crate::multi::sealing::new_key();
+    let export = match send(reqwest::Method::GET, &format!("{}/_fitz/apps/{name}/export", host_url(to)), None, Some(&key)) {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let out = out.unwrap_or_else(|| std::path::PathBuf::from(format!("{name}.fitzapp")));
+    let text = serde_json::to_vec(&export).unwrap_or_default();
+    if let Err(e) = crate::files::write_private(&out, &text) {
+        eprintln!("error: cannot write {}: {}", out.display(), super::io_reason(&e));
+        return 2;
+    }
+    eprintln!("fitz: exported {name} to {} ({} bytes)", out.display(), text.len());
+    eprintln!("fitz: its secrets are sealed under this key, shown once; import with FITZ_EXPORT_KEY={key}");
+    0
+}
+
+/// `fitz apps import FILE [--name NAME]`, with the export's key in `FITZ_EXPORT_KEY`.
+pub fn apps_import(file: &Path, name: Option<String>, to: Option<String>) -> u8 {
+    let Some(key) = std::env::var("FITZ_EXPORT_KEY").ok().filter(|k| !k.is_empty()) else {
+        eprintln!("error: set FITZ_EXPORT_KEY to the key `fitz apps export` printed");
+        return 2;
+    };
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {}", file.display(), super::io_reason(&e));
+            return 2;
+        }
+    };
+    let exported = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| v.get("app").and_then(Value::as_str).map(str::to_string));
+    let Some(name) = name.or(exported) else {
+        eprintln!("error: {} is not an export of `fitz apps export`", file.display());
+        return 2;
+    };
+    match send(reqwest::Method::POST, &format!("{}/_fitz/apps/{name}/import", host_url(to)), Some((bytes, "application/json")), Some(&key)) {
+        Ok(answer) => {
+            super::stdout(&(serde_json::to_string_pretty(&answer).unwrap_or_default() + "\n"));
+            0
+        }
+        Err(code) => code,
+    }
 }

@@ -35,6 +35,8 @@ pub enum DeployError {
     NoPrevious(String),
     Exists(String),
     NothingToRestore(String),
+    /// An export that cannot be imported: why.
+    BadExport(String),
     /// The app's stored secrets do not open with this host's keys.
     Secrets(String),
     Store(DbError),
@@ -53,6 +55,7 @@ impl std::fmt::Display for DeployError {
             DeployError::NothingToRestore(n) => write!(f, "no removed app named `{n}` is kept (see GET /_fitz/removed)"),
             DeployError::Store(e) => write!(f, "the host's store failed: {e}"),
             DeployError::Secrets(e) => f.write_str(e),
+            DeployError::BadExport(e) => write!(f, "the export cannot be imported: {e}"),
         }
     }
 }
@@ -60,7 +63,7 @@ impl std::fmt::Display for DeployError {
 impl DeployError {
     pub fn status(&self) -> u16 {
         match self {
-            DeployError::BadName(_) | DeployError::Invalid(_) => 400,
+            DeployError::BadName(_) | DeployError::Invalid(_) | DeployError::BadExport(_) => 400,
             DeployError::TooLarge { .. } => 413,
             DeployError::Migration(_) | DeployError::NoPrevious(_) | DeployError::Exists(_) => 409,
             DeployError::NotFound(_) | DeployError::NothingToRestore(_) => 404,
@@ -222,17 +225,29 @@ impl Host {
             return Err(DeployError::TooLarge { limit: self.config.max_module_bytes });
         }
         validate_bytes(wasm).map_err(DeployError::Invalid)?;
+        self.deploy_with(name, wasm, None, None).await
+    }
+
+    /// Deploys `wasm` as `name`'s next version, or with an exported `image` as version number
+    /// `version` and `limits` (an import).
+    pub(super) async fn deploy_with(&self, name: &str, wasm: &[u8], imported: Option<(Vec<u8>, i64)>, limits: Option<&str>) -> Result<Deployed, DeployError> {
         let _guard = self.locks.lock(name).await;
         let row = self.store.app(name).await?;
-        let limits = self.limits_of(row.as_ref());
+        let limits = match limits {
+            Some(json) => serde_json::from_str(json).map_err(|e| DeployError::BadExport(format!("limits: {e}")))?,
+            None => self.limits_of(row.as_ref()),
+        };
         let ns = self.store.namespace_for(name).await?;
         let db = self.app_db(name, &ns);
         let ctx = self.context(name, &ns, wasm, &db, &limits).await?;
-        let image = self.build(wasm, ctx.clone()).await?;
+        let (image, number) = match imported {
+            Some((image, number)) => (image, Some(number)),
+            None => (self.build(wasm, ctx.clone()).await?, None),
+        };
         let app = self.load(image.clone(), ctx).await?;
         let limits_json = serde_json::to_string(&limits).unwrap_or_else(|_| "{}".into());
         let store = &self.store;
-        let (app, version) = self.migrate(name, app, async |conn| store.add_version(conn, name, &ns, wasm, &image, &limits_json).await).await?;
+        let (app, version) = self.migrate(name, app, async |conn| store.add_version(conn, name, &ns, number, wasm, &image, &limits_json).await).await?;
         let generation = self.store.app(name).await?.map_or(1, |r| r.generation);
         let answer = Self::answer(name, version, &app);
         self.activate(name, &ns, db, app, Stored { version, generation }, limits);

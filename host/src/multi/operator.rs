@@ -13,6 +13,8 @@
 //! | `GET /_fitz/removed` | removed apps whose namespaces are kept or were purged |
 //! | `DELETE /_fitz/removed/{namespace}` | purge a kept namespace |
 //! | `POST /_fitz/secrets/rotate-key` | seal every secret value again under the current key |
+//! | `GET /_fitz/apps/{app}/export` (`x-fitz-export-key`) | the app's versions, secrets, data |
+//! | `POST /_fitz/apps/{app}/import` (`x-fitz-export-key`, body: an export) | create the app from it |
 //! | `PUT /_fitz/apps/{app}/secrets/{NAME}` (body: the value) | set a secret |
 //! | `DELETE /_fitz/apps/{app}/secrets/{NAME}` | unset it |
 //! | `PUT /_fitz/apps/{app}/limits` (JSON) | set limits |
@@ -114,6 +116,29 @@ pub async fn handle(host: &Host, req: Request) -> Response {
             Err(super::store::Reseal::Sealed(e)) => error(409, &e.to_string()),
             Err(super::store::Reseal::Db(e)) => error(503, &format!("the host's store failed: {e}")),
         },
+        (&Method::GET, ["apps", app, "export"]) => {
+            let Some(key) = export_key(&req) else { return error(400, "export: send the export key in x-fitz-export-key") };
+            match host.export(app, &key).await {
+                Ok(e) => json_response(200, &json!(e)),
+                Err(e) => deploy_error(e),
+            }
+        }
+        (&Method::POST, ["apps", app, "import"]) => {
+            let app = app.to_string();
+            let Some(key) = export_key(&req) else { return error(400, "import: send the export key in x-fitz-export-key") };
+            let raw = match body(req, super::backup::IMPORT_BYTES).await {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let export = match serde_json::from_slice(&raw) {
+                Ok(e) => e,
+                Err(e) => return error(400, &format!("import: not an export ({})", e.to_string().split(" at line").next().unwrap_or("invalid JSON"))),
+            };
+            match host.import(&app, export, &key).await {
+                Ok(d) => json_response(200, &json!(d)),
+                Err(e) => deploy_error(e),
+            }
+        }
         (&Method::GET, ["removed"]) => match host.store.removed().await {
             Ok(r) => json_response(200, &json!(r)),
             Err(e) => error(503, &format!("the host's store failed: {e}")),
@@ -170,6 +195,10 @@ pub async fn handle(host: &Host, req: Request) -> Response {
         }
         _ => error(404, "no such operator endpoint (see `fitz apps --help`)"),
     }
+}
+
+fn export_key(req: &Request) -> Option<String> {
+    req.headers().get("x-fitz-export-key").and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
 /// Seals every stored secret value and image again under the current key.

@@ -187,7 +187,9 @@ impl HostStore {
     /// returns its number. With `conn` (the migration's transaction, on PostgreSQL) the
     /// statements commit with the tables they go with; deploys of one app through several
     /// hosts take turns there, under the migration's lock.
-    pub async fn add_version(&self, conn: Option<&mut sqlx::PgConnection>, app: &str, ns: &Namespace, wasm: &[u8], image: &[u8], limits: &str) -> Result<i64, DbError> {
+    /// `number` keeps an imported version's number instead of taking the next.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_version(&self, conn: Option<&mut sqlx::PgConnection>, app: &str, ns: &Namespace, number: Option<i64>, wasm: &[u8], image: &[u8], limits: &str) -> Result<i64, DbError> {
         let db = &self.db;
         let (versions, apps) = (db.table("versions"), db.table("apps"));
         let next_sql = format!("SELECT COALESCE(MAX(version), 0) + 1 FROM {versions} WHERE app = {}", p(db, 1));
@@ -205,15 +207,29 @@ impl HostStore {
         let t = now();
         let sealed = |version| self.keys.seal_bytes(&image_slot(&ns.id, version), image);
         if let Some(c) = conn {
-            let version: i64 = sqlx::query(&next_sql).bind(&ns.id).fetch_one(&mut *c).await?.try_get(0)?;
+            let version: i64 = match number {
+                Some(n) => n,
+                None => sqlx::query(&next_sql).bind(&ns.id).fetch_one(&mut *c).await?.try_get(0)?,
+            };
             sqlx::query(&insert).bind(&ns.id).bind(version).bind(wasm).bind(t).bind(sealed(version)).execute(&mut *c).await?;
             sqlx::query(&upsert).bind(app).bind(version).bind(limits).bind(t).bind(&ns.id).bind(ns.incarnation).execute(&mut *c).await?;
             return Ok(version);
         }
-        let version: i64 = on_pool!(db, |pool| sqlx::query(&next_sql).bind(&ns.id).fetch_one(pool).await?.try_get(0)?);
+        let version: i64 = match number {
+            Some(n) => n,
+            None => on_pool!(db, |pool| sqlx::query(&next_sql).bind(&ns.id).fetch_one(pool).await?.try_get(0)?),
+        };
         on_pool!(db, |pool| sqlx::query(&insert).bind(&ns.id).bind(version).bind(wasm).bind(t).bind(sealed(version)).execute(pool).await?.rows_affected());
         on_pool!(db, |pool| sqlx::query(&upsert).bind(app).bind(version).bind(limits).bind(t).bind(&ns.id).bind(ns.incarnation).execute(pool).await?.rows_affected());
         Ok(version)
+    }
+
+    /// Stores an imported earlier version (its image is built when it is first served).
+    pub async fn import_version(&self, ns: &Namespace, version: i64, wasm: &[u8], deployed_at: i64) -> Result<(), DbError> {
+        let db = &self.db;
+        let sql = format!("INSERT INTO {} (app, version, wasm, deployed_at) VALUES ({}, {}, {}, {})", db.table("versions"), p(db, 1), p(db, 2), p(db, 3), p(db, 4));
+        on_pool!(db, |pool| sqlx::query(&sql).bind(&ns.id).bind(version).bind(wasm).bind(deployed_at).execute(pool).await?.rows_affected());
+        Ok(())
     }
 
     pub async fn version_wasm(&self, ns: &str, version: i64) -> Result<Option<Vec<u8>>, DbError> {
@@ -370,7 +386,7 @@ impl HostStore {
     pub async fn restore(&self, app: &str, namespace: Option<&str>) -> Result<Option<AppRow>, DbError> {
         let db = &self.db;
         let sql = format!(
-            "SELECT namespace, incarnation, current, limits FROM {} WHERE name = {} AND purged_at IS NULL ORDER BY removed_at DESC, incarnation DESC",
+            "SELECT namespace, incarnation, current, limits FROM {} WHERE name = {} AND purged_at IS NULL AND current > 0 ORDER BY removed_at DESC, incarnation DESC",
             db.table("removed"),
             p(db, 1)
         );
@@ -390,6 +406,31 @@ impl HostStore {
         let delete = format!("DELETE FROM {} WHERE namespace = {}", db.table("removed"), p(db, 1));
         on_pool!(db, |pool| sqlx::query(&delete).bind(&ns).execute(pool).await?.rows_affected());
         self.app(app).await
+    }
+
+    /// Records namespaces whose data is there but which no app or removed app of this store
+    /// has (an app removed by a host from before namespaces, which kept its data and forgot
+    /// it): as removed, kept for the operator to purge, so no newcomer of that name adopts
+    /// them. `found` are the namespaces whose data exists. Returns the ones recorded.
+    pub async fn adopt_orphans(&self, found: &[String]) -> Result<Vec<String>, DbError> {
+        let known: Vec<String> = {
+            let sql = format!("SELECT COALESCE(namespace, name) FROM {} UNION SELECT namespace FROM {}", self.db.table("apps"), self.db.table("removed"));
+            on_pool!(self.db, |pool| sqlx::query(&sql).fetch_all(pool).await?.iter().map(|r| r.get(0)).collect())
+        };
+        let insert = format!(
+            "INSERT INTO {} (namespace, name, incarnation, current, limits, removed_at) VALUES ({}, {}, 0, 0, '{{}}', {}) ON CONFLICT (namespace) DO NOTHING",
+            self.db.table("removed"),
+            p(&self.db, 1),
+            p(&self.db, 2),
+            p(&self.db, 3)
+        );
+        let mut adopted = Vec::new();
+        // Namespaces made since have a number and are always recorded; an old one is its name.
+        for ns in found.iter().filter(|ns| !ns.contains('.') && super::valid_name(ns) && !known.contains(ns)) {
+            on_pool!(self.db, |pool| sqlx::query(&insert).bind(ns).bind(ns).bind(now()).execute(pool).await?.rows_affected());
+            adopted.push(ns.clone());
+        }
+        Ok(adopted)
     }
 
     /// Purges a kept namespace: its versions and secrets are deleted and it is marked purged
