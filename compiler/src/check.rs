@@ -7,6 +7,7 @@ mod builtins;
 mod cron;
 mod decorators;
 mod expr;
+mod flow;
 mod infer;
 mod names;
 mod orm;
@@ -102,6 +103,11 @@ pub(crate) struct FnCtx {
     pub statuses: BTreeSet<u16>,
     /// Locals bound directly to the result of `jwt.decode`.
     pub jwt_results: std::collections::HashSet<LocalId>,
+    /// Locals a plain assignment created inside a nested block (`flow`): visible to the end
+    /// of the function, but read only where every path has given them a value.
+    pub hoisted: std::collections::HashSet<LocalId>,
+    /// Of `hoisted`, those every path to this point has given a value.
+    pub assigned: std::collections::HashSet<LocalId>,
 }
 
 pub(crate) struct Checker {
@@ -162,6 +168,9 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
         .iter()
         .filter_map(|i| if let ast::Item::Stmt(s) = i { Some(s) } else { None })
         .collect();
+    let named: std::collections::HashSet<&str> = fns.iter().map(|f| f.name.name.as_str()).chain(types.iter().map(|t| t.name.name.as_str())).collect();
+    let top = flow::declarations_by_assignment(&top, &named);
+    let top: Vec<&ast::Stmt> = top.iter().collect();
 
     c.collect_records(&types);
     c.collect_fns(&fns);
@@ -668,6 +677,8 @@ impl Checker {
             captures: Vec::new(),
             statuses: BTreeSet::new(),
             jwt_results: Default::default(),
+            hoisted: Default::default(),
+            assigned: Default::default(),
         });
     }
 

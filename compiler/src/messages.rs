@@ -152,9 +152,13 @@ impl Messages<'_> {
                 let d = Diagnostic::error("duplicate", format!("{what} `{name}` is defined twice")).primary(span, "defined again here");
                 if first != &span { d.secondary(*first, "first defined here") } else { d.note("this name belongs to a built-in type") }
             }
-            AssignToUndeclared { name, .. } => Diagnostic::error("assign-undeclared", format!("`{name}` is not declared"))
-                .primary(span, "assignment to an undeclared name")
-                .help(format!("declare it first: `let {name} = …`")),
+            AssignToUndeclared { name, .. } => Diagnostic::error("assign-undeclared", format!("`{name}` has no value to update"))
+                .primary(span, "no variable of this name is in scope")
+                .help(format!("give it a first value: `{name} = …`")),
+            MaybeUnassigned { name, assigned, .. } => Diagnostic::error("maybe-unassigned", format!("`{name}` may have no value here"))
+                .primary(span, "read here")
+                .secondary(*assigned, "given a value here, but not on every path that reaches the read")
+                .help(format!("give `{name}` a value before the branch, or on every path to here")),
             AssignToCapture { name, .. } => Diagnostic::error("assign-captured", format!("cannot assign to `{name}` inside a lambda"))
                 .primary(span, "captured from the enclosing function")
                 .note("lambdas get a copy of the variables they use"),

@@ -210,6 +210,9 @@ impl Checker {
     fn infer_name(&mut self, name: &str, span: Span) -> TExpr {
         let depth = self.ctx.len() - 1;
         if let Some(id) = self.lookup_local(depth, name) {
+            if self.maybe_unassigned(id) {
+                self.report_maybe_unassigned(id, span);
+            }
             let ty = self.ctx[depth].locals[id.0 as usize].ty.clone();
             return texpr(TExprKind::Local(id), ty, span);
         }
@@ -749,7 +752,9 @@ impl Checker {
         let ExprKind::If { cond, then, otherwise } = &e.kind else { unreachable!() };
         let c = self.check_expr(cond, &Type::Bool, Expectation::Condition);
         let branch_hint = if used { hint } else { None };
+        let mut paths = self.paths_start();
         let (then_b, then_ty) = self.check_block(then, if used { Some(branch_hint) } else { None });
+        self.path_done(&mut paths, then_ty == Type::Never);
         let other = otherwise.as_ref().map(|o| match &o.kind {
             ExprKind::If { .. } => self.infer_if(o, branch_hint, used),
             ExprKind::Block(b) => {
@@ -758,6 +763,10 @@ impl Checker {
             }
             _ => self.infer_expr(o, branch_hint),
         });
+        if let Some(o) = &other {
+            self.path_done(&mut paths, o.ty == Type::Never);
+        }
+        self.paths_end(paths, other.is_some());
         let ty = match &other {
             None => {
                 if !used || matches!(self.unifier.shallow(&then_ty), Type::Null | Type::Never) {

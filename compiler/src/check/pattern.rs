@@ -22,6 +22,7 @@ impl Checker {
         let mut out = Vec::with_capacity(arms.len());
         let mut null_seen = false;
         let mut all_covered = false;
+        let mut paths = self.paths_start();
         for arm in arms {
             if all_covered {
                 self.report(Problem::UnreachableArm { span: arm.pattern.span });
@@ -37,6 +38,7 @@ impl Checker {
                 _ => self.infer_expr(&arm.body, body_hint),
             };
             self.pop_scope();
+            self.path_done(&mut paths, body.ty == Type::Never);
             if guard.is_none() {
                 if matches!(arm.pattern.kind, PatternKind::Null) {
                     null_seen = true;
@@ -47,12 +49,15 @@ impl Checker {
             }
             out.push(TArm { pattern, guard, body });
         }
+        let mut exhaustive = all_covered;
         if let Type::Result(..) = sty {
             let unguarded: Vec<&ast::Pattern> = arms.iter().filter(|a| a.guard.is_none()).map(|a| &a.pattern).collect();
-            if let Some(missing) = missing_result_case(&unguarded) {
-                self.report(Problem::ResultMatchNotExhaustive { missing, span: scrutinee.span });
+            match missing_result_case(&unguarded) {
+                Some(missing) => self.report(Problem::ResultMatchNotExhaustive { missing, span: scrutinee.span }),
+                None => exhaustive = true,
             }
         }
+        self.paths_end(paths, exhaustive);
         let ty = if !used {
             if out.iter().all(|a| a.body.ty == Type::Never) && !out.is_empty() { Type::Never } else { Type::Null }
         } else {

@@ -57,6 +57,8 @@ pub enum Problem {
     UnknownMethod { ty: Type, method: String, span: Span, suggestion: Option<String> },
     Duplicate { what: &'static str, name: String, span: Span, first: Span },
     AssignToUndeclared { name: String, span: Span },
+    /// A name first assigned inside a nested block, read where some path gave it no value.
+    MaybeUnassigned { name: String, span: Span, assigned: Span },
     AssignToCapture { name: String, span: Span },
     NotAssignable { span: Span },
     NotAValue { name: String, what: &'static str, span: Span },
@@ -164,6 +166,7 @@ impl Problem {
             | UnknownMethod { span, .. }
             | Duplicate { span, .. }
             | AssignToUndeclared { span, .. }
+            | MaybeUnassigned { span, .. }
             | AssignToCapture { span, .. }
             | NotAssignable { span }
             | NotAValue { span, .. }

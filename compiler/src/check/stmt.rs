@@ -70,11 +70,19 @@ impl Checker {
             ast::StmtKind::Expr(e) => Some(TStmt::Expr(self.check_expr_stmt(e))),
             ast::StmtKind::While { cond, body } => {
                 let c = self.check_expr(cond, &Type::Bool, Expectation::Condition);
+                let mut paths = self.paths_start();
                 let (b, _) = self.in_loop(|c| c.check_block(body, None));
+                self.path_done(&mut paths, false);
+                self.paths_end(paths, false);
                 Some(TStmt::While { cond: c, body: b })
             }
             ast::StmtKind::Loop { body } => {
+                // What the body assigns before its first `break` would count; not followed that
+                // far, the loop counts as assigning nothing.
+                let mut paths = self.paths_start();
                 let ((b, _), broke) = self.in_loop_tracking(|c| c.check_block(body, None));
+                self.path_done(&mut paths, false);
+                self.paths_end(paths, false);
                 let stmt = TStmt::Loop { body: b };
                 if !broke {
                     // A loop nothing breaks out of never completes.
@@ -159,7 +167,10 @@ impl Checker {
                 self.for_single(pattern, Type::Error)
             }
         };
+        let mut paths = self.paths_start();
         let (b, _) = self.in_loop(|c| c.check_block(body, None));
+        self.path_done(&mut paths, false);
+        self.paths_end(paths, false);
         self.pop_scope();
         Some(TStmt::For { binding: binding.unwrap_or(ForBinding::One(None)), iter: it, body: b })
     }
@@ -194,12 +205,31 @@ impl Checker {
                     if ctx.kind == FnKind::Lambda && ctx.captures.iter().any(|(inner, _)| *inner == id) {
                         self.report(Problem::AssignToCapture { name: n.clone(), span: target.span });
                     }
+                    if op != AssignOp::Set && self.maybe_unassigned(id) {
+                        self.report_maybe_unassigned(id, target.span);
+                    }
+                    if op == AssignOp::Set {
+                        // Checked before the value is noted: `x = x + 1` reads `x` first.
+                        let ty = self.ctx[depth].locals[id.0 as usize].ty.clone();
+                        let v = self.check_expr(value, &ty, Expectation::Assign);
+                        self.note_assigned(id);
+                        return Some(TStmt::Assign { place: Place::Local(id), op: None, value: v, span });
+                    }
                     (Place::Local(id), self.ctx[depth].locals[id.0 as usize].ty.clone())
                 } else if let Some(&gid) = self.global_ids.get(n) {
                     (Place::Global(gid), self.globals[gid.0 as usize].ty.clone())
                 } else if self.fn_ids.contains_key(n) || self.record_ids.contains_key(n) {
                     self.report(Problem::NotAssignable { span: target.span });
                     (Place::Local(crate::tast::LocalId(0)), Type::Error)
+                } else if op == AssignOp::Set {
+                    // Upstream's declaration: the first assignment of a name creates it.
+                    let v = self.infer_expr(value, None);
+                    if matches!(self.unifier.shallow(&v.ty), Type::Query(_)) {
+                        self.report(Problem::UnfinishedQuery { span: v.span });
+                    }
+                    let ty = if v.ty == Type::Never { Type::Error } else { v.ty.clone() };
+                    let local = self.declare_by_assignment(n, ty, target.span);
+                    return Some(TStmt::Let { local, value: v });
                 } else {
                     self.report(Problem::AssignToUndeclared { name: n.clone(), span: target.span });
                     self.infer_expr(value, None);
