@@ -42,13 +42,19 @@ pub fn syntax(e: &SyntaxError) -> Diagnostic {
                     "unknown-escape",
                     format!("unknown escape `\\{c}`"),
                     "not an escape Fitz knows",
-                    Some("known escapes: \\n \\t \\r \\0 \\\" \\\\ \\{ \\} \\u{…}".into()),
+                    Some("known escapes: \\n \\t \\r \\0 \\b \\\" \\\\ \\{ \\} \\xHH \\u{…}".into()),
                 ),
                 LexErrorKind::BadUnicodeEscape => (
                     "bad-unicode-escape",
                     "invalid `\\u{…}` escape".into(),
                     "expected 1 to 6 hex digits naming a Unicode scalar value",
                     None,
+                ),
+                LexErrorKind::BadHexEscape => (
+                    "bad-hex-escape",
+                    "invalid `\\x` escape".into(),
+                    "expected two hex digits of an ASCII character (00 to 7F)",
+                    Some("for any other character write `\\u{…}`".into()),
                 ),
                 LexErrorKind::BadNumber(why) => ("bad-number", "invalid number".into(), why, None),
                 LexErrorKind::IntegerTooLarge => (

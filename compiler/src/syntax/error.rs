@@ -16,6 +16,8 @@ pub enum LexErrorKind {
     SingleQuotedString,
     UnknownEscape(char),
     BadUnicodeEscape,
+    /// `\x` not followed by two hex digits of an ASCII character.
+    BadHexEscape,
     BadNumber(&'static str),
     IntegerTooLarge,
     UnexpectedChar(char),

@@ -104,6 +104,9 @@ impl<'s> Lexer<'s> {
                         self.string_body(start, false, true);
                     }
                 }
+                // Inside an interpolation, `\"` quotes a string, as upstream writes
+                // `"{user[\"name\"]}"` in a one-line string.
+                '\\' if self.starts_with("\\\"") && matches!(self.modes.last(), Some(Mode::Interp { .. })) => self.escaped_quote_string(start),
                 '\'' => {
                     self.bump();
                     while let Some(c) = self.peek() {
@@ -310,6 +313,40 @@ impl<'s> Lexer<'s> {
         }
     }
 
+    /// A string delimited by `\"` inside an interpolation: text and escapes up to the next
+    /// `\"`, without interpolations of its own.
+    fn escaped_quote_string(&mut self, start: usize) {
+        use super::error::LexErrorKind as E;
+        self.pos += 2;
+        let mut text = String::new();
+        loop {
+            if self.starts_with("\\\"") {
+                self.pos += 2;
+                self.push(start, Token::Str(text));
+                return;
+            }
+            match self.peek() {
+                None | Some('\n') | Some('"') => {
+                    self.error(start, self.pos, E::UnterminatedString);
+                    self.push(start, Token::Str(text));
+                    return;
+                }
+                Some('\\') => {
+                    let esc_start = self.pos;
+                    self.bump();
+                    match self.escape() {
+                        Ok(ch) => text.push(ch),
+                        Err(kind) => self.error(esc_start, self.pos, kind),
+                    }
+                }
+                Some(c) => {
+                    self.bump();
+                    text.push(c);
+                }
+            }
+        }
+    }
+
     /// After a backslash: the escaped character.
     fn escape(&mut self) -> Result<char, super::error::LexErrorKind> {
         use super::error::LexErrorKind as E;
@@ -319,7 +356,16 @@ impl<'s> Lexer<'s> {
             't' => '\t',
             'r' => '\r',
             '0' => '\0',
+            'b' => '\u{8}',
             '"' => '"',
+            // `\xHH`: an ASCII character by its code (upstream takes up to 0x7F).
+            'x' => {
+                let hex: String = (0..2).filter_map(|_| self.peek().filter(char::is_ascii_hexdigit).inspect(|_| { self.bump(); })).collect();
+                match u8::from_str_radix(&hex, 16) {
+                    Ok(b) if hex.len() == 2 && b <= 0x7F => char::from(b),
+                    _ => return Err(E::BadHexEscape),
+                }
+            }
             '\\' => '\\',
             '{' => '{',
             '}' => '}',
