@@ -115,6 +115,11 @@ pub enum AssignOp {
     Sub,
     Mul,
     Div,
+    BitAnd,
+    BitOr,
+    BitXor,
+    Shl,
+    Shr,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -149,6 +154,14 @@ pub enum BinOp {
     GtEq,
     And,
     Or,
+    /// Boolean exclusive or: both sides are evaluated.
+    Xor,
+    BitAnd,
+    BitOr,
+    BitXor,
+    Shl,
+    /// Arithmetic (the sign is kept), as upstream's and Python's.
+    Shr,
 }
 
 impl BinOp {
@@ -167,6 +180,12 @@ impl BinOp {
             BinOp::GtEq => ">=",
             BinOp::And => "and",
             BinOp::Or => "or",
+            BinOp::Xor => "xor",
+            BinOp::BitAnd => "&",
+            BinOp::BitOr => "|",
+            BinOp::BitXor => "^",
+            BinOp::Shl => "<<",
+            BinOp::Shr => ">>",
         }
     }
 }
@@ -175,6 +194,8 @@ impl BinOp {
 pub enum UnaryOp {
     Neg,
     Not,
+    /// `~`: the bits of an `Int` inverted.
+    BitNot,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -17,6 +17,8 @@ const FRAGMENTS: &[&str] = &[
     "@auth_provider", "@admin", "@requires(\"r\")", "@cron(\"* * * * * *\")", "@table(\"t\")",
     "User.where(fn(u) => u.id == 1).first(db).await", "jwt.decode(t, s)?", "hash.password(p)",
     "return 401 { \"error\": \"x\" }", "é", "名", "\\u{2603}", "\\q", "!", "&&", "#", "\t",
+    "&", "^", "~", "<<", ">>", "xor", "&=", "|=", "<<=", ">>=", "x = 1", "n: Int = 2", "\\x41", "\\\"",
+    "List<List<Int>>", "Map<Str, List<Int>>",
 ];
 
 const NAMES: &[&str] = &[

@@ -403,6 +403,11 @@ impl Checker {
             (_, Type::Error) => Type::Error,
             (UnaryOp::Not, Type::Bool) => Type::Bool,
             (UnaryOp::Neg, Type::Int | Type::Float) => ty.clone(),
+            (UnaryOp::BitNot, Type::Int) => Type::Int,
+            (UnaryOp::BitNot, Type::Var(_)) => {
+                self.unifier.unify(&ty, &Type::Int);
+                Type::Int
+            }
             (UnaryOp::Not, Type::Var(_)) => {
                 self.unifier.unify(&ty, &Type::Bool);
                 Type::Bool
@@ -416,7 +421,11 @@ impl Checker {
                 Type::Error
             }
             _ => {
-                let sym = if op == UnaryOp::Not { "not" } else { "-" };
+                let sym = match op {
+                    UnaryOp::Not => "not",
+                    UnaryOp::Neg => "-",
+                    UnaryOp::BitNot => "~",
+                };
                 self.report(Problem::UnaryOperand { op: sym, ty: self.res(&ty), span });
                 Type::Error
             }
@@ -425,7 +434,7 @@ impl Checker {
     }
 
     fn infer_binary(&mut self, op: BinOp, lhs: &ast::Expr, rhs: &ast::Expr, span: Span) -> TExpr {
-        if matches!(op, BinOp::And | BinOp::Or) {
+        if matches!(op, BinOp::And | BinOp::Or | BinOp::Xor) {
             let l = self.check_expr(lhs, &Type::Bool, Expectation::Condition);
             let r = self.check_expr(rhs, &Type::Bool, Expectation::Condition);
             return texpr(TExprKind::Binary { op, lhs: Box::new(l), rhs: Box::new(r) }, Type::Bool, span);
@@ -526,6 +535,15 @@ impl Checker {
                     }
                 }
             }
+            // Bits of `Int`s only.
+            BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::Shl | BinOp::Shr => match (&lt, &rt) {
+                (Type::Int, Type::Int) => bin(l, r, Type::Int),
+                _ => bad(self),
+            },
+            BinOp::Xor => match (&lt, &rt) {
+                (Type::Bool, Type::Bool) => bin(l, r, Type::Bool),
+                _ => bad(self),
+            },
             BinOp::And | BinOp::Or => unreachable!("handled by infer_binary"),
         }
     }

@@ -361,6 +361,9 @@ impl Checker {
                     BinOp::Div => q::BinaryOp::Div,
                     BinOp::Rem => q::BinaryOp::Rem,
                     BinOp::And | BinOp::Or => unreachable!("handled above"),
+                    BinOp::Xor | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::Shl | BinOp::Shr => {
+                        return not_sql(self, "a bitwise operator or `xor`");
+                    }
                 };
                 Some((q::Expr::Binary { op, lhs: Box::new(l), rhs: Box::new(r) }, ty))
             }

@@ -275,6 +275,11 @@ impl Checker {
             AssignOp::Sub => Some(BinOp::Sub),
             AssignOp::Mul => Some(BinOp::Mul),
             AssignOp::Div => Some(BinOp::Div),
+            AssignOp::BitAnd => Some(BinOp::BitAnd),
+            AssignOp::BitOr => Some(BinOp::BitOr),
+            AssignOp::BitXor => Some(BinOp::BitXor),
+            AssignOp::Shl => Some(BinOp::Shl),
+            AssignOp::Shr => Some(BinOp::Shr),
         };
         let v = match bin {
             None => self.check_expr(value, &ty, Expectation::Assign),

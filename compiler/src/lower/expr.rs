@@ -133,6 +133,10 @@ impl Lowerer<'_> {
                         self.lower_expr(f, expr);
                         f.b.i32_eqz();
                     }
+                    (UnaryOp::BitNot, _) => {
+                        self.lower_expr(f, expr);
+                        f.b.i64(-1).w(I::I64Xor);
+                    }
                 }
             }
             TExprKind::Binary { op, lhs, rhs } => self.lower_binary(f, *op, lhs, rhs, e.span),
@@ -385,6 +389,12 @@ impl Lowerer<'_> {
             f.b.end();
             return;
         }
+        if op == BinOp::Xor {
+            self.lower_expr(f, lhs);
+            self.lower_expr(f, rhs);
+            f.b.w(I::I32Xor);
+            return;
+        }
         if matches!(op, BinOp::Eq | BinOp::NotEq) {
             // `x == null` compares the pointer.
             let null_side = match (&lhs.ty, &rhs.ty) {
@@ -481,10 +491,23 @@ impl Lowerer<'_> {
                             f.b.end();
                         }
                     }
+                    BinOp::Shl | BinOp::Shr => {
+                        // A shift by less than 0 or 64 or more is an error, as upstream's, not
+                        // wasm's shift by the amount modulo 64.
+                        let (a, n) = (self.lower_to_local(f, lhs), self.lower_to_local(f, rhs));
+                        f.b.get(n).i64(0).w(I::I64LtS).get(n).i64(63).w(I::I64GtS).w(I::I32Or);
+                        f.b.if_(None);
+                        self.emit_fail(&mut f.b, "shift amount out of range (0 to 63)", span);
+                        f.b.end();
+                        f.b.get(a).get(n).w(if op == BinOp::Shl { I::I64Shl } else { I::I64ShrS });
+                    }
                     _ => {
                         self.lower_expr(f, lhs);
                         self.lower_expr(f, rhs);
                         f.b.w(match op {
+                            BinOp::BitAnd => I::I64And,
+                            BinOp::BitOr => I::I64Or,
+                            BinOp::BitXor => I::I64Xor,
                             BinOp::Add => I::I64Add,
                             BinOp::Sub => I::I64Sub,
                             BinOp::Mul => I::I64Mul,

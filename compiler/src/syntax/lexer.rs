@@ -157,6 +157,15 @@ impl<'s> Lexer<'s> {
         let two = |l: &Self, s: &str| l.starts_with(s);
         let (tok, len) = if two(self, "..=") {
             (DotDotEq, 3)
+        } else if two(self, "<<=") {
+            (ShlEq, 3)
+        } else if two(self, ">>=") {
+            (ShrEq, 3)
+        } else if two(self, "<<") {
+            (Shl, 2)
+        } else if two(self, ">>") {
+            // Also the end of two type arguments (`List<List<Int>>`): the grammar takes it so.
+            (Shr, 2)
         } else if two(self, "..") {
             (DotDot, 2)
         } else if two(self, "->") {
@@ -179,6 +188,12 @@ impl<'s> Lexer<'s> {
             (StarEq, 2)
         } else if two(self, "/=") {
             (SlashEq, 2)
+        } else if two(self, "&=") {
+            (AmpEq, 2)
+        } else if two(self, "|=") {
+            (PipeEq, 2)
+        } else if two(self, "^=") {
+            (CaretEq, 2)
         } else if two(self, "&&") {
             self.pos += 2;
             self.error(start, self.pos, E::UseWord { found: "&&", word: "and" });
@@ -211,6 +226,9 @@ impl<'s> Lexer<'s> {
                 '*' => Star,
                 '/' => Slash,
                 '%' => Percent,
+                '&' => Amp,
+                '^' => Caret,
+                '~' => Tilde,
                 '!' => {
                     self.bump();
                     self.error(start, self.pos, E::UseWord { found: "!", word: "not" });

@@ -75,6 +75,17 @@ pub enum Token {
     MinusEq,
     StarEq,
     SlashEq,
+    Amp,
+    Caret,
+    Tilde,
+    Shl,
+    Shr,
+    AmpEq,
+    PipeEq,
+    CaretEq,
+    ShlEq,
+    ShrEq,
+    Xor,
 }
 
 impl Token {
@@ -101,6 +112,7 @@ impl Token {
             "and" => Token::And,
             "or" => Token::Or,
             "not" => Token::Not,
+            "xor" => Token::Xor,
             _ => return None,
         })
     }
@@ -112,14 +124,15 @@ impl Token {
             self,
             Comma | LParen | LBracket | LBrace | Colon | Dot | DotDot | DotDotEq | Arrow
                 | FatArrow | Pipe | Eq | EqEq | NotEq | LtEq | GtEq | Plus | Minus | Star | Slash
-                | Percent | PlusEq | MinusEq | StarEq | SlashEq | And | Or | Not | At
+                | Percent | PlusEq | MinusEq | StarEq | SlashEq | And | Or | Not | At | Amp | Caret | Tilde
+                | Shl | Shr | AmpEq | PipeEq | CaretEq | ShlEq | ShrEq | Xor
         )
     }
 
     /// Tokens that, at the start of a line, continue the previous one.
     pub fn continues_previous_line(&self) -> bool {
         use Token::*;
-        matches!(self, RParen | RBracket | RBrace | Dot | Else | And | Or | Question | LBrace)
+        matches!(self, RParen | RBracket | RBrace | Dot | Else | And | Or | Xor | Question | LBrace)
     }
 }
 
@@ -188,6 +201,17 @@ impl fmt::Display for Token {
             MinusEq => "`-=`",
             StarEq => "`*=`",
             SlashEq => "`/=`",
+            Amp => "`&`",
+            Caret => "`^`",
+            Tilde => "`~`",
+            Shl => "`<<`",
+            Shr => "`>>`",
+            AmpEq => "`&=`",
+            PipeEq => "`|=`",
+            CaretEq => "`^=`",
+            ShlEq => "`<<=`",
+            ShrEq => "`>>=`",
+            Xor => "`xor`",
         };
         f.write_str(s)
     }
