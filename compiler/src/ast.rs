@@ -235,6 +235,9 @@ pub enum ExprKind {
     Call { callee: Box<Expr>, args: Vec<Arg> },
     Field { expr: Box<Expr>, name: Ident },
     Index { expr: Box<Expr>, index: Box<Expr> },
+    /// `xs[a..b]`, `xs[..b]`, `xs[a..]`, `xs[..]`, `xs[a..=b]`: a copy of part of a list or a
+    /// string (`xs[a..b]` is parsed as an index by a range, and taken as this).
+    Slice { expr: Box<Expr>, start: Option<Box<Expr>>, end: Option<Box<Expr>>, inclusive: bool },
     Try(Box<Expr>),
     Await(Box<Expr>),
     Lambda(Box<Lambda>),

@@ -324,6 +324,11 @@ pub enum Builtin {
     StrReplace,
     StrIsEmpty,
     ListLen,
+    /// `(list, start, end)`, a copy of `[start, end)`: negative bounds count from the end,
+    /// and both are clamped to the list, as Python's slices are.
+    ListSlice,
+    /// `(str, start, end)`, as `ListSlice` by characters.
+    StrSlice,
     ListPush,
     ListMap,
     ListFilter,

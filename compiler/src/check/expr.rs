@@ -6,7 +6,7 @@ use super::problem::{Expectation, Problem};
 use super::{Checker, FnRole};
 use crate::ast::{self, BinOp, ExprKind, UnaryOp};
 use crate::span::Span;
-use crate::tast::{Coercion, FnKind, TExpr, TExprKind, TStrPart, TryExit};
+use crate::tast::{Builtin, Coercion, FnKind, TExpr, TExprKind, TStrPart, TryExit};
 use crate::types::Type;
 
 fn texpr(kind: TExprKind, ty: Type, span: Span) -> TExpr {
@@ -114,7 +114,11 @@ impl Checker {
             ExprKind::Binary { op, lhs, rhs } => self.infer_binary(*op, lhs, rhs, span),
             ExprKind::Call { callee, args } => self.infer_call(e, callee, args, hint),
             ExprKind::Field { expr, name } => self.infer_field(expr, name, span),
-            ExprKind::Index { expr, index } => self.infer_index(expr, index, span),
+            ExprKind::Index { expr, index } => match &index.kind {
+                ExprKind::Range { start, end, inclusive } => self.infer_slice(expr, Some(start), Some(end), *inclusive, span),
+                _ => self.infer_index(expr, index, span),
+            },
+            ExprKind::Slice { expr, start, end, inclusive } => self.infer_slice(expr, start.as_deref(), end.as_deref(), *inclusive, span),
             ExprKind::Try(inner) => self.infer_try(inner, span),
             ExprKind::Await(inner) => self.infer_await(inner, hint, span),
             ExprKind::Lambda(l) => self.infer_lambda(l, hint, span),
@@ -634,6 +638,38 @@ impl Checker {
             }
         };
         texpr(TExprKind::Index { expr: Box::new(te), index: Box::new(idx) }, out, span)
+    }
+
+    /// `xs[a..b]` and its open forms, on a list or a string: a copy of that part. A missing
+    /// start is 0, a missing end the length; an inclusive end is one more.
+    fn infer_slice(&mut self, obj: &ast::Expr, start: Option<&ast::Expr>, end: Option<&ast::Expr>, inclusive: bool, span: Span) -> TExpr {
+        let te = self.infer_expr(obj, None);
+        let ty = self.unifier.shallow(&te.ty);
+        let bound = |c: &mut Self, b: Option<&ast::Expr>, missing: i64| match b {
+            Some(b) => c.check_expr(b, &Type::Int, Expectation::Plain),
+            None => texpr(TExprKind::Int(missing), Type::Int, span),
+        };
+        let from = bound(self, start, 0);
+        let mut to = bound(self, end, i64::MAX);
+        if inclusive && end.is_some() {
+            let one = texpr(TExprKind::Int(1), Type::Int, to.span);
+            let at = to.span;
+            to = texpr(TExprKind::Binary { op: BinOp::Add, lhs: Box::new(to), rhs: Box::new(one) }, Type::Int, at);
+        }
+        let builtin = match &ty {
+            Type::List(_) => Builtin::ListSlice,
+            Type::Str => Builtin::StrSlice,
+            Type::Error => return Self::error_expr(span),
+            Type::Nullable(_) => {
+                self.report(Problem::MaybeNull { ty: self.res(&ty), span: te.span });
+                return Self::error_expr(span);
+            }
+            _ => {
+                self.report(Problem::NotIndexable { ty: self.res(&ty), span: te.span });
+                return Self::error_expr(span);
+            }
+        };
+        texpr(TExprKind::Builtin { builtin, args: vec![te, from, to] }, ty, span)
     }
 
     fn infer_try(&mut self, inner: &ast::Expr, span: Span) -> TExpr {

@@ -390,7 +390,7 @@ impl Checker {
             ExprKind::If { .. } => not_sql(self, "`if`"),
             ExprKind::Match { .. } => not_sql(self, "`match`"),
             ExprKind::Str(_) => not_sql(self, "string interpolation"),
-            ExprKind::Index { .. } => not_sql(self, "indexing"),
+            ExprKind::Index { .. } | ExprKind::Slice { .. } => not_sql(self, "indexing"),
             ExprKind::Lambda(_) => not_sql(self, "a lambda"),
             ExprKind::List(_) => not_sql(self, "a list literal"),
             ExprKind::Map(_) => not_sql(self, "a map literal"),
@@ -575,6 +575,7 @@ pub fn mentions(e: &ast::Expr, name: &str) -> bool {
         Binary { lhs, rhs, .. } => m(lhs) || m(rhs),
         Call { callee, args } => m(callee) || args.iter().any(|a| m(&a.value)),
         Index { expr, index } => m(expr) || m(index),
+        Slice { expr, start, end, .. } => m(expr) || start.as_ref().is_some_and(|x| m(x)) || end.as_ref().is_some_and(|x| m(x)),
         Lambda(l) => {
             if l.params.iter().any(|p| p.name.name == name) {
                 return false;

@@ -100,6 +100,17 @@ impl Lowerer<'_> {
                 self.lower_expr(f, &args[0]);
                 f.b.load32(0).i32_eqz();
             }
+            Builtin::ListSlice => {
+                let Type::List(item) = &args[0].ty else { unreachable!("checked: a slice of a list") };
+                let size = slot(item).size() as i32;
+                let slice = self.rt(Rt::ListSlice);
+                self.lower_expr(f, &args[0]);
+                f.b.i32(size);
+                self.lower_expr(f, &args[1]);
+                self.lower_expr(f, &args[2]);
+                f.b.call(slice);
+            }
+            Builtin::StrSlice => rt_call(self, f, Rt::StrSlice),
             Builtin::ListLen => {
                 self.lower_expr(f, &args[0]);
                 f.b.load32(LIST_LEN).w(I::I64ExtendI32U);

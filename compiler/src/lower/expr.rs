@@ -528,11 +528,7 @@ impl Lowerer<'_> {
             Type::List(item) => {
                 let k = slot(item);
                 let l = self.lower_to_local(f, base);
-                let i = self.lower_to_local(f, index);
-                f.b.get(i).i64(0).w(I::I64LtS).get(i).get(l).load32(LIST_LEN).w(I::I64ExtendI32U).w(I::I64GeS).w(I::I32Or);
-                f.b.if_(None);
-                self.emit_fail(&mut f.b, "index out of range", index.span);
-                f.b.end();
+                let i = self.list_index(f, l, index);
                 f.b.get(l).load32(LIST_ITEMS).get(i).w(I::I32WrapI64).i32(k.size() as i32).i32_mul().i32_add().load_slot(k, 0);
             }
             Type::Map(k, v) => {
@@ -547,11 +543,16 @@ impl Lowerer<'_> {
                 f.b.get(m).load32(MAP_VALUES).get(at).i32(slot(v).size() as i32).i32_mul().i32_add().load_slot(slot(v), 0);
             }
             _ => {
-                let char_at = self.rt(Rt::StrCharAt);
+                let (char_at, count) = (self.rt(Rt::StrCharAt), self.rt(Rt::StrCharCount));
                 let c = f.temp(ValType::I32);
-                self.lower_expr(f, base);
-                self.lower_expr(f, index);
-                f.b.call(char_at).tee(c).i32_eqz();
+                let s = self.lower_to_local(f, base);
+                let i = self.lower_to_local(f, index);
+                // A negative index counts from the end, as upstream's (and Python's).
+                f.b.get(i).i64(0).w(I::I64LtS);
+                f.b.if_(None);
+                f.b.get(i).get(s).call(count).i64_add().set(i);
+                f.b.end();
+                f.b.get(s).get(i).call(char_at).tee(c).i32_eqz();
                 f.b.if_(None);
                 self.emit_fail(&mut f.b, "index out of range", index.span);
                 f.b.end();
@@ -559,6 +560,21 @@ impl Lowerer<'_> {
             }
         }
         let _ = e;
+    }
+
+    /// The position `index` names in list `l`, a negative one counting from the end (`-1` the
+    /// last), checked to be in range: a local of the `I64` index.
+    pub fn list_index(&mut self, f: &mut FnState, l: Local, index: &TExpr) -> Local {
+        let i = self.lower_to_local(f, index);
+        f.b.get(i).i64(0).w(I::I64LtS);
+        f.b.if_(None);
+        f.b.get(i).get(l).load32(LIST_LEN).w(I::I64ExtendI32U).i64_add().set(i);
+        f.b.end();
+        f.b.get(i).i64(0).w(I::I64LtS).get(i).get(l).load32(LIST_LEN).w(I::I64ExtendI32U).w(I::I64GeS).w(I::I32Or);
+        f.b.if_(None);
+        self.emit_fail(&mut f.b, "index out of range", index.span);
+        f.b.end();
+        i
     }
 
     /// A runtime error whose detail is the display of a value (`key not found: "bob"`).

@@ -7,6 +7,7 @@ mod collections;
 mod float;
 mod memory;
 mod ryu_tables;
+mod slices;
 mod text;
 mod time;
 
@@ -69,6 +70,8 @@ pub enum Rt {
     OutcomeNew(ValType),
     NowMicros,
     UuidV4,
+    ListSlice,
+    StrSlice,
 }
 
 impl Lowerer<'_> {
@@ -119,6 +122,8 @@ impl Lowerer<'_> {
             Rt::OutcomeNew(k) => self.rt_outcome_new(k),
             Rt::NowMicros => self.rt_now_micros(),
             Rt::UuidV4 => self.rt_uuid_v4(),
+            Rt::ListSlice => self.rt_list_slice(),
+            Rt::StrSlice => self.rt_str_slice(),
         };
         self.define(id, f);
         id

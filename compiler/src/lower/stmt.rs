@@ -113,11 +113,7 @@ impl Lowerer<'_> {
                     let k = slot(item);
                     let item = (**item).clone();
                     let l = self.lower_to_local(f, base);
-                    let i = self.lower_to_local(f, index);
-                    f.b.get(i).i64(0).w(I::I64LtS).get(i).get(l).load32(LIST_LEN).w(I::I64ExtendI32U).w(I::I64GeS).w(I::I32Or);
-                    f.b.if_(None);
-                    self.emit_fail(&mut f.b, "index out of range", index.span);
-                    f.b.end();
+                    let i = self.list_index(f, l, index);
                     let addr = f.temp(ValType::I32);
                     f.b.get(l).load32(LIST_ITEMS).get(i).w(I::I32WrapI64).i32(k.size() as i32).i32_mul().i32_add().tee(addr);
                     match op {
