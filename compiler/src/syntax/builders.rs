@@ -107,3 +107,44 @@ pub fn ctor_pattern(
     };
     Pattern { kind, span }
 }
+
+/// One `for … in …` or `if …` of a comprehension.
+pub enum CompClause {
+    For(Pattern, Expr),
+    If(Expr),
+}
+
+/// What a comprehension makes: a list of `item`, or a map of `key: value`.
+pub enum CompKind {
+    List(Expr),
+    Map(Expr, Expr),
+}
+
+/// `[e for x in xs if c]` and `{k: v for x in xs}`, as the block that builds them:
+/// `{ let __comp = []; for x in xs { if c { __comp.push(e) } }; __comp }`. The variables of its
+/// `for`s live only in it, as upstream's.
+pub fn comprehension(kind: CompKind, clauses: Vec<CompClause>, span: Span) -> Expr {
+    const ACC: &str = "__comp";
+    let acc = || Expr::new(ExprKind::Name(ACC.to_string()), span);
+    let stmt = |kind: StmtKind| Stmt { kind, span };
+    let (init, add) = match kind {
+        CompKind::List(item) => {
+            let push = Expr::new(ExprKind::Field { expr: Box::new(acc()), name: Ident { name: "push".into(), span } }, span);
+            let call = Expr::new(ExprKind::Call { callee: Box::new(push), args: vec![Arg { name: None, value: item, span }] }, span);
+            (Expr::new(ExprKind::List(vec![]), span), stmt(StmtKind::Expr(call)))
+        }
+        CompKind::Map(key, value) => {
+            let target = Expr::new(ExprKind::Index { expr: Box::new(acc()), index: Box::new(key) }, span);
+            (Expr::new(ExprKind::Map(vec![]), span), stmt(StmtKind::Assign { target, op: AssignOp::Set, value }))
+        }
+    };
+    let body = clauses.into_iter().rev().fold(add, |inner, clause| {
+        let block = Block { stmts: vec![inner], span };
+        match clause {
+            CompClause::For(pattern, iter) => stmt(StmtKind::For { pattern, iter, body: block }),
+            CompClause::If(cond) => stmt(StmtKind::Expr(Expr::new(ExprKind::If { cond: Box::new(cond), then: block, otherwise: None }, span))),
+        }
+    });
+    let let_acc = stmt(StmtKind::Let { name: Ident { name: ACC.to_string(), span }, ty: None, value: init });
+    Expr::new(ExprKind::Block(Block { stmts: vec![let_acc, body, stmt(StmtKind::Expr(acc()))], span }), span)
+}
