@@ -57,8 +57,11 @@ pub enum FnBody {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
     pub name: Ident,
+    /// For a variadic parameter, the type of each of its values.
     pub ty: Option<TypeExpr>,
     pub default: Option<Expr>,
+    /// `...rest: T`: every positional argument from here on, as a `List<T>`.
+    pub variadic: bool,
     pub span: Span,
 }
 

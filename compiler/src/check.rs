@@ -67,6 +67,8 @@ pub(crate) struct ParamInfo {
     pub ty: Type,
     pub span: Span,
     pub default: Option<TExpr>,
+    /// `...name`: the rest of the positional arguments; `ty` is their list's type.
+    pub variadic: bool,
 }
 
 pub(crate) struct FnInfo {
@@ -410,7 +412,11 @@ impl Checker {
                     Some(t) => self.resolve_type_expr(t),
                     None => self.unifier.fresh(),
                 };
-                params.push(ParamInfo { name: p.name.name.clone(), ty, span: p.name.span, default: None });
+                let ty = if p.variadic { Type::list(ty) } else { ty };
+                if p.variadic && !std::ptr::eq(p, f.params.last().unwrap_or(p)) {
+                    self.report(Problem::VariadicNotLast { span: p.span });
+                }
+                params.push(ParamInfo { name: p.name.name.clone(), ty, span: p.name.span, default: None, variadic: p.variadic });
             }
             let (ret, ret_annotated) = match &f.ret {
                 Some(t) => (self.resolve_type_expr(t), true),

@@ -161,6 +161,8 @@ impl Messages<'_> {
             AssignToUndeclared { name, .. } => Diagnostic::error("assign-undeclared", format!("`{name}` has no value to update"))
                 .primary(span, "no variable of this name is in scope")
                 .help(format!("give it a first value: `{name} = …`")),
+            VariadicNotLast { .. } => Diagnostic::error("variadic-not-last", "a variadic parameter must be the last")
+                .primary(span, "it takes every positional argument left, so none can follow it"),
             MaybeUnassigned { name, assigned, .. } => Diagnostic::error("maybe-unassigned", format!("`{name}` may have no value here"))
                 .primary(span, "read here")
                 .secondary(*assigned, "given a value here, but not on every path that reaches the read")

@@ -14,14 +14,16 @@ pub struct BParam {
     pub name: String,
     pub ty: Type,
     pub default: Option<TExprKind>,
+    /// The last parameter takes every positional argument left, as a list (`ty` is the list's).
+    pub variadic: bool,
 }
 
 fn p(name: &str, ty: Type) -> BParam {
-    BParam { name: name.to_string(), ty, default: None }
+    BParam { name: name.to_string(), ty, default: None, variadic: false }
 }
 
 fn opt(name: &str, ty: Type, default: TExprKind) -> BParam {
-    BParam { name: name.to_string(), ty, default: Some(default) }
+    BParam { name: name.to_string(), ty, default: Some(default), variadic: false }
 }
 
 fn texpr(kind: TExprKind, ty: Type, span: Span) -> TExpr {
@@ -104,6 +106,10 @@ impl Checker {
         let mut seen_named = false;
         let mut positional = 0usize;
         let mut extra = 0usize;
+        // A variadic last parameter takes the positional arguments past the others.
+        let variadic = params.last().filter(|p| p.variadic).map(|p| (params.len() - 1, p.ty.clone()));
+        let fixed = variadic.as_ref().map_or(params.len(), |(at, _)| *at);
+        let mut rest: Vec<TExpr> = Vec::new();
         for a in args {
             let index = match &a.name {
                 None => {
@@ -111,6 +117,15 @@ impl Checker {
                         self.report(Problem::PositionalAfterNamed { span: a.span });
                     }
                     positional += 1;
+                    if let Some((at, list)) = variadic.as_ref().filter(|_| positional > fixed) {
+                        let item = match self.unifier.shallow(list) {
+                            Type::List(t) => *t,
+                            _ => Type::Error,
+                        };
+                        let why = Expectation::Argument { callee: callee.to_string(), index: *at + rest.len() };
+                        rest.push(self.check_expr(&a.value, &item, why));
+                        continue;
+                    }
                     if positional > params.len() {
                         extra += 1;
                         self.infer_expr(&a.value, None);
@@ -120,7 +135,7 @@ impl Checker {
                 }
                 Some(n) => {
                     seen_named = true;
-                    match params.iter().position(|p| p.name == n.name) {
+                    match params.iter().position(|p| p.name == n.name && !p.variadic) {
                         Some(i) => i,
                         None => {
                             self.report(Problem::UnknownNamedArg {
@@ -142,7 +157,10 @@ impl Checker {
             let why = Expectation::Argument { callee: callee.to_string(), index };
             slots[index] = Some(self.check_expr(&a.value, &ty, why));
         }
-        let required = params.iter().filter(|p| p.default.is_none()).count();
+        if let Some((at, list)) = variadic {
+            slots[at] = Some(texpr(TExprKind::List(rest), list, span));
+        }
+        let required = params.iter().filter(|p| p.default.is_none() && !p.variadic).count();
         let given = slots.iter().filter(|s| s.is_some()).count() + extra;
         let missing = params.iter().zip(&slots).any(|(p, s)| s.is_none() && p.default.is_none());
         if extra > 0 || missing {
@@ -179,6 +197,7 @@ impl Checker {
                 name: p.name.clone(),
                 ty: p.ty.clone(),
                 default: p.default.as_ref().map(|d| d.kind.clone()),
+                variadic: p.variadic,
             })
             .collect();
         let args = self.check_args(&name, &params, args, span);

@@ -57,6 +57,8 @@ pub enum Problem {
     UnknownMethod { ty: Type, method: String, span: Span, suggestion: Option<String> },
     Duplicate { what: &'static str, name: String, span: Span, first: Span },
     AssignToUndeclared { name: String, span: Span },
+    /// `...rest` before another parameter.
+    VariadicNotLast { span: Span },
     /// A name first assigned inside a nested block, read where some path gave it no value.
     MaybeUnassigned { name: String, span: Span, assigned: Span },
     AssignToCapture { name: String, span: Span },
@@ -166,6 +168,7 @@ impl Problem {
             | UnknownMethod { span, .. }
             | Duplicate { span, .. }
             | AssignToUndeclared { span, .. }
+            | VariadicNotLast { span }
             | MaybeUnassigned { span, .. }
             | AssignToCapture { span, .. }
             | NotAssignable { span }

@@ -155,7 +155,9 @@ impl<'s> Lexer<'s> {
         use super::error::LexErrorKind as E;
         use Token::*;
         let two = |l: &Self, s: &str| l.starts_with(s);
-        let (tok, len) = if two(self, "..=") {
+        let (tok, len) = if two(self, "...") {
+            (Ellipsis, 3)
+        } else if two(self, "..=") {
             (DotDotEq, 3)
         } else if two(self, "<<=") {
             (ShlEq, 3)

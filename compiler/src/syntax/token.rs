@@ -54,6 +54,8 @@ pub enum Token {
     Dot,
     DotDot,
     DotDotEq,
+    /// `...`: a variadic parameter.
+    Ellipsis,
     At,
     Question,
     Arrow,
@@ -206,6 +208,7 @@ impl fmt::Display for Token {
             Tilde => "`~`",
             Shl => "`<<`",
             Shr => "`>>`",
+            Ellipsis => "`...`",
             AmpEq => "`&=`",
             PipeEq => "`|=`",
             CaretEq => "`^=`",
