@@ -37,6 +37,20 @@ pub fn check_file(path: &Path) -> (fitz_compiler::Checked, String) {
     (checked, rendered)
 }
 
+/// The smallest app with a table: `POST /items` adds an `Item { id, name }`, `GET /items`
+/// lists them.
+pub const ITEMS_APP: &str = r#"
+type Item { id: Int, name: Str }
+@post("/items")
+async fn add(db: DbConn, item: Item) -> Item {
+    return Item.insert(db, item).await?
+}
+@get("/items")
+async fn all(db: DbConn) -> List<Item> {
+    return Item.all(db).await?
+}
+"#;
+
 /// The environment test programs run with: fixed, so their output is too.
 pub fn test_env() -> std::collections::HashMap<String, String> {
     [

@@ -42,13 +42,7 @@ pub async fn fresh_pg(name: &str) -> String {
 pub async fn drop_pg(name: &str) {
     if let Ok(admin) = fitz_host::db::Database::connect(&pg_admin_url()).await {
         let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-        if let fitz_host::db::Pool::Postgres(p) = &admin.pool {
-            let prefix = fitz_host::db::roles::Roles::prefix_for(name);
-            let roles: Vec<String> = sqlx::query_scalar("SELECT rolname::text FROM pg_roles WHERE starts_with(rolname, $1)").bind(&prefix).fetch_all(p).await.unwrap_or_default();
-            for r in roles {
-                let _ = admin.execute(&format!("DROP ROLE IF EXISTS \"{r}\"")).await;
-            }
-        }
+        let _ = fitz_host::db::roles::Roles::drop_all(&admin, name).await;
         admin.close().await;
     }
 }

@@ -22,17 +22,7 @@ fn config(limits: TenantLimits) -> HostConfig {
     HostConfig { default_limits: limits, ..HostConfig::new("localhost", TOKEN) }
 }
 
-const GOOD: &str = r#"
-type Item { id: Int, name: Str }
-@post("/items")
-async fn add(db: DbConn, item: Item) -> Item {
-    return Item.insert(db, item).await?
-}
-@get("/items")
-async fn all(db: DbConn) -> List<Item> {
-    return Item.all(db).await?
-}
-"#;
+const GOOD: &str = fitz_tests::ITEMS_APP;
 
 fn spinning_crons(n: usize) -> String {
     let mut src = String::new();

@@ -8,17 +8,7 @@ use fitz_host::db::{Database, Pool};
 use fitz_tests::multi::{drop_pg, fresh_pg, TestHost};
 use serde_json::json;
 
-const APP: &str = r#"
-type Item { id: Int, name: Str }
-@post("/items")
-async fn add(db: DbConn, item: Item) -> Item {
-    return Item.insert(db, item).await?
-}
-@get("/items")
-async fn all(db: DbConn) -> List<Item> {
-    return Item.all(db).await?
-}
-"#;
+const APP: &str = fitz_tests::ITEMS_APP;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenants_role_reaches_its_own_schema_only() {

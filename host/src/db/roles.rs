@@ -75,6 +75,18 @@ impl Roles {
         Ok(())
     }
 
+    /// Drops every tenant role made for database `database` (through `admin`, a connection to
+    /// any database of the server): roles belong to the server and outlive a dropped database.
+    pub async fn drop_all(admin: &Database, database: &str) -> Result<(), DbError> {
+        let Pool::Postgres(p) = &admin.pool else { return Ok(()) };
+        let prefix = Self::prefix_for(database);
+        let roles: Vec<String> = sqlx::query_scalar("SELECT rolname::text FROM pg_roles WHERE starts_with(rolname, $1)").bind(&prefix).fetch_all(p).await?;
+        for r in roles {
+            admin.execute(&format!("DROP ROLE IF EXISTS {}", quote(&r))).await?;
+        }
+        Ok(())
+    }
+
     /// Drops the role of `ns` (after its schema is gone).
     pub async fn drop(&self, db: &Database, ns: &str) -> Result<(), DbError> {
         db.execute(&format!("DROP ROLE IF EXISTS {}", quote(&self.role_of(ns)))).await.map(drop)

@@ -68,6 +68,11 @@ fn p(db: &Database, n: usize) -> String {
     db.dialect().placeholder(n)
 }
 
+/// The placeholders of `n` values, `$1, $2, …` (or `?1, …`), for an `INSERT`'s `VALUES`.
+fn marks(db: &Database, n: usize) -> String {
+    (1..=n).map(|i| p(db, i)).collect::<Vec<_>>().join(", ")
+}
+
 macro_rules! on_pool {
     ($db:expr, |$pool:ident| $body:expr) => {
         match &$db.pool {
@@ -193,16 +198,11 @@ impl HostStore {
         let db = &self.db;
         let (versions, apps) = (db.table("versions"), db.table("apps"));
         let next_sql = format!("SELECT COALESCE(MAX(version), 0) + 1 FROM {versions} WHERE app = {}", p(db, 1));
-        let insert = format!("INSERT INTO {versions} (app, version, wasm, deployed_at, image) VALUES ({}, {}, {}, {}, {})", p(db, 1), p(db, 2), p(db, 3), p(db, 4), p(db, 5));
+        let insert = format!("INSERT INTO {versions} (app, version, wasm, deployed_at, image) VALUES ({})", marks(db, 5));
         let upsert = format!(
-            "INSERT INTO {apps} (name, current, generation, limits, updated_at, namespace, incarnation) VALUES ({}, {}, 1, {}, {}, {}, {}) \
+            "INSERT INTO {apps} (name, current, limits, updated_at, namespace, incarnation, generation) VALUES ({}, 1) \
              ON CONFLICT (name) DO UPDATE SET current = excluded.current, generation = {apps}.generation + 1, updated_at = excluded.updated_at",
-            p(db, 1),
-            p(db, 2),
-            p(db, 3),
-            p(db, 4),
-            p(db, 5),
-            p(db, 6)
+            marks(db, 6)
         );
         let t = now();
         let sealed = |version| self.keys.seal_bytes(&image_slot(&ns.id, version), image);
@@ -227,7 +227,7 @@ impl HostStore {
     /// Stores an imported earlier version (its image is built when it is first served).
     pub async fn import_version(&self, ns: &Namespace, version: i64, wasm: &[u8], deployed_at: i64) -> Result<(), DbError> {
         let db = &self.db;
-        let sql = format!("INSERT INTO {} (app, version, wasm, deployed_at) VALUES ({}, {}, {}, {})", db.table("versions"), p(db, 1), p(db, 2), p(db, 3), p(db, 4));
+        let sql = format!("INSERT INTO {} (app, version, wasm, deployed_at) VALUES ({})", db.table("versions"), marks(db, 4));
         on_pool!(db, |pool| sqlx::query(&sql).bind(&ns.id).bind(version).bind(wasm).bind(deployed_at).execute(pool).await?.rows_affected());
         Ok(())
     }
@@ -328,16 +328,10 @@ impl HostStore {
         let Some(row) = self.app(app).await? else { return Ok(None) };
         let db = &self.db;
         let keep = format!(
-            "INSERT INTO {} (namespace, name, incarnation, current, limits, removed_at, purged_at) VALUES ({}, {}, {}, {}, {}, {}, {}) \
+            "INSERT INTO {} (namespace, name, incarnation, current, limits, removed_at, purged_at) VALUES ({}) \
              ON CONFLICT (namespace) DO UPDATE SET removed_at = excluded.removed_at, purged_at = excluded.purged_at",
             db.table("removed"),
-            p(db, 1),
-            p(db, 2),
-            p(db, 3),
-            p(db, 4),
-            p(db, 5),
-            p(db, 6),
-            p(db, 7)
+            marks(db, 7)
         );
         let t = now();
         let ns = &row.namespace;
@@ -392,16 +386,7 @@ impl HostStore {
         );
         let kept: Vec<(String, i64, i64, String)> = on_pool!(db, |pool| sqlx::query(&sql).bind(app).fetch_all(pool).await?.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect());
         let Some((ns, incarnation, current, limits)) = kept.into_iter().find(|k| namespace.is_none_or(|n| n == k.0)) else { return Ok(None) };
-        let insert = format!(
-            "INSERT INTO {} (name, current, generation, limits, updated_at, namespace, incarnation) VALUES ({}, {}, 1, {}, {}, {}, {})",
-            db.table("apps"),
-            p(db, 1),
-            p(db, 2),
-            p(db, 3),
-            p(db, 4),
-            p(db, 5),
-            p(db, 6)
-        );
+        let insert = format!("INSERT INTO {} (name, current, limits, updated_at, namespace, incarnation, generation) VALUES ({}, 1)", db.table("apps"), marks(db, 6));
         on_pool!(db, |pool| sqlx::query(&insert).bind(app).bind(current).bind(&limits).bind(now()).bind(&ns).bind(incarnation).execute(pool).await?.rows_affected());
         let delete = format!("DELETE FROM {} WHERE namespace = {}", db.table("removed"), p(db, 1));
         on_pool!(db, |pool| sqlx::query(&delete).bind(&ns).execute(pool).await?.rows_affected());
