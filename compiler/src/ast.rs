@@ -130,9 +130,10 @@ pub enum StmtKind {
     Let { name: Ident, ty: Option<TypeExpr>, value: Expr },
     Assign { target: Expr, op: AssignOp, value: Expr },
     Expr(Expr),
-    While { cond: Expr, body: Block },
-    For { pattern: Pattern, iter: Expr, body: Block },
-    Loop { body: Block },
+    While { label: Option<Ident>, cond: Expr, body: Block },
+    For { label: Option<Ident>, pattern: Pattern, iter: Expr, body: Block },
+    /// A labelled `loop` statement (`'outer: loop { … }`); an unlabelled one is an expression.
+    Loop { label: Option<Ident>, body: Block },
     Error,
 }
 
@@ -251,8 +252,11 @@ pub enum ExprKind {
     Return(Option<Box<Expr>>),
     /// `return 401 { ... }`
     ReturnStatus { status: i64, status_span: Span, body: Box<Expr> },
-    Break,
-    Continue,
+    /// `break`, `break 'outer`, `break value` (out of a `loop` used as a value).
+    Break { label: Option<Ident>, value: Option<Box<Expr>> },
+    Continue { label: Option<Ident> },
+    /// `loop { … }`: a statement, or a value when a `break` carries one.
+    Loop(Block),
     Error,
 }
 

@@ -88,6 +88,15 @@ pub(crate) struct GlobalInfo {
     pub span: Span,
 }
 
+/// A loop being checked: its label, whether a `break` leaves it, and, for a `loop` used as a
+/// value, the type its `break`s carry.
+pub(crate) struct LoopFrame {
+    pub label: Option<String>,
+    pub broke: bool,
+    /// `Some` for a `loop` whose value is used: `None` inside until a `break` gives a type.
+    pub value: Option<Option<Type>>,
+}
+
 /// One function being checked (a lambda nests inside its parent's context).
 pub(crate) struct FnCtx {
     pub name: String,
@@ -98,9 +107,8 @@ pub(crate) struct FnCtx {
     pub ret: Type,
     pub locals: Vec<tast::LocalDef>,
     pub scopes: Vec<HashMap<String, LocalId>>,
-    pub loops: u32,
-    /// One flag per enclosing loop: whether a `break` leaves it.
-    pub breaks: Vec<bool>,
+    /// The enclosing loops, innermost last.
+    pub loops: Vec<LoopFrame>,
     pub captures: Vec<(LocalId, LocalId)>,
     pub statuses: BTreeSet<u16>,
     /// Locals bound directly to the result of `jwt.decode`.
@@ -678,8 +686,7 @@ impl Checker {
             ret,
             locals: Vec::new(),
             scopes: vec![HashMap::new()],
-            loops: 0,
-            breaks: Vec::new(),
+            loops: Vec::new(),
             captures: Vec::new(),
             statuses: BTreeSet::new(),
             jwt_results: Default::default(),

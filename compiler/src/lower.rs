@@ -66,7 +66,8 @@ pub struct FnState<'a> {
     pub mode: Mode,
     locals: Vec<Option<Local>>,
     /// Enclosing loops: where `break` and `continue` go.
-    pub loops: Vec<(Label, Label)>,
+    /// And, for a `loop` used as a value, the local its `break`s leave the value in.
+    pub loops: Vec<(Label, Label, Option<Local>)>,
     /// The local that `LocalId(u32::MAX)` stands for: compound assignment lowers
     /// `current op value` through the ordinary operator code with the current value there.
     pub pinned: Option<Local>,

@@ -161,6 +161,15 @@ impl Messages<'_> {
             AssignToUndeclared { name, .. } => Diagnostic::error("assign-undeclared", format!("`{name}` has no value to update"))
                 .primary(span, "no variable of this name is in scope")
                 .help(format!("give it a first value: `{name} = …`")),
+            UnknownLabel { name, .. } => Diagnostic::error("unknown-label", format!("no enclosing loop is labelled `'{name}`"))
+                .primary(span, "not the label of a loop around this")
+                .help(format!("label the loop: `'{name}: for …`")),
+            BreakValueUnused { .. } => Diagnostic::error("break-value", "this `break` carries a value no one uses")
+                .primary(span, "the value of a `break`")
+                .note("only a `loop` whose value is used (`x = loop { … break v }`) takes one"),
+            BreakWithoutValue { .. } => Diagnostic::error("break-without-value", "this `break` leaves a `loop` used as a value without one")
+                .primary(span, "`break` alone")
+                .help("give it the loop's value: `break value`"),
             VariadicNotLast { .. } => Diagnostic::error("variadic-not-last", "a variadic parameter must be the last")
                 .primary(span, "it takes every positional argument left, so none can follow it"),
             MaybeUnassigned { name, assigned, .. } => Diagnostic::error("maybe-unassigned", format!("`{name}` may have no value here"))

@@ -260,8 +260,12 @@ pub enum TExprKind {
     Range { start: Box<TExpr>, end: Box<TExpr>, inclusive: bool },
     Return(Option<Box<TExpr>>),
     ReturnStatus { status: u16, body: Box<TExpr> },
-    Break,
-    Continue,
+    /// Out of the loop `depth` loops out from the innermost (0), with the value of a `loop`
+    /// used as a value.
+    Break { depth: u32, value: Option<Box<TExpr>> },
+    Continue { depth: u32 },
+    /// A `loop` used as a value: what its `break`s carry.
+    Loop(TBlock),
     Coerce { expr: Box<TExpr>, coercion: Coercion },
     /// A finished ORM chain: the query template and the guest-computed parameters.
     Query { record: RecordId, query: Box<guest_abi::query::Query>, db: Box<TExpr>, params: Vec<TExpr> },

@@ -139,17 +139,9 @@ impl Checker {
             }
             ExprKind::Return(value) => self.infer_return(value.as_deref(), span),
             ExprKind::ReturnStatus { status, body, .. } => self.infer_return_status(*status, body, span),
-            ExprKind::Break | ExprKind::Continue => {
-                let keyword = if matches!(e.kind, ExprKind::Break) { "break" } else { "continue" };
-                if self.cur_ref().loops == 0 {
-                    self.report(Problem::OutsideLoop { keyword, span });
-                }
-                if keyword == "break" {
-                    self.loop_breaks_set();
-                }
-                let kind = if keyword == "break" { TExprKind::Break } else { TExprKind::Continue };
-                texpr(kind, Type::Never, span)
-            }
+            ExprKind::Break { label, value } => self.check_jump(true, label.as_ref(), value.as_deref(), span),
+            ExprKind::Continue { label } => self.check_jump(false, label.as_ref(), None, span),
+            ExprKind::Loop(body) => self.infer_loop_value(body, hint, span),
             ExprKind::Error => Self::error_expr(span),
         }
     }

@@ -57,6 +57,12 @@ pub enum Problem {
     UnknownMethod { ty: Type, method: String, span: Span, suggestion: Option<String> },
     Duplicate { what: &'static str, name: String, span: Span, first: Span },
     AssignToUndeclared { name: String, span: Span },
+    /// `break 'name` or `continue 'name` with no enclosing loop of that label.
+    UnknownLabel { name: String, span: Span },
+    /// `break value` out of a loop whose value is not used (or that is not a `loop`).
+    BreakValueUnused { span: Span },
+    /// A plain `break` out of a `loop` whose value is used.
+    BreakWithoutValue { span: Span },
     /// `...rest` before another parameter.
     VariadicNotLast { span: Span },
     /// A name first assigned inside a nested block, read where some path gave it no value.
@@ -169,6 +175,9 @@ impl Problem {
             | Duplicate { span, .. }
             | AssignToUndeclared { span, .. }
             | VariadicNotLast { span }
+            | UnknownLabel { span, .. }
+            | BreakValueUnused { span }
+            | BreakWithoutValue { span }
             | MaybeUnassigned { span, .. }
             | AssignToCapture { span, .. }
             | NotAssignable { span }

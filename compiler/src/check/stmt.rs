@@ -67,34 +67,19 @@ impl Checker {
                 Some(TStmt::Let { local, value: te })
             }
             ast::StmtKind::Assign { target, op, value } => self.check_assign(target, *op, value, s.span),
+            // A `loop` whose value is not used: a statement, whose `break`s carry nothing.
+            ast::StmtKind::Expr(ast::Expr { kind: ExprKind::Loop(body), span }) => Some(self.check_loop_stmt(None, body, *span)),
             ast::StmtKind::Expr(e) => Some(TStmt::Expr(self.check_expr_stmt(e))),
-            ast::StmtKind::While { cond, body } => {
+            ast::StmtKind::While { label, cond, body } => {
                 let c = self.check_expr(cond, &Type::Bool, Expectation::Condition);
                 let mut paths = self.paths_start();
-                let (b, _) = self.in_loop(|c| c.check_block(body, None));
+                let (b, _) = self.in_loop(label.as_ref(), |c| c.check_block(body, None));
                 self.path_done(&mut paths, false);
                 self.paths_end(paths, false);
                 Some(TStmt::While { cond: c, body: b })
             }
-            ast::StmtKind::Loop { body } => {
-                // What the body assigns before its first `break` would count; not followed that
-                // far, the loop counts as assigning nothing.
-                let mut paths = self.paths_start();
-                let ((b, _), broke) = self.in_loop_tracking(|c| c.check_block(body, None));
-                self.path_done(&mut paths, false);
-                self.paths_end(paths, false);
-                let stmt = TStmt::Loop { body: b };
-                if !broke {
-                    // A loop nothing breaks out of never completes.
-                    return Some(TStmt::Expr(TExpr {
-                        kind: TExprKind::Block(TBlock { stmts: vec![stmt], span: s.span }),
-                        ty: Type::Never,
-                        span: s.span,
-                    }));
-                }
-                Some(stmt)
-            }
-            ast::StmtKind::For { pattern, iter, body } => self.check_for(pattern, iter, body),
+            ast::StmtKind::Loop { label, body } => Some(self.check_loop_stmt(label.as_ref(), body, s.span)),
+            ast::StmtKind::For { label, pattern, iter, body } => self.check_for(label.as_ref(), pattern, iter, body),
             ast::StmtKind::Error => None,
         }
     }
@@ -120,26 +105,105 @@ impl Checker {
         }
     }
 
-    fn in_loop<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
-        self.in_loop_tracking(f).0
+    fn in_loop<R>(&mut self, label: Option<&ast::Ident>, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.in_loop_frame(label, None, f).0
     }
 
-    fn in_loop_tracking<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> (R, bool) {
-        self.cur().loops += 1;
-        self.cur().breaks.push(false);
-        let r = f(self);
-        self.cur().loops -= 1;
-        let broke = self.cur().breaks.pop().unwrap_or(false);
-        (r, broke)
-    }
-
-    pub fn loop_breaks_set(&mut self) {
-        if let Some(b) = self.cur().breaks.last_mut() {
-            *b = true;
+    /// Checks a loop's body with its frame on the stack (`value`: a `loop` used as a value);
+    /// returns the frame as the body left it.
+    fn in_loop_frame<R>(&mut self, label: Option<&ast::Ident>, value: Option<Option<Type>>, f: impl FnOnce(&mut Self) -> R) -> (R, super::LoopFrame) {
+        if let Some(l) = label
+            && self.cur_ref().loops.iter().any(|fr| fr.label.as_deref() == Some(l.name.as_str()))
+        {
+            self.report(Problem::Duplicate { what: "loop label", name: format!("'{}", l.name), span: l.span, first: l.span });
         }
+        self.cur().loops.push(super::LoopFrame { label: label.map(|l| l.name.clone()), broke: false, value });
+        let r = f(self);
+        let frame = self.cur().loops.pop().expect("the loop's frame");
+        (r, frame)
     }
 
-    fn check_for(&mut self, pattern: &ast::Pattern, iter: &ast::Expr, body: &ast::Block) -> Option<TStmt> {
+    /// A `loop` statement (its value unused): `Never` when nothing breaks out of it.
+    pub fn check_loop_stmt(&mut self, label: Option<&ast::Ident>, body: &ast::Block, span: crate::span::Span) -> TStmt {
+        // What the body assigns before its first `break` would count; not followed that far,
+        // the loop counts as assigning nothing.
+        let mut paths = self.paths_start();
+        let ((b, _), frame) = self.in_loop_frame(label, None, |c| c.check_block(body, None));
+        self.path_done(&mut paths, false);
+        self.paths_end(paths, false);
+        let stmt = TStmt::Loop { body: b };
+        if !frame.broke {
+            // A loop nothing breaks out of never completes.
+            return TStmt::Expr(TExpr { kind: TExprKind::Block(TBlock { stmts: vec![stmt], span }), ty: Type::Never, span });
+        }
+        stmt
+    }
+
+    /// A `loop` used as a value: the type its `break`s carry (`Never` when none leaves it).
+    pub fn infer_loop_value(&mut self, body: &ast::Block, hint: Option<&Type>, span: crate::span::Span) -> TExpr {
+        let mut paths = self.paths_start();
+        let ((b, _), frame) = self.in_loop_frame(None, Some(hint.cloned()), |c| c.check_block(body, None));
+        self.path_done(&mut paths, false);
+        self.paths_end(paths, false);
+        let ty = match (frame.broke, frame.value.flatten()) {
+            (false, _) => Type::Never,
+            (true, Some(t)) => t,
+            (true, None) => Type::Null,
+        };
+        TExpr { kind: TExprKind::Loop(b), ty, span }
+    }
+
+    /// `break` and `continue`, with or without a label, and `break value`: the loop they
+    /// leave, counted out from the innermost.
+    pub fn check_jump(&mut self, is_break: bool, label: Option<&ast::Ident>, value: Option<&ast::Expr>, span: crate::span::Span) -> TExpr {
+        let keyword = if is_break { "break" } else { "continue" };
+        let frames = &self.cur_ref().loops;
+        let target = match label {
+            None => frames.len().checked_sub(1),
+            Some(l) => frames.iter().rposition(|f| f.label.as_deref() == Some(l.name.as_str())),
+        };
+        let Some(target) = target else {
+            match label {
+                Some(l) if !frames.is_empty() => self.report(Problem::UnknownLabel { name: l.name.clone(), span: l.span }),
+                _ => self.report(Problem::OutsideLoop { keyword, span }),
+            }
+            if let Some(v) = value {
+                self.infer_expr(v, None);
+            }
+            return TExpr { kind: TExprKind::Error, ty: Type::Never, span };
+        };
+        let depth = (self.cur_ref().loops.len() - 1 - target) as u32;
+        if !is_break {
+            return TExpr { kind: TExprKind::Continue { depth }, ty: Type::Never, span };
+        }
+        self.cur().loops[target].broke = true;
+        let wanted = self.cur_ref().loops[target].value.clone();
+        let value = match (value, wanted) {
+            (Some(v), Some(hint)) => {
+                let te = match &hint {
+                    Some(t) => self.check_expr(v, t, Expectation::Plain),
+                    None => self.infer_expr(v, None),
+                };
+                if hint.is_none() {
+                    self.cur().loops[target].value = Some(Some(te.ty.clone()));
+                }
+                Some(Box::new(te))
+            }
+            (Some(v), None) => {
+                self.report(Problem::BreakValueUnused { span: v.span });
+                self.infer_expr(v, None);
+                None
+            }
+            (None, Some(Some(t))) if t != Type::Null => {
+                self.report(Problem::BreakWithoutValue { span });
+                None
+            }
+            (None, _) => None,
+        };
+        TExpr { kind: TExprKind::Break { depth, value }, ty: Type::Never, span }
+    }
+
+    fn check_for(&mut self, label: Option<&ast::Ident>, pattern: &ast::Pattern, iter: &ast::Expr, body: &ast::Block) -> Option<TStmt> {
         let it = self.infer_expr(iter, None);
         let ity = self.unifier.shallow(&it.ty);
         self.push_scope();
@@ -168,7 +232,7 @@ impl Checker {
             }
         };
         let mut paths = self.paths_start();
-        let (b, _) = self.in_loop(|c| c.check_block(body, None));
+        let (b, _) = self.in_loop(label, |c| c.check_block(body, None));
         self.path_done(&mut paths, false);
         self.paths_end(paths, false);
         self.pop_scope();

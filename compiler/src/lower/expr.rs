@@ -218,13 +218,35 @@ impl Lowerer<'_> {
                 self.lower_expr(f, body);
                 f.b.call(outcome).ret();
             }
-            TExprKind::Break => {
-                let (exit, _) = *f.loops.last().expect("break inside a loop");
+            TExprKind::Break { depth, value } => {
+                let (exit, _, result) = f.loops[f.loops.len() - 1 - *depth as usize];
+                if let (Some(v), Some(r)) = (value, result) {
+                    self.lower_expr(f, v);
+                    f.b.set(r);
+                }
                 f.b.br(exit);
             }
-            TExprKind::Continue => {
-                let (_, cont) = *f.loops.last().expect("continue inside a loop");
+            TExprKind::Continue { depth } => {
+                let (_, cont, _) = f.loops[f.loops.len() - 1 - *depth as usize];
                 f.b.br(cont);
+            }
+            TExprKind::Loop(body) => {
+                // The value its `break`s leave in a local; a loop nothing leaves has none.
+                let result = (e.ty != Type::Never).then(|| f.temp(slot(&e.ty)));
+                let exit = f.b.block(None);
+                let top = f.b.loop_(None);
+                f.loops.push((exit, top, result));
+                self.lower_block(f, body, None);
+                f.loops.pop();
+                f.b.br(top);
+                f.b.end();
+                f.b.end();
+                match result {
+                    Some(r) => {
+                        f.b.get(r);
+                    }
+                    None => push_zero(&mut f.b, slot(&e.ty)),
+                }
             }
             TExprKind::Coerce { expr, coercion } => {
                 self.lower_expr(f, expr);

@@ -27,7 +27,7 @@ impl Lowerer<'_> {
                 let top = f.b.loop_(None);
                 self.lower_expr(f, cond);
                 f.b.i32_eqz().br_if(exit);
-                f.loops.push((exit, top));
+                f.loops.push((exit, top, None));
                 self.lower_block(f, body, None);
                 f.loops.pop();
                 f.b.br(top);
@@ -37,7 +37,7 @@ impl Lowerer<'_> {
             TStmt::Loop { body } => {
                 let exit = f.b.block(None);
                 let top = f.b.loop_(None);
-                f.loops.push((exit, top));
+                f.loops.push((exit, top, None));
                 self.lower_block(f, body, None);
                 f.loops.pop();
                 f.b.br(top);
@@ -173,7 +173,7 @@ impl Lowerer<'_> {
                     f.b.get(i).set(l);
                 }
                 let cont = f.b.block(None);
-                f.loops.push((exit, cont));
+                f.loops.push((exit, cont, None));
                 self.lower_block(f, body, None);
                 f.loops.pop();
                 f.b.end();
@@ -194,7 +194,7 @@ impl Lowerer<'_> {
                     f.b.get(l).load32(LIST_ITEMS).get(i).i32(k.size() as i32).i32_mul().i32_add().load_slot(k, 0).set(v);
                 }
                 let cont = f.b.block(None);
-                f.loops.push((exit, cont));
+                f.loops.push((exit, cont, None));
                 self.lower_block(f, body, None);
                 f.loops.pop();
                 f.b.end();
@@ -220,7 +220,7 @@ impl Lowerer<'_> {
                     }
                 }
                 let cont = f.b.block(None);
-                f.loops.push((exit, cont));
+                f.loops.push((exit, cont, None));
                 self.lower_block(f, body, None);
                 f.loops.pop();
                 f.b.end();

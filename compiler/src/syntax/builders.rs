@@ -141,7 +141,7 @@ pub fn comprehension(kind: CompKind, clauses: Vec<CompClause>, span: Span) -> Ex
     let body = clauses.into_iter().rev().fold(add, |inner, clause| {
         let block = Block { stmts: vec![inner], span };
         match clause {
-            CompClause::For(pattern, iter) => stmt(StmtKind::For { pattern, iter, body: block }),
+            CompClause::For(pattern, iter) => stmt(StmtKind::For { label: None, pattern, iter, body: block }),
             CompClause::If(cond) => stmt(StmtKind::Expr(Expr::new(ExprKind::If { cond: Box::new(cond), then: block, otherwise: None }, span))),
         }
     });

@@ -107,6 +107,16 @@ impl<'s> Lexer<'s> {
                 // Inside an interpolation, `\"` quotes a string, as upstream writes
                 // `"{user[\"name\"]}"` in a one-line string.
                 '\\' if self.starts_with("\\\"") && matches!(self.modes.last(), Some(Mode::Interp { .. })) => self.escaped_quote_string(start),
+                // `'outer`: a loop label, unless a quote closes it (a single-quoted string).
+                '\'' if self.peek_at(1).is_some_and(is_ident_start) && !self.label_is_string() => {
+                    self.bump();
+                    let name_start = self.pos;
+                    while self.peek().is_some_and(is_ident_continue) {
+                        self.bump();
+                    }
+                    let name = self.src[name_start..self.pos].to_string();
+                    self.push(start, Token::Label(name));
+                }
                 '\'' => {
                     self.bump();
                     while let Some(c) = self.peek() {
@@ -134,6 +144,14 @@ impl<'s> Lexer<'s> {
             let end = self.src.len();
             self.error(end, end, E::UnterminatedString);
         }
+    }
+
+    /// Whether the `'` here starts `'word'` (a single-quoted string, refused) rather than a
+    /// label `'word`.
+    fn label_is_string(&self) -> bool {
+        let rest = &self.src[self.pos + 1..];
+        let word = rest.find(|c: char| !is_ident_continue(c)).unwrap_or(rest.len());
+        rest[word..].starts_with('\'')
     }
 
     fn block_comment(&mut self) {

@@ -17,6 +17,8 @@ pub enum Token {
     InterpEnd(String),
     /// `:spec` at the end of an interpolation, e.g. `>8.2f`.
     FormatSpec(String),
+    /// `'outer`: a loop's label (`'outer: for …`, `break 'outer`).
+    Label(String),
     Newline,
 
     // keywords
@@ -149,6 +151,7 @@ impl fmt::Display for Token {
             Str(_) | InterpStart(_) => "a string",
             InterpMid(_) | InterpEnd(_) => "the end of an interpolation",
             FormatSpec(_) => "a format spec",
+            Label(name) => return write!(f, "`'{name}`"),
             Newline => "a new line",
             Fn => "`fn`",
             Async => "`async`",

@@ -43,7 +43,8 @@ pub fn children<'a>(e: &'a TExpr, f: &mut dyn FnMut(&'a TExpr)) {
     use TExprKind::*;
     match &e.kind {
         Int(_) | Float(_) | Bool(_) | Null | Str(_) | Local(_) | Global(_) | FnRef(_) | Lambda { .. }
-        | Break | Continue | Error => {}
+        | Break { value: None, .. } | Continue { .. } | Error => {}
+        Break { value: Some(v), .. } => f(v),
         Interp(parts) => {
             for p in parts {
                 if let TStrPart::Value { expr, .. } = p {
@@ -89,7 +90,7 @@ pub fn children<'a>(e: &'a TExpr, f: &mut dyn FnMut(&'a TExpr)) {
                 f(&a.body);
             }
         }
-        Block(b) => block_exprs(b, f),
+        Block(b) | Loop(b) => block_exprs(b, f),
         Range { start, end, .. } => {
             f(start);
             f(end);
@@ -143,7 +144,8 @@ pub fn children_mut(e: &mut TExpr, f: &mut dyn FnMut(&mut TExpr)) {
     use TExprKind::*;
     match &mut e.kind {
         Int(_) | Float(_) | Bool(_) | Null | Str(_) | Local(_) | Global(_) | FnRef(_) | Lambda { .. }
-        | Break | Continue | Error => {}
+        | Break { value: None, .. } | Continue { .. } | Error => {}
+        Break { value: Some(v), .. } => f(v),
         Interp(parts) => {
             for p in parts {
                 if let TStrPart::Value { expr, .. } = p {
@@ -189,7 +191,7 @@ pub fn children_mut(e: &mut TExpr, f: &mut dyn FnMut(&mut TExpr)) {
                 f(&mut a.body);
             }
         }
-        Block(b) => block_exprs_mut(b, f),
+        Block(b) | Loop(b) => block_exprs_mut(b, f),
         Range { start, end, .. } => {
             f(start);
             f(end);
