@@ -70,7 +70,16 @@ pub struct TypeDecl {
     pub decorators: Vec<Decorator>,
     pub name: Ident,
     pub fields: Vec<FieldDecl>,
+    /// `fn` (its fields are its body's variables) and `static fn` (no instance) declared in
+    /// the type's body.
+    pub methods: Vec<MethodDecl>,
     pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MethodDecl {
+    pub decl: FnDecl,
+    pub is_static: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -9,6 +9,7 @@ mod decorators;
 mod expr;
 mod flow;
 mod infer;
+mod methods;
 mod names;
 mod orm;
 mod pattern;
@@ -141,6 +142,8 @@ pub(crate) struct Checker {
     pub field_defaults: HashMap<(RecordId, usize), TExpr>,
     /// Statuses each handler returns with `return STATUS BODY`.
     pub statuses: HashMap<FnId, Vec<u16>>,
+    /// Methods declared in types (`methods`).
+    pub methods: methods::MethodTable,
 }
 
 /// Checks a parsed module. Always returns a program; it is only fit for lowering when no
@@ -162,16 +165,19 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
         record_names: Vec::new(),
         field_defaults: HashMap::new(),
         statuses: HashMap::new(),
+        methods: HashMap::new(),
     };
     let types: Vec<&ast::TypeDecl> = module
         .items
         .iter()
         .filter_map(|i| if let ast::Item::Type(t) = i { Some(t) } else { None })
         .collect();
+    let method_fns = methods::functions_of(&types);
     let fns: Vec<&ast::FnDecl> = module
         .items
         .iter()
         .filter_map(|i| if let ast::Item::Fn(f) = i { Some(f) } else { None })
+        .chain(&method_fns)
         .collect();
     let top: Vec<&ast::Stmt> = module
         .items
@@ -184,6 +190,7 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
 
     c.collect_records(&types);
     c.collect_fns(&fns);
+    c.collect_methods(&types);
     c.collect_globals(&top);
     c.check_defaults(&types, &fns);
     let main = c.check_main(&top);

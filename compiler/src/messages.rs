@@ -161,6 +161,15 @@ impl Messages<'_> {
             AssignToUndeclared { name, .. } => Diagnostic::error("assign-undeclared", format!("`{name}` has no value to update"))
                 .primary(span, "no variable of this name is in scope")
                 .help(format!("give it a first value: `{name} = …`")),
+            Private { what, name, record, .. } => Diagnostic::error("private", format!("{what} `{name}` is private to `{record}`"))
+                .primary(span, format!("only the methods of `{record}` reach it"))
+                .help(format!("names starting with `_` are private; give `{record}` a method that does what you need")),
+            MethodNeedsInstance { record, method, .. } => Diagnostic::error("method-needs-instance", format!("`{record}.{method}` needs an instance"))
+                .primary(span, "a method, not a `static fn`")
+                .help(format!("call it on a value: `value.{method}(…)`")),
+            StaticOnInstance { record, method, .. } => Diagnostic::error("static-on-instance", format!("`{method}` is a `static fn` of `{record}`"))
+                .primary(span, "called on an instance")
+                .help(format!("call it on the type: `{record}.{method}(…)`")),
             UnknownLabel { name, .. } => Diagnostic::error("unknown-label", format!("no enclosing loop is labelled `'{name}`"))
                 .primary(span, "not the label of a loop around this")
                 .help(format!("label the loop: `'{name}: for …`")),

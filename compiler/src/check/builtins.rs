@@ -34,6 +34,13 @@ impl Checker {
     pub fn infer_call(&mut self, e: &ast::Expr, callee: &ast::Expr, args: &[ast::Arg], hint: Option<&Type>) -> TExpr {
         let span = e.span;
         if let ExprKind::Field { expr: obj, name: method } = &callee.kind {
+            if let ExprKind::Name(n) = &obj.kind
+                && !self.is_value_name(n)
+                && self.record_ids.contains_key(n)
+                && let Some(call) = self.call_static_method(&n.clone(), method, args, span)
+            {
+                return call;
+            }
             if let Some(rid) = self.orm_root(obj) {
                 return self.check_orm_chain(e, rid);
             }
@@ -42,6 +49,10 @@ impl Checker {
                     return self.call_module(n, method, args, span);
                 }
             let recv = self.infer_expr(obj, None);
+            let recv = match self.call_instance_method(recv, method, args, span) {
+                Ok(call) => return call,
+                Err(recv) => recv,
+            };
             return self.call_method(recv, method, args, hint, span);
         }
         if let ExprKind::Name(n) = &callee.kind

@@ -349,6 +349,7 @@ impl Checker {
                 continue;
             }
             seen.push((f.name.name.clone(), f.name.span));
+            self.check_private(&name.name, &f.name.name, "field", f.name.span);
             match decl.iter().position(|(n, _, _)| *n == f.name.name) {
                 Some(i) => {
                     let why = Expectation::Field { record: name.name.clone(), field: f.name.name.clone() };
@@ -563,6 +564,8 @@ impl Checker {
                 match self.records[rid.0 as usize].field(&name.name) {
                     Some((i, f)) => {
                         let fty = f.ty.clone();
+                        let record = self.record_names[rid.0 as usize].clone();
+                        self.check_private(&record, &name.name, "field", name.span);
                         texpr(TExprKind::Field { expr: Box::new(te), record: rid, field: i }, fty, span)
                     }
                     None => {

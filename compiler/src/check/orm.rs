@@ -36,6 +36,8 @@ impl Checker {
                 }
             }
             ExprKind::Call { callee, .. } => match &callee.kind {
+                // `Type.m(…)` of a method the type declares is a call, not a query.
+                ExprKind::Field { expr, name } if matches!(&expr.kind, ExprKind::Name(n) if self.methods.contains_key(&(n.clone(), name.name.clone()))) => None,
                 ExprKind::Field { expr, .. } => self.orm_root(expr),
                 _ => None,
             },

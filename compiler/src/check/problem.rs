@@ -63,6 +63,12 @@ pub enum Problem {
     BreakValueUnused { span: Span },
     /// A plain `break` out of a `loop` whose value is used.
     BreakWithoutValue { span: Span },
+    /// A `_private` member of a type reached from outside its methods.
+    Private { what: &'static str, name: String, record: String, span: Span },
+    /// `Type.m()` where `m` is an instance method.
+    MethodNeedsInstance { record: String, method: String, span: Span },
+    /// `value.m()` where `m` is a `static fn`.
+    StaticOnInstance { record: String, method: String, span: Span },
     /// `...rest` before another parameter.
     VariadicNotLast { span: Span },
     /// A name first assigned inside a nested block, read where some path gave it no value.
@@ -176,6 +182,9 @@ impl Problem {
             | AssignToUndeclared { span, .. }
             | VariadicNotLast { span }
             | UnknownLabel { span, .. }
+            | Private { span, .. }
+            | MethodNeedsInstance { span, .. }
+            | StaticOnInstance { span, .. }
             | BreakValueUnused { span }
             | BreakWithoutValue { span }
             | MaybeUnassigned { span, .. }

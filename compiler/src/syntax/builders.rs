@@ -14,6 +14,23 @@ pub fn fn_decl(
     FnDecl { decorators, is_async, name, params, ret, body, span }
 }
 
+/// A member of a `type`'s body.
+pub enum Member {
+    Field(FieldDecl),
+    Method(MethodDecl),
+}
+
+pub fn type_decl(decorators: Vec<Decorator>, name: Ident, members: Vec<Member>, span: Span) -> TypeDecl {
+    let (mut fields, mut methods) = (Vec::new(), Vec::new());
+    for m in members {
+        match m {
+            Member::Field(f) => fields.push(f),
+            Member::Method(m) => methods.push(m),
+        }
+    }
+    TypeDecl { decorators, name, fields, methods, span }
+}
+
 pub fn lambda(
     is_async: bool,
     params: Vec<Param>,

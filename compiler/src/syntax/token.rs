@@ -90,6 +90,7 @@ pub enum Token {
     ShlEq,
     ShrEq,
     Xor,
+    Static,
 }
 
 impl Token {
@@ -117,6 +118,7 @@ impl Token {
             "or" => Token::Or,
             "not" => Token::Not,
             "xor" => Token::Xor,
+            "static" => Token::Static,
             _ => return None,
         })
     }
@@ -218,6 +220,7 @@ impl fmt::Display for Token {
             ShlEq => "`<<=`",
             ShrEq => "`>>=`",
             Xor => "`xor`",
+            Static => "`static`",
         };
         f.write_str(s)
     }
