@@ -105,6 +105,8 @@ pub enum TypeExprKind {
     Nullable(Box<TypeExpr>),
     /// `Fn(A, B) -> R`
     Fn { params: Vec<TypeExpr>, ret: Box<TypeExpr> },
+    /// `(A, B)`, `(A,)`, `()`
+    Tuple(Vec<TypeExpr>),
     Error,
 }
 
@@ -137,6 +139,9 @@ pub enum AssignOp {
 #[derive(Clone, Debug, PartialEq)]
 pub enum StmtKind {
     Let { name: Ident, ty: Option<TypeExpr>, value: Expr },
+    /// `let (a, (b, _)) = value`: the value taken apart; a pattern it does not match stops
+    /// the program (or the request) there.
+    LetPattern { pattern: Pattern, value: Expr },
     Assign { target: Expr, op: AssignOp, value: Expr },
     Expr(Expr),
     While { label: Option<Ident>, cond: Expr, body: Block },
@@ -241,12 +246,16 @@ pub enum ExprKind {
     Str(Vec<StrPart>),
     Name(String),
     List(Vec<Expr>),
+    /// `(a, b)`, `(a,)`, `()`
+    Tuple(Vec<Expr>),
     Map(Vec<(Expr, Expr)>),
     Struct { name: Ident, fields: Vec<FieldInit> },
     Unary { op: UnaryOp, expr: Box<Expr> },
     Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
     Call { callee: Box<Expr>, args: Vec<Arg> },
     Field { expr: Box<Expr>, name: Ident },
+    /// `pair.0`
+    TupleField { expr: Box<Expr>, index: i64, index_span: Span },
     Index { expr: Box<Expr>, index: Box<Expr> },
     /// `xs[a..b]`, `xs[..b]`, `xs[a..]`, `xs[..]`, `xs[a..=b]`: a copy of part of a list or a
     /// string (`xs[a..b]` is parsed as an index by a range, and taken as this).

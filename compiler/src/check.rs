@@ -315,6 +315,7 @@ impl Checker {
                 let ps = params.iter().map(|p| self.resolve_type_expr(p)).collect();
                 Type::Fn(ps, Box::new(self.resolve_type_expr(ret)))
             }
+            K::Tuple(items) => Type::Tuple(items.iter().map(|i| self.resolve_type_expr(i)).collect()),
             K::Named { name, args } => {
                 let argc = |c: &mut Self, n: usize| -> bool {
                     if args.len() != n {
@@ -471,16 +472,29 @@ impl Checker {
     /// last.
     fn collect_globals(&mut self, top: &[&ast::Stmt]) {
         for s in top {
-            if let ast::StmtKind::Let { name, ty, .. } = &s.kind {
-                let ty = match ty {
-                    Some(t) => self.resolve_type_expr(t),
-                    None => self.unifier.fresh(),
-                };
-                let id = GlobalId(self.globals.len() as u32);
-                self.global_ids.entry(name.name.clone()).or_insert(id);
-                self.globals.push(GlobalInfo { name: name.name.clone(), ty, span: name.span });
+            match &s.kind {
+                ast::StmtKind::Let { name, ty, .. } => {
+                    let ty = match ty {
+                        Some(t) => self.resolve_type_expr(t),
+                        None => self.unifier.fresh(),
+                    };
+                    self.add_global(&name.name, ty, name.span);
+                }
+                ast::StmtKind::LetPattern { pattern, .. } => {
+                    for (name, span) in pattern_names(pattern) {
+                        let ty = self.unifier.fresh();
+                        self.add_global(&name, ty, span);
+                    }
+                }
+                _ => {}
             }
         }
+    }
+
+    fn add_global(&mut self, name: &str, ty: Type, span: Span) {
+        let id = GlobalId(self.globals.len() as u32);
+        self.global_ids.entry(name.to_string()).or_insert(id);
+        self.globals.push(GlobalInfo { name: name.to_string(), ty, span });
     }
 
     /// Defaults of record fields and parameters may use constants, globals and functions, but
@@ -596,6 +610,26 @@ impl Checker {
                 self.defined_globals = self.defined_globals.max(gid.0 as usize + 1);
                 self.global_ids.insert(name.name.clone(), gid);
                 stmts.push(tast::TStmt::Assign { place: tast::Place::Global(gid), op: None, value, span: s.span });
+                continue;
+            }
+            if let ast::StmtKind::LetPattern { pattern, .. } = &s.kind {
+                // The names are bound as locals of the top level, then copied into their
+                // globals, which are what everything after (and every function) sees.
+                let Some(st) = self.check_stmt(s) else { continue };
+                stmts.push(st);
+                for (name, span) in pattern_names(pattern) {
+                    let gid = GlobalId(next_global);
+                    next_global += 1;
+                    let Some(lid) = self.cur_ref().scopes.last().and_then(|sc| sc.get(&name)).copied() else { continue };
+                    self.cur().scopes.last_mut().expect("scope").remove(&name);
+                    let lty = self.cur_ref().locals[lid.0 as usize].ty.clone();
+                    let gty = self.globals[gid.0 as usize].ty.clone();
+                    self.unifier.unify(&gty, &lty);
+                    self.defined_globals = self.defined_globals.max(gid.0 as usize + 1);
+                    self.global_ids.insert(name.clone(), gid);
+                    let value = TExpr { kind: TExprKind::Local(lid), ty: lty, span };
+                    stmts.push(tast::TStmt::Assign { place: tast::Place::Global(gid), op: None, value, span });
+                }
                 continue;
             }
             if let Some(st) = self.check_stmt(s) {
@@ -761,6 +795,21 @@ impl Checker {
         let depth = self.ctx.len() - 1;
         self.lookup_local(depth, name).is_some() || self.global_ids.contains_key(name)
     }
+}
+
+/// The names a pattern binds, in order.
+fn pattern_names(p: &ast::Pattern) -> Vec<(String, Span)> {
+    let mut out = Vec::new();
+    fn walk(p: &ast::Pattern, out: &mut Vec<(String, Span)>) {
+        match &p.kind {
+            ast::PatternKind::Bind(n) => out.push((n.clone(), p.span)),
+            ast::PatternKind::Ok(i) | ast::PatternKind::Err(i) => walk(i, out),
+            ast::PatternKind::Tuple(items) | ast::PatternKind::Or(items) => items.iter().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    walk(p, &mut out);
+    out
 }
 
 pub const BUILTIN_TYPES: &[&str] =

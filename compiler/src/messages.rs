@@ -303,8 +303,19 @@ impl Messages<'_> {
                 .primary(span, "binds a name"),
             UnreachableArm { .. } => Diagnostic::warning("unreachable-arm", "unreachable match arm")
                 .primary(span, "an earlier arm already matches everything"),
-            TuplePattern { .. } => Diagnostic::error("tuple-pattern", "tuple patterns are only supported as `for (key, value) in map`")
-                .primary(span, "not supported here"),
+            TupleArity { found, expected, ty, .. } => Diagnostic::error(
+                "tuple-arity",
+                format!("a pattern of {found} item{} cannot match {}, which has {expected}", plural(*found), self.t(ty)),
+            )
+            .primary(span, format!("expected {expected} item{}", plural(*expected))),
+            NoTupleItem { ty, index, .. } => {
+                let d = Diagnostic::error("no-tuple-item", format!("{} has no item `.{index}`", self.t(ty))).primary(span, "no such item");
+                match ty {
+                    Type::Tuple(ts) if ts.is_empty() => d.note("the empty tuple has no items"),
+                    Type::Tuple(ts) => d.note(format!("its items are `.0` to `.{}`", ts.len() - 1)),
+                    _ => d,
+                }
+            }
             JwtDecodeUnhandled { expected, .. } => Diagnostic::error(
                 "unhandled-jwt-decode",
                 "the result of `jwt.decode` is used without handling its error",

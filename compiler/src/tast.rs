@@ -174,6 +174,8 @@ pub struct TBlock {
 #[derive(Clone, Debug)]
 pub enum TStmt {
     Let { local: LocalId, value: TExpr },
+    /// `let (a, b) = value`: a value that does not match stops the program (or request).
+    LetPattern { pattern: TPattern, value: TExpr, span: Span },
     Assign { place: Place, op: Option<BinOp>, value: TExpr, span: Span },
     Expr(TExpr),
     While { cond: TExpr, body: TBlock },
@@ -240,6 +242,7 @@ pub enum TExprKind {
     /// A user function used as a value.
     FnRef(FnId),
     List(Vec<TExpr>),
+    Tuple(Vec<TExpr>),
     Map(Vec<(TExpr, TExpr)>),
     /// Field values in declaration order, defaults already filled in.
     Record { record: RecordId, fields: Vec<TExpr> },
@@ -249,6 +252,7 @@ pub enum TExprKind {
     CallValue { callee: Box<TExpr>, args: Vec<TExpr> },
     Builtin { builtin: Builtin, args: Vec<TExpr> },
     Field { expr: Box<TExpr>, record: RecordId, field: usize },
+    TupleField { expr: Box<TExpr>, index: u32 },
     Index { expr: Box<TExpr>, index: Box<TExpr> },
     Try { expr: Box<TExpr>, exit: TryExit },
     Await(Box<TExpr>),
@@ -292,6 +296,7 @@ pub enum TPattern {
     Err(Box<TPattern>),
     Range { start: i64, end: i64, inclusive: bool },
     Or(Vec<TPattern>),
+    Tuple(Vec<TPattern>),
 }
 
 /// Built-in functions and methods, resolved by the checker.

@@ -29,6 +29,8 @@ pub enum Type {
     /// `T?`
     Nullable(Box<Type>),
     Record(RecordId),
+    /// `(Int, Str)`: a fixed number of values of their own types; `()` is the empty one.
+    Tuple(Vec<Type>),
     Fn(Vec<Type>, Box<Type>),
     Future(Box<Type>),
     /// `a..b`
@@ -73,6 +75,7 @@ impl Type {
             Type::List(t) | Type::Nullable(t) | Type::Future(t) => t.is_incomplete(),
             Type::Map(a, b) | Type::Result(a, b) => a.is_incomplete() || b.is_incomplete(),
             Type::Fn(ps, r) => ps.iter().any(Type::is_incomplete) || r.is_incomplete(),
+            Type::Tuple(ts) => ts.iter().any(Type::is_incomplete),
             _ => false,
         }
     }
@@ -126,6 +129,16 @@ impl<'a> fmt::Display for TypeDisplay<'a> {
                 write!(f, ") -> {}", show(ret))
             }
             Type::Future(t) => write!(f, "Future<{}>", show(t)),
+            Type::Tuple(ts) => {
+                f.write_str("(")?;
+                for (i, t) in ts.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}", show(t))?;
+                }
+                f.write_str(if ts.len() == 1 { ",)" } else { ")" })
+            }
             Type::Var(_) => f.write_str("_"),
             Type::Never => f.write_str("Never"),
             Type::Error => f.write_str("{unknown}"),

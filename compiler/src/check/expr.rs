@@ -108,6 +108,8 @@ impl Checker {
             ExprKind::Str(parts) => self.infer_str(parts, span),
             ExprKind::Name(name) => self.infer_name(name, span),
             ExprKind::List(items) => self.infer_list(items, hint, span),
+            ExprKind::Tuple(items) => self.infer_tuple(items, hint, span),
+            ExprKind::TupleField { expr, index, index_span } => self.infer_tuple_field(expr, *index, *index_span, span),
             ExprKind::Map(entries) => self.infer_map(entries, hint, span),
             ExprKind::Struct { name, fields } => self.infer_struct(name, fields, span),
             ExprKind::Unary { op, expr } => self.infer_unary(*op, expr, span),
@@ -276,6 +278,56 @@ impl Checker {
         };
         let typed = typed.into_iter().map(|t| self.coerce(t, &elem, Expectation::ListElement)).collect();
         texpr(TExprKind::List(typed), Type::list(elem), span)
+    }
+
+    fn infer_tuple(&mut self, items: &[ast::Expr], hint: Option<&Type>, span: Span) -> TExpr {
+        let hints = match hint.map(|h| self.unifier.shallow(h)) {
+            Some(Type::Tuple(ts)) if ts.len() == items.len() => ts.into_iter().map(Some).collect(),
+            _ => vec![None; items.len()],
+        };
+        let typed: Vec<TExpr> = items.iter().zip(&hints).map(|(i, h)| self.infer_expr(i, h.as_ref())).collect();
+        let typed: Vec<TExpr> = typed
+            .into_iter()
+            .zip(hints)
+            .map(|(t, h)| match h {
+                Some(h) => self.coerce(t, &h, Expectation::Plain),
+                None => t,
+            })
+            .collect();
+        let ty = Type::Tuple(typed.iter().map(|t| t.ty.clone()).collect());
+        texpr(TExprKind::Tuple(typed), ty, span)
+    }
+
+    fn infer_tuple_field(&mut self, obj: &ast::Expr, index: i64, index_span: Span, span: Span) -> TExpr {
+        let te = self.infer_expr(obj, None);
+        let ty = self.unifier.shallow(&te.ty);
+        match &ty {
+            Type::Error => Self::error_expr(span),
+            Type::Tuple(ts) => match usize::try_from(index).ok().filter(|i| *i < ts.len()) {
+                Some(i) => {
+                    let item = ts[i].clone();
+                    texpr(TExprKind::TupleField { expr: Box::new(te), index: i as u32 }, item, span)
+                }
+                None => {
+                    let ty = self.res(&ty);
+                    self.report(Problem::NoTupleItem { ty, index, span: index_span });
+                    Self::error_expr(span)
+                }
+            },
+            Type::Nullable(_) => {
+                self.report(Problem::MaybeNull { ty: self.res(&ty), span: te.span });
+                Self::error_expr(span)
+            }
+            Type::Var(_) => {
+                self.report(Problem::CannotInfer { name: describe(&te), span: te.span });
+                Self::error_expr(span)
+            }
+            _ => {
+                let ty = self.res(&ty);
+                self.report(Problem::NoTupleItem { ty, index, span: index_span });
+                Self::error_expr(span)
+            }
+        }
     }
 
     /// The least type all the expressions fit in; reports the first that does not fit.
@@ -968,7 +1020,8 @@ impl Checker {
                     self.records[id.0 as usize].fields.iter().map(|f| self.res(&f.ty)).collect();
                 fields.iter().all(|f| self.serializable_in(f, false, seen))
             }
-            Type::Secret | Type::DbConn | Type::Fn(..) | Type::Future(_) | Type::Query(_) | Type::Range => false,
+            // A tuple has no JSON shape in the manifest yet: not in a route's signature or a table.
+            Type::Secret | Type::DbConn | Type::Fn(..) | Type::Future(_) | Type::Query(_) | Type::Range | Type::Tuple(_) => false,
         }
     }
 }
@@ -999,6 +1052,7 @@ pub fn printable(ty: &Type) -> bool {
         Type::Fn(..) | Type::DbConn | Type::Future(_) | Type::Query(_) => false,
         Type::List(t) | Type::Nullable(t) => printable(t),
         Type::Map(k, v) | Type::Result(k, v) => printable(k) && printable(v),
+        Type::Tuple(ts) => ts.iter().all(printable),
         _ => true,
     }
 }
@@ -1008,6 +1062,7 @@ fn comparable(ty: &Type) -> bool {
         Type::Fn(..) | Type::DbConn | Type::Future(_) | Type::Query(_) | Type::Secret => false,
         Type::List(t) | Type::Nullable(t) => comparable(t),
         Type::Map(k, v) | Type::Result(k, v) => comparable(k) && comparable(v),
+        Type::Tuple(ts) => ts.iter().all(comparable),
         _ => true,
     }
 }

@@ -40,6 +40,7 @@ impl Unifier {
             Type::Fn(ps, r) => {
                 Type::Fn(ps.iter().map(|p| self.resolve(p)).collect(), Box::new(self.resolve(&r)))
             }
+            Type::Tuple(ts) => Type::Tuple(ts.iter().map(|t| self.resolve(t)).collect()),
             other => other,
         }
     }
@@ -59,6 +60,7 @@ impl Unifier {
             Type::List(e) | Type::Nullable(e) | Type::Future(e) => self.occurs(v, &e),
             Type::Map(a, b) | Type::Result(a, b) => self.occurs(v, &a) || self.occurs(v, &b),
             Type::Fn(ps, r) => ps.iter().any(|p| self.occurs(v, p)) || self.occurs(v, &r),
+            Type::Tuple(ts) => ts.iter().any(|t| self.occurs(v, t)),
             _ => false,
         }
     }
@@ -97,6 +99,7 @@ impl Unifier {
                     && p1.iter().zip(p2.iter()).all(|(x, y)| self.unify(x, y))
                     && self.unify(r1, r2)
             }
+            (Type::Tuple(xs), Type::Tuple(ys)) => xs.len() == ys.len() && xs.iter().zip(ys.iter()).all(|(x, y)| self.unify(x, y)),
             _ => a == b,
         }
     }
@@ -162,6 +165,7 @@ fn default_vars(t: Type) -> Type {
         Type::Nullable(e) => Type::nullable(default_vars(*e)),
         Type::Future(e) => Type::Future(Box::new(default_vars(*e))),
         Type::Fn(ps, r) => Type::Fn(ps.into_iter().map(default_vars).collect(), Box::new(default_vars(*r))),
+        Type::Tuple(ts) => Type::Tuple(ts.into_iter().map(default_vars).collect()),
         other => other,
     }
 }

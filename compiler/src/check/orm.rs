@@ -573,10 +573,10 @@ pub fn mentions(e: &ast::Expr, name: &str) -> bool {
         Break { value, .. } => value.as_ref().is_some_and(|v| m(v)),
         Loop(b) => block_mentions(b, name),
         Str(parts) => parts.iter().any(|p| matches!(p, ast::StrPart::Interp { expr, .. } if m(expr))),
-        List(items) => items.iter().any(m),
+        List(items) | Tuple(items) => items.iter().any(m),
         Map(entries) => entries.iter().any(|(k, v)| m(k) || m(v)),
         Struct { fields, .. } => fields.iter().any(|f| m(&f.value)),
-        Unary { expr, .. } | Field { expr, .. } | Try(expr) | Await(expr) => m(expr),
+        Unary { expr, .. } | Field { expr, .. } | TupleField { expr, .. } | Try(expr) | Await(expr) => m(expr),
         Binary { lhs, rhs, .. } => m(lhs) || m(rhs),
         Call { callee, args } => m(callee) || args.iter().any(|a| m(&a.value)),
         Index { expr, index } => m(expr) || m(index),
@@ -603,7 +603,7 @@ pub fn mentions(e: &ast::Expr, name: &str) -> bool {
 
 fn block_mentions(b: &ast::Block, name: &str) -> bool {
     b.stmts.iter().any(|s| match &s.kind {
-        ast::StmtKind::Let { value, .. } => mentions(value, name),
+        ast::StmtKind::Let { value, .. } | ast::StmtKind::LetPattern { value, .. } => mentions(value, name),
         ast::StmtKind::Assign { target, value, .. } => mentions(target, name) || mentions(value, name),
         ast::StmtKind::Expr(e) => mentions(e, name),
         ast::StmtKind::While { cond, body, .. } => mentions(cond, name) || block_mentions(body, name),

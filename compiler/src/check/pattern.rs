@@ -29,7 +29,10 @@ impl Checker {
             }
             self.push_scope();
             let refine = null_seen;
+            let reported = self.problems.len();
             let pattern = self.check_pattern(&arm.pattern, &sty, refine);
+            // A pattern already reported as wrong does not make the arms after it unreachable.
+            let pattern_ok = self.problems.len() == reported;
             let guard = arm.guard.as_ref().map(|g| self.check_expr(g, &Type::Bool, Expectation::Condition));
             let body_hint = if used { hint } else { None };
             let body = match &arm.body.kind {
@@ -43,7 +46,9 @@ impl Checker {
                 if matches!(arm.pattern.kind, PatternKind::Null) {
                     null_seen = true;
                 }
-                if covers_all(&arm.pattern) {
+                // A tuple pattern does not match `null`.
+                let tuple_on_null = matches!(arm.pattern.kind, PatternKind::Tuple(_)) && matches!(sty, Type::Nullable(_));
+                if covers_all(&arm.pattern) && !tuple_on_null && pattern_ok {
                     all_covered = true;
                 }
             }
@@ -74,7 +79,9 @@ impl Checker {
         TExpr { kind: TExprKind::Match { scrutinee: Box::new(s), arms: out }, ty, span: e.span }
     }
 
-    fn check_pattern(&mut self, p: &ast::Pattern, ty: &Type, refine_null: bool) -> TPattern {
+    /// Also `let (a, b) = value` and `for (a, b) in pairs`: the names are declared in the
+    /// current scope.
+    pub fn check_pattern(&mut self, p: &ast::Pattern, ty: &Type, refine_null: bool) -> TPattern {
         let ty = self.unifier.shallow(ty);
         let base = match &ty {
             Type::Nullable(inner) => (**inner).clone(),
@@ -154,9 +161,30 @@ impl Checker {
                 }
                 TPattern::Or(out)
             }
-            PatternKind::Tuple(_) => {
-                self.report(Problem::TuplePattern { span: p.span });
-                TPattern::Wildcard
+            PatternKind::Tuple(items) => {
+                let parts = match &base {
+                    Type::Tuple(ts) if ts.len() == items.len() => Some(ts.clone()),
+                    Type::Tuple(ts) => {
+                        let ty = self.res(&base);
+                        self.report(Problem::TupleArity { found: items.len(), expected: ts.len(), ty, span: p.span });
+                        None
+                    }
+                    Type::Var(_) => {
+                        let ts: Vec<Type> = items.iter().map(|_| self.unifier.fresh()).collect();
+                        self.unifier.unify(&base, &Type::Tuple(ts.clone()));
+                        Some(ts)
+                    }
+                    Type::Error => None,
+                    _ => {
+                        let ty = self.res(&ty);
+                        self.report(Problem::PatternMismatch { pattern: "a tuple", ty, span: p.span });
+                        None
+                    }
+                };
+                // Without the item types the names are still declared, so their uses are not
+                // reported again as unknown.
+                let parts = parts.unwrap_or_else(|| vec![Type::Error; items.len()]);
+                TPattern::Tuple(items.iter().zip(&parts).map(|(i, t)| self.check_pattern(i, t, false)).collect())
             }
         }
     }
@@ -166,6 +194,7 @@ fn covers_all(p: &ast::Pattern) -> bool {
     match &p.kind {
         PatternKind::Wildcard | PatternKind::Bind(_) | PatternKind::Error => true,
         PatternKind::Or(alts) => alts.iter().any(covers_all),
+        PatternKind::Tuple(items) => items.iter().all(covers_all),
         _ => false,
     }
 }

@@ -106,7 +106,8 @@ pub enum Problem {
     PatternMismatch { pattern: &'static str, ty: Type, span: Span },
     BindingInOrPattern { span: Span },
     UnreachableArm { span: Span },
-    TuplePattern { span: Span },
+    TupleArity { found: usize, expected: usize, ty: Type, span: Span },
+    NoTupleItem { ty: Type, index: i64, span: Span },
     JwtDecodeUnhandled { expected: Type, span: Span },
     // ---- async
     MissingAwait { inner: Type, span: Span },
@@ -219,7 +220,8 @@ impl Problem {
             | PatternMismatch { span, .. }
             | BindingInOrPattern { span }
             | UnreachableArm { span }
-            | TuplePattern { span }
+            | TupleArity { span, .. }
+            | NoTupleItem { span, .. }
             | JwtDecodeUnhandled { span, .. }
             | MissingAwait { span, .. }
             | AwaitOutsideAsync { span, .. }

@@ -58,7 +58,7 @@ fn scan_expr(e: &TExpr, facts: &mut Facts) {
 fn scan_block(b: &TBlock, facts: &mut Facts) {
     for s in &b.stmts {
         match s {
-            TStmt::Let { value, .. } | TStmt::Expr(value) => scan_expr(value, facts),
+            TStmt::Let { value, .. } | TStmt::LetPattern { value, .. } | TStmt::Expr(value) => scan_expr(value, facts),
             TStmt::Assign { place, value, span, .. } => {
                 if let Some(g) = place_global(place) {
                     facts.mutations.push((g, *span));

@@ -66,6 +66,15 @@ impl Checker {
                 }
                 Some(TStmt::Let { local, value: te })
             }
+            ast::StmtKind::LetPattern { pattern, value } => {
+                let te = self.infer_expr(value, None);
+                if matches!(self.unifier.shallow(&te.ty), Type::Query(_)) {
+                    self.report(Problem::UnfinishedQuery { span: te.span });
+                }
+                let ty = if te.ty == Type::Never { Type::Error } else { te.ty.clone() };
+                let pattern = self.check_pattern(pattern, &ty, false);
+                Some(TStmt::LetPattern { pattern, value: te, span: s.span })
+            }
             ast::StmtKind::Assign { target, op, value } => self.check_assign(target, *op, value, s.span),
             // A `loop` whose value is not used: a statement, whose `break`s carry nothing.
             ast::StmtKind::Expr(ast::Expr { kind: ExprKind::Loop(body), span }) => Some(self.check_loop_stmt(None, body, *span)),
@@ -207,52 +216,58 @@ impl Checker {
         let it = self.infer_expr(iter, None);
         let ity = self.unifier.shallow(&it.ty);
         self.push_scope();
+        // Items taken apart (`for (a, b) in pairs`) are bound at the top of the body.
+        let mut unpack = Vec::new();
         let binding = match (&ity, &pattern.kind) {
             (Type::Map(k, v), ast::PatternKind::Tuple(items)) if items.len() == 2 => {
-                let k = self.for_bind(&items[0], (**k).clone());
-                let v = self.for_bind(&items[1], (**v).clone());
+                let k = self.for_bind(&items[0], (**k).clone(), &mut unpack);
+                let v = self.for_bind(&items[1], (**v).clone(), &mut unpack);
                 Some(ForBinding::Pair(k, v))
             }
             (Type::Map(..), _) => {
                 self.report(Problem::MapNeedsPair { span: pattern.span });
-                self.for_single(pattern, Type::Error)
+                self.for_single(pattern, Type::Error, &mut unpack)
             }
-            (Type::List(t), _) => self.for_single(pattern, (**t).clone()),
-            (Type::Range, _) => self.for_single(pattern, Type::Int),
-            (Type::Error, _) => self.for_single(pattern, Type::Error),
+            (Type::List(t), _) => self.for_single(pattern, (**t).clone(), &mut unpack),
+            (Type::Range, _) => self.for_single(pattern, Type::Int, &mut unpack),
+            (Type::Error, _) => self.for_single(pattern, Type::Error, &mut unpack),
             (Type::Future(inner), _) => {
                 let inner = self.res(inner);
                 self.report(Problem::MissingAwait { inner, span: it.span });
-                self.for_single(pattern, Type::Error)
+                self.for_single(pattern, Type::Error, &mut unpack)
             }
             _ => {
                 let ty = self.res(&ity);
                 self.report(Problem::NotIterable { ty, span: it.span });
-                self.for_single(pattern, Type::Error)
+                self.for_single(pattern, Type::Error, &mut unpack)
             }
         };
         let mut paths = self.paths_start();
-        let (b, _) = self.in_loop(label, |c| c.check_block(body, None));
+        let (mut b, _) = self.in_loop(label, |c| c.check_block(body, None));
         self.path_done(&mut paths, false);
         self.paths_end(paths, false);
         self.pop_scope();
+        b.stmts.splice(0..0, unpack);
         Some(TStmt::For { binding: binding.unwrap_or(ForBinding::One(None)), iter: it, body: b })
     }
 
-    fn for_single(&mut self, pattern: &ast::Pattern, ty: Type) -> Option<ForBinding> {
-        match &pattern.kind {
-            ast::PatternKind::Tuple(_) => {
-                self.report(Problem::TuplePattern { span: pattern.span });
-                None
-            }
-            _ => Some(ForBinding::One(self.for_bind(pattern, ty))),
-        }
+    fn for_single(&mut self, pattern: &ast::Pattern, ty: Type, unpack: &mut Vec<TStmt>) -> Option<ForBinding> {
+        Some(ForBinding::One(self.for_bind(pattern, ty, unpack)))
     }
 
-    fn for_bind(&mut self, pattern: &ast::Pattern, ty: Type) -> Option<crate::tast::LocalId> {
+    /// The local one loop variable is bound to; a tuple pattern binds a hidden one and takes
+    /// it apart at the top of the body.
+    fn for_bind(&mut self, pattern: &ast::Pattern, ty: Type, unpack: &mut Vec<TStmt>) -> Option<crate::tast::LocalId> {
         match &pattern.kind {
             ast::PatternKind::Bind(name) => Some(self.declare_local(name, ty, pattern.span)),
             ast::PatternKind::Wildcard | ast::PatternKind::Error => None,
+            ast::PatternKind::Tuple(_) => {
+                let item = self.declare_local("_", ty.clone(), pattern.span);
+                let p = self.check_pattern(pattern, &ty, false);
+                let value = TExpr { kind: TExprKind::Local(item), ty, span: pattern.span };
+                unpack.push(TStmt::LetPattern { pattern: p, value, span: pattern.span });
+                Some(item)
+            }
             _ => {
                 self.report(Problem::PatternMismatch { pattern: "a literal", ty, span: pattern.span });
                 None

@@ -118,6 +118,25 @@ impl Lowerer<'_> {
                 }
                 f.b.get(p);
             }
+            TExprKind::Tuple(items) => {
+                let tys: Vec<Type> = items.iter().map(|i| i.ty.clone()).collect();
+                let (offsets, size) = self.tuple_layout(&tys);
+                let alloc = self.rt(Rt::Alloc);
+                let p = f.temp(ValType::I32);
+                f.b.u32(size).call(alloc).set(p);
+                for (item, off) in items.iter().zip(offsets) {
+                    f.b.get(p);
+                    self.lower_expr(f, item);
+                    f.b.store_slot(slot(&item.ty), off);
+                }
+                f.b.get(p);
+            }
+            TExprKind::TupleField { expr, index } => {
+                let Type::Tuple(tys) = &expr.ty else { unreachable!("checked: a tuple item of a tuple") };
+                let (offsets, _) = self.tuple_layout(tys);
+                self.lower_expr(f, expr);
+                f.b.load_slot(slot(&e.ty), offsets[*index as usize]);
+            }
             TExprKind::Unary { op, expr } => {
                 match (op, slot(&expr.ty)) {
                     (UnaryOp::Neg, ValType::I64) => {

@@ -44,10 +44,10 @@ impl Lowerer<'_> {
     }
 
     /// Tests `v` (of type `ty`) against the pattern, branching to `fail` when it does not match.
-    fn emit_pattern(&mut self, f: &mut FnState, p: &TPattern, v: Local, ty: &Type, fail: Label) {
+    pub(super) fn emit_pattern(&mut self, f: &mut FnState, p: &TPattern, v: Local, ty: &Type, fail: Label) {
         // Literal patterns on a nullable value: not null, then the boxed value.
         let (v, ty) = match (p, ty) {
-            (TPattern::Int(_) | TPattern::Float(_) | TPattern::Str(_) | TPattern::Bool(_) | TPattern::Range { .. } | TPattern::Ok(_) | TPattern::Err(_), Type::Nullable(inner)) => {
+            (TPattern::Int(_) | TPattern::Float(_) | TPattern::Str(_) | TPattern::Bool(_) | TPattern::Range { .. } | TPattern::Ok(_) | TPattern::Err(_) | TPattern::Tuple(_), Type::Nullable(inner)) => {
                 f.b.get(v).i32_eqz().br_if(fail);
                 if boxed(inner) {
                     let u = f.temp(slot(inner));
@@ -107,6 +107,18 @@ impl Lowerer<'_> {
                 let u = f.temp(slot(&payload_ty));
                 f.b.get(v).load_slot(slot(&payload_ty), RESULT_PAYLOAD).set(u);
                 self.emit_pattern(f, inner, u, &payload_ty, fail);
+            }
+            TPattern::Tuple(items) => {
+                let Type::Tuple(tys) = &ty else { unreachable!("checked: a tuple pattern on a tuple") };
+                let (offsets, _) = self.tuple_layout(tys);
+                for ((item, ity), off) in items.iter().zip(tys).zip(offsets) {
+                    if matches!(item, TPattern::Wildcard) {
+                        continue;
+                    }
+                    let u = f.temp(slot(ity));
+                    f.b.get(v).load_slot(slot(ity), off).set(u);
+                    self.emit_pattern(f, item, u, ity, fail);
+                }
             }
             TPattern::Or(alts) => {
                 let matched = f.b.block(None);

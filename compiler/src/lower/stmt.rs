@@ -20,6 +20,20 @@ impl Lowerer<'_> {
                     f.b.set(l);
                 }
             }
+            TStmt::LetPattern { pattern, value, span } => {
+                if value.ty == Type::Never {
+                    self.lower_discard(f, value);
+                    return;
+                }
+                let v = self.lower_to_local(f, value);
+                let matched = f.b.block(None);
+                let failed = f.b.block(None);
+                self.emit_pattern(f, pattern, v, &value.ty, failed);
+                f.b.br(matched);
+                f.b.end();
+                self.emit_fail(&mut f.b, "the value does not match the pattern of this `let`", *span);
+                f.b.end();
+            }
             TStmt::Assign { place, op, value, span } => self.lower_assign(f, place, *op, value, *span),
             TStmt::Expr(e) => self.lower_discard(f, e),
             TStmt::While { cond, body } => {

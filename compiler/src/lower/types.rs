@@ -195,6 +195,19 @@ impl Lowerer<'_> {
                 }
                 self.push_text(&mut b, sb, if fields.is_empty() { "}" } else { " }" });
             }
+            Type::Tuple(items) => {
+                let (offsets, _) = self.tuple_layout(items);
+                self.push_text(&mut b, sb, "(");
+                for (i, (ity, off)) in items.iter().zip(offsets).enumerate() {
+                    if i > 0 {
+                        self.push_text(&mut b, sb, ", ");
+                    }
+                    let e = b.local(slot(ity));
+                    b.get(v).load_slot(slot(ity), off).set(e);
+                    self.emit_display(&mut b, sb, e, ity, false);
+                }
+                self.push_text(&mut b, sb, if items.len() == 1 { ",)" } else { ")" });
+            }
             Type::Nullable(inner) => {
                 b.get(v).i32_eqz();
                 b.if_(None);
@@ -303,17 +316,11 @@ impl Lowerer<'_> {
             Type::Record(id) => {
                 let fields: Vec<Type> = self.program.records[id.0 as usize].fields.iter().map(|f| f.ty.clone()).collect();
                 let (offsets, _) = self.record_layout(*id);
-                for (fty, off) in fields.iter().zip(offsets) {
-                    let (fx, fy) = (b.local(slot(fty)), b.local(slot(fty)));
-                    b.get(x).load_slot(slot(fty), off).set(fx);
-                    b.get(y).load_slot(slot(fty), off).set(fy);
-                    self.emit_eq(&mut b, fx, fy, fty);
-                    b.i32_eqz();
-                    b.if_(None);
-                    b.i32(0).ret();
-                    b.end();
-                }
-                b.i32(1);
+                self.emit_eq_fields(&mut b, x, y, &fields, &offsets);
+            }
+            Type::Tuple(items) => {
+                let (offsets, _) = self.tuple_layout(items);
+                self.emit_eq_fields(&mut b, x, y, items, &offsets);
             }
             Type::Nullable(inner) => {
                 b.get(x).i32_eqz().get(y).i32_eqz().w(I::I32Or);
@@ -357,6 +364,28 @@ impl Lowerer<'_> {
         }
         let _ = STR_BYTES;
         b
+    }
+
+    /// Records and tuples: equal when every field is, compared in order; pushes the answer
+    /// (returning early on the first difference).
+    fn emit_eq_fields(&mut self, b: &mut FnBuilder, x: Local, y: Local, fields: &[Type], offsets: &[u32]) {
+        for (fty, &off) in fields.iter().zip(offsets) {
+            let (fx, fy) = (b.local(slot(fty)), b.local(slot(fty)));
+            b.get(x).load_slot(slot(fty), off).set(fx);
+            b.get(y).load_slot(slot(fty), off).set(fy);
+            self.emit_eq(b, fx, fy, fty);
+            b.i32_eqz();
+            b.if_(None);
+            b.i32(0).ret();
+            b.end();
+        }
+        b.i32(1);
+    }
+
+    /// Item offsets and size of a tuple: laid out as a record of its item types.
+    pub fn tuple_layout(&self, items: &[Type]) -> (Vec<u32>, u32) {
+        let kinds: Vec<guest_abi::types::ValueType> = items.iter().map(layout_proxy).collect();
+        guest_abi::layout::record_layout(&kinds)
     }
 
     /// Field offsets and size of a record type.

@@ -455,6 +455,15 @@ impl<'s> Lexer<'s> {
             return;
         }
         let mut text = self.digits(10);
+        // `t.0.1`: a tuple field right after a `.` is an index, never the start of a number.
+        if matches!(self.tokens.last(), Some((_, Token::Dot, end)) if *end as usize == start) {
+            let value = text.replace('_', "").parse().unwrap_or_else(|_| {
+                self.error(start, self.pos, E::IntegerTooLarge);
+                0
+            });
+            self.push(start, Token::Int(value));
+            return;
+        }
         let mut is_float = false;
         if self.peek() == Some('.') && self.peek_at(1).is_some_and(|c| c.is_ascii_digit()) {
             self.bump();
@@ -579,6 +588,22 @@ mod tests {
             Int(0),
             DotDot,
             Int(10)
+        ]);
+    }
+
+    #[test]
+    fn tuple_fields_after_a_dot_are_integers() {
+        use Token::*;
+        assert_eq!(toks("t.0.1 x.1e3"), vec![
+            Ident("t".into()),
+            Dot,
+            Int(0),
+            Dot,
+            Int(1),
+            Ident("x".into()),
+            Dot,
+            Int(1),
+            Ident("e3".into())
         ]);
     }
 

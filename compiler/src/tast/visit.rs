@@ -10,7 +10,7 @@ pub fn block_exprs<'a>(b: &'a TBlock, f: &mut dyn FnMut(&'a TExpr)) {
 
 pub fn stmt_exprs<'a>(s: &'a TStmt, f: &mut dyn FnMut(&'a TExpr)) {
     match s {
-        TStmt::Let { value, .. } | TStmt::Expr(value) => f(value),
+        TStmt::Let { value, .. } | TStmt::LetPattern { value, .. } | TStmt::Expr(value) => f(value),
         TStmt::Assign { place, value, .. } => {
             place_exprs(place, f);
             f(value);
@@ -52,7 +52,7 @@ pub fn children<'a>(e: &'a TExpr, f: &mut dyn FnMut(&'a TExpr)) {
                 }
             }
         }
-        List(items) => items.iter().for_each(f),
+        List(items) | Tuple(items) => items.iter().for_each(f),
         Map(entries) => {
             for (k, v) in entries {
                 f(k);
@@ -60,7 +60,7 @@ pub fn children<'a>(e: &'a TExpr, f: &mut dyn FnMut(&'a TExpr)) {
             }
         }
         Record { fields, .. } => fields.iter().for_each(f),
-        Unary { expr, .. } | Field { expr, .. } | Try { expr, .. } | Await(expr) | Coerce { expr, .. } => f(expr),
+        Unary { expr, .. } | Field { expr, .. } | TupleField { expr, .. } | Try { expr, .. } | Await(expr) | Coerce { expr, .. } => f(expr),
         Binary { lhs, rhs, .. } => {
             f(lhs);
             f(rhs);
@@ -116,7 +116,7 @@ pub fn block_exprs_mut(b: &mut TBlock, f: &mut dyn FnMut(&mut TExpr)) {
 
 pub fn stmt_exprs_mut(s: &mut TStmt, f: &mut dyn FnMut(&mut TExpr)) {
     match s {
-        TStmt::Let { value, .. } | TStmt::Expr(value) => f(value),
+        TStmt::Let { value, .. } | TStmt::LetPattern { value, .. } | TStmt::Expr(value) => f(value),
         TStmt::Assign { place, value, .. } => {
             match place {
                 Place::Local(_) | Place::Global(_) => {}
@@ -153,7 +153,7 @@ pub fn children_mut(e: &mut TExpr, f: &mut dyn FnMut(&mut TExpr)) {
                 }
             }
         }
-        List(items) => items.iter_mut().for_each(f),
+        List(items) | Tuple(items) => items.iter_mut().for_each(f),
         Map(entries) => {
             for (k, v) in entries {
                 f(k);
@@ -161,7 +161,7 @@ pub fn children_mut(e: &mut TExpr, f: &mut dyn FnMut(&mut TExpr)) {
             }
         }
         Record { fields, .. } => fields.iter_mut().for_each(f),
-        Unary { expr, .. } | Field { expr, .. } | Try { expr, .. } | Await(expr) | Coerce { expr, .. } => f(expr),
+        Unary { expr, .. } | Field { expr, .. } | TupleField { expr, .. } | Try { expr, .. } | Await(expr) | Coerce { expr, .. } => f(expr),
         Binary { lhs, rhs, .. } => {
             f(lhs);
             f(rhs);
