@@ -275,10 +275,13 @@ impl Messages<'_> {
             NotPrintable { ty, .. } => {
                 Diagnostic::error("not-printable", format!("{} cannot be turned into text", self.t(ty))).primary(span, "not printable")
             }
-            FormatSpec { spec, ty, .. } => {
-                Diagnostic::error("format-spec", format!("format spec `:{spec}` does not apply to {}", self.t(ty)))
+            BadFormatSpec { spec, why, .. } => Diagnostic::error("format-spec", format!("invalid format spec `:{spec}`"))
+                .primary(span, "formatted here")
+                .note(why.clone()),
+            FormatSpec { spec, ty, why, .. } => {
+                Diagnostic::error("format-spec", format!("format spec `:{spec}` cannot format {}", self.t(ty)))
                     .primary(span, "formatted here")
-                    .note("precision, signs, grouping and number types need an `Int` or `Float`")
+                    .note(why.clone())
             }
             TryOnNonResult { ty, .. } => Diagnostic::error("try-non-result", format!("`?` needs a `Result`, found {}", self.t(ty)))
                 .primary(span, "not a Result"),

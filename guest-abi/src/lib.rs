@@ -4,6 +4,7 @@
 
 pub mod cron;
 pub mod exports;
+pub mod format;
 pub mod imports;
 pub mod layout;
 pub mod manifest;

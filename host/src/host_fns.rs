@@ -75,6 +75,23 @@ fn cut(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
+/// `fmt`: a value laid out by a format spec. The checker accepted the spec for the value's
+/// type; a module built otherwise gets a runtime error, never a panic.
+fn format_value(kind: u32, value: u64, spec: &str, text: Option<&str>) -> Result<String, String> {
+    use guest_abi::format::{self as f, Kind, Spec};
+    let parsed = Spec::parse(spec).map_err(|e| format!("format spec `{}`: {e}", cut(spec, 64)))?;
+    let fitting = |k: Kind| match parsed.misfit(k) {
+        Some(why) => Err(format!("format spec `{}`: {why} does not apply here", cut(spec, 64))),
+        None => Ok(()),
+    };
+    match (kind, text) {
+        (0, _) => fitting(Kind::Int).map(|()| f::format_int(&parsed, value as i64)),
+        (1, _) => fitting(Kind::Float).map(|()| f::format_float(&parsed, f64::from_bits(value))),
+        (2, Some(t)) => fitting(Kind::Text).map(|()| f::format_text(&parsed, t)),
+        _ => Err(format!("fmt: no value kind {kind}")),
+    }
+}
+
 /// Logs, once at the end of a run, how many of its log lines were dropped.
 pub fn report_dropped_logs(store: &mut wasmtime::Store<GuestState>) {
     let dropped = std::mem::take(&mut store.data_mut().budget.logs_dropped);
@@ -200,6 +217,20 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             None => guest::read_str(&mut caller, default)?,
         };
         guest::write_str(&mut caller, &value)
+    })?;
+    linker.func_wrap(FITZ, "fmt", |mut caller: Caller<'_, GuestState>, kind: u32, value: u64, spec: u32| {
+        enter(&mut caller)?;
+        let text = {
+            let mem = guest::memory(&mut caller)?;
+            let data = mem.data(&caller);
+            let spec = guest::str_at(data, spec)?;
+            let text = match kind {
+                2 => Some(guest::str_at(data, value as u32)?),
+                _ => None,
+            };
+            format_value(kind, value, spec, text).map_err(GuestError)?
+        };
+        guest::write_str(&mut caller, &text)
     })?;
     linker.func_wrap(FITZ, "log", |mut caller: Caller<'_, GuestState>, level: u32, msg: u32, fields: u32| {
         enter(&mut caller)?;

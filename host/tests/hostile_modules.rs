@@ -136,7 +136,7 @@ fn too_deep() -> Vec<u8> {
 
 fn pointers() -> Vec<u8> {
     use Import::*;
-    let mut k = Kit::new(&[HashPassword, HashVerify, JwtEncode, JwtDecode, DbQuery, AuthBlacklist, AuthIsBlacklisted, Secret, EnvOr, Log, RandomGet, ClockTimeGet]);
+    let mut k = Kit::new(&[HashPassword, HashVerify, JwtEncode, JwtDecode, DbQuery, AuthBlacklist, AuthIsBlacklisted, Secret, EnvOr, Log, RandomGet, ClockTimeGet, Fmt]);
     // A string whose length passes the end of memory, and one of 40 MiB inside it (valid
     // UTF-8: zeros, and the pointers the wide maps are filled with).
     k.pages(u64::from((REGION + 44 * MIB) / 65536));
@@ -146,6 +146,9 @@ fn pointers() -> Vec<u8> {
     // the 40 MiB string (its key and value arrays are filled at run time).
     k.data(1536, &map_header(0x7FFF_FFFF, REGION, REGION));
     k.data(1600, &map_header(1_000_000, REGION, REGION));
+    // Format specs: one at the widest a spec may ask for, one past it.
+    k.data(3000, &[str_header(5), b">1000".to_vec()].concat());
+    k.data(3100, &[str_header(4), b"1001".to_vec()].concat());
     let fill = || fill_words(REGION, 1_000_000, 2048);
     let l = || vec![(1, ValType::I32)];
     let f = |k: &Kit, i: Import| k.f(i);
@@ -153,6 +156,7 @@ fn pointers() -> Vec<u8> {
         f(&k, HashPassword), f(&k, HashVerify), f(&k, JwtEncode), f(&k, JwtDecode), f(&k, DbQuery), f(&k, AuthBlacklist),
         f(&k, AuthIsBlacklisted), f(&k, Secret), f(&k, EnvOr), f(&k, Log), f(&k, RandomGet), f(&k, ClockTimeGet),
     );
+    let fm = f(&k, Fmt);
     let routes: Vec<(&str, Vec<I<'static>>, Import, bool)> = vec![
         ("/hash-oob", vec![c(1024)], HashPassword, true),
         ("/hash-huge", vec![c(2048)], HashPassword, true),
@@ -168,6 +172,12 @@ fn pointers() -> Vec<u8> {
         ("/log-huge", vec![c(1), c(2048), c(1536)], Log, false),
         ("/random-huge", vec![c(REGION as i64), c(40 * MIB as i64)], RandomGet, true),
         ("/clock-oob", vec![c(0), I::I64Const(0), c(0xFFFF_FFF0)], ClockTimeGet, true),
+        ("/fmt-text-oob", vec![c(2), I::I64Const(1024), c(3000)], Fmt, true),
+        ("/fmt-spec-oob", vec![c(0), I::I64Const(7), c(1024)], Fmt, true),
+        ("/fmt-text-huge", vec![c(2), I::I64Const(2048), c(3000)], Fmt, true),
+        ("/fmt-too-wide", vec![c(0), I::I64Const(7), c(3100)], Fmt, true),
+        ("/fmt-no-kind", vec![c(9), I::I64Const(7), c(3000)], Fmt, true),
+        ("/fmt-int-as-text", vec![c(2), I::I64Const(-1), c(3000)], Fmt, true),
     ];
     for (path, args, import, drop) in routes {
         let func = match import {
@@ -182,6 +192,7 @@ fn pointers() -> Vec<u8> {
             EnvOr => en,
             Log => lg,
             RandomGet => rg,
+            Fmt => fm,
             _ => ct,
         };
         k.route(path, ValueType::Int, vec![], call_then(args, func, drop, OUTCOME));
@@ -349,6 +360,13 @@ async fn hostile_modules_hurt_only_themselves() {
         at("evil-ptrs", "/log-wide", &[200]),
         at("evil-ptrs", "/random-huge", &[200]),
         at("evil-ptrs", "/clock-oob", &[200]),
+        at("evil-ptrs", "/fmt-text-oob", &[500]),
+        at("evil-ptrs", "/fmt-spec-oob", &[500]),
+        // A 40 MiB text padded: formatted, or past the app's memory.
+        at("evil-ptrs", "/fmt-text-huge", &[200, 500]),
+        at("evil-ptrs", "/fmt-too-wide", &[500]),
+        at("evil-ptrs", "/fmt-no-kind", &[500]),
+        at("evil-ptrs", "/fmt-int-as-text", &[500]),
         at("evil-loops", "/spin", &[503]),
         at("evil-loops", "/grow", &[500]),
         at("evil-loops", "/table", &[500]),

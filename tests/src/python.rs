@@ -15,6 +15,23 @@ pub fn run(script: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Runs a Python snippet with `input` on its stdin; returns its stdout, trimmed.
+pub fn run_with_stdin(script: &str, input: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("python's stdin");
+    let out = child.wait_with_output().expect("python3 finishes");
+    assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 /// An Argon2id hash made by argon2-cffi with the OWASP parameters the app uses.
 pub fn argon2_hash(password: &str) -> String {
     run(

@@ -162,13 +162,8 @@ impl Checker {
                 ast::StrPart::Interp { expr, spec } => {
                     let te = self.infer_expr(expr, None);
                     let te = self.require_printable(te);
-                    if let Some(spec) = spec.as_ref().filter(|s| self.check_format_spec(s, &te)) {
-                        let _ = spec;
-                        // The spec is understood (and checked) but not yet applied by the back
-                        // end, so a program using one is refused rather than printed wrongly.
-                        self.report(Problem::Unsupported { what: "a format spec in an interpolation (Tier B)", span: te.span });
-                    }
-                    out.push(TStrPart::Value { expr: te, spec: spec.clone() });
+                    let spec = spec.as_ref().filter(|s| self.check_format_spec(s, &te));
+                    out.push(TStrPart::Value { expr: te, spec: spec.cloned() });
                 }
             }
         }
@@ -190,16 +185,27 @@ impl Checker {
         te
     }
 
-    /// Format specs: `[[fill]align][sign][0][width][.precision][type]`; numeric types need a
-    /// number.
+    /// Format specs (`guest_abi::format`): the grammar, its bounds, and whether it applies to
+    /// the value (numbers for signs, grouping and number types; text for `s`).
     fn check_format_spec(&mut self, spec: &str, te: &TExpr) -> bool {
+        use guest_abi::format::{Kind, Spec};
         let ty = self.res(&te.ty);
-        let numeric_only = spec.contains('.')
-            || spec.ends_with(['f', 'e', 'E', 'x', 'X', 'b', 'o', 'd', '%'])
-            || spec.contains(['+', ',']);
-        let valid = parse_format_spec(spec);
-        if !valid || (numeric_only && !matches!(ty, Type::Int | Type::Float | Type::Error)) {
-            self.report(Problem::FormatSpec { spec: spec.to_string(), ty, span: te.span });
+        let parsed = match Spec::parse(spec) {
+            Ok(p) => p,
+            Err(e) => {
+                self.report(Problem::BadFormatSpec { spec: spec.to_string(), why: e.to_string(), span: te.span });
+                return false;
+            }
+        };
+        let kind = match ty {
+            Type::Error => return true,
+            Type::Int => Kind::Int,
+            Type::Float => Kind::Float,
+            _ => Kind::Text,
+        };
+        if let Some(why) = parsed.misfit(kind) {
+            let why = format!("{why} does not apply to {}", if kind == Kind::Text { "text" } else { "this number" });
+            self.report(Problem::FormatSpec { spec: spec.to_string(), ty, why, span: te.span });
             return false;
         }
         true
@@ -1065,42 +1071,4 @@ fn comparable(ty: &Type) -> bool {
         Type::Tuple(ts) => ts.iter().all(comparable),
         _ => true,
     }
-}
-
-/// `[[fill]align][sign][0][width][.precision][type]`
-pub fn parse_format_spec(spec: &str) -> bool {
-    let chars: Vec<char> = spec.chars().collect();
-    let mut i = 0;
-    let is_align = |c: char| matches!(c, '<' | '>' | '^');
-    if chars.len() >= 2 && is_align(chars[1]) {
-        i = 2;
-    } else if !chars.is_empty() && is_align(chars[0]) {
-        i = 1;
-    }
-    if i < chars.len() && matches!(chars[i], '+' | '-' | ' ') {
-        i += 1;
-    }
-    if i < chars.len() && chars[i] == '0' {
-        i += 1;
-    }
-    while i < chars.len() && chars[i].is_ascii_digit() {
-        i += 1;
-    }
-    if i < chars.len() && matches!(chars[i], ',' | '_') {
-        i += 1;
-    }
-    if i < chars.len() && chars[i] == '.' {
-        i += 1;
-        let start = i;
-        while i < chars.len() && chars[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == start {
-            return false;
-        }
-    }
-    if i < chars.len() && "bdeEfFgGosxX%".contains(chars[i]) {
-        i += 1;
-    }
-    i == chars.len()
 }

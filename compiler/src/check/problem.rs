@@ -98,7 +98,8 @@ pub enum Problem {
     ReturnOutsideFn { span: Span },
     OutsideLoop { keyword: &'static str, span: Span },
     NotPrintable { ty: Type, span: Span },
-    FormatSpec { spec: String, ty: Type, span: Span },
+    FormatSpec { spec: String, ty: Type, why: String, span: Span },
+    BadFormatSpec { spec: String, why: String, span: Span },
     // ---- Result, ?, match
     TryOnNonResult { ty: Type, span: Span },
     TryOutsideResultFn { fn_name: String, ret: Type, span: Span },
@@ -214,6 +215,7 @@ impl Problem {
             | OutsideLoop { span, .. }
             | NotPrintable { span, .. }
             | FormatSpec { span, .. }
+            | BadFormatSpec { span, .. }
             | TryOnNonResult { span, .. }
             | TryOutsideResultFn { span, .. }
             | ResultMatchNotExhaustive { span, .. }

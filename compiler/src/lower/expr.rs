@@ -300,9 +300,35 @@ impl Lowerer<'_> {
                     let d = self.string(s);
                     f.b.get(sb).data(d).call(push_str);
                 }
-                TStrPart::Value { expr, .. } => {
+                TStrPart::Value { expr, spec: None } => {
                     let v = self.lower_to_local(f, expr);
                     self.emit_display(&mut f.b, sb, v, &expr.ty, true);
+                }
+                TStrPart::Value { expr, spec: Some(spec) } => {
+                    // The host lays the value out (`fmt`): numbers as themselves, anything else
+                    // as the text it displays as.
+                    let v = self.lower_to_local(f, expr);
+                    let spec = self.string(spec);
+                    f.b.get(sb);
+                    match &expr.ty {
+                        Type::Int => {
+                            f.b.i32(0).get(v);
+                        }
+                        Type::Float => {
+                            f.b.i32(1).get(v).w(I::I64ReinterpretF64);
+                        }
+                        Type::Str => {
+                            f.b.i32(2).get(v).w(I::I64ExtendI32U);
+                        }
+                        ty => {
+                            let text = f.temp(ValType::I32);
+                            f.b.call(sb_new).set(text);
+                            self.emit_display(&mut f.b, text, v, ty, true);
+                            f.b.get(text).call(finish).set(text);
+                            f.b.i32(2).get(text).w(I::I64ExtendI32U);
+                        }
+                    }
+                    f.b.data(spec).call_import(guest_abi::imports::Import::Fmt).call(push_str);
                 }
             }
         }
