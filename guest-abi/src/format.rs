@@ -305,7 +305,7 @@ fn group_digits(digits: &str, sep: char, every: usize, min_len: usize) -> String
     let padded = format!("{}{digits}", "0".repeat(n - digits.len()));
     let mut out = String::with_capacity(grouped_len(n));
     for (i, c) in padded.chars().enumerate() {
-        if i > 0 && (n - i) % every == 0 {
+        if i > 0 && (n - i).is_multiple_of(every) {
             out.push(sep);
         }
         out.push(c);
@@ -343,19 +343,20 @@ fn pad(spec: &Spec, head: &str, body: &str, default: Align) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::approx_constant)] // the digits of π are test data here
 mod tests {
     use super::*;
 
     fn int(spec: &str, n: i64) -> String {
-        format_int(&Spec::parse(spec).unwrap(), n)
+        format_int(&Spec::parse(spec).expect("a valid spec"), n)
     }
 
     fn float(spec: &str, x: f64) -> String {
-        format_float(&Spec::parse(spec).unwrap(), x)
+        format_float(&Spec::parse(spec).expect("a valid spec"), x)
     }
 
     fn text(spec: &str, s: &str) -> String {
-        format_text(&Spec::parse(spec).unwrap(), s)
+        format_text(&Spec::parse(spec).expect("a valid spec"), s)
     }
 
     #[test]
