@@ -439,12 +439,12 @@ mod tests {
         for bad in ["q", ".f", "5.", "1001", ".1001f", "<<<", "x5", ",,", "d5"] {
             assert!(Spec::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(Spec::parse("99999999999999999999999").unwrap_err(), SpecError::TooWide);
+        assert_eq!(Spec::parse("99999999999999999999999").expect_err("too wide"), SpecError::TooWide);
     }
 
     #[test]
     fn what_fits_what() {
-        let p = |s: &str| Spec::parse(s).unwrap();
+        let p = |s: &str| Spec::parse(s).expect("a valid spec");
         assert!(p(".2f").misfit(Kind::Text).is_some());
         assert!(p(",").misfit(Kind::Text).is_some());
         assert!(p(">10").misfit(Kind::Text).is_none());
