@@ -13,6 +13,7 @@ mod methods;
 mod names;
 mod orm;
 mod pattern;
+mod prelude;
 pub mod problem;
 mod routes;
 mod state;
@@ -136,6 +137,9 @@ pub(crate) struct Checker {
     pub secrets: BTreeSet<String>,
     /// While checking the top level: globals defined so far.
     pub defined_globals: usize,
+    /// How deep in the bodies of built-in methods written in Fitz (`prelude`) the checker is:
+    /// their `__` primitives are callable there only.
+    pub templates: u32,
     /// Record names by id, for suggestions and messages.
     pub record_names: Vec<String>,
     /// Checked default values of record fields.
@@ -162,6 +166,7 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
         ctx: Vec::new(),
         secrets: BTreeSet::new(),
         defined_globals: 0,
+        templates: 0,
         record_names: Vec::new(),
         field_defaults: HashMap::new(),
         statuses: HashMap::new(),

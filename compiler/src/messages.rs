@@ -150,6 +150,9 @@ impl Messages<'_> {
                 Diagnostic::error("unknown-field", format!("{} has no field `{field}`", self.t(ty))).primary(span, "unknown field"),
                 suggestion,
             ),
+            MethodNeeds { method, ty, what, .. } => {
+                Diagnostic::error("method-needs", format!("`.{method}()` needs {what}, and this is {}", self.t(ty))).primary(span, "called here")
+            }
             UnknownMethod { ty, method, suggestion, .. } => with_suggestion(
                 Diagnostic::error("unknown-method", format!("{} has no method `{method}`", self.t(ty))).primary(span, "unknown method"),
                 suggestion,

@@ -35,3 +35,23 @@ pub fn parse_module(source: &str) -> (Module, Vec<SyntaxError>) {
     errors.dedup_by(|a, b| a.span() == b.span());
     (module, errors)
 }
+
+/// A built-in method written in Fitz (`check::prelude`): its statements, every node spanning
+/// `at` (the call), so what the checker or the running program reports points at the call.
+/// The templates are ours; one that does not parse is a bug, caught by the prelude's tests.
+pub fn parse_template(source: &str, at: crate::span::Span) -> Vec<crate::ast::Stmt> {
+    let (tokens, lex_errors) = lexer::lex(source);
+    assert!(lex_errors.is_empty(), "template does not lex: {source}");
+    let tokens = layout::layout(tokens).into_iter().map(|(_, t, _)| Ok::<_, ()>((at.start, t, at.end)));
+    let mut errors = Vec::new();
+    let module = grammar::ModuleParser::new().parse(&mut errors, source.len() as u32, tokens);
+    let module = module.ok().filter(|_| errors.is_empty()).unwrap_or_else(|| panic!("template does not parse: {source}"));
+    module
+        .items
+        .into_iter()
+        .map(|item| match item {
+            crate::ast::Item::Stmt(s) => s,
+            _ => panic!("a template holds statements only: {source}"),
+        })
+        .collect()
+}

@@ -332,6 +332,18 @@ pub enum Builtin {
     StrLower,
     StrReplace,
     StrIsEmpty,
+    /// `List<Str>` of the characters.
+    StrChars,
+    /// `(s, part)` → the character index of the first (or last) occurrence, or -1.
+    StrIndexOf { last: bool },
+    /// `(list, n)`: drops the items from `n` on (prelude primitive).
+    ListTruncate,
+    /// Parts of a `Range` (prelude primitives).
+    RangeStart,
+    RangeEnd,
+    RangeInclusive,
+    /// `(receiver, message)`: a runtime error at the call (prelude primitive).
+    Fail,
     ListLen,
     /// `(list, start, end)`, a copy of `[start, end)`: negative bounds count from the end,
     /// and both are clamped to the list, as Python's slices are.

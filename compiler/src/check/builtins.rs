@@ -409,6 +409,15 @@ impl Checker {
             (Type::Map(k, _), "keys") => (Builtin::MapKeys, vec![], Type::list((**k).clone())),
             (Type::Map(_, v), "values") => (Builtin::MapValues, vec![], Type::list((**v).clone())),
             (Type::Map(..), "len") => (Builtin::MapLen, vec![], Type::Int),
+            (Type::Str, "chars") => (Builtin::StrChars, vec![], Type::list(Type::Str)),
+            // Primitives of the methods written in Fitz (`prelude`), callable there only.
+            (Type::Str, "__index_of") if self.templates > 0 => (Builtin::StrIndexOf { last: false }, vec![p("part", Type::Str)], Type::Int),
+            (Type::Str, "__last_index_of") if self.templates > 0 => (Builtin::StrIndexOf { last: true }, vec![p("part", Type::Str)], Type::Int),
+            (Type::List(_), "__truncate") if self.templates > 0 => (Builtin::ListTruncate, vec![p("n", Type::Int)], Type::Null),
+            (Type::Range, "__start") if self.templates > 0 => (Builtin::RangeStart, vec![], Type::Int),
+            (Type::Range, "__end") if self.templates > 0 => (Builtin::RangeEnd, vec![], Type::Int),
+            (Type::Range, "__inclusive") if self.templates > 0 => (Builtin::RangeInclusive, vec![], Type::Bool),
+            (_, "__fail") if self.templates > 0 => (Builtin::Fail, vec![p("message", Type::Str)], Type::Never),
             (Type::Future(inner), _) => {
                 let inner = self.res(inner);
                 self.report(Problem::MissingAwait { inner, span: recv.span });
@@ -425,6 +434,11 @@ impl Checker {
                 self.report(Problem::CannotInfer { name: super::expr::describe(&recv), span: recv.span });
                 self.infer_args_loosely(args);
                 return Self::error_expr(span);
+            }
+            _ if !m.starts_with("__") && self.template(&ty, m).is_some() => {
+                let tpl = self.template(&ty, m).expect("just found");
+                let targs = self.check_args(&format!(".{m}()"), &tpl.params, args, span);
+                return self.expand_template(m, tpl, recv, targs, span);
             }
             _ => {
                 if self.is_jwt_result(&recv) {
@@ -457,9 +471,19 @@ impl Checker {
 
 pub fn methods_of(ty: &Type) -> &'static [&'static str] {
     match ty {
-        Type::Str => &["len", "split", "contains", "starts_with", "ends_with", "trim", "upper", "lower", "replace", "is_empty"],
-        Type::List(_) => &["len", "push", "map", "filter", "find", "any", "all", "contains", "first", "last", "join"],
-        Type::Map(..) => &["get", "has", "keys", "values", "len"],
+        Type::Str => &[
+            "len", "split", "contains", "starts_with", "ends_with", "trim", "upper", "lower", "replace", "is_empty", "chars",
+            "repeat", "trim_start", "trim_end", "find", "index_of", "last_index_of", "pad_start", "pad_end", "center", "left",
+            "right", "split_at", "reverse", "count",
+        ],
+        Type::List(_) => &[
+            "len", "push", "map", "filter", "find", "any", "all", "contains", "first", "last", "join", "count", "find_index",
+            "reduce", "flat_map", "flatten", "enumerate", "zip", "chain", "partition", "min", "max", "sum", "product", "unique",
+            "to_map", "zip_to_map", "sort", "sort_by", "reverse", "pop", "is_empty", "starts_with", "ends_with", "insert_at",
+            "remove_at", "index_of",
+        ],
+        Type::Map(..) => &["get", "has", "keys", "values", "len", "filter", "map_values", "merge", "update", "keys_sorted", "entries", "invert", "is_empty"],
+        Type::Range => &["enumerate", "zip", "chain", "len", "step_by", "to_list"],
         Type::Secret => &["expose"],
         Type::DateTime => &["timestamp"],
         Type::Uuid => &["to_str"],

@@ -1063,7 +1063,7 @@ pub fn printable(ty: &Type) -> bool {
     }
 }
 
-fn comparable(ty: &Type) -> bool {
+pub(super) fn comparable(ty: &Type) -> bool {
     match ty {
         Type::Fn(..) | Type::DbConn | Type::Future(_) | Type::Query(_) | Type::Secret => false,
         Type::List(t) | Type::Nullable(t) => comparable(t),

@@ -54,6 +54,7 @@ pub enum Problem {
     UnknownName { name: String, span: Span, suggestion: Option<String> },
     UnknownType { name: String, span: Span, suggestion: Option<String> },
     UnknownField { ty: Type, field: String, span: Span, suggestion: Option<String> },
+    MethodNeeds { method: String, ty: Type, what: &'static str, span: Span },
     UnknownMethod { ty: Type, method: String, span: Span, suggestion: Option<String> },
     Duplicate { what: &'static str, name: String, span: Span, first: Span },
     AssignToUndeclared { name: String, span: Span },
@@ -179,6 +180,7 @@ impl Problem {
             UnknownName { span, .. }
             | UnknownType { span, .. }
             | UnknownField { span, .. }
+            | MethodNeeds { span, .. }
             | UnknownMethod { span, .. }
             | Duplicate { span, .. }
             | AssignToUndeclared { span, .. }

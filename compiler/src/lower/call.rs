@@ -111,6 +111,38 @@ impl Lowerer<'_> {
                 f.b.call(slice);
             }
             Builtin::StrSlice => rt_call(self, f, Rt::StrSlice),
+            Builtin::StrChars => rt_call(self, f, Rt::StrChars),
+            Builtin::StrIndexOf { last } => {
+                let index_of = self.rt(Rt::StrIndexOf);
+                self.lower_expr(f, &args[0]);
+                self.lower_expr(f, &args[1]);
+                f.b.i32(i32::from(last)).call(index_of);
+            }
+            Builtin::ListTruncate => {
+                // Only ever shrinks: `n` at or past the length leaves the list as it is.
+                let l = self.lower_to_local(f, &args[0]);
+                let n = self.lower_to_local(f, &args[1]);
+                f.b.get(n).get(l).load32(LIST_LEN).w(I::I64ExtendI32U).w(I::I64LtU);
+                f.b.if_(None);
+                f.b.get(l).get(n).w(I::I32WrapI64).store32(LIST_LEN);
+                f.b.end();
+                f.b.i32(0);
+            }
+            Builtin::RangeStart | Builtin::RangeEnd => {
+                self.lower_expr(f, &args[0]);
+                f.b.load64(if builtin == Builtin::RangeStart { 0 } else { 8 });
+            }
+            Builtin::RangeInclusive => {
+                self.lower_expr(f, &args[0]);
+                f.b.load32(16);
+            }
+            Builtin::Fail => {
+                let fail = self.rt(Rt::Fail);
+                let (line, col) = self.line_col(e.span);
+                self.lower_discard(f, &args[0]);
+                self.lower_expr(f, &args[1]);
+                f.b.i32(line).i32(col).i32(0).call(fail).unreachable();
+            }
             Builtin::ListLen => {
                 self.lower_expr(f, &args[0]);
                 f.b.load32(LIST_LEN).w(I::I64ExtendI32U);
@@ -153,7 +185,7 @@ impl Lowerer<'_> {
                 let l = self.lower_to_local(f, &args[0]);
                 let ok = self.rt(Rt::ResultNew(k));
                 let err = self.rt(Rt::ResultNew(ValType::I32));
-                let msg = self.string("the list is empty");
+                let msg = self.string("lista vacía");
                 f.b.get(l).load32(LIST_LEN).i32_eqz();
                 f.b.if_(Some(ValType::I32));
                 f.b.u32(RESULT_ERR).data(msg).call(err);
@@ -308,7 +340,7 @@ impl Lowerer<'_> {
             }
             Builtin::ListFind => {
                 let err = self.rt(Rt::ResultNew(ValType::I32));
-                let msg = self.string("no item matched");
+                let msg = self.string("no encontrado");
                 f.b.u32(RESULT_ERR).data(msg).call(err);
             }
             _ => {}

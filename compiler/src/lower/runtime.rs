@@ -72,6 +72,11 @@ pub enum Rt {
     UuidV4,
     ListSlice,
     StrSlice,
+    /// `(s) -> List<Str>`, one string per character.
+    StrChars,
+    /// `(s, part, last: i32) -> i64`: the character index of the first (or last) occurrence,
+    /// or -1.
+    StrIndexOf,
 }
 
 impl Lowerer<'_> {
@@ -124,6 +129,8 @@ impl Lowerer<'_> {
             Rt::UuidV4 => self.rt_uuid_v4(),
             Rt::ListSlice => self.rt_list_slice(),
             Rt::StrSlice => self.rt_str_slice(),
+            Rt::StrChars => self.rt_str_chars(),
+            Rt::StrIndexOf => self.rt_str_index_of(),
         };
         self.define(id, f);
         id

@@ -177,6 +177,76 @@ impl Lowerer<'_> {
         b
     }
 
+    /// `(s) -> List<Str>`: each character (a lead byte and its continuation bytes) copied.
+    pub(super) fn rt_str_chars(&mut self) -> FnBuilder {
+        let (alloc, list_new, push) = (self.rt(Rt::Alloc), self.rt(Rt::ListNew), self.rt(Rt::ListPush(ValType::I32)));
+        let mut b = FnBuilder::new(name("str_chars"), vec![ValType::I32], vec![ValType::I32]);
+        let s = b.param(0);
+        let (n, i, start, out, c) = (b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32));
+        b.get(s).load32(0).set(n);
+        b.get(n).i32(4).call(list_new).set(out);
+        let done = b.block(None);
+        let lp = b.loop_(None);
+        b.get(i).get(n).i32_ge_u().br_if(done);
+        b.get(i).set(start);
+        b.inc(i, 1);
+        let cont = b.block(None);
+        let more = b.loop_(None);
+        b.get(i).get(n).i32_ge_u().br_if(cont);
+        b.get(s).get(i).i32_add().load8(STR_BYTES).i32(0xc0).w(I::I32And).i32(0x80).i32_ne().br_if(cont);
+        b.inc(i, 1).br(more);
+        b.end();
+        b.end();
+        b.get(i).get(start).i32_sub().u32(STR_BYTES).i32_add().call(alloc).tee(c);
+        b.get(i).get(start).i32_sub().store32(0);
+        b.get(c).u32(STR_BYTES).i32_add();
+        b.get(s).get(start).i32_add().u32(STR_BYTES).i32_add();
+        b.get(i).get(start).i32_sub().memcpy();
+        b.get(out).get(c).call(push);
+        b.br(lp);
+        b.end();
+        b.end();
+        b.get(out);
+        b
+    }
+
+    /// `(s, part, last) -> i64`: the byte search of `str_find`, its answer counted in
+    /// characters.
+    pub(super) fn rt_str_index_of(&mut self) -> FnBuilder {
+        let find = self.rt(Rt::StrFind);
+        let mut b = FnBuilder::new(name("str_index_of"), vec![ValType::I32; 3], vec![ValType::I64]);
+        let (s, part, last) = (b.param(0), b.param(1), b.param(2));
+        let (at, p, i, count) = (b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I64));
+        b.i32(-1).set(at);
+        let found = b.block(None);
+        let lp = b.loop_(None);
+        b.get(s).get(part).get(p).call(find).tee(i).i32(0).w(I::I32LtS).br_if(found);
+        b.get(i).set(at);
+        b.get(last).i32_eqz().br_if(found);
+        b.get(i).i32(1).i32_add().set(p);
+        // Past the end no occurrence can start (an empty part is found at the end once).
+        b.get(p).get(s).load32(0).i32_gt_u().br_if(found);
+        b.br(lp);
+        b.end();
+        b.end();
+        b.get(at).i32(0).w(I::I32LtS);
+        b.if_(None);
+        b.i64(-1).ret();
+        b.end();
+        b.i32(0).set(i);
+        let done = b.block(None);
+        let count_lp = b.loop_(None);
+        b.get(i).get(at).i32_ge_u().br_if(done);
+        b.get(count);
+        b.get(s).get(i).i32_add().load8(STR_BYTES).i32(0xc0).w(I::I32And).i32(0x80).i32_ne().w(I::I64ExtendI32U);
+        b.i64_add().set(count);
+        b.inc(i, 1).br(count_lp);
+        b.end();
+        b.end();
+        b.get(count);
+        b
+    }
+
     pub(super) fn rt_str_starts_with(&mut self) -> FnBuilder {
         let mem_eq = self.rt(Rt::MemEq);
         let mut b = FnBuilder::new(name("str_starts_with"), vec![ValType::I32; 2], vec![ValType::I32]);

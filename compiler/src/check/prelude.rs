@@ -1,0 +1,608 @@
+//! Methods of the built-in types written in Fitz: the rest of upstream's `List`, `Map`, `Str`
+//! and range methods (`reduce`, `sort_by`, `enumerate`, `pad_start`, `merge`, …).
+//!
+//! Each is a signature, checked like any built-in's, and a body of Fitz statements that sees
+//! the receiver and the arguments under their parameter names. The call becomes that body,
+//! checked in place with the argument types known, so it is compiled like the user's own
+//! loops. Bodies declare every variable with `let` (never by assignment, which could reach a
+//! global of the same name), and their spans are the call's (`syntax::parse_template`).
+//! Names starting with `__` are primitives only bodies may call (`__index_of`, `__fail`, …).
+
+use super::builtins::BParam;
+use super::problem::{Expectation, Problem};
+use super::Checker;
+use crate::ast;
+use crate::span::Span;
+use crate::tast::{TBlock, TExpr, TExprKind, TStmt};
+use crate::types::Type;
+
+/// What a method needs of its receiver's item (or key, or value) type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    Nothing,
+    /// `<` between two of them: `Int`, `Float` or `Str`.
+    Order,
+    /// A number: `Int` or `Float`.
+    Number,
+    /// A map key: `Int`, `Float`, `Str` or `Bool`.
+    Key,
+    /// `==` between two of them.
+    Equality,
+}
+
+/// A method written in Fitz: parameters after the receiver (named `recv` in the body), the
+/// result type, what the checked type must allow, and the body.
+pub struct Template {
+    pub params: Vec<BParam>,
+    pub ret: Type,
+    pub needs: Needs,
+    /// The type `needs` applies to.
+    pub subject: Type,
+    pub body: &'static str,
+}
+
+fn p(name: &str, ty: Type) -> BParam {
+    BParam { name: name.to_string(), ty, default: None, variadic: false }
+}
+
+fn pair(a: Type, b: Type) -> Type {
+    Type::Tuple(vec![a, b])
+}
+
+impl Checker {
+    /// The template for `method` on a receiver of type `ty`, if there is one.
+    pub fn template(&mut self, ty: &Type, method: &str) -> Option<Template> {
+        let t = |ret: Type, params: Vec<BParam>, body: &'static str| Template { params, ret, needs: Needs::Nothing, subject: Type::Null, body };
+        let needs = |mut tpl: Template, needs: Needs, subject: Type| {
+            tpl.needs = needs;
+            tpl.subject = subject;
+            tpl
+        };
+        let pred = |x: &Type| Type::Fn(vec![x.clone()], Box::new(Type::Bool));
+        let item = match ty {
+            Type::List(x) => Some((**x).clone()),
+            Type::Range => Some(Type::Int),
+            _ => None,
+        };
+        // Ranges share a few of the list methods (their items are `Int`s, read in order).
+        if matches!(ty, Type::Range) && !matches!(method, "enumerate" | "zip" | "chain" | "len" | "step_by" | "to_list") {
+            return None;
+        }
+        if let Some(x) = &item {
+            let x = x.clone();
+            let list = Type::list(x.clone());
+            let tpl = match method {
+                "count" => t(Type::Int, vec![p("f", pred(&x))], COUNT),
+                "find_index" => t(Type::result(Type::Int), vec![p("f", pred(&x))], FIND_INDEX),
+                "reduce" => {
+                    let acc = self.unifier.fresh();
+                    let f = Type::Fn(vec![acc.clone(), x.clone()], Box::new(acc.clone()));
+                    t(acc.clone(), vec![p("init", acc), p("f", f)], REDUCE)
+                }
+                "flat_map" => {
+                    let u = self.unifier.fresh();
+                    t(Type::list(u.clone()), vec![p("f", Type::Fn(vec![x.clone()], Box::new(Type::list(u))))], FLAT_MAP)
+                }
+                "enumerate" => t(Type::list(pair(Type::Int, x.clone())), vec![], ENUMERATE),
+                "zip" => {
+                    let u = self.unifier.fresh();
+                    t(Type::list(pair(x.clone(), u.clone())), vec![p("other", Type::list(u))], ZIP)
+                }
+                "chain" => t(list.clone(), vec![p("other", list.clone())], CHAIN),
+                "partition" => t(pair(list.clone(), list.clone()), vec![p("f", pred(&x))], PARTITION),
+                "min" => needs(t(Type::result(x.clone()), vec![], MIN), Needs::Order, x.clone()),
+                "max" => needs(t(Type::result(x.clone()), vec![], MAX), Needs::Order, x.clone()),
+                "sum" | "product" => {
+                    let body = match (method, &x) {
+                        ("sum", Type::Float) => SUM_FLOAT,
+                        ("sum", _) => SUM_INT,
+                        (_, Type::Float) => PRODUCT_FLOAT,
+                        _ => PRODUCT_INT,
+                    };
+                    needs(t(x.clone(), vec![], body), Needs::Number, x.clone())
+                }
+                "unique" => needs(t(list.clone(), vec![], UNIQUE), Needs::Equality, x.clone()),
+                "to_map" => match &x {
+                    Type::Tuple(kv) if kv.len() == 2 => {
+                        needs(t(Type::map(kv[0].clone(), kv[1].clone()), vec![], TO_MAP), Needs::Key, kv[0].clone())
+                    }
+                    _ => return None,
+                },
+                "zip_to_map" => {
+                    let v = self.unifier.fresh();
+                    needs(t(Type::map(x.clone(), v.clone()), vec![p("values", Type::list(v))], ZIP_TO_MAP), Needs::Key, x.clone())
+                }
+                _ => match (ty, method) {
+                    (Type::Range, "len") => t(Type::Int, vec![], RANGE_LEN),
+                    (Type::Range, "step_by") => t(list.clone(), vec![p("step", Type::Int)], RANGE_STEP_BY),
+                    (Type::Range, "to_list") => t(list.clone(), vec![], CHAIN_ONE),
+                    (Type::List(_), "sort") => needs(t(Type::Null, vec![], SORT), Needs::Order, x.clone()),
+                    (Type::List(_), "sort_by") => {
+                        let cmp = Type::Fn(vec![x.clone(), x.clone()], Box::new(Type::Int));
+                        t(Type::Null, vec![p("cmp", cmp)], SORT_BY)
+                    }
+                    (Type::List(_), "reverse") => t(Type::Null, vec![], REVERSE),
+                    (Type::List(_), "pop") => t(Type::result(x.clone()), vec![], POP),
+                    (Type::List(_), "is_empty") => t(Type::Bool, vec![], IS_EMPTY),
+                    (Type::List(_), "flatten") => match &x {
+                        Type::List(inner) => t(Type::list((**inner).clone()), vec![], FLATTEN),
+                        _ => return None,
+                    },
+                    (Type::List(_), "starts_with") => needs(t(Type::Bool, vec![p("prefix", list.clone())], LIST_STARTS_WITH), Needs::Equality, x.clone()),
+                    (Type::List(_), "ends_with") => needs(t(Type::Bool, vec![p("suffix", list.clone())], LIST_ENDS_WITH), Needs::Equality, x.clone()),
+                    (Type::List(_), "insert_at") => t(list.clone(), vec![p("index", Type::Int), p("item", x.clone())], INSERT_AT),
+                    (Type::List(_), "remove_at") => t(list.clone(), vec![p("index", Type::Int)], REMOVE_AT),
+                    (Type::List(_), "index_of") => needs(t(Type::result(Type::Int), vec![p("item", x.clone())], LIST_INDEX_OF), Needs::Equality, x.clone()),
+                    _ => return None,
+                },
+            };
+            return Some(tpl);
+        }
+        match ty {
+            Type::Map(k, v) => {
+                let (k, v) = ((**k).clone(), (**v).clone());
+                let map = ty.clone();
+                Some(match method {
+                    "filter" => t(map, vec![p("f", Type::Fn(vec![k, v], Box::new(Type::Bool)))], MAP_FILTER),
+                    "map_values" => {
+                        let u = self.unifier.fresh();
+                        t(Type::map(k, u.clone()), vec![p("f", Type::Fn(vec![v], Box::new(u)))], MAP_MAP_VALUES)
+                    }
+                    "merge" => t(map.clone(), vec![p("other", map)], MAP_MERGE),
+                    "update" => t(map, vec![p("key", k), p("f", Type::Fn(vec![v.clone()], Box::new(v)))], MAP_UPDATE),
+                    "keys_sorted" => needs(t(Type::list(k.clone()), vec![], MAP_KEYS_SORTED), Needs::Order, k),
+                    "entries" => t(Type::list(pair(k, v)), vec![], MAP_ENTRIES),
+                    "invert" => needs(t(Type::map(v.clone(), k), vec![], MAP_INVERT), Needs::Key, v),
+                    "is_empty" => t(Type::Bool, vec![], IS_EMPTY),
+                    _ => return None,
+                })
+            }
+            Type::Str => Some(match method {
+                "repeat" => t(Type::Str, vec![p("n", Type::Int)], STR_REPEAT),
+                "trim_start" => t(Type::Str, vec![], STR_TRIM_START),
+                "trim_end" => t(Type::Str, vec![], STR_TRIM_END),
+                "find" | "index_of" => t(Type::result(Type::Int), vec![p("part", Type::Str)], STR_FIND),
+                "last_index_of" => t(Type::result(Type::Int), vec![p("part", Type::Str)], STR_LAST_INDEX_OF),
+                "pad_start" => t(Type::Str, vec![p("width", Type::Int), p("fill", Type::Str)], STR_PAD_START),
+                "pad_end" => t(Type::Str, vec![p("width", Type::Int), p("fill", Type::Str)], STR_PAD_END),
+                "center" => t(Type::Str, vec![p("width", Type::Int), p("fill", Type::Str)], STR_CENTER),
+                "left" => t(Type::Str, vec![p("n", Type::Int)], STR_LEFT),
+                "right" => t(Type::Str, vec![p("n", Type::Int)], STR_RIGHT),
+                "split_at" => t(pair(Type::Str, Type::Str), vec![p("index", Type::Int)], STR_SPLIT_AT),
+                "reverse" => t(Type::Str, vec![], STR_REVERSE),
+                "count" => t(Type::Int, vec![p("part", Type::Str)], STR_COUNT),
+                _ => return None,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Checks the call of a template: its needs, then its body with the receiver and the
+    /// checked arguments bound to its parameter names.
+    pub fn expand_template(&mut self, method: &str, tpl: Template, recv: TExpr, targs: Vec<TExpr>, span: Span) -> TExpr {
+        if let Some(what) = self.unmet(tpl.needs, &tpl.subject) {
+            let ty = self.res(&recv.ty);
+            self.report(Problem::MethodNeeds { method: method.to_string(), ty, what, span });
+            return Self::error_expr(span);
+        }
+        self.push_scope();
+        let mut stmts = Vec::with_capacity(targs.len() + 2);
+        let names = std::iter::once("recv").chain(tpl.params.iter().map(|p| p.name.as_str()));
+        for (name, value) in names.zip(std::iter::once(recv).chain(targs)) {
+            let local = self.declare_local(name, value.ty.clone(), span);
+            stmts.push(TStmt::Let { local, value });
+        }
+        self.templates += 1;
+        let body = crate::syntax::parse_template(tpl.body, span);
+        let (block, ty) = self.check_block(&ast::Block { stmts: body, span }, Some(Some(&tpl.ret)));
+        self.templates -= 1;
+        self.pop_scope();
+        let value = self.coerce(TExpr { kind: TExprKind::Block(block), ty, span }, &tpl.ret, Expectation::Plain);
+        stmts.push(TStmt::Expr(value));
+        let ty = self.res(&tpl.ret);
+        TExpr { kind: TExprKind::Block(TBlock { stmts, span }), ty, span }
+    }
+
+    fn unmet(&mut self, needs: Needs, subject: &Type) -> Option<&'static str> {
+        let t = self.res(subject);
+        let ok = match (needs, &t) {
+            (Needs::Nothing, _) | (_, Type::Error) => true,
+            (Needs::Order, t) => matches!(t, Type::Int | Type::Float | Type::Str),
+            (Needs::Number, t) => matches!(t, Type::Int | Type::Float),
+            (Needs::Key, t) => matches!(t, Type::Int | Type::Float | Type::Str | Type::Bool),
+            (Needs::Equality, t) => super::expr::comparable(t),
+        };
+        (!ok).then_some(match needs {
+            Needs::Order => "items ordered by `<` (`Int`, `Float` or `Str`)",
+            Needs::Number => "numbers (`Int` or `Float`)",
+            Needs::Key => "map keys (`Int`, `Float`, `Str` or `Bool`)",
+            _ => "items compared by `==`",
+        })
+    }
+}
+
+const COUNT: &str = "
+let n = 0
+for x in recv { if f(x) { n += 1 } }
+n";
+
+const FIND_INDEX: &str = "
+let i = 0
+let at = -1
+for x in recv {
+    if f(x) {
+        at = i
+        break
+    }
+    i += 1
+}
+if at < 0 { Err(\"no encontrado\") } else { Ok(at) }";
+
+const REDUCE: &str = "
+let acc = init
+for x in recv { acc = f(acc, x) }
+acc";
+
+const FLAT_MAP: &str = "
+let out = []
+for x in recv { for y in f(x) { out.push(y) } }
+out";
+
+const FLATTEN: &str = "
+let out = []
+for inner in recv { for y in inner { out.push(y) } }
+out";
+
+const ENUMERATE: &str = "
+let out = []
+let i = 0
+for x in recv {
+    out.push((i, x))
+    i += 1
+}
+out";
+
+const ZIP: &str = "
+let out = []
+let i = 0
+for x in recv {
+    if i >= other.len() { break }
+    out.push((x, other[i]))
+    i += 1
+}
+out";
+
+const CHAIN: &str = "
+let out = []
+for x in recv { out.push(x) }
+for x in other { out.push(x) }
+out";
+
+const CHAIN_ONE: &str = "
+let out = []
+for x in recv { out.push(x) }
+out";
+
+const PARTITION: &str = "
+let yes = []
+let no = []
+for x in recv {
+    if f(x) { yes.push(x) } else { no.push(x) }
+}
+(yes, no)";
+
+const MIN: &str = "
+if recv.len() == 0 { Err(\"lista vacía\") } else {
+    let best = recv[0]
+    for x in recv { if x < best { best = x } }
+    Ok(best)
+}";
+
+const MAX: &str = "
+if recv.len() == 0 { Err(\"lista vacía\") } else {
+    let best = recv[0]
+    for x in recv { if best < x { best = x } }
+    Ok(best)
+}";
+
+const SUM_INT: &str = "
+let total = 0
+for x in recv { total += x }
+total";
+
+const SUM_FLOAT: &str = "
+let total = 0.0
+for x in recv { total += x }
+total";
+
+const PRODUCT_INT: &str = "
+let total = 1
+for x in recv { total *= x }
+total";
+
+const PRODUCT_FLOAT: &str = "
+let total = 1.0
+for x in recv { total *= x }
+total";
+
+const UNIQUE: &str = "
+let out = []
+for x in recv { if not out.contains(x) { out.push(x) } }
+out";
+
+const TO_MAP: &str = "
+let out = {}
+for (k, v) in recv { out[k] = v }
+out";
+
+const ZIP_TO_MAP: &str = "
+let out = {}
+let i = 0
+for k in recv {
+    if i >= values.len() { break }
+    out[k] = values[i]
+    i += 1
+}
+out";
+
+const RANGE_LEN: &str = "
+let n = recv.__end() - recv.__start()
+if recv.__inclusive() { n += 1 }
+if n < 0 { 0 } else { n }";
+
+const RANGE_STEP_BY: &str = "
+if step <= 0 { recv.__fail(\"step_by needs a step above 0\") }
+let out = []
+let i = recv.__start()
+let end = recv.__end()
+while i < end or (recv.__inclusive() and i == end) {
+    out.push(i)
+    i += step
+}
+out";
+
+// A stable merge sort, bottom up, then copied back into the list.
+const SORT: &str = "
+let n = recv.len()
+let a = recv[..]
+let width = 1
+while width < n {
+    let b = []
+    let lo = 0
+    while lo < n {
+        let mid = lo + width
+        if mid > n { mid = n }
+        let hi = mid + width
+        if hi > n { hi = n }
+        let i = lo
+        let j = mid
+        while i < mid or j < hi {
+            if j >= hi or (i < mid and not (a[j] < a[i])) {
+                b.push(a[i])
+                i += 1
+            } else {
+                b.push(a[j])
+                j += 1
+            }
+        }
+        lo = hi
+    }
+    a = b
+    width *= 2
+}
+let k = 0
+while k < n {
+    recv[k] = a[k]
+    k += 1
+}
+null";
+
+const SORT_BY: &str = "
+let n = recv.len()
+let a = recv[..]
+let width = 1
+while width < n {
+    let b = []
+    let lo = 0
+    while lo < n {
+        let mid = lo + width
+        if mid > n { mid = n }
+        let hi = mid + width
+        if hi > n { hi = n }
+        let i = lo
+        let j = mid
+        while i < mid or j < hi {
+            if j >= hi or (i < mid and cmp(a[i], a[j]) <= 0) {
+                b.push(a[i])
+                i += 1
+            } else {
+                b.push(a[j])
+                j += 1
+            }
+        }
+        lo = hi
+    }
+    a = b
+    width *= 2
+}
+let k = 0
+while k < n {
+    recv[k] = a[k]
+    k += 1
+}
+null";
+
+const REVERSE: &str = "
+let i = 0
+let j = recv.len() - 1
+while i < j {
+    let t = recv[i]
+    recv[i] = recv[j]
+    recv[j] = t
+    i += 1
+    j -= 1
+}
+null";
+
+const POP: &str = "
+let n = recv.len()
+if n == 0 { Err(\"lista vacía\") } else {
+    let last = recv[n - 1]
+    recv.__truncate(n - 1)
+    Ok(last)
+}";
+
+const IS_EMPTY: &str = "recv.len() == 0";
+
+const LIST_STARTS_WITH: &str = "
+if prefix.len() > recv.len() { false } else { recv[..prefix.len()] == prefix }";
+
+const LIST_ENDS_WITH: &str = "
+if suffix.len() > recv.len() { false } else { recv[recv.len() - suffix.len()..] == suffix }";
+
+const INSERT_AT: &str = "
+let at = index
+if at < 0 { at = 0 }
+if at > recv.len() { at = recv.len() }
+let out = recv[..at]
+out.push(item)
+for x in recv[at..] { out.push(x) }
+out";
+
+const REMOVE_AT: &str = "
+if index < 0 or index >= recv.len() { recv[..] } else {
+    let out = recv[..index]
+    for x in recv[index + 1..] { out.push(x) }
+    out
+}";
+
+const LIST_INDEX_OF: &str = "
+let i = 0
+let at = -1
+for x in recv {
+    if x == item {
+        at = i
+        break
+    }
+    i += 1
+}
+if at < 0 { Err(\"no encontrado\") } else { Ok(at) }";
+
+const MAP_FILTER: &str = "
+let out = {}
+for (k, v) in recv { if f(k, v) { out[k] = v } }
+out";
+
+const MAP_MAP_VALUES: &str = "
+let out = {}
+for (k, v) in recv { out[k] = f(v) }
+out";
+
+const MAP_MERGE: &str = "
+let out = {}
+for (k, v) in recv { out[k] = v }
+for (k, v) in other { out[k] = v }
+out";
+
+const MAP_UPDATE: &str = "
+let out = {}
+for (k, v) in recv {
+    if k == key { out[k] = f(v) } else { out[k] = v }
+}
+out";
+
+const MAP_KEYS_SORTED: &str = "
+let keys = recv.keys()
+keys.sort()
+keys";
+
+const MAP_ENTRIES: &str = "[(k, v) for (k, v) in recv]";
+
+const MAP_INVERT: &str = "
+let out = {}
+for (k, v) in recv { out[v] = k }
+out";
+
+const STR_REPEAT: &str = "[recv for _ in 0..n].join(\"\")";
+
+const STR_TRIM_START: &str = "
+let t = recv.trim()
+if t == \"\" { \"\" } else { recv[recv.__index_of(t)..] }";
+
+const STR_TRIM_END: &str = "
+let t = recv.trim()
+if t == \"\" { \"\" } else { recv[..recv.__index_of(t) + t.len()] }";
+
+const STR_FIND: &str = "
+let at = recv.__index_of(part)
+if at < 0 { Err(\"no encontrado\") } else { Ok(at) }";
+
+const STR_LAST_INDEX_OF: &str = "
+let at = recv.__last_index_of(part)
+if at < 0 { Err(\"no encontrado\") } else { Ok(at) }";
+
+const STR_PAD_START: &str = "
+let missing = width - recv.len()
+if missing <= 0 or fill == \"\" { recv } else { fill.repeat(missing)[..missing] + recv }";
+
+const STR_PAD_END: &str = "
+let missing = width - recv.len()
+if missing <= 0 or fill == \"\" { recv } else { recv + fill.repeat(missing)[..missing] }";
+
+const STR_CENTER: &str = "
+let missing = width - recv.len()
+if missing <= 0 or fill == \"\" { recv } else {
+    let left = missing / 2
+    fill.repeat(left)[..left] + recv + fill.repeat(missing - left)[..missing - left]
+}";
+
+const STR_LEFT: &str = "if n <= 0 { \"\" } else { recv[..n] }";
+
+const STR_RIGHT: &str = "
+let from = recv.len() - n
+if from < 0 { from = 0 }
+if n <= 0 { \"\" } else { recv[from..] }";
+
+const STR_SPLIT_AT: &str = "
+let at = index
+if at < 0 { at = 0 }
+(recv[..at], recv[at..])";
+
+const STR_REVERSE: &str = "
+let cs = recv.chars()
+cs.reverse()
+cs.join(\"\")";
+
+const STR_COUNT: &str = "
+if part == \"\" { recv.len() + 1 } else {
+    let n = 0
+    let rest = recv
+    let at = rest.__index_of(part)
+    while at >= 0 {
+        n += 1
+        rest = rest[at + part.len()..]
+        at = rest.__index_of(part)
+    }
+    n
+}";
+
+#[cfg(test)]
+const ALL: &[&str] = &[
+    COUNT, FIND_INDEX, REDUCE, FLAT_MAP, FLATTEN, ENUMERATE, ZIP, CHAIN, CHAIN_ONE, PARTITION, MIN, MAX, SUM_INT, SUM_FLOAT,
+    PRODUCT_INT, PRODUCT_FLOAT, UNIQUE, TO_MAP, ZIP_TO_MAP, RANGE_LEN, RANGE_STEP_BY, SORT, SORT_BY, REVERSE, POP, IS_EMPTY,
+    LIST_STARTS_WITH, LIST_ENDS_WITH, INSERT_AT, REMOVE_AT, LIST_INDEX_OF, MAP_FILTER, MAP_MAP_VALUES, MAP_MERGE, MAP_UPDATE,
+    MAP_KEYS_SORTED, MAP_ENTRIES, MAP_INVERT, STR_REPEAT, STR_TRIM_START, STR_TRIM_END, STR_FIND, STR_LAST_INDEX_OF,
+    STR_PAD_START, STR_PAD_END, STR_CENTER, STR_LEFT, STR_RIGHT, STR_SPLIT_AT, STR_REVERSE, STR_COUNT,
+];
+
+#[cfg(test)]
+mod tests {
+    /// Every body parses (a template that does not is a bug the first call would hit).
+    #[test]
+    fn every_template_parses() {
+        for body in super::ALL {
+            let stmts = crate::syntax::parse_template(body, crate::span::Span::new(3, 9));
+            assert!(!stmts.is_empty(), "{body}");
+        }
+    }
+}
