@@ -343,6 +343,7 @@ impl Checker {
                     "Null" => Some(Type::Null),
                     "DateTime" => Some(Type::DateTime),
                     "Uuid" => Some(Type::Uuid),
+                    "RandGen" => Some(Type::RandGen),
                     "DbConn" => Some(Type::DbConn),
                     _ => None,
                 };
@@ -818,7 +819,7 @@ fn pattern_names(p: &ast::Pattern) -> Vec<(String, Span)> {
 }
 
 pub const BUILTIN_TYPES: &[&str] =
-    &["Int", "Float", "Str", "Bool", "Null", "List", "Map", "Result", "DateTime", "Uuid", "DbConn", "Secret", "Future"];
+    &["Int", "Float", "Str", "Bool", "Null", "List", "Map", "Result", "DateTime", "Uuid", "DbConn", "Secret", "Future", "RandGen"];
 
 fn is_builtin_type(name: &str) -> bool {
     BUILTIN_TYPES.contains(&name)

@@ -151,7 +151,7 @@ impl Messages<'_> {
                 suggestion,
             ),
             MethodNeeds { method, ty, what, .. } => {
-                Diagnostic::error("method-needs", format!("`.{method}()` needs {what}, and this is {}", self.t(ty))).primary(span, "called here")
+                Diagnostic::error("method-needs", format!("`{method}` needs {what}, and this is {}", self.t(ty))).primary(span, "called here")
             }
             UnknownMethod { ty, method, suggestion, .. } => with_suggestion(
                 Diagnostic::error("unknown-method", format!("{} has no method `{method}`", self.t(ty))).primary(span, "unknown method"),

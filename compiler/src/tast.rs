@@ -344,6 +344,20 @@ pub enum Builtin {
     RangeInclusive,
     /// `(receiver, message)`: a runtime error at the call (prelude primitive).
     Fail,
+    /// Global numeric functions the machine does directly.
+    Num(NumOp),
+    /// `rand.seeded(seed) -> RandGen`
+    RandSeeded,
+    /// A generator seeded from the host's entropy (prelude primitive behind `rand.*`).
+    RandFresh,
+    /// `(gen) -> Int`: the next SplitMix64 output (prelude primitive).
+    RandNext,
+    /// `(a, b) -> Int`: unsigned remainder (prelude primitive).
+    IntURem,
+    /// `(bits) -> Float`: the top 53 bits as a fraction in [0, 1) (prelude primitive).
+    UnitFloat,
+    /// `(x: Float, spec: Str) -> Str`: a format spec known only at run time (prelude primitive).
+    FmtWith,
     ListLen,
     /// `(list, start, end)`, a copy of `[start, end)`: negative bounds count from the end,
     /// and both are clamped to the list, as Python's slices are.
@@ -365,6 +379,23 @@ pub enum Builtin {
     MapKeys,
     MapValues,
     MapLen,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NumOp {
+    /// `sqrt(Float) -> Float`
+    Sqrt,
+    /// `ceil`, `floor`, `round` (half away from zero): `Float -> Int`, saturating.
+    Ceil,
+    Floor,
+    Round,
+    /// `pow(Float, Float) -> Float`, by the host (`math` import).
+    Pow,
+    Popcount,
+    LeadingZeros,
+    TrailingZeros,
+    RotateLeft,
+    RotateRight,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

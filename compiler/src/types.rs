@@ -29,6 +29,8 @@ pub enum Type {
     /// `T?`
     Nullable(Box<Type>),
     Record(RecordId),
+    /// `rand.seeded(n)`: a reproducible generator (SplitMix64), shared by reference.
+    RandGen,
     /// `(Int, Str)`: a fixed number of values of their own types; `()` is the empty one.
     Tuple(Vec<Type>),
     Fn(Vec<Type>, Box<Type>),
@@ -99,6 +101,7 @@ impl<'a> fmt::Display for TypeDisplay<'a> {
             Type::Null => f.write_str("Null"),
             Type::DateTime => f.write_str("DateTime"),
             Type::Uuid => f.write_str("Uuid"),
+            Type::RandGen => f.write_str("RandGen"),
             Type::DbConn => f.write_str("DbConn"),
             Type::Secret => f.write_str("Secret<Str>"),
             Type::Range => f.write_str("Range"),

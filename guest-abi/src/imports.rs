@@ -20,6 +20,7 @@ pub enum Import {
     EnvOr,
     Log,
     Fmt,
+    Math,
     FdWrite,
     ClockTimeGet,
     RandomGet,
@@ -35,7 +36,7 @@ pub struct ImportSpec {
     pub doc: &'static str,
 }
 
-use SlotKind::{I32, I64};
+use SlotKind::{F64, I32, I64};
 
 /// Every import a module may have. Pointers are `i32`; strings, maps and results are objects
 /// laid out as `crate::layout` says. The host allocates what it hands back the way
@@ -66,6 +67,8 @@ pub const TABLE: &[ImportSpec] = &[
         doc: "(level: 0 debug | 1 info | 2 warn | 3 error, message: Str, fields: Map<Str, Str>)" },
     ImportSpec { import: Import::Fmt, module: FITZ, name: "fmt", params: &[I32, I64, I32], results: &[I32],
         doc: "(kind: 0 Int | 1 Float (its bits) | 2 Str (its pointer), value, spec: Str) -> Str: the value laid out by a format spec (crate::format); a spec that does not parse or fit traps" },
+    ImportSpec { import: Import::Math, module: FITZ, name: "math", params: &[F64, F64, I32], results: &[F64],
+        doc: "(a, b, op: 0 pow) -> Float: what wasm has no instruction for, computed as Rust's f64 does; another op traps" },
     ImportSpec { import: Import::FdWrite, module: WASI, name: "fd_write", params: &[I32, I32, I32, I32], results: &[I32],
         doc: "WASI: print to stdout (1) and runtime errors to stderr (2)" },
     ImportSpec { import: Import::ClockTimeGet, module: WASI, name: "clock_time_get", params: &[I32, I64, I32], results: &[I32],

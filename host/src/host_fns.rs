@@ -218,6 +218,13 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         };
         guest::write_str(&mut caller, &value)
     })?;
+    linker.func_wrap(FITZ, "math", |mut caller: Caller<'_, GuestState>, a: f64, b: f64, op: u32| {
+        enter(&mut caller)?;
+        match op {
+            0 => Ok(a.powf(b)),
+            _ => Err(GuestError(format!("math: no operation {op}")).into()),
+        }
+    })?;
     linker.func_wrap(FITZ, "fmt", |mut caller: Caller<'_, GuestState>, kind: u32, value: u64, spec: u32| {
         enter(&mut caller)?;
         let text = {

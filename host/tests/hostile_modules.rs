@@ -136,7 +136,7 @@ fn too_deep() -> Vec<u8> {
 
 fn pointers() -> Vec<u8> {
     use Import::*;
-    let mut k = Kit::new(&[HashPassword, HashVerify, JwtEncode, JwtDecode, DbQuery, AuthBlacklist, AuthIsBlacklisted, Secret, EnvOr, Log, RandomGet, ClockTimeGet, Fmt]);
+    let mut k = Kit::new(&[HashPassword, HashVerify, JwtEncode, JwtDecode, DbQuery, AuthBlacklist, AuthIsBlacklisted, Secret, EnvOr, Log, RandomGet, ClockTimeGet, Fmt, Math]);
     // A string whose length passes the end of memory, and one of 40 MiB inside it (valid
     // UTF-8: zeros, and the pointers the wide maps are filled with).
     k.pages(u64::from((REGION + 44 * MIB) / 65536));
@@ -156,7 +156,7 @@ fn pointers() -> Vec<u8> {
         f(&k, HashPassword), f(&k, HashVerify), f(&k, JwtEncode), f(&k, JwtDecode), f(&k, DbQuery), f(&k, AuthBlacklist),
         f(&k, AuthIsBlacklisted), f(&k, Secret), f(&k, EnvOr), f(&k, Log), f(&k, RandomGet), f(&k, ClockTimeGet),
     );
-    let fm = f(&k, Fmt);
+    let (fm, ma) = (f(&k, Fmt), f(&k, Math));
     let routes: Vec<(&str, Vec<I<'static>>, Import, bool)> = vec![
         ("/hash-oob", vec![c(1024)], HashPassword, true),
         ("/hash-huge", vec![c(2048)], HashPassword, true),
@@ -178,6 +178,8 @@ fn pointers() -> Vec<u8> {
         ("/fmt-too-wide", vec![c(0), I::I64Const(7), c(3100)], Fmt, true),
         ("/fmt-no-kind", vec![c(9), I::I64Const(7), c(3000)], Fmt, true),
         ("/fmt-int-as-text", vec![c(2), I::I64Const(-1), c(3000)], Fmt, true),
+        ("/math-no-op", vec![I::F64Const(1.0.into()), I::F64Const(2.0.into()), c(99)], Math, true),
+        ("/math-pow-nan", vec![I::F64Const(f64::NAN.into()), I::F64Const(f64::INFINITY.into()), c(0)], Math, true),
     ];
     for (path, args, import, drop) in routes {
         let func = match import {
@@ -193,6 +195,7 @@ fn pointers() -> Vec<u8> {
             Log => lg,
             RandomGet => rg,
             Fmt => fm,
+            Math => ma,
             _ => ct,
         };
         k.route(path, ValueType::Int, vec![], call_then(args, func, drop, OUTCOME));
@@ -367,6 +370,8 @@ async fn hostile_modules_hurt_only_themselves() {
         at("evil-ptrs", "/fmt-too-wide", &[500]),
         at("evil-ptrs", "/fmt-no-kind", &[500]),
         at("evil-ptrs", "/fmt-int-as-text", &[500]),
+        at("evil-ptrs", "/math-no-op", &[500]),
+        at("evil-ptrs", "/math-pow-nan", &[200]),
         at("evil-loops", "/spin", &[503]),
         at("evil-loops", "/grow", &[500]),
         at("evil-loops", "/table", &[500]),

@@ -6,7 +6,7 @@ use super::problem::{Expectation, Problem};
 use super::Checker;
 use crate::ast::{self, ExprKind, StrPart};
 use crate::span::Span;
-use crate::tast::{Builtin, FnId, LogLevel, TExpr, TExprKind};
+use crate::tast::{Builtin, FnId, LogLevel, NumOp, TExpr, TExprKind};
 use crate::types::Type;
 
 /// A parameter of a built-in: name, type, and the default used when it is left out.
@@ -282,17 +282,40 @@ impl Checker {
                     if name == "Ok" { (Builtin::Ok, ok_hint) } else { (Builtin::Err, err_hint) };
                 (builtin, vec![p("value", param)], ty)
             }
-            _ => unreachable!("BUILTIN_FNS covers the names"),
+            "sqrt" => (Builtin::Num(NumOp::Sqrt), vec![p("x", Type::Float)], Type::Float),
+            "pow" => (Builtin::Num(NumOp::Pow), vec![p("base", Type::Float), p("exp", Type::Float)], Type::Float),
+            "ceil" => (Builtin::Num(NumOp::Ceil), vec![p("x", Type::Float)], Type::Int),
+            "floor" => (Builtin::Num(NumOp::Floor), vec![p("x", Type::Float)], Type::Int),
+            "round" => (Builtin::Num(NumOp::Round), vec![p("x", Type::Float)], Type::Int),
+            "popcount" => (Builtin::Num(NumOp::Popcount), vec![p("n", Type::Int)], Type::Int),
+            "leading_zeros" => (Builtin::Num(NumOp::LeadingZeros), vec![p("n", Type::Int)], Type::Int),
+            "trailing_zeros" => (Builtin::Num(NumOp::TrailingZeros), vec![p("n", Type::Int)], Type::Int),
+            "rotate_left" => (Builtin::Num(NumOp::RotateLeft), vec![p("n", Type::Int), p("bits", Type::Int)], Type::Int),
+            "rotate_right" => (Builtin::Num(NumOp::RotateRight), vec![p("n", Type::Int), p("bits", Type::Int)], Type::Int),
+            _ => match self.fn_template(name) {
+                Some(tpl) => {
+                    let targs = self.check_args(name, &tpl.params, args, span);
+                    return self.expand_template(name, tpl, None, targs, span);
+                }
+                None => unreachable!("BUILTIN_FNS covers the names"),
+            },
         };
         let args = self.check_args(name, &params, args, span);
         texpr(TExprKind::Builtin { builtin, args }, ret, span)
     }
 
     fn call_module(&mut self, module: &str, func: &ast::Ident, args: &[ast::Arg], span: Span) -> TExpr {
+        if let Some(tpl) = self.module_template(module, &func.name) {
+            let name = format!("{module}.{}", func.name);
+            let targs = self.check_args(&name, &tpl.params, args, span);
+            return self.expand_template(&name, tpl, None, targs, span);
+        }
         let str_str = Type::map(Type::Str, Type::Str);
         let hs256 = || TExprKind::Str("HS256".into());
         let db_future = |t: Type| Type::future(Type::result(t));
         let (builtin, params, ret) = match (module, func.name.as_str()) {
+            ("rand", "seeded") => (Builtin::RandSeeded, vec![p("seed", Type::Int)], Type::RandGen),
+            ("rand", "__fresh") if self.templates > 0 => (Builtin::RandFresh, vec![], Type::RandGen),
             ("hash", "password") => (Builtin::HashPassword, vec![p("password", Type::Str)], Type::Str),
             ("hash", "verify") => {
                 (Builtin::HashVerify, vec![p("password", Type::Str), p("hash", Type::Str)], Type::Bool)
@@ -343,6 +366,8 @@ impl Checker {
                     "jwt" => &["encode", "decode"],
                     "auth" => &["blacklist", "is_blacklisted", "cleanup_expired"],
                     "DateTime" => &["now"],
+                    "rand" => &["int", "float", "bool", "choice", "shuffle", "sample", "seeded", "bytes"],
+                    "num" => &["format", "percent", "currency"],
                     "Uuid" => &["v4"],
                     _ => &["info", "warn", "error", "debug"],
                 };
@@ -417,6 +442,10 @@ impl Checker {
             (Type::Range, "__start") if self.templates > 0 => (Builtin::RangeStart, vec![], Type::Int),
             (Type::Range, "__end") if self.templates > 0 => (Builtin::RangeEnd, vec![], Type::Int),
             (Type::Range, "__inclusive") if self.templates > 0 => (Builtin::RangeInclusive, vec![], Type::Bool),
+            (Type::RandGen, "__next") if self.templates > 0 => (Builtin::RandNext, vec![], Type::Int),
+            (Type::Int, "__urem") if self.templates > 0 => (Builtin::IntURem, vec![p("by", Type::Int)], Type::Int),
+            (Type::Int, "__unit_float") if self.templates > 0 => (Builtin::UnitFloat, vec![], Type::Float),
+            (Type::Float, "__fmt") if self.templates > 0 => (Builtin::FmtWith, vec![p("spec", Type::Str)], Type::Str),
             (_, "__fail") if self.templates > 0 => (Builtin::Fail, vec![p("message", Type::Str)], Type::Never),
             (Type::Future(inner), _) => {
                 let inner = self.res(inner);
@@ -435,10 +464,10 @@ impl Checker {
                 self.infer_args_loosely(args);
                 return Self::error_expr(span);
             }
-            _ if !m.starts_with("__") && self.template(&ty, m).is_some() => {
+            _ if self.template(&ty, m).is_some() => {
                 let tpl = self.template(&ty, m).expect("just found");
                 let targs = self.check_args(&format!(".{m}()"), &tpl.params, args, span);
-                return self.expand_template(m, tpl, recv, targs, span);
+                return self.expand_template(m, tpl, Some(recv), targs, span);
             }
             _ => {
                 if self.is_jwt_result(&recv) {
@@ -484,6 +513,9 @@ pub fn methods_of(ty: &Type) -> &'static [&'static str] {
         ],
         Type::Map(..) => &["get", "has", "keys", "values", "len", "filter", "map_values", "merge", "update", "keys_sorted", "entries", "invert", "is_empty"],
         Type::Range => &["enumerate", "zip", "chain", "len", "step_by", "to_list"],
+        Type::RandGen => &["int", "float", "bool", "choice", "shuffle", "sample"],
+        Type::Int => &["abs", "to_str", "to_str_base"],
+        Type::Float => &["abs", "to_str", "is_nan", "is_finite"],
         Type::Secret => &["expose"],
         Type::DateTime => &["timestamp"],
         Type::Uuid => &["to_str"],

@@ -14,8 +14,11 @@ fn texpr(kind: TExprKind, ty: Type, span: Span) -> TExpr {
 }
 
 /// Names a built-in module or function answers to; they are not values.
-pub const MODULES: &[&str] = &["hash", "jwt", "auth", "log", "DateTime", "Uuid"];
-pub const BUILTIN_FNS: &[&str] = &["print", "len", "env_or", "secret", "Ok", "Err"];
+pub const MODULES: &[&str] = &["hash", "jwt", "auth", "log", "DateTime", "Uuid", "rand", "num"];
+pub const BUILTIN_FNS: &[&str] = &[
+    "print", "len", "env_or", "secret", "Ok", "Err", "abs", "min", "max", "clamp", "sqrt", "pow", "ceil", "floor", "round",
+    "popcount", "leading_zeros", "trailing_zeros", "rotate_left", "rotate_right",
+];
 
 impl Checker {
     /// Checks `e` where a value of type `expected` is wanted.
@@ -1027,7 +1030,7 @@ impl Checker {
                 fields.iter().all(|f| self.serializable_in(f, false, seen))
             }
             // A tuple has no JSON shape in the manifest yet: not in a route's signature or a table.
-            Type::Secret | Type::DbConn | Type::Fn(..) | Type::Future(_) | Type::Query(_) | Type::Range | Type::Tuple(_) => false,
+            Type::Secret | Type::DbConn | Type::Fn(..) | Type::Future(_) | Type::Query(_) | Type::Range | Type::Tuple(_) | Type::RandGen => false,
         }
     }
 }

@@ -133,6 +133,7 @@ impl Checker {
                     (Type::List(_), "insert_at") => t(list.clone(), vec![p("index", Type::Int), p("item", x.clone())], INSERT_AT),
                     (Type::List(_), "remove_at") => t(list.clone(), vec![p("index", Type::Int)], REMOVE_AT),
                     (Type::List(_), "index_of") => needs(t(Type::result(Type::Int), vec![p("item", x.clone())], LIST_INDEX_OF), Needs::Equality, x.clone()),
+                    (Type::List(_), "split_at") => t(pair(list.clone(), list.clone()), vec![p("index", Type::Int)], LIST_SPLIT_AT),
                     _ => return None,
                 },
             };
@@ -154,9 +155,36 @@ impl Checker {
                     "entries" => t(Type::list(pair(k, v)), vec![], MAP_ENTRIES),
                     "invert" => needs(t(Type::map(v.clone(), k), vec![], MAP_INVERT), Needs::Key, v),
                     "is_empty" => t(Type::Bool, vec![], IS_EMPTY),
+                    "has_value" => needs(t(Type::Bool, vec![p("value", v.clone())], MAP_HAS_VALUE), Needs::Equality, v),
                     _ => return None,
                 })
             }
+            Type::RandGen => {
+                let x = self.unifier.fresh();
+                let list = Type::list(x.clone());
+                Some(match method {
+                    "int" => t(Type::Int, vec![p("min", Type::Int), p("max", Type::Int)], RAND_INT),
+                    "float" => t(Type::Float, vec![], RAND_FLOAT),
+                    "bool" => t(Type::Bool, vec![], RAND_BOOL),
+                    "choice" => t(Type::result(x), vec![p("items", list)], RAND_CHOICE),
+                    "shuffle" => t(list.clone(), vec![p("items", list)], RAND_SHUFFLE),
+                    "sample" => t(Type::result(list.clone()), vec![p("items", list), p("n", Type::Int)], RAND_SAMPLE),
+                    _ => return None,
+                })
+            }
+            Type::Int => Some(match method {
+                "abs" => t(Type::Int, vec![], ABS_RECV),
+                "to_str" => t(Type::Str, vec![], TO_STR),
+                "to_str_base" => t(Type::Str, vec![p("base", Type::Int)], TO_STR_BASE),
+                _ => return None,
+            }),
+            Type::Float => Some(match method {
+                "abs" => t(Type::Float, vec![], ABS_RECV),
+                "to_str" => t(Type::Str, vec![], TO_STR),
+                "is_nan" => t(Type::Bool, vec![], IS_NAN),
+                "is_finite" => t(Type::Bool, vec![], IS_FINITE),
+                _ => return None,
+            }),
             Type::Str => Some(match method {
                 "repeat" => t(Type::Str, vec![p("n", Type::Int)], STR_REPEAT),
                 "trim_start" => t(Type::Str, vec![], STR_TRIM_START),
@@ -171,24 +199,69 @@ impl Checker {
                 "split_at" => t(pair(Type::Str, Type::Str), vec![p("index", Type::Int)], STR_SPLIT_AT),
                 "reverse" => t(Type::Str, vec![], STR_REVERSE),
                 "count" => t(Type::Int, vec![p("part", Type::Str)], STR_COUNT),
+                "__localize" if self.templates > 0 => t(Type::Str, vec![p("locale", Type::Str)], STR_LOCALIZE),
+                "swap_case" => t(Type::Str, vec![], STR_SWAP_CASE),
+                "title" => t(Type::Str, vec![], STR_TITLE),
+                "is_alpha" => t(Type::Bool, vec![], STR_IS_ALPHA),
+                "is_digit" => t(Type::Bool, vec![], STR_IS_DIGIT),
+                "is_numeric" => t(Type::Bool, vec![], STR_IS_NUMERIC),
                 _ => return None,
             }),
             _ => None,
         }
     }
 
+    /// The template for a global function (`abs`, `min`, `max`, `clamp`), if there is one.
+    pub fn fn_template(&mut self, name: &str) -> Option<Template> {
+        let x = self.unifier.fresh();
+        let (params, body, needs): (Vec<&str>, &'static str, Needs) = match name {
+            "abs" => (vec!["x"], ABS, Needs::Number),
+            "min" => (vec!["a", "b"], MIN_OF, Needs::Order),
+            "max" => (vec!["a", "b"], MAX_OF, Needs::Order),
+            "clamp" => (vec!["x", "lo", "hi"], CLAMP, Needs::Order),
+            _ => return None,
+        };
+        let params = params.into_iter().map(|n| p(n, x.clone())).collect();
+        Some(Template { params, ret: x.clone(), needs, subject: x, body })
+    }
+
+    /// The template for a module function (`rand.int`, `num.format`, …), if there is one.
+    pub fn module_template(&mut self, module: &str, name: &str) -> Option<Template> {
+        let t = |ret: Type, params: Vec<BParam>, body: &'static str| Template { params, ret, needs: Needs::Nothing, subject: Type::Null, body };
+        let x = self.unifier.fresh();
+        let list = Type::list(x.clone());
+        Some(match (module, name) {
+            // The global generator: each call draws fresh entropy from the host, so no state
+            // outlives a request (or is shared by the requests that start from one snapshot).
+            ("rand", "int") => t(Type::Int, vec![p("min", Type::Int), p("max", Type::Int)], "rand.__fresh().int(min, max)"),
+            ("rand", "float") => t(Type::Float, vec![], "rand.__fresh().float()"),
+            ("rand", "bool") => t(Type::Bool, vec![], "rand.__fresh().bool()"),
+            ("rand", "choice") => t(Type::result(x), vec![p("items", list)], "rand.__fresh().choice(items)"),
+            ("rand", "shuffle") => t(list.clone(), vec![p("items", list)], "rand.__fresh().shuffle(items)"),
+            ("rand", "sample") => t(Type::result(list.clone()), vec![p("items", list), p("n", Type::Int)], "rand.__fresh().sample(items, n)"),
+            ("rand", "bytes") => t(Type::list(Type::Int), vec![p("n", Type::Int)], RAND_BYTES),
+            ("num", "format") => Template { params: vec![p("x", x.clone()), p("locale", Type::Str)], ret: Type::Str, needs: Needs::Number, subject: x, body: NUM_FORMAT },
+            ("num", "percent") => t(Type::Str, vec![p("x", Type::Float), p("locale", Type::Str), p("digits", Type::Int)], NUM_PERCENT),
+            ("num", "currency") => t(Type::Str, vec![p("x", Type::Float), p("locale", Type::Str), p("code", Type::Str)], NUM_CURRENCY),
+            _ => return None,
+        })
+    }
+
     /// Checks the call of a template: its needs, then its body with the receiver and the
     /// checked arguments bound to its parameter names.
-    pub fn expand_template(&mut self, method: &str, tpl: Template, recv: TExpr, targs: Vec<TExpr>, span: Span) -> TExpr {
+    pub fn expand_template(&mut self, method: &str, tpl: Template, recv: Option<TExpr>, targs: Vec<TExpr>, span: Span) -> TExpr {
         if let Some(what) = self.unmet(tpl.needs, &tpl.subject) {
-            let ty = self.res(&recv.ty);
-            self.report(Problem::MethodNeeds { method: method.to_string(), ty, what, span });
+            let (ty, method) = match &recv {
+                Some(r) => (self.res(&r.ty), format!(".{method}()")),
+                None => (self.res(&tpl.subject), format!("{method}()")),
+            };
+            self.report(Problem::MethodNeeds { method, ty, what, span });
             return Self::error_expr(span);
         }
         self.push_scope();
         let mut stmts = Vec::with_capacity(targs.len() + 2);
-        let names = std::iter::once("recv").chain(tpl.params.iter().map(|p| p.name.as_str()));
-        for (name, value) in names.zip(std::iter::once(recv).chain(targs)) {
+        let names = recv.as_ref().map(|_| "recv").into_iter().chain(tpl.params.iter().map(|p| p.name.as_str()));
+        for (name, value) in names.zip(recv.into_iter().chain(targs)) {
             let local = self.declare_local(name, value.ty.clone(), span);
             stmts.push(TStmt::Let { local, value });
         }
@@ -586,13 +659,177 @@ if part == \"\" { recv.len() + 1 } else {
     n
 }";
 
+const LIST_SPLIT_AT: &str = "
+let at = index
+if at < 0 { at = 0 }
+if at > recv.len() { at = recv.len() }
+(recv[..at], recv[at..])";
+
+const MAP_HAS_VALUE: &str = "recv.values().contains(value)";
+
+const ABS: &str = "if x < 0 { -x } else { x }";
+
+const ABS_RECV: &str = "if recv < 0 { -recv } else { recv }";
+
+const MIN_OF: &str = "if b < a { b } else { a }";
+
+const MAX_OF: &str = "if a < b { b } else { a }";
+
+const CLAMP: &str = "if x < lo { lo } else if hi < x { hi } else { x }";
+
+const TO_STR: &str = "\"{recv}\"";
+
+const TO_STR_BASE: &str = "
+if base == 16 { \"{recv:x}\" } else if base == 8 { \"{recv:o}\" } else if base == 2 { \"{recv:b}\" } else if base == 10 { \"{recv}\" } else {
+    recv.__fail(\"to_str_base: the base is 2, 8, 10 or 16, not {base}\")
+}";
+
+const IS_NAN: &str = "recv != recv";
+
+const IS_FINITE: &str = "recv - recv == 0.0";
+
+const STR_SWAP_CASE: &str = "[if c.upper() == c { c.lower() } else { c.upper() } for c in recv.chars()].join(\"\")";
+
+// Words start after whitespace: their first letter upper case, the rest lower.
+const STR_TITLE: &str = "
+let out = []
+let start = true
+for c in recv.chars() {
+    if c == \" \" or c == \"\\t\" or c == \"\\n\" {
+        out.push(c)
+        start = true
+    } else {
+        out.push(if start { c.upper() } else { c.lower() })
+        start = false
+    }
+}
+out.join(\"\")";
+
+// Letters are the characters with an upper and a lower case form.
+const STR_IS_ALPHA: &str = "recv.len() > 0 and recv.chars().all(fn(c) => c.upper() != c.lower())";
+
+const STR_IS_DIGIT: &str = "recv.len() > 0 and recv.chars().all(fn(c) => \"0123456789\".contains(c))";
+
+// An optional sign, then digits with at most one point among them.
+const STR_IS_NUMERIC: &str = "
+let cs = recv.chars()
+let i = 0
+if cs.len() > 0 and (cs[0] == \"-\" or cs[0] == \"+\") { i = 1 }
+let digits = 0
+let dots = 0
+let ok = true
+while ok and i < cs.len() {
+    if cs[i] == \".\" { dots += 1 } else if \"0123456789\".contains(cs[i]) { digits += 1 } else { ok = false }
+    i += 1
+}
+ok and digits > 0 and dots <= 1";
+
+// SplitMix64 as upstream's `rand` draws from it: an inclusive integer is the next output
+// modulo the span (taken as unsigned; a span of 2^64 wraps to 0 and takes the output whole).
+const RAND_INT: &str = "
+if min > max { recv.__fail(\"rand.int: min ({min}) must be <= max ({max})\") }
+let span = max - min + 1
+let v = recv.__next()
+if span == 0 { v } else { min + v.__urem(span) }";
+
+const RAND_FLOAT: &str = "recv.__next().__unit_float()";
+
+const RAND_BOOL: &str = "recv.__next() & 1 == 1";
+
+const RAND_CHOICE: &str = "
+if items.len() == 0 { Err(\"rand.choice: empty list\") } else { Ok(items[recv.int(0, items.len() - 1)]) }";
+
+// Fisher-Yates from the last item down, on a copy.
+const RAND_SHUFFLE: &str = "
+let out = items[..]
+let i = out.len() - 1
+while i >= 1 {
+    let j = recv.int(0, i)
+    let t = out[i]
+    out[i] = out[j]
+    out[j] = t
+    i -= 1
+}
+out";
+
+const RAND_SAMPLE: &str = "
+if n < 0 { Err(\"rand.sample: n must be >= 0\") } else if n > items.len() {
+    Err(\"rand.sample: n ({n}) is larger than the list ({items.len()})\")
+} else {
+    let out = items[..]
+    let len = out.len()
+    let i = 0
+    while i < n {
+        let j = recv.int(i, len - 1)
+        let t = out[i]
+        out[i] = out[j]
+        out[j] = t
+        i += 1
+    }
+    out.__truncate(n)
+    Ok(out)
+}";
+
+const RAND_BYTES: &str = "
+if n < 0 { n.__fail(\"rand.bytes(n): n must be >= 0\") }
+let g = rand.__fresh()
+[g.int(0, 255) for _ in 0..n]";
+
+// Locale-aware numbers as upstream's `num` has them: `es-AR` (`1.234,5`, `$ 1.250,00`,
+// `42,0 %`) and `en-US`, which any other locale falls back to.
+const NUM_FORMAT: &str = "
+let s = \"{x}\"
+if s.ends_with(\".0\") { s = s[..s.len() - 2] }
+s.__localize(locale)";
+
+const NUM_PERCENT: &str = "
+let body = (x * 100.0).__fmt(\".{digits}f\").__localize(locale)
+if locale == \"es-AR\" or locale == \"es-ar\" { body + \" %\" } else { body + \"%\" }";
+
+const NUM_CURRENCY: &str = "
+let symbol = code
+if code == \"ARS\" or code == \"USD\" or code == \"MXN\" or code == \"CAD\" or code == \"AUD\" or code == \"CLP\" or code == \"COP\" { symbol = \"$\" }
+if code == \"EUR\" { symbol = \"€\" }
+if code == \"GBP\" { symbol = \"£\" }
+if code == \"JPY\" { symbol = \"¥\" }
+if code == \"BRL\" { symbol = \"R$\" }
+let body = \"{x:.2f}\".__localize(locale)
+if locale == \"es-AR\" or locale == \"es-ar\" { symbol + \" \" + body } else { symbol + body }";
+
+// A plain number (`-1234.5`) grouped by thousands with the locale's separators.
+const STR_LOCALIZE: &str = "
+let (thousands, point) = if locale == \"es-AR\" or locale == \"es-ar\" { (\".\", \",\") } else { (\",\", \".\") }
+let at = recv.__index_of(\".\")
+let whole = if at < 0 { recv } else { recv[..at] }
+let sign = \"\"
+if whole.starts_with(\"-\") {
+    sign = \"-\"
+    whole = whole[1..]
+}
+let n = whole.len()
+let out = [sign]
+let i = 0
+for c in whole.chars() {
+    if i > 0 and (n - i) % 3 == 0 { out.push(thousands) }
+    out.push(c)
+    i += 1
+}
+if at >= 0 {
+    out.push(point)
+    out.push(recv[at + 1..])
+}
+out.join(\"\")";
+
 #[cfg(test)]
 const ALL: &[&str] = &[
     COUNT, FIND_INDEX, REDUCE, FLAT_MAP, FLATTEN, ENUMERATE, ZIP, CHAIN, CHAIN_ONE, PARTITION, MIN, MAX, SUM_INT, SUM_FLOAT,
     PRODUCT_INT, PRODUCT_FLOAT, UNIQUE, TO_MAP, ZIP_TO_MAP, RANGE_LEN, RANGE_STEP_BY, SORT, SORT_BY, REVERSE, POP, IS_EMPTY,
     LIST_STARTS_WITH, LIST_ENDS_WITH, INSERT_AT, REMOVE_AT, LIST_INDEX_OF, MAP_FILTER, MAP_MAP_VALUES, MAP_MERGE, MAP_UPDATE,
     MAP_KEYS_SORTED, MAP_ENTRIES, MAP_INVERT, STR_REPEAT, STR_TRIM_START, STR_TRIM_END, STR_FIND, STR_LAST_INDEX_OF,
-    STR_PAD_START, STR_PAD_END, STR_CENTER, STR_LEFT, STR_RIGHT, STR_SPLIT_AT, STR_REVERSE, STR_COUNT,
+    STR_PAD_START, STR_PAD_END, STR_CENTER, STR_LEFT, STR_RIGHT, STR_SPLIT_AT, STR_REVERSE, STR_COUNT, LIST_SPLIT_AT, MAP_HAS_VALUE,
+    ABS, ABS_RECV, MIN_OF, MAX_OF, CLAMP, TO_STR, TO_STR_BASE, IS_NAN, IS_FINITE, STR_SWAP_CASE, STR_TITLE, STR_IS_ALPHA, STR_IS_DIGIT,
+    STR_IS_NUMERIC, RAND_INT, RAND_FLOAT, RAND_BOOL, RAND_CHOICE, RAND_SHUFFLE, RAND_SAMPLE, RAND_BYTES, NUM_FORMAT, NUM_PERCENT,
+    NUM_CURRENCY, STR_LOCALIZE,
 ];
 
 #[cfg(test)]

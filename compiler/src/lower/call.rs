@@ -7,7 +7,7 @@ use wasm_encoder::Instruction as I;
 use super::expr::key_kind;
 use super::{slot, FnState, Local, Lowerer, Rt};
 use crate::ir::ValType;
-use crate::tast::{Builtin, LogLevel, TExpr};
+use crate::tast::{Builtin, LogLevel, NumOp, TExpr};
 use crate::types::Type;
 
 impl Lowerer<'_> {
@@ -112,6 +112,45 @@ impl Lowerer<'_> {
             }
             Builtin::StrSlice => rt_call(self, f, Rt::StrSlice),
             Builtin::StrChars => rt_call(self, f, Rt::StrChars),
+            Builtin::Num(op) => self.lower_num(f, op, args),
+            Builtin::RandSeeded | Builtin::RandFresh => {
+                // A generator is a cell holding its 64-bit state.
+                let alloc = self.rt(Rt::Alloc);
+                let g = f.temp(ValType::I32);
+                f.b.i32(8).call(alloc).set(g);
+                if builtin == Builtin::RandSeeded {
+                    f.b.get(g);
+                    self.lower_expr(f, &args[0]);
+                    f.b.store64(0);
+                } else {
+                    f.b.get(g).i32(8).call_import(Import::RandomGet).drop_();
+                }
+                f.b.get(g);
+            }
+            Builtin::RandNext => {
+                // SplitMix64: the state advances by the golden gamma, the output is it mixed.
+                let (g, z) = (self.lower_to_local(f, &args[0]), f.temp(ValType::I64));
+                f.b.get(g).get(g).load64(0).i64(0x9E37_79B9_7F4A_7C15_u64 as i64).i64_add().tee(z).store64(0);
+                f.b.get(z).get(z).i64(30).w(I::I64ShrU).w(I::I64Xor).i64(0xBF58_476D_1CE4_E5B9_u64 as i64).w(I::I64Mul).set(z);
+                f.b.get(z).get(z).i64(27).w(I::I64ShrU).w(I::I64Xor).i64(0x94D0_49BB_1331_11EB_u64 as i64).w(I::I64Mul).set(z);
+                f.b.get(z).get(z).i64(31).w(I::I64ShrU).w(I::I64Xor);
+            }
+            Builtin::IntURem => {
+                self.lower_expr(f, &args[0]);
+                self.lower_expr(f, &args[1]);
+                f.b.w(I::I64RemU);
+            }
+            Builtin::UnitFloat => {
+                self.lower_expr(f, &args[0]);
+                f.b.i64(11).w(I::I64ShrU).w(I::F64ConvertI64S).f64(1.0 / (1u64 << 53) as f64).w(I::F64Mul);
+            }
+            Builtin::FmtWith => {
+                f.b.i32(1);
+                self.lower_expr(f, &args[0]);
+                f.b.w(I::I64ReinterpretF64);
+                self.lower_expr(f, &args[1]);
+                f.b.call_import(Import::Fmt);
+            }
             Builtin::StrIndexOf { last } => {
                 let index_of = self.rt(Rt::StrIndexOf);
                 self.lower_expr(f, &args[0]);
@@ -348,6 +387,54 @@ impl Lowerer<'_> {
         f.b.end();
         if result.is_none() {
             f.b.get(out);
+        }
+    }
+
+    fn lower_num(&mut self, f: &mut FnState, op: NumOp, args: &[TExpr]) {
+        for a in args {
+            self.lower_expr(f, a);
+        }
+        match op {
+            NumOp::Sqrt => {
+                f.b.w(I::F64Sqrt);
+            }
+            NumOp::Ceil => {
+                f.b.w(I::F64Ceil).w(I::I64TruncSatF64S);
+            }
+            NumOp::Floor => {
+                f.b.w(I::F64Floor).w(I::I64TruncSatF64S);
+            }
+            NumOp::Round => {
+                // Half away from zero: the whole part, plus one step away from zero when the
+                // rest is at least a half (exact: the rest of a double is a double).
+                let (x, t) = (f.temp(ValType::F64), f.temp(ValType::F64));
+                f.b.set(x);
+                f.b.get(x).w(I::F64Trunc).set(t);
+                f.b.get(t).f64(1.0).get(x).w(I::F64Copysign).w(I::F64Add);
+                f.b.get(t);
+                f.b.get(x).get(t).w(I::F64Sub).w(I::F64Abs).f64(0.5).w(I::F64Ge);
+                f.b.select();
+                f.b.w(I::I64TruncSatF64S);
+            }
+            NumOp::Pow => {
+                f.b.i32(0);
+                f.b.call_import(Import::Math);
+            }
+            NumOp::Popcount => {
+                f.b.w(I::I64Popcnt);
+            }
+            NumOp::LeadingZeros => {
+                f.b.w(I::I64Clz);
+            }
+            NumOp::TrailingZeros => {
+                f.b.w(I::I64Ctz);
+            }
+            NumOp::RotateLeft => {
+                f.b.w(I::I64Rotl);
+            }
+            NumOp::RotateRight => {
+                f.b.w(I::I64Rotr);
+            }
         }
     }
 

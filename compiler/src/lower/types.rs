@@ -77,6 +77,7 @@ impl Lowerer<'_> {
             }
             Type::Fn(..) => self.push_text(b, sb, "<function>"),
             Type::DbConn => self.push_text(b, sb, "<db-conn>"),
+            Type::RandGen => self.push_text(b, sb, "<RandGen>"),
             Type::Future(_) | Type::Query(_) => self.push_text(b, sb, "<future>"),
             _ => {
                 let f = self.helper(Helper::DisplayInline, ty);
@@ -94,7 +95,8 @@ impl Lowerer<'_> {
             Type::Float => {
                 b.get(x).get(y).w(I::F64Eq);
             }
-            Type::Bool | Type::Null | Type::DbConn => {
+            // A generator is equal only to itself.
+            Type::Bool | Type::Null | Type::DbConn | Type::RandGen => {
                 b.get(x).get(y).i32_eq();
             }
             Type::Str | Type::Uuid | Type::Secret => {
