@@ -752,6 +752,13 @@ impl Checker {
         } else {
             match (&ret_now, kind, role) {
                 (Type::Result(_, e2), _, _) => {
+                    let (fn_err, found) = (self.res(e2), self.res(&err));
+                    let concrete = !matches!(found, Type::Var(_) | Type::Error | Type::Str);
+                    if fn_err == Type::Str && concrete && printable(&found) {
+                        // Upstream's `?` into a `Result<T>` (its Err a `Str`): a typed Err
+                        // goes on as the text it displays as.
+                        return self.try_as_text(te, ok, span);
+                    }
                     if !self.unifier.unify(e2, &err) {
                         let (expected, found) = (self.res(e2), self.res(&err));
                         self.report(Problem::Mismatch { expected, found, span: te.span, context: Expectation::Plain });
@@ -774,6 +781,12 @@ impl Checker {
             }
         };
         texpr(TExprKind::Try { expr: Box::new(te), exit }, ok, span)
+    }
+
+    /// `r?` where `r`'s Err is turned into its text first (`prelude`'s `TRY_AS_TEXT`).
+    fn try_as_text(&mut self, te: TExpr, ok: Type, span: Span) -> TExpr {
+        let as_text = self.expand_template("?", super::prelude::try_as_text(te.ty.clone(), ok.clone()), None, vec![te], span);
+        texpr(TExprKind::Try { expr: Box::new(as_text), exit: TryExit::Return }, ok, span)
     }
 
     fn infer_await(&mut self, inner: &ast::Expr, hint: Option<&Type>, span: Span) -> TExpr {

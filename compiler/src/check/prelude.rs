@@ -49,6 +49,11 @@ fn pair(a: Type, b: Type) -> Type {
     Type::Tuple(vec![a, b])
 }
 
+/// A `Result` with any Err as one whose Err is that Err's text.
+pub fn try_as_text(result: Type, ok: Type) -> Template {
+    Template { params: vec![p("r", result)], ret: Type::result(ok), needs: Needs::Nothing, subject: Type::Null, body: TRY_AS_TEXT }
+}
+
 impl Checker {
     /// The template for `method` on a receiver of type `ty`, if there is one.
     pub fn template(&mut self, ty: &Type, method: &str) -> Option<Template> {
@@ -659,6 +664,12 @@ if part == \"\" { recv.len() + 1 } else {
     n
 }";
 
+const TRY_AS_TEXT: &str = "
+match r {
+    Ok(v) => Ok(v)
+    Err(e) => Err(\"{e}\")
+}";
+
 const LIST_SPLIT_AT: &str = "
 let at = index
 if at < 0 { at = 0 }
@@ -829,7 +840,7 @@ const ALL: &[&str] = &[
     STR_PAD_START, STR_PAD_END, STR_CENTER, STR_LEFT, STR_RIGHT, STR_SPLIT_AT, STR_REVERSE, STR_COUNT, LIST_SPLIT_AT, MAP_HAS_VALUE,
     ABS, ABS_RECV, MIN_OF, MAX_OF, CLAMP, TO_STR, TO_STR_BASE, IS_NAN, IS_FINITE, STR_SWAP_CASE, STR_TITLE, STR_IS_ALPHA, STR_IS_DIGIT,
     STR_IS_NUMERIC, RAND_INT, RAND_FLOAT, RAND_BOOL, RAND_CHOICE, RAND_SHUFFLE, RAND_SAMPLE, RAND_BYTES, NUM_FORMAT, NUM_PERCENT,
-    NUM_CURRENCY, STR_LOCALIZE,
+    NUM_CURRENCY, STR_LOCALIZE, TRY_AS_TEXT,
 ];
 
 #[cfg(test)]
