@@ -150,6 +150,9 @@ impl Messages<'_> {
                 Diagnostic::error("unknown-field", format!("{} has no field `{field}`", self.t(ty))).primary(span, "unknown field"),
                 suggestion,
             ),
+            ReservedLogField { name, .. } => Diagnostic::error("reserved-log-field", format!("`{name}` cannot be a log field"))
+                .primary(span, "reserved")
+                .note("the log line itself carries `level`, `msg`, `timestamp`, `app` and the trace ids"),
             MethodNeeds { method, ty, what, .. } => {
                 Diagnostic::error("method-needs", format!("`{method}` needs {what}, and this is {}", self.t(ty))).primary(span, "called here")
             }

@@ -88,3 +88,23 @@ fn run_reads_secrets_from_dotenv_and_refuses_missing_ones() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "*** 6\n");
 }
+
+#[test]
+fn structured_log_lines_carry_their_named_fields() {
+    let dir = temp_dir("log");
+    let src = dir.join("log.fitz");
+    let program = "token = secret(\"TOKEN\")\nlog.info(\"user created\", id: 5, name: \"ada\", admin: true, token: token)\nlog.warn(\"slow\", ms: 12.5)\nprint(\"done\")\n";
+    std::fs::write(&src, program).expect("write");
+    let out = fitz().arg("run").arg(&src).env("FITZ_LOG_FORMAT", "json").env("TOKEN", "s3cr3t-value").output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "done\n");
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stderr).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+    let fields = |i: usize| -> serde_json::Value { serde_json::from_str(lines[i]["fields"]["fields"].as_str().expect("fields")).expect("fields JSON") };
+    assert_eq!(lines[0]["level"], "INFO");
+    assert_eq!(lines[0]["fields"]["message"], "user created");
+    assert_eq!(fields(0), serde_json::json!({"id": "5", "name": "ada", "admin": "true", "token": "***"}));
+    assert_eq!(lines[1]["level"], "WARN");
+    assert_eq!(fields(1), serde_json::json!({"ms": "12.5"}));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("s3cr3t"), "a secret never reaches the log");
+}

@@ -352,6 +352,9 @@ impl Checker {
                     "error" => LogLevel::Error,
                     _ => LogLevel::Debug,
                 };
+                if args.iter().any(|a| a.name.as_ref().is_some_and(|n| n.name != "message" && n.name != "fields")) {
+                    return self.log_with_fields(level, args, span);
+                }
                 let v = self.unifier.fresh();
                 let fields_ty = Type::map(Type::Str, v);
                 (
@@ -387,6 +390,40 @@ impl Checker {
                         self.report(Problem::NotPrintable { ty: *v, span: fields.span });
                     }
         texpr(TExprKind::Builtin { builtin, args: targs }, ret, span)
+    }
+
+    /// `log.info("msg", user: id, ok: true)`: upstream's structured form, each named argument
+    /// a field, shown as text (a `Secret` as `***`). Names the log line itself uses are refused.
+    fn log_with_fields(&mut self, level: LogLevel, args: &[ast::Arg], span: Span) -> TExpr {
+        const RESERVED: &[&str] = &["level", "msg", "timestamp", "trace_id", "span_id", "app", "fields", "message"];
+        let mut message = None;
+        let mut fields = Vec::new();
+        for a in args {
+            match &a.name {
+                None if message.is_none() && fields.is_empty() => message = Some(self.check_expr(&a.value, &Type::Str, Expectation::Argument { callee: "log".into(), index: 0 })),
+                None => {
+                    self.report(Problem::PositionalAfterNamed { span: a.span });
+                    self.infer_expr(&a.value, None);
+                }
+                Some(n) if RESERVED.contains(&n.name.as_str()) => {
+                    self.report(Problem::ReservedLogField { name: n.name.clone(), span: n.span });
+                    self.infer_expr(&a.value, None);
+                }
+                Some(n) => {
+                    let te = self.infer_expr(&a.value, None);
+                    let te = self.require_printable(te);
+                    let vspan = te.span;
+                    let text = texpr(TExprKind::Interp(vec![crate::tast::TStrPart::Value { expr: te, spec: None }]), Type::Str, vspan);
+                    fields.push((texpr(TExprKind::Str(n.name.clone()), Type::Str, n.span), text));
+                }
+            }
+        }
+        let Some(message) = message else {
+            self.report(Problem::ArgCount { callee: "log".into(), min: 1, max: 1, found: 0, span });
+            return Self::error_expr(span);
+        };
+        let fields = texpr(TExprKind::Map(fields), Type::map(Type::Str, Type::Str), span);
+        texpr(TExprKind::Builtin { builtin: Builtin::Log(level), args: vec![message, fields] }, Type::Null, span)
     }
 
     /// Methods of built-in types; the receiver becomes the first argument.

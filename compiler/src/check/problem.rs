@@ -55,6 +55,7 @@ pub enum Problem {
     UnknownType { name: String, span: Span, suggestion: Option<String> },
     UnknownField { ty: Type, field: String, span: Span, suggestion: Option<String> },
     MethodNeeds { method: String, ty: Type, what: &'static str, span: Span },
+    ReservedLogField { name: String, span: Span },
     UnknownMethod { ty: Type, method: String, span: Span, suggestion: Option<String> },
     Duplicate { what: &'static str, name: String, span: Span, first: Span },
     AssignToUndeclared { name: String, span: Span },
@@ -181,6 +182,7 @@ impl Problem {
             | UnknownType { span, .. }
             | UnknownField { span, .. }
             | MethodNeeds { span, .. }
+            | ReservedLogField { span, .. }
             | UnknownMethod { span, .. }
             | Duplicate { span, .. }
             | AssignToUndeclared { span, .. }

@@ -27,6 +27,8 @@ pub fn run(file: &Path, opts: ServeOptions) -> u8 {
         }
     };
     let app = AppContext { secrets, env, ..AppContext::bare(artifact.manifest) };
+    // `log.*` lines go to stderr, as a served app's do.
+    super::init_logging();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(crate::limits::process::BLOCKING_THREADS).build() {
         Ok(rt) => rt,
         Err(e) => {
