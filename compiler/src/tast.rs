@@ -346,6 +346,8 @@ pub enum Builtin {
     Fail,
     /// Global numeric functions the machine does directly.
     Num(NumOp),
+    /// `sleep(ms) -> Future<Null>`
+    Sleep,
     /// `rand.seeded(seed) -> RandGen`
     RandSeeded,
     /// A generator seeded from the host's entropy (prelude primitive behind `rand.*`).

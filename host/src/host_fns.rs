@@ -218,6 +218,15 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         };
         guest::write_str(&mut caller, &value)
     })?;
+    linker.func_wrap_async(FITZ, "sleep", |mut caller: Caller<'_, GuestState>, (ms,): (i64,)| {
+        Box::new(async move {
+            enter(&mut caller)?;
+            // The timer around the run (request, cron tick, top level) cancels this wait with
+            // the rest of the run: a guest cannot sleep past its deadline.
+            tokio::time::sleep(std::time::Duration::from_millis(ms.max(0) as u64)).await;
+            Ok(())
+        })
+    })?;
     linker.func_wrap(FITZ, "math", |mut caller: Caller<'_, GuestState>, a: f64, b: f64, op: u32| {
         enter(&mut caller)?;
         match op {

@@ -211,9 +211,9 @@ fn pointers() -> Vec<u8> {
 }
 
 fn loops() -> Vec<u8> {
-    let mut k = Kit::new(&[Import::ClockTimeGet, Import::Log]);
+    let mut k = Kit::new(&[Import::ClockTimeGet, Import::Log, Import::Sleep]);
     k.with_table();
-    let (clock, log) = (k.f(Import::ClockTimeGet), k.f(Import::Log));
+    let (clock, log, sleep) = (k.f(Import::ClockTimeGet), k.f(Import::Log), k.f(Import::Sleep));
     k.data(1024, &str_header(5));
     k.data(1028, b"flood");
     k.data(1040, &map_header(0, 1056, 1056));
@@ -231,6 +231,9 @@ fn loops() -> Vec<u8> {
     k.route("/calls", ValueType::Int, vec![], forever(vec![c(0), c(1024), c(1040), I::Call(log)]).into_iter().chain(ret(OUTCOME)).collect());
     // The clock without end is a loop like any other: the deadline ends it.
     k.route("/clock", ValueType::Int, vec![], forever(vec![c(0), I::I64Const(0), c(600), I::Call(clock), I::Drop]).into_iter().chain(ret(OUTCOME)).collect());
+    // A sleep of 290 million years, and sleeps without end: the deadline ends both.
+    k.route("/sleep", ValueType::Int, vec![], [I::I64Const(i64::MAX), I::Call(sleep)].into_iter().chain(ret(OUTCOME)).collect());
+    k.route("/naps", ValueType::Int, vec![], forever(vec![I::I64Const(1), I::Call(sleep)]).into_iter().chain(ret(OUTCOME)).collect());
     // 100,000 log lines: the first thousand are written.
     let mut logs = vec![c(0), I::LocalSet(0), I::Block(BlockType::Empty), I::Loop(BlockType::Empty)];
     logs.extend([I::LocalGet(0), c(100_000), I::I32GeU, I::BrIf(1), c(1), c(1024), c(1040), I::Call(log)]);
@@ -378,6 +381,9 @@ async fn hostile_modules_hurt_only_themselves() {
         // A million host calls end the run; on a slow build the deadline may come first.
         at("evil-loops", "/calls", &[500, 503]),
         at("evil-loops", "/clock", &[503]),
+        at("evil-loops", "/sleep", &[503]),
+        // A million host calls end the run; with 1 ms naps the deadline comes first.
+        at("evil-loops", "/naps", &[500, 503]),
         at("evil-loops", "/logs", &[200]),
     ];
     let mut wrong = Vec::new();

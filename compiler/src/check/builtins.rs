@@ -282,6 +282,7 @@ impl Checker {
                     if name == "Ok" { (Builtin::Ok, ok_hint) } else { (Builtin::Err, err_hint) };
                 (builtin, vec![p("value", param)], ty)
             }
+            "sleep" => (Builtin::Sleep, vec![p("ms", Type::Int)], Type::future(Type::Null)),
             "sqrt" => (Builtin::Num(NumOp::Sqrt), vec![p("x", Type::Float)], Type::Float),
             "pow" => (Builtin::Num(NumOp::Pow), vec![p("base", Type::Float), p("exp", Type::Float)], Type::Float),
             "ceil" => (Builtin::Num(NumOp::Ceil), vec![p("x", Type::Float)], Type::Int),

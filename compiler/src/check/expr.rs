@@ -17,7 +17,7 @@ fn texpr(kind: TExprKind, ty: Type, span: Span) -> TExpr {
 pub const MODULES: &[&str] = &["hash", "jwt", "auth", "log", "DateTime", "Uuid", "rand", "num"];
 pub const BUILTIN_FNS: &[&str] = &[
     "print", "len", "env_or", "secret", "Ok", "Err", "abs", "min", "max", "clamp", "sqrt", "pow", "ceil", "floor", "round",
-    "popcount", "leading_zeros", "trailing_zeros", "rotate_left", "rotate_right",
+    "popcount", "leading_zeros", "trailing_zeros", "rotate_left", "rotate_right", "sleep",
 ];
 
 impl Checker {

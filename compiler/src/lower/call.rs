@@ -113,6 +113,10 @@ impl Lowerer<'_> {
             Builtin::StrSlice => rt_call(self, f, Rt::StrSlice),
             Builtin::StrChars => rt_call(self, f, Rt::StrChars),
             Builtin::Num(op) => self.lower_num(f, op, args),
+            Builtin::Sleep => {
+                self.lower_expr(f, &args[0]);
+                f.b.call_import(Import::Sleep).i32(0);
+            }
             Builtin::RandSeeded | Builtin::RandFresh => {
                 // A generator is a cell holding its 64-bit state.
                 let alloc = self.rt(Rt::Alloc);
