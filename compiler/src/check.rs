@@ -206,6 +206,7 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
     let auth = c.check_auth(&fns);
     let routes = c.check_routes(&fns, auth.as_ref());
     let crons = c.check_crons(&fns);
+    let server = c.check_server();
     let mut program = tast::Program {
         records,
         functions: c.out_fns.drain(..).flatten().collect(),
@@ -219,6 +220,7 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
         auth,
         crons,
         secrets: c.secrets.iter().cloned().collect(),
+        server,
     };
     state::check_top_level_mutation(&program, &mut c.problems);
     zonk::finish_program(&mut program, &c.unifier, &mut c.problems);
@@ -229,6 +231,22 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
 }
 
 impl Checker {
+    /// The program's `@server`, if any: one per program.
+    fn check_server(&mut self) -> Option<tast::ServerConfig> {
+        let mut found: Option<&decorators::ServerDecorator> = None;
+        let mut problems = Vec::new();
+        for f in &self.fns {
+            let Some(s) = &f.decorators.server else { continue };
+            match found {
+                Some(first) => problems.push(Problem::Duplicate { what: "decorator", name: "@server".into(), span: s.span, first: first.span }),
+                None => found = Some(s),
+            }
+        }
+        let config = found.map(|s| tast::ServerConfig { port: s.port, host: s.host.clone() });
+        self.problems.extend(problems);
+        config
+    }
+
     pub fn report(&mut self, p: Problem) {
         self.problems.push(p);
     }

@@ -371,6 +371,21 @@ impl Messages<'_> {
                 Diagnostic::error("decorator-placement", format!("`@{name}` cannot be used on a {on}"))
                     .primary(span, format!("`@{name}` belongs on {belongs}"))
             }
+            DecoratorKey { decorator, key, suggestion, .. } => with_suggestion(
+                Diagnostic::error("decorator-key", format!("`@{decorator}` has no setting `{key}`")).primary(span, "unknown setting"),
+                suggestion,
+            ),
+            DecoratorKeyTwice { decorator, key, .. } => Diagnostic::error("decorator-key", format!("`@{decorator}` is given `{key}` twice"))
+                .primary(span, "given again here")
+                .help("give it once, by position or as `key=value`"),
+            DecoratorKeyType { decorator, key, expected, .. } => Diagnostic::error(
+                "decorator-key",
+                format!("`{key}` of `@{decorator}` is {}", if *expected == "Int" { "an integer literal" } else { "a string literal" }),
+            )
+            .primary(span, format!("expected {}", if *expected == "Int" { "an `Int` literal" } else { "a `Str` literal" })),
+            ServerSetting { what, value, expected, .. } => {
+                Diagnostic::error("server-setting", format!("`@server` {what} `{value}` is not valid")).primary(span, format!("expected {expected}"))
+            }
             DecoratorArgs { name, expected, .. } => {
                 Diagnostic::error("decorator-arguments", format!("`@{name}` takes {expected}")).primary(span, "wrong arguments")
             }

@@ -28,6 +28,14 @@ pub struct Program {
     pub crons: Vec<CronJob>,
     /// Names passed to `secret("…")`, sorted.
     pub secrets: Vec<String>,
+    pub server: Option<ServerConfig>,
+}
+
+/// `@server(port, host)`: `fitz run`'s defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerConfig {
+    pub port: Option<u16>,
+    pub host: Option<String>,
 }
 
 #[derive(Clone, Debug)]

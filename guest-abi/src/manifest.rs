@@ -22,6 +22,36 @@ pub struct Manifest {
     pub queries: Vec<QuerySpec>,
     /// Names passed to `secret("…")`; the host refuses to start without them.
     pub secrets: Vec<String>,
+    /// `@server(port, host)`: where `fitz run` listens unless its flags or environment say
+    /// otherwise. A multi-tenant host does not read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<Server>,
+}
+
+impl Manifest {
+    /// A module that declares nothing: no routes, types, jobs, queries or secrets.
+    pub fn empty(source: &str) -> Manifest {
+        Manifest {
+            abi_version: crate::ABI_VERSION,
+            source: source.to_string(),
+            records: vec![],
+            routes: vec![],
+            auth: None,
+            crons: vec![],
+            tables: vec![],
+            queries: vec![],
+            secrets: vec![],
+            server: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Server {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -29,8 +29,14 @@ struct Server {
 impl Server {
     /// Starts `fitz ARGS --port 0` and waits for the banner's address.
     fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let args: Vec<&str> = args.iter().copied().chain(["--port", "0"]).collect();
+        Server::start_as_given(&args, env)
+    }
+
+    /// Starts `fitz ARGS` and waits for the banner's address.
+    fn start_as_given(args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_fitz"));
-        cmd.args(args).args(["--port", "0"]).stderr(Stdio::piped()).stdout(Stdio::null()).env_remove("DATABASE_URL").env_remove("JWT_SECRET");
+        cmd.args(args).stderr(Stdio::piped()).stdout(Stdio::null()).env_remove("DATABASE_URL").env_remove("JWT_SECRET");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -258,4 +264,27 @@ fn watch_swaps_on_save_and_keeps_serving_through_errors() {
     assert_eq!(code, Some(0));
     assert!(logs.contains("still serving version 2"), "the diagnostics and the kept version are reported: {logs}");
     assert!(logs.contains("error["), "the compile error is shown as fitz check shows it: {logs}");
+}
+
+#[test]
+fn server_decorator_sets_where_fitz_run_listens_unless_told_otherwise() {
+    let dir = temp_dir("server-decorator");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+    let app = dir.join("app.fitz");
+    let source = format!("@server(port={port}, host=\"127.0.0.1\")\nfn main() => 0\n\n@get(\"/\")\nfn index() -> Str => \"hi\"\n");
+    std::fs::write(&app, source).expect("write");
+    let app = app.to_str().expect("utf-8 path");
+    let server = Server::start_as_given(&["run", app], &[]);
+    assert_eq!(server.base, format!("http://127.0.0.1:{port}"), "the declared port");
+    let body = reqwest::blocking::get(format!("{}/", server.base)).expect("answers").text().expect("body");
+    assert_eq!(body, "\"hi\"");
+    let (code, _) = server.stop();
+    assert_eq!(code, Some(0));
+    // The environment, and a flag, win over the program's own setting.
+    let server = Server::start_as_given(&["run", app], &[("FITZ_PORT", "0")]);
+    assert_ne!(server.base, format!("http://127.0.0.1:{port}"), "FITZ_PORT wins");
+    server.stop();
+    let server = Server::start(&["run", app], &[]);
+    assert_ne!(server.base, format!("http://127.0.0.1:{port}"), "--port wins");
+    server.stop();
 }

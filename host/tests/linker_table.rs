@@ -10,17 +10,7 @@ use fitz_host::runtime::state::{AppContext, GuestState};
 use wasmtime::{Extern, Store, StoreLimitsBuilder};
 
 fn store(engine: &wasmtime::Engine) -> Store<GuestState> {
-    let app = AppContext::bare(guest_abi::manifest::Manifest {
-        abi_version: guest_abi::ABI_VERSION,
-        source: "t.fitz".into(),
-        records: vec![],
-        routes: vec![],
-        auth: None,
-        crons: vec![],
-        tables: vec![],
-        queries: vec![],
-        secrets: vec![],
-    });
+    let app = AppContext::bare(guest_abi::manifest::Manifest::empty("t.fitz"));
     let output = fitz_host::host_fns::wasi::Output::captured(1024, 1024);
     Store::new(engine, GuestState::new(Arc::new(app), StoreLimitsBuilder::new().build(), output))
 }

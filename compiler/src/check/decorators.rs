@@ -15,6 +15,15 @@ pub struct FnDecorators {
     pub requires: Vec<(String, Span)>,
     pub auth_provider: Option<Span>,
     pub cron: Option<(String, Span)>,
+    pub server: Option<ServerDecorator>,
+}
+
+/// `@server(port, host)`: where `fitz run` listens unless told otherwise.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerDecorator {
+    pub port: Option<u16>,
+    pub host: Option<String>,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug)]
@@ -43,12 +52,12 @@ pub struct FieldDecorators {
 }
 
 const FN_DECORATORS: &[&str] =
-    &["get", "post", "put", "patch", "delete", "authenticated", "admin", "requires", "auth_provider", "cron"];
+    &["get", "post", "put", "patch", "delete", "authenticated", "admin", "requires", "auth_provider", "cron", "server"];
 const TYPE_DECORATORS: &[&str] = &["table"];
 const FIELD_DECORATORS: &[&str] = &["primary", "hidden"];
 /// Upstream decorators this compiler does not implement yet (LANGUAGE.md, Tier C).
 const LATER: &[&str] = &[
-    "middleware", "header", "cookie", "server", "background", "every", "ws", "test", "command",
+    "middleware", "header", "cookie", "background", "every", "ws", "test", "command",
     "trace", "metric", "flag", "healthz", "readyz", "rpc", "column", "belongs_to", "has_many",
     "has_one", "index", "unique", "db_default", "check_constraint", "renamed_from",
 ];
@@ -109,6 +118,73 @@ fn string_arg(d: &Decorator, problems: &mut Vec<Problem>) -> Option<(String, Spa
         }
     }
     Some((text, arg.value.span))
+}
+
+/// The literal value of a keyed decorator argument.
+enum Literal {
+    Int(i64),
+    Str(String),
+}
+
+/// Arguments given by position or as `key=value`, each key at most once: the value of each
+/// key, in the order of `keys` (`Int` or `Str` literals, as each key's `kind` says).
+fn keyed(d: &Decorator, keys: &[(&'static str, &'static str)], problems: &mut Vec<Problem>) -> Vec<Option<(Literal, Span)>> {
+    let mut out: Vec<Option<(Literal, Span)>> = keys.iter().map(|_| None).collect();
+    let decorator = d.name.name.clone();
+    for (i, a) in d.args.iter().flatten().enumerate() {
+        let at = match &a.name {
+            None if i < keys.len() => i,
+            None => {
+                problems.push(Problem::DecoratorArgs { name: decorator.clone(), expected: "fewer arguments", span: a.span });
+                continue;
+            }
+            Some(n) => match keys.iter().position(|(k, _)| *k == n.name) {
+                Some(at) => at,
+                None => {
+                    let suggestion = super::names::closest(&n.name, keys.iter().map(|(k, _)| *k));
+                    problems.push(Problem::DecoratorKey { decorator: decorator.clone(), key: n.name.clone(), span: n.span, suggestion });
+                    continue;
+                }
+            },
+        };
+        if out[at].is_some() {
+            problems.push(Problem::DecoratorKeyTwice { decorator: decorator.clone(), key: keys[at].0, span: a.span });
+            continue;
+        }
+        let value = match (&a.value.kind, keys[at].1) {
+            (ExprKind::Int(v), "Int") => Some(Literal::Int(*v)),
+            (ExprKind::Str(parts), "Str") => match parts.as_slice() {
+                [StrPart::Text(s)] => Some(Literal::Str(s.clone())),
+                [] => Some(Literal::Str(String::new())),
+                _ => None,
+            },
+            _ => None,
+        };
+        match value {
+            Some(v) => out[at] = Some((v, a.value.span)),
+            None => problems.push(Problem::DecoratorKeyType { decorator: decorator.clone(), key: keys[at].0, expected: keys[at].1, span: a.value.span }),
+        }
+    }
+    out
+}
+
+fn server(d: &Decorator, problems: &mut Vec<Problem>) -> ServerDecorator {
+    let mut out = ServerDecorator { port: None, host: None, span: d.span };
+    let mut values = keyed(d, &[("port", "Int"), ("host", "Str")], problems).into_iter();
+    if let Some(Some((Literal::Int(p), span))) = values.next() {
+        match u16::try_from(p).ok().filter(|p| *p >= 1) {
+            Some(p) => out.port = Some(p),
+            None => problems.push(Problem::ServerSetting { what: "port", value: p.to_string(), expected: "a port from 1 to 65535", span }),
+        }
+    }
+    if let Some(Some((Literal::Str(h), span))) = values.next() {
+        // No name lookup: `localhost` may be IPv4 or IPv6 depending on the machine.
+        match h.parse::<std::net::IpAddr>() {
+            Ok(_) => out.host = Some(h),
+            Err(_) => problems.push(Problem::ServerSetting { what: "host", value: h, expected: "an IP address such as 127.0.0.1, 0.0.0.0 or ::1", span }),
+        }
+    }
+    out
 }
 
 fn no_args(d: &Decorator, problems: &mut Vec<Problem>) {
@@ -196,6 +272,13 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
                         out.cron = Some((expr, d.span));
                     }
                 }
+            }
+            "server" => {
+                if let Some(first) = &out.server {
+                    problems.push(Problem::Duplicate { what: "decorator", name: "@server".into(), span: d.span, first: first.span });
+                    continue;
+                }
+                out.server = Some(server(d, problems));
             }
             _ => {}
         }

@@ -123,6 +123,10 @@ pub enum Problem {
     UnsupportedDecorator { name: String, span: Span },
     DecoratorPlacement { name: String, on: &'static str, span: Span },
     DecoratorArgs { name: String, expected: &'static str, span: Span },
+    DecoratorKey { decorator: String, key: String, span: Span, suggestion: Option<String> },
+    DecoratorKeyTwice { decorator: String, key: &'static str, span: Span },
+    DecoratorKeyType { decorator: String, key: &'static str, expected: &'static str, span: Span },
+    ServerSetting { what: &'static str, value: String, expected: &'static str, span: Span },
     ConflictingDecorators { first: String, second: String, span: Span },
     BadPath { path: String, problem: PathProblem, span: Span },
     PathParamUnbound { name: String, fn_name: String, span: Span, fn_span: Span },
@@ -238,6 +242,10 @@ impl Problem {
             | UnsupportedDecorator { span, .. }
             | DecoratorPlacement { span, .. }
             | DecoratorArgs { span, .. }
+            | DecoratorKey { span, .. }
+            | DecoratorKeyTwice { span, .. }
+            | DecoratorKeyType { span, .. }
+            | ServerSetting { span, .. }
             | ConflictingDecorators { span, .. }
             | BadPath { span, .. }
             | PathParamUnbound { span, .. }

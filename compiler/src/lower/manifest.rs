@@ -160,6 +160,7 @@ impl Lowerer<'_> {
             tables,
             queries: self.queries.clone(),
             secrets: p.secrets.clone(),
+            server: p.server.as_ref().map(|s| m::Server { port: s.port, host: s.host.clone() }),
         }
     }
 }

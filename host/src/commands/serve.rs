@@ -114,15 +114,16 @@ struct Serving {
     layout: Layout,
 }
 
-fn serving(source: &Path, opts: &ServeOptions) -> Result<Serving, String> {
+fn serving(source: &Path, opts: &ServeOptions, program: Option<&guest_abi::manifest::Server>) -> Result<Serving, String> {
     let env = crate::config::app_env(source);
+    let declared_host = program.and_then(|s| s.host.as_deref()).and_then(|h| h.parse::<IpAddr>().ok());
     let host = match opts.host {
         Some(h) => h,
-        None => setting(&env, "FITZ_HOST")?.unwrap_or(IpAddr::from([127, 0, 0, 1])),
+        None => setting(&env, "FITZ_HOST")?.or(declared_host).unwrap_or(IpAddr::from([127, 0, 0, 1])),
     };
     let port = match opts.port {
         Some(p) => p,
-        None => setting(&env, "FITZ_PORT")?.unwrap_or(DEFAULT_PORT),
+        None => setting(&env, "FITZ_PORT")?.or(program.and_then(|s| s.port)).unwrap_or(DEFAULT_PORT),
     };
     let threads = match setting::<usize>(&env, "FITZ_THREADS")? {
         Some(0) => return Err("FITZ_THREADS=0 is not valid: at least one thread serves requests".into()),
@@ -139,7 +140,9 @@ fn serving(source: &Path, opts: &ServeOptions) -> Result<Serving, String> {
 /// SQLite file). Returns the exit status.
 pub fn serve(wasm: Vec<u8>, source: &Path, opts: ServeOptions) -> u8 {
     crate::commands::init_logging();
-    let serving = match serving(source, &opts) {
+    // `@server(port, host)` in the program: defaults below the flags and the environment.
+    let program = crate::runtime::validate::validate_bytes(&wasm).ok().and_then(|m| m.server);
+    let serving = match serving(source, &opts, program.as_ref()) {
         Ok(s) => s,
         Err(message) => {
             eprintln!("error: {message}");

@@ -584,17 +584,7 @@ mod tests {
         let eq = Expr::Binary { op: BinaryOp::Eq, lhs: col("owner"), rhs: param(0) };
         let by_owner = spec(QueryKind::All, Some(eq), vec![ValueType::nullable(ValueType::Str)]);
         let in_list = spec(QueryKind::Count, Some(Expr::In { expr: col("id"), list: 0 }), vec![ValueType::list(ValueType::Int)]);
-        let manifest = Manifest {
-            abi_version: guest_abi::ABI_VERSION,
-            source: "t.fitz".into(),
-            records: vec![],
-            routes: vec![],
-            auth: None,
-            crons: vec![],
-            tables: vec![table()],
-            queries: vec![by_owner.clone(), in_list.clone()],
-            secrets: vec![],
-        };
+        let manifest = Manifest { tables: vec![table()], queries: vec![by_owner.clone(), in_list.clone()], ..Manifest::empty("t.fitz") };
         let plans = Plans::default();
         for owner in [Value::Str("ada".into()), Value::Null, Value::Str("bob".into())] {
             let params = [owner];

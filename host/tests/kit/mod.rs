@@ -54,17 +54,7 @@ impl Kit {
     /// A module importing `imports` (in this order), with one page of memory, the exports every
     /// module must have, a top level that does nothing, and no routes yet.
     pub fn new(imports: &[Import]) -> Kit {
-        let manifest = Manifest {
-            abi_version: guest_abi::ABI_VERSION,
-            source: "evil.fitz".into(),
-            records: vec![],
-            routes: vec![],
-            auth: None,
-            crons: vec![],
-            tables: vec![],
-            queries: vec![],
-            secrets: vec![],
-        };
+        let manifest = Manifest::empty("evil.fitz");
         let mut kit = Kit { imports: imports.to_vec(), funcs: vec![], data: vec![], pages: 1, table: false, manifest };
         kit.data(HEAP_POINTER_ADDR, &HEAP.to_le_bytes());
         // An outcome at OUTCOME: site 0 (a normal return), payload 0.
