@@ -575,7 +575,8 @@ impl Messages<'_> {
                 format!("`{entry}` changes top-level `{global}`, but each request starts from the top level's state"),
             )
             .primary(span, "this change would be lost when the request ends")
-            .help("keep data that must persist in the database (e.g. `T.insert(db, …)`)"),
+            .note("every request (and cron tick) runs in a fresh sandbox made from the top level, so no two see each other's changes; upstream keeps such state in one process's memory, which a host of many instances cannot")
+            .help(format!("keep data that must outlive the request in the database (`@table` type, `T.insert(db, …)`), or compute `{global}` once at the top level and only read it here")),
             SecretNameNotLiteral { .. } => Diagnostic::error("secret-name", "`secret` takes the name as a string literal")
                 .primary(span, "expected \"NAME\"")
                 .note("the host checks at start-up that every secret the program names is set"),
