@@ -45,7 +45,7 @@ fn main() {
             .expect("user");
         let exp = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() + 3600).to_string();
         let claims = vec![("sub".into(), "ada@x.io".into()), ("role".into(), "admin".into()), ("jti".into(), "j-1".into()), ("exp".into(), exp)];
-        let token = fitz_host::host_fns::jwt::encode(&claims, SECRET, "HS256").expect("token");
+        let token = fitz_host::host_fns::jwt::encode(&claims, SECRET, "HS256", fitz_host::host_fns::jwt::DEFAULT_TTL_SECONDS, 0).expect("token");
         let headers = vec![("host".to_string(), "127.0.0.1".to_string()), ("authorization".to_string(), format!("Bearer {token}"))];
         let me = app.manifest.routes.iter().position(|r| r.path == "/me").expect("/me");
 

@@ -92,6 +92,10 @@ fn format_value(kind: u32, value: u64, spec: &str, text: Option<&str>) -> Result
     }
 }
 
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// Logs, once at the end of a run, how many of its log lines were dropped.
 pub fn report_dropped_logs(store: &mut wasmtime::Store<GuestState>) {
     let dropped = std::mem::take(&mut store.data_mut().budget.logs_dropped);
@@ -127,9 +131,10 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     linker.func_wrap(FITZ, "jwt_encode", |mut caller: Caller<'_, GuestState>, claims: u32, secret: u32, alg: u32| {
         enter(&mut caller)?;
         let claims = guest::read_str_map(&mut caller, claims)?;
+        let (ttl, now) = (jwt::ttl_from(&caller.data().app.env), unix_now());
         let mem = guest::memory(&mut caller)?;
         let data = mem.data(&caller);
-        let token = jwt::encode(&claims, guest::str_at(data, secret)?, guest::str_at(data, alg)?).map_err(|e| GuestError(format!("jwt.encode: {e}")))?;
+        let token = jwt::encode(&claims, guest::str_at(data, secret)?, guest::str_at(data, alg)?, ttl, now).map_err(|e| GuestError(format!("jwt.encode: {e}")))?;
         guest::write_str(&mut caller, &token)
     })?;
     linker.func_wrap(FITZ, "jwt_decode", |mut caller: Caller<'_, GuestState>, token: u32, secret: u32, alg: u32| {

@@ -66,10 +66,16 @@ pub fn test_env() -> std::collections::HashMap<String, String> {
 /// Compiles and runs a program's top level with output captured:
 /// `(exit status, stdout, stderr)`. Every module is validated with wasmparser first.
 pub fn compile_and_run(source: &str, file_name: &str) -> Result<(i32, String, String), String> {
+    compile_and_run_with(source, file_name, &[])
+}
+
+/// `compile_and_run` with more variables in the app's environment.
+pub fn compile_and_run_with(source: &str, file_name: &str, extra_env: &[(&str, &str)]) -> Result<(i32, String, String), String> {
     let artifact = fitz_compiler::compile(source, file_name)
         .map_err(|d| d.render(file_name, source, false))?;
     wasmparser::validate(&artifact.wasm).map_err(|e| format!("invalid module: {e}"))?;
-    let env = test_env();
+    let mut env = test_env();
+    env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let secrets = fitz_host::config::secrets(&artifact.manifest.secrets, &env)
         .map_err(|missing| format!("missing secrets {missing:?}"))?;
     let app = fitz_host::runtime::state::AppContext { secrets, env, ..fitz_host::runtime::state::AppContext::bare(artifact.manifest) };

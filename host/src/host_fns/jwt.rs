@@ -58,9 +58,23 @@ fn checked_key(secret: &str, alg: &str) -> Result<Algorithm, JwtError> {
     Ok(a)
 }
 
-pub fn encode(claims: &[(String, String)], secret: &str, alg: &str) -> Result<String, JwtError> {
+/// How long a token signed without an `exp` lives (upstream's examples sign that way): the
+/// app's `FITZ_JWT_TTL` (seconds), else a day.
+pub const DEFAULT_TTL_SECONDS: u64 = 24 * 60 * 60;
+
+/// The app's token lifetime: `FITZ_JWT_TTL` when it is a positive number of seconds.
+pub fn ttl_from(env: &std::collections::HashMap<String, String>) -> u64 {
+    env.get("FITZ_JWT_TTL").and_then(|v| v.trim().parse::<u64>().ok()).filter(|t| *t > 0).unwrap_or(DEFAULT_TTL_SECONDS)
+}
+
+/// Signs `claims`; without an `exp` among them the token expires `ttl` seconds after `now`
+/// (Unix seconds), so no token this host signs lives for ever.
+pub fn encode(claims: &[(String, String)], secret: &str, alg: &str, ttl: u64, now: i64) -> Result<String, JwtError> {
     let a = checked_key(secret, alg)?;
     let mut map = Map::new();
+    if !claims.iter().any(|(k, _)| k == "exp") {
+        map.insert("exp".into(), Value::from(now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX))));
+    }
     for (k, v) in claims {
         let value = if NUMERIC_CLAIMS.contains(&k.as_str()) {
             let n: i64 = v.trim().parse().map_err(|_| JwtError::NonNumericClaim(k.clone()))?;
@@ -161,7 +175,7 @@ mod tests {
         let exp = now() + 60;
         let claims = vec![("sub".into(), "ada".into()), ("exp".into(), exp.to_string())];
         for alg in ["HS256", "HS384", "HS512"] {
-            let t = encode(&claims, SECRET, alg).expect("encode");
+            let t = encode(&claims, SECRET, alg, DEFAULT_TTL_SECONDS, now()).expect("encode");
             let back = decode(&t, SECRET, alg).expect("decode");
             assert!(back.contains(&("exp".into(), exp.to_string())));
             assert!(back.contains(&("sub".into(), "ada".into())));
@@ -169,6 +183,32 @@ mod tests {
             let other = if alg == "HS256" { "HS512" } else { "HS256" };
             assert!(decode(&t, SECRET, other).is_err());
         }
+    }
+
+    #[test]
+    fn a_token_signed_without_expiry_gets_one() {
+        let t = encode(&[("sub".into(), "ada".into())], SECRET, "HS256", 3600, now()).expect("encode");
+        let back = decode(&t, SECRET, "HS256").expect("decodes: it has an exp");
+        let exp: i64 = back.iter().find(|(k, _)| k == "exp").expect("exp added").1.parse().expect("numeric");
+        assert!((exp - now() - 3600).abs() <= 2, "{exp}");
+        // One given is kept as it is.
+        let t = encode(&[("exp".into(), (now() + 5).to_string())], SECRET, "HS256", 3600, now()).expect("encode");
+        let back = decode(&t, SECRET, "HS256").expect("decode");
+        assert_eq!(back, vec![("exp".to_string(), (now() + 5).to_string())]);
+        // Expired by its own clock: refused.
+        let t = encode(&[("sub".into(), "x".into())], SECRET, "HS256", 1, now() - 3600).expect("encode");
+        assert_eq!(decode(&t, SECRET, "HS256"), Err("token expired".into()));
+        // A token from elsewhere without one is still refused.
+        assert_eq!(decode(&signed(r#"{"sub":"ada"}"#), SECRET, "HS256"), Err("token has no expiry".into()));
+    }
+
+    #[test]
+    fn the_app_sets_the_lifetime() {
+        let env = |v: &str| [("FITZ_JWT_TTL".to_string(), v.to_string())].into_iter().collect();
+        assert_eq!(ttl_from(&env("600")), 600);
+        assert_eq!(ttl_from(&env("0")), DEFAULT_TTL_SECONDS);
+        assert_eq!(ttl_from(&env("soon")), DEFAULT_TTL_SECONDS);
+        assert_eq!(ttl_from(&Default::default()), DEFAULT_TTL_SECONDS);
     }
 
     /// A token with exactly this payload text, signed with `SECRET` (HS256).
@@ -204,19 +244,18 @@ mod tests {
 
     #[test]
     fn refusals_are_explained() {
-        assert_eq!(encode(&[], "short", "HS256"), Err(JwtError::ShortSecret { alg: "HS256", min: 32 }));
-        assert!(matches!(encode(&[], SECRET, "none"), Err(JwtError::UnsupportedAlgorithm(_))));
-        assert!(matches!(encode(&[("exp".into(), "soon".into())], SECRET, "HS256"), Err(JwtError::NonNumericClaim(_))));
-        let no_exp = encode(&[("sub".into(), "x".into())], SECRET, "HS256").expect("encode");
-        assert_eq!(decode(&no_exp, SECRET, "HS256"), Err("token has no expiry".into()));
-        let expired = encode(&[("exp".into(), (now() - 3600).to_string())], SECRET, "HS256").expect("encode");
+        assert_eq!(encode(&[], "short", "HS256", DEFAULT_TTL_SECONDS, now()), Err(JwtError::ShortSecret { alg: "HS256", min: 32 }));
+        assert!(matches!(encode(&[], SECRET, "none", DEFAULT_TTL_SECONDS, now()), Err(JwtError::UnsupportedAlgorithm(_))));
+        assert!(matches!(encode(&[("exp".into(), "soon".into())], SECRET, "HS256", DEFAULT_TTL_SECONDS, now()), Err(JwtError::NonNumericClaim(_))));
+        assert_eq!(decode(&signed(r#"{"sub":"x"}"#), SECRET, "HS256"), Err("token has no expiry".into()));
+        let expired = encode(&[("exp".into(), (now() - 3600).to_string())], SECRET, "HS256", DEFAULT_TTL_SECONDS, now()).expect("encode");
         assert_eq!(decode(&expired, SECRET, "HS256"), Err("token expired".into()));
-        let later = encode(&[("exp".into(), (now() + 7200).to_string()), ("nbf".into(), (now() + 3600).to_string())], SECRET, "HS256").expect("encode");
+        let later = encode(&[("exp".into(), (now() + 7200).to_string()), ("nbf".into(), (now() + 3600).to_string())], SECRET, "HS256", DEFAULT_TTL_SECONDS, now()).expect("encode");
         assert_eq!(decode(&later, SECRET, "HS256"), Err("token not yet valid".into()));
-        let good = encode(&[("exp".into(), (now() + 60).to_string())], SECRET, "HS256").expect("encode");
+        let good = encode(&[("exp".into(), (now() + 60).to_string())], SECRET, "HS256", DEFAULT_TTL_SECONDS, now()).expect("encode");
         assert_eq!(decode(&good, &SECRET.replace('0', "1"), "HS256"), Err("invalid token signature".into()));
         assert_eq!(decode("not.a.token", SECRET, "HS256"), Err("invalid token".into()));
         assert_eq!(decode(&format!("{good}{}", "A".repeat(MAX_TOKEN_BYTES)), SECRET, "HS256"), Err("invalid token".into()));
-        assert_eq!(encode(&[], &"k".repeat(MAX_SECRET_BYTES + 1), "HS256"), Err(JwtError::LongSecret));
+        assert_eq!(encode(&[], &"k".repeat(MAX_SECRET_BYTES + 1), "HS256", DEFAULT_TTL_SECONDS, now()), Err(JwtError::LongSecret));
     }
 }
