@@ -237,6 +237,10 @@ impl Checker {
                 };
                 let te = self.infer_expr(&a.value, None);
                 let ty = self.unifier.shallow(&te.ty);
+                if ty == Type::Range {
+                    let tpl = self.template(&ty, "len").expect("ranges have len");
+                    return self.expand_template("len", tpl, Some(te), vec![], span);
+                }
                 if !matches!(ty, Type::Str | Type::List(_) | Type::Map(..) | Type::Error) {
                     let found = self.res(&ty);
                     self.report(Problem::Mismatch {
