@@ -146,8 +146,6 @@ pub enum StmtKind {
     Expr(Expr),
     While { label: Option<Ident>, cond: Expr, body: Block },
     For { label: Option<Ident>, pattern: Pattern, iter: Expr, body: Block },
-    /// A labelled `loop` statement (`'outer: loop { … }`); an unlabelled one is an expression.
-    Loop { label: Option<Ident>, body: Block },
     Error,
 }
 
@@ -273,8 +271,8 @@ pub enum ExprKind {
     /// `break`, `break 'outer`, `break value` (out of a `loop` used as a value).
     Break { label: Option<Ident>, value: Option<Box<Expr>> },
     Continue { label: Option<Ident> },
-    /// `loop { … }`: a statement, or a value when a `break` carries one.
-    Loop(Block),
+    /// `loop { … }` or `'name: loop { … }`: a statement, or a value when a `break` carries one.
+    Loop { label: Option<Ident>, body: Block },
     Error,
 }
 

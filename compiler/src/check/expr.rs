@@ -146,7 +146,7 @@ impl Checker {
             ExprKind::ReturnStatus { status, body, .. } => self.infer_return_status(*status, body, span),
             ExprKind::Break { label, value } => self.check_jump(true, label.as_ref(), value.as_deref(), span),
             ExprKind::Continue { label } => self.check_jump(false, label.as_ref(), None, span),
-            ExprKind::Loop(body) => self.infer_loop_value(body, hint, span),
+            ExprKind::Loop { label, body } => self.infer_loop_value(label.as_ref(), body, hint, span),
             ExprKind::Error => Self::error_expr(span),
         }
     }

@@ -391,7 +391,7 @@ impl Checker {
             },
             ExprKind::If { .. } => not_sql(self, "`if`"),
             ExprKind::Match { .. } => not_sql(self, "`match`"),
-            ExprKind::Loop(_) => not_sql(self, "`loop`"),
+            ExprKind::Loop { .. } => not_sql(self, "`loop`"),
             ExprKind::Str(_) => not_sql(self, "string interpolation"),
             ExprKind::Index { .. } | ExprKind::Slice { .. } => not_sql(self, "indexing"),
             ExprKind::Lambda(_) => not_sql(self, "a lambda"),
@@ -571,7 +571,7 @@ pub fn mentions(e: &ast::Expr, name: &str) -> bool {
         Name(n) => n == name,
         Int(_) | Float(_) | Bool(_) | Null | Continue { .. } | Error => false,
         Break { value, .. } => value.as_ref().is_some_and(|v| m(v)),
-        Loop(b) => block_mentions(b, name),
+        Loop { body, .. } => block_mentions(body, name),
         Str(parts) => parts.iter().any(|p| matches!(p, ast::StrPart::Interp { expr, .. } if m(expr))),
         List(items) | Tuple(items) => items.iter().any(m),
         Map(entries) => entries.iter().any(|(k, v)| m(k) || m(v)),
@@ -608,7 +608,6 @@ fn block_mentions(b: &ast::Block, name: &str) -> bool {
         ast::StmtKind::Expr(e) => mentions(e, name),
         ast::StmtKind::While { cond, body, .. } => mentions(cond, name) || block_mentions(body, name),
         ast::StmtKind::For { iter, body, .. } => mentions(iter, name) || block_mentions(body, name),
-        ast::StmtKind::Loop { body, .. } => block_mentions(body, name),
         ast::StmtKind::Error => false,
     })
 }

@@ -77,7 +77,7 @@ impl Checker {
             }
             ast::StmtKind::Assign { target, op, value } => self.check_assign(target, *op, value, s.span),
             // A `loop` whose value is not used: a statement, whose `break`s carry nothing.
-            ast::StmtKind::Expr(ast::Expr { kind: ExprKind::Loop(body), span }) => Some(self.check_loop_stmt(None, body, *span)),
+            ast::StmtKind::Expr(ast::Expr { kind: ExprKind::Loop { label, body }, span }) => Some(self.check_loop_stmt(label.as_ref(), body, *span)),
             ast::StmtKind::Expr(e) => Some(TStmt::Expr(self.check_expr_stmt(e))),
             ast::StmtKind::While { label, cond, body } => {
                 let c = self.check_expr(cond, &Type::Bool, Expectation::Condition);
@@ -87,7 +87,6 @@ impl Checker {
                 self.paths_end(paths, false);
                 Some(TStmt::While { cond: c, body: b })
             }
-            ast::StmtKind::Loop { label, body } => Some(self.check_loop_stmt(label.as_ref(), body, s.span)),
             ast::StmtKind::For { label, pattern, iter, body } => self.check_for(label.as_ref(), pattern, iter, body),
             ast::StmtKind::Error => None,
         }
@@ -149,9 +148,9 @@ impl Checker {
     }
 
     /// A `loop` used as a value: the type its `break`s carry (`Never` when none leaves it).
-    pub fn infer_loop_value(&mut self, body: &ast::Block, hint: Option<&Type>, span: crate::span::Span) -> TExpr {
+    pub fn infer_loop_value(&mut self, label: Option<&ast::Ident>, body: &ast::Block, hint: Option<&Type>, span: crate::span::Span) -> TExpr {
         let mut paths = self.paths_start();
-        let ((b, _), frame) = self.in_loop_frame(None, Some(hint.cloned()), |c| c.check_block(body, None));
+        let ((b, _), frame) = self.in_loop_frame(label, Some(hint.cloned()), |c| c.check_block(body, None));
         self.path_done(&mut paths, false);
         self.paths_end(paths, false);
         let ty = match (frame.broke, frame.value.flatten()) {
@@ -203,7 +202,9 @@ impl Checker {
                 self.infer_expr(v, None);
                 None
             }
-            (None, Some(Some(t))) if t != Type::Null => {
+            // `break` alone gives the loop the value `null`: fine where that is wanted or
+            // nothing is known yet (`let x = loop { break }`).
+            (None, Some(Some(t))) if !matches!(self.unifier.shallow(&t), Type::Null | Type::Nullable(_) | Type::Var(_) | Type::Error) && !self.unifier.try_unify(&t, &Type::Null) => {
                 self.report(Problem::BreakWithoutValue { span });
                 None
             }
