@@ -139,6 +139,32 @@ impl Checker {
                     (Type::List(_), "remove_at") => t(list.clone(), vec![p("index", Type::Int)], REMOVE_AT),
                     (Type::List(_), "index_of") => needs(t(Type::result(Type::Int), vec![p("item", x.clone())], LIST_INDEX_OF), Needs::Equality, x.clone()),
                     (Type::List(_), "split_at") => t(pair(list.clone(), list.clone()), vec![p("index", Type::Int)], LIST_SPLIT_AT),
+                    (Type::List(_), "group_by") => {
+                        let k = self.unifier.fresh();
+                        needs(t(Type::map(k.clone(), list.clone()), vec![p("f", Type::Fn(vec![x.clone()], Box::new(k.clone())))], GROUP_BY), Needs::Key, k)
+                    }
+                    (Type::List(_), "zip_with") => {
+                        let (u, v) = (self.unifier.fresh(), self.unifier.fresh());
+                        let f = Type::Fn(vec![x.clone(), u.clone()], Box::new(v.clone()));
+                        t(Type::list(v), vec![p("other", Type::list(u)), p("f", f)], ZIP_WITH)
+                    }
+                    (Type::List(_), "max_by") | (Type::List(_), "min_by") => {
+                        let key = self.unifier.fresh();
+                        let body = if method == "max_by" { MAX_BY } else { MIN_BY };
+                        needs(t(Type::result(x.clone()), vec![p("f", Type::Fn(vec![x.clone()], Box::new(key.clone())))], body), Needs::Order, key)
+                    }
+                    (Type::List(_), "scan") => {
+                        let acc = self.unifier.fresh();
+                        let f = Type::Fn(vec![acc.clone(), x.clone()], Box::new(acc.clone()));
+                        t(Type::list(acc.clone()), vec![p("init", acc), p("f", f)], SCAN)
+                    }
+                    (Type::List(_), "windows") => t(Type::list(list.clone()), vec![p("n", Type::Int)], WINDOWS),
+                    (Type::List(_), "take") => t(list.clone(), vec![p("n", Type::Int)], TAKE),
+                    (Type::List(_), "drop") => t(list.clone(), vec![p("n", Type::Int)], DROP),
+                    (Type::List(_), "init") => t(list.clone(), vec![], INIT),
+                    (Type::List(_), "tail") => t(list.clone(), vec![], TAIL),
+                    (Type::List(_), "intersperse") => t(list.clone(), vec![p("separator", x.clone())], INTERSPERSE),
+                    (Type::List(_), "cycle") => t(list.clone(), vec![p("n", Type::Int)], CYCLE),
                     _ => return None,
                 },
             };
@@ -161,6 +187,11 @@ impl Checker {
                     "invert" => needs(t(Type::map(v.clone(), k), vec![], MAP_INVERT), Needs::Key, v),
                     "is_empty" => t(Type::Bool, vec![], IS_EMPTY),
                     "has_value" => needs(t(Type::Bool, vec![p("value", v.clone())], MAP_HAS_VALUE), Needs::Equality, v),
+                    "merge_with" => {
+                        let f = Type::Fn(vec![v.clone(), v.clone()], Box::new(v.clone()));
+                        t(map.clone(), vec![p("other", map), p("f", f)], MAP_MERGE_WITH)
+                    }
+                    "with" => t(map, vec![p("key", k), p("value", v)], MAP_WITH),
                     _ => return None,
                 })
             }
@@ -205,6 +236,8 @@ impl Checker {
                 "reverse" => t(Type::Str, vec![], STR_REVERSE),
                 "count" => t(Type::Int, vec![p("part", Type::Str)], STR_COUNT),
                 "__localize" if self.templates > 0 => t(Type::Str, vec![p("locale", Type::Str)], STR_LOCALIZE),
+                "lines" => t(Type::list(Type::Str), vec![], STR_LINES),
+                "repeat_with" => t(Type::Str, vec![p("n", Type::Int), p("separator", Type::Str)], STR_REPEAT_WITH),
                 "swap_case" => t(Type::Str, vec![], STR_SWAP_CASE),
                 "title" => t(Type::Str, vec![], STR_TITLE),
                 "is_alpha" => t(Type::Bool, vec![], STR_IS_ALPHA),
@@ -831,6 +864,108 @@ if at >= 0 {
 }
 out.join(\"\")";
 
+const GROUP_BY: &str = "
+let out = {}
+for x in recv {
+    let k = f(x)
+    if not out.has(k) { out[k] = [x] } else { out[k].push(x) }
+}
+out";
+
+const ZIP_WITH: &str = "
+let out = []
+let i = 0
+for x in recv {
+    if i >= other.len() { break }
+    out.push(f(x, other[i]))
+    i += 1
+}
+out";
+
+const MAX_BY: &str = "
+if recv.len() == 0 { Err(\"lista vacía\") } else {
+    let best = recv[0]
+    let best_key = f(best)
+    for x in recv[1..] {
+        let k = f(x)
+        if best_key < k {
+            best = x
+            best_key = k
+        }
+    }
+    Ok(best)
+}";
+
+const MIN_BY: &str = "
+if recv.len() == 0 { Err(\"lista vacía\") } else {
+    let best = recv[0]
+    let best_key = f(best)
+    for x in recv[1..] {
+        let k = f(x)
+        if k < best_key {
+            best = x
+            best_key = k
+        }
+    }
+    Ok(best)
+}";
+
+const SCAN: &str = "
+let out = []
+let acc = init
+for x in recv {
+    acc = f(acc, x)
+    out.push(acc)
+}
+out";
+
+const WINDOWS: &str = "
+if n <= 0 { n.__fail(\"windows(n) needs n above 0\") }
+[recv[i..i + n] for i in 0..recv.len() - n + 1]";
+
+const TAKE: &str = "if n <= 0 { recv[..0] } else { recv[..n] }";
+
+const DROP: &str = "if n <= 0 { recv[..] } else { recv[n..] }";
+
+const INIT: &str = "if recv.len() == 0 { recv[..] } else { recv[..recv.len() - 1] }";
+
+const TAIL: &str = "recv[1..]";
+
+const INTERSPERSE: &str = "
+let out = []
+for (i, x) in recv.enumerate() {
+    if i > 0 { out.push(separator) }
+    out.push(x)
+}
+out";
+
+const CYCLE: &str = "
+let out = []
+for _ in 0..n { for x in recv { out.push(x) } }
+out";
+
+const MAP_MERGE_WITH: &str = "
+let out = {}
+for (k, v) in recv { out[k] = v }
+for (k, v) in other {
+    if out.has(k) { out[k] = f(out[k], v) } else { out[k] = v }
+}
+out";
+
+const MAP_WITH: &str = "
+let out = {}
+for (k, v) in recv { out[k] = v }
+out[key] = value
+out";
+
+// As Rust's `str::lines`: no last empty line after a final newline, `\r\n` taken as one.
+const STR_LINES: &str = "
+let parts = recv.split(\"\\n\")
+if parts.len() > 0 and parts[-1] == \"\" { parts.__truncate(parts.len() - 1) }
+[if l.ends_with(\"\\r\") { l[..l.len() - 1] } else { l } for l in parts]";
+
+const STR_REPEAT_WITH: &str = "[recv for _ in 0..n].join(separator)";
+
 #[cfg(test)]
 const ALL: &[&str] = &[
     COUNT, FIND_INDEX, REDUCE, FLAT_MAP, FLATTEN, ENUMERATE, ZIP, CHAIN, CHAIN_ONE, PARTITION, MIN, MAX, SUM_INT, SUM_FLOAT,
@@ -840,7 +975,8 @@ const ALL: &[&str] = &[
     STR_PAD_START, STR_PAD_END, STR_CENTER, STR_LEFT, STR_RIGHT, STR_SPLIT_AT, STR_REVERSE, STR_COUNT, LIST_SPLIT_AT, MAP_HAS_VALUE,
     ABS, ABS_RECV, MIN_OF, MAX_OF, CLAMP, TO_STR, TO_STR_BASE, IS_NAN, IS_FINITE, STR_SWAP_CASE, STR_TITLE, STR_IS_ALPHA, STR_IS_DIGIT,
     STR_IS_NUMERIC, RAND_INT, RAND_FLOAT, RAND_BOOL, RAND_CHOICE, RAND_SHUFFLE, RAND_SAMPLE, RAND_BYTES, NUM_FORMAT, NUM_PERCENT,
-    NUM_CURRENCY, STR_LOCALIZE, TRY_AS_TEXT,
+    NUM_CURRENCY, STR_LOCALIZE, TRY_AS_TEXT, GROUP_BY, ZIP_WITH, MAX_BY, MIN_BY, SCAN, WINDOWS, TAKE, DROP, INIT, TAIL, INTERSPERSE,
+    CYCLE, MAP_MERGE_WITH, MAP_WITH, STR_LINES, STR_REPEAT_WITH,
 ];
 
 #[cfg(test)]
