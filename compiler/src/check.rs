@@ -362,6 +362,7 @@ impl Checker {
                     "DateTime" => Some(Type::DateTime),
                     "Uuid" => Some(Type::Uuid),
                     "RandGen" => Some(Type::RandGen),
+                    "Any" => Some(Type::Any),
                     "DbConn" => Some(Type::DbConn),
                     _ => None,
                 };
@@ -837,7 +838,7 @@ fn pattern_names(p: &ast::Pattern) -> Vec<(String, Span)> {
 }
 
 pub const BUILTIN_TYPES: &[&str] =
-    &["Int", "Float", "Str", "Bool", "Null", "List", "Map", "Result", "DateTime", "Uuid", "DbConn", "Secret", "Future", "RandGen"];
+    &["Int", "Float", "Str", "Bool", "Null", "List", "Map", "Result", "DateTime", "Uuid", "DbConn", "Secret", "Future", "RandGen", "Any"];
 
 fn is_builtin_type(name: &str) -> bool {
     BUILTIN_TYPES.contains(&name)

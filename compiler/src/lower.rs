@@ -3,6 +3,7 @@
 //! helpers (generated only when used) or host imports, and every entry point the host calls
 //! gets its export and manifest entry.
 
+mod any;
 mod builder;
 mod call;
 mod entry;
@@ -45,6 +46,9 @@ pub struct Lowerer<'p> {
     /// `return STATUS BODY` sites of each entry point.
     pub sites: HashMap<FnId, Vec<guest_abi::manifest::Response>>,
     pub exports: Vec<(String, FuncId)>,
+    /// The types boxed as `Any`, by tag (`any.rs`).
+    any_types: Vec<Type>,
+    any_dispatch: Option<any::AnyDispatch>,
 }
 
 /// What kind of function is being lowered: it decides what `return` and `?` do.
@@ -140,6 +144,8 @@ impl<'p> Lowerer<'p> {
             queries: Vec::new(),
             sites: HashMap::new(),
             exports: Vec::new(),
+            any_types: Vec::new(),
+            any_dispatch: None,
         }
     }
 
@@ -212,6 +218,7 @@ pub fn lower_module(program: &tast::Program, source_name: &str, source: &str) ->
     }
     l.add_field_defaults();
     l.add_exports();
+    l.finish_any();
     let manifest = l.build_manifest();
     let functions = l.functions.into_iter().map(|f| f.expect("every reserved function is defined")).collect();
     ir::Module { functions, data: l.data, exports: l.exports, manifest: Some(manifest) }

@@ -632,6 +632,9 @@ fn contains_secret(t: &Type) -> bool {
 
 fn operator_help(op: &str, lhs: &Type, rhs: &Type) -> String {
     match (op, lhs, rhs) {
+        (_, Type::Any, _) | (_, _, Type::Any) => {
+            "take the value out of the `Any` first, as the type it holds: `v.as_int()`, or `n: Int = v`".into()
+        }
         ("+", Type::Str, _) | ("+", _, Type::Str) => "to build text from other values use interpolation: \"{a}{b}\"".into(),
         ("%", _, _) => "`%` works on `Int` only".into(),
         ("==" | "!=", _, _) => "only values of the same type can be compared".into(),

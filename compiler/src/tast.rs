@@ -224,6 +224,10 @@ pub enum Coercion {
     IntToFloat,
     /// `T` to `T?`
     ToNullable,
+    /// A value boxed as an `Any`.
+    ToAny,
+    /// An `Any` taken as the expression's type, checked at run time.
+    FromAny,
 }
 
 /// What `?` does with an `Err`, decided by where it stands.
@@ -356,6 +360,8 @@ pub enum Builtin {
     Num(NumOp),
     /// `sleep(ms) -> Future<Null>`
     Sleep,
+    /// `any.type_name() -> Str`
+    AnyTypeName,
     /// `rand.seeded(seed) -> RandGen`
     RandSeeded,
     /// A generator seeded from the host's entropy (prelude primitive behind `rand.*`).

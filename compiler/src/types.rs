@@ -31,6 +31,8 @@ pub enum Type {
     Record(RecordId),
     /// `rand.seeded(n)`: a reproducible generator (SplitMix64), shared by reference.
     RandGen,
+    /// A value of any type, boxed with its type (upstream's `Any`; heterogeneous literals).
+    Any,
     /// `(Int, Str)`: a fixed number of values of their own types; `()` is the empty one.
     Tuple(Vec<Type>),
     Fn(Vec<Type>, Box<Type>),
@@ -102,6 +104,7 @@ impl<'a> fmt::Display for TypeDisplay<'a> {
             Type::DateTime => f.write_str("DateTime"),
             Type::Uuid => f.write_str("Uuid"),
             Type::RandGen => f.write_str("RandGen"),
+            Type::Any => f.write_str("Any"),
             Type::DbConn => f.write_str("DbConn"),
             Type::Secret => f.write_str("Secret<Str>"),
             Type::Range => f.write_str("Range"),

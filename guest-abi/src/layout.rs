@@ -66,6 +66,12 @@ pub const RESULT_SIZE: u32 = 16;
 pub const RESULT_OK: u32 = 0;
 pub const RESULT_ERR: u32 = 1;
 pub const BOX_SIZE: u32 = 8;
+/// An `Any`: the index of its value's type in the manifest's `any` table, and the value.
+pub const ANY_TAG: u32 = 0;
+pub const ANY_PAYLOAD: u32 = 8;
+pub const ANY_SIZE: u32 = 16;
+/// The first entries of every `any` table, in this order: what a JSON value can be.
+pub const ANY_JSON_TYPES: usize = 7;
 
 /// Where the bump allocator keeps its next free address: in memory, so a snapshot of memory
 /// is the whole state of an instance.

@@ -26,6 +26,10 @@ pub struct Manifest {
     /// otherwise. A multi-tenant host does not read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<Server>,
+    /// The types `Any` values of this module hold, by tag (the first `layout::ANY_JSON_TYPES`
+    /// are `types::any_json_types()`); empty when it uses no `Any`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub any: Vec<crate::types::ValueType>,
 }
 
 impl Manifest {
@@ -42,7 +46,13 @@ impl Manifest {
             queries: vec![],
             secrets: vec![],
             server: None,
+            any: vec![],
         }
+    }
+
+    /// The type tables a value of this module's types is read and written with.
+    pub fn types(&self) -> crate::value::Types<'_> {
+        crate::value::Types { records: &self.records, any: &self.any }
     }
 }
 

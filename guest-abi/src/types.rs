@@ -23,6 +23,9 @@ pub enum ValueType {
     Result { ok: Box<ValueType>, err: Box<ValueType> },
     /// A record type, by index into the manifest's `records`.
     Record { id: u32 },
+    /// A value of any of the manifest's `any` types, boxed with the index of its type
+    /// (`layout::ANY_TAG`, `ANY_PAYLOAD`).
+    Any,
 }
 
 impl ValueType {
@@ -38,6 +41,20 @@ impl ValueType {
     pub fn result(ok: ValueType, err: ValueType) -> ValueType {
         ValueType::Result { ok: Box::new(ok), err: Box::new(err) }
     }
+}
+
+/// The types a JSON value can be, as the first tags of every `any` table: null, a Bool, an
+/// Int, a Float, a Str, a list of them and an object of them.
+pub fn any_json_types() -> [ValueType; crate::layout::ANY_JSON_TYPES] {
+    [
+        ValueType::Null,
+        ValueType::Bool,
+        ValueType::Int,
+        ValueType::Float,
+        ValueType::Str,
+        ValueType::list(ValueType::Any),
+        ValueType::map(ValueType::Str, ValueType::Any),
+    ]
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -22,6 +22,23 @@ pub enum Value {
     Record(Vec<Value>),
     Ok(Box<Value>),
     Err(Box<Value>),
+    /// An `Any`, with the type of what it holds.
+    Any { ty: ValueType, value: Box<Value> },
+}
+
+/// The type tables values are read and written with: the records, and the types `Any` values
+/// hold (by tag).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Types<'a> {
+    pub records: &'a [RecordType],
+    pub any: &'a [ValueType],
+}
+
+impl<'a> Types<'a> {
+    /// Tables with records and no `Any` types.
+    pub fn records(records: &'a [RecordType]) -> Types<'a> {
+        Types { records, any: &[] }
+    }
 }
 
 /// A value as passed in one wasm parameter or result.
@@ -97,7 +114,7 @@ impl Value {
                 Value::Str(s) => s.len() as u64,
                 Value::List(items) | Value::Record(items) => items.iter().map(Value::host_bytes).sum(),
                 Value::Map(entries) => entries.iter().map(|(k, v)| k.host_bytes() + v.host_bytes()).sum(),
-                Value::Ok(v) | Value::Err(v) => v.host_bytes(),
+                Value::Ok(v) | Value::Err(v) | Value::Any { value: v, .. } => v.host_bytes(),
                 _ => 0,
             }
     }
@@ -105,7 +122,7 @@ impl Value {
 
 struct Reader<'m> {
     mem: &'m [u8],
-    records: &'m [RecordType],
+    types: Types<'m>,
     work: u64,
     limits: Limits,
 }
@@ -242,7 +259,7 @@ impl<'m> Reader<'m> {
                 if p == 0 {
                     return Err(AbiError::Shape("null record"));
                 }
-                let record = self.records.get(*id as usize).ok_or(AbiError::UnknownRecord(*id))?;
+                let record = self.types.records.get(*id as usize).ok_or(AbiError::UnknownRecord(*id))?;
                 let mut offsets = FieldOffsets::default();
                 let mut out = Vec::with_capacity(record.fields.len());
                 for f in &record.fields {
@@ -251,6 +268,19 @@ impl<'m> Reader<'m> {
                     out.push(self.read(&f.ty, s, depth + 1)?);
                 }
                 Value::Record(out)
+            }
+            ValueType::Any => {
+                let p = ptr(slot)?;
+                if p == 0 {
+                    return Err(AbiError::Shape("null Any"));
+                }
+                let tag = self.u32(add(p, ANY_TAG)?)?;
+                let ty = self.types.any.get(tag as usize).ok_or(AbiError::BadTag(tag))?;
+                if *ty == ValueType::Any {
+                    return Err(AbiError::Shape("an Any holding an Any"));
+                }
+                let s = self.slot_at(add(p, ANY_PAYLOAD)?, slot_kind(ty))?;
+                Value::Any { ty: ty.clone(), value: Box::new(self.read(ty, s, depth + 1)?) }
             }
         })
     }
@@ -262,29 +292,23 @@ fn add(p: u32, off: u32) -> Result<u32, AbiError> {
 }
 
 /// Reads the value of type `ty` passed in `slot`, following pointers into `mem`.
-pub fn read_value(mem: &[u8], records: &[RecordType], ty: &ValueType, slot: Slot) -> Result<Value, AbiError> {
-    read_value_with(mem, records, ty, slot, Limits::default())
+pub fn read_value(mem: &[u8], types: Types<'_>, ty: &ValueType, slot: Slot) -> Result<Value, AbiError> {
+    read_value_with(mem, types, ty, slot, Limits::default())
 }
 
-pub fn read_value_with(
-    mem: &[u8],
-    records: &[RecordType],
-    ty: &ValueType,
-    slot: Slot,
-    limits: Limits,
-) -> Result<Value, AbiError> {
-    Reader { mem, records, work: 0, limits }.read(ty, slot, 0)
+pub fn read_value_with(mem: &[u8], types: Types<'_>, ty: &ValueType, slot: Slot, limits: Limits) -> Result<Value, AbiError> {
+    Reader { mem, types, work: 0, limits }.read(ty, slot, 0)
 }
 
 /// Reads values of `types` laid out like a record's fields at `ptr` (a query's parameters).
-pub fn read_fields(mem: &[u8], records: &[RecordType], types: &[ValueType], ptr: u32, limits: Limits) -> Result<Vec<Value>, AbiError> {
+pub fn read_fields(mem: &[u8], tables: Types<'_>, types: &[ValueType], ptr: u32, limits: Limits) -> Result<Vec<Value>, AbiError> {
     if types.is_empty() {
         return Ok(Vec::new());
     }
     if ptr == 0 {
         return Err(AbiError::Shape("null record"));
     }
-    let mut r = Reader { mem, records, work: 0, limits };
+    let mut r = Reader { mem, types: tables, work: 0, limits };
     let mut offsets = FieldOffsets::default();
     let mut out = Vec::with_capacity(types.len());
     for ty in types {
@@ -302,12 +326,12 @@ pub fn read_str(mem: &[u8], ptr: u32) -> Result<&str, AbiError> {
 
 /// `read_str`, refusing a string longer than `limits` allow.
 pub fn read_str_with(mem: &[u8], ptr: u32, limits: Limits) -> Result<&str, AbiError> {
-    Reader { mem, records: &[], work: 0, limits }.str(ptr)
+    Reader { mem, types: Types::default(), work: 0, limits }.str(ptr)
 }
 
 /// Reads a slot of the given kind stored at `addr`.
 pub fn read_slot(mem: &[u8], addr: u32, kind: SlotKind) -> Result<Slot, AbiError> {
-    Reader { mem, records: &[], work: 0, limits: Limits::default() }.slot_at(addr, kind)
+    Reader { mem, types: Types::default(), work: 0, limits: Limits::default() }.slot_at(addr, kind)
 }
 
 /// Writes values into a fresh block of memory that will start at `base`: objects are laid out
@@ -315,12 +339,12 @@ pub fn read_slot(mem: &[u8], addr: u32, kind: SlotKind) -> Result<Slot, AbiError
 pub struct Writer<'r> {
     pub bytes: Vec<u8>,
     base: u32,
-    records: &'r [RecordType],
+    types: Types<'r>,
 }
 
 impl<'r> Writer<'r> {
-    pub fn new(base: u32, records: &'r [RecordType]) -> Self {
-        Writer { bytes: Vec::new(), base, records }
+    pub fn new(base: u32, types: Types<'r>) -> Self {
+        Writer { bytes: Vec::new(), base, types }
     }
 
     fn alloc(&mut self, size: u32) -> Result<u32, AbiError> {
@@ -452,7 +476,7 @@ impl<'r> Writer<'r> {
             (ValueType::Result { ok, .. }, Value::Ok(v)) => self.result(RESULT_OK, |w| w.write(ok, v))?,
             (ValueType::Result { err, .. }, Value::Err(v)) => self.result(RESULT_ERR, |w| w.write(err, v))?,
             (ValueType::Record { id }, Value::Record(fields)) => {
-                let record = self.records.get(*id as usize).ok_or(AbiError::UnknownRecord(*id))?;
+                let record = self.types.records.get(*id as usize).ok_or(AbiError::UnknownRecord(*id))?;
                 if record.fields.len() != fields.len() {
                     return Err(shape("record with the wrong number of fields"));
                 }
@@ -465,19 +489,22 @@ impl<'r> Writer<'r> {
                 }
                 Slot::I32(p)
             }
+            (ValueType::Any, Value::Any { ty, value }) => {
+                let tag = self.types.any.iter().position(|t| t == ty).ok_or(shape("an Any of a type the module does not hold"))?;
+                let p = self.alloc(ANY_SIZE)?;
+                self.put(p + ANY_TAG, &(tag as u32).to_le_bytes());
+                let s = self.write(ty, value)?;
+                self.put_slot(p + ANY_PAYLOAD, s);
+                Slot::I32(p)
+            }
             _ => return Err(shape("value of another type")),
         })
     }
 }
 
 /// Encodes `value` for a block starting at `base`; returns the bytes to copy there and the slot.
-pub fn write_value(
-    records: &[RecordType],
-    ty: &ValueType,
-    value: &Value,
-    base: u32,
-) -> Result<(Vec<u8>, Slot), AbiError> {
-    let mut w = Writer::new(base, records);
+pub fn write_value(types: Types<'_>, ty: &ValueType, value: &Value, base: u32) -> Result<(Vec<u8>, Slot), AbiError> {
+    let mut w = Writer::new(base, types);
     let slot = w.write(ty, value)?;
     Ok((w.bytes, slot))
 }
@@ -503,10 +530,10 @@ mod tests {
             Value::Record(vec![Value::Int(-2), Value::Null, Value::Float(2.5)]),
         ])));
         let base = 4096;
-        let (bytes, slot) = write_value(&records, &ty, &v, base).expect("write");
+        let (bytes, slot) = write_value(Types::records(&records), &ty, &v, base).expect("write");
         let mut mem = vec![0u8; base as usize];
         mem.extend_from_slice(&bytes);
-        assert_eq!(read_value(&mem, &records, &ty, slot).expect("read"), v);
+        assert_eq!(read_value(&mem, Types::records(&records), &ty, slot).expect("read"), v);
     }
 
     #[test]
@@ -515,15 +542,15 @@ mod tests {
         let as_value = Value::Map(pairs.iter().map(|(k, v)| (Value::Str(k.to_string()), Value::Str(v.to_string()))).collect());
         let ty = ValueType::map(ValueType::Str, ValueType::Str);
         let base = 64;
-        let (expected, _) = write_value(&[], &ty, &as_value, base).expect("value");
-        let mut w = Writer::new(base, &[]);
+        let (expected, _) = write_value(Types::default(), &ty, &as_value, base).expect("value");
+        let mut w = Writer::new(base, Types::default());
         let slot = w.str_map(&pairs).expect("direct");
         assert_eq!(w.bytes, expected, "the same bytes as writing the Value");
 
         let result_ty = ValueType::result(ty.clone(), ValueType::Str);
         for v in [Value::Ok(Box::new(as_value.clone())), Value::Err(Box::new(Value::Str("no".into())))] {
-            let (expected, _) = write_value(&[], &result_ty, &v, base).expect("value");
-            let mut w = Writer::new(base, &[]);
+            let (expected, _) = write_value(Types::default(), &result_ty, &v, base).expect("value");
+            let mut w = Writer::new(base, Types::default());
             let direct = match &v {
                 Value::Ok(_) => w.ok(|w| w.str_map(&pairs)),
                 _ => w.err("no"),
@@ -532,16 +559,16 @@ mod tests {
             assert_eq!(w.bytes, expected);
             let mut mem = vec![0u8; base as usize];
             mem.extend_from_slice(&w.bytes);
-            assert_eq!(read_value(&mem, &[], &result_ty, slot).expect("read"), v);
+            assert_eq!(read_value(&mem, Types::default(), &result_ty, slot).expect("read"), v);
         }
         let mut mem = vec![0u8; base as usize];
-        let mut w = Writer::new(base, &[]);
+        let mut w = Writer::new(base, Types::default());
         let slot2 = w.str_map(&pairs).expect("direct");
         assert_eq!(slot, slot2);
         mem.extend_from_slice(&w.bytes);
-        assert_eq!(read_value(&mem, &[], &ty, slot).expect("read"), as_value);
+        assert_eq!(read_value(&mem, Types::default(), &ty, slot).expect("read"), as_value);
 
-        let mut w = Writer::new(base, &[]);
+        let mut w = Writer::new(base, Types::default());
         let Slot::I32(p) = w.str("héllo").expect("str") else { panic!("a pointer") };
         let mut mem = vec![0u8; base as usize];
         mem.extend_from_slice(&w.bytes);
@@ -554,8 +581,8 @@ mod tests {
         let mem = vec![0xffu8; 64];
         assert!(read_str(&mem, 60).is_err());
         assert!(read_str(&mem, 0).is_err());
-        assert!(read_value(&mem, &[], &ValueType::Str, Slot::I32(60)).is_err());
-        assert!(read_value(&mem, &[], &ValueType::list(ValueType::Int), Slot::I32(8)).is_err());
-        assert_eq!(read_value(&mem, &[], &ValueType::Int, Slot::I32(8)), Err(AbiError::SlotKind));
+        assert!(read_value(&mem, Types::default(), &ValueType::Str, Slot::I32(60)).is_err());
+        assert!(read_value(&mem, Types::default(), &ValueType::list(ValueType::Int), Slot::I32(8)).is_err());
+        assert_eq!(read_value(&mem, Types::default(), &ValueType::Int, Slot::I32(8)), Err(AbiError::SlotKind));
     }
 }

@@ -1,8 +1,8 @@
 //! Property: any value of any manifest type, written by `guest_abi::value` at any base
 //! address and read back, is equal to itself; and reading arbitrary bytes never panics.
 
-use guest_abi::types::{FieldType, RecordType, ValueType};
-use guest_abi::value::{read_value, write_value, Slot, Value};
+use guest_abi::types::{any_json_types, FieldType, RecordType, ValueType};
+use guest_abi::value::{read_value, write_value, Slot, Types, Value};
 use proptest::prelude::*;
 
 fn records() -> Vec<RecordType> {
@@ -23,8 +23,16 @@ fn records() -> Vec<RecordType> {
     ]
 }
 
+/// What `Any` values may hold here: the JSON types, and a few more.
+fn any_table() -> Vec<ValueType> {
+    let mut t = any_json_types().to_vec();
+    t.extend([ValueType::Record { id: 0 }, ValueType::list(ValueType::Int), ValueType::DateTime]);
+    t
+}
+
 fn scalar_type() -> impl Strategy<Value = ValueType> {
     prop_oneof![
+        Just(ValueType::Any),
         Just(ValueType::Int),
         Just(ValueType::Float),
         Just(ValueType::Bool),
@@ -75,6 +83,13 @@ fn value_of(ty: &ValueType, records: &[RecordType]) -> BoxedStrategy<Value> {
                 records[*id as usize].fields.iter().map(|f| value_of(&f.ty, records)).collect();
             fields.prop_map(Value::Record).boxed()
         }
+        // A JSON list or object holds more `Any`s: kept shallow here, scalars only.
+        ValueType::Any => prop::sample::select(any_table().into_iter().filter(|t| !matches!(t, ValueType::List { item } | ValueType::Map { value: item, .. } if **item == ValueType::Any)).collect::<Vec<_>>())
+            .prop_flat_map({
+                let records = records.to_vec();
+                move |ty| value_of(&ty, &records).prop_map(move |v| Value::Any { ty: ty.clone(), value: Box::new(v) })
+            })
+            .boxed(),
     }
 }
 
@@ -90,19 +105,21 @@ proptest! {
 
     #[test]
     fn written_values_read_back_equal((ty, v) in typed_value(), base in 8u32..100_000) {
-        let records = records();
+        let (records, any) = (records(), any_table());
+        let types = Types { records: &records, any: &any };
         let base = base * 8;
-        let (bytes, slot) = write_value(&records, &ty, &v, base).expect("write");
+        let (bytes, slot) = write_value(types, &ty, &v, base).expect("write");
         let mut mem = vec![0u8; base as usize];
         mem.extend_from_slice(&bytes);
-        let back = read_value(&mem, &records, &ty, slot).expect("read");
+        let back = read_value(&mem, types, &ty, slot).expect("read");
         prop_assert_eq!(back, v);
     }
 
     #[test]
     fn reading_garbage_never_panics(ty in value_type(), mem in prop::collection::vec(any::<u8>(), 0..512), p in any::<u32>()) {
-        let records = records();
-        let _ = read_value(&mem, &records, &ty, Slot::I32(p % 600));
-        let _ = read_value(&mem, &records, &ty, Slot::I64(i64::from(p)));
+        let (records, any) = (records(), any_table());
+        let types = Types { records: &records, any: &any };
+        let _ = read_value(&mem, types, &ty, Slot::I32(p % 600));
+        let _ = read_value(&mem, types, &ty, Slot::I64(i64::from(p)));
     }
 }

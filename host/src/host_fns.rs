@@ -155,7 +155,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             let values = {
                 let mem = guest::memory(&mut caller)?;
                 let limits = guest_abi::value::Limits::bytes(app.limits.host_bytes);
-                guest_abi::value::read_fields(mem.data(&caller), &app.manifest.records, &spec.params, params, limits)
+                guest_abi::value::read_fields(mem.data(&caller), app.manifest.types(), &spec.params, params, limits)
                     .map_err(|e| format_err!("reading query parameters: {e}"))?
             };
             let value = match &app.db {

@@ -64,6 +64,7 @@ impl Serialize for Typed<'_> {
             (ValueType::Secret, Value::Str(_)) => s.serialize_str("***"),
             (_, Value::Str(text)) => s.serialize_str(text),
             (_, Value::DateTime(us)) => s.serialize_str(&format_datetime(*us)),
+            (_, Value::Any { ty, value }) => Typed { records, ty, value }.serialize(s),
             (ValueType::Nullable { inner }, value) => Typed { records, ty: inner, value }.serialize(s),
             (ValueType::List { item }, Value::List(items)) => s.collect_seq(items.iter().map(|value| Typed { records, ty: item, value })),
             (ValueType::Map { key, value: vty }, Value::Map(entries)) => {
@@ -179,6 +180,7 @@ pub fn type_name(records: &[RecordType], ty: &ValueType) -> String {
         ValueType::Nullable { inner } => format!("{}?", type_name(records, inner)),
         ValueType::Result { ok, .. } => format!("Result<{}>", type_name(records, ok)),
         ValueType::Record { id } => records.get(*id as usize).map_or_else(|| "record".into(), |r| r.name.clone()),
+        ValueType::Any => "Any".into(),
     }
 }
 
@@ -203,6 +205,7 @@ fn read(&self, ty: &ValueType, j: &Json, path: &mut String) -> Result<Value, Jso
     let records = self.records;
     let wrong = |path: &str| JsonError { path: path.to_string(), problem: JsonProblem::Expected { ty: type_name(records, ty), found: kind_of(j) } };
     Ok(match (ty, j) {
+        (ValueType::Any, j) => any_of(j, path)?,
         (ValueType::Nullable { .. } | ValueType::Null, Json::Null) => Value::Null,
         (ValueType::Nullable { inner }, j) => self.read(inner, j, path)?,
         (ValueType::Int, Json::Number(n)) => Value::Int(n.as_i64().ok_or_else(|| wrong(path))?),
@@ -274,6 +277,48 @@ fn read(&self, ty: &ValueType, j: &Json, path: &mut String) -> Result<Value, Jso
         _ => return Err(wrong(path)),
     })
 }
+}
+
+/// A JSON value as an `Any`: tagged with the JSON type it is (`guest_abi::types::any_json_types`),
+/// whole numbers as `Int` when they fit, arrays and objects holding `Any`s.
+fn any_of(j: &Json, path: &mut String) -> Result<Value, JsonError> {
+    let any = |ty: ValueType, value: Value| Value::Any { ty, value: Box::new(value) };
+    Ok(match j {
+        Json::Null => any(ValueType::Null, Value::Null),
+        Json::Bool(b) => any(ValueType::Bool, Value::Bool(*b)),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => any(ValueType::Int, Value::Int(i)),
+            None => any(ValueType::Float, Value::Float(n.as_f64().unwrap_or(f64::NAN))),
+        },
+        Json::String(s) if s.contains('\0') => return Err(JsonError { path: path.clone(), problem: JsonProblem::Nul }),
+        Json::String(s) => any(ValueType::Str, Value::Str(s.clone())),
+        Json::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, it) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                out.push(any_of(it, path)?);
+                path.truncate(len);
+            }
+            any(ValueType::list(ValueType::Any), Value::List(out))
+        }
+        Json::Object(entries) => {
+            let mut out = Vec::with_capacity(entries.len());
+            for (k, v) in entries {
+                if k.contains('\0') {
+                    return Err(JsonError { path: path.clone(), problem: JsonProblem::Nul });
+                }
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                out.push((Value::Str(k.clone()), any_of(v, path)?));
+                path.truncate(len);
+            }
+            any(ValueType::map(ValueType::Str, ValueType::Any), Value::Map(out))
+        }
+    })
 }
 
 fn parse_key(ty: &ValueType, k: &str) -> Option<Value> {

@@ -56,7 +56,15 @@ pub fn schema(records: &[RecordType], ty: &ValueType) -> RefOr<Schema> {
             Some(r) => reference(&r.name),
             None => object(typed(Type::Object)),
         },
+        ValueType::Any => any_value(),
     }
+}
+
+/// The schema of any JSON value. Out of line: `schema` recurses as deep as a type nests (a
+/// manifest allows 48 levels), so every builder inlined into it costs stack at each level.
+#[inline(never)]
+fn any_value() -> RefOr<Schema> {
+    RefOr::T(Schema::Object(ObjectBuilder::new().schema_type(SchemaType::AnyValue).build()))
 }
 
 fn record_schema(records: &[RecordType], r: &RecordType) -> Schema {

@@ -477,6 +477,7 @@ impl Checker {
             (Type::Map(_, v), "values") => (Builtin::MapValues, vec![], Type::list((**v).clone())),
             (Type::Map(..), "len") => (Builtin::MapLen, vec![], Type::Int),
             (Type::Str, "chars") => (Builtin::StrChars, vec![], Type::list(Type::Str)),
+            (Type::Any, "type_name") => (Builtin::AnyTypeName, vec![], Type::Str),
             // Primitives of the methods written in Fitz (`prelude`), callable there only.
             (Type::Str, "__index_of") if self.templates > 0 => (Builtin::StrIndexOf { last: false }, vec![p("part", Type::Str)], Type::Int),
             (Type::Str, "__last_index_of") if self.templates > 0 => (Builtin::StrIndexOf { last: true }, vec![p("part", Type::Str)], Type::Int),
@@ -557,6 +558,7 @@ pub fn methods_of(ty: &Type) -> &'static [&'static str] {
         Type::Map(..) => &["get", "has", "keys", "values", "len", "filter", "map_values", "merge", "update", "keys_sorted", "entries", "invert", "is_empty", "has_value", "merge_with", "with"],
         Type::Range => &["enumerate", "zip", "chain", "len", "step_by", "to_list"],
         Type::RandGen => &["int", "float", "bool", "choice", "shuffle", "sample"],
+        Type::Any => &["as_int", "as_float", "as_str", "as_bool", "is_null", "type_name"],
         Type::Int => &["abs", "to_str", "to_str_base"],
         Type::Float => &["abs", "to_str", "is_nan", "is_finite"],
         Type::Secret => &["expose"],

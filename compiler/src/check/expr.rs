@@ -51,6 +51,15 @@ impl Checker {
                 self.report(Problem::UnfinishedQuery { span });
                 Self::error_expr(span)
             }
+            (Type::Any, Type::Any) => te,
+            (_, Type::Any) => {
+                if !boxable(&self.res(&actual)) {
+                    return self.mismatch(te, &exp, &actual, why);
+                }
+                texpr(TExprKind::Coerce { expr: Box::new(te), coercion: Coercion::ToAny }, Type::Any, span)
+            }
+            // Taken out of an `Any` as the type wanted here, checked when it runs.
+            (Type::Any, _) => texpr(TExprKind::Coerce { expr: Box::new(te), coercion: Coercion::FromAny }, exp.clone(), span),
             (Type::Int, Type::Float) => {
                 texpr(TExprKind::Coerce { expr: Box::new(te), coercion: Coercion::IntToFloat }, Type::Float, span)
             }
@@ -283,7 +292,7 @@ impl Checker {
         let typed: Vec<TExpr> = items.iter().map(|i| self.infer_expr(i, elem_hint.as_ref())).collect();
         let elem = match &elem_hint {
             Some(h) => h.clone(),
-            None => self.join_all(&typed, Expectation::ListElement),
+            None => self.join_or_any(&typed, Expectation::ListElement),
         };
         let typed = typed.into_iter().map(|t| self.coerce(t, &elem, Expectation::ListElement)).collect();
         texpr(TExprKind::List(typed), Type::list(elem), span)
@@ -339,6 +348,24 @@ impl Checker {
         }
     }
 
+    /// The items' joined type, or `Any` when they have no type in common (upstream's
+    /// heterogeneous literals: `[1, "two", true]`); an item no `Any` can hold is reported.
+    fn join_or_any(&mut self, items: &[TExpr], why: Expectation) -> Type {
+        let mut acc = Type::Never;
+        for t in items {
+            match self.unifier.join(&acc, &t.ty) {
+                Some(j) => acc = j,
+                None => {
+                    if items.iter().all(|i| boxable(&self.res(&i.ty))) {
+                        return Type::Any;
+                    }
+                    return self.join_all(items, why);
+                }
+            }
+        }
+        acc
+    }
+
     /// The least type all the expressions fit in; reports the first that does not fit.
     pub fn join_all(&mut self, items: &[TExpr], why: Expectation) -> Type {
         let mut acc = Type::Never;
@@ -374,7 +401,7 @@ impl Checker {
         };
         let vt = match &vh {
             Some(h) => h.clone(),
-            None => self.join_all(&vals, Expectation::MapValue),
+            None => self.join_or_any(&vals, Expectation::MapValue),
         };
         let mut out = Vec::with_capacity(entries.len());
         for (k, v) in keys.into_iter().zip(vals) {
@@ -576,6 +603,16 @@ impl Checker {
                 match (&lt, &rt) {
                     (Type::Int, Type::Float) => bin(to_float(l), r, Type::Bool),
                     (Type::Float, Type::Int) => bin(l, to_float(r), Type::Bool),
+                    // An `Any` equals what holds the same type and value.
+                    (Type::Any, Type::Any) => bin(l, r, Type::Bool),
+                    (Type::Any, _) => {
+                        let r = self.coerce(r, &Type::Any, Expectation::Plain);
+                        bin(l, r, Type::Bool)
+                    }
+                    (_, Type::Any) => {
+                        let l = self.coerce(l, &Type::Any, Expectation::Plain);
+                        bin(l, r, Type::Bool)
+                    }
                     (Type::Null, Type::Nullable(_)) | (Type::Nullable(_), Type::Null) => bin(l, r, Type::Bool),
                     (Type::Nullable(_), Type::Nullable(_)) => {
                         if self.unifier.try_unify(&lt, &rt) { bin(l, r, Type::Bool) } else { bad(self) }
@@ -1026,7 +1063,7 @@ impl Checker {
 
     fn serializable_in(&self, ty: &Type, allow_result: bool, seen: &mut Vec<crate::types::RecordId>) -> bool {
         match ty {
-            Type::Int | Type::Float | Type::Str | Type::Bool | Type::Null | Type::DateTime | Type::Uuid => true,
+            Type::Int | Type::Float | Type::Str | Type::Bool | Type::Null | Type::DateTime | Type::Uuid | Type::Any => true,
             Type::Error | Type::Never | Type::Var(_) => true,
             Type::List(t) | Type::Nullable(t) => self.serializable_in(t, false, seen),
             Type::Map(k, v) => **k == Type::Str && self.serializable_in(v, false, seen),
@@ -1066,6 +1103,17 @@ pub fn describe(te: &TExpr) -> String {
         TExprKind::Local(_) | TExprKind::Global(_) => "this variable".into(),
         TExprKind::Call { .. } | TExprKind::CallValue { .. } => "this call's result".into(),
         _ => "this expression".into(),
+    }
+}
+
+/// What an `Any` can hold: values, not functions, connections or unfinished work.
+pub fn boxable(ty: &Type) -> bool {
+    match ty {
+        Type::Fn(..) | Type::DbConn | Type::Future(_) | Type::Query(_) | Type::Never => false,
+        Type::List(t) | Type::Nullable(t) => boxable(t),
+        Type::Map(k, v) | Type::Result(k, v) => boxable(k) && boxable(v),
+        Type::Tuple(ts) => ts.iter().all(boxable),
+        _ => true,
     }
 }
 

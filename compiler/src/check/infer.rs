@@ -130,6 +130,12 @@ impl Unifier {
             (Type::Never, _) => Some(y),
             (_, Type::Never) => Some(x),
             (Type::Error, _) | (_, Type::Error) => Some(Type::Error),
+            // Everything else fits in an `Any` (checked where it is boxed).
+            (Type::Any, Type::Var(_)) | (Type::Var(_), Type::Any) => {
+                self.unify(&x, &y);
+                Some(Type::Any)
+            }
+            (Type::Any, _) | (_, Type::Any) => Some(Type::Any),
             (Type::Int, Type::Float) | (Type::Float, Type::Int) => Some(Type::Float),
             (Type::Null, Type::Null) => Some(Type::Null),
             (Type::Null, Type::Var(_)) | (Type::Var(_), Type::Null) => {

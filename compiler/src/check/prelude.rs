@@ -208,6 +208,15 @@ impl Checker {
                     _ => return None,
                 })
             }
+            // Taking a value out of an `Any` is a coercion, checked when it runs.
+            Type::Any => Some(match method {
+                "as_int" => t(Type::Int, vec![], "recv"),
+                "as_float" => t(Type::Float, vec![], "recv"),
+                "as_str" => t(Type::Str, vec![], "recv"),
+                "as_bool" => t(Type::Bool, vec![], "recv"),
+                "is_null" => t(Type::Bool, vec![], "recv == null"),
+                _ => return None,
+            }),
             Type::Int => Some(match method {
                 "abs" => t(Type::Int, vec![], ABS_RECV),
                 "to_str" => t(Type::Str, vec![], TO_STR),

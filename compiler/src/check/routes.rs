@@ -142,8 +142,13 @@ impl Checker {
                     // No usable provider (already reported): take the record as the user so the
                     // missing provider is the only complaint.
                     Binding::User
-                } else if let Type::Record(rid) = ty {
-                    if !protected && user == Some(rid) {
+                } else if matches!(ty, Type::Record(_) | Type::Any | Type::List(_) | Type::Map(..)) {
+                    // The body: a record, or any JSON as `Any`, a list or a map (a
+                    // `Map<Str, Str>` is the headers, above).
+                    if let Type::Record(rid) = ty
+                        && !protected
+                        && user == Some(rid)
+                    {
                         let user = self.record_name(rid).to_string();
                         self.report(Problem::UserParamOnPublicRoute { user, span: p.span });
                     }

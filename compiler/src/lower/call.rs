@@ -113,6 +113,10 @@ impl Lowerer<'_> {
             Builtin::StrSlice => rt_call(self, f, Rt::StrSlice),
             Builtin::StrChars => rt_call(self, f, Rt::StrChars),
             Builtin::Num(op) => self.lower_num(f, op, args),
+            Builtin::AnyTypeName => {
+                self.lower_expr(f, &args[0]);
+                self.emit_any_type_name(f);
+            }
             Builtin::Sleep => {
                 self.lower_expr(f, &args[0]);
                 f.b.call_import(Import::Sleep).i32(0);

@@ -279,6 +279,8 @@ impl Lowerer<'_> {
                             f.b.call(bx);
                         }
                     }
+                    Coercion::ToAny => self.emit_to_any(f, &expr.ty),
+                    Coercion::FromAny => self.emit_from_any(f, &e.ty, e.span),
                 }
             }
             TExprKind::Query { record, query, db, params } => self.lower_query(f, *record, query, db, params),

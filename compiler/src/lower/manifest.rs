@@ -24,6 +24,7 @@ impl Lowerer<'_> {
             Type::Result(t, e) => ValueType::result(self.value_type(t), self.value_type(e)),
             Type::Record(id) => ValueType::Record { id: id.0 },
             Type::Future(t) => self.value_type(t),
+            Type::Any => ValueType::Any,
             // Nothing else crosses the boundary (the checker makes sure).
             _ => ValueType::Null,
         }
@@ -161,6 +162,7 @@ impl Lowerer<'_> {
             queries: self.queries.clone(),
             secrets: p.secrets.clone(),
             server: p.server.as_ref().map(|s| m::Server { port: s.port, host: s.host.clone() }),
+            any: self.any_types.iter().map(|t| self.value_type(t)).collect(),
         }
     }
 }

@@ -76,6 +76,7 @@ impl Lowerer<'_> {
                 b.end();
             }
             Type::Fn(..) => self.push_text(b, sb, "<function>"),
+            Type::Any => self.emit_any_display(b, sb, v, top),
             Type::DbConn => self.push_text(b, sb, "<db-conn>"),
             Type::RandGen => self.push_text(b, sb, "<RandGen>"),
             Type::Future(_) | Type::Query(_) => self.push_text(b, sb, "<future>"),
@@ -106,6 +107,7 @@ impl Lowerer<'_> {
             Type::Fn(..) | Type::Future(_) | Type::Query(_) | Type::Never | Type::Error | Type::Var(_) => {
                 b.get(x).get(y).i32_eq();
             }
+            Type::Any => self.emit_any_eq(b, x, y),
             _ => {
                 let f = self.helper(Helper::Eq, ty);
                 b.get(x).get(y).call(f);

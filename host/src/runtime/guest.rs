@@ -4,7 +4,7 @@
 //! its own memory.
 
 use guest_abi::layout::{align_to, SlotKind, HEAP_POINTER_ADDR, OBJECT_ALIGN};
-use guest_abi::types::{RecordType, ValueType};
+use guest_abi::types::ValueType;
 use guest_abi::value::{self, Slot, Value, Writer};
 use wasmtime::{AsContext, AsContextMut, Caller, Extern, Instance, Memory, ModuleExport, format_err};
 
@@ -50,8 +50,8 @@ impl GuestMemory {
     }
 
     /// Reads a value, building at most `max_bytes` of host memory for it.
-    pub fn read(&self, store: impl AsContext, records: &[RecordType], ty: &ValueType, slot: Slot, max_bytes: usize) -> wasmtime::Result<Value> {
-        value::read_value_with(self.memory.data(&store), records, ty, slot, value::Limits::bytes(max_bytes)).map_err(|e| format_err!("reading a value from the module: {e}"))
+    pub fn read(&self, store: impl AsContext, types: value::Types<'_>, ty: &ValueType, slot: Slot, max_bytes: usize) -> wasmtime::Result<Value> {
+        value::read_value_with(self.memory.data(&store), types, ty, slot, value::Limits::bytes(max_bytes)).map_err(|e| format_err!("reading a value from the module: {e}"))
     }
 
     pub fn read_slot(&self, store: impl AsContext, addr: u32, kind: SlotKind) -> wasmtime::Result<Slot> {
@@ -60,8 +60,8 @@ impl GuestMemory {
 
     /// Writes a value at the top of the guest's heap, growing its memory as its allocator
     /// would (within the store's memory limit), and returns the slot to hand over.
-    pub fn write(&self, store: impl AsContextMut, records: &[RecordType], ty: &ValueType, v: &Value) -> wasmtime::Result<Slot> {
-        self.write_with(store, records, |w| w.write(ty, v))
+    pub fn write(&self, store: impl AsContextMut, types: value::Types<'_>, ty: &ValueType, v: &Value) -> wasmtime::Result<Slot> {
+        self.write_with(store, types, |w| w.write(ty, v))
     }
 
     /// Writes whatever `encode` puts in a `Writer` at the top of the guest's heap. One pass:
@@ -69,7 +69,7 @@ impl GuestMemory {
     pub fn write_with(
         &self,
         mut store: impl AsContextMut,
-        records: &[RecordType],
+        types: value::Types<'_>,
         encode: impl FnOnce(&mut Writer<'_>) -> Result<Slot, value::AbiError>,
     ) -> wasmtime::Result<Slot> {
         let top = match value::read_slot(self.memory.data(&store), HEAP_POINTER_ADDR, SlotKind::I32) {
@@ -77,7 +77,7 @@ impl GuestMemory {
             _ => return Err(format_err!("the module's heap pointer is unreadable")),
         };
         let base = align_to(top, OBJECT_ALIGN);
-        let mut w = Writer::new(base, records);
+        let mut w = Writer::new(base, types);
         let slot = encode(&mut w).map_err(wasmtime::Error::new)?;
         let bytes = w.bytes;
         if bytes.is_empty() {
@@ -114,7 +114,7 @@ pub fn host_bytes(caller: &Caller<'_, GuestState>) -> usize {
 
 pub fn read(caller: &mut Caller<'_, GuestState>, ty: &ValueType, slot: Slot) -> wasmtime::Result<Value> {
     let m = GuestMemory::of_caller(caller)?;
-    m.read(&*caller, &records(caller).records, ty, slot, host_bytes(caller))
+    m.read(&*caller, records(caller).types(), ty, slot, host_bytes(caller))
 }
 
 /// A copy of the string at `ptr`, refused past the host-memory budget of one call.
@@ -138,7 +138,7 @@ pub fn read_str_map(caller: &mut Caller<'_, GuestState>, ptr: u32) -> wasmtime::
 pub fn read_str_map_within(caller: &mut Caller<'_, GuestState>, ptr: u32, max_bytes: usize) -> wasmtime::Result<Vec<(String, String)>> {
     let ty = ValueType::map(ValueType::Str, ValueType::Str);
     let m = GuestMemory::of_caller(caller)?;
-    match m.read(&*caller, &[], &ty, Slot::I32(ptr), max_bytes)? {
+    match m.read(&*caller, value::Types::default(), &ty, Slot::I32(ptr), max_bytes)? {
         Value::Map(entries) => entries
             .into_iter()
             .map(|(k, v)| match (k, v) {
@@ -154,7 +154,7 @@ pub fn read_str_map_within(caller: &mut Caller<'_, GuestState>, ptr: u32, max_by
 pub fn write_ptr_with(caller: &mut Caller<'_, GuestState>, encode: impl FnOnce(&mut Writer<'_>) -> Result<Slot, value::AbiError>) -> wasmtime::Result<u32> {
     let m = GuestMemory::of_caller(caller)?;
     let manifest = records(caller);
-    match m.write_with(&mut *caller, &manifest.records, encode)? {
+    match m.write_with(&mut *caller, manifest.types(), encode)? {
         Slot::I32(p) => Ok(p),
         _ => Err(format_err!("expected a pointer-typed value")),
     }
@@ -201,21 +201,21 @@ mod tests {
         mem.memory.data_mut(&mut store)[HEAP_POINTER_ADDR as usize..][..4].copy_from_slice(&203u32.to_le_bytes());
 
         let text = |c: char| Value::Str(std::iter::repeat_n(c, 50_000).collect());
-        let first = mem.write(&mut store, &[], &ValueType::Str, &text('a')).expect("first write");
+        let first = mem.write(&mut store, value::Types::default(), &ValueType::Str, &text('a')).expect("first write");
         assert_eq!(first, Slot::I32(208), "aligned up from the heap pointer as the guest's allocator does");
         assert_eq!(heap_top(&mem, &store), 208 + 4 + 50_000);
         assert_eq!(mem.memory.size(&store), 1);
 
-        let second = mem.write(&mut store, &[], &ValueType::Str, &text('b')).expect("second write grows memory");
+        let second = mem.write(&mut store, value::Types::default(), &ValueType::Str, &text('b')).expect("second write grows memory");
         assert_eq!(mem.memory.size(&store), 2);
-        assert_eq!(mem.read(&store, &[], &ValueType::Str, first, 1 << 20).expect("read"), text('a'));
-        assert_eq!(mem.read(&store, &[], &ValueType::Str, second, 1 << 20).expect("read"), text('b'));
-        assert!(mem.read(&store, &[], &ValueType::Str, second, 40_000).is_err(), "past the host budget");
+        assert_eq!(mem.read(&store, value::Types::default(), &ValueType::Str, first, 1 << 20).expect("read"), text('a'));
+        assert_eq!(mem.read(&store, value::Types::default(), &ValueType::Str, second, 1 << 20).expect("read"), text('b'));
+        assert!(mem.read(&store, value::Types::default(), &ValueType::Str, second, 40_000).is_err(), "past the host budget");
 
         let top = heap_top(&mem, &store);
-        let e = mem.write(&mut store, &[], &ValueType::Str, &text('c')).expect_err("past the store's memory limit");
+        let e = mem.write(&mut store, value::Types::default(), &ValueType::Str, &text('c')).expect_err("past the store's memory limit");
         assert_eq!(e.to_string(), "out of memory");
         assert_eq!(heap_top(&mem, &store), top, "a failed write allocates nothing");
-        assert_eq!(mem.write(&mut store, &[], &ValueType::Int, &Value::Int(7)).expect("scalar"), Slot::I64(7), "scalars need no memory");
+        assert_eq!(mem.write(&mut store, value::Types::default(), &ValueType::Int, &Value::Int(7)).expect("scalar"), Slot::I64(7), "scalars need no memory");
     }
 }

@@ -205,7 +205,7 @@ impl<'a> Guest<'a> {
     }
 
     fn write(&self, store: &mut Store<GuestState>, ty: &ValueType, v: &Value) -> wasmtime::Result<Slot> {
-        self.mem.write(&mut *store, &self.app.manifest.records, ty, v)
+        self.mem.write(&mut *store, self.app.manifest.types(), ty, v)
     }
 
     /// Calls an entry point; returns its outcome's site, the payload's type (borrowed from
@@ -246,7 +246,7 @@ impl<'a> Guest<'a> {
     }
 
     fn read(&self, store: &Store<GuestState>, ty: &ValueType, slot: Slot) -> wasmtime::Result<Value> {
-        self.mem.read(store, self.records(), ty, slot, self.app.limits().host_bytes)
+        self.mem.read(store, self.app.manifest.types(), ty, slot, self.app.limits().host_bytes)
     }
 
     fn status_of(sites: &[Response], site: u32) -> u16 {
@@ -330,7 +330,7 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
     let route = manifest.routes.get(call.route).ok_or_else(|| wasmtime::format_err!("no route {}", call.route))?;
     let guest = Guest::start(app, store).await?;
     let cap = app.limits().response_bytes;
-    let headers = |guest: &Guest<'_>, store: &mut Store<GuestState>| guest.mem.write_with(&mut *store, guest.records(), |w| w.str_map(&call.headers));
+    let headers = |guest: &Guest<'_>, store: &mut Store<GuestState>| guest.mem.write_with(&mut *store, guest.app.manifest.types(), |w| w.str_map(&call.headers));
 
     // Authentication and roles.
     let mut user_slot = None;
