@@ -14,6 +14,7 @@ mod names;
 mod orm;
 mod pattern;
 mod prelude;
+mod commands;
 pub mod problem;
 mod routes;
 mod state;
@@ -207,6 +208,7 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
     let routes = c.check_routes(&fns, auth.as_ref());
     let crons = c.check_crons(&fns);
     let server = c.check_server();
+    let cli = c.check_commands(&fns);
     let mut program = tast::Program {
         records,
         functions: c.out_fns.drain(..).flatten().collect(),
@@ -221,6 +223,7 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
         crons,
         secrets: c.secrets.iter().cloned().collect(),
         server,
+        cli,
     };
     state::check_top_level_mutation(&program, &mut c.problems);
     zonk::finish_program(&mut program, &c.unifier, &mut c.problems);
@@ -439,6 +442,9 @@ impl Checker {
             } else {
                 FnRole::Plain
             };
+            if f.name.name.starts_with("__fitz") && !crate::commands::is_generated(f) {
+                self.report(Problem::ReservedName { name: f.name.name.clone(), span: f.name.span });
+            }
             let mut params: Vec<ParamInfo> = Vec::new();
             for p in &f.params {
                 if let Some(first) = params.iter().find(|x| x.name == p.name.name) {
@@ -689,7 +695,11 @@ impl Checker {
             info.params.iter().map(|p| (p.name.clone(), p.ty.clone(), p.span)).collect();
         self.push_ctx(&name, FnKind::User, role, is_async, ret.clone(), f.name.span);
         let param_ids: Vec<LocalId> = params.into_iter().map(|(n, t, s)| self.declare_local(&n, t, s)).collect();
+        // The command-line parsers the compiler writes use the prelude's primitives.
+        let generated = crate::commands::is_generated(f);
+        self.templates += u32::from(generated);
         let body = self.check_fn_body(&f.body, &ret, &name, f.name.span);
+        self.templates -= u32::from(generated);
         let ctx = self.pop_ctx();
         self.out_fns[id.0 as usize] = Some(tast::FnDef {
             name,

@@ -10,6 +10,7 @@
 
 pub mod ast;
 pub mod check;
+pub mod commands;
 pub mod diagnostic;
 pub mod emit;
 pub mod ir;
@@ -55,7 +56,7 @@ pub fn compile_to_ir(source: &str, file_name: &str) -> Result<String, Diagnostic
 }
 
 pub fn check_source(source: &str) -> Checked {
-    let (module, syntax_errors) = syntax::parse_module(source);
+    let (mut module, syntax_errors) = syntax::parse_module(source);
     if !syntax_errors.is_empty() {
         // The checker would only add noise about what the parser had to skip.
         let items = syntax_errors.iter().map(messages::syntax).collect();
@@ -63,6 +64,7 @@ pub fn check_source(source: &str) -> Checked {
         diagnostics.sort();
         return Checked { program: None, diagnostics };
     }
+    commands::add_dispatcher(&mut module, source);
     let (program, problems) = check::check_module(&module);
     let records: Vec<String> = program.records.iter().map(|r| r.name.clone()).collect();
     let words = messages::Messages { records: &records };

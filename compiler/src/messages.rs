@@ -150,6 +150,22 @@ impl Messages<'_> {
                 Diagnostic::error("unknown-field", format!("{} has no field `{field}`", self.t(ty))).primary(span, "unknown field"),
                 suggestion,
             ),
+            CommandReturn { command, ty, .. } => Diagnostic::error("command-return", format!("command `{command}` returns {}, not its exit status", self.t(ty)))
+                .primary(span, "expected `Int`")
+                .help("return `0` on success, another number on failure"),
+            CommandParam { name, .. } => Diagnostic::error("command-parameter", format!("parameter `{name}` of a command cannot be read from the command line"))
+                .primary(span, "expected `Str`, `Int`, `Float`, `Bool` or a last `List<Str>`, with its type written"),
+            CommandRestNotLast { .. } => Diagnostic::error("command-parameter", "a `List<Str>` of a command takes the remaining arguments: it comes last, without a default")
+                .primary(span, "not last"),
+            CommandShortFlag { flag, first, second, .. } => Diagnostic::error("command-short-flag", format!("options `--{first}` and `--{second}` would both be `-{flag}`"))
+                .primary(span, "second option with this initial")
+                .help("rename one of them"),
+            CommandDefault { .. } => Diagnostic::error("command-default", "a command option's default is a literal")
+                .primary(span, "not a literal")
+                .help("write the value itself (`3`, `-1.5`, `\"text\"`, `true`): the help shows it as the default"),
+            ReservedName { name, .. } => Diagnostic::error("reserved-name", format!("`{name}` is a name the compiler uses"))
+                .primary(span, "reserved: names starting with `__fitz` are the compiler's")
+                .help("choose another name"),
             ReservedLogField { name, .. } => Diagnostic::error("reserved-log-field", format!("`{name}` cannot be a log field"))
                 .primary(span, "reserved")
                 .note("the log line itself carries `level`, `msg`, `timestamp`, `app` and the trace ids"),

@@ -55,3 +55,13 @@ pub fn parse_template(source: &str, at: crate::span::Span) -> Vec<crate::ast::St
         })
         .collect()
 }
+
+/// Items written by the compiler itself (`commands`), every node spanning `at`.
+pub fn parse_generated(source: &str, at: crate::span::Span) -> Vec<crate::ast::Item> {
+    let (tokens, lex_errors) = lexer::lex(source);
+    assert!(lex_errors.is_empty(), "generated code does not lex: {source}");
+    let tokens = layout::layout(tokens).into_iter().map(|(_, t, _)| Ok::<_, ()>((at.start, t, at.end)));
+    let mut errors = Vec::new();
+    let module = grammar::ModuleParser::new().parse(&mut errors, source.len() as u32, tokens);
+    module.ok().filter(|_| errors.is_empty()).unwrap_or_else(|| panic!("generated code does not parse: {source}")).items
+}

@@ -29,6 +29,8 @@ pub struct Program {
     /// Names passed to `secret("…")`, sorted.
     pub secrets: Vec<String>,
     pub server: Option<ServerConfig>,
+    /// `@command` programs: the dispatcher the host calls with the command line.
+    pub cli: Option<FnId>,
 }
 
 /// `@server(port, host)`: `fitz run`'s defaults.
@@ -362,6 +364,10 @@ pub enum Builtin {
     Sleep,
     /// `any.type_name() -> Str`
     AnyTypeName,
+    /// `(text) -> Result<Float>`
+    StrToFloat,
+    /// `(receiver, message)`: a line on stderr (prelude primitive).
+    Eprint,
     /// `rand.seeded(seed) -> RandGen`
     RandSeeded,
     /// A generator seeded from the host's entropy (prelude primitive behind `rand.*`).

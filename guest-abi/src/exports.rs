@@ -13,6 +13,9 @@ pub const ALLOC: &str = "fitz_alloc";
 /// `() -> ()`: runs the program's top level once.
 pub const MAIN: &str = "fitz_main";
 pub const AUTH: &str = "fitz_auth";
+/// `(argv: List<Str>) -> Int`: an `@command` program's command line (the program's name
+/// first), after the top level ran; returns the exit status.
+pub const CLI: &str = "fitz_cli";
 
 pub fn route(index: usize) -> String {
     format!("fitz_route_{index}")

@@ -30,6 +30,9 @@ pub struct Manifest {
     /// are `types::any_json_types()`); empty when it uses no `Any`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub any: Vec<crate::types::ValueType>,
+    /// An `@command` program: `fitz run` passes it the command line (`exports::CLI`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cli: bool,
 }
 
 impl Manifest {
@@ -47,6 +50,7 @@ impl Manifest {
             secrets: vec![],
             server: None,
             any: vec![],
+            cli: false,
         }
     }
 

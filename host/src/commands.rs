@@ -53,7 +53,11 @@ pub fn read_source(path: &Path) -> Result<String, u8> {
 }
 
 /// Compiles a file, printing diagnostics (warnings too); exit status 1 on errors.
+/// A module `fitz build` wrote is taken as it is (the host checks it as it loads it).
 pub fn compile_file(path: &Path) -> Result<fitz_compiler::Artifact, u8> {
+    if path.extension().is_some_and(|e| e == "wasm") {
+        return read_module(path);
+    }
     let source = read_source(path)?;
     let name = path.display().to_string();
     let file_name = path.file_name().map_or(name.clone(), |n| n.to_string_lossy().into_owned());
@@ -69,6 +73,20 @@ pub fn compile_file(path: &Path) -> Result<fitz_compiler::Artifact, u8> {
             let (e, w) = (d.errors(), d.warnings());
             eprintln!("{} error{}, {} warning{}", e, plural(e), w, plural(w));
             Err(1)
+        }
+    }
+}
+
+fn read_module(path: &Path) -> Result<fitz_compiler::Artifact, u8> {
+    let wasm = std::fs::read(path).map_err(|e| {
+        eprintln!("error: cannot read {}: {}", path.display(), io_reason(&e));
+        2
+    })?;
+    match guest_abi::manifest::Manifest::from_module(&wasm) {
+        Ok(manifest) => Ok(fitz_compiler::Artifact { wasm, manifest, warnings: Default::default() }),
+        Err(e) => {
+            eprintln!("error: {} is not a Fitz module: {e}", path.display());
+            Err(2)
         }
     }
 }

@@ -232,6 +232,15 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             Ok(())
         })
     })?;
+    linker.func_wrap(FITZ, "parse_float", |mut caller: Caller<'_, GuestState>, text: u32| {
+        enter(&mut caller)?;
+        let parsed = {
+            let mem = guest::memory(&mut caller)?;
+            let text = guest::str_at(mem.data(&caller), text)?;
+            text.parse::<f64>().map_err(|_| format!("not a number: {}", cut(text, 64)))
+        };
+        write_result(&mut caller, &ValueType::Float, parsed.map(Value::Float))
+    })?;
     linker.func_wrap(FITZ, "math", |mut caller: Caller<'_, GuestState>, a: f64, b: f64, op: u32| {
         enter(&mut caller)?;
         match op {

@@ -196,6 +196,9 @@ enum Command {
         /// Recompile on save and swap the new version in without a restart.
         #[arg(long)]
         watch: bool,
+        /// An `@command` program's command line: `fitz run cli.fitz -- greet Ada --loud`.
+        #[arg(last = true)]
+        args: Vec<String>,
     },
     /// Serve an app built with `fitz build`.
     Serve {
@@ -241,7 +244,7 @@ fn main() -> ExitCode {
         Command::Cron { command: CronCommand::List { app } } => commands::cron::list(&app),
         Command::Cron { command: CronCommand::Run { app, job } } => commands::cron::run(&app, &job),
         Command::Openapi { file } => commands::openapi::openapi(&file),
-        Command::Run { file, listen, watch } => commands::run::run(&file, listen.options(watch)),
+        Command::Run { file, listen, watch, args } => commands::run::run(&file, listen.options(watch), &args),
         Command::Serve { file, listen } => commands::serve::serve_file(&file, listen.options(false)),
     };
     ExitCode::from(code)

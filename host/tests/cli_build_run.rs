@@ -108,3 +108,108 @@ fn structured_log_lines_carry_their_named_fields() {
     assert_eq!(fields(1), serde_json::json!({"ms": "12.5"}));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("s3cr3t"), "a secret never reaches the log");
 }
+
+const COMMANDS: &str = r#"/// Repeats a word.
+@command("echo", desc="Repeat a word")
+fn echo_word(word: Str, shout: Bool = false, times: Int = 1, color: Bool = true, ratio: Float = 0.5) -> Int {
+    for _ in 0..times {
+        if shout { print(word.upper()) } else { print(word) }
+    }
+    if not color { print("plain") }
+    if ratio != 0.5 { print("ratio {ratio}") }
+    return 0
+}
+
+@command("sum", desc="Add numbers")
+fn sum(first: Int, rest: List<Str>) -> Int {
+    let total = first
+    for r in rest {
+        match r.to_int() {
+            Ok(n) => { total += n }
+            Err(_) => { return 3 }
+        }
+    }
+    print("total {total}")
+    return total
+}
+
+@command("ping")
+fn ping() -> Int {
+    print("pong")
+    return 0
+}
+"#;
+
+/// `fitz run prog.fitz -- ARGS`: (status, stdout, stderr).
+fn run_command(src: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = fitz().arg("run").arg(src).arg("--").args(args).output().expect("run");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn commands_read_their_command_line() {
+    let dir = temp_dir("commands");
+    let src = dir.join("tool.fitz");
+    std::fs::write(&src, COMMANDS).expect("write");
+    let ok = |args: &[&str], expected: &str| {
+        let (code, out, err) = run_command(&src, args);
+        assert_eq!((code, out.as_str(), err.as_str()), (0, expected, ""), "{args:?}");
+    };
+    ok(&["echo", "hi"], "hi\n");
+    ok(&["echo", "hi", "--shout", "-t", "2"], "HI\nHI\n");
+    ok(&["echo", "--times=3", "hi", "--no-color"], "hi\nhi\nhi\nplain\n");
+    ok(&["echo", "--shout=false", "--ratio", "2.25", "x"], "x\nratio 2.25\n");
+    ok(&["echo", "--", "-not-an-option"], "-not-an-option\n");
+    assert_eq!(run_command(&src, &["sum", "-3", "10", "-2"]), (5, "total 5\n".to_string(), String::new()));
+    ok(&["ping"], "pong\n");
+    // A command's Int is the exit status (clamped to what a process can return).
+    assert_eq!(run_command(&src, &["sum", "7"]).0, 7);
+    assert_eq!(run_command(&src, &["sum", "300"]).0, 255);
+    assert_eq!(run_command(&src, &["sum", "-5"]).0, 0);
+    assert_eq!(run_command(&src, &["sum", "1", "x"]).0, 3);
+
+    // Help: the program's commands, and a command's usage, description, `///` text and options.
+    let (code, out, _) = run_command(&src, &["--help"]);
+    assert_eq!(code, 0);
+    assert_eq!(out, "usage: tool <command> [arguments]\n\ncommands:\n  echo  Repeat a word\n  sum   Add numbers\n  ping\n");
+    let (code, out, _) = run_command(&src, &["echo", "-h"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "usage: tool echo <word> [--shout] [--times <times>] [--no-color] [--ratio <ratio>]\n\nRepeat a word\n\nRepeats a word.\n\n\
+         options:\n  -s, --shout\n  -t, --times <times>  (default: 1)\n  --no-color\n  -r, --ratio <ratio>  (default: 0.5)\n"
+    );
+
+    // A malformed command line: a message naming what was wrong and the usage, on stderr; status 2.
+    let usage = "usage: tool echo <word> [--shout] [--times <times>] [--no-color] [--ratio <ratio>]\n";
+    for (args, message) in [
+        (&["echo"][..], "error: missing <word>\n"),
+        (&["echo", "a", "b"][..], "error: unexpected argument `b`\n"),
+        (&["echo", "a", "--times", "x"][..], "error: --times takes an integer, not `x`\n"),
+        (&["echo", "a", "--times"][..], "error: --times needs a value\n"),
+        (&["echo", "a", "--ratio=fast"][..], "error: --ratio takes a number, not `fast`\n"),
+        (&["echo", "a", "--shout=maybe"][..], "error: --shout is true or false, not `maybe`\n"),
+        (&["echo", "a", "--loud"][..], "error: unknown option `--loud`\n"),
+    ] {
+        let (code, out, err) = run_command(&src, args);
+        assert_eq!((code, out.as_str(), err), (2, "", format!("{message}{usage}")), "{args:?}");
+    }
+    let (code, _, err) = run_command(&src, &["ping", "x"]);
+    assert_eq!((code, err.as_str()), (2, "error: unexpected argument `x`\nusage: tool ping\n"));
+    let (code, _, err) = run_command(&src, &["deploy"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("error: unknown command `deploy`\nusage: tool <command> [arguments]\n"), "{err}");
+    let (code, _, err) = run_command(&src, &[]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("usage: tool <command> [arguments]"), "{err}");
+
+    // The built module reads its command line too; a long argument list is just data.
+    let out = fitz().arg("build").arg(&src).output().expect("build");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let many: Vec<String> = std::iter::once("sum".to_string()).chain((0..5000).map(|_| "1".to_string())).collect();
+    let out = fitz().arg("run").arg(dir.join("tool.wasm")).arg("--").args(&many).output().expect("run wasm");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "total 5000\n");
+    let big = "x".repeat(100_000);
+    let (code, out, _) = run_command(&src, &["echo", &big]);
+    assert_eq!((code, out.len()), (0, big.len() + 1));
+}

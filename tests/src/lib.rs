@@ -80,5 +80,5 @@ pub fn compile_and_run_with(source: &str, file_name: &str, extra_env: &[(&str, &
         .map_err(|missing| format!("missing secrets {missing:?}"))?;
     let app = fitz_host::runtime::state::AppContext { secrets, env, ..fitz_host::runtime::state::AppContext::bare(artifact.manifest) };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| e.to_string())?;
-    rt.block_on(fitz_host::run::run_captured(&artifact.wasm, app)).map_err(|e| e.to_string())
+    rt.block_on(fitz_host::run::run_captured(&artifact.wasm, app, &[file_name.to_string()])).map_err(|e| e.to_string())
 }

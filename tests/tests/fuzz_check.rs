@@ -18,7 +18,7 @@ const FRAGMENTS: &[&str] = &[
     "User.where(fn(u) => u.id == 1).first(db).await", "jwt.decode(t, s)?", "hash.password(p)",
     "return 401 { \"error\": \"x\" }", "é", "名", "\\u{2603}", "\\q", "!", "&&", "#", "\t",
     "&", "^", "~", "<<", ">>", "xor", "&=", "|=", "<<=", ">>=", "x = 1", "n: Int = 2", "\\x41", "\\\"",
-    "List<List<Int>>", "Map<Str, List<Int>>", "[x for x in xs if x > 1]", "{k: v for (k, v) in m}", "xs[1..]", "xs[..=2]", "xs[-1]", "'outer:", "break 'outer", "continue 'a", "loop { break 1 }", "...rest: Int", "(1, \"a\")", "(x,)", "()", "t.0.1", "let (a, _) = t", "(Int, Str)", "for (i, (a, b)) in ps",
+    "List<List<Int>>", "Map<Str, List<Int>>", "[x for x in xs if x > 1]", "{k: v for (k, v) in m}", "xs[1..]", "xs[..=2]", "xs[-1]", "'outer:", "break 'outer", "continue 'a", "loop { break 1 }", "...rest: Int", "(1, \"a\")", "(x,)", "()", "t.0.1", "let (a, _) = t", "(Int, Str)", "for (i, (a, b)) in ps", "@command(\"c\")", "@command(\"c\", desc=\"d\")", "fn c(a: Str, n: Int = 1, f: Bool = false, rest: List<Str>) -> Int", "-> Int", "= -2.5",
 ];
 
 const NAMES: &[&str] = &[

@@ -478,6 +478,8 @@ impl Checker {
             (Type::Map(..), "len") => (Builtin::MapLen, vec![], Type::Int),
             (Type::Str, "chars") => (Builtin::StrChars, vec![], Type::list(Type::Str)),
             (Type::Any, "type_name") => (Builtin::AnyTypeName, vec![], Type::Str),
+            (Type::Str, "to_float") => (Builtin::StrToFloat, vec![], Type::result(Type::Float)),
+            (_, "__eprint") if self.templates > 0 => (Builtin::Eprint, vec![p("message", Type::Str)], Type::Null),
             // Primitives of the methods written in Fitz (`prelude`), callable there only.
             (Type::Str, "__index_of") if self.templates > 0 => (Builtin::StrIndexOf { last: false }, vec![p("part", Type::Str)], Type::Int),
             (Type::Str, "__last_index_of") if self.templates > 0 => (Builtin::StrIndexOf { last: true }, vec![p("part", Type::Str)], Type::Int),

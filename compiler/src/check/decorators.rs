@@ -16,6 +16,8 @@ pub struct FnDecorators {
     pub auth_provider: Option<Span>,
     pub cron: Option<(String, Span)>,
     pub server: Option<ServerDecorator>,
+    /// `@command("name", desc="…")`: the command's name and span.
+    pub command: Option<(String, Span)>,
 }
 
 /// `@server(port, host)`: where `fitz run` listens unless told otherwise.
@@ -52,12 +54,12 @@ pub struct FieldDecorators {
 }
 
 const FN_DECORATORS: &[&str] =
-    &["get", "post", "put", "patch", "delete", "authenticated", "admin", "requires", "auth_provider", "cron", "server"];
+    &["get", "post", "put", "patch", "delete", "authenticated", "admin", "requires", "auth_provider", "cron", "server", "command"];
 const TYPE_DECORATORS: &[&str] = &["table"];
 const FIELD_DECORATORS: &[&str] = &["primary", "hidden"];
 /// Upstream decorators this compiler does not implement yet (LANGUAGE.md, Tier C).
 const LATER: &[&str] = &[
-    "middleware", "header", "cookie", "background", "every", "ws", "test", "command",
+    "middleware", "header", "cookie", "background", "every", "ws", "test",
     "trace", "metric", "flag", "healthz", "readyz", "rpc", "column", "belongs_to", "has_many",
     "has_one", "index", "unique", "db_default", "check_constraint", "renamed_from",
 ];
@@ -273,6 +275,19 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
                     }
                 }
             }
+            "command" => {
+                if let Some((_, first)) = &out.command {
+                    problems.push(Problem::Duplicate { what: "decorator", name: "@command".into(), span: d.span, first: *first });
+                    continue;
+                }
+                let mut values = keyed(d, &[("name", "Str"), ("desc", "Str")], problems).into_iter();
+                match values.next() {
+                    Some(Some((Literal::Str(name), _))) if !name.is_empty() && !name.starts_with('-') && !name.contains(char::is_whitespace) => {
+                        out.command = Some((name, d.span));
+                    }
+                    _ => problems.push(Problem::DecoratorArgs { name: "command".into(), expected: "a command name (a string literal without spaces) and an optional `desc`", span: d.span }),
+                }
+            }
             "server" => {
                 if let Some(first) = &out.server {
                     problems.push(Problem::Duplicate { what: "decorator", name: "@server".into(), span: d.span, first: first.span });
@@ -288,6 +303,7 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
         out.route.as_ref().map(|r| (r.method.as_str(), r.span)),
         out.auth_provider.map(|s| ("auth_provider", s)),
         out.cron.as_ref().map(|(_, s)| ("cron", *s)),
+        out.command.as_ref().map(|(_, s)| ("command", *s)),
     ]
     .into_iter()
     .flatten()

@@ -246,6 +246,7 @@ impl Checker {
                 "count" => t(Type::Int, vec![p("part", Type::Str)], STR_COUNT),
                 "__localize" if self.templates > 0 => t(Type::Str, vec![p("locale", Type::Str)], STR_LOCALIZE),
                 "lines" => t(Type::list(Type::Str), vec![], STR_LINES),
+                "to_int" => t(Type::result(Type::Int), vec![], STR_TO_INT),
                 "repeat_with" => t(Type::Str, vec![p("n", Type::Int), p("separator", Type::Str)], STR_REPEAT_WITH),
                 "swap_case" => t(Type::Str, vec![], STR_SWAP_CASE),
                 "title" => t(Type::Str, vec![], STR_TITLE),
@@ -975,6 +976,34 @@ if parts.len() > 0 and parts[-1] == \"\" { parts.__truncate(parts.len() - 1) }
 
 const STR_REPEAT_WITH: &str = "[recv for _ in 0..n].join(separator)";
 
+// As Rust reads an i64: an optional sign, then ASCII digits only; out of range is an error.
+const STR_TO_INT: &str = "
+let neg = recv.starts_with(\"-\")
+let digits = if neg or recv.starts_with(\"+\") { recv[1..] } else { recv }
+let n = 0
+let ok = digits != \"\"
+for c in digits.chars() {
+    let d = \"0123456789\".__index_of(c)
+    if d < 0 or c.len() != 1 {
+        ok = false
+        break
+    }
+    if neg {
+        if n < (-9223372036854775807 - 1 + d) / 10 {
+            ok = false
+            break
+        }
+        n = n * 10 - d
+    } else {
+        if n > (9223372036854775807 - d) / 10 {
+            ok = false
+            break
+        }
+        n = n * 10 + d
+    }
+}
+if ok { Ok(n) } else { Err(\"not an integer: {recv}\") }";
+
 #[cfg(test)]
 const ALL: &[&str] = &[
     COUNT, FIND_INDEX, REDUCE, FLAT_MAP, FLATTEN, ENUMERATE, ZIP, CHAIN, CHAIN_ONE, PARTITION, MIN, MAX, SUM_INT, SUM_FLOAT,
@@ -985,7 +1014,7 @@ const ALL: &[&str] = &[
     ABS, ABS_RECV, MIN_OF, MAX_OF, CLAMP, TO_STR, TO_STR_BASE, IS_NAN, IS_FINITE, STR_SWAP_CASE, STR_TITLE, STR_IS_ALPHA, STR_IS_DIGIT,
     STR_IS_NUMERIC, RAND_INT, RAND_FLOAT, RAND_BOOL, RAND_CHOICE, RAND_SHUFFLE, RAND_SAMPLE, RAND_BYTES, NUM_FORMAT, NUM_PERCENT,
     NUM_CURRENCY, STR_LOCALIZE, TRY_AS_TEXT, GROUP_BY, ZIP_WITH, MAX_BY, MIN_BY, SCAN, WINDOWS, TAKE, DROP, INIT, TAIL, INTERSPERSE,
-    CYCLE, MAP_MERGE_WITH, MAP_WITH, STR_LINES, STR_REPEAT_WITH,
+    CYCLE, MAP_MERGE_WITH, MAP_WITH, STR_LINES, STR_REPEAT_WITH, STR_TO_INT,
 ];
 
 #[cfg(test)]

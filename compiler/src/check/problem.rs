@@ -56,6 +56,14 @@ pub enum Problem {
     UnknownField { ty: Type, field: String, span: Span, suggestion: Option<String> },
     MethodNeeds { method: String, ty: Type, what: &'static str, span: Span },
     ReservedLogField { name: String, span: Span },
+    CommandReturn { command: String, ty: Type, span: Span },
+    CommandParam { name: String, span: Span },
+    CommandRestNotLast { span: Span },
+    CommandShortFlag { flag: char, first: String, second: String, span: Span },
+    /// An option's default that is not a literal (the help prints it, the parser starts from it).
+    CommandDefault { span: Span },
+    /// A user's function named like the ones the compiler writes.
+    ReservedName { name: String, span: Span },
     UnknownMethod { ty: Type, method: String, span: Span, suggestion: Option<String> },
     Duplicate { what: &'static str, name: String, span: Span, first: Span },
     AssignToUndeclared { name: String, span: Span },
@@ -187,6 +195,12 @@ impl Problem {
             | UnknownField { span, .. }
             | MethodNeeds { span, .. }
             | ReservedLogField { span, .. }
+            | CommandReturn { span, .. }
+            | CommandParam { span, .. }
+            | CommandRestNotLast { span }
+            | CommandShortFlag { span, .. }
+            | CommandDefault { span }
+            | ReservedName { span, .. }
             | UnknownMethod { span, .. }
             | Duplicate { span, .. }
             | AssignToUndeclared { span, .. }

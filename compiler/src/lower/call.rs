@@ -113,6 +113,19 @@ impl Lowerer<'_> {
             Builtin::StrSlice => rt_call(self, f, Rt::StrSlice),
             Builtin::StrChars => rt_call(self, f, Rt::StrChars),
             Builtin::Num(op) => self.lower_num(f, op, args),
+            Builtin::StrToFloat => import(self, f, Import::ParseFloat),
+            Builtin::Eprint => {
+                let (sb_new, push_str, push_byte, finish, write) =
+                    (self.rt(Rt::SbNew), self.rt(Rt::SbPushStr), self.rt(Rt::SbPushByte), self.rt(Rt::SbFinish), self.rt(Rt::WriteFd));
+                self.lower_discard(f, &args[0]);
+                let msg = self.lower_to_local(f, &args[1]);
+                let sb = f.temp(ValType::I32);
+                f.b.call(sb_new).set(sb);
+                f.b.get(sb).get(msg).call(push_str);
+                f.b.get(sb).i32(i32::from(b'\n')).call(push_byte);
+                f.b.i32(2).get(sb).call(finish).call(write);
+                f.b.i32(0);
+            }
             Builtin::AnyTypeName => {
                 self.lower_expr(f, &args[0]);
                 self.emit_any_type_name(f);

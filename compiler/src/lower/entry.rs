@@ -136,5 +136,8 @@ impl Lowerer<'_> {
         for (i, c) in self.program.crons.iter().enumerate() {
             self.exports.push((exports::cron(i), self.fn_ids[c.func.0 as usize]));
         }
+        if let Some(cli) = self.program.cli {
+            self.exports.push((exports::CLI.to_string(), self.fn_id(cli)));
+        }
     }
 }

@@ -163,6 +163,7 @@ impl Lowerer<'_> {
             secrets: p.secrets.clone(),
             server: p.server.as_ref().map(|s| m::Server { port: s.port, host: s.host.clone() }),
             any: self.any_types.iter().map(|t| self.value_type(t)).collect(),
+            cli: p.cli.is_some(),
         }
     }
 }

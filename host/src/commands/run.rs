@@ -7,7 +7,7 @@ use super::compile_file;
 use super::serve::ServeOptions;
 use crate::runtime::state::AppContext;
 
-pub fn run(file: &Path, opts: ServeOptions) -> u8 {
+pub fn run(file: &Path, opts: ServeOptions, args: &[String]) -> u8 {
     let artifact = match compile_file(file) {
         Ok(a) => a,
         Err(code) => return code,
@@ -36,7 +36,10 @@ pub fn run(file: &Path, opts: ServeOptions) -> u8 {
             return 2;
         }
     };
-    match rt.block_on(crate::run::run_top_level(&artifact.wasm, app)) {
+    // An `@command` program sees its name (the file's stem) first, as a process sees argv[0].
+    let name = file.file_stem().map_or_else(|| "program".to_string(), |s| s.to_string_lossy().into_owned());
+    let argv: Vec<String> = std::iter::once(name).chain(args.iter().cloned()).collect();
+    match rt.block_on(crate::run::run_top_level(&artifact.wasm, app, &argv)) {
         Ok(code) => u8::try_from(code).unwrap_or(1),
         Err(e) => {
             eprintln!("error: {e}");
