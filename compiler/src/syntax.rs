@@ -5,6 +5,7 @@ mod builders;
 pub mod error;
 pub mod layout;
 pub mod lexer;
+pub mod print;
 pub mod token;
 
 #[allow(clippy::all, clippy::unwrap_used, unused_parens, unused_imports)]

@@ -1,0 +1,497 @@
+//! Syntax tree back to source: text that parses to the same tree (spans aside). Operands that
+//! are not atoms are parenthesised, so no precedence table is needed here; comments and the
+//! author's layout are not in the tree and are not kept (that is a formatter's work). The
+//! property test `tests/tests/print_roundtrip.rs` parses, prints and parses again.
+
+use crate::ast::*;
+
+pub fn module(m: &Module) -> String {
+    let mut p = Printer::default();
+    for item in &m.items {
+        p.item(item);
+    }
+    p.out
+}
+
+#[derive(Default)]
+struct Printer {
+    out: String,
+    indent: usize,
+}
+
+/// The indentation of code inside an interpolation: one line, statements and arms separated
+/// by `;` and `,` (a one-line string cannot hold a newline).
+const INLINE: usize = usize::MAX;
+
+fn pad(ind: usize) -> String {
+    if ind == INLINE { String::new() } else { "    ".repeat(ind) }
+}
+
+fn deeper(ind: usize) -> usize {
+    if ind == INLINE { INLINE } else { ind + 1 }
+}
+
+/// The name the parser gives a comprehension's accumulator (`builders::comprehension`).
+const COMP_ACC: &str = "__comp";
+
+impl Printer {
+    fn line(&mut self, text: &str) {
+        self.out.push_str(&"    ".repeat(self.indent));
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+
+    fn item(&mut self, item: &Item) {
+        match item {
+            Item::Fn(f) => self.fn_decl(f, ""),
+            Item::Type(t) => self.type_decl(t),
+            Item::Stmt(s) => self.stmt(s),
+        }
+    }
+
+    fn decorators(&mut self, ds: &[Decorator]) {
+        for d in ds {
+            let text = decorator(d);
+            self.line(&text);
+        }
+    }
+
+    fn fn_decl(&mut self, f: &FnDecl, prefix: &str) {
+        self.decorators(&f.decorators);
+        let head = format!("{prefix}{}fn {}({}){}", if f.is_async { "async " } else { "" }, f.name.name, params(&f.params), ret(&f.ret));
+        self.fn_body(&head, &f.body);
+    }
+
+    fn fn_body(&mut self, head: &str, body: &FnBody) {
+        match body {
+            FnBody::Expr(e) => self.line(&format!("{head} => {}", body_expr(e))),
+            FnBody::Block(b) => {
+                let text = format!("{head} {}", self.block(b));
+                self.out.push_str(&"    ".repeat(self.indent));
+                self.out.push_str(&text);
+                self.out.push('\n');
+            }
+        }
+    }
+
+    fn type_decl(&mut self, t: &TypeDecl) {
+        self.decorators(&t.decorators);
+        self.line(&format!("type {} {{", t.name.name));
+        self.indent += 1;
+        for f in &t.fields {
+            let decorators: String = f.decorators.iter().map(|d| decorator(d) + " ").collect();
+            let default = f.default.as_ref().map(|d| format!(" = {}", expr(d))).unwrap_or_default();
+            self.line(&format!("{decorators}{}: {}{default}", f.name.name, ty(&f.ty)));
+        }
+        for m in &t.methods {
+            self.fn_decl(&m.decl, if m.is_static { "static " } else { "" });
+        }
+        self.indent -= 1;
+        self.line("}");
+    }
+
+    fn stmt(&mut self, s: &Stmt) {
+        let text = stmt_text(s, self.indent);
+        self.line(&text);
+    }
+
+    fn block(&self, b: &Block) -> String {
+        block(b, self.indent)
+    }
+}
+
+fn decorator(d: &Decorator) -> String {
+    match &d.args {
+        None => format!("@{}", d.name.name),
+        Some(args) => {
+            let args: Vec<String> = args
+                .iter()
+                .map(|a| match &a.name {
+                    Some(n) => format!("{}={}", n.name, expr(&a.value)),
+                    None => expr(&a.value),
+                })
+                .collect();
+            format!("@{}({})", d.name.name, args.join(", "))
+        }
+    }
+}
+
+fn params(ps: &[Param]) -> String {
+    let ps: Vec<String> = ps
+        .iter()
+        .map(|p| {
+            let mut s = if p.variadic { format!("...{}", p.name.name) } else { p.name.name.clone() };
+            if let Some(t) = &p.ty {
+                s.push_str(&format!(": {}", ty(t)));
+            }
+            if let Some(d) = &p.default {
+                s.push_str(&format!(" = {}", expr(d)));
+            }
+            s
+        })
+        .collect();
+    ps.join(", ")
+}
+
+fn ret(t: &Option<TypeExpr>) -> String {
+    t.as_ref().map(|t| format!(" -> {}", ty(t))).unwrap_or_default()
+}
+
+pub fn ty(t: &TypeExpr) -> String {
+    match &t.kind {
+        TypeExprKind::Named { name, args } if args.is_empty() => name.name.clone(),
+        TypeExprKind::Named { name, args } => {
+            let args: Vec<String> = args.iter().map(ty).collect();
+            let args = args.join(", ");
+            // `List<List<Int> >`: a space keeps `>>` from being read as one token.
+            let close = if args.ends_with('>') { " >" } else { ">" };
+            format!("{}<{args}{close}", name.name)
+        }
+        TypeExprKind::Nullable(inner) => format!("{}?", ty(inner)),
+        TypeExprKind::Fn { params, ret } => {
+            let params: Vec<String> = params.iter().map(ty).collect();
+            format!("Fn({}) -> {}", params.join(", "), ty(ret))
+        }
+        TypeExprKind::Tuple(items) if items.len() == 1 => format!("({},)", ty(&items[0])),
+        TypeExprKind::Tuple(items) => format!("({})", items.iter().map(ty).collect::<Vec<_>>().join(", ")),
+        TypeExprKind::Error => "?".into(),
+    }
+}
+
+fn label(l: &Option<Ident>) -> String {
+    l.as_ref().map(|l| format!("'{}: ", l.name)).unwrap_or_default()
+}
+
+fn stmt_text(s: &Stmt, indent: usize) -> String {
+    match &s.kind {
+        StmtKind::Let { name, ty: t, value } => {
+            let t = t.as_ref().map(|t| format!(": {}", ty(t))).unwrap_or_default();
+            format!("let {}{t} = {}", name.name, expr_in(value, indent))
+        }
+        StmtKind::LetPattern { pattern: p, value } => format!("let {} = {}", pattern(p), expr_in(value, indent)),
+        StmtKind::Assign { target, op, value } => {
+            let op = match op {
+                AssignOp::Set => "=",
+                AssignOp::Add => "+=",
+                AssignOp::Sub => "-=",
+                AssignOp::Mul => "*=",
+                AssignOp::Div => "/=",
+                AssignOp::BitAnd => "&=",
+                AssignOp::BitOr => "|=",
+                AssignOp::BitXor => "^=",
+                AssignOp::Shl => "<<=",
+                AssignOp::Shr => ">>=",
+            };
+            format!("{} {op} {}", expr_in(target, indent), expr_in(value, indent))
+        }
+        // Keep a statement's map literal from being read as something else.
+        StmtKind::Expr(e) if opens_brace(e) => format!("({})", expr_in(e, indent)),
+        StmtKind::Expr(e) => expr_in(e, indent),
+        StmtKind::While { label: l, cond, body } => format!("{}while {} {}", label(l), head(cond, indent), block(body, indent)),
+        StmtKind::For { label: l, pattern: p, iter, body } => {
+            format!("{}for {} in {} {}", label(l), pattern(p), head(iter, indent), block(body, indent))
+        }
+        StmtKind::Error => "?error".into(),
+    }
+}
+
+fn block(b: &Block, indent: usize) -> String {
+    if b.stmts.is_empty() {
+        return "{}".into();
+    }
+    if indent == INLINE {
+        let stmts: Vec<String> = b.stmts.iter().map(|st| stmt_text(st, INLINE)).collect();
+        return format!("{{ {} }}", stmts.join("; "));
+    }
+    let mut s = String::from("{\n");
+    for st in &b.stmts {
+        s.push_str(&pad(indent + 1));
+        s.push_str(&stmt_text(st, indent + 1));
+        s.push('\n');
+    }
+    s.push_str(&pad(indent));
+    s.push('}');
+    s
+}
+
+pub fn expr(e: &Expr) -> String {
+    expr_in(e, 0)
+}
+
+/// An expression where any may stand (`ExprS`).
+fn expr_in(e: &Expr, ind: usize) -> String {
+    match &e.kind {
+        ExprKind::Binary { op, lhs, rhs } => format!("{} {} {}", atom(lhs, ind), op.symbol(), atom(rhs, ind)),
+        ExprKind::Unary { op, expr: inner } => {
+            let op = match op {
+                UnaryOp::Neg => "-",
+                UnaryOp::Not => "not ",
+                UnaryOp::BitNot => "~",
+            };
+            format!("{op}{}", atom(inner, ind))
+        }
+        ExprKind::Range { start, end, inclusive } => {
+            format!("{}{}{}", atom(start, ind), if *inclusive { "..=" } else { ".." }, atom(end, ind))
+        }
+        ExprKind::Lambda(l) => {
+            let head = format!("{}fn({}){}", if l.is_async { "async " } else { "" }, params(&l.params), ret(&l.ret));
+            match &l.body {
+                FnBody::Expr(b) => format!("{head} => {}", body_expr_in(b, ind)),
+                FnBody::Block(b) => format!("{head} {}", block(b, ind)),
+            }
+        }
+        ExprKind::If { cond, then, otherwise } => {
+            let mut s = format!("if {} {}", head(cond, ind), block(then, ind));
+            match otherwise.as_deref() {
+                None => {}
+                Some(Expr { kind: ExprKind::Block(b), .. }) if !is_comprehension(b) => s.push_str(&format!(" else {}", block(b, ind))),
+                Some(other) => s.push_str(&format!(" else {}", expr_in(other, ind))),
+            }
+            s
+        }
+        ExprKind::Match { scrutinee, arms } => {
+            let inner = deeper(ind);
+            let arms: Vec<String> = arms
+                .iter()
+                .map(|arm| {
+                    let guard = arm.guard.as_ref().map(|g| format!(" if {}", expr_in(g, inner))).unwrap_or_default();
+                    let body = match &arm.body.kind {
+                        ExprKind::Block(b) if !is_comprehension(b) => block(b, inner),
+                        _ if opens_brace(&arm.body) => format!("({})", expr_in(&arm.body, inner)),
+                        _ => expr_in(&arm.body, inner),
+                    };
+                    format!("{}{}{guard} => {body}", pad(inner), pattern(&arm.pattern))
+                })
+                .collect();
+            if ind == INLINE {
+                format!("match {} {{ {} }}", head(scrutinee, ind), arms.join(", "))
+            } else {
+                format!("match {} {{\n{}\n{}}}", head(scrutinee, ind), arms.join("\n"), pad(ind))
+            }
+        }
+        ExprKind::Return(None) => "return".into(),
+        ExprKind::Return(Some(v)) => format!("return {}", expr_in(v, ind)),
+        ExprKind::ReturnStatus { status, body, .. } => format!("return {status} {}", expr_in(body, ind)),
+        ExprKind::Break { label: l, value } => {
+            let mut s = String::from("break");
+            if let Some(l) = l {
+                s.push_str(&format!(" '{}", l.name));
+            }
+            if let Some(v) = value {
+                s.push_str(&format!(" {}", expr_in(v, ind)));
+            }
+            s
+        }
+        ExprKind::Continue { label: l } => match l {
+            Some(l) => format!("continue '{}", l.name),
+            None => "continue".into(),
+        },
+        ExprKind::Loop { label: l, body } => format!("{}loop {}", label(l), block(body, ind)),
+        ExprKind::Map(entries) => {
+            let entries: Vec<String> = entries.iter().map(|(k, v)| format!("{}: {}", expr_in(k, ind), expr_in(v, ind))).collect();
+            format!("{{{}}}", entries.join(", "))
+        }
+        ExprKind::Struct { name, fields } => {
+            let fields: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.name.name, expr_in(&f.value, ind))).collect();
+            format!("{} {{ {} }}", name.name, fields.join(", "))
+        }
+        ExprKind::Block(b) => comprehension(b, ind).unwrap_or_else(|| format!("?block{}", block(b, ind))),
+        _ => postfix(e, ind),
+    }
+}
+
+/// Atoms and postfix chains: what needs no parentheses as an operand.
+fn postfix(e: &Expr, ind: usize) -> String {
+    match &e.kind {
+        ExprKind::Int(v) => v.to_string(),
+        ExprKind::Float(v) => float(*v),
+        ExprKind::Bool(b) => b.to_string(),
+        ExprKind::Null => "null".into(),
+        ExprKind::Str(parts) => string(parts),
+        ExprKind::Name(n) => n.clone(),
+        ExprKind::List(items) => format!("[{}]", items.iter().map(|i| expr_in(i, ind)).collect::<Vec<_>>().join(", ")),
+        ExprKind::Tuple(items) if items.len() == 1 => format!("({},)", expr_in(&items[0], ind)),
+        ExprKind::Tuple(items) => format!("({})", items.iter().map(|i| expr_in(i, ind)).collect::<Vec<_>>().join(", ")),
+        ExprKind::Call { callee, args } => {
+            let args: Vec<String> = args
+                .iter()
+                .map(|a| match &a.name {
+                    Some(n) => format!("{}: {}", n.name, expr_in(&a.value, ind)),
+                    None => expr_in(&a.value, ind),
+                })
+                .collect();
+            format!("{}({})", base(callee, ind), args.join(", "))
+        }
+        ExprKind::Field { expr: inner, name } => format!("{}.{}", base(inner, ind), name.name),
+        ExprKind::TupleField { expr: inner, index, .. } => format!("{}.{index}", base(inner, ind)),
+        ExprKind::Index { expr: inner, index } => format!("{}[{}]", base(inner, ind), expr_in(index, ind)),
+        ExprKind::Slice { expr: inner, start, end, inclusive } => {
+            let start = start.as_ref().map(|s| atom(s, ind)).unwrap_or_default();
+            let end = end.as_ref().map(|s| atom(s, ind)).unwrap_or_default();
+            format!("{}[{start}{}{end}]", base(inner, ind), if *inclusive { "..=" } else { ".." })
+        }
+        ExprKind::Try(inner) => format!("{}?", base(inner, ind)),
+        ExprKind::Await(inner) => format!("{}.await", base(inner, ind)),
+        ExprKind::Error => "?error".into(),
+        _ => format!("({})", expr_in(e, ind)),
+    }
+}
+
+/// An operand: parenthesised unless it is an atom or a postfix chain.
+fn atom(e: &Expr, ind: usize) -> String {
+    let simple = match &e.kind {
+        ExprKind::Int(v) => *v >= 0,
+        ExprKind::Float(v) => v.is_sign_positive(),
+        ExprKind::Block(b) => is_comprehension(b) && !opens_brace(e),
+        ExprKind::Bool(_)
+        | ExprKind::Null
+        | ExprKind::Str(_)
+        | ExprKind::Name(_)
+        | ExprKind::List(_)
+        | ExprKind::Tuple(_)
+        | ExprKind::Call { .. }
+        | ExprKind::Field { .. }
+        | ExprKind::TupleField { .. }
+        | ExprKind::Index { .. }
+        | ExprKind::Slice { .. }
+        | ExprKind::Try(_)
+        | ExprKind::Await(_) => true,
+        _ => false,
+    };
+    if simple { expr_in(e, ind) } else { format!("({})", expr_in(e, ind)) }
+}
+
+/// What a postfix chain starts from: a number there would take the `.` as its own.
+fn base(e: &Expr, ind: usize) -> String {
+    match e.kind {
+        ExprKind::Int(_) | ExprKind::Float(_) => format!("({})", expr_in(e, ind)),
+        _ => atom(e, ind),
+    }
+}
+
+/// The head of `if`, `while`, `for … in` and `match`, where `{` opens the body.
+fn head(e: &Expr, ind: usize) -> String {
+    match &e.kind {
+        ExprKind::Struct { .. } | ExprKind::Map(_) | ExprKind::Lambda(_) => format!("({})", expr_in(e, ind)),
+        _ if opens_brace(e) => format!("({})", expr_in(e, ind)),
+        _ => expr_in(e, ind),
+    }
+}
+
+/// The body of `fn f() => body`: a map literal there would be read as a block.
+fn body_expr(e: &Expr) -> String {
+    body_expr_in(e, 0)
+}
+
+fn body_expr_in(e: &Expr, ind: usize) -> String {
+    if opens_brace(e) { format!("({})", expr_in(e, ind)) } else { expr_in(e, ind) }
+}
+
+/// A map literal or comprehension: printed with a leading `{`, which after `=>` opens a block.
+fn opens_brace(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Map(_) => true,
+        ExprKind::Block(b) => is_comprehension(b) && matches!(b.stmts.first(), Some(Stmt { kind: StmtKind::Let { value: Expr { kind: ExprKind::Map(_), .. }, .. }, .. })),
+        _ => false,
+    }
+}
+
+fn float(v: f64) -> String {
+    // `{:?}` always shows a `.` or an exponent, so the lexer reads a float back.
+    format!("{v:?}")
+}
+
+fn is_comprehension(b: &Block) -> bool {
+    matches!(b.stmts.first(), Some(Stmt { kind: StmtKind::Let { name, .. }, .. }) if name.name == COMP_ACC)
+        && matches!(b.stmts.last(), Some(Stmt { kind: StmtKind::Expr(Expr { kind: ExprKind::Name(n), .. }), .. }) if n == COMP_ACC)
+        && b.stmts.len() == 3
+}
+
+/// `[item for p in xs if c]` and `{k: v for …}`, from the loops the parser made of them.
+fn comprehension(b: &Block, ind: usize) -> Option<String> {
+    if !is_comprehension(b) {
+        return None;
+    }
+    let mut clauses = String::new();
+    let mut at = &b.stmts[1];
+    loop {
+        match &at.kind {
+            StmtKind::For { label: None, pattern: p, iter, body } if body.stmts.len() == 1 => {
+                clauses.push_str(&format!(" for {} in {}", pattern(p), head(iter, ind)));
+                at = &body.stmts[0];
+            }
+            StmtKind::Expr(Expr { kind: ExprKind::If { cond, then, otherwise: None }, .. }) if then.stmts.len() == 1 && !clauses.is_empty() => {
+                clauses.push_str(&format!(" if {}", head(cond, ind)));
+                at = &then.stmts[0];
+            }
+            StmtKind::Expr(Expr { kind: ExprKind::Call { callee, args }, .. }) if args.len() == 1 => {
+                let ExprKind::Field { expr: acc, .. } = &callee.kind else { return None };
+                if !matches!(&acc.kind, ExprKind::Name(n) if n == COMP_ACC) {
+                    return None;
+                }
+                return Some(format!("[{}{clauses}]", expr_in(&args[0].value, ind)));
+            }
+            StmtKind::Assign { target: Expr { kind: ExprKind::Index { index, .. }, .. }, value, .. } => {
+                return Some(format!("{{{}: {}{clauses}}}", expr_in(index, ind), expr_in(value, ind)));
+            }
+            _ => return None,
+        }
+    }
+}
+
+fn string(parts: &[StrPart]) -> String {
+    let mut s = String::from("\"");
+    for part in parts {
+        match part {
+            StrPart::Text(t) => s.push_str(&escape(t)),
+            StrPart::Interp { expr: e, spec } => {
+                s.push('{');
+                s.push_str(&atom(e, INLINE));
+                if let Some(spec) = spec {
+                    s.push(':');
+                    s.push_str(spec);
+                }
+                s.push('}');
+            }
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// Text as the contents of a string literal.
+pub fn escape(t: &str) -> String {
+    let mut s = String::with_capacity(t.len());
+    for c in t.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '{' => s.push_str("\\{"),
+            '}' => s.push_str("\\}"),
+            '\n' => s.push_str("\\n"),
+            '\t' => s.push_str("\\t"),
+            '\r' => s.push_str("\\r"),
+            c if c.is_control() => s.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+pub fn pattern(p: &Pattern) -> String {
+    match &p.kind {
+        PatternKind::Wildcard => "_".into(),
+        PatternKind::Bind(n) => n.clone(),
+        PatternKind::Int(v) => v.to_string(),
+        PatternKind::Float(v) => float(*v),
+        PatternKind::Str(s) => format!("\"{}\"", escape(s)),
+        PatternKind::Bool(b) => b.to_string(),
+        PatternKind::Null => "null".into(),
+        PatternKind::Ok(inner) => format!("Ok({})", pattern(inner)),
+        PatternKind::Err(inner) => format!("Err({})", pattern(inner)),
+        PatternKind::Range { start, end, inclusive } => format!("{start}{}{end}", if *inclusive { "..=" } else { ".." }),
+        PatternKind::Or(items) => items.iter().map(pattern).collect::<Vec<_>>().join(" | "),
+        PatternKind::Tuple(items) => format!("({})", items.iter().map(pattern).collect::<Vec<_>>().join(", ")),
+        PatternKind::Error => "?error".into(),
+    }
+}
