@@ -17,7 +17,7 @@ fn texpr(kind: TExprKind, ty: Type, span: Span) -> TExpr {
 pub const MODULES: &[&str] = &["hash", "jwt", "auth", "log", "DateTime", "Uuid", "rand", "num"];
 pub const BUILTIN_FNS: &[&str] = &[
     "print", "len", "env_or", "secret", "Ok", "Err", "abs", "min", "max", "clamp", "sqrt", "pow", "ceil", "floor", "round",
-    "popcount", "leading_zeros", "trailing_zeros", "rotate_left", "rotate_right", "sleep",
+    "popcount", "leading_zeros", "trailing_zeros", "rotate_left", "rotate_right", "sleep", "divmod",
 ];
 
 impl Checker {
@@ -926,7 +926,9 @@ impl Checker {
         if let Some(o) = &other {
             self.path_done(&mut paths, o.ty == Type::Never);
         }
-        self.paths_end(paths, other.is_some());
+        // `if true { … }` (upstream's guide writes it) always takes its branch.
+        let always = matches!(cond.kind, ExprKind::Bool(true));
+        self.paths_end(paths, other.is_some() || always);
         let ty = match &other {
             None => {
                 if !used || matches!(self.unifier.shallow(&then_ty), Type::Null | Type::Never) {

@@ -261,6 +261,13 @@ impl Checker {
 
     /// The template for a global function (`abs`, `min`, `max`, `clamp`), if there is one.
     pub fn fn_template(&mut self, name: &str) -> Option<Template> {
+        if name == "divmod" {
+            // `q * b + r == a` with `r` what `%` gives (never negative); division by zero
+            // fails as `%` does.
+            let params = vec![p("a", Type::Int), p("b", Type::Int)];
+            let ret = Type::Tuple(vec![Type::Int, Type::Int]);
+            return Some(Template { params, ret, needs: Needs::Nothing, subject: Type::Null, body: "let r = a % b\n((a - r) / b, r)" });
+        }
         let x = self.unifier.fresh();
         let (params, body, needs): (Vec<&str>, &'static str, Needs) = match name {
             "abs" => (vec!["x"], ABS, Needs::Number),

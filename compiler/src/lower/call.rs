@@ -299,9 +299,10 @@ impl Lowerer<'_> {
                 f.b.get(at).i32(0).w(I::I32LtS);
                 f.b.if_(Some(ValType::I32));
                 {
-                    let prefix = self.string("key not found: ");
+                    // Upstream's text, as `find`'s "no encontrado" is.
+                    let prefix = self.string("clave no encontrada: ");
                     let concat = self.rt(Rt::StrConcat);
-                    let shown = self.display_to_str(f, key, &k, false);
+                    let shown = self.display_to_str(f, key, &k, true);
                     f.b.u32(RESULT_ERR).data(prefix).get(shown).call(concat).call(err);
                 }
                 f.b.else_();
