@@ -5,6 +5,7 @@
 mod auth;
 mod builtins;
 mod cron;
+mod dates;
 mod decorators;
 mod expr;
 mod flow;
@@ -363,6 +364,7 @@ impl Checker {
                     "Bool" => Some(Type::Bool),
                     "Null" => Some(Type::Null),
                     "DateTime" => Some(Type::DateTime),
+                    "Date" => Some(Type::Date),
                     "Uuid" => Some(Type::Uuid),
                     "RandGen" => Some(Type::RandGen),
                     "Any" => Some(Type::Any),
@@ -606,7 +608,7 @@ impl Checker {
                 Type::Nullable(inner) => (**inner).clone(),
                 other => other.clone(),
             };
-            if !matches!(base, Type::Int | Type::Float | Type::Str | Type::Bool | Type::DateTime | Type::Uuid | Type::Error) {
+            if !matches!(base, Type::Int | Type::Float | Type::Str | Type::Bool | Type::DateTime | Type::Date | Type::Uuid | Type::Error) {
                 problems.push(Problem::NotAColumn { record: r.name.clone(), field: f.name.clone(), ty, span: f.type_span });
             }
         }
@@ -669,7 +671,7 @@ impl Checker {
         }
         self.defined_globals = usize::MAX;
         let body = TExpr {
-            kind: TExprKind::Block(tast::TBlock { stmts, span }),
+            kind: TExprKind::Block(tast::TBlock { stmts, span, scoped: None }),
             ty: Type::Null,
             span,
         };
@@ -848,7 +850,7 @@ fn pattern_names(p: &ast::Pattern) -> Vec<(String, Span)> {
 }
 
 pub const BUILTIN_TYPES: &[&str] =
-    &["Int", "Float", "Str", "Bool", "Null", "List", "Map", "Result", "DateTime", "Uuid", "DbConn", "Secret", "Future", "RandGen", "Any"];
+    &["Int", "Float", "Str", "Bool", "Null", "List", "Map", "Result", "DateTime", "Date", "Uuid", "DbConn", "Secret", "Future", "RandGen", "Any"];
 
 fn is_builtin_type(name: &str) -> bool {
     BUILTIN_TYPES.contains(&name)

@@ -75,6 +75,16 @@ pub struct FnState<'a> {
     /// The local that `LocalId(u32::MAX)` stands for: compound assignment lowers
     /// `current op value` through the ordinary operator code with the current value there.
     pub pinned: Option<Local>,
+    /// Wasm locals of blocks and statements that ended, free for later code.
+    free: Vec<Local>,
+    /// Open scopes, innermost last: a statement (its temporaries die with it) or a scoped
+    /// block (with its `TBlock::scoped` range), and the wasm locals that die with each.
+    scopes: Vec<OpenScope>,
+}
+
+struct OpenScope {
+    range: (u32, u32),
+    dying: Vec<Local>,
 }
 
 impl<'a> FnState<'a> {
@@ -86,7 +96,13 @@ impl<'a> FnState<'a> {
             return *l;
         }
         let ty = slot(&self.def.locals[id.0 as usize].ty);
-        let l = self.b.local(ty);
+        // A local of a scoped block dies with that block (not with the statement inside it
+        // that happens to mention it first).
+        let owner = self.scopes.iter().rposition(|s| (s.range.0..s.range.1).contains(&id.0));
+        let l = match owner {
+            Some(i) => self.reusable(ty, i),
+            None => self.b.local(ty),
+        };
         if self.locals.len() <= id.0 as usize {
             self.locals.resize(id.0 as usize + 1, None);
         }
@@ -94,16 +110,41 @@ impl<'a> FnState<'a> {
         l
     }
 
-    /// A fresh local for an intermediate value (never reused: locals are cheap, and reuse
-    /// across nested expressions is where bugs hide).
+    /// A local for an intermediate value: never one that is live. Inside a scoped block it
+    /// may be one a finished block used (and it dies with this block); elsewhere it is fresh.
     pub fn temp(&mut self, t: ValType) -> Local {
-        self.b.local(t)
+        match self.scopes.len() {
+            0 => self.b.local(t),
+            n => self.reusable(t, n - 1),
+        }
+    }
+
+    /// A local of type `t` that dies with open scope `owner`.
+    fn reusable(&mut self, t: ValType, owner: usize) -> Local {
+        let l = match self.free.iter().rposition(|&l| self.b.local_type(l) == t) {
+            Some(i) => self.free.swap_remove(i),
+            None => self.b.local(t),
+        };
+        self.scopes[owner].dying.push(l);
+        l
+    }
+
+    /// Around the lowering of a statement (`(0, 0)`) or of a block whose locals `range` die
+    /// with it (`TBlock::scoped`).
+    pub fn enter_scope(&mut self, range: (u32, u32)) {
+        self.scopes.push(OpenScope { range, dying: Vec::new() });
+    }
+
+    pub fn exit_scope(&mut self) {
+        if let Some(scope) = self.scopes.pop() {
+            self.free.extend(scope.dying);
+        }
     }
 
     /// A fresh `i32` local set to 0 here, for a loop index: a loop may run many times in one
     /// call (inside another loop), so it cannot rely on locals starting at zero.
     pub fn counter(&mut self) -> Local {
-        let l = self.b.local(ValType::I32);
+        let l = self.temp(ValType::I32);
         self.b.i32(0).set(l);
         l
     }
@@ -112,7 +153,7 @@ impl<'a> FnState<'a> {
 /// How a value of the type travels: see `guest_abi::layout`.
 pub fn slot(ty: &Type) -> ValType {
     match ty {
-        Type::Int | Type::DateTime => ValType::I64,
+        Type::Int | Type::DateTime | Type::Date => ValType::I64,
         Type::Float => ValType::F64,
         // Futures are run when created (host calls are synchronous to the guest), so a
         // `Future<T>` is just its `T`.
@@ -123,7 +164,7 @@ pub fn slot(ty: &Type) -> ValType {
 
 /// `T?` keeps `T`'s pointer (0 = null) unless `T` is a number or a Bool, which are boxed.
 pub fn boxed(inner: &Type) -> bool {
-    matches!(inner, Type::Int | Type::Float | Type::Bool | Type::DateTime)
+    matches!(inner, Type::Int | Type::Float | Type::Bool | Type::DateTime | Type::Date)
 }
 
 impl<'p> Lowerer<'p> {

@@ -442,12 +442,12 @@ impl Messages<'_> {
                 "path-parameter-type",
                 format!("path parameter `{name}` has type {}", self.t(ty)),
             )
-            .primary(span, "path parameters are `Int`, `Float`, `Bool` or `Str`"),
+            .primary(span, "path parameters are `Int`, `Float`, `Bool`, `Str`, `Date`, `DateTime` or `Uuid`"),
             QueryParamType { name, ty, .. } => Diagnostic::error(
                 "query-parameter-type",
                 format!("query parameter `{name}` has type {}", self.t(ty)),
             )
-            .primary(span, "query parameters are `Int`, `Float`, `Bool` or `Str`, optionally nullable"),
+            .primary(span, "query parameters are `Int`, `Float`, `Bool`, `Str`, `Date`, `DateTime` or `Uuid`, optionally nullable"),
             TwoBodies { first, .. } => Diagnostic::error("two-bodies", "a handler can take only one request body")
                 .primary(span, "second record parameter")
                 .secondary(*first, "the body is already bound here"),
@@ -566,7 +566,7 @@ impl Messages<'_> {
                 "not-a-column",
                 format!("field `{field}` of table type `{record}` has type {}, which cannot be stored in a column", self.t(ty)),
             )
-            .primary(span, "columns are `Int`, `Float`, `Str`, `Bool`, `DateTime` or `Uuid`, optionally nullable"),
+            .primary(span, "columns are `Int`, `Float`, `Str`, `Bool`, `DateTime`, `Date` or `Uuid`, optionally nullable"),
             NeedsWhere { terminal, .. } => Diagnostic::error("needs-where", format!("`.{terminal}()` needs a `.where(…)` first"))
                 .primary(span, format!("would {terminal} every row"))
                 .help(if *terminal == "update" {

@@ -179,6 +179,10 @@ pub struct CronJob {
 pub struct TBlock {
     pub stmts: Vec<TStmt>,
     pub span: Span,
+    /// The locals `[start, end)` that die with the block (a built-in method's body inlined at
+    /// its call): the lowering lets later code reuse their wasm locals, so a function with
+    /// thousands of such calls stays within wasm's limit on locals.
+    pub scoped: Option<(u32, u32)>,
 }
 
 #[derive(Clone, Debug)]
@@ -380,6 +384,10 @@ pub enum Builtin {
     UnitFloat,
     /// `(x: Float, spec: Str) -> Str`: a format spec known only at run time (prelude primitive).
     FmtWith,
+    /// The same bits as another type (`Date` ↔ days, `DateTime` ↔ microseconds; prelude primitive).
+    Reinterpret,
+    /// `(text) -> Result<Date>` or `Result<DateTime>`, read by the host (prelude primitive).
+    ParseTime { datetime: bool },
     ListLen,
     /// `(list, start, end)`, a copy of `[start, end)`: negative bounds count from the end,
     /// and both are clamped to the list, as Python's slices are.

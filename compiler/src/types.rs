@@ -18,6 +18,8 @@ pub enum Type {
     Bool,
     Null,
     DateTime,
+    /// A calendar day (days since 1970-01-01).
+    Date,
     Uuid,
     DbConn,
     /// `Secret<Str>`: a string that prints as `***` and must be `.expose()`d to use.
@@ -102,6 +104,7 @@ impl<'a> fmt::Display for TypeDisplay<'a> {
             Type::Bool => f.write_str("Bool"),
             Type::Null => f.write_str("Null"),
             Type::DateTime => f.write_str("DateTime"),
+            Type::Date => f.write_str("Date"),
             Type::Uuid => f.write_str("Uuid"),
             Type::RandGen => f.write_str("RandGen"),
             Type::Any => f.write_str("Any"),

@@ -1,7 +1,7 @@
 //! How values live in a module's linear memory (DESIGN.md §4). Written once here; the compiler
 //! emits code that follows it and the host reads and writes through `crate::value`.
 //!
-//! A value travels as one wasm value, its *slot*: `Int` and `DateTime` as `i64`, `Float` as
+//! A value travels as one wasm value, its *slot*: `Int`, `DateTime` and `Date` as `i64`, `Float` as
 //! `f64`, `Bool` as `i32` (0 or 1), and everything else as an `i32` pointer into memory
 //! (`Null` is the pointer 0). Objects are little-endian:
 //!
@@ -37,7 +37,7 @@ impl SlotKind {
 
 pub fn slot_kind(ty: &ValueType) -> SlotKind {
     match ty {
-        ValueType::Int | ValueType::DateTime => SlotKind::I64,
+        ValueType::Int | ValueType::DateTime | ValueType::Date => SlotKind::I64,
         ValueType::Float => SlotKind::F64,
         _ => SlotKind::I32,
     }
@@ -45,7 +45,7 @@ pub fn slot_kind(ty: &ValueType) -> SlotKind {
 
 /// Whether `T?` needs a box: `T`'s slot has no spare value to mean null.
 pub fn nullable_is_boxed(inner: &ValueType) -> bool {
-    matches!(inner, ValueType::Int | ValueType::Float | ValueType::Bool | ValueType::DateTime)
+    matches!(inner, ValueType::Int | ValueType::Float | ValueType::Bool | ValueType::DateTime | ValueType::Date)
 }
 
 pub const OBJECT_ALIGN: u32 = 8;

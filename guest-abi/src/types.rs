@@ -13,6 +13,8 @@ pub enum ValueType {
     Null,
     /// Microseconds since the Unix epoch, UTC; JSON `"YYYY-MM-DDTHH:MM:SSZ"`.
     DateTime,
+    /// Days since 1970-01-01 (proleptic Gregorian); JSON `"YYYY-MM-DD"`.
+    Date,
     /// Held as its canonical text.
     Uuid,
     /// Held as text; never serialised.

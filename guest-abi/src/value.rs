@@ -16,6 +16,8 @@ pub enum Value {
     Str(String),
     /// Microseconds since the Unix epoch.
     DateTime(i64),
+    /// Days since 1970-01-01.
+    Date(i64),
     List(Vec<Value>),
     Map(Vec<(Value, Value)>),
     /// Field values in declaration order.
@@ -180,6 +182,10 @@ impl<'m> Reader<'m> {
             },
             ValueType::DateTime => match slot {
                 Slot::I64(v) => Value::DateTime(v),
+                _ => return Err(AbiError::SlotKind),
+            },
+            ValueType::Date => match slot {
+                Slot::I64(v) => Value::Date(v),
                 _ => return Err(AbiError::SlotKind),
             },
             ValueType::Float => match slot {
@@ -432,7 +438,7 @@ impl<'r> Writer<'r> {
         let shape = AbiError::Shape;
         Ok(match (ty, value) {
             (ValueType::Int, Value::Int(v)) => Slot::I64(*v),
-            (ValueType::DateTime, Value::DateTime(v)) => Slot::I64(*v),
+            (ValueType::DateTime, Value::DateTime(v)) | (ValueType::Date, Value::Date(v)) => Slot::I64(*v),
             (ValueType::Float, Value::Float(v)) => Slot::F64(*v),
             (ValueType::Bool, Value::Bool(b)) => Slot::I32(u32::from(*b)),
             (ValueType::Null, Value::Null) => Slot::I32(0),

@@ -39,6 +39,7 @@ fn scalar_type() -> impl Strategy<Value = ValueType> {
         Just(ValueType::Str),
         Just(ValueType::Null),
         Just(ValueType::DateTime),
+        Just(ValueType::Date),
         Just(ValueType::Uuid),
         Just(ValueType::Record { id: 0 }),
         Just(ValueType::Record { id: 1 }),
@@ -62,6 +63,7 @@ fn value_of(ty: &ValueType, records: &[RecordType]) -> BoxedStrategy<Value> {
     match ty {
         ValueType::Int => any::<i64>().prop_map(Value::Int).boxed(),
         ValueType::DateTime => any::<i64>().prop_map(Value::DateTime).boxed(),
+        ValueType::Date => any::<i64>().prop_map(Value::Date).boxed(),
         ValueType::Float => any::<f64>().prop_filter("NaN never equals itself", |f| !f.is_nan()).prop_map(Value::Float).boxed(),
         ValueType::Bool => any::<bool>().prop_map(Value::Bool).boxed(),
         ValueType::Str | ValueType::Uuid | ValueType::Secret => "\\PC{0,12}".prop_map(Value::Str).boxed(),

@@ -241,6 +241,20 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         };
         write_result(&mut caller, &ValueType::Float, parsed.map(Value::Float))
     })?;
+    linker.func_wrap(FITZ, "parse_time", |mut caller: Caller<'_, GuestState>, text: u32, datetime: u32| {
+        enter(&mut caller)?;
+        let (ty, parsed) = {
+            let mem = guest::memory(&mut caller)?;
+            let text = guest::str_at(mem.data(&caller), text)?;
+            if datetime == 0 {
+                (ValueType::Date, crate::json::parse_date(text).map(Value::Date).ok_or_else(|| format!("not a date (YYYY-MM-DD): {}", cut(text, 64))))
+            } else {
+                let parsed = crate::json::parse_datetime(text).map(Value::DateTime);
+                (ValueType::DateTime, parsed.ok_or_else(|| format!("not a date and time (RFC 3339): {}", cut(text, 64))))
+            }
+        };
+        write_result(&mut caller, &ty, parsed)
+    })?;
     linker.func_wrap(FITZ, "math", |mut caller: Caller<'_, GuestState>, a: f64, b: f64, op: u32| {
         enter(&mut caller)?;
         match op {

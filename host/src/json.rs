@@ -64,6 +64,7 @@ impl Serialize for Typed<'_> {
             (ValueType::Secret, Value::Str(_)) => s.serialize_str("***"),
             (_, Value::Str(text)) => s.serialize_str(text),
             (_, Value::DateTime(us)) => s.serialize_str(&format_datetime(*us)),
+            (_, Value::Date(days)) => s.serialize_str(&format_date(*days)),
             (_, Value::Any { ty, value }) => Typed { records, ty, value }.serialize(s),
             (ValueType::Nullable { inner }, value) => Typed { records, ty: inner, value }.serialize(s),
             (ValueType::List { item }, Value::List(items)) => s.collect_seq(items.iter().map(|value| Typed { records, ty: item, value })),
@@ -101,6 +102,7 @@ fn key_text(ty: &ValueType, k: &Value) -> String {
         (_, Value::Bool(b)) => b.to_string(),
         (_, Value::Float(f)) => f.to_string(),
         (_, Value::DateTime(us)) => format_datetime(*us),
+        (_, Value::Date(days)) => format_date(*days),
         _ => String::new(),
     }
 }
@@ -174,6 +176,7 @@ pub fn type_name(records: &[RecordType], ty: &ValueType) -> String {
         ValueType::Str | ValueType::Secret => "Str".into(),
         ValueType::Null => "Null".into(),
         ValueType::DateTime => "DateTime".into(),
+        ValueType::Date => "Date".into(),
         ValueType::Uuid => "Uuid".into(),
         ValueType::List { item } => format!("List<{}>", type_name(records, item)),
         ValueType::Map { key, value } => format!("Map<{}, {}>", type_name(records, key), type_name(records, value)),
@@ -217,6 +220,7 @@ fn read(&self, ty: &ValueType, j: &Json, path: &mut String) -> Result<Value, Jso
         (ValueType::Str | ValueType::Secret, Json::String(s)) => Value::Str(s.clone()),
         (ValueType::Uuid, Json::String(s)) => Value::Str(parse_uuid(s).ok_or_else(|| wrong(path))?),
         (ValueType::DateTime, Json::String(s)) => Value::DateTime(parse_datetime(s).ok_or_else(|| wrong(path))?),
+        (ValueType::Date, Json::String(s)) => Value::Date(parse_date(s).ok_or_else(|| wrong(path))?),
         (ValueType::List { item }, Json::Array(items)) => {
             let mut out = Vec::with_capacity(items.len());
             for (i, it) in items.iter().enumerate() {
@@ -368,6 +372,37 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// `YYYY-MM-DD`, `days` after 1970-01-01.
+pub fn format_date(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// `YYYY-MM-DD` (a real day of the proleptic Gregorian calendar) to days since 1970-01-01.
+pub fn parse_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        if part.bytes().all(|c| c.is_ascii_digit()) { part.parse().ok() } else { None }
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days_in_month = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if d < 1 || d > days_in_month {
+        return None;
+    }
+    Some(days_from_civil(y, m, d))
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ`, with `.ffffff` when there are microseconds.
 pub fn format_datetime(us: i64) -> String {
     let secs = us.div_euclid(1_000_000);
@@ -517,5 +552,23 @@ mod tests {
         assert_eq!(parse_datetime("2026-11-28T15:05:09+01:00"), parse_datetime("2026-11-28T14:05:09Z"));
         assert_eq!(parse_datetime("2026-02-30T00:00:00Z"), None);
         assert_eq!(parse_datetime("yesterday"), None);
+    }
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_iso_days_both_ways() {
+        for (days, text) in [(0, "1970-01-01"), (-1, "1969-12-31"), (19_782, "2024-02-29"), (-719_162, "0001-01-01"), (2_932_896, "9999-12-31")] {
+            assert_eq!(format_date(days), text);
+            assert_eq!(parse_date(text), Some(days), "{text}");
+            let json = to_json(&[], &ValueType::Date, &Value::Date(days));
+            assert_eq!(json, serde_json::Value::String(text.into()));
+        }
+        for bad in ["2023-02-29", "2024-13-01", "2024-00-10", "2024-1-01", "24-01-01", "2024-01-01T00:00:00Z", "", "２０２４-01-01", "2024-01-32"] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
     }
 }

@@ -37,6 +37,7 @@ pub fn schema(records: &[RecordType], ty: &ValueType) -> RefOr<Schema> {
         ValueType::Str | ValueType::Secret => object(typed(Type::String)),
         ValueType::Null => object(typed(Type::Null)),
         ValueType::DateTime => object(typed(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))),
+        ValueType::Date => object(typed(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))),
         ValueType::Uuid => object(typed(Type::String).format(Some(SchemaFormat::Custom("uuid".into())))),
         ValueType::List { item } => RefOr::T(Schema::Array(ArrayBuilder::new().items(schema(records, item)).build())),
         ValueType::Map { value, .. } => {

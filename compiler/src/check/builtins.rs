@@ -373,7 +373,8 @@ impl Checker {
                     "hash" => &["password", "verify"],
                     "jwt" => &["encode", "decode"],
                     "auth" => &["blacklist", "is_blacklisted", "cleanup_expired"],
-                    "DateTime" => &["now"],
+                    "DateTime" => &["now", "epoch", "from_timestamp", "parse"],
+                    "Date" => &["today", "tomorrow", "yesterday", "from_ymd", "parse"],
                     "rand" => &["int", "float", "bool", "choice", "shuffle", "sample", "seeded", "bytes"],
                     "num" => &["format", "percent", "currency"],
                     "Uuid" => &["v4"],
@@ -490,6 +491,13 @@ impl Checker {
             (Type::RandGen, "__next") if self.templates > 0 => (Builtin::RandNext, vec![], Type::Int),
             (Type::Int, "__urem") if self.templates > 0 => (Builtin::IntURem, vec![p("by", Type::Int)], Type::Int),
             (Type::Int, "__unit_float") if self.templates > 0 => (Builtin::UnitFloat, vec![], Type::Float),
+            // A `Date`'s days and a `DateTime`'s microseconds are `Int`s in another type.
+            (Type::Date, "__days") if self.templates > 0 => (Builtin::Reinterpret, vec![], Type::Int),
+            (Type::Int, "__to_date") if self.templates > 0 => (Builtin::Reinterpret, vec![], Type::Date),
+            (Type::DateTime, "__micros") if self.templates > 0 => (Builtin::Reinterpret, vec![], Type::Int),
+            (Type::Int, "__to_datetime") if self.templates > 0 => (Builtin::Reinterpret, vec![], Type::DateTime),
+            (Type::Str, "__parse_date") if self.templates > 0 => (Builtin::ParseTime { datetime: false }, vec![], Type::result(Type::Date)),
+            (Type::Str, "__parse_datetime") if self.templates > 0 => (Builtin::ParseTime { datetime: true }, vec![], Type::result(Type::DateTime)),
             (Type::Float, "__fmt") if self.templates > 0 => (Builtin::FmtWith, vec![p("spec", Type::Str)], Type::Str),
             (_, "__fail") if self.templates > 0 => (Builtin::Fail, vec![p("message", Type::Str)], Type::Never),
             (Type::Future(inner), _) => {
@@ -564,7 +572,15 @@ pub fn methods_of(ty: &Type) -> &'static [&'static str] {
         Type::Int => &["abs", "to_str", "to_str_base"],
         Type::Float => &["abs", "to_str", "is_nan", "is_finite"],
         Type::Secret => &["expose"],
-        Type::DateTime => &["timestamp"],
+        Type::DateTime => &[
+            "timestamp", "date", "to_str", "add_days", "add_hours", "add_minutes", "add_seconds", "add_months", "add_years",
+            "subtract_days", "subtract_hours", "subtract_minutes", "subtract_seconds", "subtract_months", "subtract_years",
+            "diff_days", "diff_hours", "diff_minutes", "diff_seconds", "year", "month", "day", "hour", "minute", "second",
+        ],
+        Type::Date => &[
+            "to_str", "add_days", "add_months", "add_years", "subtract_days", "subtract_months", "subtract_years", "diff_days",
+            "year", "month", "day", "weekday",
+        ],
         Type::Uuid => &["to_str"],
         _ => &[],
     }

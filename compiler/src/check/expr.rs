@@ -14,7 +14,7 @@ fn texpr(kind: TExprKind, ty: Type, span: Span) -> TExpr {
 }
 
 /// Names a built-in module or function answers to; they are not values.
-pub const MODULES: &[&str] = &["hash", "jwt", "auth", "log", "DateTime", "Uuid", "rand", "num"];
+pub const MODULES: &[&str] = &["hash", "jwt", "auth", "log", "DateTime", "Date", "Uuid", "rand", "num"];
 pub const BUILTIN_FNS: &[&str] = &[
     "print", "len", "env_or", "secret", "Ok", "Err", "abs", "min", "max", "clamp", "sqrt", "pow", "ceil", "floor", "round",
     "popcount", "leading_zeros", "trailing_zeros", "rotate_left", "rotate_right", "sleep", "divmod",
@@ -591,7 +591,7 @@ impl Checker {
                 (Type::Int, Type::Int) | (Type::Float, Type::Float) | (Type::Str, Type::Str) => {
                     bin(l, r, Type::Bool)
                 }
-                (Type::DateTime, Type::DateTime) => bin(l, r, Type::Bool),
+                (Type::DateTime, Type::DateTime) | (Type::Date, Type::Date) => bin(l, r, Type::Bool),
                 (Type::Int, Type::Float) => bin(to_float(l), r, Type::Bool),
                 (Type::Float, Type::Int) => bin(l, to_float(r), Type::Bool),
                 _ => bad(self),
@@ -1065,7 +1065,7 @@ impl Checker {
 
     fn serializable_in(&self, ty: &Type, allow_result: bool, seen: &mut Vec<crate::types::RecordId>) -> bool {
         match ty {
-            Type::Int | Type::Float | Type::Str | Type::Bool | Type::Null | Type::DateTime | Type::Uuid | Type::Any => true,
+            Type::Int | Type::Float | Type::Str | Type::Bool | Type::Null | Type::DateTime | Type::Date | Type::Uuid | Type::Any => true,
             Type::Error | Type::Never | Type::Var(_) => true,
             Type::List(t) | Type::Nullable(t) => self.serializable_in(t, false, seen),
             Type::Map(k, v) => **k == Type::Str && self.serializable_in(v, false, seen),

@@ -449,7 +449,7 @@ impl Checker {
                 self.unifier.unify(&a, &b)
             } else {
                 let same = a == b && !matches!(a, Type::List(_) | Type::Map(..) | Type::Record(_) | Type::Fn(..) | Type::DbConn);
-                let ordered = matches!(op, BinOp::Eq | BinOp::NotEq) || matches!(a, Type::Int | Type::Float | Type::Str | Type::DateTime);
+                let ordered = matches!(op, BinOp::Eq | BinOp::NotEq) || matches!(a, Type::Int | Type::Float | Type::Str | Type::DateTime | Type::Date);
                 same && ordered
             }
         } else {

@@ -255,6 +255,7 @@ impl Checker {
                 "is_numeric" => t(Type::Bool, vec![], STR_IS_NUMERIC),
                 _ => return None,
             }),
+            Type::Date | Type::DateTime => self.date_template(ty, method),
             _ => None,
         }
     }
@@ -282,6 +283,9 @@ impl Checker {
 
     /// The template for a module function (`rand.int`, `num.format`, …), if there is one.
     pub fn module_template(&mut self, module: &str, name: &str) -> Option<Template> {
+        if module == "Date" || module == "DateTime" {
+            return self.date_module_template(module, name);
+        }
         let t = |ret: Type, params: Vec<BParam>, body: &'static str| Template { params, ret, needs: Needs::Nothing, subject: Type::Null, body };
         let x = self.unifier.fresh();
         let list = Type::list(x.clone());
@@ -313,6 +317,7 @@ impl Checker {
             self.report(Problem::MethodNeeds { method, ty, what, span });
             return Self::error_expr(span);
         }
+        let first_local = self.cur_ref().locals.len() as u32;
         self.push_scope();
         let mut stmts = Vec::with_capacity(targs.len() + 2);
         let names = recv.as_ref().map(|_| "recv").into_iter().chain(tpl.params.iter().map(|p| p.name.as_str()));
@@ -328,7 +333,8 @@ impl Checker {
         let value = self.coerce(TExpr { kind: TExprKind::Block(block), ty, span }, &tpl.ret, Expectation::Plain);
         stmts.push(TStmt::Expr(value));
         let ty = self.res(&tpl.ret);
-        TExpr { kind: TExprKind::Block(TBlock { stmts, span }), ty, span }
+        let scoped = Some((first_local, self.cur_ref().locals.len() as u32));
+        TExpr { kind: TExprKind::Block(TBlock { stmts, span, scoped }), ty, span }
     }
 
     fn unmet(&mut self, needs: Needs, subject: &Type) -> Option<&'static str> {

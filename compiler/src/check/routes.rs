@@ -80,7 +80,7 @@ fn route_key(path: &str) -> String {
 }
 
 fn scalar(t: &Type) -> bool {
-    matches!(t, Type::Int | Type::Float | Type::Bool | Type::Str | Type::Error)
+    matches!(t, Type::Int | Type::Float | Type::Bool | Type::Str | Type::Date | Type::DateTime | Type::Uuid | Type::Error)
 }
 
 impl Checker {

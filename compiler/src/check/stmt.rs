@@ -42,7 +42,7 @@ impl Checker {
         } else if value.is_none() || b.stmts.is_empty() || !matches!(b.stmts.last().map(|s| &s.kind), Some(ast::StmtKind::Expr(_))) {
             ty = Type::Null;
         }
-        (TBlock { stmts, span: b.span }, ty)
+        (TBlock { stmts, span: b.span, scoped: None }, ty)
     }
 
     pub fn check_stmt(&mut self, s: &ast::Stmt) -> Option<TStmt> {
@@ -142,7 +142,7 @@ impl Checker {
         let stmt = TStmt::Loop { body: b };
         if !frame.broke {
             // A loop nothing breaks out of never completes.
-            return TStmt::Expr(TExpr { kind: TExprKind::Block(TBlock { stmts: vec![stmt], span }), ty: Type::Never, span });
+            return TStmt::Expr(TExpr { kind: TExprKind::Block(TBlock { stmts: vec![stmt], span, scoped: None }), ty: Type::Never, span });
         }
         stmt
     }

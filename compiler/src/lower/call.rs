@@ -74,7 +74,11 @@ impl Lowerer<'_> {
             Builtin::DateTimeNow => rt_call(self, f, Rt::NowMicros),
             Builtin::UuidV4 => rt_call(self, f, Rt::UuidV4),
             Builtin::Log(level) => self.lower_log(f, level, args),
-            Builtin::SecretExpose | Builtin::UuidToStr => self.lower_expr(f, &args[0]),
+            Builtin::SecretExpose | Builtin::UuidToStr | Builtin::Reinterpret => self.lower_expr(f, &args[0]),
+            Builtin::ParseTime { datetime } => {
+                self.lower_expr(f, &args[0]);
+                f.b.i32(i32::from(datetime)).call_import(Import::ParseTime);
+            }
             Builtin::DateTimeTimestamp => {
                 // floor(micros / 10^6)
                 let m = self.lower_to_local(f, &args[0]);

@@ -39,7 +39,7 @@ impl Lowerer<'_> {
             Mode::Main => vec![],
         };
         let b = FnBuilder::new(def.name.clone(), params, results);
-        let mut f = FnState { b, def, id, mode, locals: Vec::new(), loops: Vec::new(), pinned: None };
+        let mut f = FnState { b, def, id, mode, locals: Vec::new(), loops: Vec::new(), pinned: None, free: Vec::new(), scopes: Vec::new() };
         // Parameters are the first wasm locals (after a lambda's environment).
         let offset = u32::from(lambda);
         for (i, p) in def.params.iter().enumerate() {

@@ -14,7 +14,7 @@ use crate::types::Type;
 
 pub fn key_kind(ty: &Type) -> KeyKind {
     match ty {
-        Type::Int | Type::DateTime => KeyKind::I64,
+        Type::Int | Type::DateTime | Type::Date => KeyKind::I64,
         Type::Float => KeyKind::F64,
         Type::Str | Type::Uuid | Type::Secret => KeyKind::Str,
         _ => KeyKind::I32,
@@ -58,15 +58,29 @@ impl Lowerer<'_> {
 
     /// Lowers a block; with `want`, the last expression statement is its value (or `null`).
     pub fn lower_block(&mut self, f: &mut FnState, b: &TBlock, want: Option<&Type>) {
+        if let Some(range) = b.scoped {
+            f.enter_scope(range);
+            self.lower_block_stmts(f, b, want);
+            f.exit_scope();
+        } else {
+            self.lower_block_stmts(f, b, want);
+        }
+    }
+
+    fn lower_block_stmts(&mut self, f: &mut FnState, b: &TBlock, want: Option<&Type>) {
         let n = b.stmts.len();
         for (i, s) in b.stmts.iter().enumerate() {
+            // A statement's temporaries die with it (its value, if any, is on the stack).
+            f.enter_scope((0, 0));
             match (s, want) {
                 (TStmt::Expr(e), Some(_)) if i + 1 == n => {
                     self.lower_expr(f, e);
+                    f.exit_scope();
                     return;
                 }
                 _ => self.lower_stmt(f, s),
             }
+            f.exit_scope();
         }
         if let Some(t) = want {
             push_zero(&mut f.b, slot(t));

@@ -16,6 +16,7 @@ impl Lowerer<'_> {
             Type::Str => ValueType::Str,
             Type::Bool => ValueType::Bool,
             Type::DateTime => ValueType::DateTime,
+            Type::Date => ValueType::Date,
             Type::Uuid => ValueType::Uuid,
             Type::Secret => ValueType::Secret,
             Type::List(t) => ValueType::list(self.value_type(t)),

@@ -60,6 +60,10 @@ impl Lowerer<'_> {
                 let f = self.rt(Rt::SbPushDateTime);
                 b.get(sb).get(v).call(f);
             }
+            Type::Date => {
+                let f = self.rt(Rt::SbPushDate);
+                b.get(sb).get(v).call(f);
+            }
             Type::Nullable(inner) if top => {
                 // A present value prints as the value itself would (strings raw).
                 b.get(v).i32_eqz();
@@ -90,7 +94,7 @@ impl Lowerer<'_> {
     /// Pushes whether the values in locals `a` and `b` (of type `ty`) are equal.
     pub fn emit_eq(&mut self, b: &mut FnBuilder, x: Local, y: Local, ty: &Type) {
         match ty {
-            Type::Int | Type::DateTime => {
+            Type::Int | Type::DateTime | Type::Date => {
                 b.get(x).get(y).i64_eq();
             }
             Type::Float => {

@@ -137,6 +137,7 @@ macro_rules! column_value {
         let v: Option<Value> = match sql::bind_type(inner) {
             BindType::Int => $row.$get::<Option<i64>, _>($i).map_err(decode)?.map(|n| match inner {
                 ValueType::DateTime => Value::DateTime(n),
+                ValueType::Date => Value::Date(n),
                 _ => Value::Int(n),
             }),
             BindType::Float => $row.$get::<Option<f64>, _>($i).map_err(decode)?.map(Value::Float),

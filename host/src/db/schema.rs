@@ -1,7 +1,8 @@
 //! Tables from the manifest's types (`CREATE TABLE IF NOT EXISTS`), following LANGUAGE.md's
 //! conventions: an `Int` primary key written as 0 is assigned by the database, `T?` columns
 //! are nullable, and composite values (lists, maps, records) are stored as JSON text.
-//! `DateTime` is stored as microseconds since the Unix epoch in a 64-bit integer.
+//! `DateTime` is stored as microseconds since the Unix epoch in a 64-bit integer, `Date` as
+//! days since 1970-01-01.
 
 use guest_abi::manifest::Table;
 use guest_abi::types::ValueType;

@@ -58,7 +58,7 @@ pub fn quote(ident: &str) -> String {
 /// The column type a value of `ty` is stored and bound as.
 pub fn bind_type(ty: &ValueType) -> BindType {
     match ty {
-        ValueType::Int | ValueType::DateTime => BindType::Int,
+        ValueType::Int | ValueType::DateTime | ValueType::Date => BindType::Int,
         ValueType::Float => BindType::Float,
         ValueType::Bool => BindType::Bool,
         ValueType::Nullable { inner } => bind_type(inner),
@@ -77,7 +77,7 @@ pub fn bind_value(records: &[RecordType], ty: &ValueType, v: &Value) -> Result<B
     };
     Ok(match (inner, v) {
         (_, Value::Null) => Bind::Null(bind_type(inner)),
-        (ValueType::Int, Value::Int(i)) | (ValueType::DateTime, Value::DateTime(i)) => Bind::Int(*i),
+        (ValueType::Int, Value::Int(i)) | (ValueType::DateTime, Value::DateTime(i)) | (ValueType::Date, Value::Date(i)) => Bind::Int(*i),
         // SQLite keeps a REAL that is a whole number as an integer and reads -0.0 back as 0.0;
         // PostgreSQL keeps the sign. Both store 0.0, so both read back the same.
         (ValueType::Float, Value::Float(f)) => Bind::Float(if *f == 0.0 { 0.0 } else { *f }),

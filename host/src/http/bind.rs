@@ -27,6 +27,7 @@ fn type_name(ty: &ValueType) -> &'static str {
         ValueType::Bool => "Bool",
         ValueType::Uuid => "Uuid",
         ValueType::DateTime => "DateTime",
+        ValueType::Date => "Date",
         ValueType::Nullable { inner } => type_name(inner),
         _ => "Str",
     }
@@ -44,6 +45,7 @@ pub fn scalar(ty: &ValueType, raw: &str) -> Option<Value> {
         },
         ValueType::Uuid => crate::json::parse_uuid(raw).map(Value::Str),
         ValueType::DateTime => crate::json::parse_datetime(raw).map(Value::DateTime),
+        ValueType::Date => crate::json::parse_date(raw).map(Value::Date),
         ValueType::Nullable { inner } => scalar(inner, raw),
         _ => Some(Value::Str(raw.to_string())),
     }

@@ -6,7 +6,7 @@ use guest_abi::layout::{SCRATCH_ADDR, STR_BYTES};
 use wasm_encoder::Instruction as I;
 
 use super::{name, Lowerer, Rt};
-use crate::ir::ValType;
+use crate::ir::{FuncId, ValType};
 use crate::lower::{FnBuilder, Local};
 
 impl Lowerer<'_> {
@@ -51,20 +51,36 @@ impl Lowerer<'_> {
     /// `(sb, micros)`: `YYYY-MM-DDTHH:MM:SSZ` (UTC).
     pub(super) fn rt_sb_push_datetime(&mut self) -> FnBuilder {
         let push_byte = self.rt(Rt::SbPushByte);
-        let push_i64 = self.rt(Rt::SbPushI64);
+        let push_date = self.rt(Rt::SbPushDate);
         let mut b = FnBuilder::new(name("sb_push_datetime"), vec![ValType::I32, ValType::I64], vec![]);
         let (sb, micros) = (b.param(0), b.param(1));
-        let [secs, days, z, era, doe, yoe, y, doy, mp, d, m, rem] = [(); 12].map(|_| b.local(ValType::I64));
-        let floor_div = |b: &mut FnBuilder, x: Local, by: i64, out: Local| {
-            b.get(x).i64(by).w(I::I64DivS).set(out);
-            b.get(x).i64(by).w(I::I64RemS).i64(0).w(I::I64LtS);
-            b.if_(None);
-            b.get(out).i64(1).i64_sub().set(out);
-            b.end();
-        };
+        let [secs, days, rem] = [(); 3].map(|_| b.local(ValType::I64));
         floor_div(&mut b, micros, 1_000_000, secs);
         floor_div(&mut b, secs, 86_400, days);
         b.get(secs).get(days).i64(86_400).i64_mul().i64_sub().set(rem);
+        b.get(sb).get(days).call(push_date);
+        b.get(sb).i32(i32::from(b'T')).call(push_byte);
+        let (hh, mm, ss) = (b.local(ValType::I64), b.local(ValType::I64), b.local(ValType::I64));
+        b.get(rem).i64(3600).w(I::I64DivS).set(hh);
+        b.get(rem).i64(60).w(I::I64DivS).i64(60).w(I::I64RemS).set(mm);
+        b.get(rem).i64(60).w(I::I64RemS).set(ss);
+        two_digits(&mut b, sb, hh, push_byte);
+        b.get(sb).i32(i32::from(b':')).call(push_byte);
+        two_digits(&mut b, sb, mm, push_byte);
+        b.get(sb).i32(i32::from(b':')).call(push_byte);
+        two_digits(&mut b, sb, ss, push_byte);
+        b.get(sb).i32(i32::from(b'Z')).call(push_byte);
+        b
+    }
+
+    /// `(sb, days)`: `YYYY-MM-DD`, the civil date `days` after 1970-01-01 (Howard Hinnant's
+    /// `civil_from_days`).
+    pub(super) fn rt_sb_push_date(&mut self) -> FnBuilder {
+        let push_byte = self.rt(Rt::SbPushByte);
+        let push_i64 = self.rt(Rt::SbPushI64);
+        let mut b = FnBuilder::new(name("sb_push_date"), vec![ValType::I32, ValType::I64], vec![]);
+        let (sb, days) = (b.param(0), b.param(1));
+        let [z, era, doe, yoe, y, doy, mp, d, m] = [(); 9].map(|_| b.local(ValType::I64));
         b.get(days).i64(719_468).i64_add().set(z);
         floor_div(&mut b, z, 146_097, era);
         b.get(z).get(era).i64(146_097).i64_mul().i64_sub().set(doe);
@@ -76,13 +92,6 @@ impl Lowerer<'_> {
         b.get(doy).get(mp).i64(153).i64_mul().i64(2).i64_add().i64(5).w(I::I64DivS).i64_sub().i64(1).i64_add().set(d);
         b.get(mp).i64(3).i64_add().get(mp).i64(9).i64_sub().get(mp).i64(10).w(I::I64LtS).select().set(m);
         b.get(y).get(m).i64(2).w(I::I64LeS).w(I::I64ExtendI32U).i64_add().set(y);
-        let two = |b: &mut FnBuilder, v: Local| {
-            b.get(sb).get(v).i64(10).w(I::I64DivS).w(I::I32WrapI64).i32(48).i32_add().call(push_byte);
-            b.get(sb).get(v).i64(10).w(I::I64RemS).w(I::I32WrapI64).i32(48).i32_add().call(push_byte);
-        };
-        let ch = |b: &mut FnBuilder, c: u8| {
-            b.get(sb).i32(i32::from(c)).call(push_byte);
-        };
         // Four-digit years are zero-padded; others are printed as they are.
         b.get(y).i64(0).w(I::I64GeS).get(y).i64(9999).w(I::I64LeS).w(I::I32And);
         b.if_(None);
@@ -90,27 +99,31 @@ impl Lowerer<'_> {
             let hi = b.local(ValType::I64);
             let lo = b.local(ValType::I64);
             b.get(y).i64(100).w(I::I64DivS).set(hi).get(y).i64(100).w(I::I64RemS).set(lo);
-            two(&mut b, hi);
-            two(&mut b, lo);
+            two_digits(&mut b, sb, hi, push_byte);
+            two_digits(&mut b, sb, lo, push_byte);
         }
         b.else_();
         b.get(sb).get(y).call(push_i64);
         b.end();
-        ch(&mut b, b'-');
-        two(&mut b, m);
-        ch(&mut b, b'-');
-        two(&mut b, d);
-        ch(&mut b, b'T');
-        let (hh, mm, ss) = (b.local(ValType::I64), b.local(ValType::I64), b.local(ValType::I64));
-        b.get(rem).i64(3600).w(I::I64DivS).set(hh);
-        b.get(rem).i64(60).w(I::I64DivS).i64(60).w(I::I64RemS).set(mm);
-        b.get(rem).i64(60).w(I::I64RemS).set(ss);
-        two(&mut b, hh);
-        ch(&mut b, b':');
-        two(&mut b, mm);
-        ch(&mut b, b':');
-        two(&mut b, ss);
-        ch(&mut b, b'Z');
+        b.get(sb).i32(i32::from(b'-')).call(push_byte);
+        two_digits(&mut b, sb, m, push_byte);
+        b.get(sb).i32(i32::from(b'-')).call(push_byte);
+        two_digits(&mut b, sb, d, push_byte);
         b
     }
+}
+
+/// `out = floor(x / by)` for a positive `by`.
+fn floor_div(b: &mut FnBuilder, x: Local, by: i64, out: Local) {
+    b.get(x).i64(by).w(I::I64DivS).set(out);
+    b.get(x).i64(by).w(I::I64RemS).i64(0).w(I::I64LtS);
+    b.if_(None);
+    b.get(out).i64(1).i64_sub().set(out);
+    b.end();
+}
+
+/// Pushes `v` (0..=99) as two digits.
+fn two_digits(b: &mut FnBuilder, sb: Local, v: Local, push_byte: FuncId) {
+    b.get(sb).get(v).i64(10).w(I::I64DivS).w(I::I32WrapI64).i32(48).i32_add().call(push_byte);
+    b.get(sb).get(v).i64(10).w(I::I64RemS).w(I::I32WrapI64).i32(48).i32_add().call(push_byte);
 }
