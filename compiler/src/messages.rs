@@ -326,6 +326,12 @@ impl Messages<'_> {
             .primary(span, "pattern of the wrong type"),
             BindingInOrPattern { .. } => Diagnostic::error("binding-in-or-pattern", "names cannot be bound inside `|` patterns")
                 .primary(span, "binds a name"),
+            NeverEqual { lhs, rhs, equal, .. } => Diagnostic::warning(
+                "never-equal",
+                format!("{} and {} values are never equal: this is always `{}`", self.t(lhs), self.t(rhs), !equal),
+            )
+            .primary(span, "values of two different types")
+            .help("convert one side first (`n.to_str()`, `s.to_int()`), or compare values of one type"),
             UnreachableArm { .. } => Diagnostic::warning("unreachable-arm", "unreachable match arm")
                 .primary(span, "an earlier arm already matches everything"),
             TupleArity { found, expected, ty, .. } => Diagnostic::error(

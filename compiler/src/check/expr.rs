@@ -6,7 +6,7 @@ use super::problem::{Expectation, Problem};
 use super::{Checker, FnRole};
 use crate::ast::{self, BinOp, ExprKind, UnaryOp};
 use crate::span::Span;
-use crate::tast::{Builtin, Coercion, FnKind, TExpr, TExprKind, TStrPart, TryExit};
+use crate::tast::{Builtin, Coercion, FnKind, TExpr, TExprKind, TStmt, TStrPart, TryExit};
 use crate::types::Type;
 
 fn texpr(kind: TExprKind, ty: Type, span: Span) -> TExpr {
@@ -626,7 +626,18 @@ impl Checker {
                         bin(l, r, Type::Bool)
                     }
                     _ => {
-                        if self.unifier.try_unify(&lt, &rt) { bin(l, r, Type::Bool) } else { bad(self) }
+                        if self.unifier.try_unify(&lt, &rt) {
+                            return bin(l, r, Type::Bool);
+                        }
+                        let primitive = |t: &Type| matches!(t, Type::Int | Type::Float | Type::Str | Type::Bool | Type::Null | Type::Date | Type::DateTime | Type::Uuid);
+                        if !(primitive(&lt) && primitive(&rt)) {
+                            return bad(self);
+                        }
+                        // Upstream compares across types and answers no; both sides still run.
+                        let equal = op == BinOp::Eq;
+                        self.report(Problem::NeverEqual { lhs: lt.clone(), rhs: rt.clone(), equal, span });
+                        let stmts = vec![TStmt::Expr(l), TStmt::Expr(r), TStmt::Expr(texpr(TExprKind::Bool(!equal), Type::Bool, span))];
+                        texpr(TExprKind::Block(crate::tast::TBlock { stmts, span, scoped: None }), Type::Bool, span)
                     }
                 }
             }

@@ -117,6 +117,8 @@ pub enum Problem {
     PatternMismatch { pattern: &'static str, ty: Type, span: Span },
     BindingInOrPattern { span: Span },
     UnreachableArm { span: Span },
+    /// `1 == "1"`: values of two different types, never equal (upstream answers `false`).
+    NeverEqual { lhs: Type, rhs: Type, equal: bool, span: Span },
     TupleArity { found: usize, expected: usize, ty: Type, span: Span },
     NoTupleItem { ty: Type, index: i64, span: Span },
     JwtDecodeUnhandled { expected: Type, span: Span },
@@ -181,6 +183,7 @@ impl Problem {
         matches!(
             self,
             Problem::UnreachableArm { .. }
+                | Problem::NeverEqual { .. }
                 | Problem::RedundantAuthenticated { .. }
                 | Problem::BodyOnGet { .. }
                 | Problem::UserParamOnPublicRoute { .. }
@@ -244,6 +247,7 @@ impl Problem {
             | PatternMismatch { span, .. }
             | BindingInOrPattern { span }
             | UnreachableArm { span }
+            | NeverEqual { span, .. }
             | TupleArity { span, .. }
             | NoTupleItem { span, .. }
             | JwtDecodeUnhandled { span, .. }
