@@ -122,7 +122,14 @@ impl<'a> FnState<'a> {
     /// A local of type `t` that dies with open scope `owner`.
     fn reusable(&mut self, t: ValType, owner: usize) -> Local {
         let l = match self.free.iter().rposition(|&l| self.b.local_type(l) == t) {
-            Some(i) => self.free.swap_remove(i),
+            Some(i) => {
+                // Zeroed as a fresh local would be: some code leaves a local as it found it
+                // to mean "none" (a `loop` left by a bare `break` is null).
+                let l = self.free.swap_remove(i);
+                expr::push_zero(&mut self.b, t);
+                self.b.set(l);
+                l
+            }
             None => self.b.local(t),
         };
         self.scopes[owner].dying.push(l);
