@@ -246,7 +246,7 @@ impl Checker {
                 None => found = Some(s),
             }
         }
-        let config = found.map(|s| tast::ServerConfig { port: s.port, host: s.host.clone() });
+        let config = found.map(|s| tast::ServerConfig { port: s.port, host: s.host.clone(), docs: s.docs, api_version: s.api_version.clone() });
         self.problems.extend(problems);
         config
     }

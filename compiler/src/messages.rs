@@ -402,9 +402,29 @@ impl Messages<'_> {
                 .help("give it once, by position or as `key=value`"),
             DecoratorKeyType { decorator, key, expected, .. } => Diagnostic::error(
                 "decorator-key",
-                format!("`{key}` of `@{decorator}` is {}", if *expected == "Int" { "an integer literal" } else { "a string literal" }),
+                format!("`{key}` of `@{decorator}` is {}", match *expected {
+                    "Int" => "an integer literal",
+                    "Bool" => "`true` or `false`",
+                    _ => "a string literal",
+                }),
             )
-            .primary(span, format!("expected {}", if *expected == "Int" { "an `Int` literal" } else { "a `Str` literal" })),
+            .primary(span, format!("expected {}", match *expected {
+                "Int" => "an `Int` literal",
+                "Bool" => "a `Bool` literal",
+                _ => "a `Str` literal",
+            })),
+            ServerKeyIgnored { key, .. } => {
+                let why = match *key {
+                    "shutdown_timeout_secs" => "on shutdown the host drains requests, each already bounded by its time limit (README, Limits)",
+                    "ws_heartbeat_secs" => "this host has no WebSockets",
+                    "observability" => "the host's access log and structured logs are always on",
+                    "prometheus" => "this host has no /metrics endpoint",
+                    _ => "this host does not serve static files",
+                };
+                Diagnostic::warning("server-setting-ignored", format!("`@server({key}=…)` has no effect here"))
+                    .primary(span, "accepted and ignored")
+                    .help(why)
+            }
             ServerSetting { what, value, expected, .. } => {
                 Diagnostic::error("server-setting", format!("`@server` {what} `{value}` is not valid")).primary(span, format!("expected {expected}"))
             }

@@ -38,6 +38,8 @@ pub struct Program {
 pub struct ServerConfig {
     pub port: Option<u16>,
     pub host: Option<String>,
+    pub docs: Option<bool>,
+    pub api_version: Option<String>,
 }
 
 #[derive(Clone, Debug)]

@@ -66,6 +66,12 @@ pub struct Server {
     pub port: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// `docs=false`: the app serves no `/openapi.json` or `/docs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docs: Option<bool>,
+    /// The OpenAPI document's `info.version` (default `1.0.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -58,12 +58,14 @@ pub async fn serve_app(served: &Arc<Served>, req: Request) -> Response {
 
 async fn answer(served: &Served, app: &Arc<AppVersion>, req: Request) -> Response {
     if req.method() == http::Method::GET {
+        // `@server(docs=false)`: the app's own routes (or a 404) answer these paths.
+        let docs = app.manifest.server.as_ref().and_then(|s| s.docs) != Some(false);
         match req.uri().path() {
             "/healthz" => return healthz().await,
             "/readyz" => return readyz(app).await,
-            "/openapi.json" => return docs::openapi(app),
-            "/docs" => return docs::page(app),
-            "/docs/scalar.js" => return docs::script(req).await,
+            "/openapi.json" if docs => return docs::openapi(app),
+            "/docs" if docs => return docs::page(app),
+            "/docs/scalar.js" if docs => return docs::script(req).await,
             _ => {}
         }
     }

@@ -208,7 +208,7 @@ pub fn document(m: &Manifest, title: &str) -> OpenApi {
         components = components.security_scheme(BEARER, SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()));
     }
     OpenApiBuilder::new()
-        .info(InfoBuilder::new().title(title).version("1.0.0").build())
+        .info(InfoBuilder::new().title(title).version(m.server.as_ref().and_then(|s| s.api_version.as_deref()).unwrap_or("1.0.0")).build())
         .paths(builder.build())
         .components(Some(components.build()))
         .build()

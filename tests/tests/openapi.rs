@@ -101,3 +101,22 @@ async fn the_served_document_is_the_printed_one() {
     assert!(script.text.contains("@scalar/api-reference"), "the bundled script (decompressed by the client)");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_settings_version_or_hide_the_documents() {
+    let versioned = "@server(port=8080, api_version=\"2.3.4\")\nfn main() => 0\n@get(\"/ping\")\nfn ping() -> Str => \"pong\"\n";
+    let app = TestApp::start(versioned, Backend::Sqlite, &[], Limits::default()).await;
+    let r = app.get("/openapi.json", None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["info"]["version"], "2.3.4");
+
+    // `docs=false`: neither document is served; the app's routes still are, and a route of
+    // its own at one of those paths answers there.
+    let hidden = "@server(docs=false)\nfn main() => 0\n@get(\"/ping\")\nfn ping() -> Str => \"pong\"\n@get(\"/docs\")\nfn own_docs() -> Str => \"see the wiki\"\n";
+    let app = TestApp::start(hidden, Backend::Sqlite, &[], Limits::default()).await;
+    assert_eq!(app.get("/openapi.json", None).await.status, 404);
+    let r = app.get("/docs", None).await;
+    assert_eq!((r.status, r.body.clone()), (200, serde_json::json!("see the wiki")));
+    assert_eq!(app.get("/ping", None).await.status, 200);
+    assert_eq!(app.get("/healthz", None).await.status, 200);
+}

@@ -25,6 +25,10 @@ pub struct FnDecorators {
 pub struct ServerDecorator {
     pub port: Option<u16>,
     pub host: Option<String>,
+    /// `docs=false`: no `/openapi.json` or `/docs`.
+    pub docs: Option<bool>,
+    /// `api_version="1.2.3"`: the OpenAPI document's `info.version`.
+    pub api_version: Option<String>,
     pub span: Span,
 }
 
@@ -126,6 +130,7 @@ fn string_arg(d: &Decorator, problems: &mut Vec<Problem>) -> Option<(String, Spa
 enum Literal {
     Int(i64),
     Str(String),
+    Bool(bool),
 }
 
 /// Arguments given by position or as `key=value`, each key at most once: the value of each
@@ -155,6 +160,7 @@ fn keyed(d: &Decorator, keys: &[(&'static str, &'static str)], problems: &mut Ve
         }
         let value = match (&a.value.kind, keys[at].1) {
             (ExprKind::Int(v), "Int") => Some(Literal::Int(*v)),
+            (ExprKind::Bool(b), "Bool") => Some(Literal::Bool(*b)),
             (ExprKind::Str(parts), "Str") => match parts.as_slice() {
                 [StrPart::Text(s)] => Some(Literal::Str(s.clone())),
                 [] => Some(Literal::Str(String::new())),
@@ -170,9 +176,36 @@ fn keyed(d: &Decorator, keys: &[(&'static str, &'static str)], problems: &mut Ve
     out
 }
 
+/// Upstream's `@server` settings: the first four shape what this host serves; the others
+/// configure parts it does not have, and are accepted with a warning saying so.
+const SERVER_KEYS: &[(&str, &str)] = &[
+    ("port", "Int"),
+    ("host", "Str"),
+    ("docs", "Bool"),
+    ("api_version", "Str"),
+    ("shutdown_timeout_secs", "Int"),
+    ("ws_heartbeat_secs", "Int"),
+    ("observability", "Bool"),
+    ("prometheus", "Bool"),
+    ("static_dir", "Str"),
+    ("static_prefix", "Str"),
+];
+
 fn server(d: &Decorator, problems: &mut Vec<Problem>) -> ServerDecorator {
-    let mut out = ServerDecorator { port: None, host: None, span: d.span };
-    let mut values = keyed(d, &[("port", "Int"), ("host", "Str")], problems).into_iter();
+    let mut out = ServerDecorator { port: None, host: None, docs: None, api_version: None, span: d.span };
+    let values = keyed(d, SERVER_KEYS, problems);
+    for (i, value) in values.iter().enumerate().skip(4) {
+        if let Some((_, span)) = value {
+            problems.push(Problem::ServerKeyIgnored { key: SERVER_KEYS[i].0, span: *span });
+        }
+    }
+    if let Some(Some((Literal::Bool(b), _))) = values.get(2) {
+        out.docs = Some(*b);
+    }
+    if let Some(Some((Literal::Str(v), _))) = values.get(3) {
+        out.api_version = Some(v.clone());
+    }
+    let mut values = values.into_iter();
     if let Some(Some((Literal::Int(p), span))) = values.next() {
         match u16::try_from(p).ok().filter(|p| *p >= 1) {
             Some(p) => out.port = Some(p),

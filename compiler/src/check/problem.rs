@@ -137,6 +137,8 @@ pub enum Problem {
     DecoratorKeyTwice { decorator: String, key: &'static str, span: Span },
     DecoratorKeyType { decorator: String, key: &'static str, expected: &'static str, span: Span },
     ServerSetting { what: &'static str, value: String, expected: &'static str, span: Span },
+    /// An `@server` setting of upstream's for a part this host does not have.
+    ServerKeyIgnored { key: &'static str, span: Span },
     ConflictingDecorators { first: String, second: String, span: Span },
     BadPath { path: String, problem: PathProblem, span: Span },
     PathParamUnbound { name: String, fn_name: String, span: Span, fn_span: Span },
@@ -184,6 +186,7 @@ impl Problem {
             self,
             Problem::UnreachableArm { .. }
                 | Problem::NeverEqual { .. }
+                | Problem::ServerKeyIgnored { .. }
                 | Problem::RedundantAuthenticated { .. }
                 | Problem::BodyOnGet { .. }
                 | Problem::UserParamOnPublicRoute { .. }
@@ -264,6 +267,7 @@ impl Problem {
             | DecoratorKeyTwice { span, .. }
             | DecoratorKeyType { span, .. }
             | ServerSetting { span, .. }
+            | ServerKeyIgnored { span, .. }
             | ConflictingDecorators { span, .. }
             | BadPath { span, .. }
             | PathParamUnbound { span, .. }

@@ -303,10 +303,11 @@ impl Lowerer<'_> {
                 f.b.get(at).i32(0).w(I::I32LtS);
                 f.b.if_(Some(ValType::I32));
                 {
-                    // Upstream's text, as `find`'s "no encontrado" is.
+                    // Upstream's text, as `find`'s "no encontrado" is (its chapter 28 shows the
+                    // key quoted, as a value inside a collection prints).
                     let prefix = self.string("clave no encontrada: ");
                     let concat = self.rt(Rt::StrConcat);
-                    let shown = self.display_to_str(f, key, &k, true);
+                    let shown = self.display_to_str(f, key, &k, false);
                     f.b.u32(RESULT_ERR).data(prefix).get(shown).call(concat).call(err);
                 }
                 f.b.else_();
