@@ -15,7 +15,7 @@ fn seed() -> String {
 
 fn bench(c: &mut Criterion) {
     let seed = seed();
-    let big = generate::program(400);
+    let big = generate::program(225);
     let lines = big.lines().count();
     assert!(lines >= 10_000, "generated {lines} lines");
     assert!(!fitz_compiler::check_source(&big).diagnostics.has_errors(), "generated program must check clean");

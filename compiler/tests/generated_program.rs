@@ -5,7 +5,7 @@ mod generate;
 
 #[test]
 fn generated_benchmark_program_checks_clean() {
-    let src = generate::program(400);
+    let src = generate::program(225);
     assert!(src.lines().count() >= 10_000);
     let checked = fitz_compiler::check_source(&src);
     let rendered = checked.diagnostics.render("generated.fitz", &src, false);

@@ -278,7 +278,7 @@ impl Gen {
     }
 
     fn stmt(&mut self, d: u32) -> String {
-        match self.below(if d == 0 { 5 } else { 13 }) {
+        match self.below(if d == 0 { 5 } else { 14 }) {
             0 => format!("let {} = {}", self.name(), self.expr(d)),
             1 => format!("let {}: {} = {}", self.name(), self.pick(TYPES), self.expr(d)),
             2 => format!("{}: {} = {}", self.name(), self.pick(TYPES), self.expr(d)),
@@ -291,6 +291,7 @@ impl Gen {
             9 => self.pick(&["break", "continue", "break 'outer", "continue 'outer", "return", "return 401 { \"error\": \"no\" }"]).to_string(),
             10 => format!("return {}", self.expr(d - 1)),
             11 => format!("x.{} = {}", self.pick(&["name", "id"]), self.expr(d - 1)),
+            12 if self.below(2) == 0 => format!("fn inner(a: Int, b = 2) -> Int => {}", self.expr(d - 1)),
             _ => self.expr(d),
         }
     }
