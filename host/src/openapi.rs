@@ -29,6 +29,24 @@ fn typed(t: Type) -> ObjectBuilder {
 
 /// The JSON schema of a value of `ty`, as the host writes and reads it (`crate::json`).
 pub fn schema(records: &[RecordType], ty: &ValueType) -> RefOr<Schema> {
+    // This recurses as deep as a type nests (a manifest allows 48 levels): every builder is out
+    // of line, so a level costs only this frame (a debug build's frames are large).
+    match ty {
+        ValueType::List { item } => array_of(schema(records, item)),
+        ValueType::Map { value, .. } => map_of(schema(records, value)),
+        ValueType::Nullable { inner } => nullable(schema(records, inner)),
+        ValueType::Result { ok, err } => result_of(schema(records, ok), schema(records, err)),
+        ValueType::Record { id } => match records.get(*id as usize) {
+            Some(r) => reference(&r.name),
+            None => leaf(&ValueType::Record { id: *id }),
+        },
+        leaf_type => leaf(leaf_type),
+    }
+}
+
+/// The schema of a type that holds no other.
+#[inline(never)]
+fn leaf(ty: &ValueType) -> RefOr<Schema> {
     let object = |b: ObjectBuilder| RefOr::T(Schema::Object(b.build()));
     match ty {
         ValueType::Int => object(typed(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))),
@@ -39,33 +57,36 @@ pub fn schema(records: &[RecordType], ty: &ValueType) -> RefOr<Schema> {
         ValueType::DateTime => object(typed(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))),
         ValueType::Date => object(typed(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))),
         ValueType::Uuid => object(typed(Type::String).format(Some(SchemaFormat::Custom("uuid".into())))),
-        ValueType::List { item } => RefOr::T(Schema::Array(ArrayBuilder::new().items(schema(records, item)).build())),
-        ValueType::Map { value, .. } => {
-            object(typed(Type::Object).additional_properties(Some(AdditionalProperties::RefOr(schema(records, value)))))
-        }
-        ValueType::Nullable { inner } => RefOr::T(Schema::OneOf(
-            OneOfBuilder::new().item(schema(records, inner)).item(typed(Type::Null).build()).build(),
-        )),
-        // A `Result` inside data is written as `{"ok": …}` or `{"error": …}`.
-        ValueType::Result { ok, err } => RefOr::T(Schema::OneOf(
-            OneOfBuilder::new()
-                .item(typed(Type::Object).property("ok", schema(records, ok)).required("ok").build())
-                .item(typed(Type::Object).property("error", schema(records, err)).required("error").build())
-                .build(),
-        )),
-        ValueType::Record { id } => match records.get(*id as usize) {
-            Some(r) => reference(&r.name),
-            None => object(typed(Type::Object)),
-        },
-        ValueType::Any => any_value(),
+        // The schema of any JSON value.
+        ValueType::Any => RefOr::T(Schema::Object(ObjectBuilder::new().schema_type(SchemaType::AnyValue).build())),
+        _ => object(typed(Type::Object)),
     }
 }
 
-/// The schema of any JSON value. Out of line: `schema` recurses as deep as a type nests (a
-/// manifest allows 48 levels), so every builder inlined into it costs stack at each level.
 #[inline(never)]
-fn any_value() -> RefOr<Schema> {
-    RefOr::T(Schema::Object(ObjectBuilder::new().schema_type(SchemaType::AnyValue).build()))
+fn array_of(item: RefOr<Schema>) -> RefOr<Schema> {
+    RefOr::T(Schema::Array(ArrayBuilder::new().items(item).build()))
+}
+
+#[inline(never)]
+fn map_of(value: RefOr<Schema>) -> RefOr<Schema> {
+    RefOr::T(Schema::Object(typed(Type::Object).additional_properties(Some(AdditionalProperties::RefOr(value))).build()))
+}
+
+#[inline(never)]
+fn nullable(inner: RefOr<Schema>) -> RefOr<Schema> {
+    RefOr::T(Schema::OneOf(OneOfBuilder::new().item(inner).item(typed(Type::Null).build()).build()))
+}
+
+/// A `Result` inside data is written as `{"ok": …}` or `{"error": …}`.
+#[inline(never)]
+fn result_of(ok: RefOr<Schema>, err: RefOr<Schema>) -> RefOr<Schema> {
+    RefOr::T(Schema::OneOf(
+        OneOfBuilder::new()
+            .item(typed(Type::Object).property("ok", ok).required("ok").build())
+            .item(typed(Type::Object).property("error", err).required("error").build())
+            .build(),
+    ))
 }
 
 fn record_schema(records: &[RecordType], r: &RecordType) -> Schema {
