@@ -6,6 +6,7 @@ pub mod error;
 pub mod layout;
 pub mod lexer;
 pub mod print;
+mod respan;
 pub mod token;
 
 #[allow(clippy::all, clippy::unwrap_used, unused_parens, unused_imports)]
@@ -39,11 +40,35 @@ pub fn parse_module(source: &str) -> (Module, Vec<SyntaxError>) {
 
 /// A built-in method written in Fitz (`check::prelude`): its statements, every node spanning
 /// `at` (the call), so what the checker or the running program reports points at the call.
-/// The templates are ours; one that does not parse is a bug, caught by the prelude's tests.
-pub fn parse_template(source: &str, at: crate::span::Span) -> Vec<crate::ast::Stmt> {
+/// Each body is parsed once per thread; a call gets a copy (`respan`). The templates are ours;
+/// one that does not parse is a bug, caught by the prelude's tests.
+pub fn parse_template(source: &'static str, at: crate::span::Span) -> Vec<crate::ast::Stmt> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static PARSED: RefCell<HashMap<(usize, usize), Vec<crate::ast::Stmt>>> = RefCell::new(HashMap::new());
+    }
+    let key = (source.as_ptr() as usize, source.len());
+    let mut stmts = PARSED.with(|cache| cache.borrow_mut().entry(key).or_insert_with(|| parse_template_text(source)).clone());
+    respan::stmts(&mut stmts, at);
+    stmts
+}
+
+/// A template parsed with every token at `at`, as `parse_template` did before it cached: the
+/// cached copies must come out the same (`check::prelude`'s tests compare them).
+#[cfg(test)]
+pub fn parse_template_uncached(source: &str, at: crate::span::Span) -> Vec<crate::ast::Stmt> {
+    let (tokens, _) = lexer::lex(source);
+    let tokens = layout::layout(tokens).into_iter().map(|(_, t, _)| Ok::<_, ()>((at.start, t, at.end)));
+    let mut errors = Vec::new();
+    let module = grammar::ModuleParser::new().parse(&mut errors, source.len() as u32, tokens).expect("parses");
+    module.items.into_iter().filter_map(|i| if let crate::ast::Item::Stmt(s) = i { Some(s) } else { None }).collect()
+}
+
+fn parse_template_text(source: &str) -> Vec<crate::ast::Stmt> {
     let (tokens, lex_errors) = lexer::lex(source);
     assert!(lex_errors.is_empty(), "template does not lex: {source}");
-    let tokens = layout::layout(tokens).into_iter().map(|(_, t, _)| Ok::<_, ()>((at.start, t, at.end)));
+    let tokens = layout::layout(tokens).into_iter().map(Ok::<_, ()>);
     let mut errors = Vec::new();
     let module = grammar::ModuleParser::new().parse(&mut errors, source.len() as u32, tokens);
     let module = module.ok().filter(|_| errors.is_empty()).unwrap_or_else(|| panic!("template does not parse: {source}"));

@@ -157,3 +157,15 @@ impl Checker {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn date_templates_parse_and_span_their_call() {
+        let at = crate::span::Span::new(7, 30);
+        for body in [super::YEAR, super::MONTH, super::DAY, super::DATE_ADD_MONTHS, super::FROM_YMD, super::DT_ADD_MONTHS] {
+            let cached = format!("{:?}", crate::syntax::parse_template(body, at));
+            assert_eq!(cached, format!("{:?}", crate::syntax::parse_template_uncached(body, at)), "{body}");
+        }
+    }
+}

@@ -1040,4 +1040,16 @@ mod tests {
             assert!(!stmts.is_empty(), "{body}");
         }
     }
+
+    /// A cached body, spanned anew for each call, is the tree a fresh parse at the call gives.
+    #[test]
+    fn cached_templates_span_their_call() {
+        for at in [crate::span::Span::new(3, 9), crate::span::Span::new(100, 140)] {
+            for body in super::ALL {
+                let cached = format!("{:?}", crate::syntax::parse_template(body, at));
+                let fresh = format!("{:?}", crate::syntax::parse_template_uncached(body, at));
+                assert_eq!(cached, fresh, "{body}");
+            }
+        }
+    }
 }
