@@ -118,6 +118,10 @@ pub fn syntax(e: &SyntaxError) -> Diagnostic {
             Diagnostic::error("bad-status", format!("{status} is not an HTTP status"))
                 .primary(*span, "expected a status from 100 to 599")
         }
+        SyntaxError::Unclosed { open, span } => Diagnostic::error("syntax", "this `{` is never closed")
+            .primary(*open, "opened here")
+            .secondary(*span, "the file ends here")
+            .help("add the `}` where this block ends"),
     }
 }
 

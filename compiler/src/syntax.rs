@@ -21,6 +21,7 @@ pub use error::SyntaxError;
 pub fn parse_module(source: &str) -> (Module, Vec<SyntaxError>) {
     let (tokens, lex_errors) = lexer::lex(source);
     let tokens = layout::layout(tokens);
+    let unclosed = innermost_unclosed_brace(&tokens);
     let mut errors: Vec<SyntaxError> = lex_errors.into_iter().map(SyntaxError::Lex).collect();
     let len = source.len() as u32;
     let parser = grammar::ModuleParser::new();
@@ -32,10 +33,34 @@ pub fn parse_module(source: &str) -> (Module, Vec<SyntaxError>) {
             Module { items: vec![] }
         }
     };
+    // "Expected `}` at the end of the file" says little; the brace that was never closed says
+    // where to look.
+    if let Some(open) = unclosed {
+        for e in &mut errors {
+            if let SyntaxError::Unexpected { found: None, span, .. } = e {
+                *e = SyntaxError::Unclosed { open, span: *span };
+            }
+        }
+    }
     errors.sort_by_key(|e| e.span());
     // Recovery can report the same position twice; one message is enough.
     errors.dedup_by(|a, b| a.span() == b.span());
     (module, errors)
+}
+
+/// The innermost `{` left open at the end of the tokens, if any.
+fn innermost_unclosed_brace(tokens: &[(u32, token::Token, u32)]) -> Option<crate::span::Span> {
+    let mut open: Vec<crate::span::Span> = Vec::new();
+    for (start, t, end) in tokens {
+        match t {
+            token::Token::LBrace => open.push(crate::span::Span::new(*start, *end)),
+            token::Token::RBrace => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open.pop()
 }
 
 /// A built-in method written in Fitz (`check::prelude`): its statements, every node spanning

@@ -44,6 +44,8 @@ pub enum SyntaxError {
     UnknownPatternConstructor { name: String, span: Span },
     /// `return 999 {…}`
     StatusOutOfRange { status: i64, span: Span },
+    /// The file ended inside a block: `open` is the innermost `{` never closed.
+    Unclosed { open: Span, span: Span },
 }
 
 impl SyntaxError {
@@ -53,6 +55,7 @@ impl SyntaxError {
             SyntaxError::Unexpected { span, .. }
             | SyntaxError::UnknownPatternConstructor { span, .. }
             | SyntaxError::StatusOutOfRange { span, .. } => *span,
+            SyntaxError::Unclosed { open, .. } => *open,
         }
     }
 }
