@@ -246,7 +246,7 @@ impl Checker {
                 None => found = Some(s),
             }
         }
-        let config = found.map(|s| tast::ServerConfig { port: s.port, host: s.host.clone(), docs: s.docs, api_version: s.api_version.clone() });
+        let config = found.map(|s| tast::ServerConfig { port: s.port, host: s.host.clone(), docs: s.docs, api_version: s.api_version.clone(), jwt_leeway: s.jwt_leeway });
         self.problems.extend(problems);
         config
     }

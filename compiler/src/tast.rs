@@ -40,6 +40,7 @@ pub struct ServerConfig {
     pub host: Option<String>,
     pub docs: Option<bool>,
     pub api_version: Option<String>,
+    pub jwt_leeway: Option<u64>,
 }
 
 #[derive(Clone, Debug)]

@@ -72,6 +72,9 @@ pub struct Server {
     /// The OpenAPI document's `info.version` (default `1.0.0`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
+    /// Seconds of clock skew `jwt.decode` allows on `exp` and `nbf` (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_leeway: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -141,7 +141,8 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         enter(&mut caller)?;
         let mem = guest::memory(&mut caller)?;
         let data = mem.data(&caller);
-        let claims = jwt::decode(guest::str_at(data, token)?, guest::str_at(data, secret)?, guest::str_at(data, alg)?);
+        let leeway = caller.data().app.manifest.server.as_ref().and_then(|s| s.jwt_leeway).unwrap_or(jwt::LEEWAY_SECONDS);
+        let claims = jwt::decode_with_leeway(guest::str_at(data, token)?, guest::str_at(data, secret)?, guest::str_at(data, alg)?, leeway);
         guest::write_ptr_with(&mut caller, |w| match &claims {
             Ok(claims) => w.ok(|w| w.str_map(claims)),
             Err(e) => w.err(e),

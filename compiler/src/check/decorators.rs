@@ -29,6 +29,8 @@ pub struct ServerDecorator {
     pub docs: Option<bool>,
     /// `api_version="1.2.3"`: the OpenAPI document's `info.version`.
     pub api_version: Option<String>,
+    /// `jwt_leeway=10`: the seconds of clock skew `jwt.decode` allows (0 to 300).
+    pub jwt_leeway: Option<u64>,
     pub span: Span,
 }
 
@@ -176,13 +178,14 @@ fn keyed(d: &Decorator, keys: &[(&'static str, &'static str)], problems: &mut Ve
     out
 }
 
-/// Upstream's `@server` settings: the first four shape what this host serves; the others
+/// Upstream's `@server` settings (and `jwt_leeway`): the first five shape what this host serves; the others
 /// configure parts it does not have, and are accepted with a warning saying so.
 const SERVER_KEYS: &[(&str, &str)] = &[
     ("port", "Int"),
     ("host", "Str"),
     ("docs", "Bool"),
     ("api_version", "Str"),
+    ("jwt_leeway", "Int"),
     ("shutdown_timeout_secs", "Int"),
     ("ws_heartbeat_secs", "Int"),
     ("observability", "Bool"),
@@ -192,9 +195,9 @@ const SERVER_KEYS: &[(&str, &str)] = &[
 ];
 
 fn server(d: &Decorator, problems: &mut Vec<Problem>) -> ServerDecorator {
-    let mut out = ServerDecorator { port: None, host: None, docs: None, api_version: None, span: d.span };
+    let mut out = ServerDecorator { port: None, host: None, docs: None, api_version: None, jwt_leeway: None, span: d.span };
     let values = keyed(d, SERVER_KEYS, problems);
-    for (i, value) in values.iter().enumerate().skip(4) {
+    for (i, value) in values.iter().enumerate().skip(5) {
         if let Some((_, span)) = value {
             problems.push(Problem::ServerKeyIgnored { key: SERVER_KEYS[i].0, span: *span });
         }
@@ -204,6 +207,12 @@ fn server(d: &Decorator, problems: &mut Vec<Problem>) -> ServerDecorator {
     }
     if let Some(Some((Literal::Str(v), _))) = values.get(3) {
         out.api_version = Some(v.clone());
+    }
+    if let Some(Some((Literal::Int(v), span))) = values.get(4) {
+        match u64::try_from(*v).ok().filter(|v| *v <= 300) {
+            Some(v) => out.jwt_leeway = Some(v),
+            None => problems.push(Problem::ServerSetting { what: "jwt_leeway", value: v.to_string(), expected: "seconds from 0 to 300", span: *span }),
+        }
     }
     let mut values = values.into_iter();
     if let Some(Some((Literal::Int(p), span))) = values.next() {

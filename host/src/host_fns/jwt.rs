@@ -142,11 +142,25 @@ fn validation(a: Algorithm) -> &'static Validation {
 
 /// The claims, or the reason (in words safe to show a client) the token is not accepted.
 pub fn decode(token: &str, secret: &str, alg: &str) -> Result<Vec<(String, String)>, String> {
+    decode_with_leeway(token, secret, alg, LEEWAY_SECONDS)
+}
+
+/// `decode` with the app's clock-skew allowance on `exp` and `nbf` (`@server(jwt_leeway=…)`).
+pub fn decode_with_leeway(token: &str, secret: &str, alg: &str, leeway: u64) -> Result<Vec<(String, String)>, String> {
     let a = checked_key(secret, alg).map_err(|e| e.to_string())?;
     if token.len() > MAX_TOKEN_BYTES {
         return Err("invalid token".into());
     }
-    match jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret.as_bytes()), validation(a)) {
+    let owned;
+    let rules = if leeway == LEEWAY_SECONDS {
+        validation(a)
+    } else {
+        let mut v = validation(a).clone();
+        v.leeway = leeway;
+        owned = v;
+        &owned
+    };
+    match jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret.as_bytes()), rules) {
         Ok(data) => Ok(data.claims.0),
         Err(e) => Err(match e.kind() {
             ErrorKind::ExpiredSignature => "token expired",

@@ -343,7 +343,24 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
         }
         // The provider returns `Result<User, Str>`, a pointer read below by hand, so any
         // pointer-slot type stands for it here and no `Result` type is built per request.
-        let (site, ty, slot) = guest.enter(store, &provider.export, app.entries.provider.as_ref(), &args, &provider.responses, &ValueType::Str).await?;
+        let entered = guest.enter(store, &provider.export, app.entries.provider.as_ref(), &args, &provider.responses, &ValueType::Str).await;
+        let (site, ty, slot) = match entered {
+            Ok(outcome) => outcome,
+            // A provider that fails (a runtime error, a trap) refuses the request: a 401 that
+            // names nothing inside, and the failure with its position in the log. The deadline
+            // and a full instance pool stay what they are for any run.
+            Err(e) if matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) => return Err(e),
+            Err(e) if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() => return Err(e),
+            Err(e) => {
+                if let Some(unavailable) = database_fault(store) {
+                    return Ok(unavailable);
+                }
+                let stderr = store.data_mut().output.stderr.take_text();
+                let why = crate::runtime::app::describe_failure(&e, stderr.trim());
+                tracing::warn!(target: "fitz::auth", app = %app.ctx.name, "the auth provider failed, so the request is refused: {why}");
+                return Ok(Reply::error(401, "unauthorized"));
+            }
+        };
         // Only what is needed is read back: the tag, and the user only where a role is checked
         // (the handler reads it from guest memory itself).
         let user = match (site, slot) {
