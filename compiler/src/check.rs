@@ -20,6 +20,7 @@ pub mod problem;
 mod routes;
 mod state;
 mod stmt;
+mod timing;
 mod zonk;
 
 use std::collections::{BTreeSet, HashMap};
@@ -227,6 +228,7 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
         cli,
     };
     state::check_top_level_mutation(&program, &mut c.problems);
+    timing::check_login_timing(&program, &mut c.problems);
     zonk::finish_program(&mut program, &c.unifier, &mut c.problems);
     let mut problems = c.problems;
     problems.sort_by_key(|p| (p.span(), p.is_warning()));

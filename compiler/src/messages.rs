@@ -417,6 +417,10 @@ impl Messages<'_> {
                 "Bool" => "a `Bool` literal",
                 _ => "a `Str` literal",
             })),
+            RefusesBeforeVerify { verify, .. } => Diagnostic::warning("refuses-before-verify", "this 401 is answered before any password is verified")
+                .primary(span, "refused without hashing")
+                .secondary(*verify, "a password is verified only here")
+                .help("an unknown user is refused faster than a wrong password, which tells a client who has an account: verify against no hash first, `hash.verify(password, null)`, which costs the same"),
             ServerKeyIgnored { key, .. } => {
                 let why = match *key {
                     "shutdown_timeout_secs" => "on shutdown the host drains requests, each already bounded by its time limit (README, Limits)",

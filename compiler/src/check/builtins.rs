@@ -323,7 +323,9 @@ impl Checker {
             ("rand", "__fresh") if self.templates > 0 => (Builtin::RandFresh, vec![], Type::RandGen),
             ("hash", "password") => (Builtin::HashPassword, vec![p("password", Type::Str)], Type::Str),
             ("hash", "verify") => {
-                (Builtin::HashVerify, vec![p("password", Type::Str), p("hash", Type::Str)], Type::Bool)
+                // A `null` hash (no such user) is verified against a stand-in of the same cost:
+                // an unknown user takes as long to refuse as a wrong password.
+                (Builtin::HashVerify, vec![p("password", Type::Str), p("hash", Type::nullable(Type::Str))], Type::Bool)
             }
             ("jwt", "encode") => (
                 Builtin::JwtEncode,

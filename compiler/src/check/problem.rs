@@ -137,6 +137,8 @@ pub enum Problem {
     DecoratorKeyTwice { decorator: String, key: &'static str, span: Span },
     DecoratorKeyType { decorator: String, key: &'static str, expected: &'static str, span: Span },
     ServerSetting { what: &'static str, value: String, expected: &'static str, span: Span },
+    /// A handler's `return 401` before its first `hash.verify`: unknown users answered faster.
+    RefusesBeforeVerify { span: Span, verify: Span },
     /// An `@server` setting of upstream's for a part this host does not have.
     ServerKeyIgnored { key: &'static str, span: Span },
     ConflictingDecorators { first: String, second: String, span: Span },
@@ -187,6 +189,7 @@ impl Problem {
             Problem::UnreachableArm { .. }
                 | Problem::NeverEqual { .. }
                 | Problem::ServerKeyIgnored { .. }
+                | Problem::RefusesBeforeVerify { .. }
                 | Problem::RedundantAuthenticated { .. }
                 | Problem::BodyOnGet { .. }
                 | Problem::UserParamOnPublicRoute { .. }
@@ -268,6 +271,7 @@ impl Problem {
             | DecoratorKeyType { span, .. }
             | ServerSetting { span, .. }
             | ServerKeyIgnored { span, .. }
+            | RefusesBeforeVerify { span, .. }
             | ConflictingDecorators { span, .. }
             | BadPath { span, .. }
             | PathParamUnbound { span, .. }

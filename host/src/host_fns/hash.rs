@@ -52,6 +52,17 @@ pub fn hash_blocking(password: &str) -> Result<String, super::GuestError> {
         .map_err(|_| super::GuestError("hash.password failed".into()))
 }
 
+/// The hash of a random password, made as `hash.password` makes hashes (same algorithm and
+/// costs): what `hash.verify(password, null)` verifies against, so it takes as long as a real
+/// check. Made once, on first use, on a blocking thread.
+fn stand_in() -> &'static str {
+    static STAND_IN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let secret: String = (0..32).map(|_| char::from(b'a' + rand::random::<u8>() % 26)).collect();
+        hash_blocking(&secret).unwrap_or_default()
+    });
+    &STAND_IN
+}
+
 pub fn verify_blocking(password: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else { return false };
     let algorithm = parsed.algorithm.as_str();
@@ -99,12 +110,20 @@ impl Hasher {
         .map_err(|_| failed())?
     }
 
-    pub async fn verify(&self, password: String, phc: String) -> bool {
+    /// Whether `password` matches `phc`; with no hash (`hash.verify(password, null)`, a user
+    /// that does not exist) the same work is done against a stand-in and the answer is no.
+    pub async fn verify(&self, password: String, phc: Option<String>) -> bool {
         let Some(permits) = self.permits().await else { return false };
         let busy = self.busy.clone();
         tokio::task::spawn_blocking(move || {
             let _permits = permits;
-            busy.during(|| verify_blocking(&password, &phc))
+            busy.during(|| match &phc {
+                Some(phc) => verify_blocking(&password, phc),
+                None => {
+                    let _ = verify_blocking(&password, stand_in());
+                    false
+                }
+            })
         })
         .await
         .unwrap_or(false)
