@@ -30,7 +30,7 @@ fn seed_program_checks_clean_unchanged() {
     // Clean but for one warning the seed has earned: its login answers an unknown email before
     // it verifies any password (issue 20's timing rule).
     assert!(!checked.diagnostics.has_errors(), "the seed must check without errors:\n{rendered}");
-    let codes: Vec<&str> = checked.diagnostics.items.iter().map(|d| d.code.as_ref()).collect();
+    let codes: Vec<&str> = checked.diagnostics.items.iter().map(|d| d.code).collect();
     assert_eq!(codes, ["refuses-before-verify"], "{rendered}");
     let program = checked.program.expect("typed program");
     let routes: Vec<String> =

@@ -24,10 +24,8 @@ pub fn check_login_timing(program: &Program, problems: &mut Vec<Problem>) {
         let mut verify: Option<Span> = None;
         let mut refusals: Vec<Span> = Vec::new();
         walk(&f.body, &mut |e| match &e.kind {
-            TExprKind::Builtin { builtin: Builtin::HashVerify, .. } => {
-                if verify.is_none_or(|v| e.span.start < v.start) {
-                    verify = Some(e.span);
-                }
+            TExprKind::Builtin { builtin: Builtin::HashVerify, .. } if verify.is_none_or(|v| e.span.start < v.start) => {
+                verify = Some(e.span);
             }
             // A 401 decided by what a database lookup found: the account's existence.
             TExprKind::Match { scrutinee, arms } if contains(scrutinee, &|e| matches!(e.kind, TExprKind::Query { .. })) => {
