@@ -88,20 +88,7 @@ struct Command {
 
 /// Text as a Fitz string literal's contents.
 fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '{' => out.push_str("\\{"),
-            '}' => out.push_str("\\}"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => {}
-            c => out.push(c),
-        }
-    }
-    out
+    crate::syntax::print::escape(s)
 }
 
 /// The `///` lines right above a declaration starting at `start`.
