@@ -582,7 +582,8 @@ impl Checker {
                     name: f.name.clone(),
                     ty: f.ty.clone(),
                     default: self.field_defaults.get(&(rid, j)).cloned(),
-                    hidden: f.decorators.hidden.is_some(),
+                    // A password hash never leaves the app: not in an answer, a log or a print.
+                    hidden: f.decorators.hidden.is_some() || is_password_hash(&f.name),
                     span: f.span,
                 })
                 .collect();
@@ -849,6 +850,11 @@ fn pattern_names(p: &ast::Pattern) -> Vec<(String, Span)> {
     }
     walk(p, &mut out);
     out
+}
+
+/// A field holding a password hash, by upstream's and the seed's name for it.
+pub fn is_password_hash(name: &str) -> bool {
+    name == "password_hash"
 }
 
 pub const BUILTIN_TYPES: &[&str] =

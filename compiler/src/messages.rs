@@ -417,6 +417,9 @@ impl Messages<'_> {
                 "Bool" => "a `Bool` literal",
                 _ => "a `Str` literal",
             })),
+            HashLeftOut { record, field, .. } => Diagnostic::warning("hash-left-out", format!("`{record}.{field}` is left out of this answer"))
+                .primary(span, "answered without the password hash")
+                .help(format!("a password hash never leaves the app (answers, logs, OpenAPI); mark it `@hidden {field}: Str` to say so")),
             RefusesBeforeVerify { verify, .. } => Diagnostic::warning("refuses-before-verify", "this 401 is answered before any password is verified")
                 .primary(span, "refused without hashing")
                 .secondary(*verify, "a password is verified only here")

@@ -63,11 +63,14 @@ async fn seed_flow(backend: Backend, per_core: Option<usize>) {
     assert_eq!(me.status, 200, "{}", me.text);
     assert_eq!(me.body["email"], "ada@x.io");
     assert_eq!(me.body["role"], "admin");
+    // No password hash leaves the app (issue 20), whatever the seed's `User` declares.
+    assert!(me.body.get("password_hash").is_none() && !me.text.contains("$argon2"), "{}", me.text);
 
     // /admin/users: admin yes, others 403 with the enriched body.
     let users = app.get("/admin/users", Some(&admin)).await;
     assert_eq!(users.status, 200);
     assert_eq!(users.body.as_array().map(Vec::len), Some(4));
+    assert!(!users.text.contains("password_hash") && !users.text.contains("$argon2"), "{}", users.text);
     let viewer = login(&app, "vic@x.io").await;
     let editor = login(&app, "eve@x.io").await;
     let publisher = login(&app, "pat@x.io").await;

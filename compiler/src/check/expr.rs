@@ -1074,6 +1074,25 @@ impl Checker {
         self.serializable_in(ty, allow_result, &mut Vec::new())
     }
 
+    /// A password hash field (not marked `@hidden`) an answer of type `ty` would carry: it is
+    /// left out, and the checker says so.
+    pub fn password_hash_in(&self, ty: &Type, seen: &mut Vec<crate::types::RecordId>) -> Option<(String, String)> {
+        match ty {
+            Type::List(t) | Type::Nullable(t) | Type::Map(_, t) => self.password_hash_in(t, seen),
+            Type::Result(t, _) => self.password_hash_in(t, seen),
+            Type::Record(id) if !seen.contains(id) => {
+                seen.push(*id);
+                let r = &self.records[id.0 as usize];
+                if let Some(f) = r.fields.iter().find(|f| super::is_password_hash(&f.name) && f.decorators.hidden.is_none()) {
+                    return Some((r.name.clone(), f.name.clone()));
+                }
+                let fields: Vec<Type> = r.fields.iter().map(|f| self.res(&f.ty)).collect();
+                fields.iter().find_map(|t| self.password_hash_in(t, seen))
+            }
+            _ => None,
+        }
+    }
+
     fn serializable_in(&self, ty: &Type, allow_result: bool, seen: &mut Vec<crate::types::RecordId>) -> bool {
         match ty {
             Type::Int | Type::Float | Type::Str | Type::Bool | Type::Null | Type::DateTime | Type::Date | Type::Uuid | Type::Any => true,

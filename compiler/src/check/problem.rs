@@ -137,6 +137,8 @@ pub enum Problem {
     DecoratorKeyTwice { decorator: String, key: &'static str, span: Span },
     DecoratorKeyType { decorator: String, key: &'static str, expected: &'static str, span: Span },
     ServerSetting { what: &'static str, value: String, expected: &'static str, span: Span },
+    /// An answer whose type holds a password hash not marked `@hidden` (it is left out).
+    HashLeftOut { record: String, field: String, span: Span },
     /// A handler's `return 401` before its first `hash.verify`: unknown users answered faster.
     RefusesBeforeVerify { span: Span, verify: Span },
     /// An `@server` setting of upstream's for a part this host does not have.
@@ -190,6 +192,7 @@ impl Problem {
                 | Problem::NeverEqual { .. }
                 | Problem::ServerKeyIgnored { .. }
                 | Problem::RefusesBeforeVerify { .. }
+                | Problem::HashLeftOut { .. }
                 | Problem::RedundantAuthenticated { .. }
                 | Problem::BodyOnGet { .. }
                 | Problem::UserParamOnPublicRoute { .. }
@@ -272,6 +275,7 @@ impl Problem {
             | ServerSetting { span, .. }
             | ServerKeyIgnored { span, .. }
             | RefusesBeforeVerify { span, .. }
+            | HashLeftOut { span, .. }
             | ConflictingDecorators { span, .. }
             | BadPath { span, .. }
             | PathParamUnbound { span, .. }

@@ -184,6 +184,9 @@ impl Checker {
             if !self.serializable(&ret, true) {
                 let span = f.ret.as_ref().map_or(f.name.span, |t| t.span);
                 self.report(Problem::NotSerializable { ty: ret, what: "response", span });
+            } else if let Some((record, field)) = self.password_hash_in(&ret, &mut Vec::new()) {
+                let span = f.ret.as_ref().map_or(f.name.span, |t| t.span);
+                self.report(Problem::HashLeftOut { record, field, span });
             }
             let auth = if decorators.admin.is_some() || !decorators.requires.is_empty() {
                 let mut roles = Vec::new();

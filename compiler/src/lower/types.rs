@@ -191,12 +191,17 @@ impl Lowerer<'_> {
             Type::Record(id) => {
                 let record = &self.program.records[id.0 as usize];
                 let name = record.name.clone();
-                let fields: Vec<(String, Type)> = record.fields.iter().map(|f| (f.name.clone(), f.ty.clone())).collect();
+                let fields: Vec<(String, Type, bool)> = record.fields.iter().map(|f| (f.name.clone(), f.ty.clone(), f.hidden)).collect();
                 let (offsets, _) = self.record_layout(*id);
                 self.push_text(&mut b, sb, &format!("{name} {{"));
-                for (i, ((fname, fty), off)) in fields.iter().zip(offsets).enumerate() {
+                for (i, ((fname, fty, hidden), off)) in fields.iter().zip(offsets).enumerate() {
                     let sep = if i == 0 { format!(" {fname}: ") } else { format!(", {fname}: ") };
                     self.push_text(&mut b, sb, &sep);
+                    // A hidden field (a password hash among them) prints as a secret does.
+                    if *hidden {
+                        self.push_text(&mut b, sb, "***");
+                        continue;
+                    }
                     let e = b.local(slot(fty));
                     b.get(v).load_slot(slot(fty), off).set(e);
                     self.emit_display(&mut b, sb, e, fty, false);
