@@ -10,6 +10,9 @@
 //! ! error: …                <- expected stderr lines
 //! ? 2                       <- expected exit status (0 when absent)
 //! ```
+//!
+//! Each program is also built (`fitz build`) and the module run (`fitz run prog.wasm`): it must
+//! answer the same, as upstream's build chapter promises of its binaries.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -81,16 +84,30 @@ fn every_chapter_prints_what_upstream_documents() {
                 vec![Run { args: String::new(), out, err, status }]
             }
         };
-        for run in runs {
-            let args: Vec<&str> = run.args.split_whitespace().collect();
-            let (status, out, err) = fitz_run(file, &args);
-            if (status, &out, &err) != (run.status, &run.out, &run.err) {
-                failures.push(format!(
-                    "{name} [{}]: exit {status} (expected {})\n--- stdout\n{out}--- expected\n{}--- stderr\n{err}--- expected\n{}",
-                    run.args, run.status, run.out, run.err
-                ));
+        // Upstream's chapter on building: the built module prints what the source does.
+        // Same stem: a command-line program's usage names it.
+        let dir = std::env::temp_dir().join(format!("fitz-conformance-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let built = dir.join(name.replace(".fitz", ".wasm"));
+        let build = Command::new(env!("CARGO_BIN_EXE_fitz")).arg("build").arg(file).arg("-o").arg(&built).output().expect("run fitz build");
+        assert!(build.status.success(), "{name}: fitz build: {}", String::from_utf8_lossy(&build.stderr));
+        for target in [file.as_path(), built.as_path()] {
+            for run in &runs {
+                let args: Vec<&str> = run.args.split_whitespace().collect();
+                let (status, out, err) = fitz_run(target, &args);
+                if (status, &out, &err) != (run.status, &run.out, &run.err) {
+                    failures.push(format!(
+                        "{} [{}]: exit {status} (expected {})\n--- stdout\n{out}--- expected\n{}--- stderr\n{err}--- expected\n{}",
+                        target.display(),
+                        run.args,
+                        run.status,
+                        run.out,
+                        run.err
+                    ));
+                }
             }
         }
+        let _ = std::fs::remove_file(&built);
     }
     assert!(failures.is_empty(), "{} of {} runs differ:\n\n{}", failures.len(), files.len(), failures.join("\n\n"));
 }
