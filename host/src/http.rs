@@ -43,17 +43,45 @@ pub fn router(served: Arc<Served>) -> Router {
 }
 
 async fn handle(State(served): State<Arc<Served>>, req: Request) -> Response {
+    if let Some(refused) = host_header_problem(&req) {
+        return refused;
+    }
     serve_app(&served, req).await
 }
 
 /// Answers one request to one app: the auto routes, then the app's own. Every answer names
 /// the version that gave it (`x-fitz-version`): a deploy swaps versions between requests,
 /// never within one.
-pub async fn serve_app(served: &Arc<Served>, req: Request) -> Response {
+pub async fn serve_app(served: &Arc<Served>, mut req: Request) -> Response {
+    // HEAD is GET without the body (RFC 9110 §9.3.2), on every GET route and the auto routes.
+    let head = req.method() == http::Method::HEAD;
+    if head {
+        *req.method_mut() = http::Method::GET;
+    }
     let app = served.app.load_full();
     let mut res = answer(served, &app, req).await;
     res.headers_mut().insert("x-fitz-version", HeaderValue::from(app.version));
-    res
+    if head { without_body(res) } else { res }
+}
+
+/// The answer's head: its headers, with the length the body would have had.
+fn without_body(res: Response) -> Response {
+    use axum::body::HttpBody;
+    let (mut parts, body) = res.into_parts();
+    if let Some(n) = body.size_hint().exact() {
+        parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+    }
+    Response::from_parts(parts, Body::empty())
+}
+
+/// RFC 9112 §3.2: an HTTP/1.1 request without a `Host`, or any request with more than one,
+/// is a 400 before anything else looks at it.
+pub fn host_header_problem(req: &Request) -> Option<Response> {
+    let hosts = req.headers().get_all(header::HOST).iter().count();
+    if hosts > 1 {
+        return Some(error(400, "more than one Host header"));
+    }
+    (hosts == 0 && req.version() == http::Version::HTTP_11).then(|| error(400, "missing Host header"))
 }
 
 async fn answer(served: &Served, app: &Arc<AppVersion>, req: Request) -> Response {
@@ -183,8 +211,11 @@ async fn app_request(app: &Arc<AppVersion>, permits: Option<&Arc<tokio::sync::Se
     let (index, path_params) = match app.routes.find(method.as_str(), path) {
         Found::Route { index, params } => (index, params),
         Found::NotFound => return error(404, "not found"),
-        Found::MethodNotAllowed(allowed) => {
+        Found::MethodNotAllowed(mut allowed) => {
             let mut res = error(405, "method not allowed");
+            if allowed.iter().any(|m| m == "GET") {
+                allowed.push("HEAD".into());
+            }
             if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
                 res.headers_mut().insert(header::ALLOW, v);
             }

@@ -32,6 +32,9 @@ fn hostname(req: &Request) -> String {
 }
 
 async fn dispatch(State(host): State<Arc<Host>>, req: Request) -> Response {
+    if let Some(refused) = crate::http::host_header_problem(&req) {
+        return refused;
+    }
     let name = hostname(&req);
     match app_of(&name, &host.config.base_domain) {
         Some(app) => match host.registry.get(app) {
