@@ -97,6 +97,8 @@ fn record_schema(records: &[RecordType], r: &RecordType) -> Schema {
             b = b.required(&f.name);
         }
     }
+    // The host refuses a body with a field the record does not declare (or hides).
+    b = b.additional_properties(Some(AdditionalProperties::FreeForm(false)));
     Schema::Object(b.build())
 }
 
@@ -123,6 +125,7 @@ fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
     let records = &m.records;
     let mut op = OperationBuilder::new().operation_id(Some(route.handler.clone()));
     let mut binds = false;
+    let mut body = false;
     for p in &route.params {
         match p {
             Param::Path { name, ty } => {
@@ -139,6 +142,7 @@ fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
             }
             Param::Body { ty, .. } => {
                 binds = true;
+                body = true;
                 op = op.request_body(Some(
                     RequestBodyBuilder::new().required(Some(Required::True)).content("application/json", json_content(schema(records, ty))).build(),
                 ));
@@ -165,6 +169,11 @@ fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
     };
     if binds {
         add(400, "invalid path, query or body", reference(ERROR));
+    }
+    // What the host answers every body route before the app sees the body.
+    if body {
+        add(413, "the body is larger than the app's limit", reference(ERROR));
+        add(415, "the body is not `application/json`", reference(ERROR));
     }
     if route.auth != RouteAuth::Public {
         add(401, "auth", reference(ERROR));
