@@ -1,7 +1,8 @@
 //! `/docs` in a real browser with no network but loopback: headless Chromium (Debian's
 //! `chromium`, installed by `.ci/run`) loads the page from a running `fitz run` of the seed
 //! program, everything off the machine is unreachable (a dead proxy and a resolver that
-//! resolves nothing), and the rendered page has every route and the bearer-token control.
+//! resolves nothing), and the rendered page has every route and the bearer-token control, and
+//! no control that needs a service off the machine.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -86,4 +87,9 @@ fn docs_page_renders_offline_with_routes_and_bearer_auth() {
     assert!(text.contains("Authentication"), "the authentication control is there");
     assert!(text.contains("bearerAuth") && text.contains("Bearer Token"), "it offers the bearer token of the app's scheme");
     assert!(text.contains("OAS 3.1.0"), "the document was loaded from /openapi.json");
+    // No control that needs a service off the machine (Scalar's AI agent, its developer
+    // toolbar with share and deploy), though the page is served from loopback, where Scalar
+    // shows them by default.
+    assert!(!html.contains("placeholder=\"Ask AI Agent\""), "no AI agent: {}", &text[..text.len().min(2000)]);
+    assert!(!text.contains("Developer Tools"), "no developer toolbar: {}", &text[..text.len().min(2000)]);
 }
