@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# README's test command: prepares what the tests need on a fresh machine of the project's kind
+# (Debian, root, packages installable by name), then runs every test. Each step is skipped when
+# its part is already there, so it is cheap to run again.
+#   tests/run.sh [cargo test arguments...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Referee implementations for the end-to-end tests (Argon2 hashes, JWTs, OpenAPI documents).
+if ! python3 -c 'import argon2, jwt, openapi_spec_validator' 2>/dev/null; then
+    echo "tests/run.sh: installing the Python referees (argon2-cffi, PyJWT, openapi-spec-validator)" >&2
+    python3 -m pip install --quiet --disable-pip-version-check argon2-cffi PyJWT openapi-spec-validator
+fi
+
+# A real browser for the /docs test.
+if ! command -v chromium >/dev/null; then
+    echo "tests/run.sh: installing Debian's chromium" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+fi
+
+# PostgreSQL on 127.0.0.1:5432, user postgres, trust auth.
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    echo "tests/run.sh: starting PostgreSQL" >&2
+    pg_ctlcluster 15 main start || true
+    for _ in $(seq 1 30); do
+        pg_isready -q -h 127.0.0.1 -p 5432 && break
+        sleep 1
+    done
+fi
+
+exec cargo test --workspace --locked "$@"
