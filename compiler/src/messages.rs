@@ -546,11 +546,11 @@ impl Messages<'_> {
             }
             RoleFieldMissing { decorator, user, type_span, .. } => Diagnostic::error(
                 "missing-role-field",
-                format!("to use {decorator} the `{user}` type must have a `role: Str` field"),
+                format!("to use {decorator} the `{user}` type must have a `role: Str` or `roles: List<Str>` field"),
             )
             .primary(span, "checks the user's role")
-            .secondary(*type_span, format!("`{user}` has no non-nullable `role: Str`"))
-            .help(format!("add `role: Str` to `type {user}`")),
+            .secondary(*type_span, format!("`{user}` has no non-nullable `role: Str` and no `roles: List<Str>`"))
+            .help(format!("add `role: Str` (one role) or `roles: List<Str>` (several) to `type {user}`")),
             DuplicateRole { role, first, .. } => Diagnostic::error("duplicate-role", format!("role \"{role}\" is required twice"))
                 .primary(span, "repeated")
                 .secondary(*first, "first required here"),

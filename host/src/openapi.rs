@@ -218,19 +218,28 @@ pub fn document(m: &Manifest, title: &str) -> OpenApi {
             builder = builder.path(path, item);
         }
     }
+    // A 403 names the user's role, or roles when the user type holds several.
+    let several = m.auth.as_ref().and_then(|a| m.records.get(a.user as usize)).is_some_and(|u| u.fields.iter().any(|f| f.name == "roles") && !u.fields.iter().any(|f| f.name == "role"));
+    let forbidden = if several {
+        typed(Type::Object)
+            .property("error", typed(Type::String))
+            .property("current_roles", ArrayBuilder::new().items(typed(Type::String)))
+            .property("required_roles", ArrayBuilder::new().items(typed(Type::String)))
+            .required("error")
+            .required("current_roles")
+            .required("required_roles")
+    } else {
+        typed(Type::Object)
+            .property("error", typed(Type::String))
+            .property("current_role", RefOr::T(Schema::OneOf(OneOfBuilder::new().item(typed(Type::String).build()).item(typed(Type::Null).build()).build())))
+            .property("required_roles", ArrayBuilder::new().items(typed(Type::String)))
+            .required("error")
+            .required("current_role")
+            .required("required_roles")
+    };
     let mut components = ComponentsBuilder::new()
         .schema(ERROR, typed(Type::Object).property("error", typed(Type::String)).required("error").build())
-        .schema(
-            FORBIDDEN,
-            typed(Type::Object)
-                .property("error", typed(Type::String))
-                .property("current_role", RefOr::T(Schema::OneOf(OneOfBuilder::new().item(typed(Type::String).build()).item(typed(Type::Null).build()).build())))
-                .property("required_roles", ArrayBuilder::new().items(typed(Type::String)))
-                .required("error")
-                .required("current_role")
-                .required("required_roles")
-                .build(),
-        );
+        .schema(FORBIDDEN, forbidden.build());
     for r in &m.records {
         components = components.schema(&r.name, record_schema(&m.records, r));
     }

@@ -58,9 +58,9 @@ impl Checker {
             let Some(user) = user else { continue };
             let user_name = self.record_name(user).to_string();
             if d.admin.is_some() || !d.requires.is_empty() {
-                let has_role = self.records[user.0 as usize]
-                    .field("role")
-                    .is_some_and(|(_, f)| self.unifier.shallow(&f.ty) == Type::Str);
+                // One role (`role: Str`) or several (`roles: List<Str>`).
+                let has_role = self.records[user.0 as usize].field("role").is_some_and(|(_, f)| self.unifier.shallow(&f.ty) == Type::Str)
+                    || self.records[user.0 as usize].field("roles").is_some_and(|(_, f)| self.unifier.resolve(&f.ty) == Type::list(Type::Str));
                 if !has_role {
                     let (decorator, span) = match d.admin {
                         Some(s) => ("@admin".to_string(), s),

@@ -385,9 +385,15 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
         user_slot = Some(user);
         if let RouteAuth::Roles { roles } = &route.auth {
             let user = guest.read(store, &ValueType::Record { id: provider.user }, user)?;
-            let role = role_of(guest.records(), provider.user, &user);
-            if !role.as_ref().is_some_and(|r| roles.contains(r)) {
-                return Ok(Reply::json(403, json!({ "error": "forbidden", "current_role": role, "required_roles": roles })));
+            let (held, several) = roles_of(guest.records(), provider.user, &user);
+            if !held.iter().any(|r| roles.contains(r)) {
+                // The 403 names what the user has as the type holds it: one role or several.
+                let body = if several {
+                    json!({ "error": "forbidden", "current_roles": held, "required_roles": roles })
+                } else {
+                    json!({ "error": "forbidden", "current_role": held.first(), "required_roles": roles })
+                };
+                return Ok(Reply::json(403, body));
             }
         }
     }
@@ -450,14 +456,15 @@ fn message_of(v: &Value) -> String {
     }
 }
 
-fn role_of(records: &[RecordType], user: u32, v: &Value) -> Option<String> {
-    let r = records.get(user as usize)?;
-    let i = r.fields.iter().position(|f| f.name == "role")?;
-    match v {
-        Value::Record(fields) => match fields.get(i)? {
-            Value::Str(s) => Some(s.clone()),
-            _ => None,
-        },
-        _ => None,
+/// The user's role (`role: Str`), or roles (`roles: List<Str>`), and which of the two the type has.
+fn roles_of(records: &[RecordType], user: u32, v: &Value) -> (Vec<String>, bool) {
+    let (Some(r), Value::Record(fields)) = (records.get(user as usize), v) else { return (Vec::new(), false) };
+    let field = |name: &str| r.fields.iter().position(|f| f.name == name).and_then(|i| fields.get(i));
+    if let Some(Value::Str(s)) = field("role") {
+        return (vec![s.clone()], false);
+    }
+    match field("roles") {
+        Some(Value::List(items)) => (items.iter().filter_map(|i| if let Value::Str(s) = i { Some(s.clone()) } else { None }).collect(), true),
+        _ => (Vec::new(), r.fields.iter().any(|f| f.name == "roles")),
     }
 }

@@ -1,0 +1,53 @@
+//! Several roles: a user type with `roles: List<Str>` (instead of `role: Str`) passes
+//! `@requires`/`@admin` when any of its roles is one the route requires, and a 403 names
+//! `current_roles`.
+
+use fitz_host::runtime::app::Limits;
+use fitz_tests::server::{Backend, TestApp};
+use serde_json::json;
+
+const APP: &str = r#"type User { name: Str, roles: List<Str> }
+
+@auth_provider
+fn who(headers: Map<Str, Str>) -> Result<User> {
+    let name = headers.get("x-name")?
+    let roles = headers.get("x-roles")?
+    return Ok(User { name: name, roles: if roles == "" { [] } else { roles.split(",") } })
+}
+
+@requires("editor") @requires("publisher")
+@get("/publish")
+fn publish(user: User) -> Str => "published by {user.name}"
+
+@admin
+@get("/admin")
+fn admin(user: User) -> List<Str> => user.roles
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_of_several_roles_admits() {
+    let app = TestApp::start(APP, Backend::Sqlite, &[], Limits::default()).await;
+    let ask = |path: &'static str, roles: &'static str| {
+        let req = reqwest::Client::new().get(app.url(path)).header("x-name", "ada").header("x-roles", roles);
+        app.send(req)
+    };
+    let r = ask("/publish", "viewer,publisher").await;
+    assert_eq!((r.status, r.body.clone()), (200, json!("published by ada")));
+    let r = ask("/admin", "editor,admin").await;
+    assert_eq!((r.status, r.body.clone()), (200, json!(["editor", "admin"])));
+    let r = ask("/publish", "viewer,guest").await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.body, json!({ "error": "forbidden", "current_roles": ["viewer", "guest"], "required_roles": ["editor", "publisher"] }));
+    let r = ask("/admin", "").await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.body, json!({ "error": "forbidden", "current_roles": [], "required_roles": ["admin"] }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_describes_the_403_of_several_roles() {
+    let app = TestApp::start(APP, Backend::Sqlite, &[], Limits::default()).await;
+    let doc = app.get("/openapi.json", None).await.body;
+    let forbidden = &doc["components"]["schemas"]["Forbidden"];
+    assert_eq!(forbidden["required"], json!(["error", "current_roles", "required_roles"]), "{forbidden}");
+    assert_eq!(forbidden["properties"]["current_roles"]["type"], "array");
+}
