@@ -15,6 +15,7 @@ mod names;
 mod orm;
 mod pattern;
 mod prelude;
+mod roles;
 mod commands;
 pub mod problem;
 mod routes;

@@ -417,6 +417,24 @@ impl Messages<'_> {
                 "Bool" => "a `Bool` literal",
                 _ => "a `Str` literal",
             })),
+            RolesSyntax { text, .. } => Diagnostic::error("roles-syntax", format!("`{text}` is not a chain of roles"))
+                .primary(span, "in this declaration")
+                .help("write roles from highest to lowest, separated by `>`: `@roles(\"admin > editor > viewer\")`; several chains are separated by commas"),
+            RolesCycle { role, .. } => Diagnostic::error("roles-cycle", format!("role `{role}` is declared above itself"))
+                .primary(span, "the declared roles go round in a cycle")
+                .help("each role admits the ones below it, so the chains must not loop back"),
+            UnknownRole { role, suggestion, .. } => {
+                let d = Diagnostic::error("unknown-role", format!("role `{role}` is not declared in `@roles`")).primary(span, "not a declared role");
+                match suggestion {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d.help("declare it in the auth provider's `@roles(…)`"),
+                }
+            }
+            RedundantRequires { role, lower, .. } => Diagnostic::warning("redundant-requires", format!("requiring `{role}` adds nothing: `{lower}` is required too"))
+                .primary(span, "redundant")
+                .help(format!("`{role}` is above `{lower}`, so whoever has it passes as `{lower}` already; keep the lower one")),
+            RolesNotOnProvider { .. } => Diagnostic::error("roles-not-on-provider", "`@roles` goes on the `@auth_provider` function")
+                .primary(span, "not on the auth provider"),
             HashLeftOut { record, field, .. } => Diagnostic::warning("hash-left-out", format!("`{record}.{field}` is left out of this answer"))
                 .primary(span, "answered without the password hash")
                 .help(format!("a password hash never leaves the app (answers, logs, OpenAPI); mark it `@hidden {field}: Str` to say so")),

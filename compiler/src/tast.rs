@@ -165,6 +165,8 @@ pub struct AuthProvider {
     pub func: FnId,
     pub user: RecordId,
     pub takes_db: bool,
+    /// `@roles(…)`: each declared role and the roles below it.
+    pub hierarchy: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 #[derive(Clone, Debug)]

@@ -128,6 +128,15 @@ pub struct AuthProvider {
     pub user: u32,
     pub takes_db: bool,
     pub responses: Vec<Response>,
+    /// `@roles(…)`: each declared role with the roles below it, which it also passes as.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hierarchy: Vec<RoleBelow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoleBelow {
+    pub role: String,
+    pub below: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

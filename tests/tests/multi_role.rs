@@ -51,3 +51,39 @@ async fn the_document_describes_the_403_of_several_roles() {
     assert_eq!(forbidden["required"], json!(["error", "current_roles", "required_roles"]), "{forbidden}");
     assert_eq!(forbidden["properties"]["current_roles"]["type"], "array");
 }
+
+const HIERARCHY: &str = r#"type User { name: Str, role: Str }
+
+@auth_provider
+@roles("admin > editor > viewer")
+fn who(headers: Map<Str, Str>) -> Result<User> => Ok(User { name: "x", role: headers.get("x-role")? })
+
+@requires("viewer")
+@get("/read")
+fn read(user: User) -> Str => "read as {user.role}"
+
+@requires("editor")
+@get("/edit")
+fn edit(user: User) -> Str => "edited as {user.role}"
+"#;
+
+/// A declared hierarchy: a role passes as every role below it, and only those.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_passes_as_the_roles_below_it() {
+    let app = TestApp::start(HIERARCHY, Backend::Sqlite, &[], Limits::default()).await;
+    let ask = |path: &'static str, role: &'static str| app.send(reqwest::Client::new().get(app.url(path)).header("x-role", role));
+    for (path, role, status) in [
+        ("/read", "viewer", 200),
+        ("/read", "editor", 200),
+        ("/read", "admin", 200),
+        ("/edit", "editor", 200),
+        ("/edit", "admin", 200),
+        ("/edit", "viewer", 403),
+        ("/read", "guest", 403),
+    ] {
+        let r = ask(path, role).await;
+        assert_eq!(r.status, status, "{role} on {path}: {}", r.text);
+    }
+    let r = ask("/edit", "viewer").await;
+    assert_eq!(r.body, json!({ "error": "forbidden", "current_role": "viewer", "required_roles": ["editor"] }));
+}

@@ -20,6 +20,24 @@ impl Checker {
             provider = Some((FnId(i as u32), f.name.clone()));
             found = self.provider_shape(FnId(i as u32), f);
         }
+        // The declared role hierarchy, on the provider only.
+        let mut hierarchy = None;
+        for (i, _) in fns.iter().enumerate() {
+            let d = &self.fns[i].decorators;
+            if d.roles.is_empty() {
+                continue;
+            }
+            if d.auth_provider.is_none() {
+                let span = d.roles[0].1;
+                self.report(Problem::RolesNotOnProvider { span });
+                continue;
+            }
+            let chains = d.roles.clone();
+            hierarchy = super::roles::parse(&chains, &mut self.problems);
+        }
+        if let (Some(p), Some(h)) = (found.as_mut(), hierarchy.as_ref()) {
+            p.hierarchy = h.clone();
+        }
         let user = found.as_ref().map(|p| p.user);
         for (i, f) in fns.iter().enumerate() {
             let info = &self.fns[i];
@@ -44,6 +62,13 @@ impl Checker {
                 && let Some(with) = d.admin.map(|_| "@admin").or(d.requires.first().map(|_| "@requires")) {
                     self.report(Problem::RedundantAuthenticated { with: with.to_string(), span: auth_span });
                 }
+            if let Some(h) = &hierarchy {
+                let mut required = d.requires.clone();
+                if let Some(s) = d.admin {
+                    required.insert(0, ("admin".to_string(), s));
+                }
+                super::roles::check_required(h, &required, &mut self.problems);
+            }
             if let (Some(_), Some((_, role_span))) = (d.admin, d.requires.iter().find(|(r, _)| r == "admin")) {
                 self.report(Problem::DuplicateRole { role: "admin".into(), span: *role_span, first: d.admin.unwrap_or_default() });
             }
@@ -113,7 +138,7 @@ impl Checker {
         let ret_span = f.ret.as_ref().map_or(f.name.span, |r| r.span);
         match &ret {
             Type::Result(u, e) if **e == Type::Str => match **u {
-                Type::Record(user) => ok.then_some(AuthProvider { func: id, user, takes_db }),
+                Type::Record(user) => ok.then_some(AuthProvider { func: id, user, takes_db, hierarchy: Default::default() }),
                 ref other => {
                     self.report(Problem::ProviderShape { problem: ProviderProblem::UserNotRecord(other.clone()), span: ret_span });
                     None

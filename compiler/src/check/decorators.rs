@@ -18,6 +18,8 @@ pub struct FnDecorators {
     pub server: Option<ServerDecorator>,
     /// `@command("name", desc="…")`: the command's name and span.
     pub command: Option<(String, Span)>,
+    /// `@roles("admin > editor > viewer", …)` on the auth provider: its chains.
+    pub roles: Vec<(String, Span)>,
 }
 
 /// `@server(port, host)`: where `fitz run` listens unless told otherwise.
@@ -60,7 +62,7 @@ pub struct FieldDecorators {
 }
 
 const FN_DECORATORS: &[&str] =
-    &["get", "post", "put", "patch", "delete", "authenticated", "admin", "requires", "auth_provider", "cron", "server", "command"];
+    &["get", "post", "put", "patch", "delete", "authenticated", "admin", "requires", "auth_provider", "cron", "server", "command", "roles"];
 const TYPE_DECORATORS: &[&str] = &["table"];
 const FIELD_DECORATORS: &[&str] = &["primary", "hidden"];
 /// Upstream decorators this compiler does not implement yet (LANGUAGE.md, Tier C).
@@ -293,6 +295,20 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
             "auth_provider" => {
                 no_args(d, problems);
                 once(&mut out.auth_provider, d, problems);
+            }
+            "roles" => {
+                for a in d.args.iter().flatten() {
+                    match &a.value.kind {
+                        crate::ast::ExprKind::Str(parts) if a.name.is_none() => match parts.as_slice() {
+                            [StrPart::Text(s)] => out.roles.push((s.clone(), a.value.span)),
+                            _ => problems.push(Problem::DecoratorArgs { name: "roles".into(), expected: "string literals such as \"admin > editor > viewer\"", span: a.span }),
+                        },
+                        _ => problems.push(Problem::DecoratorArgs { name: "roles".into(), expected: "string literals such as \"admin > editor > viewer\"", span: a.span }),
+                    }
+                }
+                if d.args.as_ref().is_none_or(|a| a.is_empty()) {
+                    problems.push(Problem::DecoratorArgs { name: "roles".into(), expected: "string literals such as \"admin > editor > viewer\"", span: d.span });
+                }
             }
             "requires" => {
                 if let Some((role, _)) = string_arg(d, problems) {

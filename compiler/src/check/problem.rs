@@ -137,6 +137,16 @@ pub enum Problem {
     DecoratorKeyTwice { decorator: String, key: &'static str, span: Span },
     DecoratorKeyType { decorator: String, key: &'static str, expected: &'static str, span: Span },
     ServerSetting { what: &'static str, value: String, expected: &'static str, span: Span },
+    /// `@roles("admin > > viewer")`
+    RolesSyntax { text: String, span: Span },
+    /// A role above itself in the declared hierarchy.
+    RolesCycle { role: String, span: Span },
+    /// `@requires("edtor")` once roles are declared.
+    UnknownRole { role: String, span: Span, suggestion: Option<String> },
+    /// `@requires("admin") @requires("editor")` with `admin > editor`.
+    RedundantRequires { role: String, lower: String, span: Span },
+    /// `@roles` on a function that is not the auth provider.
+    RolesNotOnProvider { span: Span },
     /// An answer whose type holds a password hash not marked `@hidden` (it is left out).
     HashLeftOut { record: String, field: String, span: Span },
     /// A handler's `return 401` before its first `hash.verify`: unknown users answered faster.
@@ -193,6 +203,7 @@ impl Problem {
                 | Problem::ServerKeyIgnored { .. }
                 | Problem::RefusesBeforeVerify { .. }
                 | Problem::HashLeftOut { .. }
+                | Problem::RedundantRequires { .. }
                 | Problem::RedundantAuthenticated { .. }
                 | Problem::BodyOnGet { .. }
                 | Problem::UserParamOnPublicRoute { .. }
@@ -276,6 +287,11 @@ impl Problem {
             | ServerKeyIgnored { span, .. }
             | RefusesBeforeVerify { span, .. }
             | HashLeftOut { span, .. }
+            | RolesSyntax { span, .. }
+            | RolesCycle { span, .. }
+            | UnknownRole { span, .. }
+            | RedundantRequires { span, .. }
+            | RolesNotOnProvider { span }
             | ConflictingDecorators { span, .. }
             | BadPath { span, .. }
             | PathParamUnbound { span, .. }

@@ -123,6 +123,7 @@ impl Lowerer<'_> {
             user: a.user.0,
             takes_db: a.takes_db,
             responses: self.sites.get(&a.func).cloned().unwrap_or_default(),
+            hierarchy: a.hierarchy.iter().map(|(role, below)| m::RoleBelow { role: role.clone(), below: below.iter().cloned().collect() }).collect(),
         });
         let crons = p
             .crons

@@ -386,7 +386,9 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
         if let RouteAuth::Roles { roles } = &route.auth {
             let user = guest.read(store, &ValueType::Record { id: provider.user }, user)?;
             let (held, several) = roles_of(guest.records(), provider.user, &user);
-            if !held.iter().any(|r| roles.contains(r)) {
+            // A role passes as itself and as every role declared below it.
+            let passes = |r: &String| roles.contains(r) || provider.hierarchy.iter().any(|h| &h.role == r && h.below.iter().any(|b| roles.contains(b)));
+            if !held.iter().any(passes) {
                 // The 403 names what the user has as the type holds it: one role or several.
                 let body = if several {
                     json!({ "error": "forbidden", "current_roles": held, "required_roles": roles })
