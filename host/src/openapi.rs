@@ -179,8 +179,13 @@ fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
         add(401, "auth", reference(ERROR));
         op = op.security(SecurityRequirement::new(BEARER, Vec::<String>::new()));
     }
-    if let RouteAuth::Roles { .. } = route.auth {
+    if let RouteAuth::Roles { roles } = &route.auth {
         add(403, "forbidden: the user's role is not one the route requires", reference(FORBIDDEN));
+        // The operation's roles, where a reader and a client generator both see them.
+        let below = m.auth.as_ref().is_some_and(|a| !a.hierarchy.is_empty());
+        let names: Vec<String> = roles.iter().map(|r| format!("`{r}`")).collect();
+        let text = format!("Requires the role {}{}.", names.join(" or "), if below { " (or a role declared above it)" } else { "" });
+        op = op.description(Some(text)).extensions(Some(utoipa::openapi::extensions::ExtensionsBuilder::new().add("x-required-roles", serde_json::json!(roles)).build()));
     }
     if fails {
         add(500, "the handler returned an error", reference(ERROR));

@@ -87,3 +87,13 @@ async fn a_role_passes_as_the_roles_below_it() {
     let r = ask("/edit", "viewer").await;
     assert_eq!(r.body, json!({ "error": "forbidden", "current_role": "viewer", "required_roles": ["editor"] }));
 }
+
+/// Each protected operation lists its roles (`x-required-roles`) and says so in words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_lists_each_operations_roles() {
+    let app = TestApp::start(HIERARCHY, Backend::Sqlite, &[], Limits::default()).await;
+    let doc = app.get("/openapi.json", None).await.body;
+    let edit = &doc["paths"]["/edit"]["get"];
+    assert_eq!(edit["x-required-roles"], json!(["editor"]), "{edit}");
+    assert_eq!(edit["description"], "Requires the role `editor` (or a role declared above it).");
+}
