@@ -4,13 +4,9 @@
 //! `civil_from_days`. Parsing is the host's (`parse_time`), as JSON's is.
 
 use super::builtins::BParam;
-use super::prelude::{Needs, Template};
+use super::prelude::{p, Needs, Template};
 use super::Checker;
 use crate::types::Type;
-
-fn p(name: &str, ty: Type) -> BParam {
-    BParam { name: name.to_string(), ty, default: None, variadic: false }
-}
 
 fn t(ret: Type, params: Vec<BParam>, body: &'static str) -> Template {
     Template { params, ret, needs: Needs::Nothing, subject: Type::Null, body }

@@ -297,17 +297,18 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
                 once(&mut out.auth_provider, d, problems);
             }
             "roles" => {
-                for a in d.args.iter().flatten() {
-                    match &a.value.kind {
-                        crate::ast::ExprKind::Str(parts) if a.name.is_none() => match parts.as_slice() {
-                            [StrPart::Text(s)] => out.roles.push((s.clone(), a.value.span)),
-                            _ => problems.push(Problem::DecoratorArgs { name: "roles".into(), expected: "string literals such as \"admin > editor > viewer\"", span: a.span }),
-                        },
-                        _ => problems.push(Problem::DecoratorArgs { name: "roles".into(), expected: "string literals such as \"admin > editor > viewer\"", span: a.span }),
-                    }
-                }
+                let bad = |span| Problem::DecoratorArgs { name: "roles".into(), expected: "string literals such as \"admin > editor > viewer\"", span };
                 if d.args.as_ref().is_none_or(|a| a.is_empty()) {
-                    problems.push(Problem::DecoratorArgs { name: "roles".into(), expected: "string literals such as \"admin > editor > viewer\"", span: d.span });
+                    problems.push(bad(d.span));
+                }
+                for a in d.args.iter().flatten() {
+                    match (&a.name, &a.value.kind) {
+                        (None, crate::ast::ExprKind::Str(parts)) => match parts.as_slice() {
+                            [StrPart::Text(s)] => out.roles.push((s.clone(), a.value.span)),
+                            _ => problems.push(bad(a.span)),
+                        },
+                        _ => problems.push(bad(a.span)),
+                    }
                 }
             }
             "requires" => {

@@ -41,7 +41,7 @@ pub struct Template {
     pub body: &'static str,
 }
 
-fn p(name: &str, ty: Type) -> BParam {
+pub(super) fn p(name: &str, ty: Type) -> BParam {
     BParam { name: name.to_string(), ty, default: None, variadic: false }
 }
 
