@@ -44,34 +44,34 @@ impl Roles {
     }
 
     /// Makes the role of `ns` exist and own `schema` and everything in it (tables made before
-    /// roles, by the host's user, included).
+    /// roles, by the host's user, included). Two hosts may do this at once for one new app:
+    /// the statements run in one transaction under an advisory lock on the role's name, so
+    /// they take turns (concurrent `CREATE ROLE`, `GRANT` and `CREATE SCHEMA` otherwise collide
+    /// in the catalog's unique indexes), and the second finds everything made.
     pub async fn ensure(&self, db: &Database, ns: &str, schema: &str) -> Result<(), DbError> {
         let Pool::Postgres(p) = &db.pool else { return Ok(()) };
         let role = self.role_of(ns);
-        let exists = sqlx::query("SELECT 1 FROM pg_roles WHERE rolname = $1").bind(&role).fetch_optional(p).await?.is_some();
+        let mut tx = p.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind(format!("fitz-role:{role}")).execute(&mut *tx).await?;
+        let exists = sqlx::query("SELECT 1 FROM pg_roles WHERE rolname = $1").bind(&role).fetch_optional(&mut *tx).await?.is_some();
         if !exists {
-            // Two hosts may create it at once: the loser finds it made.
-            if db.execute(&format!("CREATE ROLE {} NOLOGIN", quote(&role))).await.is_err() {
-                let made = sqlx::query("SELECT 1 FROM pg_roles WHERE rolname = $1").bind(&role).fetch_optional(p).await?.is_some();
-                if !made {
-                    return Err(DbError::Unavailable);
-                }
-            }
-            db.execute(&format!("GRANT {} TO CURRENT_USER", quote(&role))).await?;
+            sqlx::query(&format!("CREATE ROLE {} NOLOGIN", quote(&role))).execute(&mut *tx).await?;
+            sqlx::query(&format!("GRANT {} TO CURRENT_USER", quote(&role))).execute(&mut *tx).await?;
         }
-        db.execute_ddl(&format!("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}", quote(schema), quote(&role))).await?;
-        db.execute(&format!("ALTER SCHEMA {} OWNER TO {}", quote(schema), quote(&role))).await?;
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}", quote(schema), quote(&role))).execute(&mut *tx).await?;
+        sqlx::query(&format!("ALTER SCHEMA {} OWNER TO {}", quote(schema), quote(&role))).execute(&mut *tx).await?;
         let others: Vec<String> = sqlx::query_scalar(
             "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND pg_get_userbyid(c.relowner) <> $2",
         )
         .bind(schema)
         .bind(&role)
-        .fetch_all(p)
+        .fetch_all(&mut *tx)
         .await?;
         for table in others {
-            db.execute(&format!("ALTER TABLE {}.{} OWNER TO {}", quote(schema), quote(&table), quote(&role))).await?;
+            sqlx::query(&format!("ALTER TABLE {}.{} OWNER TO {}", quote(schema), quote(&table), quote(&role))).execute(&mut *tx).await?;
         }
+        tx.commit().await?;
         Ok(())
     }
 
