@@ -9,9 +9,35 @@ pub struct Ident {
     pub span: Span,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct Module {
+    /// The file's `import` and `from … import` lines (`project` resolves them).
+    pub imports: Vec<Import>,
     pub items: Vec<Item>,
+}
+
+/// `import a.b`, `import a.b as n`, or `from a.b import x, T as U`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Import {
+    /// The module's dotted path, `a.b` for `a/b.fitz` beside the importing file.
+    pub path: Vec<Ident>,
+    /// `import a.b as n`
+    pub alias: Option<Ident>,
+    /// `from … import …`: each name taken, with its alias.
+    pub names: Option<Vec<ImportName>>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImportName {
+    pub name: Ident,
+    pub alias: Option<Ident>,
+}
+
+impl Import {
+    pub fn dotted(&self) -> String {
+        self.path.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(".")
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -11,7 +11,7 @@ mod expr;
 mod flow;
 mod infer;
 mod methods;
-mod names;
+pub(crate) mod names;
 mod orm;
 mod pattern;
 mod prelude;

@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use crate::span::{LineIndex, Span};
+use crate::sources::Sources;
+use crate::span::Span;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -94,11 +95,19 @@ impl Diagnostics {
     /// Renders like rustc: `error[code]: message`, `--> file:line:col`, the source line with
     /// the span underlined, notes and `help:`.
     pub fn render(&self, file: &str, source: &str, color: bool) -> String {
+        self.render_in(&Sources::single(file, source), color)
+    }
+
+    /// As `render`, for a program of several files: each label in its own file.
+    pub fn render_in(&self, sources: &Sources, color: bool) -> String {
         use codespan_reporting::diagnostic as cs;
-        use codespan_reporting::files::SimpleFile;
+        use codespan_reporting::files::SimpleFiles;
         use codespan_reporting::term::{self, Chars, Config};
 
-        let files = SimpleFile::new(file, source);
+        let mut files = SimpleFiles::new();
+        for f in &sources.files {
+            files.add(f.name.as_str(), f.text.as_str());
+        }
         let config = Config { chars: Chars::ascii(), ..Config::default() };
         let mut out: Vec<u8> = Vec::new();
         for d in &self.items {
@@ -110,8 +119,9 @@ impl Diagnostics {
                 .labels
                 .iter()
                 .map(|l| {
-                    let range = clamp(l.span, source);
-                    let label = if l.primary { cs::Label::primary((), range) } else { cs::Label::secondary((), range) };
+                    let (file, local) = sources.locate(l.span);
+                    let range = sources.files.get(file).map_or(0..0, |f| clamp(local, &f.text));
+                    let label = if l.primary { cs::Label::primary(file, range) } else { cs::Label::secondary(file, range) };
                     label.with_message(&l.message)
                 })
                 .collect();
@@ -132,7 +142,9 @@ impl Diagnostics {
                 term::emit_to_write_style(&mut buf, &config, &files, &diag)
             };
             if result.is_err() {
-                out.extend_from_slice(format!("{}: {}\n", file, d.message).as_bytes());
+                let (file, _) = sources.line_col(d.span().start);
+                let name = sources.files.get(file).map_or("?", |f| f.name.as_str());
+                out.extend_from_slice(format!("{}: {}\n", name, d.message).as_bytes());
             }
         }
         String::from_utf8_lossy(&out).into_owned()
@@ -140,16 +152,21 @@ impl Diagnostics {
 
     /// Machine-readable form: one object per diagnostic with one-based line and column.
     pub fn to_json(&self, file: &str, source: &str) -> serde_json::Value {
-        let index = LineIndex::new(source);
+        self.to_json_in(&Sources::single(file, source))
+    }
+
+    /// As `to_json`, each diagnostic naming its file.
+    pub fn to_json_in(&self, sources: &Sources) -> serde_json::Value {
+        let name = |offset: u32| sources.files.get(sources.line_col(offset).0).map_or(String::new(), |f| f.name.clone());
         let items: Vec<serde_json::Value> = self
             .items
             .iter()
             .map(|d| {
                 let span = d.span();
-                let start = index.line_col(source, span.start);
-                let end = index.line_col(source, span.end);
+                let (_, start) = sources.line_col(span.start);
+                let (_, end) = sources.line_col(span.end);
                 serde_json::json!({
-                    "file": file,
+                    "file": name(span.start),
                     "severity": d.severity,
                     "code": d.code,
                     "message": d.message,
@@ -158,14 +175,16 @@ impl Diagnostics {
                     "end_line": end.line,
                     "end_column": end.column,
                     "labels": d.labels.iter().map(|l| {
-                        let s = index.line_col(source, l.span.start);
+                        let (_, s) = sources.line_col(l.span.start);
+                        let (_, local) = sources.locate(l.span);
                         serde_json::json!({
+                            "file": name(l.span.start),
                             "message": l.message,
                             "primary": l.primary,
                             "line": s.line,
                             "column": s.column,
-                            "start": l.span.start,
-                            "end": l.span.end,
+                            "start": local.start,
+                            "end": local.end,
                         })
                     }).collect::<Vec<_>>(),
                     "notes": d.notes,

@@ -1,8 +1,11 @@
 //! The Fitz compiler: source text to diagnostics or a WebAssembly module.
 //!
 //! ```text
-//! parse_module ──► check_module ──► lower_module ──► emit_module
-//!  (syntax)          (check)          (lower)          (emit)
+//! project::load ──► check_module ──► lower_module ──► emit_module
+//!  (each file's      (check)          (lower)          (emit)
+//!   parse_module,
+//!   imports resolved
+//!   into one module)
 //! ```
 //!
 //! Each phase reports every problem it finds and keeps going; a phase runs only when the
@@ -16,6 +19,8 @@ pub mod emit;
 pub mod ir;
 pub mod lower;
 pub mod messages;
+pub mod project;
+pub mod sources;
 pub mod span;
 pub mod syntax;
 pub mod tast;
@@ -40,9 +45,14 @@ pub struct Artifact {
 /// The whole pipeline for one file. `file_name` is what runtime errors and the manifest call
 /// the source.
 pub fn compile(source: &str, file_name: &str) -> Result<Artifact, Diagnostics> {
-    let checked = check_source(source);
+    compile_project(&project::load_text(file_name, source))
+}
+
+/// The whole pipeline for a program read with `project::load`.
+pub fn compile_project(project: &project::Project) -> Result<Artifact, Diagnostics> {
+    let checked = check_project(project);
     let Some(program) = checked.program else { return Err(checked.diagnostics) };
-    let module = lower::lower_module(&program, file_name, source);
+    let module = lower::lower_module(&program, &project.sources);
     let manifest = module.manifest.clone().unwrap_or_else(|| unreachable!("lowering always writes a manifest"));
     let wasm = emit::emit_module(&module);
     Ok(Artifact { wasm, manifest, warnings: checked.diagnostics })
@@ -50,25 +60,30 @@ pub fn compile(source: &str, file_name: &str) -> Result<Artifact, Diagnostics> {
 
 /// The lowered IR as text (`fitz build --emit ir`).
 pub fn compile_to_ir(source: &str, file_name: &str) -> Result<String, Diagnostics> {
-    let checked = check_source(source);
+    project_to_ir(&project::load_text(file_name, source))
+}
+
+pub fn project_to_ir(project: &project::Project) -> Result<String, Diagnostics> {
+    let checked = check_project(project);
     let Some(program) = checked.program else { return Err(checked.diagnostics) };
-    Ok(ir::print(&lower::lower_module(&program, file_name, source)))
+    Ok(ir::print(&lower::lower_module(&program, &project.sources)))
 }
 
 pub fn check_source(source: &str) -> Checked {
-    let (mut module, syntax_errors) = syntax::parse_module(source);
-    if !syntax_errors.is_empty() {
-        // The checker would only add noise about what the parser had to skip.
-        let items = syntax_errors.iter().map(messages::syntax).collect();
-        let mut diagnostics = Diagnostics { items };
-        diagnostics.sort();
-        return Checked { program: None, diagnostics };
-    }
-    commands::add_dispatcher(&mut module, source);
+    check_project(&project::load_text("main.fitz", source))
+}
+
+/// Checks a loaded program: its loading problems (syntax, imports) alone when it has any, as
+/// the checker would only add noise about what could not be read.
+pub fn check_project(project: &project::Project) -> Checked {
+    let Some(module) = &project.module else { return Checked { program: None, diagnostics: project.diagnostics.clone() } };
+    let mut module = module.clone();
+    commands::add_dispatcher(&mut module, project.sources.joined());
     let (program, problems) = check::check_module(&module);
     let records: Vec<String> = program.records.iter().map(|r| r.name.clone()).collect();
     let words = messages::Messages { records: &records };
-    let mut diagnostics = Diagnostics { items: problems.iter().map(|p| words.problem(p)).collect() };
+    let mut diagnostics = project.diagnostics.clone();
+    diagnostics.items.extend(problems.iter().map(|p| words.problem(p)));
     diagnostics.sort();
     let program = (!diagnostics.has_errors()).then_some(program);
     Checked { program, diagnostics }

@@ -17,7 +17,11 @@ mod types;
 use std::collections::HashMap;
 
 use crate::ir::{self, DataId, DataObject, FuncId, ValType};
-use crate::span::{LineIndex, Span};
+use crate::sources::Sources;
+use crate::span::Span;
+
+/// Bits of a runtime error's line number below the file's index.
+pub const FILE_SHIFT: u32 = 20;
 use crate::tast::{self, FnId, LocalId};
 use crate::types::Type;
 pub use builder::{FnBuilder, Label, Local};
@@ -29,8 +33,7 @@ use types::Helper;
 pub struct Lowerer<'p> {
     pub program: &'p tast::Program,
     pub source_name: String,
-    source: &'p str,
-    lines: LineIndex,
+    pub sources: &'p Sources,
     functions: Vec<Option<ir::Function>>,
     pub data: Vec<DataObject>,
     strings: HashMap<String, DataId>,
@@ -175,12 +178,11 @@ pub fn boxed(inner: &Type) -> bool {
 }
 
 impl<'p> Lowerer<'p> {
-    pub fn new(program: &'p tast::Program, source_name: &str, source: &'p str) -> Self {
+    pub fn new(program: &'p tast::Program, sources: &'p Sources) -> Self {
         Lowerer {
             program,
-            source_name: source_name.to_string(),
-            source,
-            lines: LineIndex::new(source),
+            source_name: sources.files.first().map_or_else(String::new, |f| f.name.clone()),
+            sources,
             functions: Vec::new(),
             data: Vec::new(),
             strings: HashMap::new(),
@@ -231,9 +233,12 @@ impl<'p> Lowerer<'p> {
         d
     }
 
+    /// The position a runtime error names: the line carries the file's index above
+    /// `FILE_SHIFT` bits (0, the entry, for a program of one file), as `rt.fail` reads it.
     pub fn line_col(&self, span: Span) -> (i32, i32) {
-        let lc = self.lines.line_col(self.source, span.start);
-        (lc.line as i32, lc.column as i32)
+        let (file, lc) = self.sources.line_col(span.start);
+        let line = lc.line.min((1 << FILE_SHIFT) - 1) | ((file as u32) << FILE_SHIFT);
+        (line as i32, lc.column as i32)
     }
 
     pub fn fn_id(&self, f: FnId) -> FuncId {
@@ -246,8 +251,8 @@ impl<'p> Lowerer<'p> {
 }
 
 /// Lowers a checked program (one with no errors).
-pub fn lower_module(program: &tast::Program, source_name: &str, source: &str) -> ir::Module {
-    let mut l = Lowerer::new(program, source_name, source);
+pub fn lower_module(program: &tast::Program, sources: &Sources) -> ir::Module {
+    let mut l = Lowerer::new(program, sources);
     for g in &program.globals {
         let _ = g;
         let d = l.static_data(vec![0; 8], 8);

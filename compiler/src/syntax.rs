@@ -3,10 +3,11 @@
 
 mod builders;
 pub mod error;
+mod imports;
 pub mod layout;
 pub mod lexer;
 pub mod print;
-mod respan;
+pub mod respan;
 pub mod token;
 
 #[allow(clippy::all, clippy::unwrap_used, unused_parens, unused_imports)]
@@ -23,14 +24,15 @@ pub fn parse_module(source: &str) -> (Module, Vec<SyntaxError>) {
     let tokens = layout::layout(tokens);
     let unclosed = innermost_unclosed_brace(&tokens);
     let mut errors: Vec<SyntaxError> = lex_errors.into_iter().map(SyntaxError::Lex).collect();
+    let (imports, tokens) = imports::take_imports(tokens, &mut errors);
     let len = source.len() as u32;
     let parser = grammar::ModuleParser::new();
     let result = parser.parse(&mut errors, len, tokens.into_iter().map(Ok::<_, ()>));
     let module = match result {
-        Ok(module) => module,
+        Ok(module) => Module { imports, ..module },
         Err(e) => {
             errors.push(SyntaxError::from_lalrpop(e, len));
-            Module { items: vec![] }
+            Module::default()
         }
     };
     // "Expected `}` at the end of the file" says little; the brace that was never closed says
@@ -75,7 +77,7 @@ pub fn parse_template(source: &'static str, at: crate::span::Span) -> Vec<crate:
     }
     let key = (source.as_ptr() as usize, source.len());
     let mut stmts = PARSED.with(|cache| cache.borrow_mut().entry(key).or_insert_with(|| parse_template_text(source)).clone());
-    respan::stmts(&mut stmts, at);
+    respan::stmts(&mut stmts, &|_| at);
     stmts
 }
 

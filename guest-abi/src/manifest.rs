@@ -13,6 +13,10 @@ pub struct Manifest {
     pub abi_version: u32,
     /// The source file name, for messages.
     pub source: String,
+    /// Every file of a program of several modules (the entry, `source`, first), by their
+    /// paths from the project's root; empty for a program of one file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
     pub records: Vec<RecordType>,
     pub routes: Vec<Route>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,6 +45,7 @@ impl Manifest {
         Manifest {
             abi_version: crate::ABI_VERSION,
             source: source.to_string(),
+            sources: vec![],
             records: vec![],
             routes: vec![],
             auth: None,

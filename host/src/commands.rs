@@ -52,24 +52,49 @@ pub fn read_source(path: &Path) -> Result<String, u8> {
     })
 }
 
-/// Compiles a file, printing diagnostics (warnings too); exit status 1 on errors.
-/// A module `fitz build` wrote is taken as it is (the host checks it as it loads it).
+/// The program at `path`: a file (with the modules it imports), or a project directory with
+/// `fitz.toml` (a file inside a project is read with the project's dependencies). With
+/// `as_given`, a lone file's messages name it as the user wrote it. Exit status 2 when it
+/// cannot be read.
+pub fn load_program(path: &Path, as_given: bool) -> Result<fitz_compiler::project::Project, u8> {
+    let mut layout = fitz_compiler::project::Layout::find(path).map_err(|e| {
+        eprintln!("error: {e}");
+        2
+    })?;
+    if as_given && layout.project.is_none() {
+        layout.shown = std::path::PathBuf::new();
+    }
+    read_source(&layout.entry)?;
+    Ok(fitz_compiler::project::load(&layout, &fitz_compiler::project::Disk))
+}
+
+/// Where an app's `.env` and SQLite file are found, and what it is called: the file itself,
+/// or for a project `DIR/NAME.fitz` (`NAME` from `fitz.toml`), which need not exist.
+pub fn app_path(path: &Path) -> std::path::PathBuf {
+    if path.is_dir()
+        && let Ok(layout) = fitz_compiler::project::Layout::find(path)
+    {
+        return path.join(format!("{}.fitz", layout.project.unwrap_or_else(|| "app".into())));
+    }
+    path.to_path_buf()
+}
+
+/// Compiles a file or a project, printing diagnostics (warnings too); exit status 1 on
+/// errors. A module `fitz build` wrote is taken as it is (the host checks it as it loads it).
 pub fn compile_file(path: &Path) -> Result<fitz_compiler::Artifact, u8> {
     if path.extension().is_some_and(|e| e == "wasm") {
         return read_module(path);
     }
-    let source = read_source(path)?;
-    let name = path.display().to_string();
-    let file_name = path.file_name().map_or(name.clone(), |n| n.to_string_lossy().into_owned());
-    match fitz_compiler::compile(&source, &file_name) {
+    let project = load_program(path, false)?;
+    match fitz_compiler::compile_project(&project) {
         Ok(artifact) => {
             if !artifact.warnings.items.is_empty() {
-                eprint!("{}", artifact.warnings.render(&name, &source, color()));
+                eprint!("{}", artifact.warnings.render_in(&project.sources, color()));
             }
             Ok(artifact)
         }
         Err(d) => {
-            eprint!("{}", d.render(&name, &source, color()));
+            eprint!("{}", d.render_in(&project.sources, color()));
             let (e, w) = (d.errors(), d.warnings());
             eprintln!("{} error{}, {} warning{}", e, plural(e), w, plural(w));
             Err(1)

@@ -111,7 +111,7 @@ struct Listen {
 }
 
 impl Listen {
-    fn options(self, watch: bool) -> commands::serve::ServeOptions {
+    fn options(self, watch: Option<std::path::PathBuf>) -> commands::serve::ServeOptions {
         commands::serve::ServeOptions { host: self.host, port: self.port, watch }
     }
 }
@@ -120,6 +120,7 @@ impl Listen {
 enum Command {
     /// Check programs and report every problem; exit 1 if any has errors.
     Check {
+        /// `.fitz` files (each with the modules it imports) or project directories (`fitz.toml`).
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// `json` prints one machine-readable document for editors and CI.
@@ -128,6 +129,7 @@ enum Command {
     },
     /// Compile a program to a WebAssembly module.
     Build {
+        /// A `.fitz` file or a project directory (`fitz.toml`).
         file: PathBuf,
         #[arg(long, value_enum, default_value = "wasm")]
         target: Target,
@@ -158,12 +160,12 @@ enum Command {
     },
     /// Compile an app and deploy it to a host (token: FITZ_OPERATOR_TOKEN).
     Deploy {
-        /// `.fitz` source (compiled here) or a built `.wasm`.
+        /// A `.fitz` file or a project directory (compiled here), or a built `.wasm`.
         file: PathBuf,
         /// The host (default: FITZ_HOST_URL, else http://127.0.0.1:3000).
         #[arg(long)]
         to: Option<String>,
-        /// The app's name (default: the file's name).
+        /// The app's name (default: the file's name, or the project's).
         #[arg(long)]
         name: Option<String>,
     },
@@ -190,6 +192,7 @@ enum Command {
     Openapi { file: PathBuf },
     /// Compile and run a program; an app with routes is served over HTTP.
     Run {
+        /// A `.fitz` file, a project directory (`fitz.toml`), or a built `.wasm`.
         file: PathBuf,
         #[command(flatten)]
         listen: Listen,
@@ -244,8 +247,11 @@ fn main() -> ExitCode {
         Command::Cron { command: CronCommand::List { app } } => commands::cron::list(&app),
         Command::Cron { command: CronCommand::Run { app, job } } => commands::cron::run(&app, &job),
         Command::Openapi { file } => commands::openapi::openapi(&file),
-        Command::Run { file, listen, watch, args } => commands::run::run(&file, listen.options(watch), &args),
-        Command::Serve { file, listen } => commands::serve::serve_file(&file, listen.options(false)),
+        Command::Run { file, listen, watch, args } => {
+            let watch = watch.then(|| file.clone());
+            commands::run::run(&file, listen.options(watch), &args)
+        }
+        Command::Serve { file, listen } => commands::serve::serve_file(&file, listen.options(None)),
     };
     ExitCode::from(code)
 }

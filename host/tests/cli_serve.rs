@@ -288,3 +288,43 @@ fn server_decorator_sets_where_fitz_run_listens_unless_told_otherwise() {
     assert_ne!(server.base, format!("http://127.0.0.1:{port}"), "--port wins");
     server.stop();
 }
+
+#[test]
+fn watch_follows_every_file_of_a_project() {
+    let dir = temp_dir("watch-project");
+    std::fs::create_dir_all(dir.join("src")).expect("src");
+    std::fs::write(dir.join("fitz.toml"), "[package]\nname = \"live\"\n\n[bin]\nmain = \"src/main.fitz\"\n").expect("write");
+    std::fs::write(dir.join("src/main.fitz"), "from words import answer\n\n@get(\"/answer\")\nfn get_answer() -> Map<Str, Str> => { \"answer\": answer() }\n").expect("write");
+    std::fs::write(dir.join("src/words.fitz"), "fn answer() -> Str => \"one\"\n").expect("write");
+    let server = Server::start(&["run", "--watch", dir.to_str().expect("utf-8")], &[]);
+    let c = reqwest::blocking::Client::new();
+    let url = format!("{}/answer", server.base);
+    let wait_for = |want: &str| {
+        let started = std::time::Instant::now();
+        loop {
+            let (s, body) = call(&c, "GET", &url, None, None);
+            assert_eq!(s, 200, "no request fails while the project changes");
+            if body == json!({ "answer": want }) {
+                return;
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(20), "the change to {want} was not picked up");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    wait_for("one");
+    // A change to an imported module, not the entry, is a change to the program.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::write(dir.join("src/words.fitz"), "fn answer() -> Str => \"two\"\n").expect("write");
+    wait_for("two");
+    // A module imported for the first time is watched from then on.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::write(dir.join("src/more.fitz"), "fn suffix() -> Str => \"!\"\n").expect("write");
+    std::fs::write(dir.join("src/words.fitz"), "from more import suffix\nfn answer() -> Str => \"three\" + suffix()\n").expect("write");
+    wait_for("three!");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::write(dir.join("src/more.fitz"), "fn suffix() -> Str => \"?\"\n").expect("write");
+    wait_for("three?");
+    let (code, logs) = server.stop();
+    assert_eq!(code, Some(0));
+    assert!(logs.contains("reloaded"), "{logs}");
+}

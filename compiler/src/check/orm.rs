@@ -165,7 +165,8 @@ impl Checker {
         let r = &self.records[rid.0 as usize];
         match &r.decorators.table {
             Some((name, _)) => name.clone(),
-            None => format!("{}s", snake_case(&r.name)),
+            // `module.Name` (a type two modules declare): `module_name`.
+            None => format!("{}s", r.name.split('.').map(snake_case).collect::<Vec<_>>().join("_")),
         }
     }
 

@@ -56,7 +56,9 @@ impl Lowerer<'_> {
             }
         }
         match &def.body.kind {
-            TExprKind::Block(block) => {
+            // A block body (typed `Null`: it returns through `return`). An arrow body can be a
+            // block too (a comprehension is one), and is its value.
+            TExprKind::Block(block) if def.body.ty == Type::Null => {
                 self.lower_block(&mut f, block, None);
                 // Falling off the end returns null.
                 self.finish_fn(&mut f);

@@ -156,6 +156,7 @@ impl Lowerer<'_> {
         m::Manifest {
             abi_version: guest_abi::ABI_VERSION,
             source: self.source_name.clone(),
+            sources: if self.sources.files.len() > 1 { self.sources.names() } else { vec![] },
             records,
             routes,
             auth,

@@ -190,7 +190,8 @@ impl Lowerer<'_> {
             }
             Type::Record(id) => {
                 let record = &self.program.records[id.0 as usize];
-                let name = record.name.clone();
+                // A type two modules declare is `module.Name` inside; it prints as declared.
+                let name = record.name.rsplit('.').next().unwrap_or(&record.name).to_string();
                 let fields: Vec<(String, Type, bool)> = record.fields.iter().map(|f| (f.name.clone(), f.ty.clone(), f.hidden)).collect();
                 let (offsets, _) = self.record_layout(*id);
                 self.push_text(&mut b, sb, &format!("{name} {{"));

@@ -7,10 +7,26 @@ use crate::ast::*;
 
 pub fn module(m: &Module) -> String {
     let mut p = Printer::default();
+    for i in &m.imports {
+        p.out += &import(i);
+        p.out.push('\n');
+    }
     for item in &m.items {
         p.item(item);
     }
     p.out
+}
+
+/// One import line, as written canonically.
+pub fn import(i: &Import) -> String {
+    let alias = |a: &Option<Ident>| a.as_ref().map(|a| format!(" as {}", a.name)).unwrap_or_default();
+    match &i.names {
+        Some(names) => {
+            let names: Vec<String> = names.iter().map(|n| format!("{}{}", n.name.name, alias(&n.alias))).collect();
+            format!("from {} import {}", i.dotted(), names.join(", "))
+        }
+        None => format!("import {}{}", i.dotted(), alias(&i.alias)),
+    }
 }
 
 #[derive(Default)]

@@ -1,8 +1,9 @@
-//! `fitz check FILE…`: every problem in every file; exit 1 if any has errors.
+//! `fitz check FILE|DIR…`: every problem in every program (a file and what it imports, or a
+//! project directory); exit 1 if any has errors.
 
 use std::path::PathBuf;
 
-use super::{color, io_reason, plural};
+use super::{color, plural};
 
 pub fn check(files: &[PathBuf], json: bool) -> u8 {
     let mut any_errors = false;
@@ -10,26 +11,24 @@ pub fn check(files: &[PathBuf], json: bool) -> u8 {
     let mut items = Vec::new();
     let (mut errors, mut warnings) = (0, 0);
     for path in files {
-        let name = path.display().to_string();
-        let source = match std::fs::read_to_string(path) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: cannot read {name}: {}", io_reason(&e));
+        let project = match super::load_program(path, true) {
+            Ok(p) => p,
+            Err(_) => {
                 io_error = true;
                 continue;
             }
         };
-        let checked = fitz_compiler::check_source(&source);
+        let checked = fitz_compiler::check_project(&project);
         let d = &checked.diagnostics;
         errors += d.errors();
         warnings += d.warnings();
         any_errors |= d.has_errors();
         if json {
-            if let serde_json::Value::Array(list) = d.to_json(&name, &source) {
+            if let serde_json::Value::Array(list) = d.to_json_in(&project.sources) {
                 items.extend(list);
             }
         } else {
-            eprint!("{}", d.render(&name, &source, color()));
+            eprint!("{}", d.render_in(&project.sources, color()));
         }
     }
     if json {

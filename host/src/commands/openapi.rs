@@ -9,7 +9,7 @@ pub fn openapi(file: &Path) -> u8 {
         Ok(a) => a,
         Err(code) => return code,
     };
-    let name = file.file_name().map_or_else(|| "app".into(), |n| n.to_string_lossy().into_owned());
+    let name = super::app_path(file).file_name().map_or_else(|| "app".into(), |n| n.to_string_lossy().into_owned());
     super::stdout(&(crate::openapi::json(&artifact.manifest, &name) + "\n"));
     0
 }

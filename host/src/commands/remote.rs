@@ -94,7 +94,7 @@ pub fn deploy(file: &Path, to: Option<String>, name: Option<String>) -> u8 {
             Err(code) => return code,
         }
     };
-    let name = name.unwrap_or_else(|| file.file_stem().map_or_else(|| "app".into(), |s| s.to_string_lossy().into_owned()));
+    let name = name.unwrap_or_else(|| super::app_path(file).file_stem().map_or_else(|| "app".into(), |s| s.to_string_lossy().into_owned()));
     call(reqwest::Method::POST, &format!("{}/_fitz/apps/{name}", host_url(to)), Some((wasm, "application/wasm")))
 }
 

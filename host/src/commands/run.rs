@@ -12,6 +12,9 @@ pub fn run(file: &Path, opts: ServeOptions, args: &[String]) -> u8 {
         Ok(a) => a,
         Err(code) => return code,
     };
+    // A project's `.env` and database are in its directory, named after it.
+    let app = super::app_path(file);
+    let file = app.as_path();
     // Routes are served; so are `@cron` jobs, which need a host that stays up.
     if !artifact.manifest.routes.is_empty() || !artifact.manifest.crons.is_empty() {
         return super::serve::serve(artifact.wasm, file, opts);

@@ -23,8 +23,9 @@ pub const DEFAULT_PORT: u16 = 3000;
 pub struct ServeOptions {
     pub host: Option<IpAddr>,
     pub port: Option<u16>,
-    /// `fitz run --watch`: recompile the source on save and swap it in.
-    pub watch: bool,
+    /// `fitz run --watch`: the program (a file or a project directory) recompiled when one of
+    /// its files changes, and swapped in.
+    pub watch: Option<std::path::PathBuf>,
 }
 
 /// Instances the pool reserves: the concurrency of one host.
@@ -184,8 +185,8 @@ async fn serve_async(wasm: Vec<u8>, source: &Path, opts: ServeOptions, serving: 
     .map_err(|e| (1, e.to_string()))?;
     eprint!("{banner}");
     let scheduler = std::sync::Arc::new(std::sync::Mutex::new(running.served.clone().map(|s| crate::cron::start(s, crate::cron::CronLimits::single_app()))));
-    let watcher = match (&running.served, opts.watch) {
-        (Some(served), true) => Some(tokio::spawn(watch(source.to_path_buf(), served.clone(), db.clone(), scheduler.clone()))),
+    let watcher = match (&running.served, opts.watch.clone()) {
+        (Some(served), Some(program)) => Some(tokio::spawn(watch(program, source.to_path_buf(), served.clone(), db.clone(), scheduler.clone()))),
         _ => None,
     };
     let result = running.wait().await;
@@ -202,14 +203,16 @@ async fn serve_async(wasm: Vec<u8>, source: &Path, opts: ServeOptions, serving: 
     result.map_err(|e| (1, format!("the server stopped: {e}")))
 }
 
-fn modified(path: &Path) -> Option<std::time::SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+/// The newest modification time among `paths`: a change to any file of the program.
+fn modified(paths: &[std::path::PathBuf]) -> Option<std::time::SystemTime> {
+    paths.iter().filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok()).max()
 }
 
-/// `--watch`: polls the source; on a change, compiles it and swaps the new version in (the
-/// runtime and database stay). A compile error prints the diagnostics and keeps serving the
-/// version before it.
+/// `--watch`: polls the program's files; on a change, compiles it and swaps the new version in
+/// (the runtime and database stay). A compile error prints the diagnostics and keeps serving
+/// the version before it.
 async fn watch(
+    program: std::path::PathBuf,
     source: std::path::PathBuf,
     served: std::sync::Arc<crate::http::Served>,
     db: Database,
@@ -222,22 +225,35 @@ async fn watch(
             return;
         }
     };
-    let mut seen = modified(&source);
+    // The files of the program as last read (a new import adds its file), and `fitz.toml`.
+    let files_of = |p: &fitz_compiler::project::Project| {
+        let mut files = p.paths.clone();
+        if program.is_dir() {
+            files.push(program.join("fitz.toml"));
+        }
+        files
+    };
+    let mut files = match super::load_program(&program, false) {
+        Ok(p) => files_of(&p),
+        Err(_) => vec![program.clone()],
+    };
+    let mut seen = modified(&files);
     let mut version = served.app.load().version;
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        let now = modified(&source);
+        let now = modified(&files);
         if now == seen {
             continue;
         }
         seen = now;
-        let Ok(text) = std::fs::read_to_string(&source) else { continue };
-        let name = source.file_name().map_or_else(|| "app".into(), |n| n.to_string_lossy().into_owned());
-        let artifact = match fitz_compiler::compile(&text, &name) {
+        let Ok(project) = super::load_program(&program, false) else { continue };
+        files = files_of(&project);
+        seen = modified(&files);
+        let artifact = match fitz_compiler::compile_project(&project) {
             Ok(a) => a,
             Err(d) => {
-                eprint!("{}", d.render(&source.display().to_string(), &text, super::color()));
-                eprintln!("fitz: {} has errors; still serving version {version}", source.display());
+                eprint!("{}", d.render_in(&project.sources, super::color()));
+                eprintln!("fitz: {} has errors; still serving version {version}", program.display());
                 continue;
             }
         };
@@ -263,7 +279,7 @@ async fn watch(
                     }
                     *s = Some(crate::cron::start(served.clone(), crate::cron::CronLimits::single_app()));
                 }
-                eprintln!("fitz: reloaded {} (version {version})", source.display());
+                eprintln!("fitz: reloaded {} (version {version})", program.display());
             }
             Err(e) => eprintln!("error: {e}; still serving version {version}"),
         }

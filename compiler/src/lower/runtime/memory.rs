@@ -62,7 +62,8 @@ impl Lowerer<'_> {
         let prefix = self.string("error: ");
         let colon = self.string(":");
         let sep = self.string(": ");
-        let file = self.string(&self.source_name.clone());
+        let names = self.sources.names();
+        let files: Vec<crate::ir::DataId> = if names.is_empty() { vec![self.string(&self.source_name.clone())] } else { names.iter().map(|n| self.string(n)).collect() };
         // Appends [src, src + len) to the buffer, as much as fits (8 bytes stay free).
         let append = |b: &mut FnBuilder, src: &dyn Fn(&mut FnBuilder), len: &dyn Fn(&mut FnBuilder)| {
             len(b);
@@ -87,7 +88,19 @@ impl Lowerer<'_> {
             append(b, &|b| { b.get(p); }, &|b| { b.u32(end).get(p).i32_sub(); });
         };
         static_str(&mut b, prefix);
-        static_str(&mut b, file);
+        // The file is the line's bits above `FILE_SHIFT` (`Lowerer::line_col`).
+        let shift = crate::lower::FILE_SHIFT as i32;
+        if let [only] = files[..] {
+            static_str(&mut b, only);
+        } else {
+            for (k, f) in files.iter().enumerate() {
+                b.get(line).i32(shift).w(I::I32ShrU).i32(k as i32).i32_eq();
+                b.if_(None);
+                static_str(&mut b, *f);
+                b.end();
+            }
+        }
+        b.get(line).i32((1 << shift) - 1).w(I::I32And).set(line);
         // Line 0: a failure with no source position (running out of memory in the runtime).
         b.get(line);
         b.if_(None);

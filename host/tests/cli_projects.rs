@@ -1,0 +1,117 @@
+//! Programs of several files as a user runs them: `import` beside the file, `fitz.toml`
+//! projects with path dependencies, and every command taking a project directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fitz() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_fitz"));
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fitz-projects-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn write(dir: &Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("dirs");
+        std::fs::write(p, text).expect("write");
+    }
+}
+
+fn text(o: &Output) -> (Option<i32>, String, String) {
+    (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+/// A project `shop` with three modules of its own and a path dependency `greetings`.
+fn shop(name: &str) -> PathBuf {
+    let root = temp_dir(name);
+    write(&root, &[
+        ("greetings/fitz.toml", "[package]\nname = \"greetings\"\nversion = \"0.1.0\"\n\n[lib]\nentry = \"src/lib.fitz\"\n"),
+        ("greetings/src/lib.fitz", "fn hola(n: Str) -> Str => \"hola, {n}\"\n"),
+        ("shop/fitz.toml", "[package]\nname = \"shop\"\nversion = \"0.1.0\"\nedition = \"2026\"\n\n[bin]\nmain = \"src/main.fitz\"\n\n[dependencies]\ngreetings = { path = \"../greetings\" }\n"),
+        ("shop/src/models.fitz", "type User {\n    id: Int\n    name: Str\n}\n"),
+        ("shop/src/text/shout.fitz", "fn shout(s: Str) -> Str => s.upper()\nfn pick(xs: List<Int>, i: Int) -> Int {\n    return xs[i]\n}\n"),
+        ("shop/src/main.fitz", "from models import User\nimport text.shout as t\nfrom greetings import hola\n\nlet u = User { id: 1, name: \"ada\" }\nprint(t.shout(hola(u.name)))\nprint(t.pick([1, 2], 1))\n"),
+    ]);
+    root.join("shop")
+}
+
+#[test]
+fn a_project_directory_checks_builds_and_runs() {
+    let dir = shop("all");
+    let (code, _, err) = text(&fitz().arg("check").arg(&dir).output().expect("run"));
+    assert_eq!(code, Some(0), "{err}");
+    let (code, out, err) = text(&fitz().arg("run").arg(&dir).output().expect("run"));
+    assert_eq!((code, out.as_str()), (Some(0), "HOLA, ADA\n2\n"), "{err}");
+    // A file inside the project is read with the project's dependencies.
+    let (code, out, err) = text(&fitz().arg("run").arg(dir.join("src/main.fitz")).output().expect("run"));
+    assert_eq!((code, out.as_str()), (Some(0), "HOLA, ADA\n2\n"), "{err}");
+    // `fitz build DIR` writes the project's module, named after it; the manifest names every
+    // source, and the module runs as the sources do.
+    let (code, _, err) = text(&fitz().arg("build").arg(&dir).output().expect("run"));
+    assert_eq!(code, Some(0), "{err}");
+    let wasm = std::fs::read(dir.join("shop.wasm")).expect("shop.wasm in the project");
+    let manifest = guest_abi::manifest::Manifest::from_module(&wasm).expect("manifest");
+    assert_eq!(manifest.source, "src/main.fitz");
+    assert_eq!(manifest.sources.len(), 4, "{:?}", manifest.sources);
+    assert!(manifest.sources.contains(&"src/text/shout.fitz".to_string()), "{:?}", manifest.sources);
+    let (code, out, _) = text(&fitz().arg("run").arg(dir.join("shop.wasm")).output().expect("run"));
+    assert_eq!((code, out.as_str()), (Some(0), "HOLA, ADA\n2\n"));
+}
+
+#[test]
+fn problems_name_the_file_they_are_in() {
+    let dir = shop("errors");
+    write(&dir, &[("src/models.fitz", "type User {\n    id: Int\n    name: Str\n}\nlet BAD: Int = \"no\"\n")]);
+    let (code, _, err) = text(&fitz().arg("check").arg(&dir).output().expect("run"));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("--> src/models.fitz:5:16"), "{err}");
+    let json = fitz().args(["check", "--format", "json"]).arg(&dir).output().expect("run");
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(doc["diagnostics"][0]["file"], "src/models.fitz", "{doc}");
+    assert_eq!(doc["diagnostics"][0]["line"], 5, "{doc}");
+    // A runtime error in a module names the module's file and line.
+    let dir = shop("runtime");
+    write(&dir, &[("src/main.fitz", "import text.shout as t\nprint(t.pick([1, 2], 5))\n")]);
+    let (code, _, err) = text(&fitz().arg("run").arg(&dir).output().expect("run"));
+    assert_eq!(code, Some(1));
+    assert_eq!(err.trim(), "error: src/text/shout.fitz:3:15: index out of range", "{err}");
+}
+
+#[test]
+fn a_cycle_and_a_missing_module_are_refused_clearly() {
+    let dir = temp_dir("cycle");
+    write(&dir, &[("main.fitz", "import a\nprint(a.f())\n"), ("a.fitz", "from b import g\nfn f() -> Int => g()\n"), ("b.fitz", "from a import f\nfn g() -> Int => 1\n")]);
+    let (code, _, err) = text(&fitz().arg("check").arg(dir.join("main.fitz")).output().expect("run"));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("error[import-cycle]: import cycle: a → b → a"), "{err}");
+    assert!(err.contains("b.fitz:1:1"), "{err}");
+    write(&dir, &[("main.fitz", "import util.missing\nprint(1)\n")]);
+    let (code, _, err) = text(&fitz().arg("run").arg(dir.join("main.fitz")).output().expect("run"));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no module `util.missing`") && err.contains("util/missing.fitz"), "{err}");
+}
+
+#[test]
+fn fitz_toml_mistakes_are_reported() {
+    let root = temp_dir("toml");
+    write(&root, &[("p/fitz.toml", "[package]\nname = \"p\"\n\n[dependencies]\nremote = { git = \"https://example.com/x\" }\n"), ("p/src/main.fitz", "print(1)\n")]);
+    let (code, _, err) = text(&fitz().arg("check").arg(root.join("p")).output().expect("run"));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("dependency `remote` is a git dependency"), "{err}");
+    write(&root, &[("q/fitz.toml", "[package\nname = 1\n"), ("q/src/main.fitz", "print(1)\n")]);
+    let (code, _, err) = text(&fitz().arg("build").arg(root.join("q")).output().expect("run"));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("fitz.toml"), "{err}");
+    write(&root, &[("r/fitz.toml", "[package]\nname = \"r\"\n")]);
+    let (code, _, err) = text(&fitz().arg("run").arg(root.join("r")).output().expect("run"));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("names no program"), "{err}");
+}
