@@ -85,6 +85,9 @@ impl Layout {
     /// found above it).
     pub fn find(path: &Path) -> Result<Layout, String> {
         if path.is_dir() {
+            if !path.join("fitz.toml").is_file() {
+                return Err(format!("`{}` is not a project: it has no `fitz.toml` (give a `.fitz` file, or a directory with one)", path.display()));
+            }
             let m = ProjectManifest::read(&path.join("fitz.toml"))?;
             return m.layout(path, None);
         }

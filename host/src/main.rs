@@ -120,8 +120,9 @@ impl Listen {
 enum Command {
     /// Check programs and report every problem; exit 1 if any has errors.
     Check {
-        /// `.fitz` files (each with the modules it imports) or project directories (`fitz.toml`).
-        #[arg(required = true)]
+        /// `.fitz` files (each with the modules it imports) or project directories (`fitz.toml`);
+        /// the project in the current directory by default.
+        #[arg(default_value = ".")]
         files: Vec<PathBuf>,
         /// `json` prints one machine-readable document for editors and CI.
         #[arg(long, value_enum, default_value = "text")]
@@ -129,7 +130,8 @@ enum Command {
     },
     /// Compile a program to a WebAssembly module.
     Build {
-        /// A `.fitz` file or a project directory (`fitz.toml`).
+        /// A `.fitz` file or a project directory (`fitz.toml`; the current one by default).
+        #[arg(default_value = ".")]
         file: PathBuf,
         #[arg(long, value_enum, default_value = "wasm")]
         target: Target,
@@ -192,7 +194,9 @@ enum Command {
     Openapi { file: PathBuf },
     /// Compile and run a program; an app with routes is served over HTTP.
     Run {
-        /// A `.fitz` file, a project directory (`fitz.toml`), or a built `.wasm`.
+        /// A `.fitz` file, a project directory (`fitz.toml`; the current one by default), or a
+        /// built `.wasm`.
+        #[arg(default_value = ".")]
         file: PathBuf,
         #[command(flatten)]
         listen: Listen,

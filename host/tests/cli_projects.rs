@@ -50,6 +50,12 @@ fn a_project_directory_checks_builds_and_runs() {
     assert_eq!(code, Some(0), "{err}");
     let (code, out, err) = text(&fitz().arg("run").arg(&dir).output().expect("run"));
     assert_eq!((code, out.as_str()), (Some(0), "HOLA, ADA\n2\n"), "{err}");
+    // In the project's directory, the commands need no path (as upstream's `fitz run`).
+    let (code, out, err) = text(&fitz().current_dir(&dir).arg("run").output().expect("run"));
+    assert_eq!((code, out.as_str()), (Some(0), "HOLA, ADA\n2\n"), "{err}");
+    let (code, _, err) = text(&fitz().current_dir(dir.join("src")).arg("check").output().expect("run"));
+    assert_eq!(code, Some(2), "src/ is not a project: {err}");
+    assert!(err.contains("has no `fitz.toml`"), "{err}");
     // A file inside the project is read with the project's dependencies.
     let (code, out, err) = text(&fitz().arg("run").arg(dir.join("src/main.fitz")).output().expect("run"));
     assert_eq!((code, out.as_str()), (Some(0), "HOLA, ADA\n2\n"), "{err}");
