@@ -6,7 +6,7 @@ mod auth;
 mod builtins;
 mod cron;
 mod dates;
-mod decorators;
+pub(crate) mod decorators;
 mod expr;
 mod flow;
 mod infer;

@@ -491,7 +491,7 @@ impl Messages<'_> {
                 format!("handler parameter `{name}: {}` gets no value", TypeDisplay::new(ty, self.records)),
             )
             .primary(span, "not in the path, not in the query, and not of an injected type")
-            .note("parameters come from `{name}` in the path, `?name={name}` in the query, the JSON body (one record type), `DbConn`, `headers: Map<Str, Str>` or the authenticated user")
+            .note("parameters come from `{name}` in the path, `?name={name}` in the query, the JSON body (one record type), `DbConn`, `headers: Map<Str, Str>`, `@header(name=…)`, `@cookie(name=…)` or the authenticated user")
             .help(format!("add `{{{name}}}` to the path, or `?{name}={{{name}}}` for a query parameter")),
             PathParamType { name, ty, .. } => Diagnostic::error(
                 "path-parameter-type",
@@ -503,6 +503,21 @@ impl Messages<'_> {
                 format!("query parameter `{name}` has type {}", self.t(ty)),
             )
             .primary(span, "query parameters are `Int`, `Float`, `Bool`, `Str`, `Date`, `DateTime` or `Uuid`, optionally nullable"),
+            CarriedParamType { carrier, name, ty, .. } => Diagnostic::error(
+                "carried-parameter-type",
+                format!("{carrier} parameter `{name}` has type {}", self.t(ty)),
+            )
+            .primary(span, format!("a {carrier} is text: `Str`, or `Str?` when it may be absent"))
+            .help("parse it in the handler (`.to_int()`, …)"),
+            CarriedParamMissing { carrier, param, fn_name, .. } => Diagnostic::error(
+                "unbound-carried-parameter",
+                format!("`@{carrier}` binds `{param}`, but `{fn_name}` has no parameter `{param}`"),
+            )
+            .primary(span, format!("binds `{param}`"))
+            .help(format!("add a parameter `{param}: Str` (or `Str?`), or name another with `into=\"…\"`")),
+            CarriedOffRoute { carrier, .. } => Diagnostic::error("carried-off-route", format!("`@{carrier}` binds a parameter of a route handler"))
+                .primary(span, "this function has no `@get`, `@post`, … route")
+                .help("put it on a handler, with the route decorator"),
             TwoBodies { first, .. } => Diagnostic::error("two-bodies", "a handler can take only one request body")
                 .primary(span, "second record parameter")
                 .secondary(*first, "the body is already bound here"),

@@ -144,6 +144,8 @@ pub enum Binding {
     Db,
     Headers,
     User,
+    /// `@header(name=…)` / `@cookie(name=…)`: `name` is the header (lower case) or cookie.
+    Carried { carrier: crate::check::decorators::Carrier, name: String, optional: bool },
 }
 
 #[derive(Clone, Debug)]

@@ -106,6 +106,11 @@ pub enum Param {
     Db { name: String },
     Headers { name: String },
     User { name: String, #[serde(rename = "type")] ty: ValueType },
+    /// `@header(name=…)`: the request header `header` (lower case), a `Str`, or a `Str?`
+    /// (null when absent; for a `Str`, absent is a 400).
+    Header { name: String, header: String, #[serde(rename = "type")] ty: ValueType },
+    /// `@cookie(name=…)`: the request cookie `cookie`, as `Header`.
+    Cookie { name: String, cookie: String, #[serde(rename = "type")] ty: ValueType },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -247,7 +247,7 @@ async fn app_request(app: &Arc<AppVersion>, permits: Option<&Arc<tokio::sync::Se
         },
         None => None,
     };
-    let args = bind::bind(route, &path_params, query.as_deref(), body);
+    let args = bind::bind(route, &path_params, query.as_deref(), &headers, body);
     let result = invoke::call(app, Call { route: index, args, headers }).await;
     let (mut res, result) = match result {
         Ok(Reply { status, body: Payload::Json(body) }) => (json_response(status, &body), Ok(())),

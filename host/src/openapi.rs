@@ -147,6 +147,12 @@ fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
                     RequestBodyBuilder::new().required(Some(Required::True)).content("application/json", json_content(schema(records, ty))).build(),
                 ));
             }
+            Param::Header { header: name, ty, .. } | Param::Cookie { cookie: name, ty, .. } => {
+                binds = true;
+                let place = if matches!(p, Param::Header { .. }) { ParameterIn::Header } else { ParameterIn::Cookie };
+                let required = if matches!(ty, ValueType::Nullable { .. }) { Required::False } else { Required::True };
+                op = op.parameter(ParameterBuilder::new().name(name).parameter_in(place).required(required).schema(Some(schema(records, &ValueType::Str))));
+            }
             Param::Db { .. } | Param::Headers { .. } | Param::User { .. } => {}
         }
     }

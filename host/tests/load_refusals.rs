@@ -97,3 +97,17 @@ async fn runtime_refusals_name_the_problem() {
     let e = fitz_host::runtime::validate::check_imports(&module).expect_err("refused");
     assert_eq!(e, "the module imports `env.system`, which the host does not provide");
 }
+
+#[test]
+fn a_header_parameter_is_text_whatever_the_manifest_says() {
+    // A hand-edited manifest may claim a header arrives as a record; the host would then write
+    // request text where the guest reads a pointer. It is refused before anything runs.
+    let source = "@header(name=\"X-Key\")\n@get(\"/k\")\nfn k(x_key: Str) -> Str => x_key\n";
+    let a = fitz_compiler::compile(source, "k.fitz").expect("compiles");
+    assert!(validate_bytes(&a.wasm).is_ok());
+    let mut forged = a.manifest.clone();
+    let guest_abi::manifest::Param::Header { ty, .. } = &mut forged.routes[0].params[0] else { panic!("a header parameter") };
+    *ty = guest_abi::types::ValueType::Int;
+    let e = validate_bytes(&with_manifest(&a.wasm, &forged)).expect_err("refused");
+    assert!(e.to_string().contains("a header or cookie parameter is `Str` or `Str?`"), "{e}");
+}

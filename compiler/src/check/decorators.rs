@@ -20,6 +20,36 @@ pub struct FnDecorators {
     pub command: Option<(String, Span)>,
     /// `@roles("admin > editor > viewer", …)` on the auth provider: its chains.
     pub roles: Vec<(String, Span)>,
+    /// `@header(name="X-Api-Key")` and `@cookie(name="session")`: a request header or cookie
+    /// bound to a handler parameter.
+    pub carried: Vec<Carried>,
+}
+
+/// Where a `@header` or `@cookie` parameter comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Carrier {
+    Header,
+    Cookie,
+}
+
+impl Carrier {
+    pub fn word(self) -> &'static str {
+        match self {
+            Carrier::Header => "header",
+            Carrier::Cookie => "cookie",
+        }
+    }
+}
+
+/// `@header(name="X-Trace-Id")` (parameter `x_trace_id`) or `…, into="trace"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Carried {
+    pub carrier: Carrier,
+    /// The header's name in lower case (HTTP's are case-insensitive), or the cookie's as
+    /// written.
+    pub name: String,
+    pub param: String,
+    pub span: Span,
 }
 
 /// `@server(port, host)`: where `fitz run` listens unless told otherwise.
@@ -62,12 +92,12 @@ pub struct FieldDecorators {
 }
 
 const FN_DECORATORS: &[&str] =
-    &["get", "post", "put", "patch", "delete", "authenticated", "admin", "requires", "auth_provider", "cron", "server", "command", "roles"];
+    &["get", "post", "put", "patch", "delete", "authenticated", "admin", "requires", "auth_provider", "cron", "server", "command", "roles", "header", "cookie"];
 const TYPE_DECORATORS: &[&str] = &["table"];
 const FIELD_DECORATORS: &[&str] = &["primary", "hidden"];
 /// Upstream decorators this compiler does not implement yet (LANGUAGE.md, Tier C).
 const LATER: &[&str] = &[
-    "middleware", "header", "cookie", "background", "every", "ws", "test",
+    "middleware", "background", "every", "ws", "test",
     "trace", "metric", "flag", "healthz", "readyz", "rpc", "column", "belongs_to", "has_many",
     "has_one", "index", "unique", "db_default", "check_constraint", "renamed_from",
 ];
@@ -346,6 +376,31 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
                     }
                     _ => problems.push(Problem::DecoratorArgs { name: "command".into(), expected: "a command name (a string literal without spaces) and an optional `desc`", span: d.span }),
                 }
+            }
+            "header" | "cookie" => {
+                let carrier = if d.name.name == "header" { Carrier::Header } else { Carrier::Cookie };
+                let mut values = keyed(d, &[("name", "Str"), ("into", "Str")], problems).into_iter();
+                let (name, into) = (values.next().flatten(), values.next().flatten());
+                // RFC 9110's token characters: what a header or cookie name may be.
+                let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+                let Some((Literal::Str(name), _)) = name.filter(|(l, _)| matches!(l, Literal::Str(n) if token(n))) else {
+                    problems.push(Problem::DecoratorArgs {
+                        name: carrier.word().into(),
+                        expected: "`name=\"…\"` (a header or cookie name: letters, digits and `-_.!#$%&'*+^`|~`) and an optional `into=\"param\"`",
+                        span: d.span,
+                    });
+                    continue;
+                };
+                let param = match into {
+                    Some((Literal::Str(p), _)) => p,
+                    _ => name.to_ascii_lowercase().replace(['-', '.'], "_"),
+                };
+                let name = if carrier == Carrier::Header { name.to_ascii_lowercase() } else { name };
+                if let Some(first) = out.carried.iter().find(|c| c.param == param) {
+                    problems.push(Problem::Duplicate { what: "binding of parameter", name: param.clone(), span: d.span, first: first.span });
+                    continue;
+                }
+                out.carried.push(Carried { carrier, name, param, span: d.span });
             }
             "server" => {
                 if let Some(first) = &out.server {

@@ -159,6 +159,12 @@ pub enum Problem {
     ParamUnbound { name: String, ty: Type, span: Span },
     PathParamType { name: String, ty: Type, span: Span },
     QueryParamType { name: String, ty: Type, span: Span },
+    /// A `@header`/`@cookie` parameter that is not `Str` or `Str?`.
+    CarriedParamType { carrier: &'static str, name: String, ty: Type, span: Span },
+    /// A `@header`/`@cookie` naming a parameter the handler does not have.
+    CarriedParamMissing { carrier: &'static str, param: String, fn_name: String, span: Span },
+    /// `@header`/`@cookie` on a function that is not a route handler.
+    CarriedOffRoute { carrier: &'static str, span: Span },
     TwoBodies { span: Span, first: Span },
     DuplicateRoute { method: &'static str, path: String, span: Span, first: Span },
     BodyOnGet { method: &'static str, span: Span },
@@ -298,6 +304,9 @@ impl Problem {
             | ParamUnbound { span, .. }
             | PathParamType { span, .. }
             | QueryParamType { span, .. }
+            | CarriedParamType { span, .. }
+            | CarriedParamMissing { span, .. }
+            | CarriedOffRoute { span, .. }
             | TwoBodies { span, .. }
             | DuplicateRoute { span, .. }
             | BodyOnGet { span, .. }

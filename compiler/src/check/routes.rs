@@ -88,7 +88,12 @@ impl Checker {
         let mut routes = Vec::new();
         let mut seen: HashMap<(Method, String), Span> = HashMap::new();
         for (i, f) in fns.iter().enumerate() {
-            let Some(r) = self.fns[i].decorators.route.clone() else { continue };
+            let Some(r) = self.fns[i].decorators.route.clone() else {
+                for c in self.fns[i].decorators.carried.clone() {
+                    self.report(Problem::CarriedOffRoute { carrier: c.carrier.word(), span: c.span });
+                }
+                continue;
+            };
             let template = match parse_template(&r.template) {
                 Ok(t) => t,
                 Err(problem) => {
@@ -118,7 +123,13 @@ impl Checker {
                 }
                 let ty = self.unifier.resolve(&self.fns[i].params[j].ty);
                 let name = &p.name.name;
-                let binding = if template.path_params.contains(name) {
+                let carried = decorators.carried.iter().find(|c| c.param == *name);
+                let binding = if let Some(c) = carried {
+                    if !matches!(&ty, Type::Str | Type::Error) && ty != Type::Nullable(Box::new(Type::Str)) {
+                        self.report(Problem::CarriedParamType { carrier: c.carrier.word(), name: name.clone(), ty: ty.clone(), span: p.span });
+                    }
+                    Binding::Carried { carrier: c.carrier, name: c.name.clone(), optional: matches!(ty, Type::Nullable(_)) }
+                } else if template.path_params.contains(name) {
                     if !scalar(&ty) {
                         self.report(Problem::PathParamType { name: name.clone(), ty: ty.clone(), span: p.span });
                     }
@@ -169,6 +180,11 @@ impl Checker {
                     Binding::Body
                 };
                 bindings.push(binding);
+            }
+            for c in &decorators.carried {
+                if !f.params.iter().any(|p| p.name.name == c.param) {
+                    self.report(Problem::CarriedParamMissing { carrier: c.carrier.word(), param: c.param.clone(), fn_name: f.name.name.clone(), span: c.span });
+                }
             }
             for name in template.path_params.iter().chain(&template.query_params) {
                 if !f.params.iter().any(|p| p.name.name == *name) {

@@ -5,6 +5,7 @@ use guest_abi::manifest as m;
 use guest_abi::types::{FieldType, RecordType, ValueType};
 
 use super::{FnState, Lowerer};
+use crate::check::decorators::Carrier;
 use crate::tast::{Binding, RouteAuth, TExpr};
 use crate::types::{RecordId, Type};
 
@@ -98,6 +99,8 @@ impl Lowerer<'_> {
                             Binding::Db => m::Param::Db { name },
                             Binding::Headers => m::Param::Headers { name },
                             Binding::User => m::Param::User { name, ty },
+                            Binding::Carried { carrier: Carrier::Header, name: header, .. } => m::Param::Header { name, header: header.clone(), ty },
+                            Binding::Carried { carrier: Carrier::Cookie, name: cookie, .. } => m::Param::Cookie { name, cookie: cookie.clone(), ty },
                         }
                     })
                     .collect();

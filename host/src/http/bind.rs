@@ -80,8 +80,33 @@ pub enum BodyInput {
     None,
 }
 
+/// The request's cookies (`Cookie: a=1; b=2`, over any number of `Cookie` headers, which
+/// `headers` joined with `, `: RFC 6265 keeps `,` out of cookie values). Quotes around a value
+/// are taken off; a pair without `=` is not a cookie.
+pub fn cookies(headers: &[(String, String)]) -> Vec<(String, String)> {
+    let Some((_, raw)) = headers.iter().find(|(k, _)| k == "cookie") else { return vec![] };
+    raw.split([';', ','])
+        .filter_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            let v = v.trim();
+            let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
+            (!k.trim().is_empty()).then(|| (k.trim().to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+/// A `@header`/`@cookie` parameter: its text, null when absent and allowed to be, else a 400.
+fn carried(what: &str, name: &str, ty: &ValueType, found: Option<&String>) -> Arg {
+    match found {
+        Some(v) => Arg::Value(Value::Str(v.clone())),
+        None if matches!(ty, ValueType::Nullable { .. }) => Arg::Value(Value::Null),
+        None => invalid(format!("{what} '{name}': required")),
+    }
+}
+
 /// Binds every parameter of `route` except the body's content, which `body` carries.
-pub fn bind(route: &Route, path_params: &[(String, String)], query: Option<&str>, body: BodyInput) -> Vec<Arg> {
+pub fn bind(route: &Route, path_params: &[(String, String)], query: Option<&str>, headers: &[(String, String)], body: BodyInput) -> Vec<Arg> {
+    let cookies = if route.params.iter().any(|p| matches!(p, Param::Cookie { .. })) { cookies(headers) } else { vec![] };
     let query: Vec<(String, String)> = query.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
     let mut body = Some(body);
     route
@@ -115,6 +140,9 @@ pub fn bind(route: &Route, path_params: &[(String, String)], query: Option<&str>
                 Some(BodyInput::Refused { status, message }) => Arg::Invalid { status, message },
                 _ => invalid("request body: missing".into()),
             },
+            Param::Header { header, ty, .. } => carried("header", header, ty, headers.iter().find(|(k, _)| k == header).map(|(_, v)| v)),
+            // The first of a name, as browsers send the most specific first.
+            Param::Cookie { cookie, ty, .. } => carried("cookie", cookie, ty, cookies.iter().find(|(k, _)| k == cookie).map(|(_, v)| v)),
             Param::Db { .. } | Param::Headers { .. } | Param::User { .. } => Arg::Injected,
         })
         .collect()

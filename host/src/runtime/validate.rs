@@ -78,6 +78,13 @@ fn check_manifest(m: &Manifest) -> Result<(), String> {
         for p in &r.params {
             match p {
                 Param::Path { ty, .. } | Param::Query { ty, .. } | Param::Body { ty, .. } | Param::User { ty, .. } => check(ty)?,
+                // Text, or text that may be absent: nothing else is read from a header.
+                Param::Header { ty, .. } | Param::Cookie { ty, .. } => {
+                    let str_ty = ValueType::Str;
+                    if *ty != str_ty && *ty != (ValueType::Nullable { inner: Box::new(str_ty) }) {
+                        return Err(format!("a header or cookie parameter is `Str` or `Str?`, not {ty:?}"));
+                    }
+                }
                 Param::Db { .. } | Param::Headers { .. } => {}
             }
         }
@@ -165,7 +172,7 @@ pub fn check_module(module: &Module, manifest: &Manifest) -> Result<(), LoadErro
             .params
             .iter()
             .map(|p| match p {
-                Param::Path { ty, .. } | Param::Query { ty, .. } | Param::Body { ty, .. } | Param::User { ty, .. } => val(slot_kind(ty)),
+                Param::Path { ty, .. } | Param::Query { ty, .. } | Param::Body { ty, .. } | Param::User { ty, .. } | Param::Header { ty, .. } | Param::Cookie { ty, .. } => val(slot_kind(ty)),
                 Param::Db { .. } | Param::Headers { .. } => ValType::I32,
             })
             .collect();
