@@ -9,6 +9,7 @@ pub mod imports;
 pub mod layout;
 pub mod manifest;
 pub mod query;
+pub mod response;
 pub mod types;
 pub mod value;
 

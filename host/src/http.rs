@@ -2,6 +2,7 @@
 //! app version (so a version can be swapped without rebuilding the router), binds the request,
 //! runs it in a sandbox and writes the JSON answer. Every error answer is `{"error": "…"}`.
 
+pub mod answer;
 pub mod bind;
 pub mod docs;
 pub mod routes;
@@ -109,6 +110,19 @@ fn json_text_response(status: u16, bytes: Vec<u8>) -> Response {
     let mut res = Response::new(Body::from(bytes));
     *res.status_mut() = status;
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
+}
+
+/// A handler's `Response`, already checked (`answer`).
+fn raw_response(raw: answer::Raw) -> Response {
+    let status = StatusCode::from_u16(raw.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    // 204 and 304 have no body, whatever the handler wrote.
+    let body = if matches!(raw.status, 204 | 304) { Vec::new() } else { raw.body };
+    let mut res = Response::new(Body::from(body));
+    *res.status_mut() = status;
+    for (name, value) in raw.headers {
+        res.headers_mut().append(name, value);
+    }
     res
 }
 
@@ -252,6 +266,7 @@ async fn app_request(app: &Arc<AppVersion>, permits: Option<&Arc<tokio::sync::Se
     let (mut res, result) = match result {
         Ok(Reply { status, body: Payload::Json(body) }) => (json_response(status, &body), Ok(())),
         Ok(Reply { status, body: Payload::Text(text) }) => (json_text_response(status, text), Ok(())),
+        Ok(Reply { body: Payload::Raw(raw), .. }) => (raw_response(raw), Ok(())),
         Err(Fault::Timeout) => (error(503, "request timed out"), Err(Fault::Timeout)),
         Err(Fault::Busy) => (error(503, "server busy, try again"), Err(Fault::Busy)),
         Err(Fault::Failed(cause)) => (error(500, "internal error"), Err(Fault::Failed(cause))),

@@ -162,7 +162,11 @@ fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
         other => (other, false),
     };
     let mut responses: BTreeMap<u16, (String, Vec<RefOr<Schema>>)> = BTreeMap::new();
-    responses.insert(200, ("success".into(), vec![schema(records, ok)]));
+    // A `Response` says its own status, content type and headers when it runs.
+    let raw = guest_abi::response::is_response(records, ok);
+    if !raw {
+        responses.insert(200, ("success".into(), vec![schema(records, ok)]));
+    }
     for r in &route.responses {
         let entry = responses.entry(r.status).or_insert_with(|| (format!("declared by `{}`", route.handler), Vec::new()));
         let s = schema(records, &r.ty);
@@ -202,6 +206,10 @@ fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
             _ => RefOr::T(Schema::OneOf(schemas.into_iter().fold(OneOfBuilder::new(), |b, s| b.item(s)).build())),
         };
         op = op.response(status.to_string(), ResponseBuilder::new().description(description).content("application/json", json_content(s)).build());
+    }
+    if raw {
+        let text: RefOr<Schema> = RefOr::T(Schema::Object(typed(Type::String).build()));
+        op = op.response("default", ResponseBuilder::new().description(format!("the `Response` `{}` builds: its status, content type, headers and cookies", route.handler)).content("*/*", json_content(text)).build());
     }
     op.build()
 }

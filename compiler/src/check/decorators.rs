@@ -391,9 +391,12 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
                     });
                     continue;
                 };
-                let param = match into {
-                    Some((Literal::Str(p), _)) => p,
-                    _ => name.to_ascii_lowercase().replace(['-', '.'], "_"),
+                // As upstream: a header's parameter is its name in lower case with `-` as `_`;
+                // a cookie's is its name as written (cookie names are case-sensitive).
+                let param = match (into, carrier) {
+                    (Some((Literal::Str(p), _)), _) => p,
+                    (_, Carrier::Header) => name.to_ascii_lowercase().replace('-', "_"),
+                    (_, Carrier::Cookie) => name.clone(),
                 };
                 let name = if carrier == Carrier::Header { name.to_ascii_lowercase() } else { name };
                 if let Some(first) = out.carried.iter().find(|c| c.param == param) {

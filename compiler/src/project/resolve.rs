@@ -44,6 +44,8 @@ pub(super) fn resolve(units: &[Unit], order: &[usize], entry: usize) -> (Module,
     }
     let mut problems = Vec::new();
     let mut merged = Module::default();
+    // Names no module declares that a file uses (built-in types among them), with a use.
+    let mut used: HashMap<String, crate::span::Span> = HashMap::new();
     for &u in order {
         let unit = &units[u];
         let mut seen: HashMap<String, Seen> = HashMap::new();
@@ -84,14 +86,35 @@ pub(super) fn resolve(units: &[Unit], order: &[usize], entry: usize) -> (Module,
                 }
             }
         }
-        let mut r = Rewriter { units, seen: &seen, owners: &owners, unit: u, canonical: &canonical, scopes: vec![], problems: &mut problems };
+        let mut r = Rewriter { units, seen: &seen, owners: &owners, unit: u, canonical: &canonical, scopes: vec![], problems: &mut problems, used: &mut used };
         for item in &unit.module.items {
             let mut item = item.clone();
             r.item(&mut item);
             merged.items.push(item);
         }
     }
+    builtin_types(&mut merged, &used, &owners, &mut problems);
     (merged, problems)
+}
+
+/// `Response` and `Cookie` (`guest_abi::response`), declared for a program that uses them
+/// and does not declare them itself: their spans are the first use's.
+fn builtin_types(merged: &mut Module, used: &HashMap<String, crate::span::Span>, owners: &HashMap<&str, Vec<usize>>, problems: &mut Vec<Diagnostic>) {
+    let Some(at) = ["Response", "Cookie"].iter().filter(|n| !owners.contains_key(**n)).find_map(|n| used.get(*n)).copied() else { return };
+    if let Some(taken) = ["Response", "Cookie"].iter().find(|n| owners.contains_key(**n)) {
+        problems.push(
+            Diagnostic::error("builtin-type-taken", format!("this program declares its own `{taken}`, which the built-in `Response` needs"))
+                .primary(at, "the built-in `Response` and `Cookie` are used here")
+                .help(format!("rename your `{taken}` type")),
+        );
+        return;
+    }
+    let (mut builtin, errors) = crate::syntax::parse_module(guest_abi::response::SOURCE);
+    debug_assert!(errors.is_empty(), "{errors:?}");
+    crate::syntax::respan::module(&mut builtin, &|_| at);
+    let mut items = builtin.items;
+    items.append(&mut merged.items);
+    merged.items = items;
 }
 
 /// The names a module declares at its top level: functions, types, and what its top-level
@@ -139,6 +162,7 @@ struct Rewriter<'a> {
     /// Local names, innermost scope last; empty at the top level of the file.
     scopes: Vec<HashSet<String>>,
     problems: &'a mut Vec<Diagnostic>,
+    used: &'a mut HashMap<String, crate::span::Span>,
 }
 
 impl Rewriter<'_> {
@@ -176,6 +200,7 @@ impl Rewriter<'_> {
                 None
             }
             None => {
+                self.used.entry(name.to_string()).or_insert(span);
                 let elsewhere: Vec<&str> =
                     self.owners.get(name).into_iter().flatten().filter(|u| **u != self.unit).map(|u| self.units[*u].dotted.as_str()).collect();
                 if let Some(m) = elsewhere.first() {
@@ -272,8 +297,11 @@ impl Rewriter<'_> {
     fn ty(&mut self, t: &mut TypeExpr) {
         match &mut t.kind {
             TypeExprKind::Named { name, args } => {
-                if let Some(Seen::Global(c)) = self.seen.get(&name.name) {
-                    name.name = c.clone();
+                match self.seen.get(&name.name) {
+                    Some(Seen::Global(c)) => name.name = c.clone(),
+                    _ => {
+                        self.used.entry(name.name.clone()).or_insert(name.span);
+                    }
                 }
                 args.iter_mut().for_each(|a| self.ty(a));
             }

@@ -55,6 +55,8 @@ pub struct Reply {
 pub enum Payload {
     Json(Json),
     Text(Vec<u8>),
+    /// A handler's `Response`: status, headers and body as it said, checked.
+    Raw(crate::http::answer::Raw),
 }
 
 impl Payload {
@@ -62,6 +64,7 @@ impl Payload {
         match self {
             Payload::Json(j) => serde_json::to_vec(&j).unwrap_or_else(|_| b"null".to_vec()),
             Payload::Text(t) => t,
+            Payload::Raw(r) => r.body,
         }
     }
 
@@ -69,6 +72,7 @@ impl Payload {
         match self {
             Payload::Json(j) => j,
             Payload::Text(t) => serde_json::from_slice(&t).unwrap_or(Json::Null),
+            Payload::Raw(r) => Json::String(String::from_utf8_lossy(&r.body).into_owned()),
         }
     }
 }
@@ -82,8 +86,14 @@ impl Reply {
         Reply { status, body: Payload::Json(body) }
     }
 
-    /// A guest value of type `ty`, as JSON text of at most `cap` bytes.
+    /// A guest value of type `ty`, as JSON text of at most `cap` bytes; a `Response` as the
+    /// answer it describes.
     fn value(status: u16, records: &[RecordType], ty: &ValueType, v: &Value, cap: usize) -> wasmtime::Result<Reply> {
+        if guest_abi::response::is_response(records, ty) {
+            let r = guest_abi::response::read(v).ok_or_else(|| wasmtime::format_err!("a Response value of the wrong shape"))?;
+            let raw = crate::http::answer::from_response(r, cap).map_err(|why| wasmtime::format_err!("the handler's Response cannot be sent: {why}"))?;
+            return Ok(Reply { status: raw.status, body: Payload::Raw(raw) });
+        }
         let text = to_json_bytes_within(records, ty, v, cap).ok_or_else(|| wasmtime::format_err!("the answer is larger than {cap} bytes"))?;
         Ok(Reply { status, body: Payload::Text(text) })
     }

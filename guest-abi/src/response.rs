@@ -1,0 +1,128 @@
+//! The built-in `Response` and `Cookie` types (upstream's): a handler that returns a
+//! `Response` answers with its status, content type, headers, cookies and text body instead of
+//! JSON. The compiler declares them (`SOURCE`) in a program that names them; the host knows a
+//! `Response` by its record's name and exact shape, checked here, so a module cannot make the
+//! host read any other record as one.
+
+use crate::types::{RecordType, ValueType};
+use crate::value::Value;
+
+/// The declarations, in Fitz.
+pub const SOURCE: &str = r#"type Cookie {
+    name: Str
+    value: Str
+    path: Str = "/"
+    domain: Str? = null
+    max_age: Int? = null
+    http_only: Bool = true
+    secure: Bool = false
+    same_site: Str = "Lax"
+}
+
+type Response {
+    status: Int = 200
+    content_type: Str = "text/plain; charset=utf-8"
+    headers: Map<Str, Str> = {}
+    body: Str = ""
+    cookies: List<Cookie> = []
+}
+"#;
+
+/// A `Cookie` to set, as the handler wrote it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cookie {
+    pub name: String,
+    pub value: String,
+    pub path: String,
+    pub domain: Option<String>,
+    pub max_age: Option<i64>,
+    pub http_only: bool,
+    pub secure: bool,
+    pub same_site: String,
+}
+
+/// A `Response` value, as the handler wrote it (not yet checked as HTTP).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Response {
+    pub status: i64,
+    pub content_type: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub cookies: Vec<Cookie>,
+}
+
+fn str_ty() -> ValueType {
+    ValueType::Str
+}
+
+fn opt(t: ValueType) -> ValueType {
+    ValueType::Nullable { inner: Box::new(t) }
+}
+
+fn is_cookie(records: &[RecordType], id: u32) -> bool {
+    let Some(r) = records.get(id as usize) else { return false };
+    let want = [
+        ("name", str_ty()),
+        ("value", str_ty()),
+        ("path", str_ty()),
+        ("domain", opt(str_ty())),
+        ("max_age", opt(ValueType::Int)),
+        ("http_only", ValueType::Bool),
+        ("secure", ValueType::Bool),
+        ("same_site", str_ty()),
+    ];
+    r.name == "Cookie" && r.fields.len() == want.len() && r.fields.iter().zip(&want).all(|(f, (n, t))| f.name == *n && f.ty == *t)
+}
+
+/// Whether `ty` is the built-in `Response` of `records`.
+pub fn is_response(records: &[RecordType], ty: &ValueType) -> bool {
+    let ValueType::Record { id } = ty else { return false };
+    let Some(r) = records.get(*id as usize) else { return false };
+    let [status, content_type, headers, body, cookies] = r.fields.as_slice() else { return false };
+    let map = ValueType::Map { key: Box::new(str_ty()), value: Box::new(str_ty()) };
+    r.name == "Response"
+        && (status.name.as_str(), &status.ty) == ("status", &ValueType::Int)
+        && (content_type.name.as_str(), &content_type.ty) == ("content_type", &str_ty())
+        && (headers.name.as_str(), &headers.ty) == ("headers", &map)
+        && (body.name.as_str(), &body.ty) == ("body", &str_ty())
+        && cookies.name == "cookies"
+        && matches!(&cookies.ty, ValueType::List { item } if matches!(**item, ValueType::Record { id } if is_cookie(records, id)))
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::Str(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// The `Response` in `v` (a value of a type `is_response` accepted).
+pub fn read(v: &Value) -> Option<Response> {
+    let Value::Record(f) = v else { return None };
+    let [Value::Int(status), content_type, Value::Map(headers), body, Value::List(cookies)] = f.as_slice() else { return None };
+    let headers = headers.iter().map(|(k, v)| Some((text(k)?, text(v)?))).collect::<Option<Vec<_>>>()?;
+    let cookies = cookies
+        .iter()
+        .map(|c| {
+            let Value::Record(c) = c else { return None };
+            let [name, value, path, domain, max_age, Value::Bool(http_only), Value::Bool(secure), same_site] = c.as_slice() else { return None };
+            Some(Cookie {
+                name: text(name)?,
+                value: text(value)?,
+                path: text(path)?,
+                domain: match domain {
+                    Value::Null => None,
+                    d => Some(text(d)?),
+                },
+                max_age: match max_age {
+                    Value::Int(n) => Some(*n),
+                    _ => None,
+                },
+                http_only: *http_only,
+                secure: *secure,
+                same_site: text(same_site)?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Response { status: *status, content_type: text(content_type)?, headers, body: text(body)?, cookies })
+}
