@@ -159,6 +159,8 @@ pub struct Route {
     pub auth: RouteAuth,
     /// Statuses of `return STATUS BODY` in the handler.
     pub statuses: Vec<u16>,
+    /// `@middleware(cors(…))`.
+    pub cors: Option<guest_abi::manifest::Cors>,
     pub span: Span,
 }
 

@@ -95,6 +95,67 @@ pub struct Route {
     pub returns: ValueType,
     /// `return STATUS BODY` sites.
     pub responses: Vec<Response>,
+    /// `@middleware(cors(…))`: other origins may call this route from a browser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors: Option<Cors>,
+}
+
+/// A route's CORS policy (upstream's `cors()` keys). The host answers the preflight and adds
+/// the `Access-Control-*` headers; it checks every part when it loads the module.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cors {
+    /// `*`, or one origin (`https://app.example.com`).
+    pub allow_origin: String,
+    pub allow_methods: Vec<String>,
+    pub allow_headers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u32>,
+    /// Cookies and `Authorization` travel (never with `*`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_credentials: bool,
+}
+
+/// `scheme://host[:port]`, as an `Origin` header carries it (http or https).
+pub fn is_origin(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once("://") else { return false };
+    let host = match rest.rsplit_once(':') {
+        Some((h, port)) if !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        Some(_) if !rest.starts_with('[') => return false,
+        _ => rest,
+    };
+    matches!(scheme, "http" | "https") && !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b))
+}
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+impl Cors {
+    /// What makes this policy unusable, if anything: every part goes into a header.
+    pub fn problem(&self) -> Option<String> {
+        if self.allow_origin != "*" && !is_origin(&self.allow_origin) {
+            return Some(format!("CORS origin {:?} is not `*` or an origin", self.allow_origin));
+        }
+        if self.allow_credentials && self.allow_origin == "*" {
+            return Some("CORS credentials with origin `*`".into());
+        }
+        if let Some(m) = self.allow_methods.iter().chain(&self.allow_headers).find(|m| !is_token(m)) {
+            return Some(format!("CORS method or header {m:?} is not a token"));
+        }
+        (self.allow_methods.len() + self.allow_headers.len() > 64).then(|| "more than 64 CORS methods and headers".into())
+    }
+
+    /// Upstream's `cors()` with no arguments: any origin, the common methods, the two headers
+    /// an API needs.
+    pub fn permissive() -> Cors {
+        Cors {
+            allow_origin: "*".into(),
+            allow_methods: ["GET", "POST", "PUT", "PATCH", "DELETE"].map(String::from).to_vec(),
+            allow_headers: ["content-type", "authorization"].map(String::from).to_vec(),
+            max_age: None,
+            allow_credentials: false,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -4,6 +4,7 @@
 
 pub mod answer;
 pub mod bind;
+pub mod cors;
 pub mod docs;
 pub mod routes;
 
@@ -222,6 +223,13 @@ async fn app_request(app: &Arc<AppVersion>, permits: Option<&Arc<tokio::sync::Se
     let method = req.method().clone();
     let uri = req.uri().clone();
     let path = uri.path();
+    // A browser's CORS preflight for a route with a policy (`@middleware(cors(…))`).
+    if method == http::Method::OPTIONS
+        && let Some(asked) = req.headers().get(header::ACCESS_CONTROL_REQUEST_METHOD).and_then(|v| v.to_str().ok())
+        && let Some(policy) = app.routes.preflight(asked, path).and_then(|i| app.manifest.routes[i].cors.as_ref())
+    {
+        return cors::preflight(policy, req.headers());
+    }
     let (index, path_params) = match app.routes.find(method.as_str(), path) {
         Found::Route { index, params } => (index, params),
         Found::NotFound => return error(404, "not found"),
@@ -237,6 +245,19 @@ async fn app_request(app: &Arc<AppVersion>, permits: Option<&Arc<tokio::sync::Se
         }
     };
     let route = &app.manifest.routes[index];
+    let Some(policy) = &route.cors else { return routed(app, permits, req, index, path_params, started).await };
+    let request_headers = req.headers().clone();
+    let mut res = routed(app, permits, req, index, path_params, started).await;
+    cors::decorate(policy, &request_headers, &mut res);
+    res
+}
+
+/// A request to route `index` of `app`, from reading its body to logging its answer.
+async fn routed(app: &Arc<AppVersion>, permits: Option<&Arc<tokio::sync::Semaphore>>, req: Request, index: usize, path_params: Vec<(String, String)>, started: Instant) -> Response {
+    let route = &app.manifest.routes[index];
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let path = uri.path();
     let headers = bind::headers(req.headers());
     let query = req.uri().query().map(str::to_string);
     let body = if route.params.iter().any(|p| matches!(p, Param::Body { .. })) {

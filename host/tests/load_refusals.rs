@@ -111,3 +111,25 @@ fn a_header_parameter_is_text_whatever_the_manifest_says() {
     let e = validate_bytes(&with_manifest(&a.wasm, &forged)).expect_err("refused");
     assert!(e.to_string().contains("a header or cookie parameter is `Str` or `Str?`"), "{e}");
 }
+
+#[test]
+fn a_cors_policy_goes_into_headers_only_when_it_is_one() {
+    let source = "@middleware(cors({\"allow_origin\": \"https://a.example\"}))\n@get(\"/k\")\nfn k() -> Str => \"k\"\n";
+    let a = fitz_compiler::compile(source, "k.fitz").expect("compiles");
+    assert!(validate_bytes(&a.wasm).is_ok());
+    for (origin, methods, credentials) in [
+        ("https://a.example\r\nX-Injected: 1", vec!["GET"], false),
+        ("*", vec!["GET"], true),
+        ("javascript:alert(1)", vec!["GET"], false),
+        ("https://a.example", vec!["GET, POST"], false),
+        ("https://a.example", vec!["G\nET"], false),
+    ] {
+        let mut forged = a.manifest.clone();
+        let cors = forged.routes[0].cors.as_mut().expect("a policy");
+        cors.allow_origin = origin.into();
+        cors.allow_methods = methods.iter().map(|m| m.to_string()).collect();
+        cors.allow_credentials = credentials;
+        let e = validate_bytes(&with_manifest(&a.wasm, &forged)).expect_err("refused");
+        assert!(e.to_string().contains("CORS"), "{origin:?}: {e}");
+    }
+}

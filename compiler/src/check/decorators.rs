@@ -23,6 +23,8 @@ pub struct FnDecorators {
     /// `@header(name="X-Api-Key")` and `@cookie(name="session")`: a request header or cookie
     /// bound to a handler parameter.
     pub carried: Vec<Carried>,
+    /// `@middleware(cors(…))`.
+    pub cors: Option<(guest_abi::manifest::Cors, Span)>,
 }
 
 /// Where a `@header` or `@cookie` parameter comes from.
@@ -92,12 +94,12 @@ pub struct FieldDecorators {
 }
 
 const FN_DECORATORS: &[&str] =
-    &["get", "post", "put", "patch", "delete", "authenticated", "admin", "requires", "auth_provider", "cron", "server", "command", "roles", "header", "cookie"];
+    &["get", "post", "put", "patch", "delete", "authenticated", "admin", "requires", "auth_provider", "cron", "server", "command", "roles", "header", "cookie", "middleware"];
 const TYPE_DECORATORS: &[&str] = &["table"];
 const FIELD_DECORATORS: &[&str] = &["primary", "hidden"];
 /// Upstream decorators this compiler does not implement yet (LANGUAGE.md, Tier C).
 const LATER: &[&str] = &[
-    "middleware", "background", "every", "ws", "test",
+    "background", "every", "ws", "test",
     "trace", "metric", "flag", "healthz", "readyz", "rpc", "column", "belongs_to", "has_many",
     "has_one", "index", "unique", "db_default", "check_constraint", "renamed_from",
 ];
@@ -158,6 +160,113 @@ fn string_arg(d: &Decorator, problems: &mut Vec<Problem>) -> Option<(String, Spa
         }
     }
     Some((text, arg.value.span))
+}
+
+/// `@middleware(cors())` or `@middleware(cors({"allow_origin": "https://a.example", …}))`;
+/// a middleware function of the program's own is not supported yet.
+fn cors(d: &Decorator, problems: &mut Vec<Problem>) -> Option<guest_abi::manifest::Cors> {
+    let call = match d.args.as_deref() {
+        Some([a]) if a.name.is_none() => &a.value,
+        _ => {
+            problems.push(Problem::DecoratorArgs { name: "middleware".into(), expected: "`cors()` or `cors({…})`", span: d.span });
+            return None;
+        }
+    };
+    let ExprKind::Call { callee, args } = &call.kind else {
+        problems.push(Problem::MiddlewareFn { span: call.span });
+        return None;
+    };
+    if !matches!(&callee.kind, ExprKind::Name(n) if n == "cors") {
+        problems.push(Problem::MiddlewareFn { span: call.span });
+        return None;
+    }
+    let mut policy = guest_abi::manifest::Cors::permissive();
+    let entries = match args.as_slice() {
+        [] => return Some(policy),
+        [a] if a.name.is_none() => match &a.value.kind {
+            ExprKind::Map(entries) => entries,
+            _ => {
+                problems.push(Problem::DecoratorArgs { name: "middleware".into(), expected: "`cors({\"allow_origin\": …})`: a map literal of settings", span: a.span });
+                return None;
+            }
+        },
+        _ => {
+            problems.push(Problem::DecoratorArgs { name: "middleware".into(), expected: "`cors()` or `cors({…})` with one map literal", span: call.span });
+            return None;
+        }
+    };
+    const KEYS: &[&str] = &["allow_origin", "allow_methods", "allow_headers", "max_age", "allow_credentials"];
+    let text = |e: &crate::ast::Expr| match &e.kind {
+        ExprKind::Str(parts) => match parts.as_slice() {
+            [StrPart::Text(s)] => Some(s.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let texts = |e: &crate::ast::Expr| match &e.kind {
+        ExprKind::List(items) => items.iter().map(text).collect::<Option<Vec<String>>>(),
+        _ => None,
+    };
+    let mut ok = true;
+    for (k, v) in entries {
+        let Some(key) = text(k) else {
+            problems.push(Problem::DecoratorArgs { name: "middleware".into(), expected: "string keys in `cors({…})`", span: k.span });
+            ok = false;
+            continue;
+        };
+        let bad = |expected: &'static str| Problem::DecoratorArgs { name: "middleware".into(), expected, span: v.span };
+        match key.as_str() {
+            "allow_origin" => match text(v) {
+                Some(o) if o == "*" || guest_abi::manifest::is_origin(&o) => policy.allow_origin = o,
+                _ => {
+                    problems.push(bad("`\"allow_origin\"`: `\"*\"` or one origin such as `\"https://app.example.com\"`"));
+                    ok = false;
+                }
+            },
+            "allow_methods" => match texts(v) {
+                Some(ms) if !ms.is_empty() && ms.iter().all(|m| ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].contains(&m.to_ascii_uppercase().as_str())) => {
+                    policy.allow_methods = ms.iter().map(|m| m.to_ascii_uppercase()).collect();
+                }
+                _ => {
+                    problems.push(bad("`\"allow_methods\"`: a list of GET, POST, PUT, PATCH, DELETE, HEAD"));
+                    ok = false;
+                }
+            },
+            "allow_headers" => match texts(v) {
+                Some(hs) if hs.iter().all(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))) => {
+                    policy.allow_headers = hs.iter().map(|h| h.to_ascii_lowercase()).collect();
+                }
+                _ => {
+                    problems.push(bad("`\"allow_headers\"`: a list of header names"));
+                    ok = false;
+                }
+            },
+            "max_age" => match &v.kind {
+                ExprKind::Int(n) if (0..=86_400).contains(n) => policy.max_age = Some(*n as u32),
+                _ => {
+                    problems.push(bad("`\"max_age\"`: seconds, 0 to 86400"));
+                    ok = false;
+                }
+            },
+            "allow_credentials" => match &v.kind {
+                ExprKind::Bool(b) => policy.allow_credentials = *b,
+                _ => {
+                    problems.push(bad("`\"allow_credentials\"`: `true` or `false`"));
+                    ok = false;
+                }
+            },
+            other => {
+                let suggestion = super::names::closest(other, KEYS.iter().copied());
+                problems.push(Problem::DecoratorKey { decorator: "middleware(cors)".into(), key: other.to_string(), span: k.span, suggestion });
+                ok = false;
+            }
+        }
+    }
+    if ok && policy.allow_credentials && policy.allow_origin == "*" {
+        problems.push(Problem::DecoratorArgs { name: "middleware".into(), expected: "one `\"allow_origin\"` with `\"allow_credentials\": true` (browsers refuse credentials with `*`)", span: call.span });
+        ok = false;
+    }
+    ok.then_some(policy)
 }
 
 /// The literal value of a keyed decorator argument.
@@ -375,6 +484,15 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
                         out.command = Some((name, d.span));
                     }
                     _ => problems.push(Problem::DecoratorArgs { name: "command".into(), expected: "a command name (a string literal without spaces) and an optional `desc`", span: d.span }),
+                }
+            }
+            "middleware" => {
+                if let Some((_, first)) = &out.cors {
+                    problems.push(Problem::Duplicate { what: "decorator", name: "@middleware(cors(…))".into(), span: d.span, first: *first });
+                    continue;
+                }
+                if let Some(cors) = cors(d, problems) {
+                    out.cors = Some((cors, d.span));
                 }
             }
             "header" | "cookie" => {

@@ -163,6 +163,10 @@ pub enum Problem {
     CarriedParamType { carrier: &'static str, name: String, ty: Type, span: Span },
     /// A `@header`/`@cookie` naming a parameter the handler does not have.
     CarriedParamMissing { carrier: &'static str, param: String, fn_name: String, span: Span },
+    /// `@middleware(f)` with a function of the program's: not supported yet.
+    MiddlewareFn { span: Span },
+    /// `@middleware(cors(…))` on a function that is not a route handler.
+    CorsOffRoute { span: Span },
     /// `@header`/`@cookie` on a function that is not a route handler.
     CarriedOffRoute { carrier: &'static str, span: Span },
     TwoBodies { span: Span, first: Span },
@@ -307,6 +311,8 @@ impl Problem {
             | CarriedParamType { span, .. }
             | CarriedParamMissing { span, .. }
             | CarriedOffRoute { span, .. }
+            | MiddlewareFn { span }
+            | CorsOffRoute { span }
             | TwoBodies { span, .. }
             | DuplicateRoute { span, .. }
             | BodyOnGet { span, .. }

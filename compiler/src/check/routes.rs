@@ -92,6 +92,9 @@ impl Checker {
                 for c in self.fns[i].decorators.carried.clone() {
                     self.report(Problem::CarriedOffRoute { carrier: c.carrier.word(), span: c.span });
                 }
+                if let Some((_, span)) = self.fns[i].decorators.cors.clone() {
+                    self.report(Problem::CorsOffRoute { span });
+                }
                 continue;
             };
             let template = match parse_template(&r.template) {
@@ -228,6 +231,7 @@ impl Checker {
                 bindings,
                 auth,
                 statuses: self.statuses.get(&id).cloned().unwrap_or_default(),
+                cors: decorators.cors.as_ref().map(|(c, _)| c.clone()),
                 span: r.span,
             });
         }

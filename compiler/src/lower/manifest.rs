@@ -117,6 +117,7 @@ impl Lowerer<'_> {
                     },
                     returns: self.value_type(&def.ret),
                     responses: self.sites.get(&r.handler).cloned().unwrap_or_default(),
+                    cors: r.cors.clone(),
                 }
             })
             .collect();

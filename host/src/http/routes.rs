@@ -31,6 +31,11 @@ impl RouteTable {
         Ok(RouteTable { by_method })
     }
 
+    /// The route a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`) asks about.
+    pub fn preflight(&self, method: &str, path: &str) -> Option<usize> {
+        self.by_method.get(&method.to_ascii_uppercase())?.at(path).ok().map(|m| *m.value)
+    }
+
     pub fn find(&self, method: &str, path: &str) -> Found {
         if let Some(router) = self.by_method.get(method)
             && let Ok(m) = router.at(path)

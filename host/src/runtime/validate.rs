@@ -75,6 +75,9 @@ fn check_manifest(m: &Manifest) -> Result<(), String> {
     }
     for r in &m.routes {
         check(&r.returns)?;
+        if let Some(problem) = r.cors.as_ref().and_then(|c| c.problem()) {
+            return Err(format!("route {} {}: {problem}", r.method, r.path));
+        }
         for p in &r.params {
             match p {
                 Param::Path { ty, .. } | Param::Query { ty, .. } | Param::Body { ty, .. } | Param::User { ty, .. } => check(ty)?,
