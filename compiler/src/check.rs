@@ -249,7 +249,15 @@ impl Checker {
                 None => found = Some(s),
             }
         }
-        let config = found.map(|s| tast::ServerConfig { port: s.port, host: s.host.clone(), docs: s.docs, api_version: s.api_version.clone(), jwt_leeway: s.jwt_leeway });
+        let config = found.map(|s| tast::ServerConfig {
+            port: s.port,
+            host: s.host.clone(),
+            docs: s.docs,
+            api_version: s.api_version.clone(),
+            jwt_leeway: s.jwt_leeway,
+            static_dir: s.static_dir.clone(),
+            static_prefix: s.static_prefix.clone(),
+        });
         self.problems.extend(problems);
         config
     }

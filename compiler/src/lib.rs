@@ -12,6 +12,7 @@
 //! one before it found no errors.
 
 pub mod ast;
+pub mod bundle;
 pub mod check;
 pub mod commands;
 pub mod diagnostic;

@@ -447,8 +447,7 @@ impl Messages<'_> {
                     "shutdown_timeout_secs" => "on shutdown the host drains requests, each already bounded by its time limit (README, Limits)",
                     "ws_heartbeat_secs" => "this host has no WebSockets",
                     "observability" => "the host's access log and structured logs are always on",
-                    "prometheus" => "this host has no /metrics endpoint",
-                    _ => "this host does not serve static files",
+                    _ => "this host has no /metrics endpoint",
                 };
                 Diagnostic::warning("server-setting-ignored", format!("`@server({key}=…)` has no effect here"))
                     .primary(span, "accepted and ignored")

@@ -41,6 +41,8 @@ pub struct ServerConfig {
     pub docs: Option<bool>,
     pub api_version: Option<String>,
     pub jwt_leeway: Option<u64>,
+    pub static_dir: Option<String>,
+    pub static_prefix: Option<String>,
 }
 
 #[derive(Clone, Debug)]

@@ -10,6 +10,7 @@ pub mod layout;
 pub mod manifest;
 pub mod query;
 pub mod response;
+pub mod statics;
 pub mod types;
 pub mod value;
 

@@ -80,6 +80,13 @@ pub struct Server {
     /// Seconds of clock skew `jwt.decode` allows on `exp` and `nbf` (default 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwt_leeway: Option<u64>,
+    /// `static_dir`: the folder (relative to the program) whose files `fitz build` bundled
+    /// into the module's `fitz.static` section (`statics`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub static_dir: Option<String>,
+    /// Where those files are served (`/static` by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub static_prefix: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

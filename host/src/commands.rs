@@ -87,9 +87,18 @@ pub fn compile_file(path: &Path) -> Result<fitz_compiler::Artifact, u8> {
     }
     let project = load_program(path, false)?;
     match fitz_compiler::compile_project(&project) {
-        Ok(artifact) => {
+        Ok(mut artifact) => {
             if !artifact.warnings.items.is_empty() {
                 eprint!("{}", artifact.warnings.render_in(&project.sources, color()));
+            }
+            // `@server(static_dir=…)`: relative to the project, or to a lone file's folder.
+            if let Some(dir) = artifact.manifest.server.as_ref().and_then(|s| s.static_dir.clone()) {
+                let base = fitz_compiler::project::Layout::find(path).map(|l| l.shown).unwrap_or_default();
+                let base = if base.as_os_str().is_empty() { std::path::PathBuf::from(".") } else { base };
+                if let Err(e) = fitz_compiler::bundle::bundle(&mut artifact.wasm, &base.join(&dir)) {
+                    eprintln!("error: {e}");
+                    return Err(1);
+                }
             }
             Ok(artifact)
         }

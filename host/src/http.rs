@@ -7,6 +7,7 @@ pub mod bind;
 pub mod cors;
 pub mod docs;
 pub mod routes;
+pub mod statics;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -98,6 +99,12 @@ async fn answer(served: &Served, app: &Arc<AppVersion>, req: Request) -> Respons
             "/docs/scalar.js" if docs => return docs::script(req).await,
             _ => {}
         }
+    }
+    // `@server(static_dir=…)`: the bundled files under their prefix.
+    if let Some(statics) = &app.statics
+        && let Some(res) = statics.serve(req.method(), req.uri().path(), req.headers())
+    {
+        return res;
     }
     app_request(app, served.permits.as_ref(), req).await
 }

@@ -328,3 +328,58 @@ fn watch_follows_every_file_of_a_project() {
     assert_eq!(code, Some(0));
     assert!(logs.contains("reloaded"), "{logs}");
 }
+
+#[test]
+fn static_files_are_bundled_and_served_with_etags_and_ranges() {
+    let dir = temp_dir("static");
+    std::fs::create_dir_all(dir.join("site/public/css")).expect("dirs");
+    std::fs::write(dir.join("site/fitz.toml"), "[package]\nname = \"site\"\n\n[bin]\nmain = \"src/main.fitz\"\n").expect("write");
+    std::fs::create_dir_all(dir.join("site/src")).expect("src");
+    std::fs::write(dir.join("site/src/main.fitz"), "@server(static_dir=\"public\", static_prefix=\"/assets\")\nfn main() => 0\n\n@get(\"/api\")\nfn api() -> Str => \"api\"\n").expect("write");
+    std::fs::write(dir.join("site/public/index.html"), "<h1>hola</h1>").expect("write");
+    std::fs::write(dir.join("site/public/css/site.css"), "body { color: red }").expect("write");
+    std::fs::write(dir.join("site/public/.secret"), "not bundled").expect("write");
+    let digits: String = (0..1000).map(|i| char::from(b'0' + (i % 10) as u8)).collect();
+    std::fs::write(dir.join("site/public/digits.txt"), &digits).expect("write");
+    // Built, then served from elsewhere: the files travel inside the module.
+    let out = Command::new(env!("CARGO_BIN_EXE_fitz")).arg("build").arg(dir.join("site")).arg("-o").arg(dir.join("site.wasm")).output().expect("build");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(dir.join("site")).expect("the sources go away");
+    let server = Server::start(&["serve", dir.join("site.wasm").to_str().expect("utf-8")], &[]);
+    let c = reqwest::blocking::Client::new();
+    let get = |path: &str, headers: &[(&str, &str)]| {
+        let mut req = c.get(format!("{}{path}", server.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().expect("request")
+    };
+    let r = get("/assets/", &[]);
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+    let etag = r.headers()["etag"].to_str().expect("etag").to_string();
+    assert_eq!(r.text().expect("body"), "<h1>hola</h1>");
+    let r = get("/assets/index.html", &[("if-none-match", &etag)]);
+    assert_eq!(r.status(), 304);
+    assert_eq!(r.headers()["etag"].to_str().expect("etag"), etag);
+    let r = get("/assets/css/site.css", &[("if-none-match", "\"other\"")]);
+    assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap_or("")), (200, "text/css; charset=utf-8"));
+    let r = get("/assets/digits.txt", &[("range", "bytes=10-19")]);
+    assert_eq!(r.status(), 206);
+    assert_eq!(r.headers()["content-range"], "bytes 10-19/1000");
+    assert_eq!(r.text().expect("body"), "0123456789");
+    let r = get("/assets/digits.txt", &[("range", "bytes=-5")]);
+    assert_eq!((r.status().as_u16(), r.text().expect("body")), (206, "56789".to_string()));
+    let r = get("/assets/digits.txt", &[("range", "bytes=5000-")]);
+    assert_eq!((r.status().as_u16(), r.headers()["content-range"].to_str().unwrap_or("")), (416, "bytes */1000"));
+    for missing in ["/assets/.secret", "/assets/nope.js", "/assets/%2e%2e/fitz.toml", "/assets/css"] {
+        assert_eq!(get(missing, &[]).status(), 404, "{missing}");
+    }
+    let r = c.head(format!("{}/assets/digits.txt", server.base)).send().expect("head");
+    assert_eq!((r.status().as_u16(), r.headers()["content-length"].to_str().unwrap_or("")), (200, "1000"));
+    let r = c.post(format!("{}/assets/index.html", server.base)).send().expect("post");
+    assert_eq!(r.status(), 405);
+    assert_eq!(get("/api", &[]).text().expect("body"), "\"api\"", "routes still answer");
+    let (code, _) = server.stop();
+    assert_eq!(code, Some(0));
+}

@@ -133,3 +133,31 @@ fn a_cors_policy_goes_into_headers_only_when_it_is_one() {
         assert!(e.to_string().contains("CORS"), "{origin:?}: {e}");
     }
 }
+
+#[tokio::test]
+async fn a_static_bundle_names_only_files_inside_it() {
+    let source = "@server(static_dir=\"public\")\nfn main() => 0\n@get(\"/k\")\nfn k() -> Str => \"k\"\n";
+    let a = fitz_compiler::compile(source, "k.fitz").expect("compiles");
+    let rt = Runtime::new(Allocation::OnDemand).expect("runtime");
+    let with_section = |files: Vec<u8>| {
+        let mut m = a.wasm.clone();
+        let mut payload = Vec::new();
+        wasm_encoder::Encode::encode(guest_abi::statics::SECTION, &mut payload);
+        payload.extend(files);
+        m.push(0);
+        wasm_encoder::Encode::encode(&(payload.len() as u32), &mut m);
+        m.extend(payload);
+        m
+    };
+    let good = with_section(guest_abi::statics::encode(&[guest_abi::statics::File { path: "a.txt".into(), bytes: b"a".to_vec() }]));
+    assert!(load(&rt, &good, AppContext::bare(a.manifest.clone()), Limits::default(), TopLevelOutput::Log).await.is_ok());
+    let traversal = with_section(guest_abi::statics::encode(&[guest_abi::statics::File { path: "../../etc/passwd".into(), bytes: b"x".to_vec() }]));
+    let mut lying = 1u32.to_le_bytes().to_vec();
+    lying.extend(5u32.to_le_bytes());
+    lying.extend(b"a.txt");
+    lying.extend(1_000_000u32.to_le_bytes());
+    for bad in [traversal, with_section(lying)] {
+        let e = load(&rt, &bad, AppContext::bare(a.manifest.clone()), Limits::default(), TopLevelOutput::Log).await.err().expect("refused");
+        assert!(e.to_string().contains("static"), "{e}");
+    }
+}

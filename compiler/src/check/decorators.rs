@@ -65,6 +65,10 @@ pub struct ServerDecorator {
     pub api_version: Option<String>,
     /// `jwt_leeway=10`: the seconds of clock skew `jwt.decode` allows (0 to 300).
     pub jwt_leeway: Option<u64>,
+    /// `static_dir="public"`: files served as they are, bundled into the module.
+    pub static_dir: Option<String>,
+    /// `static_prefix="/assets"`: where they are served (default `/static`).
+    pub static_prefix: Option<String>,
     pub span: Span,
 }
 
@@ -327,18 +331,18 @@ const SERVER_KEYS: &[(&str, &str)] = &[
     ("docs", "Bool"),
     ("api_version", "Str"),
     ("jwt_leeway", "Int"),
+    ("static_dir", "Str"),
+    ("static_prefix", "Str"),
     ("shutdown_timeout_secs", "Int"),
     ("ws_heartbeat_secs", "Int"),
     ("observability", "Bool"),
     ("prometheus", "Bool"),
-    ("static_dir", "Str"),
-    ("static_prefix", "Str"),
 ];
 
 fn server(d: &Decorator, problems: &mut Vec<Problem>) -> ServerDecorator {
-    let mut out = ServerDecorator { port: None, host: None, docs: None, api_version: None, jwt_leeway: None, span: d.span };
+    let mut out = ServerDecorator { port: None, host: None, docs: None, api_version: None, jwt_leeway: None, static_dir: None, static_prefix: None, span: d.span };
     let values = keyed(d, SERVER_KEYS, problems);
-    for (i, value) in values.iter().enumerate().skip(5) {
+    for (i, value) in values.iter().enumerate().skip(7) {
         if let Some((_, span)) = value {
             problems.push(Problem::ServerKeyIgnored { key: SERVER_KEYS[i].0, span: *span });
         }
@@ -353,6 +357,23 @@ fn server(d: &Decorator, problems: &mut Vec<Problem>) -> ServerDecorator {
         match u64::try_from(*v).ok().filter(|v| *v <= 300) {
             Some(v) => out.jwt_leeway = Some(v),
             None => problems.push(Problem::ServerSetting { what: "jwt_leeway", value: v.to_string(), expected: "seconds from 0 to 300", span: *span }),
+        }
+    }
+    if let Some(Some((Literal::Str(dir), span))) = values.get(5) {
+        // A folder of the program's, bundled into the module when it is built.
+        let inside = !dir.is_empty() && !dir.starts_with('/') && !dir.contains('\\') && dir.split('/').all(|c| c != "..");
+        if inside {
+            out.static_dir = Some(dir.trim_start_matches("./").trim_end_matches('/').to_string());
+        } else {
+            problems.push(Problem::ServerSetting { what: "static_dir", value: dir.clone(), expected: "a folder inside the program's, such as \"public\" (no `..`, not absolute)", span: *span });
+        }
+    }
+    if let Some(Some((Literal::Str(prefix), span))) = values.get(6) {
+        let ok = prefix.starts_with('/') && prefix.len() > 1 && !prefix.ends_with('/') && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_.~".contains(&b));
+        if ok {
+            out.static_prefix = Some(prefix.clone());
+        } else {
+            problems.push(Problem::ServerSetting { what: "static_prefix", value: prefix.clone(), expected: "a path such as \"/static\"", span: *span });
         }
     }
     let mut values = values.into_iter();

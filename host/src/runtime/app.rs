@@ -29,6 +29,8 @@ pub struct AppVersion {
     pub routes: RouteTable,
     /// The OpenAPI document, built once per version.
     pub openapi: Arc<str>,
+    /// The static files the module bundled, when it serves them.
+    pub statics: Option<Arc<crate::http::statics::Statics>>,
     pub engine: wasmtime::Engine,
     /// The tenant's CPU share on a multi-tenant host (`None`: one app, no throttling).
     pub cpu: Option<Arc<super::cpu::CpuShare>>,
@@ -167,6 +169,7 @@ pub async fn from_image(rt: &Runtime, image: Vec<u8>, ctx: Arc<AppContext>) -> R
         return Err(LoadError::Manifest("the image's manifest is not the module's".into()));
     }
     let routes = RouteTable::new(&manifest.routes).map_err(LoadError::Manifest)?;
+    let statics = crate::http::statics::Statics::from_module(&image, &manifest).map_err(LoadError::Manifest)?.map(Arc::new);
     let module = compile(rt, image).await?;
     check_module(&module, &manifest)?;
     if let Some(wasmtime::ExternType::Memory(m)) = module.get_export(guest_abi::exports::MEMORY) {
@@ -183,7 +186,7 @@ pub async fn from_image(rt: &Runtime, image: Vec<u8>, ctx: Arc<AppContext>) -> R
     let entries = Entries::resolve(&module, &manifest)?;
     let openapi: Arc<str> = crate::openapi::json(&manifest, &ctx.name).into();
     let manifest = ctx.manifest.clone();
-    Ok(AppVersion { version: 1, ctx, manifest, pre, entries, routes, openapi, engine: rt.engine.clone(), cpu: None, _ticker: rt.ticker.clone() })
+    Ok(AppVersion { version: 1, ctx, manifest, pre, entries, routes, openapi, statics, engine: rt.engine.clone(), cpu: None, _ticker: rt.ticker.clone() })
 }
 
 /// Compiles on the build runtime's blocking pool.
