@@ -514,9 +514,9 @@ impl Messages<'_> {
             )
             .primary(span, format!("binds `{param}`"))
             .help(format!("add a parameter `{param}: Str` (or `Str?`), or name another with `into=\"…\"`")),
-            MiddlewareFn { .. } => Diagnostic::error("unsupported-middleware", "a middleware function of the program's own is not supported by this compiler yet")
-                .primary(span, "only `cors(…)` is supported here")
-                .help("check the request in the handler (or in the `@auth_provider` for authentication)"),
+            MiddlewareFn { .. } => Diagnostic::error("unsupported-middleware", "`@middleware` takes a function of the program's, by name, or `cors(…)`")
+                .primary(span, "neither")
+                .help("`@middleware(auth)` with `fn auth(req: Request) { … }`, or `@middleware(cors())`"),
             CorsOffRoute { .. } => Diagnostic::error("cors-off-route", "`@middleware(cors(…))` belongs on a route handler")
                 .primary(span, "this function has no `@get`, `@post`, … route"),
             CarriedOffRoute { carrier, .. } => Diagnostic::error("carried-off-route", format!("`@{carrier}` binds a parameter of a route handler"))

@@ -10,6 +10,7 @@
 //! (one module per project is compiled; the manifest names its sources).
 
 mod manifest;
+mod middleware;
 mod resolve;
 
 use std::collections::HashMap;
@@ -124,9 +125,10 @@ fn finish(sources: Sources, units: Vec<Unit>, order: Vec<usize>, entry: usize, p
     // A file that did not parse, or a module not found, would only make the checker report
     // what it cannot see; names resolved wrongly are reported beside what the checker finds.
     let readable = problems.is_empty();
-    let (merged, more) = resolve::resolve(&units, &order, entry);
+    let (mut merged, more) = resolve::resolve(&units, &order, entry);
     let mut diagnostics = Diagnostics { items: problems };
     diagnostics.items.extend(more);
+    middleware::inline(&mut merged, &mut diagnostics.items);
     diagnostics.sort();
     let paths = units.iter().map(|u| u.path.clone()).collect();
     Project { sources, paths, module: readable.then_some(merged), diagnostics }

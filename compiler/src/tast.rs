@@ -146,6 +146,8 @@ pub enum Binding {
     Db,
     Headers,
     User,
+    /// The built-in `Request`.
+    Request,
     /// `@header(name=…)` / `@cookie(name=…)`: `name` is the header (lower case) or cookie.
     Carried { carrier: crate::check::decorators::Carrier, name: String, optional: bool },
 }

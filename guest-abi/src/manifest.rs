@@ -177,6 +177,9 @@ pub enum Param {
     /// `@header(name=…)`: the request header `header` (lower case), a `Str`, or a `Str?`
     /// (null when absent; for a `Str`, absent is a 400).
     Header { name: String, header: String, #[serde(rename = "type")] ty: ValueType },
+    /// The built-in `Request` (`response::is_request`): method, path, headers, query,
+    /// cookies and the client's address.
+    Request { name: String, #[serde(rename = "type")] ty: ValueType },
     /// `@cookie(name=…)`: the request cookie `cookie`, as `Header`.
     Cookie { name: String, cookie: String, #[serde(rename = "type")] ty: ValueType },
 }

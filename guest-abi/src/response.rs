@@ -126,3 +126,30 @@ pub fn read(v: &Value) -> Option<Response> {
         .collect::<Option<Vec<_>>>()?;
     Some(Response { status: *status, content_type: text(content_type)?, headers, body: text(body)?, cookies })
 }
+
+/// The built-in `Request` (upstream's): what a handler or a middleware parameter of this type
+/// receives. Header names are lower case; `client` is the peer's address (`ip:port`), or empty.
+pub const REQUEST_SOURCE: &str = r#"type Request {
+    method: Str
+    path: Str
+    headers: Map<Str, Str>
+    query: Map<Str, Str>
+    cookies: Map<Str, Str>
+    client: Str
+}
+"#;
+
+/// Whether `ty` is the built-in `Request` of `records`.
+pub fn is_request(records: &[RecordType], ty: &ValueType) -> bool {
+    let ValueType::Record { id } = ty else { return false };
+    let Some(r) = records.get(*id as usize) else { return false };
+    let map = ValueType::Map { key: Box::new(str_ty()), value: Box::new(str_ty()) };
+    let want = [("method", str_ty()), ("path", str_ty()), ("headers", map.clone()), ("query", map.clone()), ("cookies", map), ("client", str_ty())];
+    r.name == "Request" && r.fields.len() == want.len() && r.fields.iter().zip(&want).all(|(f, (n, t))| f.name == *n && f.ty == *t)
+}
+
+/// A `Request` value.
+pub fn request_value(method: &str, path: &str, headers: &[(String, String)], query: &[(String, String)], cookies: &[(String, String)], client: &str) -> Value {
+    let map = |pairs: &[(String, String)]| Value::Map(pairs.iter().map(|(k, v)| (Value::Str(k.clone()), Value::Str(v.clone()))).collect());
+    Value::Record(vec![Value::Str(method.into()), Value::Str(path.into()), map(headers), map(query), map(cookies), Value::Str(client.into())])
+}

@@ -121,6 +121,10 @@ fn json_text_response(status: u16, bytes: Vec<u8>) -> Response {
     res
 }
 
+/// The peer of the connection a request came on (`server::conn` puts it in the request).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub std::net::SocketAddr);
+
 /// A handler's `Response`, already checked (`answer`).
 fn raw_response(raw: answer::Raw) -> Response {
     let status = StatusCode::from_u16(raw.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -265,6 +269,7 @@ async fn routed(app: &Arc<AppVersion>, permits: Option<&Arc<tokio::sync::Semapho
     let method = req.method().clone();
     let uri = req.uri().clone();
     let path = uri.path();
+    let req_client = req.extensions().get::<ClientAddr>().map(|c| c.0);
     let headers = bind::headers(req.headers());
     let query = req.uri().query().map(str::to_string);
     let body = if route.params.iter().any(|p| matches!(p, Param::Body { .. })) {
@@ -289,7 +294,9 @@ async fn routed(app: &Arc<AppVersion>, permits: Option<&Arc<tokio::sync::Semapho
         },
         None => None,
     };
-    let args = bind::bind(route, &path_params, query.as_deref(), &headers, body);
+    let client = req_client.map(|a| a.to_string()).unwrap_or_default();
+    let line = bind::RequestLine { method: method.as_str(), path, client: &client };
+    let args = bind::bind(route, &line, &path_params, query.as_deref(), &headers, body);
     let result = invoke::call(app, Call { route: index, args, headers }).await;
     let (mut res, result) = match result {
         Ok(Reply { status, body: Payload::Json(body) }) => (json_response(status, &body), Ok(())),

@@ -153,7 +153,7 @@ fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
                 let required = if matches!(ty, ValueType::Nullable { .. }) { Required::False } else { Required::True };
                 op = op.parameter(ParameterBuilder::new().name(name).parameter_in(place).required(required).schema(Some(schema(records, &ValueType::Str))));
             }
-            Param::Db { .. } | Param::Headers { .. } | Param::User { .. } => {}
+            Param::Db { .. } | Param::Headers { .. } | Param::User { .. } | Param::Request { .. } => {}
         }
     }
     // 200: the declared type (a `Result`'s `Ok`; its `Err` is a 500).

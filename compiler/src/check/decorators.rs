@@ -177,6 +177,8 @@ fn cors(d: &Decorator, problems: &mut Vec<Problem>) -> Option<guest_abi::manifes
         }
     };
     let ExprKind::Call { callee, args } = &call.kind else {
+        // `@middleware(f)`: put into the handler before checking (`project::middleware`); a
+        // name left here is not a function of the program's.
         problems.push(Problem::MiddlewareFn { span: call.span });
         return None;
     };

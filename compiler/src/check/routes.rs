@@ -84,6 +84,13 @@ fn scalar(t: &Type) -> bool {
 }
 
 impl Checker {
+    /// The built-in `Request` (`guest_abi::response::REQUEST_SOURCE`): the host fills it in.
+    fn is_builtin_request(&self, rid: crate::types::RecordId) -> bool {
+        let r = &self.records[rid.0 as usize];
+        let names: Vec<&str> = r.fields.iter().map(|f| f.name.as_str()).collect();
+        r.name == "Request" && names == ["method", "path", "headers", "query", "cookies", "client"]
+    }
+
     pub fn check_routes(&mut self, fns: &[&ast::FnDecl], auth: Option<&AuthProvider>) -> Vec<Route> {
         let mut routes = Vec::new();
         let mut seen: HashMap<(Method, String), Span> = HashMap::new();
@@ -146,6 +153,10 @@ impl Checker {
                         self.report(Problem::QueryParamType { name: name.clone(), ty: ty.clone(), span: p.span });
                     }
                     Binding::Query { name: name.clone(), optional: matches!(ty, Type::Nullable(_)) }
+                } else if let Type::Record(rid) = ty
+                    && self.is_builtin_request(rid)
+                {
+                    Binding::Request
                 } else if ty == Type::DbConn {
                     Binding::Db
                 } else if ty == Type::map(Type::Str, Type::Str) {

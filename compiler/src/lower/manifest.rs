@@ -99,6 +99,7 @@ impl Lowerer<'_> {
                             Binding::Db => m::Param::Db { name },
                             Binding::Headers => m::Param::Headers { name },
                             Binding::User => m::Param::User { name, ty },
+                            Binding::Request => m::Param::Request { name, ty },
                             Binding::Carried { carrier: Carrier::Header, name: header, .. } => m::Param::Header { name, header: header.clone(), ty },
                             Binding::Carried { carrier: Carrier::Cookie, name: cookie, .. } => m::Param::Cookie { name, cookie: cookie.clone(), ty },
                         }

@@ -97,24 +97,29 @@ pub(super) fn resolve(units: &[Unit], order: &[usize], entry: usize) -> (Module,
     (merged, problems)
 }
 
-/// `Response` and `Cookie` (`guest_abi::response`), declared for a program that uses them
-/// and does not declare them itself: their spans are the first use's.
+/// The built-in types (`guest_abi::response`): each group declared for a program that uses
+/// one of its names and declares none of them itself; their spans are the first use's.
 fn builtin_types(merged: &mut Module, used: &HashMap<String, crate::span::Span>, owners: &HashMap<&str, Vec<usize>>, problems: &mut Vec<Diagnostic>) {
-    let Some(at) = ["Response", "Cookie"].iter().filter(|n| !owners.contains_key(**n)).find_map(|n| used.get(*n)).copied() else { return };
-    if let Some(taken) = ["Response", "Cookie"].iter().find(|n| owners.contains_key(**n)) {
-        problems.push(
-            Diagnostic::error("builtin-type-taken", format!("this program declares its own `{taken}`, which the built-in `Response` needs"))
-                .primary(at, "the built-in `Response` and `Cookie` are used here")
-                .help(format!("rename your `{taken}` type")),
-        );
-        return;
+    let groups: [(&[&str], &str, &str); 2] =
+        [(&["Response", "Cookie"], guest_abi::response::SOURCE, "`Response` and `Cookie`"), (&["Request"], guest_abi::response::REQUEST_SOURCE, "`Request`")];
+    let mut added = Vec::new();
+    for (names, source, what) in groups {
+        let Some(at) = names.iter().filter(|n| !owners.contains_key(**n)).find_map(|n| used.get(*n)).copied() else { continue };
+        if let Some(taken) = names.iter().find(|n| owners.contains_key(**n)) {
+            problems.push(
+                Diagnostic::error("builtin-type-taken", format!("this program declares its own `{taken}`, which the built-in {what} need"))
+                    .primary(at, format!("the built-in {what} are used here"))
+                    .help(format!("rename your `{taken}` type")),
+            );
+            continue;
+        }
+        let (mut builtin, errors) = crate::syntax::parse_module(source);
+        debug_assert!(errors.is_empty(), "{errors:?}");
+        crate::syntax::respan::module(&mut builtin, &|_| at);
+        added.extend(builtin.items);
     }
-    let (mut builtin, errors) = crate::syntax::parse_module(guest_abi::response::SOURCE);
-    debug_assert!(errors.is_empty(), "{errors:?}");
-    crate::syntax::respan::module(&mut builtin, &|_| at);
-    let mut items = builtin.items;
-    items.append(&mut merged.items);
-    merged.items = items;
+    added.append(&mut merged.items);
+    merged.items = added;
 }
 
 /// The names a module declares at its top level: functions, types, and what its top-level

@@ -95,6 +95,11 @@ pub fn cookies(headers: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The cookies already parsed for the route (they are, whenever it has a `Request`).
+fn cookies_or_parse(parsed: &[(String, String)], headers: &[(String, String)]) -> Vec<(String, String)> {
+    if parsed.is_empty() { cookies(headers) } else { parsed.to_vec() }
+}
+
 /// A `@header`/`@cookie` parameter: its text, null when absent and allowed to be, else a 400.
 fn carried(what: &str, name: &str, ty: &ValueType, found: Option<&String>) -> Arg {
     match found {
@@ -104,9 +109,17 @@ fn carried(what: &str, name: &str, ty: &ValueType, found: Option<&String>) -> Ar
     }
 }
 
+/// What a `Request` parameter carries beyond the headers and query.
+pub struct RequestLine<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    /// The peer's `ip:port`, or empty when unknown.
+    pub client: &'a str,
+}
+
 /// Binds every parameter of `route` except the body's content, which `body` carries.
-pub fn bind(route: &Route, path_params: &[(String, String)], query: Option<&str>, headers: &[(String, String)], body: BodyInput) -> Vec<Arg> {
-    let cookies = if route.params.iter().any(|p| matches!(p, Param::Cookie { .. })) { cookies(headers) } else { vec![] };
+pub fn bind(route: &Route, line: &RequestLine<'_>, path_params: &[(String, String)], query: Option<&str>, headers: &[(String, String)], body: BodyInput) -> Vec<Arg> {
+    let cookies = if route.params.iter().any(|p| matches!(p, Param::Cookie { .. } | Param::Request { .. })) { cookies(headers) } else { vec![] };
     let query: Vec<(String, String)> = query.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
     let mut body = Some(body);
     route
@@ -143,6 +156,10 @@ pub fn bind(route: &Route, path_params: &[(String, String)], query: Option<&str>
             Param::Header { header, ty, .. } => carried("header", header, ty, headers.iter().find(|(k, _)| k == header).map(|(_, v)| v)),
             // The first of a name, as browsers send the most specific first.
             Param::Cookie { cookie, ty, .. } => carried("cookie", cookie, ty, cookies.iter().find(|(k, _)| k == cookie).map(|(_, v)| v)),
+            Param::Request { .. } => {
+                let all_cookies = cookies_or_parse(&cookies, headers);
+                Arg::Value(guest_abi::response::request_value(line.method, line.path, headers, &query, &all_cookies, line.client))
+            }
             Param::Db { .. } | Param::Headers { .. } | Param::User { .. } => Arg::Injected,
         })
         .collect()

@@ -418,7 +418,7 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
             (Param::Db { .. }, _) => Slot::I32(DB_HANDLE as u32),
             (Param::Headers { .. }, _) => headers(&guest, store)?,
             (Param::User { .. }, _) => user_slot.ok_or_else(|| wasmtime::format_err!("no user for a user parameter"))?,
-            (Param::Path { ty, .. } | Param::Query { ty, .. } | Param::Body { ty, .. } | Param::Header { ty, .. } | Param::Cookie { ty, .. }, Arg::Value(v)) => guest.write(store, ty, &v)?,
+            (Param::Path { ty, .. } | Param::Query { ty, .. } | Param::Body { ty, .. } | Param::Header { ty, .. } | Param::Cookie { ty, .. } | Param::Request { ty, .. }, Arg::Value(v)) => guest.write(store, ty, &v)?,
             (Param::Body { ty, .. }, Arg::Body(json)) => {
                 let defaults = guest.defaults(store, ty).await?;
                 let lookup = |rid: u32, i: usize| defaults.iter().find(|(k, _)| *k == (rid, i)).map(|(_, v)| v.clone());

@@ -81,6 +81,11 @@ fn check_manifest(m: &Manifest) -> Result<(), String> {
         for p in &r.params {
             match p {
                 Param::Path { ty, .. } | Param::Query { ty, .. } | Param::Body { ty, .. } | Param::User { ty, .. } => check(ty)?,
+                Param::Request { ty, .. } => {
+                    if !guest_abi::response::is_request(&m.records, ty) {
+                        return Err("a request parameter is the built-in `Request`".into());
+                    }
+                }
                 // Text, or text that may be absent: nothing else is read from a header.
                 Param::Header { ty, .. } | Param::Cookie { ty, .. } => {
                     let str_ty = ValueType::Str;
@@ -175,7 +180,7 @@ pub fn check_module(module: &Module, manifest: &Manifest) -> Result<(), LoadErro
             .params
             .iter()
             .map(|p| match p {
-                Param::Path { ty, .. } | Param::Query { ty, .. } | Param::Body { ty, .. } | Param::User { ty, .. } | Param::Header { ty, .. } | Param::Cookie { ty, .. } => val(slot_kind(ty)),
+                Param::Path { ty, .. } | Param::Query { ty, .. } | Param::Body { ty, .. } | Param::User { ty, .. } | Param::Header { ty, .. } | Param::Cookie { ty, .. } | Param::Request { ty, .. } => val(slot_kind(ty)),
                 Param::Db { .. } | Param::Headers { .. } => ValType::I32,
             })
             .collect();

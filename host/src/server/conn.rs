@@ -61,17 +61,18 @@ impl Serving {
     /// `graceful` drains it; the permit is given back when it ends.
     pub fn spawn(&self, stream: TcpStream, permit: OwnedSemaphorePermit, graceful: &GracefulShutdown) {
         let _ = stream.set_nodelay(true);
+        let peer = stream.peer_addr().ok();
         let (serving, watcher) = (self.clone(), graceful.watcher());
         tokio::spawn(async move {
             // A client that breaks off, or a limit that closes it, is not the host's error.
             match &serving.tls {
                 None => {
-                    let _ = watcher.watch(serving.http(stream)).await;
+                    let _ = watcher.watch(serving.http(stream, peer)).await;
                 }
                 Some(tls) => {
                     // A client that never finishes its handshake is closed at the header time.
                     if let Ok(Ok(stream)) = tokio::time::timeout(serving.limits.header_timeout, tls.accept(stream)).await {
-                        let _ = watcher.watch(serving.http(stream)).await;
+                        let _ = watcher.watch(serving.http(stream, peer)).await;
                     }
                 }
             }
@@ -80,13 +81,16 @@ impl Serving {
     }
 
     /// HTTP/1 over `io`, with the listener's limits.
-    fn http<I>(&self, io: I) -> hyper::server::conn::http1::Connection<TokioIo<I>, impl hyper::service::Service<hyper::Request<Incoming>, Response = axum::response::Response, Error = std::convert::Infallible, Future: Send> + use<I>>
+    fn http<I>(&self, io: I, peer: Option<std::net::SocketAddr>) -> hyper::server::conn::http1::Connection<TokioIo<I>, impl hyper::service::Service<hyper::Request<Incoming>, Response = axum::response::Response, Error = std::convert::Infallible, Future: Send> + use<I>>
     where
         I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         let router = self.service.clone();
-        let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             let mut router = router.clone();
+            if let Some(peer) = peer {
+                req.extensions_mut().insert(crate::http::ClientAddr(peer));
+            }
             async move { router.call(req.map(axum::body::Body::new)).await }
         });
         let mut http = hyper::server::conn::http1::Builder::new();

@@ -1,0 +1,88 @@
+//! `@middleware(f)` as upstream's pre-middleware, over a real socket: functions that let the
+//! request through or answer it early, stacked in decorator order, reading the built-in
+//! `Request` (which a handler can take too), and the statuses they answer in OpenAPI.
+
+use fitz_host::runtime::app::Limits;
+use fitz_tests::server::{Backend, TestApp};
+use serde_json::json;
+
+const APP: &str = r#"
+fn or_dash(r: Result<Str>) -> Str => match r {
+    Ok(v) => v,
+    Err(_) => "-",
+}
+
+fn auth(req: Request) {
+    if req.headers.has("authorization") {
+        return null
+    }
+    return 401 {"error": "missing Authorization"}
+}
+
+// Stops at the first bad character, from inside a loop.
+fn plain_query(req: Request) {
+    for entry in req.query.entries() {
+        for c in entry.1.chars() {
+            if c == "<" {
+                return 400 {"error": "no markup in the query"}
+            }
+        }
+    }
+    if req.method != "GET" {
+        return 405 {"error": "GET only"}
+    }
+}
+
+fn quiet() {
+    log.info("a request")
+}
+
+@middleware(quiet)
+@get("/health")
+fn health() -> Str => "ok"
+
+@middleware(auth)
+@middleware(plain_query)
+@get("/search?q={q}")
+fn search(q: Str?) -> Map<Str, Str> => {"q": or_dash(match q { null => Err("none"), v => Ok(v) })}
+
+@middleware(auth)
+@get("/who")
+fn who(req: Request) -> Map<Str, Str> {
+    return {"method": req.method, "path": req.path, "client": req.client, "q": or_dash(req.query.get("q")), "c": or_dash(req.cookies.get("c")), "h": or_dash(req.headers.get("x-h"))}
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn middlewares_let_through_or_answer_early_in_order() {
+    let app = TestApp::start(APP, Backend::Sqlite, &[], Limits::default()).await;
+    let get = |path: &str, auth: bool| {
+        let mut req = app.client.get(app.url(path)).header("cookie", "c=9").header("x-h", "hv");
+        if auth {
+            req = req.header("authorization", "Bearer x");
+        }
+        app.send(req)
+    };
+    let r = get("/health", false).await;
+    assert_eq!((r.status, r.body.clone()), (200, json!("ok")));
+    // `auth` runs first: without the header, `plain_query` never sees the markup.
+    let r = get("/search?q=%3Cb%3E", false).await;
+    assert_eq!((r.status, r.body.clone()), (401, json!({ "error": "missing Authorization" })));
+    let r = get("/search?q=%3Cb%3E", true).await;
+    assert_eq!((r.status, r.body.clone()), (400, json!({ "error": "no markup in the query" })));
+    let r = get("/search?q=fitz", true).await;
+    assert_eq!((r.status, r.body.clone()), (200, json!({ "q": "fitz" })));
+    let r = get("/who?q=1", true).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!((&r.body["method"], &r.body["path"], &r.body["q"], &r.body["c"], &r.body["h"]), (&json!("GET"), &json!("/who"), &json!("1"), &json!("9"), &json!("hv")));
+    let client = r.body["client"].as_str().unwrap_or("").to_string();
+    assert!(client.starts_with("127.0.0.1:"), "the peer's address: {client}");
+    // The statuses a middleware answers are the handler's, for the document too.
+    let doc = app.get("/openapi.json", None).await.body;
+    let responses = doc["paths"]["/search"]["get"]["responses"].as_object().expect("responses").keys().cloned().collect::<Vec<_>>();
+    for status in ["200", "400", "401", "405"] {
+        assert!(responses.contains(&status.to_string()), "{status} in {responses:?}");
+    }
+    assert!(doc["paths"]["/search"]["get"]["parameters"].as_array().is_some_and(|p| p.iter().all(|p| p["name"] != "__fitz_request")), "the request is not a parameter a client gives");
+    app.stop().await;
+}
