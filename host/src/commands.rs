@@ -4,6 +4,7 @@ pub mod build;
 pub mod check;
 pub mod cron;
 pub mod host;
+pub mod new;
 pub mod openapi;
 pub mod remote;
 pub mod run;

@@ -207,6 +207,13 @@ enum Command {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// Create a project: `fitz new NAME` (a JSON API) or `--template auth` (accounts, JWTs, roles).
+    New {
+        /// The project's folder; its last part names the project.
+        path: PathBuf,
+        #[arg(long, value_enum, default_value = "api")]
+        template: commands::new::Template,
+    },
     /// Serve an app built with `fitz build`.
     Serve {
         /// The `.wasm` module (its `.env` and SQLite file live next to it).
@@ -255,6 +262,7 @@ fn main() -> ExitCode {
             let watch = watch.then(|| file.clone());
             commands::run::run(&file, listen.options(watch), &args)
         }
+        Command::New { path, template } => commands::new::new(&path, template),
         Command::Serve { file, listen } => commands::serve::serve_file(&file, listen.options(None)),
     };
     ExitCode::from(code)

@@ -33,9 +33,22 @@ impl Server {
         Server::start_as_given(&args, env)
     }
 
+    /// Starts `fitz ARGS --port 0` in `dir` and waits for the banner's address.
+    fn start_in(dir: &std::path::Path, args: &[&str]) -> Server {
+        let args: Vec<&str> = args.iter().copied().chain(["--port", "0"]).collect();
+        Server::start_with(&args, &[], Some(dir))
+    }
+
     /// Starts `fitz ARGS` and waits for the banner's address.
     fn start_as_given(args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::start_with(args, env, None)
+    }
+
+    fn start_with(args: &[&str], env: &[(&str, &str)], dir: Option<&std::path::Path>) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_fitz"));
+        if let Some(d) = dir {
+            cmd.current_dir(d);
+        }
         cmd.args(args).stderr(Stdio::piped()).stdout(Stdio::null()).env_remove("DATABASE_URL").env_remove("JWT_SECRET");
         for (k, v) in env {
             cmd.env(k, v);
@@ -382,4 +395,45 @@ fn static_files_are_bundled_and_served_with_etags_and_ranges() {
     assert_eq!(get("/api", &[]).text().expect("body"), "\"api\"", "routes still answer");
     let (code, _) = server.stop();
     assert_eq!(code, Some(0));
+}
+
+#[test]
+fn fitz_new_makes_projects_that_check_clean_and_serve() {
+    let dir = temp_dir("new");
+    for template in ["api", "auth"] {
+        let project = dir.join(format!("my-{template}"));
+        let out = Command::new(env!("CARGO_BIN_EXE_fitz")).args(["new", "--template", template]).arg(&project).output().expect("new");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(env!("CARGO_BIN_EXE_fitz")).env("NO_COLOR", "1").arg("check").arg(&project).output().expect("check");
+        assert_eq!((out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned()), (Some(0), String::new()), "{template}: no errors, no warnings");
+        // Again into the same folder: refused, nothing overwritten.
+        let again = Command::new(env!("CARGO_BIN_EXE_fitz")).args(["new", "--template", template]).arg(&project).output().expect("new");
+        assert_eq!(again.status.code(), Some(2));
+    }
+    let c = reqwest::blocking::Client::new();
+    // The API serves from its folder, as its README says (`fitz run` there).
+    let api = Server::start_in(&dir.join("my-api"), &["run"]);
+    let (s, todo) = call(&c, "POST", &format!("{}/todos", api.base), None, Some(json!({ "title": "write tests" })));
+    assert_eq!((s, &todo["title"], &todo["done"]), (200, &json!("write tests"), &json!(false)));
+    let (s, list) = call(&c, "GET", &format!("{}/todos", api.base), None, None);
+    assert_eq!((s, list.as_array().map(Vec::len)), (200, Some(1)));
+    let (s, _) = call(&c, "GET", &format!("{}/todos/99", api.base), None, None);
+    assert_eq!(s, 404);
+    api.stop();
+    let auth = Server::start_in(&dir.join("my-auth"), &["run"]);
+    let creds = json!({ "email": "ada@example.com", "password": "correct horse" });
+    let (s, _) = call(&c, "POST", &format!("{}/setup", auth.base), None, Some(creds.clone()));
+    assert_eq!(s, 200);
+    let (s, token) = call(&c, "POST", &format!("{}/login", auth.base), None, Some(creds));
+    assert_eq!(s, 200);
+    let token = token["token"].as_str().expect("token").to_string();
+    let (s, me) = call(&c, "GET", &format!("{}/me", auth.base), Some(&token), None);
+    assert_eq!((s, &me["role"], me.get("password_hash").is_none()), (200, &json!("admin"), true));
+    let (s, _) = call(&c, "POST", &format!("{}/auth/logout", auth.base), Some(&token), None);
+    assert_eq!(s, 200);
+    let (s, _) = call(&c, "GET", &format!("{}/me", auth.base), Some(&token), None);
+    assert_eq!(s, 401, "a token is refused after logout");
+    auth.stop();
+    let bad = Command::new(env!("CARGO_BIN_EXE_fitz")).arg("new").arg(dir.join("Bad Name")).output().expect("new");
+    assert_eq!(bad.status.code(), Some(2));
 }

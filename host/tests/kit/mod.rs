@@ -110,6 +110,7 @@ impl Kit {
             auth: RouteAuth::Public,
             returns,
             responses: vec![],
+            cors: None,
         });
         self.func(&export, &[], &[ValType::I32], locals, body);
         self
