@@ -2,7 +2,7 @@
 //! seed end to end (source to wasm bytes), on one thread.
 //! `cargo bench -p fitz-compiler --bench check`.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 mod generate;
 
@@ -26,9 +26,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("seed", |b| b.iter(|| fitz_compiler::check_source(std::hint::black_box(&seed))));
     g.throughput(Throughput::Bytes(big.len() as u64));
     g.sample_size(20);
-    g.bench_function(format!("generated_{lines}_lines"), |b| {
-        b.iter(|| fitz_compiler::check_source(std::hint::black_box(&big)))
-    });
+    g.bench_function(format!("generated_{lines}_lines"), |b| b.iter(|| fitz_compiler::check_source(std::hint::black_box(&big))));
     g.finish();
 
     let mut g = c.benchmark_group("compile");

@@ -126,11 +126,17 @@ pub struct TypeExpr {
 #[derive(Clone, Debug, PartialEq)]
 pub enum TypeExprKind {
     /// `Int`, `List<T>`, `Map<K, V>`, `User`
-    Named { name: Ident, args: Vec<TypeExpr> },
+    Named {
+        name: Ident,
+        args: Vec<TypeExpr>,
+    },
     /// `T?`
     Nullable(Box<TypeExpr>),
     /// `Fn(A, B) -> R`
-    Fn { params: Vec<TypeExpr>, ret: Box<TypeExpr> },
+    Fn {
+        params: Vec<TypeExpr>,
+        ret: Box<TypeExpr>,
+    },
     /// `(A, B)`, `(A,)`, `()`
     Tuple(Vec<TypeExpr>),
     Error,
@@ -164,14 +170,34 @@ pub enum AssignOp {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum StmtKind {
-    Let { name: Ident, ty: Option<TypeExpr>, value: Expr },
+    Let {
+        name: Ident,
+        ty: Option<TypeExpr>,
+        value: Expr,
+    },
     /// `let (a, (b, _)) = value`: the value taken apart; a pattern it does not match stops
     /// the program (or the request) there.
-    LetPattern { pattern: Pattern, value: Expr },
-    Assign { target: Expr, op: AssignOp, value: Expr },
+    LetPattern {
+        pattern: Pattern,
+        value: Expr,
+    },
+    Assign {
+        target: Expr,
+        op: AssignOp,
+        value: Expr,
+    },
     Expr(Expr),
-    While { label: Option<Ident>, cond: Expr, body: Block },
-    For { label: Option<Ident>, pattern: Pattern, iter: Expr, body: Block },
+    While {
+        label: Option<Ident>,
+        cond: Expr,
+        body: Block,
+    },
+    For {
+        label: Option<Ident>,
+        pattern: Pattern,
+        iter: Expr,
+        body: Block,
+    },
     Error,
 }
 
@@ -273,32 +299,83 @@ pub enum ExprKind {
     /// `(a, b)`, `(a,)`, `()`
     Tuple(Vec<Expr>),
     Map(Vec<(Expr, Expr)>),
-    Struct { name: Ident, fields: Vec<FieldInit> },
-    Unary { op: UnaryOp, expr: Box<Expr> },
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
-    Call { callee: Box<Expr>, args: Vec<Arg> },
-    Field { expr: Box<Expr>, name: Ident },
+    Struct {
+        name: Ident,
+        fields: Vec<FieldInit>,
+    },
+    Unary {
+        op: UnaryOp,
+        expr: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Call {
+        callee: Box<Expr>,
+        args: Vec<Arg>,
+    },
+    Field {
+        expr: Box<Expr>,
+        name: Ident,
+    },
     /// `pair.0`
-    TupleField { expr: Box<Expr>, index: i64, index_span: Span },
-    Index { expr: Box<Expr>, index: Box<Expr> },
+    TupleField {
+        expr: Box<Expr>,
+        index: i64,
+        index_span: Span,
+    },
+    Index {
+        expr: Box<Expr>,
+        index: Box<Expr>,
+    },
     /// `xs[a..b]`, `xs[..b]`, `xs[a..]`, `xs[..]`, `xs[a..=b]`: a copy of part of a list or a
     /// string (`xs[a..b]` is parsed as an index by a range, and taken as this).
-    Slice { expr: Box<Expr>, start: Option<Box<Expr>>, end: Option<Box<Expr>>, inclusive: bool },
+    Slice {
+        expr: Box<Expr>,
+        start: Option<Box<Expr>>,
+        end: Option<Box<Expr>>,
+        inclusive: bool,
+    },
     Try(Box<Expr>),
     Await(Box<Expr>),
     Lambda(Box<Lambda>),
-    If { cond: Box<Expr>, then: Block, otherwise: Option<Box<Expr>> },
-    Match { scrutinee: Box<Expr>, arms: Vec<Arm> },
+    If {
+        cond: Box<Expr>,
+        then: Block,
+        otherwise: Option<Box<Expr>>,
+    },
+    Match {
+        scrutinee: Box<Expr>,
+        arms: Vec<Arm>,
+    },
     Block(Block),
-    Range { start: Box<Expr>, end: Box<Expr>, inclusive: bool },
+    Range {
+        start: Box<Expr>,
+        end: Box<Expr>,
+        inclusive: bool,
+    },
     Return(Option<Box<Expr>>),
     /// `return 401 { ... }`
-    ReturnStatus { status: i64, status_span: Span, body: Box<Expr> },
+    ReturnStatus {
+        status: i64,
+        status_span: Span,
+        body: Box<Expr>,
+    },
     /// `break`, `break 'outer`, `break value` (out of a `loop` used as a value).
-    Break { label: Option<Ident>, value: Option<Box<Expr>> },
-    Continue { label: Option<Ident> },
+    Break {
+        label: Option<Ident>,
+        value: Option<Box<Expr>>,
+    },
+    Continue {
+        label: Option<Ident>,
+    },
     /// `loop { … }` or `'name: loop { … }`: a statement, or a value when a `break` carries one.
-    Loop { label: Option<Ident>, body: Block },
+    Loop {
+        label: Option<Ident>,
+        body: Block,
+    },
     Error,
 }
 

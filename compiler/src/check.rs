@@ -4,6 +4,7 @@
 
 mod auth;
 mod builtins;
+mod commands;
 mod cron;
 mod dates;
 pub(crate) mod decorators;
@@ -15,9 +16,8 @@ pub(crate) mod names;
 mod orm;
 mod pattern;
 mod prelude;
-mod roles;
-mod commands;
 pub mod problem;
+mod roles;
 mod routes;
 mod state;
 mod stmt;
@@ -176,23 +176,10 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
         statuses: HashMap::new(),
         methods: HashMap::new(),
     };
-    let types: Vec<&ast::TypeDecl> = module
-        .items
-        .iter()
-        .filter_map(|i| if let ast::Item::Type(t) = i { Some(t) } else { None })
-        .collect();
+    let types: Vec<&ast::TypeDecl> = module.items.iter().filter_map(|i| if let ast::Item::Type(t) = i { Some(t) } else { None }).collect();
     let method_fns = methods::functions_of(&types);
-    let fns: Vec<&ast::FnDecl> = module
-        .items
-        .iter()
-        .filter_map(|i| if let ast::Item::Fn(f) = i { Some(f) } else { None })
-        .chain(&method_fns)
-        .collect();
-    let top: Vec<&ast::Stmt> = module
-        .items
-        .iter()
-        .filter_map(|i| if let ast::Item::Stmt(s) = i { Some(s) } else { None })
-        .collect();
+    let fns: Vec<&ast::FnDecl> = module.items.iter().filter_map(|i| if let ast::Item::Fn(f) = i { Some(f) } else { None }).chain(&method_fns).collect();
+    let top: Vec<&ast::Stmt> = module.items.iter().filter_map(|i| if let ast::Item::Stmt(s) = i { Some(s) } else { None }).collect();
     let named: std::collections::HashSet<&str> = fns.iter().map(|f| f.name.name.as_str()).chain(types.iter().map(|t| t.name.name.as_str())).collect();
     let top = flow::declarations_by_assignment(&top, &named);
     let top: Vec<&ast::Stmt> = top.iter().collect();
@@ -215,11 +202,7 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
     let mut program = tast::Program {
         records,
         functions: c.out_fns.drain(..).flatten().collect(),
-        globals: c
-            .globals
-            .iter()
-            .map(|g| tast::GlobalDef { name: g.name.clone(), ty: g.ty.clone(), span: g.span })
-            .collect(),
+        globals: c.globals.iter().map(|g| tast::GlobalDef { name: g.name.clone(), ty: g.ty.clone(), span: g.span }).collect(),
         main: Some(main),
         routes,
         auth,
@@ -285,32 +268,16 @@ impl Checker {
         for t in types {
             if let Some(&first) = self.record_ids.get(&t.name.name) {
                 let first = self.records[first.0 as usize].span;
-                self.report(Problem::Duplicate {
-                    what: "type",
-                    name: t.name.name.clone(),
-                    span: t.name.span,
-                    first,
-                });
+                self.report(Problem::Duplicate { what: "type", name: t.name.name.clone(), span: t.name.span, first });
                 continue;
             }
             if is_builtin_type(&t.name.name) {
-                self.report(Problem::Duplicate {
-                    what: "built-in type",
-                    name: t.name.name.clone(),
-                    span: t.name.span,
-                    first: t.name.span,
-                });
+                self.report(Problem::Duplicate { what: "built-in type", name: t.name.name.clone(), span: t.name.span, first: t.name.span });
             }
             let id = RecordId(self.records.len() as u32);
             self.record_ids.insert(t.name.name.clone(), id);
             let decorators = decorators::read_type(&t.decorators, &mut self.problems);
-            self.records.push(RecordInfo {
-                name: t.name.name.clone(),
-                fields: Vec::new(),
-                decorators,
-                span: t.name.span,
-                table_use: None,
-            });
+            self.records.push(RecordInfo { name: t.name.name.clone(), fields: Vec::new(), decorators, span: t.name.span, table_use: None });
             self.record_names.push(t.name.name.clone());
         }
         for t in types {
@@ -321,24 +288,12 @@ impl Checker {
             let mut fields: Vec<FieldInfo> = Vec::new();
             for f in &t.fields {
                 if let Some(first) = fields.iter().find(|x| x.name == f.name.name) {
-                    self.report(Problem::Duplicate {
-                        what: "field",
-                        name: f.name.name.clone(),
-                        span: f.name.span,
-                        first: first.span,
-                    });
+                    self.report(Problem::Duplicate { what: "field", name: f.name.name.clone(), span: f.name.span, first: first.span });
                     continue;
                 }
                 let ty = self.resolve_type_expr(&f.ty);
                 let decorators = decorators::read_field(&f.decorators, &mut self.problems);
-                fields.push(FieldInfo {
-                    name: f.name.name.clone(),
-                    ty,
-                    has_default: f.default.is_some(),
-                    decorators,
-                    span: f.name.span,
-                    type_span: f.ty.span,
-                });
+                fields.push(FieldInfo { name: f.name.name.clone(), ty, has_default: f.default.is_some(), decorators, span: f.name.span, type_span: f.ty.span });
             }
             self.records[id.0 as usize].fields = fields;
         }
@@ -357,12 +312,7 @@ impl Checker {
             K::Named { name, args } => {
                 let argc = |c: &mut Self, n: usize| -> bool {
                     if args.len() != n {
-                        c.report(Problem::TypeArgCount {
-                            name: name.name.clone(),
-                            expected: n,
-                            found: args.len(),
-                            span: t.span,
-                        });
+                        c.report(Problem::TypeArgCount { name: name.name.clone(), expected: n, found: args.len(), span: t.span });
                         false
                     } else {
                         true
@@ -388,13 +338,25 @@ impl Checker {
                 let arg = |c: &mut Self, i: usize| c.resolve_type_expr(&args[i]);
                 match name.name.as_str() {
                     "List" => {
-                        if argc(self, 1) { Type::list(arg(self, 0)) } else { Type::Error }
+                        if argc(self, 1) {
+                            Type::list(arg(self, 0))
+                        } else {
+                            Type::Error
+                        }
                     }
                     "Future" => {
-                        if argc(self, 1) { Type::future(arg(self, 0)) } else { Type::Error }
+                        if argc(self, 1) {
+                            Type::future(arg(self, 0))
+                        } else {
+                            Type::Error
+                        }
                     }
                     "Map" => {
-                        if argc(self, 2) { Type::map(arg(self, 0), arg(self, 1)) } else { Type::Error }
+                        if argc(self, 2) {
+                            Type::map(arg(self, 0), arg(self, 1))
+                        } else {
+                            Type::Error
+                        }
                     }
                     "Result" => match args.len() {
                         1 => Type::result(arg(self, 0)),
@@ -408,12 +370,7 @@ impl Checker {
                         if argc(self, 1) {
                             let inner = arg(self, 0);
                             if inner != Type::Str && inner != Type::Error {
-                                self.report(Problem::Mismatch {
-                                    expected: Type::Str,
-                                    found: inner,
-                                    span: args[0].span,
-                                    context: problem::Expectation::Plain,
-                                });
+                                self.report(Problem::Mismatch { expected: Type::Str, found: inner, span: args[0].span, context: problem::Expectation::Plain });
                             }
                             Type::Secret
                         } else {
@@ -424,16 +381,9 @@ impl Checker {
                         if let Some(&id) = self.record_ids.get(other) {
                             if argc(self, 0) { Type::Record(id) } else { Type::Error }
                         } else {
-                            let known = BUILTIN_TYPES
-                                .iter()
-                                .copied()
-                                .chain(self.records.iter().map(|r| r.name.as_str()));
+                            let known = BUILTIN_TYPES.iter().copied().chain(self.records.iter().map(|r| r.name.as_str()));
                             let suggestion = names::closest(other, known);
-                            self.report(Problem::UnknownType {
-                                name: other.to_string(),
-                                span: name.span,
-                                suggestion,
-                            });
+                            self.report(Problem::UnknownType { name: other.to_string(), span: name.span, suggestion });
                             Type::Error
                         }
                     }
@@ -461,12 +411,7 @@ impl Checker {
             let mut params: Vec<ParamInfo> = Vec::new();
             for p in &f.params {
                 if let Some(first) = params.iter().find(|x| x.name == p.name.name) {
-                    self.report(Problem::Duplicate {
-                        what: "parameter",
-                        name: p.name.name.clone(),
-                        span: p.name.span,
-                        first: first.span,
-                    });
+                    self.report(Problem::Duplicate { what: "parameter", name: p.name.name.clone(), span: p.name.span, first: first.span });
                 }
                 let ty = match &p.ty {
                     Some(t) => self.resolve_type_expr(t),
@@ -484,28 +429,14 @@ impl Checker {
             };
             if let Some(&first) = self.fn_ids.get(&f.name.name) {
                 let first = self.fns[first.0 as usize].name_span;
-                self.report(Problem::Duplicate {
-                    what: "function",
-                    name: f.name.name.clone(),
-                    span: f.name.span,
-                    first,
-                });
+                self.report(Problem::Duplicate { what: "function", name: f.name.name.clone(), span: f.name.span, first });
             } else if let Some(&rid) = self.record_ids.get(&f.name.name) {
                 let first = self.records[rid.0 as usize].span;
                 self.report(Problem::Duplicate { what: "name", name: f.name.name.clone(), span: f.name.span, first });
             } else {
                 self.fn_ids.insert(f.name.name.clone(), id);
             }
-            self.fns.push(FnInfo {
-                name: f.name.name.clone(),
-                name_span: f.name.span,
-                params,
-                ret,
-                ret_annotated,
-                is_async: f.is_async,
-                decorators,
-                role,
-            });
+            self.fns.push(FnInfo { name: f.name.name.clone(), name_span: f.name.span, params, ret, ret_annotated, is_async: f.is_async, decorators, role });
             self.out_fns.push(None);
         }
     }
@@ -682,31 +613,17 @@ impl Checker {
             }
         }
         self.defined_globals = usize::MAX;
-        let body = TExpr {
-            kind: TExprKind::Block(tast::TBlock { stmts, span, scoped: None }),
-            ty: Type::Null,
-            span,
-        };
+        let body = TExpr { kind: TExprKind::Block(tast::TBlock { stmts, span, scoped: None }), ty: Type::Null, span };
         let ctx = self.pop_ctx();
-        self.out_fns[id.0 as usize] = Some(tast::FnDef {
-            name: "main".into(),
-            kind: FnKind::Main,
-            is_async: true,
-            params: vec![],
-            ret: Type::Null,
-            locals: ctx.locals,
-            captures: vec![],
-            body,
-            span,
-        });
+        self.out_fns[id.0 as usize] =
+            Some(tast::FnDef { name: "main".into(), kind: FnKind::Main, is_async: true, params: vec![], ret: Type::Null, locals: ctx.locals, captures: vec![], body, span });
         id
     }
 
     fn check_fn(&mut self, id: FnId, f: &ast::FnDecl) {
         let info = &self.fns[id.0 as usize];
         let (name, role, is_async, ret) = (info.name.clone(), info.role, info.is_async, info.ret.clone());
-        let params: Vec<(String, Type, Span)> =
-            info.params.iter().map(|p| (p.name.clone(), p.ty.clone(), p.span)).collect();
+        let params: Vec<(String, Type, Span)> = info.params.iter().map(|p| (p.name.clone(), p.ty.clone(), p.span)).collect();
         self.push_ctx(&name, FnKind::User, role, is_async, ret.clone(), f.name.span);
         let param_ids: Vec<LocalId> = params.into_iter().map(|(n, t, s)| self.declare_local(&n, t, s)).collect();
         // The command-line parsers the compiler writes use the prelude's primitives.
@@ -715,17 +632,7 @@ impl Checker {
         let body = self.check_fn_body(&f.body, &ret, &name, f.name.span);
         self.templates -= u32::from(generated);
         let ctx = self.pop_ctx();
-        self.out_fns[id.0 as usize] = Some(tast::FnDef {
-            name,
-            kind: FnKind::User,
-            is_async,
-            params: param_ids,
-            ret,
-            locals: ctx.locals,
-            captures: vec![],
-            body,
-            span: f.span,
-        });
+        self.out_fns[id.0 as usize] = Some(tast::FnDef { name, kind: FnKind::User, is_async, params: param_ids, ret, locals: ctx.locals, captures: vec![], body, span: f.span });
         if !ctx.statuses.is_empty() {
             self.statuses.insert(id, ctx.statuses.into_iter().collect());
         }
@@ -866,8 +773,7 @@ pub fn is_password_hash(name: &str) -> bool {
     name == "password_hash"
 }
 
-pub const BUILTIN_TYPES: &[&str] =
-    &["Int", "Float", "Str", "Bool", "Null", "List", "Map", "Result", "DateTime", "Date", "Uuid", "DbConn", "Secret", "Future", "RandGen", "Any"];
+pub const BUILTIN_TYPES: &[&str] = &["Int", "Float", "Str", "Bool", "Null", "List", "Map", "Result", "DateTime", "Date", "Uuid", "DbConn", "Secret", "Future", "RandGen", "Any"];
 
 fn is_builtin_type(name: &str) -> bool {
     BUILTIN_TYPES.contains(&name)

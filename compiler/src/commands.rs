@@ -245,12 +245,7 @@ fn command_parser(c: &Command) -> String {
         if p.kind == ArgKind::Bool {
             s.push_str(&format!("else if __options and ({test}) {{\n"));
             s.push_str(&format!("if __eq > 0 {{\n{}}} else {{ {} = true }}\n}}\n", convert(&p.kind, &p.local(), "__v", &long), p.local()));
-            s.push_str(&format!(
-                "else if __options and (__flag == \"--no-{}\" or __flag == \"--no-{}\") {{ {} = false }}\n",
-                p.name,
-                p.name.replace('_', "-"),
-                p.local()
-            ));
+            s.push_str(&format!("else if __options and (__flag == \"--no-{}\" or __flag == \"--no-{}\") {{ {} = false }}\n", p.name, p.name.replace('_', "-"), p.local()));
         } else {
             s.push_str(&format!("else if __options and ({test}) {{\n"));
             s.push_str(&format!(

@@ -129,11 +129,7 @@ impl Diagnostics {
             if let Some(h) = &d.help {
                 notes.push(format!("help: {h}"));
             }
-            let diag = cs::Diagnostic::new(severity)
-                .with_code(d.code)
-                .with_message(&d.message)
-                .with_labels(labels)
-                .with_notes(notes);
+            let diag = cs::Diagnostic::new(severity).with_code(d.code).with_message(&d.message).with_labels(labels).with_notes(notes);
             let result = if color {
                 let mut buf = term::termcolor::Ansi::new(&mut out);
                 term::emit_to_write_style(&mut buf, &config, &files, &diag)

@@ -7,11 +7,10 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use guest_abi::imports::{self, Import};
-use guest_abi::layout::{align_to, HEAP_POINTER_ADDR, STATIC_START};
+use guest_abi::layout::{HEAP_POINTER_ADDR, STATIC_START, align_to};
 use wasm_encoder::{
-    CodeSection, ConstExpr, CustomSection, DataSection, ElementSection, Elements, EntityType, ExportKind,
-    ExportSection, Function, FunctionSection, ImportSection, Instruction, MemorySection,
-    MemoryType, Module as WasmModule, NameMap, NameSection, RefType, TableSection, TableType, TypeSection,
+    CodeSection, ConstExpr, CustomSection, DataSection, ElementSection, Elements, EntityType, ExportKind, ExportSection, Function, FunctionSection, ImportSection, Instruction,
+    MemorySection, MemoryType, Module as WasmModule, NameMap, NameSection, RefType, TableSection, TableType, TypeSection,
 };
 
 use crate::ir::{self, Callee, FuncId, Ins, Sig};
@@ -45,10 +44,7 @@ impl Types {
             return i;
         }
         let i = self.index.len() as u32;
-        self.section.ty().function(
-            sig.params.iter().map(|t| ir::valtype(*t)),
-            sig.results.iter().map(|t| ir::valtype(*t)),
-        );
+        self.section.ty().function(sig.params.iter().map(|t| ir::valtype(*t)), sig.results.iter().map(|t| ir::valtype(*t)));
         self.index.insert(sig.clone(), i);
         i
     }
@@ -174,4 +170,3 @@ pub fn emit_module(module: &ir::Module) -> Vec<u8> {
     }
     out.finish()
 }
-

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use guest_abi::imports::Import;
-use guest_abi::manifest::Manifest;
 pub use guest_abi::layout::SlotKind as ValType;
+use guest_abi::manifest::Manifest;
 use wasm_encoder::Instruction;
 
 /// Index of a function defined by the module (runtime helpers included).

@@ -29,27 +29,15 @@ pub fn syntax(e: &SyntaxError) -> Diagnostic {
                     "string starts here",
                     Some("close it with `\"` on the same line, or use `\"\"\"` for text over several lines".into()),
                 ),
-                LexErrorKind::UnterminatedComment => {
-                    ("unterminated-comment", "this comment never ends".into(), "comment starts here", Some("close it with `*/`".into()))
-                }
-                LexErrorKind::SingleQuotedString => (
-                    "single-quoted-string",
-                    "strings use double quotes".into(),
-                    "single quotes",
-                    Some("write \"...\" instead".into()),
-                ),
+                LexErrorKind::UnterminatedComment => ("unterminated-comment", "this comment never ends".into(), "comment starts here", Some("close it with `*/`".into())),
+                LexErrorKind::SingleQuotedString => ("single-quoted-string", "strings use double quotes".into(), "single quotes", Some("write \"...\" instead".into())),
                 LexErrorKind::UnknownEscape(c) => (
                     "unknown-escape",
                     format!("unknown escape `\\{c}`"),
                     "not an escape Fitz knows",
                     Some("known escapes: \\n \\t \\r \\0 \\b \\\" \\\\ \\{ \\} \\xHH \\u{…}".into()),
                 ),
-                LexErrorKind::BadUnicodeEscape => (
-                    "bad-unicode-escape",
-                    "invalid `\\u{…}` escape".into(),
-                    "expected 1 to 6 hex digits naming a Unicode scalar value",
-                    None,
-                ),
+                LexErrorKind::BadUnicodeEscape => ("bad-unicode-escape", "invalid `\\u{…}` escape".into(), "expected 1 to 6 hex digits naming a Unicode scalar value", None),
                 LexErrorKind::BadHexEscape => (
                     "bad-hex-escape",
                     "invalid `\\x` escape".into(),
@@ -57,21 +45,9 @@ pub fn syntax(e: &SyntaxError) -> Diagnostic {
                     Some("for any other character write `\\u{…}`".into()),
                 ),
                 LexErrorKind::BadNumber(why) => ("bad-number", "invalid number".into(), why, None),
-                LexErrorKind::IntegerTooLarge => (
-                    "integer-too-large",
-                    "integer literal does not fit in 64 bits".into(),
-                    "larger than 9223372036854775807",
-                    None,
-                ),
-                LexErrorKind::UnexpectedChar(c) => {
-                    ("unexpected-character", format!("unexpected character `{c}`"), "not part of Fitz's syntax", None)
-                }
-                LexErrorKind::UseWord { found, word } => (
-                    "use-keyword",
-                    format!("`{found}` is not a Fitz operator"),
-                    "here",
-                    Some(format!("write `{word}`")),
-                ),
+                LexErrorKind::IntegerTooLarge => ("integer-too-large", "integer literal does not fit in 64 bits".into(), "larger than 9223372036854775807", None),
+                LexErrorKind::UnexpectedChar(c) => ("unexpected-character", format!("unexpected character `{c}`"), "not part of Fitz's syntax", None),
+                LexErrorKind::UseWord { found, word } => ("use-keyword", format!("`{found}` is not a Fitz operator"), "here", Some(format!("write `{word}`"))),
             };
             let d = Diagnostic::error(code, msg).primary(l.span, label);
             match help {
@@ -95,11 +71,7 @@ pub fn syntax(e: &SyntaxError) -> Diagnostic {
                 Some(t) => t.to_string(),
                 None => "the end of the file".to_string(),
             };
-            let title = if words.is_empty() {
-                format!("unexpected {found_words}")
-            } else {
-                format!("expected {}, found {found_words}", list_words(&words))
-            };
+            let title = if words.is_empty() { format!("unexpected {found_words}") } else { format!("expected {}, found {found_words}", list_words(&words)) };
             let label = if words.is_empty() { "unexpected here".to_string() } else { format!("expected {}", list_words(&words)) };
             let mut d = Diagnostic::error("syntax", title).primary(*span, label);
             if matches!(found, Some(Token::Newline)) && expected.contains(&Expected::Expression) {
@@ -111,17 +83,14 @@ pub fn syntax(e: &SyntaxError) -> Diagnostic {
             d
         }
         SyntaxError::UnknownPatternConstructor { name, span } => {
-            Diagnostic::error("unknown-pattern", format!("`{name}(…)` is not a pattern"))
-                .primary(*span, "only `Ok(…)` and `Err(…)` take a pattern in parentheses")
+            Diagnostic::error("unknown-pattern", format!("`{name}(…)` is not a pattern")).primary(*span, "only `Ok(…)` and `Err(…)` take a pattern in parentheses")
         }
         SyntaxError::StatusOutOfRange { status, span } => {
-            Diagnostic::error("bad-status", format!("{status} is not an HTTP status"))
-                .primary(*span, "expected a status from 100 to 599")
+            Diagnostic::error("bad-status", format!("{status} is not an HTTP status")).primary(*span, "expected a status from 100 to 599")
         }
-        SyntaxError::Unclosed { open, span } => Diagnostic::error("syntax", "this `{` is never closed")
-            .primary(*open, "opened here")
-            .secondary(*span, "the file ends here")
-            .help("add the `}` where this block ends"),
+        SyntaxError::Unclosed { open, span } => {
+            Diagnostic::error("syntax", "this `{` is never closed").primary(*open, "opened here").secondary(*span, "the file ends here").help("add the `}` where this block ends")
+        }
     }
 }
 
@@ -698,9 +667,7 @@ impl Messages<'_> {
         match (expected, found) {
             (Type::Str, Type::Secret) => d.help("use `.expose()` to read the secret's value"),
             (Type::Str, Type::Int | Type::Float | Type::Bool) => d.help("use interpolation to turn it into text: \"{value}\""),
-            (_, Type::Result(ok, _)) if unify_shallow(expected, ok) => {
-                d.help("this is a `Result`: unwrap it with `?` or handle both cases with `match`")
-            }
+            (_, Type::Result(ok, _)) if unify_shallow(expected, ok) => d.help("this is a `Result`: unwrap it with `?` or handle both cases with `match`"),
             (_, Type::Null) => d.help(format!("to allow `null`, declare the type as `{}?`", TypeDisplay::new(expected, self.records))),
             _ => d,
         }
@@ -722,9 +689,7 @@ fn contains_secret(t: &Type) -> bool {
 
 fn operator_help(op: &str, lhs: &Type, rhs: &Type) -> String {
     match (op, lhs, rhs) {
-        (_, Type::Any, _) | (_, _, Type::Any) => {
-            "take the value out of the `Any` first, as the type it holds: `v.as_int()`, or `n: Int = v`".into()
-        }
+        (_, Type::Any, _) | (_, _, Type::Any) => "take the value out of the `Any` first, as the type it holds: `v.as_int()`, or `n: Int = v`".into(),
         ("+", Type::Str, _) | ("+", _, Type::Str) => "to build text from other values use interpolation: \"{a}{b}\"".into(),
         ("%", _, _) => "`%` works on `Int` only".into(),
         ("==" | "!=", _, _) => "only values of the same type can be compared".into(),

@@ -140,8 +140,13 @@ pub enum RouteAuth {
 /// Where the value of one handler parameter comes from.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Binding {
-    Path { name: String },
-    Query { name: String, optional: bool },
+    Path {
+        name: String,
+    },
+    Query {
+        name: String,
+        optional: bool,
+    },
     Body,
     Db,
     Headers,
@@ -149,7 +154,11 @@ pub enum Binding {
     /// The built-in `Request`.
     Request,
     /// `@header(name=…)` / `@cookie(name=…)`: `name` is the header (lower case) or cookie.
-    Carried { carrier: crate::check::decorators::Carrier, name: String, optional: bool },
+    Carried {
+        carrier: crate::check::decorators::Carrier,
+        name: String,
+        optional: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -200,14 +209,35 @@ pub struct TBlock {
 
 #[derive(Clone, Debug)]
 pub enum TStmt {
-    Let { local: LocalId, value: TExpr },
+    Let {
+        local: LocalId,
+        value: TExpr,
+    },
     /// `let (a, b) = value`: a value that does not match stops the program (or request).
-    LetPattern { pattern: TPattern, value: TExpr, span: Span },
-    Assign { place: Place, op: Option<BinOp>, value: TExpr, span: Span },
+    LetPattern {
+        pattern: TPattern,
+        value: TExpr,
+        span: Span,
+    },
+    Assign {
+        place: Place,
+        op: Option<BinOp>,
+        value: TExpr,
+        span: Span,
+    },
     Expr(TExpr),
-    While { cond: TExpr, body: TBlock },
-    For { binding: ForBinding, iter: TExpr, body: TBlock },
-    Loop { body: TBlock },
+    While {
+        cond: TExpr,
+        body: TBlock,
+    },
+    For {
+        binding: ForBinding,
+        iter: TExpr,
+        body: TBlock,
+    },
+    Loop {
+        body: TBlock,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -276,34 +306,96 @@ pub enum TExprKind {
     Tuple(Vec<TExpr>),
     Map(Vec<(TExpr, TExpr)>),
     /// Field values in declaration order, defaults already filled in.
-    Record { record: RecordId, fields: Vec<TExpr> },
-    Unary { op: UnaryOp, expr: Box<TExpr> },
-    Binary { op: BinOp, lhs: Box<TExpr>, rhs: Box<TExpr> },
-    Call { func: FnId, args: Vec<TExpr> },
-    CallValue { callee: Box<TExpr>, args: Vec<TExpr> },
-    Builtin { builtin: Builtin, args: Vec<TExpr> },
-    Field { expr: Box<TExpr>, record: RecordId, field: usize },
-    TupleField { expr: Box<TExpr>, index: u32 },
-    Index { expr: Box<TExpr>, index: Box<TExpr> },
-    Try { expr: Box<TExpr>, exit: TryExit },
+    Record {
+        record: RecordId,
+        fields: Vec<TExpr>,
+    },
+    Unary {
+        op: UnaryOp,
+        expr: Box<TExpr>,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<TExpr>,
+        rhs: Box<TExpr>,
+    },
+    Call {
+        func: FnId,
+        args: Vec<TExpr>,
+    },
+    CallValue {
+        callee: Box<TExpr>,
+        args: Vec<TExpr>,
+    },
+    Builtin {
+        builtin: Builtin,
+        args: Vec<TExpr>,
+    },
+    Field {
+        expr: Box<TExpr>,
+        record: RecordId,
+        field: usize,
+    },
+    TupleField {
+        expr: Box<TExpr>,
+        index: u32,
+    },
+    Index {
+        expr: Box<TExpr>,
+        index: Box<TExpr>,
+    },
+    Try {
+        expr: Box<TExpr>,
+        exit: TryExit,
+    },
     Await(Box<TExpr>),
-    Lambda { func: FnId, captures: Vec<LocalId> },
-    If { cond: Box<TExpr>, then: TBlock, otherwise: Option<Box<TExpr>> },
-    Match { scrutinee: Box<TExpr>, arms: Vec<TArm> },
+    Lambda {
+        func: FnId,
+        captures: Vec<LocalId>,
+    },
+    If {
+        cond: Box<TExpr>,
+        then: TBlock,
+        otherwise: Option<Box<TExpr>>,
+    },
+    Match {
+        scrutinee: Box<TExpr>,
+        arms: Vec<TArm>,
+    },
     /// A block's value is its last expression statement, or `null`.
     Block(TBlock),
-    Range { start: Box<TExpr>, end: Box<TExpr>, inclusive: bool },
+    Range {
+        start: Box<TExpr>,
+        end: Box<TExpr>,
+        inclusive: bool,
+    },
     Return(Option<Box<TExpr>>),
-    ReturnStatus { status: u16, body: Box<TExpr> },
+    ReturnStatus {
+        status: u16,
+        body: Box<TExpr>,
+    },
     /// Out of the loop `depth` loops out from the innermost (0), with the value of a `loop`
     /// used as a value.
-    Break { depth: u32, value: Option<Box<TExpr>> },
-    Continue { depth: u32 },
+    Break {
+        depth: u32,
+        value: Option<Box<TExpr>>,
+    },
+    Continue {
+        depth: u32,
+    },
     /// A `loop` used as a value: what its `break`s carry.
     Loop(TBlock),
-    Coerce { expr: Box<TExpr>, coercion: Coercion },
+    Coerce {
+        expr: Box<TExpr>,
+        coercion: Coercion,
+    },
     /// A finished ORM chain: the query template and the guest-computed parameters.
-    Query { record: RecordId, query: Box<guest_abi::query::Query>, db: Box<TExpr>, params: Vec<TExpr> },
+    Query {
+        record: RecordId,
+        query: Box<guest_abi::query::Query>,
+        db: Box<TExpr>,
+        params: Vec<TExpr>,
+    },
     Error,
 }
 
@@ -366,7 +458,9 @@ pub enum Builtin {
     /// `List<Str>` of the characters.
     StrChars,
     /// `(s, part)` → the character index of the first (or last) occurrence, or -1.
-    StrIndexOf { last: bool },
+    StrIndexOf {
+        last: bool,
+    },
     /// `(list, n)`: drops the items from `n` on (prelude primitive).
     ListTruncate,
     /// Parts of a `Range` (prelude primitives).
@@ -400,7 +494,9 @@ pub enum Builtin {
     /// The same bits as another type (`Date` ↔ days, `DateTime` ↔ microseconds; prelude primitive).
     Reinterpret,
     /// `(text) -> Result<Date>` or `Result<DateTime>`, read by the host (prelude primitive).
-    ParseTime { datetime: bool },
+    ParseTime {
+        datetime: bool,
+    },
     ListLen,
     /// `(list, start, end)`, a copy of `[start, end)`: negative bounds count from the end,
     /// and both are clamped to the list, as Python's slices are.

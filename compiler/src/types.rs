@@ -121,11 +121,7 @@ impl<'a> fmt::Display for TypeDisplay<'a> {
             },
             Type::Record(id) | Type::Query(id) => {
                 let name = self.records.get(id.0 as usize).map_or("?", String::as_str);
-                if matches!(self.ty, Type::Query(_)) {
-                    write!(f, "query of {name}")
-                } else {
-                    f.write_str(name)
-                }
+                if matches!(self.ty, Type::Query(_)) { write!(f, "query of {name}") } else { f.write_str(name) }
             }
             Type::Fn(params, ret) => {
                 f.write_str("Fn(")?;

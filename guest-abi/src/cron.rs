@@ -37,20 +37,9 @@ const SECOND: FieldSpec = FieldSpec { name: "second", min: 0, max: 59, names: &[
 const MINUTE: FieldSpec = FieldSpec { name: "minute", min: 0, max: 59, names: &[], question_ok: false };
 const HOUR: FieldSpec = FieldSpec { name: "hour", min: 0, max: 23, names: &[], question_ok: false };
 const DOM: FieldSpec = FieldSpec { name: "day of month", min: 1, max: 31, names: &[], question_ok: true };
-const MONTH: FieldSpec = FieldSpec {
-    name: "month",
-    min: 1,
-    max: 12,
-    names: &["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"],
-    question_ok: false,
-};
-const DOW: FieldSpec = FieldSpec {
-    name: "day of week",
-    min: 0,
-    max: 7,
-    names: &["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
-    question_ok: true,
-};
+const MONTH: FieldSpec =
+    FieldSpec { name: "month", min: 1, max: 12, names: &["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], question_ok: false };
+const DOW: FieldSpec = FieldSpec { name: "day of week", min: 0, max: 7, names: &["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], question_ok: true };
 
 impl FieldSpec {
     fn err(&self, value: &str, reason: &'static str) -> CronError {
@@ -241,10 +230,7 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         assert_eq!(Schedule::parse("* * *"), Err(CronError::FieldCount(3)));
-        assert_eq!(
-            Schedule::parse("0 0 25 * * *"),
-            Err(CronError::Field { field: "hour", value: "25".into(), reason: "is out of range" })
-        );
+        assert_eq!(Schedule::parse("0 0 25 * * *"), Err(CronError::Field { field: "hour", value: "25".into(), reason: "is out of range" }));
         assert!(matches!(Schedule::parse("0 0 0 * FOO *"), Err(CronError::Field { field: "month", .. })));
         assert!(matches!(Schedule::parse("*/0 * * * * *"), Err(CronError::Field { field: "second", .. })));
         assert!(matches!(Schedule::parse("0 0 5-1 * * *"), Err(CronError::Field { field: "hour", .. })));

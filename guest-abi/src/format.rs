@@ -81,17 +81,7 @@ impl Spec {
     pub fn parse(spec: &str) -> Result<Spec, SpecError> {
         let chars: Vec<char> = spec.chars().collect();
         let mut i = 0;
-        let mut out = Spec {
-            fill: None,
-            align: None,
-            sign: Sign::Minus,
-            alternate: false,
-            zero: false,
-            width: 0,
-            grouping: None,
-            precision: None,
-            ty: None,
-        };
+        let mut out = Spec { fill: None, align: None, sign: Sign::Minus, alternate: false, zero: false, width: 0, grouping: None, precision: None, ty: None };
         let align_of = |c: char| match c {
             '<' => Some(Align::Left),
             '>' => Some(Align::Right),
@@ -154,11 +144,7 @@ impl Spec {
 
     /// Why the spec cannot apply to a value of this kind, or `None` when it can.
     pub fn misfit(&self, kind: Kind) -> Option<&'static str> {
-        let numeric_only = self.sign != Sign::Minus
-            || self.alternate
-            || self.zero
-            || self.grouping.is_some()
-            || self.align == Some(Align::AfterSign);
+        let numeric_only = self.sign != Sign::Minus || self.alternate || self.zero || self.grouping.is_some() || self.align == Some(Align::AfterSign);
         match kind {
             Kind::Text => {
                 if self.ty.is_some_and(|t| t != 's') {
@@ -238,7 +224,11 @@ pub fn format_float(spec: &Spec, x: f64) -> String {
     } else {
         match (spec.ty, spec.precision) {
             (None, None) => {
-                if a.fract() == 0.0 { format!("{a:.1}") } else { format!("{a}") }
+                if a.fract() == 0.0 {
+                    format!("{a:.1}")
+                } else {
+                    format!("{a}")
+                }
             }
             (None | Some('f' | 'F'), p) => format!("{a:.*}", p.unwrap_or(6)),
             (Some('e'), p) => format!("{a:.*e}", p.unwrap_or(6)),
@@ -290,8 +280,7 @@ fn sign_of(spec: &Spec, negative: bool) -> &'static str {
 /// With zero padding after the sign, the zeros are digits too and grouped with the rest (as
 /// Python does): how long the grouped digits must be, given what else the width holds.
 fn zero_run(spec: &Spec, beside: usize) -> usize {
-    let zeros = spec.fill.unwrap_or(if spec.zero { '0' } else { ' ' }) == '0'
-        && spec.align.unwrap_or(if spec.zero { Align::AfterSign } else { Align::Right }) == Align::AfterSign;
+    let zeros = spec.fill.unwrap_or(if spec.zero { '0' } else { ' ' }) == '0' && spec.align.unwrap_or(if spec.zero { Align::AfterSign } else { Align::Right }) == Align::AfterSign;
     if zeros { spec.width.saturating_sub(beside) } else { 0 }
 }
 

@@ -168,20 +168,54 @@ impl Cors {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "from", rename_all = "snake_case")]
 pub enum Param {
-    Path { name: String, #[serde(rename = "type")] ty: ValueType },
-    Query { name: String, #[serde(rename = "type")] ty: ValueType },
-    Body { name: String, #[serde(rename = "type")] ty: ValueType },
-    Db { name: String },
-    Headers { name: String },
-    User { name: String, #[serde(rename = "type")] ty: ValueType },
+    Path {
+        name: String,
+        #[serde(rename = "type")]
+        ty: ValueType,
+    },
+    Query {
+        name: String,
+        #[serde(rename = "type")]
+        ty: ValueType,
+    },
+    Body {
+        name: String,
+        #[serde(rename = "type")]
+        ty: ValueType,
+    },
+    Db {
+        name: String,
+    },
+    Headers {
+        name: String,
+    },
+    User {
+        name: String,
+        #[serde(rename = "type")]
+        ty: ValueType,
+    },
     /// `@header(name=…)`: the request header `header` (lower case), a `Str`, or a `Str?`
     /// (null when absent; for a `Str`, absent is a 400).
-    Header { name: String, header: String, #[serde(rename = "type")] ty: ValueType },
+    Header {
+        name: String,
+        header: String,
+        #[serde(rename = "type")]
+        ty: ValueType,
+    },
     /// The built-in `Request` (`response::is_request`): method, path, headers, query,
     /// cookies and the client's address.
-    Request { name: String, #[serde(rename = "type")] ty: ValueType },
+    Request {
+        name: String,
+        #[serde(rename = "type")]
+        ty: ValueType,
+    },
     /// `@cookie(name=…)`: the request cookie `cookie`, as `Header`.
-    Cookie { name: String, cookie: String, #[serde(rename = "type")] ty: ValueType },
+    Cookie {
+        name: String,
+        cookie: String,
+        #[serde(rename = "type")]
+        ty: ValueType,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -190,7 +224,9 @@ pub enum RouteAuth {
     Public,
     Authenticated,
     /// `@admin` (role "admin") and stacked `@requires`: any of these.
-    Roles { roles: Vec<String> },
+    Roles {
+        roles: Vec<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

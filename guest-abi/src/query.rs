@@ -27,7 +27,9 @@ pub enum QueryKind {
     All,
     Count,
     Insert,
-    Update { set: Vec<Assignment> },
+    Update {
+        set: Vec<Assignment>,
+    },
     Delete,
 }
 
@@ -74,16 +76,39 @@ pub enum LikeMode {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Expr {
-    Column { name: String },
+    Column {
+        name: String,
+    },
     /// A value computed by the guest and passed at run time.
-    Param { index: u32 },
-    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
-    Not { expr: Box<Expr> },
-    Neg { expr: Box<Expr> },
+    Param {
+        index: u32,
+    },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Not {
+        expr: Box<Expr>,
+    },
+    Neg {
+        expr: Box<Expr>,
+    },
     /// `LIKE` with the parameter escaped by the host (`%` and `_` are literal).
-    Like { expr: Box<Expr>, mode: LikeMode, pattern: Box<Expr> },
-    IsNull { expr: Box<Expr> },
-    IsNotNull { expr: Box<Expr> },
+    Like {
+        expr: Box<Expr>,
+        mode: LikeMode,
+        pattern: Box<Expr>,
+    },
+    IsNull {
+        expr: Box<Expr>,
+    },
+    IsNotNull {
+        expr: Box<Expr>,
+    },
     /// Membership in a list parameter; an empty list matches nothing.
-    In { expr: Box<Expr>, list: u32 },
+    In {
+        expr: Box<Expr>,
+        list: u32,
+    },
 }

@@ -19,12 +19,24 @@ pub enum ValueType {
     Uuid,
     /// Held as text; never serialised.
     Secret,
-    List { item: Box<ValueType> },
-    Map { key: Box<ValueType>, value: Box<ValueType> },
-    Nullable { inner: Box<ValueType> },
-    Result { ok: Box<ValueType>, err: Box<ValueType> },
+    List {
+        item: Box<ValueType>,
+    },
+    Map {
+        key: Box<ValueType>,
+        value: Box<ValueType>,
+    },
+    Nullable {
+        inner: Box<ValueType>,
+    },
+    Result {
+        ok: Box<ValueType>,
+        err: Box<ValueType>,
+    },
     /// A record type, by index into the manifest's `records`.
-    Record { id: u32 },
+    Record {
+        id: u32,
+    },
     /// A value of any of the manifest's `any` types, boxed with the index of its type
     /// (`layout::ANY_TAG`, `ANY_PAYLOAD`).
     Any,
@@ -48,15 +60,7 @@ impl ValueType {
 /// The types a JSON value can be, as the first tags of every `any` table: null, a Bool, an
 /// Int, a Float, a Str, a list of them and an object of them.
 pub fn any_json_types() -> [ValueType; crate::layout::ANY_JSON_TYPES] {
-    [
-        ValueType::Null,
-        ValueType::Bool,
-        ValueType::Int,
-        ValueType::Float,
-        ValueType::Str,
-        ValueType::list(ValueType::Any),
-        ValueType::map(ValueType::Str, ValueType::Any),
-    ]
+    [ValueType::Null, ValueType::Bool, ValueType::Int, ValueType::Float, ValueType::Str, ValueType::list(ValueType::Any), ValueType::map(ValueType::Str, ValueType::Any)]
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -25,7 +25,10 @@ pub enum Value {
     Ok(Box<Value>),
     Err(Box<Value>),
     /// An `Any`, with the type of what it holds.
-    Any { ty: ValueType, value: Box<Value> },
+    Any {
+        ty: ValueType,
+        value: Box<Value>,
+    },
 }
 
 /// The type tables values are read and written with: the records, and the types `Any` values
@@ -54,7 +57,9 @@ pub enum Slot {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AbiError {
     /// A pointer or length points outside memory.
-    OutOfBounds { addr: u64 },
+    OutOfBounds {
+        addr: u64,
+    },
     /// A slot of the wrong wasm type for the value type.
     SlotKind,
     InvalidUtf8,

@@ -1,8 +1,8 @@
 //! Property: any value of any manifest type, written by `guest_abi::value` at any base
 //! address and read back, is equal to itself; and reading arbitrary bytes never panics.
 
-use guest_abi::types::{any_json_types, FieldType, RecordType, ValueType};
-use guest_abi::value::{read_value, write_value, Slot, Types, Value};
+use guest_abi::types::{FieldType, RecordType, ValueType, any_json_types};
+use guest_abi::value::{Slot, Types, Value, read_value, write_value};
 use proptest::prelude::*;
 
 fn records() -> Vec<RecordType> {
@@ -51,8 +51,7 @@ fn value_type() -> impl Strategy<Value = ValueType> {
     scalar_type().prop_recursive(4, 24, 4, |inner| {
         prop_oneof![
             inner.clone().prop_map(ValueType::list),
-            (prop_oneof![Just(ValueType::Str), Just(ValueType::Int), Just(ValueType::Bool)], inner.clone())
-                .prop_map(|(k, v)| ValueType::map(k, v)),
+            (prop_oneof![Just(ValueType::Str), Just(ValueType::Int), Just(ValueType::Bool)], inner.clone()).prop_map(|(k, v)| ValueType::map(k, v)),
             inner.clone().prop_filter("no nested nullables", |t| !matches!(t, ValueType::Nullable { .. } | ValueType::Null)).prop_map(ValueType::nullable),
             (inner.clone(), inner).prop_map(|(o, e)| ValueType::result(o, e)),
         ]
@@ -69,29 +68,24 @@ fn value_of(ty: &ValueType, records: &[RecordType]) -> BoxedStrategy<Value> {
         ValueType::Str | ValueType::Uuid | ValueType::Secret => "\\PC{0,12}".prop_map(Value::Str).boxed(),
         ValueType::Null => Just(Value::Null).boxed(),
         ValueType::List { item } => prop::collection::vec(value_of(item, records), 0..4).prop_map(Value::List).boxed(),
-        ValueType::Map { key, value } => {
-            prop::collection::vec((value_of(key, records), value_of(value, records)), 0..4)
-                .prop_map(Value::Map)
-                .boxed()
-        }
+        ValueType::Map { key, value } => prop::collection::vec((value_of(key, records), value_of(value, records)), 0..4).prop_map(Value::Map).boxed(),
         ValueType::Nullable { inner } => prop_oneof![Just(Value::Null), value_of(inner, records)].boxed(),
-        ValueType::Result { ok, err } => prop_oneof![
-            value_of(ok, records).prop_map(|v| Value::Ok(Box::new(v))),
-            value_of(err, records).prop_map(|v| Value::Err(Box::new(v))),
-        ]
-        .boxed(),
+        ValueType::Result { ok, err } => {
+            prop_oneof![value_of(ok, records).prop_map(|v| Value::Ok(Box::new(v))), value_of(err, records).prop_map(|v| Value::Err(Box::new(v))),].boxed()
+        }
         ValueType::Record { id } => {
-            let fields: Vec<BoxedStrategy<Value>> =
-                records[*id as usize].fields.iter().map(|f| value_of(&f.ty, records)).collect();
+            let fields: Vec<BoxedStrategy<Value>> = records[*id as usize].fields.iter().map(|f| value_of(&f.ty, records)).collect();
             fields.prop_map(Value::Record).boxed()
         }
         // A JSON list or object holds more `Any`s: kept shallow here, scalars only.
-        ValueType::Any => prop::sample::select(any_table().into_iter().filter(|t| !matches!(t, ValueType::List { item } | ValueType::Map { value: item, .. } if **item == ValueType::Any)).collect::<Vec<_>>())
-            .prop_flat_map({
-                let records = records.to_vec();
-                move |ty| value_of(&ty, &records).prop_map(move |v| Value::Any { ty: ty.clone(), value: Box::new(v) })
-            })
-            .boxed(),
+        ValueType::Any => prop::sample::select(
+            any_table().into_iter().filter(|t| !matches!(t, ValueType::List { item } | ValueType::Map { value: item, .. } if **item == ValueType::Any)).collect::<Vec<_>>(),
+        )
+        .prop_flat_map({
+            let records = records.to_vec();
+            move |ty| value_of(&ty, &records).prop_map(move |v| Value::Any { ty: ty.clone(), value: Box::new(v) })
+        })
+        .boxed(),
     }
 }
 

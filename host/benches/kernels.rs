@@ -6,8 +6,8 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use criterion::{criterion_group, criterion_main, Criterion};
-use fitz_host::runtime::engine::{new_engine, Allocation};
+use criterion::{Criterion, criterion_group, criterion_main};
+use fitz_host::runtime::engine::{Allocation, new_engine};
 use fitz_host::runtime::linker::new_linker;
 use fitz_host::runtime::state::{AppContext, GuestState};
 use wasmtime::{Module, Store, StoreLimitsBuilder};
@@ -121,9 +121,27 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("kernels");
     g.sample_size(10);
     let cases: [Case; 3] = [
-        ("int_loop", INT_LOOP, Box::new(|| { black_box(native_int_loop(black_box(N))); })),
-        ("string_build", STRING_BUILD, Box::new(|| { black_box(native_string_build(black_box(500_000))); })),
-        ("list_push_iterate", LIST_PUSH_ITERATE, Box::new(|| { black_box(native_list(black_box(N))); })),
+        (
+            "int_loop",
+            INT_LOOP,
+            Box::new(|| {
+                black_box(native_int_loop(black_box(N)));
+            }),
+        ),
+        (
+            "string_build",
+            STRING_BUILD,
+            Box::new(|| {
+                black_box(native_string_build(black_box(500_000)));
+            }),
+        ),
+        (
+            "list_push_iterate",
+            LIST_PUSH_ITERATE,
+            Box::new(|| {
+                black_box(native_list(black_box(N)));
+            }),
+        ),
     ];
     for (name, source, native) in cases {
         let k = Kernel::new(source);

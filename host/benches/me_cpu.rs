@@ -8,11 +8,11 @@
 use std::hint::black_box;
 
 use fitz_host::db::Database;
-use fitz_host::runtime::app::{load, Limits, TopLevelOutput};
-use fitz_host::runtime::engine::Allocation;
-use fitz_host::runtime::invoke::{call, Arg, Call};
-use fitz_host::runtime::state::AppContext;
 use fitz_host::runtime::Runtime;
+use fitz_host::runtime::app::{Limits, TopLevelOutput, load};
+use fitz_host::runtime::engine::Allocation;
+use fitz_host::runtime::invoke::{Arg, Call, call};
+use fitz_host::runtime::state::AppContext;
 use sqlx::Row;
 
 const SECRET: &str = "bench-secret-0123456789abcdef0123456789abcdef";
@@ -20,10 +20,7 @@ const N: u32 = 4000;
 
 /// Nanoseconds this thread has run.
 fn thread_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
+    std::fs::read_to_string("/proc/thread-self/schedstat").ok().and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok())).unwrap_or(0)
 }
 
 fn main() {

@@ -7,12 +7,12 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion};
-use fitz_host::runtime::app::{load, Limits, TopLevelOutput};
-use fitz_host::runtime::engine::Allocation;
-use fitz_host::runtime::invoke::{call, Arg, Call};
-use fitz_host::runtime::state::AppContext;
+use criterion::{Criterion, criterion_group, criterion_main};
 use fitz_host::runtime::Runtime;
+use fitz_host::runtime::app::{Limits, TopLevelOutput, load};
+use fitz_host::runtime::engine::Allocation;
+use fitz_host::runtime::invoke::{Arg, Call, call};
+use fitz_host::runtime::state::AppContext;
 use guest_abi::value::Value;
 use serde_json::json;
 
@@ -30,18 +30,14 @@ fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let artifact = fitz_compiler::compile(APP, "bench.fitz").expect("compiles");
     let runtime = Runtime::new(Allocation::Pooling { instances: 16, max_memory: 64 << 20 }).expect("runtime");
-    let app = rt
-        .block_on(load(&runtime, &artifact.wasm, AppContext::bare(artifact.manifest), Limits::default(), TopLevelOutput::Log))
-        .expect("loads");
+    let app = rt.block_on(load(&runtime, &artifact.wasm, AppContext::bare(artifact.manifest), Limits::default(), TopLevelOutput::Log)).expect("loads");
     let hello = app.manifest.routes.iter().position(|r| r.handler == "hello").expect("hello");
     let greet = app.manifest.routes.iter().position(|r| r.handler == "greet").expect("greet");
 
     let mut g = c.benchmark_group("request");
     g.bench_function("trivial_handler_sandboxed", |b| {
         b.iter(|| {
-            let reply = rt
-                .block_on(call(&app, Call { route: hello, args: vec![Arg::Value(Value::Int(black_box(7)))], headers: Vec::new() }))
-                .expect("reply");
+            let reply = rt.block_on(call(&app, Call { route: hello, args: vec![Arg::Value(Value::Int(black_box(7)))], headers: Vec::new() })).expect("reply");
             black_box(reply.body.into_bytes())
         })
     });
@@ -55,9 +51,7 @@ fn bench(c: &mut Criterion) {
     let body = json!({ "name": "Ada Lovelace", "times": 3 });
     g.bench_function("record_body_sandboxed", |b| {
         b.iter(|| {
-            let reply = rt
-                .block_on(call(&app, Call { route: greet, args: vec![Arg::Body(black_box(body.clone()))], headers: Vec::new() }))
-                .expect("reply");
+            let reply = rt.block_on(call(&app, Call { route: greet, args: vec![Arg::Body(black_box(body.clone()))], headers: Vec::new() })).expect("reply");
             black_box(reply.body.into_bytes())
         })
     });

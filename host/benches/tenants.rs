@@ -24,10 +24,7 @@ fn rss_kib() -> u64 {
 
 /// Minor page faults of the process so far (field 10 of /proc/self/stat).
 fn minor_faults() -> u64 {
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| s.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(7).and_then(|v| v.parse().ok())))
-        .unwrap_or(0)
+    std::fs::read_to_string("/proc/self/stat").ok().and_then(|s| s.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(7).and_then(|v| v.parse().ok()))).unwrap_or(0)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -100,7 +97,11 @@ fn main() {
         deploys.sort();
         firsts.sort();
         println!("seed deploy (call to serving): median {:.1} ms, max {:.1} ms over {} deploys", ms(percentile(&deploys, 0.5)), ms(*deploys.last().expect("some")), deploys.len());
-        println!("first request after a deploy (GET /me through the auth provider): median {:.2} ms, max {:.2} ms", ms(percentile(&firsts, 0.5)), ms(*firsts.last().expect("some")));
+        println!(
+            "first request after a deploy (GET /me through the auth provider): median {:.2} ms, max {:.2} ms",
+            ms(percentile(&firsts, 0.5)),
+            ms(*firsts.last().expect("some"))
+        );
 
         // One small app: latency.
         let small = fitz_compiler::compile(SMALL, "small.fitz").expect("small compiles").wasm;
@@ -133,11 +134,7 @@ fn main() {
         let many = load(&client, &base, &names, 6000, 16).await;
         let faults_many = (minor_faults() - f0) as f64 / 6000.0;
         let warm = rss_kib();
-        println!(
-            "after requests to every app (each keeps a warm instance slot): RSS {} MiB, {:.0} KiB per app over the one-app host",
-            warm / 1024,
-            (warm - before) as f64 / 999.0
-        );
+        println!("after requests to every app (each keeps a warm instance slot): RSS {} MiB, {:.0} KiB per app over the one-app host", warm / 1024, (warm - before) as f64 / 999.0);
         let (p50_1, p99_1, p50_n, p99_n) = (percentile(&one, 0.5), percentile(&one, 0.99), percentile(&many, 0.5), percentile(&many, 0.99));
         println!("GET /hello, 16 concurrent clients, 6,000 requests:");
         println!("  1 app loaded:      p50 {:.2} ms, p99 {:.2} ms, {faults_one:.1} page faults per request", ms(p50_1), ms(p99_1));

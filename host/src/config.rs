@@ -16,11 +16,7 @@ pub fn parse_dotenv(text: &str) -> HashMap<String, String> {
         let line = line.strip_prefix("export ").unwrap_or(line);
         let Some((k, v)) = line.split_once('=') else { continue };
         let v = v.trim();
-        let v = v
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-            .unwrap_or(v);
+        let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\''))).unwrap_or(v);
         out.insert(k.trim().to_string(), v.to_string());
     }
     out
@@ -28,12 +24,7 @@ pub fn parse_dotenv(text: &str) -> HashMap<String, String> {
 
 /// The environment an app sees: `.env` next to the source, overridden by the process.
 pub fn app_env(source: &Path) -> HashMap<String, String> {
-    let mut env = source
-        .parent()
-        .map(|d| d.join(".env"))
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .map(|t| parse_dotenv(&t))
-        .unwrap_or_default();
+    let mut env = source.parent().map(|d| d.join(".env")).and_then(|p| std::fs::read_to_string(p).ok()).map(|t| parse_dotenv(&t)).unwrap_or_default();
     env.extend(std::env::vars());
     env
 }

@@ -12,17 +12,17 @@
 //! connection while its guest runs. Runs are capped per app (`cron_runs`) and per host: a tick
 //! past either cap is skipped and logged.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use guest_abi::cron::Schedule;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
-use crate::db::{unix_seconds as now_secs, Database, DbError, Pool};
+use crate::db::{Database, DbError, Pool, unix_seconds as now_secs};
 use crate::http::Served;
-use crate::runtime::invoke::{run_cron, Fault};
+use crate::runtime::invoke::{Fault, run_cron};
 
 pub const TICKS_TABLE: &str = "fitz_cron_ticks";
 pub const RUNS_TABLE: &str = "fitz_cron_runs";
@@ -176,14 +176,12 @@ pub async fn claim(db: &Database, app: &str, job: &str, tick: i64) -> Result<boo
     let t = db.table(TICKS_TABLE);
     let create = format!("CREATE TABLE IF NOT EXISTS {t} (app TEXT NOT NULL, job TEXT NOT NULL, tick BIGINT NOT NULL, PRIMARY KEY (app, job, tick))");
     let (insert, prune) = match db.pool {
-        Pool::Sqlite(_) => (
-            format!("INSERT INTO {t} (app, job, tick) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING"),
-            format!("DELETE FROM {t} WHERE app = ?1 AND job = ?2 AND tick < ?3"),
-        ),
-        Pool::Postgres(_) => (
-            format!("INSERT INTO {t} (app, job, tick) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"),
-            format!("DELETE FROM {t} WHERE app = $1 AND job = $2 AND tick < $3"),
-        ),
+        Pool::Sqlite(_) => {
+            (format!("INSERT INTO {t} (app, job, tick) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING"), format!("DELETE FROM {t} WHERE app = ?1 AND job = ?2 AND tick < ?3"))
+        }
+        Pool::Postgres(_) => {
+            (format!("INSERT INTO {t} (app, job, tick) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"), format!("DELETE FROM {t} WHERE app = $1 AND job = $2 AND tick < $3"))
+        }
     };
     db.ensure_schema().await?;
     db.execute_ddl(&create).await?;

@@ -192,13 +192,7 @@ impl Database {
     /// file each instead). The host qualifies every name it writes, so an app cannot reach
     /// another app's schema.
     pub fn with_schema(&self, schema: &str) -> Database {
-        Database {
-            pool: self.pool.clone(),
-            schema: Some(schema.into()),
-            blacklist: Arc::new(tokio::sync::OnceCell::new()),
-            leases: self.leases.clone(),
-            budget: None,
-        }
+        Database { pool: self.pool.clone(), schema: Some(schema.into()), blacklist: Arc::new(tokio::sync::OnceCell::new()), leases: self.leases.clone(), budget: None }
     }
 
     /// The same database, for one tenant: at most `connections` of the request connections
@@ -276,12 +270,7 @@ impl Database {
             if !url.contains("sslmode=") && is_local(opts.get_host()) {
                 opts = opts.ssl_mode(sqlx::postgres::PgSslMode::Disable);
             }
-            let pool = PgPoolOptions::new()
-                .max_connections(POSTGRES_CONNECTIONS)
-                .test_before_acquire(false)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
-                .connect_with(opts)
-                .await?;
+            let pool = PgPoolOptions::new().max_connections(POSTGRES_CONNECTIONS).test_before_acquire(false).acquire_timeout(ACQUIRE_TIMEOUT).connect_with(opts).await?;
             return Ok(Database::new(Pool::Postgres(pool)));
         }
         let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
@@ -294,12 +283,7 @@ impl Database {
             .foreign_keys(true)
             // What is deleted or overwritten is zeroed in the file, not left in free pages.
             .pragma("secure_delete", "ON");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(SQLITE_CONNECTIONS)
-            .test_before_acquire(false)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(opts)
-            .await?;
+        let pool = SqlitePoolOptions::new().max_connections(SQLITE_CONNECTIONS).test_before_acquire(false).acquire_timeout(ACQUIRE_TIMEOUT).connect_with(opts).await?;
         Ok(Database::new(Pool::Sqlite(pool)))
     }
 

@@ -5,10 +5,10 @@ pub mod hash;
 pub mod jwt;
 pub mod wasi;
 
-use wasmtime::format_err;
 use guest_abi::imports::FITZ;
 use guest_abi::types::ValueType;
 use guest_abi::value::Value;
+use wasmtime::format_err;
 use wasmtime::{Caller, Linker};
 
 use crate::runtime::guest;
@@ -157,8 +157,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             let values = {
                 let mem = guest::memory(&mut caller)?;
                 let limits = guest_abi::value::Limits::bytes(app.limits.host_bytes);
-                guest_abi::value::read_fields(mem.data(&caller), app.manifest.types(), &spec.params, params, limits)
-                    .map_err(|e| format_err!("reading query parameters: {e}"))?
+                guest_abi::value::read_fields(mem.data(&caller), app.manifest.types(), &spec.params, params, limits).map_err(|e| format_err!("reading query parameters: {e}"))?
             };
             let value = match &app.db {
                 None => Err(NO_DATABASE.to_string()),
@@ -291,8 +290,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         // A map too large for one line is named, not read: what a line carries is bounded.
         let fields = match guest::read_str_map_within(&mut caller, fields, max.saturating_mul(8)) {
             Ok(fields) => {
-                let fields: serde_json::Map<String, serde_json::Value> =
-                    fields.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
+                let fields: serde_json::Map<String, serde_json::Value> = fields.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
                 let text = serde_json::Value::Object(fields).to_string();
                 cut(&text, max).to_string()
             }

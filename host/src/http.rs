@@ -13,12 +13,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use guest_abi::manifest::Param;
-use http::{header, HeaderValue, StatusCode};
+use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 
 use self::bind::BodyInput;
@@ -213,10 +213,7 @@ async fn read_body(req: Request, limits: &crate::limits::Limits) -> BodyInput {
     };
     match serde_json::from_slice(&bytes) {
         Ok(j) => BodyInput::Json(j),
-        Err(e) => BodyInput::Refused {
-            status: 400,
-            message: format!("request body is not valid JSON (line {}, column {})", e.line(), e.column()),
-        },
+        Err(e) => BodyInput::Refused { status: 400, message: format!("request body is not valid JSON (line {}, column {})", e.line(), e.column()) },
     }
 }
 
@@ -264,7 +261,14 @@ async fn app_request(app: &Arc<AppVersion>, permits: Option<&Arc<tokio::sync::Se
 }
 
 /// A request to route `index` of `app`, from reading its body to logging its answer.
-async fn routed(app: &Arc<AppVersion>, permits: Option<&Arc<tokio::sync::Semaphore>>, req: Request, index: usize, path_params: Vec<(String, String)>, started: Instant) -> Response {
+async fn routed(
+    app: &Arc<AppVersion>,
+    permits: Option<&Arc<tokio::sync::Semaphore>>,
+    req: Request,
+    index: usize,
+    path_params: Vec<(String, String)>,
+    started: Instant,
+) -> Response {
     let route = &app.manifest.routes[index];
     let method = req.method().clone();
     let uri = req.uri().clone();
@@ -272,11 +276,7 @@ async fn routed(app: &Arc<AppVersion>, permits: Option<&Arc<tokio::sync::Semapho
     let req_client = req.extensions().get::<ClientAddr>().map(|c| c.0);
     let headers = bind::headers(req.headers());
     let query = req.uri().query().map(str::to_string);
-    let body = if route.params.iter().any(|p| matches!(p, Param::Body { .. })) {
-        read_body(req, app.limits()).await
-    } else {
-        BodyInput::None
-    };
+    let body = if route.params.iter().any(|p| matches!(p, Param::Body { .. })) { read_body(req, app.limits()).await } else { BodyInput::None };
     // A body refused for its size or time may not have been read to the end: the connection
     // closes. A body that did not come in time is answered now (it says nothing about the route).
     let close = matches!(body, BodyInput::Refused { status: 413 | 408, .. });

@@ -68,9 +68,7 @@ impl Serialize for Typed<'_> {
             (_, Value::Any { ty, value }) => Typed { records, ty, value }.serialize(s),
             (ValueType::Nullable { inner }, value) => Typed { records, ty: inner, value }.serialize(s),
             (ValueType::List { item }, Value::List(items)) => s.collect_seq(items.iter().map(|value| Typed { records, ty: item, value })),
-            (ValueType::Map { key, value: vty }, Value::Map(entries)) => {
-                s.collect_map(entries.iter().map(|(k, value)| (key_text(key, k), Typed { records, ty: vty, value })))
-            }
+            (ValueType::Map { key, value: vty }, Value::Map(entries)) => s.collect_map(entries.iter().map(|(k, value)| (key_text(key, k), Typed { records, ty: vty, value }))),
             (ValueType::Record { id }, Value::Record(fields)) => {
                 let mut m = s.serialize_map(None)?;
                 if let Some(r) = records.get(*id as usize) {
@@ -117,7 +115,10 @@ pub struct JsonError {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum JsonProblem {
-    Expected { ty: String, found: &'static str },
+    Expected {
+        ty: String,
+        found: &'static str,
+    },
     MissingField(String),
     UndeclaredField(String),
     BadKey(String),
@@ -204,83 +205,83 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-fn read(&self, ty: &ValueType, j: &Json, path: &mut String) -> Result<Value, JsonError> {
-    let records = self.records;
-    let wrong = |path: &str| JsonError { path: path.to_string(), problem: JsonProblem::Expected { ty: type_name(records, ty), found: kind_of(j) } };
-    Ok(match (ty, j) {
-        (ValueType::Any, j) => any_of(j, path)?,
-        (ValueType::Nullable { .. } | ValueType::Null, Json::Null) => Value::Null,
-        (ValueType::Nullable { inner }, j) => self.read(inner, j, path)?,
-        (ValueType::Int, Json::Number(n)) => Value::Int(n.as_i64().ok_or_else(|| wrong(path))?),
-        (ValueType::Float, Json::Number(n)) => Value::Float(n.as_f64().ok_or_else(|| wrong(path))?),
-        (ValueType::Bool, Json::Bool(b)) => Value::Bool(*b),
-        (ValueType::Str | ValueType::Secret, Json::String(s)) if s.contains('\0') => {
-            return Err(JsonError { path: path.clone(), problem: JsonProblem::Nul });
-        }
-        (ValueType::Str | ValueType::Secret, Json::String(s)) => Value::Str(s.clone()),
-        (ValueType::Uuid, Json::String(s)) => Value::Str(parse_uuid(s).ok_or_else(|| wrong(path))?),
-        (ValueType::DateTime, Json::String(s)) => Value::DateTime(parse_datetime(s).ok_or_else(|| wrong(path))?),
-        (ValueType::Date, Json::String(s)) => Value::Date(parse_date(s).ok_or_else(|| wrong(path))?),
-        (ValueType::List { item }, Json::Array(items)) => {
-            let mut out = Vec::with_capacity(items.len());
-            for (i, it) in items.iter().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                out.push(self.read(item, it, path)?);
-                path.truncate(len);
+    fn read(&self, ty: &ValueType, j: &Json, path: &mut String) -> Result<Value, JsonError> {
+        let records = self.records;
+        let wrong = |path: &str| JsonError { path: path.to_string(), problem: JsonProblem::Expected { ty: type_name(records, ty), found: kind_of(j) } };
+        Ok(match (ty, j) {
+            (ValueType::Any, j) => any_of(j, path)?,
+            (ValueType::Nullable { .. } | ValueType::Null, Json::Null) => Value::Null,
+            (ValueType::Nullable { inner }, j) => self.read(inner, j, path)?,
+            (ValueType::Int, Json::Number(n)) => Value::Int(n.as_i64().ok_or_else(|| wrong(path))?),
+            (ValueType::Float, Json::Number(n)) => Value::Float(n.as_f64().ok_or_else(|| wrong(path))?),
+            (ValueType::Bool, Json::Bool(b)) => Value::Bool(*b),
+            (ValueType::Str | ValueType::Secret, Json::String(s)) if s.contains('\0') => {
+                return Err(JsonError { path: path.clone(), problem: JsonProblem::Nul });
             }
-            Value::List(out)
-        }
-        (ValueType::Map { key, value }, Json::Object(entries)) => {
-            let mut out = Vec::with_capacity(entries.len());
-            for (k, v) in entries {
-                if k.contains('\0') {
-                    return Err(JsonError { path: path.clone(), problem: JsonProblem::Nul });
+            (ValueType::Str | ValueType::Secret, Json::String(s)) => Value::Str(s.clone()),
+            (ValueType::Uuid, Json::String(s)) => Value::Str(parse_uuid(s).ok_or_else(|| wrong(path))?),
+            (ValueType::DateTime, Json::String(s)) => Value::DateTime(parse_datetime(s).ok_or_else(|| wrong(path))?),
+            (ValueType::Date, Json::String(s)) => Value::Date(parse_date(s).ok_or_else(|| wrong(path))?),
+            (ValueType::List { item }, Json::Array(items)) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, it) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    out.push(self.read(item, it, path)?);
+                    path.truncate(len);
                 }
-                let key_value = parse_key(key, k).ok_or_else(|| JsonError { path: path.clone(), problem: JsonProblem::BadKey(k.clone()) })?;
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(k);
-                out.push((key_value, self.read(value, v, path)?));
-                path.truncate(len);
+                Value::List(out)
             }
-            Value::Map(out)
-        }
-        (ValueType::Record { id }, Json::Object(entries)) => {
-            let r = records.get(*id as usize).ok_or_else(|| wrong(path))?;
-            for k in entries.keys() {
-                if !r.fields.iter().any(|f| &f.name == k && !f.hidden) {
-                    return Err(JsonError { path: path.clone(), problem: JsonProblem::UndeclaredField(k.clone()) });
-                }
-            }
-            let mut fields = Vec::with_capacity(r.fields.len());
-            for (i, f) in r.fields.iter().enumerate() {
-                match entries.get(&f.name) {
-                    Some(v) if !f.hidden => {
-                        let len = path.len();
-                        if !path.is_empty() {
-                            path.push('.');
-                        }
-                        path.push_str(&f.name);
-                        fields.push(self.read(&f.ty, v, path)?);
-                        path.truncate(len);
+            (ValueType::Map { key, value }, Json::Object(entries)) => {
+                let mut out = Vec::with_capacity(entries.len());
+                for (k, v) in entries {
+                    if k.contains('\0') {
+                        return Err(JsonError { path: path.clone(), problem: JsonProblem::Nul });
                     }
-                    _ if f.has_default || f.hidden => match (self.defaults)(*id, i) {
-                        Some(v) => fields.push(v),
-                        None if matches!(f.ty, ValueType::Nullable { .. }) => fields.push(Value::Null),
-                        None => return Err(JsonError { path: path.clone(), problem: JsonProblem::MissingField(f.name.clone()) }),
-                    },
-                    _ if matches!(f.ty, ValueType::Nullable { .. }) => fields.push(Value::Null),
-                    _ => return Err(JsonError { path: path.clone(), problem: JsonProblem::MissingField(f.name.clone()) }),
+                    let key_value = parse_key(key, k).ok_or_else(|| JsonError { path: path.clone(), problem: JsonProblem::BadKey(k.clone()) })?;
+                    let len = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                    out.push((key_value, self.read(value, v, path)?));
+                    path.truncate(len);
                 }
+                Value::Map(out)
             }
-            Value::Record(fields)
-        }
-        _ => return Err(wrong(path)),
-    })
-}
+            (ValueType::Record { id }, Json::Object(entries)) => {
+                let r = records.get(*id as usize).ok_or_else(|| wrong(path))?;
+                for k in entries.keys() {
+                    if !r.fields.iter().any(|f| &f.name == k && !f.hidden) {
+                        return Err(JsonError { path: path.clone(), problem: JsonProblem::UndeclaredField(k.clone()) });
+                    }
+                }
+                let mut fields = Vec::with_capacity(r.fields.len());
+                for (i, f) in r.fields.iter().enumerate() {
+                    match entries.get(&f.name) {
+                        Some(v) if !f.hidden => {
+                            let len = path.len();
+                            if !path.is_empty() {
+                                path.push('.');
+                            }
+                            path.push_str(&f.name);
+                            fields.push(self.read(&f.ty, v, path)?);
+                            path.truncate(len);
+                        }
+                        _ if f.has_default || f.hidden => match (self.defaults)(*id, i) {
+                            Some(v) => fields.push(v),
+                            None if matches!(f.ty, ValueType::Nullable { .. }) => fields.push(Value::Null),
+                            None => return Err(JsonError { path: path.clone(), problem: JsonProblem::MissingField(f.name.clone()) }),
+                        },
+                        _ if matches!(f.ty, ValueType::Nullable { .. }) => fields.push(Value::Null),
+                        _ => return Err(JsonError { path: path.clone(), problem: JsonProblem::MissingField(f.name.clone()) }),
+                    }
+                }
+                Value::Record(fields)
+            }
+            _ => return Err(wrong(path)),
+        })
+    }
 }
 
 /// A JSON value as an `Any`: tagged with the JSON type it is (`guest_abi::types::any_json_types`),
@@ -410,11 +411,7 @@ pub fn format_datetime(us: i64) -> String {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
     let (h, mi, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    if frac == 0 {
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
-    } else {
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{frac:06}Z")
-    }
+    if frac == 0 { format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z") } else { format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{frac:06}Z") }
 }
 
 /// RFC 3339 (`2026-11-28T14:00:00Z`, fractional seconds and `±HH:MM` offsets allowed) to
@@ -501,15 +498,9 @@ mod tests {
 
     #[test]
     fn every_kind_of_value_as_json_text_and_as_a_json_value() {
-        let ty = ValueType::result(
-            ValueType::map(ValueType::Int, ValueType::list(ValueType::nullable(ValueType::Record { id: 0 }))),
-            ValueType::Str,
-        );
+        let ty = ValueType::result(ValueType::map(ValueType::Int, ValueType::list(ValueType::nullable(ValueType::Record { id: 0 }))), ValueType::Str);
         let ada = Value::Record(vec![Value::Int(1), Value::Str("a\"b\n".into()), Value::Str("x".into()), Value::Str("h".into())]);
-        let v = Value::Ok(Box::new(Value::Map(vec![
-            (Value::Int(7), Value::List(vec![ada, Value::Null])),
-            (Value::Int(-2), Value::List(vec![])),
-        ])));
+        let v = Value::Ok(Box::new(Value::Map(vec![(Value::Int(7), Value::List(vec![ada, Value::Null])), (Value::Int(-2), Value::List(vec![]))])));
         let text = r#"{"ok":{"7":[{"id":1,"email":"a\"b\n","nick":"x"},null],"-2":[]}}"#;
         assert_eq!(String::from_utf8(to_json_bytes(&user(), &ty, &v)).expect("utf-8"), text);
         assert_eq!(to_json(&user(), &ty, &v), serde_json::from_str::<Json>(text).expect("json"));

@@ -177,12 +177,7 @@ pub struct ServerLimits {
 
 impl Default for ServerLimits {
     fn default() -> Self {
-        ServerLimits {
-            header_bytes: 32 * KIB,
-            header_timeout: Duration::from_secs(20),
-            max_connections: 4096,
-            tls: None,
-        }
+        ServerLimits { header_bytes: 32 * KIB, header_timeout: Duration::from_secs(20), max_connections: 4096, tls: None }
     }
 }
 

@@ -82,10 +82,7 @@ fn nullable(inner: RefOr<Schema>) -> RefOr<Schema> {
 #[inline(never)]
 fn result_of(ok: RefOr<Schema>, err: RefOr<Schema>) -> RefOr<Schema> {
     RefOr::T(Schema::OneOf(
-        OneOfBuilder::new()
-            .item(typed(Type::Object).property("ok", ok).required("ok").build())
-            .item(typed(Type::Object).property("error", err).required("error").build())
-            .build(),
+        OneOfBuilder::new().item(typed(Type::Object).property("ok", ok).required("ok").build()).item(typed(Type::Object).property("error", err).required("error").build()).build(),
     ))
 }
 
@@ -143,9 +140,7 @@ fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
             Param::Body { ty, .. } => {
                 binds = true;
                 body = true;
-                op = op.request_body(Some(
-                    RequestBodyBuilder::new().required(Some(Required::True)).content("application/json", json_content(schema(records, ty))).build(),
-                ));
+                op = op.request_body(Some(RequestBodyBuilder::new().required(Some(Required::True)).content("application/json", json_content(schema(records, ty))).build()));
             }
             Param::Header { header: name, ty, .. } | Param::Cookie { cookie: name, ty, .. } => {
                 binds = true;
@@ -209,7 +204,13 @@ fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
     }
     if raw {
         let text: RefOr<Schema> = RefOr::T(Schema::Object(typed(Type::String).build()));
-        op = op.response("default", ResponseBuilder::new().description(format!("the `Response` `{}` builds: its status, content type, headers and cookies", route.handler)).content("*/*", json_content(text)).build());
+        op = op.response(
+            "default",
+            ResponseBuilder::new()
+                .description(format!("the `Response` `{}` builds: its status, content type, headers and cookies", route.handler))
+                .content("*/*", json_content(text))
+                .build(),
+        );
     }
     op.build()
 }
@@ -238,7 +239,8 @@ pub fn document(m: &Manifest, title: &str) -> OpenApi {
         }
     }
     // A 403 names the user's role, or roles when the user type holds several.
-    let several = m.auth.as_ref().and_then(|a| m.records.get(a.user as usize)).is_some_and(|u| u.fields.iter().any(|f| f.name == "roles") && !u.fields.iter().any(|f| f.name == "role"));
+    let several =
+        m.auth.as_ref().and_then(|a| m.records.get(a.user as usize)).is_some_and(|u| u.fields.iter().any(|f| f.name == "roles") && !u.fields.iter().any(|f| f.name == "role"));
     let forbidden = if several {
         typed(Type::Object)
             .property("error", typed(Type::String))
@@ -256,9 +258,8 @@ pub fn document(m: &Manifest, title: &str) -> OpenApi {
             .required("current_role")
             .required("required_roles")
     };
-    let mut components = ComponentsBuilder::new()
-        .schema(ERROR, typed(Type::Object).property("error", typed(Type::String)).required("error").build())
-        .schema(FORBIDDEN, forbidden.build());
+    let mut components =
+        ComponentsBuilder::new().schema(ERROR, typed(Type::Object).property("error", typed(Type::String)).required("error").build()).schema(FORBIDDEN, forbidden.build());
     for r in &m.records {
         components = components.schema(&r.name, record_schema(&m.records, r));
     }

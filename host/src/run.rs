@@ -6,7 +6,7 @@ use std::sync::Arc;
 use wasmtime::{Module, Store, StoreLimitsBuilder};
 
 use crate::host_fns::wasi::{GuestExit, Output};
-use crate::runtime::engine::{new_engine, Allocation};
+use crate::runtime::engine::{Allocation, new_engine};
 use crate::runtime::linker::new_linker;
 use crate::runtime::state::{AppContext, GuestState};
 use crate::runtime::validate::check_imports;

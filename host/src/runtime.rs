@@ -20,7 +20,7 @@ use std::time::Duration;
 use wasmtime::{Engine, Linker};
 
 use self::builder::BuildThread;
-use self::engine::{new_engine, Allocation, EpochTicker};
+use self::engine::{Allocation, EpochTicker, new_engine};
 use self::state::GuestState;
 
 /// How often the epoch advances; CPU deadlines are counted in these ticks.

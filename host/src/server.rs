@@ -10,14 +10,14 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::http::{router, Served};
+use crate::http::{Served, router};
 use crate::runtime::app::AppVersion;
 
 pub mod conn;
 mod per_core;
 pub use per_core::start_router_per_core;
 
-use self::conn::{either, Serving};
+use self::conn::{Serving, either};
 use crate::limits::ServerLimits;
 use hyper_util::server::graceful::GracefulShutdown;
 
@@ -76,12 +76,7 @@ pub fn start_router(listener: TcpListener, service: axum::Router, shutdown: impl
 /// `start_router` with these listener limits: accepts while there is room for a connection,
 /// serves each on a task of the caller's runtime, and on shutdown stops accepting and waits
 /// for the connections to finish their requests.
-pub fn start_router_with(
-    listener: TcpListener,
-    service: axum::Router,
-    limits: ServerLimits,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<Running> {
+pub fn start_router_with(listener: TcpListener, service: axum::Router, limits: ServerLimits, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let serving = Serving::new(service, limits);

@@ -11,13 +11,13 @@ mod kit;
 use std::io::Write;
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use kit::process::{rss_of, temp_dir, HostProcess};
+use kit::process::{HostProcess, rss_of, temp_dir};
 
 /// A stored hash at the cost limit: 64 MiB, one pass.
 fn costly_hash() -> String {
@@ -27,10 +27,7 @@ fn costly_hash() -> String {
 }
 
 fn program() -> String {
-    format!(
-        "type Creds {{ password: Str }}\nlet STORED = \"{}\"\n@post(\"/login\")\nfn login(body: Creds) -> Bool => hash.verify(body.password, STORED)\n",
-        costly_hash()
-    )
+    format!("type Creds {{ password: Str }}\nlet STORED = \"{}\"\n@post(\"/login\")\nfn login(body: Creds) -> Bool => hash.verify(body.password, STORED)\n", costly_hash())
 }
 
 fn threads_of(pid: u32) -> u64 {

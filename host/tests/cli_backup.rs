@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 use std::time::Duration;
 
-use kit::process::{temp_dir, HostProcess, TOKEN};
+use kit::process::{HostProcess, TOKEN, temp_dir};
 
 const APP: &str = "let S = secret(\"S\")\ntype Item { id: Int, name: Str }\n@post(\"/items\")\nasync fn add(db: DbConn, item: Item) -> Item {\n    return Item.insert(db, item).await?\n}\n@get(\"/items\")\nasync fn all(db: DbConn) -> List<Item> {\n    return Item.all(db).await?\n}\n@get(\"/s\")\nfn s() -> Str => S.expose()\n";
 

@@ -98,8 +98,7 @@ fn structured_log_lines_carry_their_named_fields() {
     let out = fitz().arg("run").arg(&src).env("FITZ_LOG_FORMAT", "json").env("TOKEN", "s3cr3t-value").output().expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "done\n");
-    let lines: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&out.stderr).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stderr).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
     let fields = |i: usize| -> serde_json::Value { serde_json::from_str(lines[i]["fields"]["fields"].as_str().expect("fields")).expect("fields JSON") };
     assert_eq!(lines[0]["level"], "INFO");
     assert_eq!(lines[0]["fields"]["message"], "user created");

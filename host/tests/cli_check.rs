@@ -47,13 +47,7 @@ fn errors_exit_one_with_positions_and_snippets() {
 
 #[test]
 fn several_files_are_all_reported() {
-    let out = fitz()
-        .arg("check")
-        .arg(case("err/cron_params.fitz"))
-        .arg(clean())
-        .arg(case("err/route_duplicate.fitz"))
-        .output()
-        .expect("run fitz");
+    let out = fitz().arg("check").arg(case("err/cron_params.fitz")).arg(clean()).arg(case("err/route_duplicate.fitz")).output().expect("run fitz");
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("cron_params.fitz:2:14") && text.contains("route_duplicate.fitz:4:1"), "{text}");
@@ -78,12 +72,7 @@ fn no_file_and_unknown_flags_are_usage_errors() {
 
 #[test]
 fn json_format_is_machine_readable() {
-    let out = fitz()
-        .args(["check", "--format", "json"])
-        .arg(case("err/auth_redundant_authenticated.fitz"))
-        .arg(case("err/route_two_bodies.fitz"))
-        .output()
-        .expect("run fitz");
+    let out = fitz().args(["check", "--format", "json"]).arg(case("err/auth_redundant_authenticated.fitz")).arg(case("err/route_two_bodies.fitz")).output().expect("run fitz");
     assert_eq!(out.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     assert_eq!(doc["errors"], 1);

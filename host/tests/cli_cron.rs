@@ -98,7 +98,16 @@ async fn apps_with_a_namespace_each_share_a_database_but_not_their_ticks() {
     for ns in ["alpha", "beta"] {
         let app = temp_dir(&format!("ns-{ns}")).join("auth.fitz");
         std::fs::write(&app, BEAT).expect("write");
-        let child = fitz().arg("run").arg(&app).args(["--port", "0"]).env("DATABASE_URL", &url).env("FITZ_NAMESPACE", ns).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("fitz run");
+        let child = fitz()
+            .arg("run")
+            .arg(&app)
+            .args(["--port", "0"])
+            .env("DATABASE_URL", &url)
+            .env("FITZ_NAMESPACE", ns)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("fitz run");
         children.push(child);
     }
     tokio::time::sleep(Duration::from_millis(5500)).await;

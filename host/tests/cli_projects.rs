@@ -32,14 +32,23 @@ fn text(o: &Output) -> (Option<i32>, String, String) {
 /// A project `shop` with three modules of its own and a path dependency `greetings`.
 fn shop(name: &str) -> PathBuf {
     let root = temp_dir(name);
-    write(&root, &[
-        ("greetings/fitz.toml", "[package]\nname = \"greetings\"\nversion = \"0.1.0\"\n\n[lib]\nentry = \"src/lib.fitz\"\n"),
-        ("greetings/src/lib.fitz", "fn hola(n: Str) -> Str => \"hola, {n}\"\n"),
-        ("shop/fitz.toml", "[package]\nname = \"shop\"\nversion = \"0.1.0\"\nedition = \"2026\"\n\n[bin]\nmain = \"src/main.fitz\"\n\n[dependencies]\ngreetings = { path = \"../greetings\" }\n"),
-        ("shop/src/models.fitz", "type User {\n    id: Int\n    name: Str\n}\n"),
-        ("shop/src/text/shout.fitz", "fn shout(s: Str) -> Str => s.upper()\nfn pick(xs: List<Int>, i: Int) -> Int {\n    return xs[i]\n}\n"),
-        ("shop/src/main.fitz", "from models import User\nimport text.shout as t\nfrom greetings import hola\n\nlet u = User { id: 1, name: \"ada\" }\nprint(t.shout(hola(u.name)))\nprint(t.pick([1, 2], 1))\n"),
-    ]);
+    write(
+        &root,
+        &[
+            ("greetings/fitz.toml", "[package]\nname = \"greetings\"\nversion = \"0.1.0\"\n\n[lib]\nentry = \"src/lib.fitz\"\n"),
+            ("greetings/src/lib.fitz", "fn hola(n: Str) -> Str => \"hola, {n}\"\n"),
+            (
+                "shop/fitz.toml",
+                "[package]\nname = \"shop\"\nversion = \"0.1.0\"\nedition = \"2026\"\n\n[bin]\nmain = \"src/main.fitz\"\n\n[dependencies]\ngreetings = { path = \"../greetings\" }\n",
+            ),
+            ("shop/src/models.fitz", "type User {\n    id: Int\n    name: Str\n}\n"),
+            ("shop/src/text/shout.fitz", "fn shout(s: Str) -> Str => s.upper()\nfn pick(xs: List<Int>, i: Int) -> Int {\n    return xs[i]\n}\n"),
+            (
+                "shop/src/main.fitz",
+                "from models import User\nimport text.shout as t\nfrom greetings import hola\n\nlet u = User { id: 1, name: \"ada\" }\nprint(t.shout(hola(u.name)))\nprint(t.pick([1, 2], 1))\n",
+            ),
+        ],
+    );
     root.join("shop")
 }
 

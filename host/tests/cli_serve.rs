@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo").to_path_buf()
@@ -203,10 +203,7 @@ fn serve_runs_a_built_module_and_refuses_missing_secrets() {
 
     // More serving threads than cores is allowed; each is a thread of its own, or, with
     // work stealing, none is.
-    let layouts = [
-        ("per-core", "threads:  3, a runtime per thread", vec!["fitz-http-0", "fitz-http-1", "fitz-http-2"]),
-        ("work-stealing", "threads:  3, work-stealing", vec![]),
-    ];
+    let layouts = [("per-core", "threads:  3, a runtime per thread", vec!["fitz-http-0", "fitz-http-1", "fitz-http-2"]), ("work-stealing", "threads:  3, work-stealing", vec![])];
     for (scheduler, banner, per_core_threads) in layouts {
         let dir = temp_dir(scheduler);
         std::fs::copy(&wasm, dir.join("notes.wasm")).expect("copy");
@@ -348,7 +345,8 @@ fn static_files_are_bundled_and_served_with_etags_and_ranges() {
     std::fs::create_dir_all(dir.join("site/public/css")).expect("dirs");
     std::fs::write(dir.join("site/fitz.toml"), "[package]\nname = \"site\"\n\n[bin]\nmain = \"src/main.fitz\"\n").expect("write");
     std::fs::create_dir_all(dir.join("site/src")).expect("src");
-    std::fs::write(dir.join("site/src/main.fitz"), "@server(static_dir=\"public\", static_prefix=\"/assets\")\nfn main() => 0\n\n@get(\"/api\")\nfn api() -> Str => \"api\"\n").expect("write");
+    std::fs::write(dir.join("site/src/main.fitz"), "@server(static_dir=\"public\", static_prefix=\"/assets\")\nfn main() => 0\n\n@get(\"/api\")\nfn api() -> Str => \"api\"\n")
+        .expect("write");
     std::fs::write(dir.join("site/public/index.html"), "<h1>hola</h1>").expect("write");
     std::fs::write(dir.join("site/public/css/site.css"), "body { color: red }").expect("write");
     std::fs::write(dir.join("site/public/.secret"), "not bundled").expect("write");

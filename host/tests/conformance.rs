@@ -18,14 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn fitz_run(file: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fitz"))
-        .env("NO_COLOR", "1")
-        .arg("run")
-        .arg(file)
-        .arg("--")
-        .args(args)
-        .output()
-        .expect("run fitz");
+    let out = Command::new(env!("CARGO_BIN_EXE_fitz")).env("NO_COLOR", "1").arg("run").arg(file).arg("--").args(args).output().expect("run fitz");
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
@@ -59,11 +52,8 @@ fn transcript(text: &str) -> Vec<Run> {
 
 fn programs() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("tests/conformance")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "fitz"))
-        .collect();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(&dir).expect("tests/conformance").filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "fitz")).collect();
     files.sort();
     files
 }

@@ -63,7 +63,10 @@ fn fitz_string(text: &str) -> String {
 
 #[test]
 fn a_browser_calls_across_origins_only_where_cors_allows() {
-    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists()).expect("Debian's chromium (apt-get install chromium; tests/run.sh installs it)");
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("Debian's chromium (apt-get install chromium; tests/run.sh installs it)");
     let dir = std::env::temp_dir().join(format!("fitz-cors-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");

@@ -8,7 +8,7 @@ mod kit;
 
 use std::time::{Duration, Instant};
 
-use kit::process::{drop_pg, fresh_pg, temp_dir, HostProcess};
+use kit::process::{HostProcess, drop_pg, fresh_pg, temp_dir};
 
 /// Each run records its tick's second, then works for about two seconds.
 const JOB: &str = r#"

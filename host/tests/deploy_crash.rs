@@ -10,9 +10,10 @@ mod kit;
 
 use std::time::{Duration, Instant};
 
-use kit::process::{drop_pg, fresh_pg, temp_dir, HostProcess};
+use kit::process::{HostProcess, drop_pg, fresh_pg, temp_dir};
 
-const V1: &str = "type Item { id: Int, name: Str }\n@get(\"/v\")\nasync fn v(db: DbConn) -> Int {\n    let n = Item.where(fn(i) => i.id > 0).count(db).await?\n    return 100 + n\n}\n";
+const V1: &str =
+    "type Item { id: Int, name: Str }\n@get(\"/v\")\nasync fn v(db: DbConn) -> Int {\n    let n = Item.where(fn(i) => i.id > 0).count(db).await?\n    return 100 + n\n}\n";
 const V2: &str = "type Item { id: Int, name: Str, owner: Str?, rank: Int = 3 }\ntype Tag { id: Int, label: Str }\n@get(\"/v\")\nasync fn v(db: DbConn) -> Int {\n    let n = Item.where(fn(i) => i.id > 0).count(db).await?\n    let t = Tag.where(fn(t) => t.id > 0).count(db).await?\n    return 200 + n + t\n}\n";
 
 /// The columns of each of the app's tables, as the database has them.
@@ -23,11 +24,12 @@ async fn tables(url: Option<&str>, dir: &std::path::Path) -> Vec<(String, Vec<St
             Some(url) => {
                 let db = fitz_host::db::Database::connect(url).await.expect("connect");
                 let fitz_host::db::Pool::Postgres(p) = &db.pool else { unreachable!() };
-                let cols = sqlx::query_scalar("SELECT column_name::text FROM information_schema.columns WHERE table_schema = 'app_crash' AND table_name = $1 ORDER BY ordinal_position")
-                    .bind(table)
-                    .fetch_all(p)
-                    .await
-                    .expect("columns");
+                let cols =
+                    sqlx::query_scalar("SELECT column_name::text FROM information_schema.columns WHERE table_schema = 'app_crash' AND table_name = $1 ORDER BY ordinal_position")
+                        .bind(table)
+                        .fetch_all(p)
+                        .await
+                        .expect("columns");
                 db.close().await;
                 cols
             }

@@ -44,7 +44,8 @@ fn visible_text(html: &str) -> String {
 
 #[test]
 fn docs_page_renders_offline_with_routes_and_bearer_auth() {
-    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists()).expect("Debian's chromium (apt-get install chromium; .ci/run installs it)");
+    let chromium =
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists()).expect("Debian's chromium (apt-get install chromium; .ci/run installs it)");
     let dir = std::env::temp_dir().join(format!("fitz-docs-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");

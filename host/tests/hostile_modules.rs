@@ -6,14 +6,14 @@
 
 mod kit;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use guest_abi::imports::Import;
 use guest_abi::types::ValueType;
-use kit::process::{cpu_of, temp_dir, HostProcess};
-use kit::{forever, list_header, map_header, mem32, outcome, str_header, Kit, I, OUTCOME};
+use kit::process::{HostProcess, cpu_of, temp_dir};
+use kit::{I, Kit, OUTCOME, forever, list_header, map_header, mem32, outcome, str_header};
 use wasm_encoder::{BlockType, HeapType, ValType};
 
 const WELL: &str = r#"
@@ -153,8 +153,18 @@ fn pointers() -> Vec<u8> {
     let l = || vec![(1, ValType::I32)];
     let f = |k: &Kit, i: Import| k.f(i);
     let (hp, hv, je, jd, dq, bl, ib, se, en, lg, rg, ct) = (
-        f(&k, HashPassword), f(&k, HashVerify), f(&k, JwtEncode), f(&k, JwtDecode), f(&k, DbQuery), f(&k, AuthBlacklist),
-        f(&k, AuthIsBlacklisted), f(&k, Secret), f(&k, EnvOr), f(&k, Log), f(&k, RandomGet), f(&k, ClockTimeGet),
+        f(&k, HashPassword),
+        f(&k, HashVerify),
+        f(&k, JwtEncode),
+        f(&k, JwtDecode),
+        f(&k, DbQuery),
+        f(&k, AuthBlacklist),
+        f(&k, AuthIsBlacklisted),
+        f(&k, Secret),
+        f(&k, EnvOr),
+        f(&k, Log),
+        f(&k, RandomGet),
+        f(&k, ClockTimeGet),
     );
     let (fm, ma) = (f(&k, Fmt), f(&k, Math));
     let routes: Vec<(&str, Vec<I<'static>>, Import, bool)> = vec![

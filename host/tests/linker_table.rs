@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use fitz_host::runtime::engine::{new_engine, Allocation};
+use fitz_host::runtime::engine::{Allocation, new_engine};
 use fitz_host::runtime::linker::new_linker;
 use fitz_host::runtime::state::{AppContext, GuestState};
 use wasmtime::{Extern, Store, StoreLimitsBuilder};
@@ -33,11 +33,7 @@ fn linker_provides_exactly_the_table() {
         assert_eq!(ty.params().map(kind).collect::<Vec<_>>(), spec.params, "{}", spec.name);
         assert_eq!(ty.results().map(kind).collect::<Vec<_>>(), spec.results, "{}", spec.name);
     }
-    let fitz_names: Vec<String> = linker
-        .iter(&mut store)
-        .filter(|(module, _, _)| *module == guest_abi::imports::FITZ)
-        .map(|(_, name, _)| name.to_string())
-        .collect();
+    let fitz_names: Vec<String> = linker.iter(&mut store).filter(|(module, _, _)| *module == guest_abi::imports::FITZ).map(|(_, name, _)| name.to_string()).collect();
     for name in &fitz_names {
         assert!(guest_abi::imports::find(guest_abi::imports::FITZ, name).is_some(), "fitz.{name} is linked but not in the table");
     }

@@ -2,11 +2,11 @@
 //! that names the problem: not WebAssembly, no manifest, another ABI version, an import
 //! outside the table, a manifest that does not match the exports, a missing secret.
 
-use fitz_host::runtime::app::{load, Limits, TopLevelOutput};
+use fitz_host::runtime::Runtime;
+use fitz_host::runtime::app::{Limits, TopLevelOutput, load};
 use fitz_host::runtime::engine::Allocation;
 use fitz_host::runtime::state::AppContext;
-use fitz_host::runtime::validate::{validate_bytes, LoadError};
-use fitz_host::runtime::Runtime;
+use fitz_host::runtime::validate::{LoadError, validate_bytes};
 use guest_abi::manifest::{Manifest, SECTION};
 use wasm_encoder::{CustomSection, EntityType, FunctionSection, ImportSection, Module, TypeSection, ValType};
 

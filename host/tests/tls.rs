@@ -10,7 +10,7 @@ mod kit;
 use std::process::Command;
 use std::time::Duration;
 
-use kit::process::{temp_dir, HostProcess, TOKEN};
+use kit::process::{HostProcess, TOKEN, temp_dir};
 use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 
 /// An operator's own CA, and a certificate it signed for `localhost` and 127.0.0.1: the
@@ -59,7 +59,11 @@ async fn the_host_listens_over_tls_and_the_cli_reaches_it() {
     std::fs::write(&app, "let S = secret(\"S\")\n@get(\"/s\")\nfn s() -> Str => S.expose()\n").expect("write");
     let trust = [("FITZ_CA_CERT", ca_s.as_str())];
     let mut set = Command::new(env!("CARGO_BIN_EXE_fitz"));
-    set.args(["secrets", "set", "hello", "S", "--to", &url]).env("FITZ_OPERATOR_TOKEN", TOKEN).env("FITZ_CA_CERT", &ca_s).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::null());
+    set.args(["secrets", "set", "hello", "S", "--to", &url])
+        .env("FITZ_OPERATOR_TOKEN", TOKEN)
+        .env("FITZ_CA_CERT", &ca_s)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null());
     let mut child = set.spawn().expect("spawn");
     {
         use std::io::Write;
@@ -80,10 +84,7 @@ async fn the_host_listens_over_tls_and_the_cli_reaches_it() {
     assert!(plain.is_err() || plain.is_ok_and(|r| !r.status().is_success()), "plain HTTP is not served on the TLS port");
 
     // An app over TLS, with the client trusting the CA.
-    let client = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(&ca).expect("ca")).expect("pem"))
-        .build()
-        .expect("client");
+    let client = reqwest::Client::builder().add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(&ca).expect("ca")).expect("pem")).build().expect("client");
     let r = client.get(format!("{url}/s")).header("host", "hello.localhost").send().await.expect("served over TLS");
     assert_eq!((r.status().as_u16(), r.text().await.expect("body")), (200, "\"over tls\"".to_string()));
     host.kill();
@@ -97,7 +98,8 @@ fn a_host_refuses_to_start_with_half_a_tls_setting_or_a_bad_key() {
     let data = certs.join("data").display().to_string();
     let (code, _, err) = cli(&["host", "--port", "0", "--data", &data, "--tls-cert", cert.to_str().expect("path")], &[]);
     assert_eq!(code, 2, "{err}");
-    let (code, _, err) = cli(&["host", "--port", "0", "--data", &data, "--tls-cert", cert.to_str().expect("path"), "--tls-key", certs.join("junk.pem").to_str().expect("path")], &[]);
+    let (code, _, err) =
+        cli(&["host", "--port", "0", "--data", &data, "--tls-cert", cert.to_str().expect("path"), "--tls-key", certs.join("junk.pem").to_str().expect("path")], &[]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("private key"), "{err}");
 }

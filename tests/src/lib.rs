@@ -53,14 +53,7 @@ async fn all(db: DbConn) -> List<Item> {
 
 /// The environment test programs run with: fixed, so their output is too.
 pub fn test_env() -> std::collections::HashMap<String, String> {
-    [
-        ("TEST_SECRET", "s3cr3t-value-that-is-long-enough-for-hs256!!"),
-        ("GREETING", "hola"),
-        ("EMPTY", ""),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
+    [("TEST_SECRET", "s3cr3t-value-that-is-long-enough-for-hs256!!"), ("GREETING", "hola"), ("EMPTY", "")].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 /// Compiles and runs a program's top level with output captured:
@@ -71,13 +64,11 @@ pub fn compile_and_run(source: &str, file_name: &str) -> Result<(i32, String, St
 
 /// `compile_and_run` with more variables in the app's environment.
 pub fn compile_and_run_with(source: &str, file_name: &str, extra_env: &[(&str, &str)]) -> Result<(i32, String, String), String> {
-    let artifact = fitz_compiler::compile(source, file_name)
-        .map_err(|d| d.render(file_name, source, false))?;
+    let artifact = fitz_compiler::compile(source, file_name).map_err(|d| d.render(file_name, source, false))?;
     wasmparser::validate(&artifact.wasm).map_err(|e| format!("invalid module: {e}"))?;
     let mut env = test_env();
     env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let secrets = fitz_host::config::secrets(&artifact.manifest.secrets, &env)
-        .map_err(|missing| format!("missing secrets {missing:?}"))?;
+    let secrets = fitz_host::config::secrets(&artifact.manifest.secrets, &env).map_err(|missing| format!("missing secrets {missing:?}"))?;
     let app = fitz_host::runtime::state::AppContext { secrets, env, ..fitz_host::runtime::state::AppContext::bare(artifact.manifest) };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| e.to_string())?;
     rt.block_on(fitz_host::run::run_captured(&artifact.wasm, app, &[file_name.to_string()])).map_err(|e| e.to_string())

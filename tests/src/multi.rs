@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use fitz_host::commands::host::open_host;
 use fitz_host::multi::Host;
-use fitz_host::server::{start_router, Running};
+use fitz_host::server::{Running, start_router};
 use serde_json::Value as Json;
 
-use crate::server::{pg_admin_url, Response};
+use crate::server::{Response, pg_admin_url};
 
 pub const TOKEN: &str = "operator-token-for-tests-0123456789";
 /// The secrets key of every test host (32 bytes, base64).

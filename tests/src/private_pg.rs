@@ -18,10 +18,8 @@ fn bin_dir() -> PathBuf {
     if let Some(b) = std::env::var_os("PG_BIN") {
         return PathBuf::from(b);
     }
-    let mut versions: Vec<u32> = std::fs::read_dir("/usr/lib/postgresql")
-        .expect("PostgreSQL is installed (/usr/lib/postgresql)")
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
+    let mut versions: Vec<u32> =
+        std::fs::read_dir("/usr/lib/postgresql").expect("PostgreSQL is installed (/usr/lib/postgresql)").filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
     versions.sort_unstable();
     let v = versions.last().expect("a PostgreSQL version is installed");
     PathBuf::from(format!("/usr/lib/postgresql/{v}/bin"))
@@ -124,11 +122,7 @@ impl Drop for PrivatePg {
         let exe = self.bin.join("pg_ctl");
         let data = self.data();
         let args = ["-D", data.as_str(), "-m", "immediate", "stop"];
-        let _ = if is_root() {
-            Command::new("runuser").args(["-u", "postgres", "--"]).arg(&exe).args(args).output()
-        } else {
-            Command::new(&exe).args(args).output()
-        };
+        let _ = if is_root() { Command::new("runuser").args(["-u", "postgres", "--"]).arg(&exe).args(args).output() } else { Command::new(&exe).args(args).output() };
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

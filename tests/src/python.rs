@@ -7,11 +7,7 @@ use std::process::Command;
 /// Runs a Python snippet with arguments (`sys.argv[1:]`); returns its stdout, trimmed.
 pub fn run(script: &str, args: &[&str]) -> String {
     let out = Command::new("python3").arg("-c").arg(script).args(args).output().expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "python failed (install the referees with `pip install argon2-cffi PyJWT`): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "python failed (install the referees with `pip install argon2-cffi PyJWT`): {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -34,10 +30,7 @@ pub fn run_with_stdin(script: &str, input: &str) -> String {
 
 /// An Argon2id hash made by argon2-cffi with the OWASP parameters the app uses.
 pub fn argon2_hash(password: &str) -> String {
-    run(
-        "import sys\nfrom argon2 import PasswordHasher\nprint(PasswordHasher(memory_cost=19456, time_cost=2, parallelism=1).hash(sys.argv[1]))",
-        &[password],
-    )
+    run("import sys\nfrom argon2 import PasswordHasher\nprint(PasswordHasher(memory_cost=19456, time_cost=2, parallelism=1).hash(sys.argv[1]))", &[password])
 }
 
 /// PyJWT's decoding of `token` (signature, `exp` required), as JSON; `Err` with PyJWT's
@@ -55,8 +48,5 @@ pub fn jwt_decode(token: &str, secret: &str, alg: &str) -> Result<serde_json::Va
 
 /// A token PyJWT signs with `claims` (a JSON object) and the given algorithm.
 pub fn jwt_encode(claims: &serde_json::Value, secret: &str, alg: &str) -> String {
-    run(
-        "import sys, json, jwt\nprint(jwt.encode(json.loads(sys.argv[1]), sys.argv[2], algorithm=sys.argv[3]))",
-        &[&claims.to_string(), secret, alg],
-    )
+    run("import sys, json, jwt\nprint(jwt.encode(json.loads(sys.argv[1]), sys.argv[2], algorithm=sys.argv[3]))", &[&claims.to_string(), secret, alg])
 }

@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use fitz_host::db::{Database, Pool};
 use fitz_host::http::Served;
-use fitz_host::runtime::app::{load, Limits, TopLevelOutput};
+use fitz_host::limits::ServerLimits;
+use fitz_host::runtime::Runtime;
+use fitz_host::runtime::app::{Limits, TopLevelOutput, load};
 use fitz_host::runtime::engine::Allocation;
 use fitz_host::runtime::state::AppContext;
-use fitz_host::runtime::Runtime;
-use fitz_host::limits::ServerLimits;
-use fitz_host::server::{start, start_per_core, start_router_with, Running};
+use fitz_host::server::{Running, start, start_per_core, start_router_with};
 use serde_json::Value as Json;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -37,11 +37,7 @@ pub fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
         let buf = Arc::new(Mutex::new(Vec::new()));
         let writer = buf.clone();
         let make = move || LogWriter(writer.clone());
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("warn,fitz=debug,fitz_host=debug"))
-            .with_writer(make)
-            .with_ansi(false)
-            .try_init();
+        let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new("warn,fitz=debug,fitz_host=debug")).with_writer(make).with_ansi(false).try_init();
         buf
     })
     .clone()
@@ -263,12 +259,20 @@ impl TestApp {
     pub async fn column(&self, sql: &str) -> Vec<String> {
         use sqlx::Row;
         match &self.db.pool {
-            Pool::Sqlite(p) => sqlx::query(sql).fetch_all(p).await.expect("sql").iter().map(|r| {
-                r.try_get::<String, _>(0).or_else(|_| r.try_get::<i64, _>(0).map(|i| i.to_string())).expect("column")
-            }).collect(),
-            Pool::Postgres(p) => sqlx::query(sql).fetch_all(p).await.expect("sql").iter().map(|r| {
-                r.try_get::<String, _>(0).or_else(|_| r.try_get::<i64, _>(0).map(|i| i.to_string())).expect("column")
-            }).collect(),
+            Pool::Sqlite(p) => sqlx::query(sql)
+                .fetch_all(p)
+                .await
+                .expect("sql")
+                .iter()
+                .map(|r| r.try_get::<String, _>(0).or_else(|_| r.try_get::<i64, _>(0).map(|i| i.to_string())).expect("column"))
+                .collect(),
+            Pool::Postgres(p) => sqlx::query(sql)
+                .fetch_all(p)
+                .await
+                .expect("sql")
+                .iter()
+                .map(|r| r.try_get::<String, _>(0).or_else(|_| r.try_get::<i64, _>(0).map(|i| i.to_string())).expect("column"))
+                .collect(),
         }
     }
 }

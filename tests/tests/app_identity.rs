@@ -4,7 +4,7 @@
 //! outlived the app and were adopted silently. Now every app has a namespace of its own; a
 //! removed one is kept (restorable with its data, versions and secrets) or purged.
 
-use fitz_tests::multi::{drop_pg, fresh_pg, TestHost};
+use fitz_tests::multi::{TestHost, drop_pg, fresh_pg};
 use serde_json::json;
 
 const TENANT_A: &str = r#"
@@ -86,7 +86,8 @@ async fn identity(url: Option<&str>, label: &str) {
     assert_eq!(host.get("shop", "/all", None).await.body, json!([]));
     host.stop().await;
     if url.is_none() {
-        let files: Vec<String> = std::fs::read_dir(dir.join("one/apps")).expect("apps dir").filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|f| f.ends_with(".db")).collect();
+        let files: Vec<String> =
+            std::fs::read_dir(dir.join("one/apps")).expect("apps dir").filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|f| f.ends_with(".db")).collect();
         assert!(!files.iter().any(|f| f == "shop.db" || f == "shop.1.db"), "purged namespaces leave no file: {files:?}");
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -6,8 +6,8 @@
 //! (new rows come after the imported ones). The export shows no secret value, and opens only
 //! with its key.
 
-use fitz_tests::multi::{drop_pg, fresh_pg, TestHost};
-use serde_json::{json, Value};
+use fitz_tests::multi::{TestHost, drop_pg, fresh_pg};
+use serde_json::{Value, json};
 
 const SECRET: &str = "backup-secret-0123456789abcdef0123456789abcdef";
 

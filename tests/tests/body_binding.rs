@@ -42,10 +42,7 @@ async fn bodies_bind_with_defaults_and_hidden_fields() {
     let app = TestApp::start(APP, Backend::Sqlite, &[], Limits::default()).await;
     let r = app.post("/signup", None, &json!({ "name": "Ada", "address": { "city": "Rome" } })).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(
-        r.body,
-        json!({ "name": "Ada", "role": "viewer", "tags": "new,user 2", "score": "1.5", "nick": "-", "city": "Rome", "internal": "set by the server" })
-    );
+    assert_eq!(r.body, json!({ "name": "Ada", "role": "viewer", "tags": "new,user 2", "score": "1.5", "nick": "-", "city": "Rome", "internal": "set by the server" }));
     let r = app.post("/signup", None, &json!({ "name": "Bo", "role": "admin", "tags": [], "score": 2, "nick": "b", "address": { "city": "Oslo", "zip": null } })).await;
     assert_eq!(r.body, json!({ "name": "Bo", "role": "admin", "tags": "", "score": "2.0", "nick": "b", "city": "Oslo", "internal": "set by the server" }));
     // `@hidden` is refused on the way in and left out on the way out.

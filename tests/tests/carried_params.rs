@@ -52,7 +52,12 @@ async fn headers_and_cookies_bind_to_parameters() {
         params.iter().map(|p| (p["name"].as_str().unwrap_or("").to_string(), p["in"].as_str().unwrap_or("").to_string(), p["required"].as_bool().unwrap_or(false))).collect();
     assert_eq!(
         seen,
-        [("x-api-key".into(), "header".into(), true), ("x-trace-id".into(), "header".into(), false), ("session".into(), "cookie".into(), true), ("theme".into(), "cookie".into(), false)]
+        [
+            ("x-api-key".into(), "header".into(), true),
+            ("x-trace-id".into(), "header".into(), false),
+            ("session".into(), "cookie".into(), true),
+            ("theme".into(), "cookie".into(), false)
+        ]
     );
     let path = std::env::temp_dir().join(format!("fitz-carried-{}.json", std::process::id()));
     std::fs::write(&path, doc.to_string()).expect("write");

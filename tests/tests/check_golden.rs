@@ -34,8 +34,7 @@ fn seed_program_checks_clean_unchanged() {
     let codes: Vec<&str> = checked.diagnostics.items.iter().map(|d| d.code).collect();
     assert_eq!(codes, ["refuses-before-verify", "hash-left-out", "hash-left-out"], "{rendered}");
     let program = checked.program.expect("typed program");
-    let routes: Vec<String> =
-        program.routes.iter().map(|r| format!("{} {}", r.method.as_str(), r.path)).collect();
+    let routes: Vec<String> = program.routes.iter().map(|r| format!("{} {}", r.method.as_str(), r.path)).collect();
     assert_eq!(routes, ["POST /login", "GET /me", "GET /admin/users", "POST /articles", "POST /auth/logout"]);
     assert_eq!(program.crons.len(), 1);
     assert_eq!(program.secrets, ["JWT_SECRET"]);

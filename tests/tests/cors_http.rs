@@ -43,7 +43,9 @@ async fn preflights_and_answers_say_what_the_policy_allows() {
     assert_eq!(h("vary"), "origin");
     // Another origin, a method or a header the policy does not name: refused, and nothing
     // the browser would take as permission.
-    for (path, origin, method, headers) in [("/strict", "https://evil.example", "GET", ""), ("/strict", "https://app.example", "GET", "x-other"), ("/gone", "https://app.example", "DELETE", "")] {
+    for (path, origin, method, headers) in
+        [("/strict", "https://evil.example", "GET", ""), ("/strict", "https://app.example", "GET", "x-other"), ("/gone", "https://app.example", "DELETE", "")]
+    {
         let r = preflight(path, origin, method, headers).await;
         assert_eq!(r.status, 403, "{origin} {method} {headers}");
         assert!(r.headers.get("access-control-allow-origin").is_none());

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use fitz_host::runtime::app::Limits;
-use fitz_tests::server::{logs_text, Backend, TestApp};
+use fitz_tests::server::{Backend, TestApp, logs_text};
 
 const APP: &str = r#"
 type Tick { id: Int, job: Str, at: Int }

@@ -48,7 +48,8 @@ async fn exercise(backend: Backend) {
     }
     let r = app.get("/trips/after/2025-12-31", None).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let got: Vec<(String, String)> = r.body.as_array().expect("list").iter().map(|t| (t["starts"].as_str().unwrap_or("").to_string(), t["ends"].as_str().unwrap_or("").to_string())).collect();
+    let got: Vec<(String, String)> =
+        r.body.as_array().expect("list").iter().map(|t| (t["starts"].as_str().unwrap_or("").to_string(), t["ends"].as_str().unwrap_or("").to_string())).collect();
     assert_eq!(got, vec![("2026-01-10".to_string(), "2026-01-22".to_string()), ("2026-03-01".to_string(), "2026-03-01".to_string())]);
     let r = app.post("/plans", None, &json!({ "name": "x", "starts": "2026-02-30", "days": 1 })).await;
     assert_eq!(r.status, 400, "{}", r.text);

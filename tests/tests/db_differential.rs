@@ -89,7 +89,8 @@ fn float() -> impl Strategy<Value = f64> {
 }
 
 fn item() -> impl Strategy<Value = String> {
-    let key = proptest::option::of(prop_oneof![Just("6F9619FF-8B86-D011-B42D-00C04FC964FF".to_string()), "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", text()]);
+    let key =
+        proptest::option::of(prop_oneof![Just("6F9619FF-8B86-D011-B42D-00C04FC964FF".to_string()), "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", text()]);
     (text(), proptest::option::of(text()), int(), float(), any::<bool>(), key)
         .prop_map(|(name, note, n, x, ok, key)| json!({ "id": 0, "name": name, "note": note, "n": n, "x": x, "ok": ok, "key": key }).to_string())
 }
@@ -135,9 +136,8 @@ async fn answer(app: &TestApp, r: &Request) -> (u16, String) {
 #[test]
 fn sqlite_and_postgres_answer_every_request_alike() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let (lite, pg) = rt.block_on(async {
-        (TestApp::start(APP, Backend::Sqlite, &[], Limits::default()).await, TestApp::start(APP, Backend::Postgres, &[], Limits::default()).await)
-    });
+    let (lite, pg) =
+        rt.block_on(async { (TestApp::start(APP, Backend::Sqlite, &[], Limits::default()).await, TestApp::start(APP, Backend::Postgres, &[], Limits::default()).await) });
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(150);
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
     let result = runner.run(&proptest::collection::vec(request(), 1..6), |requests| {

@@ -49,10 +49,7 @@ async fn a_restarted_or_terminated_database_logs_no_one_out_and_loses_no_write()
     let users = host.host.registry.get("seed").expect("loaded").db.table("users");
     let admin = fitz_host::db::Database::connect(&url).await.expect("connect");
     let hash = python::argon2_hash(PASSWORD);
-    admin
-        .execute(&format!("INSERT INTO {users} (email, name, role, password_hash) VALUES ('eve@x.io', 'Eve', 'editor', '{hash}')"))
-        .await
-        .expect("insert");
+    admin.execute(&format!("INSERT INTO {users} (email, name, role, password_hash) VALUES ('eve@x.io', 'Eve', 'editor', '{hash}')")).await.expect("insert");
     let login = host.post("seed", "/login", None, &json!({ "email": "eve@x.io", "password": PASSWORD })).await;
     assert_eq!(login.status, 200, "{}", login.text);
     let token = login.body["token"].as_str().expect("token").to_string();
@@ -75,9 +72,14 @@ async fn a_restarted_or_terminated_database_logs_no_one_out_and_loses_no_write()
                         let body = json!({ "title": title, "body": "text" });
                         ("POST /articles", Some(title), host.app_request(reqwest::Method::POST, "seed", "/articles").bearer_auth(&token).json(&body))
                     }
-                    _ => ("deploy", None, host.client.post(format!("{}/_fitz/apps/small", host.base)).bearer_auth(fitz_tests::multi::TOKEN).body(
-                        fitz_compiler::compile(SMALL, "small.fitz").expect("compiles").wasm,
-                    )),
+                    _ => (
+                        "deploy",
+                        None,
+                        host.client
+                            .post(format!("{}/_fitz/apps/small", host.base))
+                            .bearer_auth(fitz_tests::multi::TOKEN)
+                            .body(fitz_compiler::compile(SMALL, "small.fitz").expect("compiles").wasm),
+                    ),
                 };
                 let (status, body) = host.send_raw(req.timeout(Duration::from_secs(20))).await;
                 let title = title.filter(|_| status == 200);

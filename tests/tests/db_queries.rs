@@ -5,7 +5,7 @@
 
 use fitz_host::runtime::app::Limits;
 use fitz_tests::server::{Backend, TestApp};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const APP: &str = r#"
 type Task { id: Int, title: Str, owner: Str?, priority: Int, done: Bool, score: Float }

@@ -6,7 +6,7 @@
 use fitz_host::runtime::app::Limits;
 use fitz_host::runtime::invoke::run_cron;
 use fitz_tests::python;
-use fitz_tests::server::{logs_text, Backend, SqlParam, TestApp};
+use fitz_tests::server::{Backend, SqlParam, TestApp, logs_text};
 use serde_json::json;
 
 const SECRET: &str = "e2e-secret-0123456789abcdef0123456789abcdef";

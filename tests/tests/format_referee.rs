@@ -96,11 +96,7 @@ fn format_specs_print_what_python_prints() {
     let expected = python::run_with_stdin(script, &input);
     let (ours, theirs): (Vec<&str>, Vec<&str>) = (out.lines().collect(), expected.lines().collect());
     assert_eq!(ours.len(), items.len(), "one line per case");
-    let wrong: Vec<String> = items
-        .iter()
-        .zip(ours.iter().zip(&theirs))
-        .filter(|(_, (a, b))| a != b)
-        .map(|((v, s), (a, b))| format!("{{{v}:{s}}}: fitz {a:?}, python {b:?}"))
-        .collect();
+    let wrong: Vec<String> =
+        items.iter().zip(ours.iter().zip(&theirs)).filter(|(_, (a, b))| a != b).map(|((v, s), (a, b))| format!("{{{v}:{s}}}: fitz {a:?}, python {b:?}")).collect();
     assert!(wrong.is_empty(), "{} of {} differ:\n{}", wrong.len(), items.len(), wrong.iter().take(40).cloned().collect::<Vec<_>>().join("\n"));
 }

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use fitz_host::runtime::app::Limits;
-use fitz_tests::server::{logs_text, Backend, TestApp};
+use fitz_tests::server::{Backend, TestApp, logs_text};
 use serde_json::json;
 
 const APP: &str = r#"

@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use fitz_host::runtime::app::Limits;
 use fitz_tests::python;
-use fitz_tests::server::{logs_text, Backend, SqlParam, TestApp};
+use fitz_tests::server::{Backend, SqlParam, TestApp, logs_text};
 use reqwest::Method;
 use serde_json::json;
 
@@ -133,7 +133,9 @@ async fn hostile_requests_get_clear_refusals() {
         case("JSON null", Method::POST, "/login", 400).json("null").error("body for 'Credentials': expected Credentials, received null"),
         case("array body", Method::POST, "/login", 400).json(r#"[1, 2]"#).error("body for 'Credentials': expected Credentials, received an array"),
         case("missing field", Method::POST, "/login", 400).json(r#"{"email": "vic@x.io"}"#).error("body for 'Credentials': missing field 'password'"),
-        case("wrong field type", Method::POST, "/login", 400).json(r#"{"email": 5, "password": "x"}"#).error("body for 'Credentials': field 'email': expected Str, received an integer"),
+        case("wrong field type", Method::POST, "/login", 400)
+            .json(r#"{"email": 5, "password": "x"}"#)
+            .error("body for 'Credentials': field 'email': expected Str, received an integer"),
         case("undeclared field", Method::POST, "/login", 400).json(r#"{"email": "a", "password": "b", "admin": true}"#).error("body for 'Credentials': undeclared field 'admin'"),
         case("deeply nested JSON", Method::POST, "/login", 400).json(&deep),
         case("no content type", Method::POST, "/login", 415).raw(None, br#"{"email":"a","password":"b"}"#.to_vec()).error("expected Content-Type: application/json"),
@@ -158,18 +160,24 @@ async fn hostile_requests_get_clear_refusals() {
         case("empty bearer", Method::GET, "/me", 401).header("authorization", "Bearer ".into()),
         case("garbage token", Method::GET, "/me", 401).bearer("a.b.c").error("invalid token"),
         case("alg none", Method::GET, "/me", 401).bearer(&raw_token(&json!({ "alg": "none", "typ": "JWT" }), &good_claims(json!({})), "")),
-        case("algorithm confusion HS512", Method::GET, "/me", 401).bearer(&python::jwt_encode(&good_claims(json!({})), SECRET, "HS512")).error("token signed with another algorithm"),
+        case("algorithm confusion HS512", Method::GET, "/me", 401)
+            .bearer(&python::jwt_encode(&good_claims(json!({})), SECRET, "HS512"))
+            .error("token signed with another algorithm"),
         case("RS256 header", Method::GET, "/me", 401).bearer(&raw_token(&json!({ "alg": "RS256", "typ": "JWT" }), &good_claims(json!({})), &sig_part)),
         case("tampered payload", Method::GET, "/me", 401).bearer(&tampered).error("invalid token signature"),
         case("tampered header", Method::GET, "/me", 401).bearer(&swapped_header),
-        case("wrong secret", Method::GET, "/me", 401).bearer(&python::jwt_encode(&good_claims(json!({})), "not-the-secret-0123456789abcdef0123456789", "HS256")).error("invalid token signature"),
+        case("wrong secret", Method::GET, "/me", 401)
+            .bearer(&python::jwt_encode(&good_claims(json!({})), "not-the-secret-0123456789abcdef0123456789", "HS256"))
+            .error("invalid token signature"),
         case("expired", Method::GET, "/me", 401).bearer(&python::jwt_encode(&good_claims(json!({ "exp": now() - 120 })), SECRET, "HS256")).error("token expired"),
         case("not yet valid", Method::GET, "/me", 401).bearer(&python::jwt_encode(&good_claims(json!({ "nbf": now() + 3600 })), SECRET, "HS256")).error("token not yet valid"),
         case("no expiry", Method::GET, "/me", 401).bearer(&python::jwt_encode(&json!({ "sub": "vic@x.io", "jti": "j" }), SECRET, "HS256")).error("token has no expiry"),
         case("no jti", Method::GET, "/me", 401).bearer(&python::jwt_encode(&json!({ "sub": "vic@x.io", "exp": now() + 600 }), SECRET, "HS256")).error("token missing jti"),
         case("unknown user", Method::GET, "/me", 401).bearer(&python::jwt_encode(&good_claims(json!({ "sub": "ghost@x.io" })), SECRET, "HS256")),
         case("SQL-looking subject", Method::GET, "/me", 401).bearer(&python::jwt_encode(&good_claims(json!({ "sub": sql_like })), SECRET, "HS256")),
-        case("role claim does not grant", Method::GET, "/admin/users", 403).bearer(&python::jwt_encode(&good_claims(json!({ "role": "admin" })), SECRET, "HS256")).error("forbidden"),
+        case("role claim does not grant", Method::GET, "/admin/users", 403)
+            .bearer(&python::jwt_encode(&good_claims(json!({ "role": "admin" })), SECRET, "HS256"))
+            .error("forbidden"),
         case("huge header", Method::GET, "/me", 431).header("authorization", format!("Bearer {}", "x".repeat(100 << 10))).error("request headers too large"),
         case("protected route, bad body, no token", Method::POST, "/articles", 401).json("{").error("missing Authorization header"),
         case("protected route, bad body", Method::POST, "/articles", 403).bearer(&token).json("{").error("forbidden"),

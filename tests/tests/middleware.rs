@@ -83,6 +83,9 @@ async fn middlewares_let_through_or_answer_early_in_order() {
     for status in ["200", "400", "401", "405"] {
         assert!(responses.contains(&status.to_string()), "{status} in {responses:?}");
     }
-    assert!(doc["paths"]["/search"]["get"]["parameters"].as_array().is_some_and(|p| p.iter().all(|p| p["name"] != "__fitz_request")), "the request is not a parameter a client gives");
+    assert!(
+        doc["paths"]["/search"]["get"]["parameters"].as_array().is_some_and(|p| p.iter().all(|p| p["name"] != "__fitz_request")),
+        "the request is not a parameter a client gives"
+    );
     app.stop().await;
 }

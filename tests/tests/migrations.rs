@@ -3,7 +3,7 @@
 //! bound values; SQLite reads no missing column as a string; hosts deploying one app at once
 //! take turns instead of failing on each other's `ALTER TABLE`.
 
-use fitz_tests::multi::{drop_pg, fresh_pg, TestHost};
+use fitz_tests::multi::{TestHost, drop_pg, fresh_pg};
 use fitz_tests::server::{Backend, TestApp};
 use serde_json::json;
 
@@ -77,10 +77,7 @@ async fn restart_migrates_as_a_deploy(backend: Backend) {
         let field = change.split(':').next().expect("field");
         let changed = V2.replacen(&format!("{field}: {from}"), change, 1);
         let refused = TestApp::start_at(&changed, &url, &[]).await.err().unwrap_or_else(|| panic!("{change} was accepted on {backend:?}"));
-        assert!(
-            refused.contains("the tables cannot be migrated") && refused.contains(&format!("column `items.{field}` would change type")),
-            "{change}: {refused}"
-        );
+        assert!(refused.contains("the tables cannot be migrated") && refused.contains(&format!("column `items.{field}` would change type")), "{change}: {refused}");
         // SQLite stores all three pairs alike: only the recorded Fitz types tell them apart.
         assert!(backend == Backend::Postgres || refused.contains(&format!("from {from} to {to}")), "{refused}");
     }
@@ -118,7 +115,8 @@ async fn hosts_deploying_one_app_at_once_take_turns() {
     let mut fields = String::new();
     for round in 0..6 {
         fields += &format!(", c{round}: Int?, d{round}: Str = \"r{round}\"");
-        let source = format!("type Item {{ id: Int, name: Str{fields} }}\n@get(\"/n\")\nasync fn n(db: DbConn) -> Int {{\n    return Item.where(fn(i) => i.id > 0).count(db).await?\n}}\n");
+        let source =
+            format!("type Item {{ id: Int, name: Str{fields} }}\n@get(\"/n\")\nasync fn n(db: DbConn) -> Int {{\n    return Item.where(fn(i) => i.id > 0).count(db).await?\n}}\n");
         let (ra, rb) = tokio::join!(a.deploy("race", &source), b.deploy("race", &source));
         assert_eq!((ra.status, rb.status), (200, 200), "round {round}: {} / {}", ra.text, rb.text);
         assert_ne!(ra.body["version"], rb.body["version"], "each deploy is its own version");

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fitz_tests::multi::{drop_pg, fresh_pg, TestHost};
+use fitz_tests::multi::{TestHost, drop_pg, fresh_pg};
 use fitz_tests::python;
 use fitz_tests::server::logs_text;
 use reqwest::Method;

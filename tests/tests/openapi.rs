@@ -6,7 +6,7 @@
 
 use fitz_host::runtime::app::Limits;
 use fitz_tests::server::{Backend, TestApp};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn document(path: &std::path::Path) -> String {
     let source = std::fs::read_to_string(path).expect("source");

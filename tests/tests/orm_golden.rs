@@ -7,11 +7,7 @@ use fitz_tests::repo_root;
 #[test]
 fn query_ir_matches_the_golden_files() {
     let dir = repo_root().join("tests/cases/orm");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("cases/orm")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "fitz"))
-        .collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("cases/orm").filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "fitz")).collect();
     files.sort();
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut failures = Vec::new();

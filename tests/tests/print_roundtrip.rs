@@ -40,7 +40,11 @@ fn round_trip(source: &str) -> Result<bool, String> {
     if before != after {
         let at = before.bytes().zip(after.bytes()).take_while(|(a, b)| a == b).count();
         let window = |s: &str| s.get(at.saturating_sub(300)..(at + 300).min(s.len())).unwrap_or("").to_string();
-        return Err(format!("the printed program parses differently\n--- source\n{source}\n--- printed\n{printed}\n--- before (near the difference)\n{}\n--- after\n{}", window(&before), window(&after)));
+        return Err(format!(
+            "the printed program parses differently\n--- source\n{source}\n--- printed\n{printed}\n--- before (near the difference)\n{}\n--- after\n{}",
+            window(&before),
+            window(&after)
+        ));
     }
     let (again, _) = parse_module(&printed);
     let twice = print::module(&again);

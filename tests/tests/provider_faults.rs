@@ -4,7 +4,7 @@
 //! position so the app's author can find it.
 
 use fitz_host::runtime::app::Limits;
-use fitz_tests::server::{logs_text, Backend, TestApp};
+use fitz_tests::server::{Backend, TestApp, logs_text};
 use serde_json::json;
 
 const APP: &str = r#"type User { id: Int, role: Str }

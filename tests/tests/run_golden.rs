@@ -7,11 +7,7 @@ use fitz_tests::{compile_and_run, repo_root};
 #[test]
 fn programs_print_their_expected_output() {
     let dir = repo_root().join("tests/cases/run");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("cases/run")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "fitz"))
-        .collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("cases/run").filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "fitz")).collect();
     files.sort();
     assert!(files.len() >= 80, "only {} golden programs", files.len());
     let mut failures = Vec::new();

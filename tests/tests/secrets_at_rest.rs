@@ -7,7 +7,7 @@
 use std::os::unix::fs::PermissionsExt;
 
 use fitz_host::multi::HostConfig;
-use fitz_tests::multi::{TestHost, TOKEN};
+use fitz_tests::multi::{TOKEN, TestHost};
 use serde_json::json;
 
 const APP: &str = "let S = secret(\"API_KEY\")\n@get(\"/s\")\nfn s() -> Str => S.expose()\n";

@@ -14,9 +14,7 @@ fn seed_manifest_describes_the_app() {
     assert_eq!(m, artifact.manifest);
     assert_eq!(m.abi_version, guest_abi::ABI_VERSION);
 
-    let route = |method: &str, path: &str| {
-        m.routes.iter().find(|r| r.method == method && r.path == path).unwrap_or_else(|| panic!("no {method} {path}"))
-    };
+    let route = |method: &str, path: &str| m.routes.iter().find(|r| r.method == method && r.path == path).unwrap_or_else(|| panic!("no {method} {path}"));
     assert_eq!(m.routes.len(), 5);
     assert_eq!(route("POST", "/login").auth, RouteAuth::Public);
     assert_eq!(route("GET", "/me").auth, RouteAuth::Authenticated);

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use fitz_host::limits::TenantLimits;
 use fitz_host::multi::HostConfig;
-use fitz_tests::multi::{drop_pg, fresh_pg, TestHost, TOKEN};
+use fitz_tests::multi::{TOKEN, TestHost, drop_pg, fresh_pg};
 use fitz_tests::server::logs_text;
 use reqwest::Method;
 use serde_json::json;
@@ -27,9 +27,7 @@ const GOOD: &str = fitz_tests::ITEMS_APP;
 fn spinning_crons(n: usize) -> String {
     let mut src = String::new();
     for i in 0..n {
-        src += &format!(
-            "@cron(\"* * * * * *\")\nasync fn spin_{i}(db: DbConn) -> Int {{\n    let n = 0\n    while true {{\n        n += 1\n    }}\n    return n\n}}\n"
-        );
+        src += &format!("@cron(\"* * * * * *\")\nasync fn spin_{i}(db: DbConn) -> Int {{\n    let n = 0\n    while true {{\n        n += 1\n    }}\n    return n\n}}\n");
     }
     src + "@get(\"/hi\")\nfn hi() -> Int => 1\n"
 }
@@ -63,13 +61,11 @@ async fn looping_cron_jobs_leave_the_control_plane_alone() {
 async fn active_statements_on(url: &str, table: &str) -> i64 {
     let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
     let pattern = format!("%{table}%");
-    let n: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid() AND query LIKE $1",
-    )
-    .bind(pattern)
-    .fetch_one(&mut conn)
-    .await
-    .expect("count");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid() AND query LIKE $1")
+        .bind(pattern)
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
     let _ = conn.close().await;
     n
 }

@@ -5,7 +5,7 @@
 
 use fitz_host::db::roles::Roles;
 use fitz_host::db::{Database, Pool};
-use fitz_tests::multi::{drop_pg, fresh_pg, TestHost};
+use fitz_tests::multi::{TestHost, drop_pg, fresh_pg};
 use serde_json::json;
 
 const APP: &str = fitz_tests::ITEMS_APP;
@@ -35,7 +35,8 @@ async fn a_tenants_role_reaches_its_own_schema_only() {
     sqlx::query("SELECT set_config('role', $1, false)").bind(roles.role_of("alice")).execute(&mut *conn).await.expect("set role");
     let own: Vec<String> = sqlx::query_scalar("SELECT name FROM app_alice.items").fetch_all(&mut *conn).await.expect("its own schema");
     assert_eq!(own, vec!["alice's".to_string()]);
-    for other in ["SELECT name FROM app_bob.items", "SELECT value FROM fitz_host.secrets", "INSERT INTO app_bob.items (name) VALUES ('x')", "CREATE TABLE app_bob.planted (x INT)"] {
+    for other in ["SELECT name FROM app_bob.items", "SELECT value FROM fitz_host.secrets", "INSERT INTO app_bob.items (name) VALUES ('x')", "CREATE TABLE app_bob.planted (x INT)"]
+    {
         let refused = sqlx::query(other).execute(&mut *conn).await.expect_err(other);
         let code = refused.as_database_error().and_then(|d| d.code()).map(|c| c.into_owned());
         assert_eq!(code.as_deref(), Some("42501"), "{other}: {refused}");

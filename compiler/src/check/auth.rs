@@ -1,8 +1,8 @@
 //! The static auth rules of `seed/article.txt`: one `@auth_provider` of the right shape, and
 //! every `@authenticated` / `@admin` / `@requires` handler wired to it.
 
-use super::problem::{Problem, ProviderProblem};
 use super::Checker;
+use super::problem::{Problem, ProviderProblem};
 use crate::ast;
 use crate::tast::{AuthProvider, FnId};
 use crate::types::Type;
@@ -45,23 +45,20 @@ impl Checker {
             if !d.is_protected() {
                 continue;
             }
-            let first_decorator = [
-                d.authenticated.map(|s| ("@authenticated", s)),
-                d.admin.map(|s| ("@admin", s)),
-                d.requires.first().map(|(_, s)| ("@requires", *s)),
-            ]
-            .into_iter()
-            .flatten()
-            .min_by_key(|(_, s)| *s);
+            let first_decorator = [d.authenticated.map(|s| ("@authenticated", s)), d.admin.map(|s| ("@admin", s)), d.requires.first().map(|(_, s)| ("@requires", *s))]
+                .into_iter()
+                .flatten()
+                .min_by_key(|(_, s)| *s);
             let Some((deco_name, deco_span)) = first_decorator else { continue };
             if d.route.is_none() {
                 self.report(Problem::AuthOnNonRoute { decorator: deco_name.to_string(), span: deco_span });
                 continue;
             }
             if let Some(auth_span) = d.authenticated
-                && let Some(with) = d.admin.map(|_| "@admin").or(d.requires.first().map(|_| "@requires")) {
-                    self.report(Problem::RedundantAuthenticated { with: with.to_string(), span: auth_span });
-                }
+                && let Some(with) = d.admin.map(|_| "@admin").or(d.requires.first().map(|_| "@requires"))
+            {
+                self.report(Problem::RedundantAuthenticated { with: with.to_string(), span: auth_span });
+            }
             if let Some(h) = &hierarchy {
                 let mut required = d.requires.clone();
                 if let Some(s) = d.admin {
@@ -73,11 +70,7 @@ impl Checker {
                 self.report(Problem::DuplicateRole { role: "admin".into(), span: *role_span, first: d.admin.unwrap_or_default() });
             }
             if provider.is_none() {
-                self.report(Problem::NoAuthProvider {
-                    decorator: deco_name.to_string(),
-                    fn_name: f.name.name.clone(),
-                    span: deco_span,
-                });
+                self.report(Problem::NoAuthProvider { decorator: deco_name.to_string(), fn_name: f.name.name.clone(), span: deco_span });
                 continue;
             }
             let Some(user) = user else { continue };
@@ -95,18 +88,9 @@ impl Checker {
                     self.report(Problem::RoleFieldMissing { decorator, user: user_name.clone(), span, type_span });
                 }
             }
-            let count = self.fns[i]
-                .params
-                .iter()
-                .filter(|p| self.unifier.shallow(&p.ty) == Type::Record(user))
-                .count();
+            let count = self.fns[i].params.iter().filter(|p| self.unifier.shallow(&p.ty) == Type::Record(user)).count();
             if count != 1 {
-                self.report(Problem::UserParamCount {
-                    fn_name: f.name.name.clone(),
-                    user: user_name,
-                    found: count,
-                    span: f.name.span,
-                });
+                self.report(Problem::UserParamCount { fn_name: f.name.name.clone(), user: user_name, found: count, span: f.name.span });
             }
         }
         found

@@ -1,9 +1,9 @@
 //! Calls: user functions, function values, built-in functions, module functions (`hash.*`,
 //! `jwt.*`, …) and methods of built-in types. Built-in signatures are written once here.
 
+use super::Checker;
 use super::expr::{BUILTIN_FNS, MODULES};
 use super::problem::{Expectation, Problem};
-use super::Checker;
 use crate::ast::{self, ExprKind, StrPart};
 use crate::span::Span;
 use crate::tast::{Builtin, FnId, LogLevel, NumOp, TExpr, TExprKind};
@@ -45,9 +45,11 @@ impl Checker {
                 return self.check_orm_chain(e, rid);
             }
             if let ExprKind::Name(n) = &obj.kind
-                && !self.is_value_name(n) && MODULES.contains(&n.as_str()) {
-                    return self.call_module(n, method, args, span);
-                }
+                && !self.is_value_name(n)
+                && MODULES.contains(&n.as_str())
+            {
+                return self.call_module(n, method, args, span);
+            }
             let recv = self.infer_expr(obj, None);
             let recv = match self.call_instance_method(recv, method, args, span) {
                 Ok(call) => return call,
@@ -56,20 +58,21 @@ impl Checker {
             return self.call_method(recv, method, args, hint, span);
         }
         if let ExprKind::Name(n) = &callee.kind
-            && !self.is_value_name(n) {
-                if let Some(&fid) = self.fn_ids.get(n) {
-                    return self.call_user_fn(fid, args, span);
-                }
-                if BUILTIN_FNS.contains(&n.as_str()) {
-                    return self.call_builtin_fn(n, args, hint, span);
-                }
-                if self.record_ids.contains_key(n) {
-                    let rid = self.record_ids[n];
-                    self.report(Problem::NotCallable { ty: Type::Record(rid), span: callee.span });
-                    self.infer_args_loosely(args);
-                    return Self::error_expr(span);
-                }
+            && !self.is_value_name(n)
+        {
+            if let Some(&fid) = self.fn_ids.get(n) {
+                return self.call_user_fn(fid, args, span);
             }
+            if BUILTIN_FNS.contains(&n.as_str()) {
+                return self.call_builtin_fn(n, args, hint, span);
+            }
+            if self.record_ids.contains_key(n) {
+                let rid = self.record_ids[n];
+                self.report(Problem::NotCallable { ty: Type::Record(rid), span: callee.span });
+                self.infer_args_loosely(args);
+                return Self::error_expr(span);
+            }
+        }
         let f = self.infer_expr(callee, None);
         let fty = self.unifier.shallow(&f.ty);
         let (params, ret) = match fty {
@@ -91,15 +94,10 @@ impl Checker {
                 return Self::error_expr(span);
             }
         };
-        let bparams: Vec<BParam> =
-            params.into_iter().enumerate().map(|(i, t)| p(&format!("#{i}"), t)).collect();
+        let bparams: Vec<BParam> = params.into_iter().enumerate().map(|(i, t)| p(&format!("#{i}"), t)).collect();
         let callee_name = "this function".to_string();
         if let Some(a) = args.iter().find(|a| a.name.is_some()) {
-            self.report(Problem::UnknownNamedArg {
-                callee: callee_name.clone(),
-                name: a.name.as_ref().map(|n| n.name.clone()).unwrap_or_default(),
-                span: a.span,
-            });
+            self.report(Problem::UnknownNamedArg { callee: callee_name.clone(), name: a.name.as_ref().map(|n| n.name.clone()).unwrap_or_default(), span: a.span });
         }
         let targs = self.check_args(&callee_name, &bparams, args, span);
         texpr(TExprKind::CallValue { callee: Box::new(f), args: targs }, ret, span)
@@ -149,11 +147,7 @@ impl Checker {
                     match params.iter().position(|p| p.name == n.name && !p.variadic) {
                         Some(i) => i,
                         None => {
-                            self.report(Problem::UnknownNamedArg {
-                                callee: callee.to_string(),
-                                name: n.name.clone(),
-                                span: n.span,
-                            });
+                            self.report(Problem::UnknownNamedArg { callee: callee.to_string(), name: n.name.clone(), span: n.span });
                             self.infer_expr(&a.value, None);
                             continue;
                         }
@@ -175,13 +169,7 @@ impl Checker {
         let given = slots.iter().filter(|s| s.is_some()).count() + extra;
         let missing = params.iter().zip(&slots).any(|(p, s)| s.is_none() && p.default.is_none());
         if extra > 0 || missing {
-            self.report(Problem::ArgCount {
-                callee: callee.to_string(),
-                min: required,
-                max: params.len(),
-                found: given,
-                span,
-            });
+            self.report(Problem::ArgCount { callee: callee.to_string(), min: required, max: params.len(), found: given, span });
         }
         slots
             .into_iter()
@@ -201,16 +189,8 @@ impl Checker {
         let name = f.name.clone();
         let is_async = f.is_async;
         let ret = f.ret.clone();
-        let params: Vec<BParam> = f
-            .params
-            .iter()
-            .map(|p| BParam {
-                name: p.name.clone(),
-                ty: p.ty.clone(),
-                default: p.default.as_ref().map(|d| d.kind.clone()),
-                variadic: p.variadic,
-            })
-            .collect();
+        let params: Vec<BParam> =
+            f.params.iter().map(|p| BParam { name: p.name.clone(), ty: p.ty.clone(), default: p.default.as_ref().map(|d| d.kind.clone()), variadic: p.variadic }).collect();
         let args = self.check_args(&name, &params, args, span);
         let ty = if is_async { Type::future(ret) } else { ret };
         texpr(TExprKind::Call { func: fid, args }, ty, span)
@@ -282,8 +262,7 @@ impl Checker {
                     }
                 };
                 let ty = Type::Result(Box::new(ok_hint.clone()), Box::new(err_hint.clone()));
-                let (builtin, param) =
-                    if name == "Ok" { (Builtin::Ok, ok_hint) } else { (Builtin::Err, err_hint) };
+                let (builtin, param) = if name == "Ok" { (Builtin::Ok, ok_hint) } else { (Builtin::Err, err_hint) };
                 (builtin, vec![p("value", param)], ty)
             }
             "sleep" => (Builtin::Sleep, vec![p("ms", Type::Int)], Type::future(Type::Null)),
@@ -327,29 +306,11 @@ impl Checker {
                 // an unknown user takes as long to refuse as a wrong password.
                 (Builtin::HashVerify, vec![p("password", Type::Str), p("hash", Type::nullable(Type::Str))], Type::Bool)
             }
-            ("jwt", "encode") => (
-                Builtin::JwtEncode,
-                vec![p("claims", str_str.clone()), p("secret", Type::Str), opt("alg", Type::Str, hs256())],
-                Type::Str,
-            ),
-            ("jwt", "decode") => (
-                Builtin::JwtDecode,
-                vec![p("token", Type::Str), p("secret", Type::Str), opt("alg", Type::Str, hs256())],
-                Type::result(str_str.clone()),
-            ),
-            ("auth", "blacklist") => (
-                Builtin::AuthBlacklist,
-                vec![p("db", Type::DbConn), p("jti", Type::Str), p("expires_at", Type::Int)],
-                db_future(Type::Null),
-            ),
-            ("auth", "is_blacklisted") => (
-                Builtin::AuthIsBlacklisted,
-                vec![p("db", Type::DbConn), p("jti", Type::Str)],
-                db_future(Type::Bool),
-            ),
-            ("auth", "cleanup_expired") => {
-                (Builtin::AuthCleanupExpired, vec![p("db", Type::DbConn)], db_future(Type::Int))
-            }
+            ("jwt", "encode") => (Builtin::JwtEncode, vec![p("claims", str_str.clone()), p("secret", Type::Str), opt("alg", Type::Str, hs256())], Type::Str),
+            ("jwt", "decode") => (Builtin::JwtDecode, vec![p("token", Type::Str), p("secret", Type::Str), opt("alg", Type::Str, hs256())], Type::result(str_str.clone())),
+            ("auth", "blacklist") => (Builtin::AuthBlacklist, vec![p("db", Type::DbConn), p("jti", Type::Str), p("expires_at", Type::Int)], db_future(Type::Null)),
+            ("auth", "is_blacklisted") => (Builtin::AuthIsBlacklisted, vec![p("db", Type::DbConn), p("jti", Type::Str)], db_future(Type::Bool)),
+            ("auth", "cleanup_expired") => (Builtin::AuthCleanupExpired, vec![p("db", Type::DbConn)], db_future(Type::Int)),
             ("DateTime", "now") => (Builtin::DateTimeNow, vec![], Type::DateTime),
             ("Uuid", "v4") => (Builtin::UuidV4, vec![], Type::Uuid),
             ("log", level @ ("info" | "warn" | "error" | "debug")) => {
@@ -364,11 +325,7 @@ impl Checker {
                 }
                 let v = self.unifier.fresh();
                 let fields_ty = Type::map(Type::Str, v);
-                (
-                    Builtin::Log(level),
-                    vec![p("message", Type::Str), opt("fields", fields_ty, TExprKind::Map(vec![]))],
-                    Type::Null,
-                )
+                (Builtin::Log(level), vec![p("message", Type::Str), opt("fields", fields_ty, TExprKind::Map(vec![]))], Type::Null)
             }
             _ => {
                 let known: &[&str] = match module {
@@ -382,8 +339,7 @@ impl Checker {
                     "Uuid" => &["v4"],
                     _ => &["info", "warn", "error", "debug"],
                 };
-                let suggestion = super::names::closest(&func.name, known.iter().copied())
-                    .map(|s| format!("{module}.{s}"));
+                let suggestion = super::names::closest(&func.name, known.iter().copied()).map(|s| format!("{module}.{s}"));
                 self.report(Problem::UnknownName { name: format!("{module}.{}", func.name), span: func.span, suggestion });
                 self.infer_args_loosely(args);
                 return Self::error_expr(span);
@@ -393,10 +349,11 @@ impl Checker {
         let targs = self.check_args(&callee, &params, args, span);
         if let Builtin::Log(_) = builtin
             && let Some(fields) = targs.get(1)
-                && let Type::Map(_, v) = self.res(&fields.ty)
-                    && !super::expr::printable(&v) {
-                        self.report(Problem::NotPrintable { ty: *v, span: fields.span });
-                    }
+            && let Type::Map(_, v) = self.res(&fields.ty)
+            && !super::expr::printable(&v)
+        {
+            self.report(Problem::NotPrintable { ty: *v, span: fields.span });
+        }
         texpr(TExprKind::Builtin { builtin, args: targs }, ret, span)
     }
 
@@ -456,9 +413,7 @@ impl Checker {
             (Type::Str, "trim") => (Builtin::StrTrim, vec![], Type::Str),
             (Type::Str, "upper") => (Builtin::StrUpper, vec![], Type::Str),
             (Type::Str, "lower") => (Builtin::StrLower, vec![], Type::Str),
-            (Type::Str, "replace") => {
-                (Builtin::StrReplace, vec![p("from", Type::Str), p("to", Type::Str)], Type::Str)
-            }
+            (Type::Str, "replace") => (Builtin::StrReplace, vec![p("from", Type::Str), p("to", Type::Str)], Type::Str),
             (Type::Str, "is_empty") => (Builtin::StrIsEmpty, vec![], Type::Bool),
             (Type::List(_), "len") => (Builtin::ListLen, vec![], Type::Int),
             (Type::List(t), "push") => (Builtin::ListPush, vec![p("item", (**t).clone())], Type::Null),
@@ -530,12 +485,7 @@ impl Checker {
                 } else {
                     let known = methods_of(&ty);
                     let suggestion = super::names::closest(m, known.iter().copied());
-                    self.report(Problem::UnknownMethod {
-                        ty: self.res(&ty),
-                        method: m.to_string(),
-                        span: method.span,
-                        suggestion,
-                    });
+                    self.report(Problem::UnknownMethod { ty: self.res(&ty), method: m.to_string(), span: method.span, suggestion });
                 }
                 self.infer_args_loosely(args);
                 return Self::error_expr(span);
@@ -546,9 +496,10 @@ impl Checker {
         targs.extend(self.check_args(&callee, &params, args, span));
         if builtin == Builtin::ListJoin
             && let Type::List(t) = self.res(&ty)
-                && !super::expr::printable(&t) {
-                    self.report(Problem::NotPrintable { ty: *t, span: targs[0].span });
-                }
+            && !super::expr::printable(&t)
+        {
+            self.report(Problem::NotPrintable { ty: *t, span: targs[0].span });
+        }
         texpr(TExprKind::Builtin { builtin, args: targs }, ret, span)
     }
 }
@@ -556,18 +507,94 @@ impl Checker {
 pub fn methods_of(ty: &Type) -> &'static [&'static str] {
     match ty {
         Type::Str => &[
-            "len", "split", "contains", "starts_with", "ends_with", "trim", "upper", "lower", "replace", "is_empty", "chars",
-            "repeat", "trim_start", "trim_end", "find", "index_of", "last_index_of", "pad_start", "pad_end", "center", "left",
-            "right", "split_at", "reverse", "count", "lines", "repeat_with", "swap_case", "title", "is_alpha", "is_digit", "is_numeric",
+            "len",
+            "split",
+            "contains",
+            "starts_with",
+            "ends_with",
+            "trim",
+            "upper",
+            "lower",
+            "replace",
+            "is_empty",
+            "chars",
+            "repeat",
+            "trim_start",
+            "trim_end",
+            "find",
+            "index_of",
+            "last_index_of",
+            "pad_start",
+            "pad_end",
+            "center",
+            "left",
+            "right",
+            "split_at",
+            "reverse",
+            "count",
+            "lines",
+            "repeat_with",
+            "swap_case",
+            "title",
+            "is_alpha",
+            "is_digit",
+            "is_numeric",
         ],
         Type::List(_) => &[
-            "len", "push", "map", "filter", "find", "any", "all", "contains", "first", "last", "join", "count", "find_index",
-            "reduce", "flat_map", "flatten", "enumerate", "zip", "chain", "partition", "min", "max", "sum", "product", "unique",
-            "to_map", "zip_to_map", "sort", "sort_by", "reverse", "pop", "is_empty", "starts_with", "ends_with", "insert_at",
-            "remove_at", "index_of", "split_at", "group_by", "zip_with", "max_by", "min_by", "scan", "windows", "take", "drop", "init",
-            "tail", "intersperse", "cycle",
+            "len",
+            "push",
+            "map",
+            "filter",
+            "find",
+            "any",
+            "all",
+            "contains",
+            "first",
+            "last",
+            "join",
+            "count",
+            "find_index",
+            "reduce",
+            "flat_map",
+            "flatten",
+            "enumerate",
+            "zip",
+            "chain",
+            "partition",
+            "min",
+            "max",
+            "sum",
+            "product",
+            "unique",
+            "to_map",
+            "zip_to_map",
+            "sort",
+            "sort_by",
+            "reverse",
+            "pop",
+            "is_empty",
+            "starts_with",
+            "ends_with",
+            "insert_at",
+            "remove_at",
+            "index_of",
+            "split_at",
+            "group_by",
+            "zip_with",
+            "max_by",
+            "min_by",
+            "scan",
+            "windows",
+            "take",
+            "drop",
+            "init",
+            "tail",
+            "intersperse",
+            "cycle",
         ],
-        Type::Map(..) => &["get", "has", "keys", "values", "len", "filter", "map_values", "merge", "update", "keys_sorted", "entries", "invert", "is_empty", "has_value", "merge_with", "with"],
+        Type::Map(..) => {
+            &["get", "has", "keys", "values", "len", "filter", "map_values", "merge", "update", "keys_sorted", "entries", "invert", "is_empty", "has_value", "merge_with", "with"]
+        }
         Type::Range => &["enumerate", "zip", "chain", "len", "step_by", "to_list"],
         Type::RandGen => &["int", "float", "bool", "choice", "shuffle", "sample"],
         Type::Any => &["as_int", "as_float", "as_str", "as_bool", "is_null", "type_name"],
@@ -575,16 +602,34 @@ pub fn methods_of(ty: &Type) -> &'static [&'static str] {
         Type::Float => &["abs", "to_str", "is_nan", "is_finite"],
         Type::Secret => &["expose"],
         Type::DateTime => &[
-            "timestamp", "date", "to_str", "add_days", "add_hours", "add_minutes", "add_seconds", "add_months", "add_years",
-            "subtract_days", "subtract_hours", "subtract_minutes", "subtract_seconds", "subtract_months", "subtract_years",
-            "diff_days", "diff_hours", "diff_minutes", "diff_seconds", "year", "month", "day", "hour", "minute", "second",
+            "timestamp",
+            "date",
+            "to_str",
+            "add_days",
+            "add_hours",
+            "add_minutes",
+            "add_seconds",
+            "add_months",
+            "add_years",
+            "subtract_days",
+            "subtract_hours",
+            "subtract_minutes",
+            "subtract_seconds",
+            "subtract_months",
+            "subtract_years",
+            "diff_days",
+            "diff_hours",
+            "diff_minutes",
+            "diff_seconds",
+            "year",
+            "month",
+            "day",
+            "hour",
+            "minute",
+            "second",
         ],
-        Type::Date => &[
-            "to_str", "add_days", "add_months", "add_years", "subtract_days", "subtract_months", "subtract_years", "diff_days",
-            "year", "month", "day", "weekday",
-        ],
+        Type::Date => &["to_str", "add_days", "add_months", "add_years", "subtract_days", "subtract_months", "subtract_years", "diff_days", "year", "month", "day", "weekday"],
         Type::Uuid => &["to_str"],
         _ => &[],
     }
 }
-

@@ -1,10 +1,10 @@
 //! `@command` functions (`crate::commands` writes their parsers): what a command may declare
 //! so its command line can be read, and the program's entry for the host.
 
-use super::problem::Problem;
 use super::Checker;
+use super::problem::Problem;
 use crate::ast;
-use crate::commands::{arg_kind, short_flag, ArgKind, DISPATCHER};
+use crate::commands::{ArgKind, DISPATCHER, arg_kind, short_flag};
 use crate::tast::FnId;
 use crate::types::Type;
 
@@ -38,9 +38,7 @@ impl Checker {
                 let kind = if p.ty.is_none() { None } else { arg_kind(text, p.variadic) };
                 match kind {
                     None => self.report(Problem::CommandParam { name: p.name.name.clone(), span: p.span }),
-                    Some(ArgKind::Rest) if j + 1 != f.params.len() || p.default.is_some() => {
-                        self.report(Problem::CommandRestNotLast { span: p.span })
-                    }
+                    Some(ArgKind::Rest) if j + 1 != f.params.len() || p.default.is_some() => self.report(Problem::CommandRestNotLast { span: p.span }),
                     Some(_) if p.default.as_ref().is_some_and(|d| !crate::commands::literal_default(d)) => {
                         let span = p.default.as_ref().map_or(p.span, |d| d.span);
                         self.report(Problem::CommandDefault { span })

@@ -3,8 +3,8 @@
 
 use guest_abi::cron::{CronError, Schedule};
 
-use super::problem::{CronProblem, Problem};
 use super::Checker;
+use super::problem::{CronProblem, Problem};
 use crate::ast;
 use crate::tast::{CronJob, FnId};
 use crate::types::Type;
@@ -27,13 +27,7 @@ impl Checker {
             match Schedule::parse(&expr) {
                 Ok(schedule) => {
                     if let Some(takes_db) = takes_db {
-                        jobs.push(CronJob {
-                            func: FnId(i as u32),
-                            name: f.name.name.clone(),
-                            expr,
-                            schedule: schedule.normalized,
-                            takes_db,
-                        });
+                        jobs.push(CronJob { func: FnId(i as u32), name: f.name.name.clone(), expr, schedule: schedule.normalized, takes_db });
                     }
                 }
                 Err(e) => {

@@ -3,9 +3,9 @@
 //! calendar arithmetic is integer code over Howard Hinnant's `days_from_civil` and
 //! `civil_from_days`. Parsing is the host's (`parse_time`), as JSON's is.
 
-use super::builtins::BParam;
-use super::prelude::{p, Needs, Template};
 use super::Checker;
+use super::builtins::BParam;
+use super::prelude::{Needs, Template, p};
 use crate::types::Type;
 
 fn t(ret: Type, params: Vec<BParam>, body: &'static str) -> Template {

@@ -103,9 +103,25 @@ const TYPE_DECORATORS: &[&str] = &["table"];
 const FIELD_DECORATORS: &[&str] = &["primary", "hidden"];
 /// Upstream decorators this compiler does not implement yet (LANGUAGE.md, Tier C).
 const LATER: &[&str] = &[
-    "background", "every", "ws", "test",
-    "trace", "metric", "flag", "healthz", "readyz", "rpc", "column", "belongs_to", "has_many",
-    "has_one", "index", "unique", "db_default", "check_constraint", "renamed_from",
+    "background",
+    "every",
+    "ws",
+    "test",
+    "trace",
+    "metric",
+    "flag",
+    "healthz",
+    "readyz",
+    "rpc",
+    "column",
+    "belongs_to",
+    "has_many",
+    "has_one",
+    "index",
+    "unique",
+    "db_default",
+    "check_constraint",
+    "renamed_from",
 ];
 
 fn classify(d: &Decorator, here: &'static str, problems: &mut Vec<Problem>) -> bool {
@@ -133,11 +149,7 @@ fn classify(d: &Decorator, here: &'static str, problems: &mut Vec<Problem>) -> b
 /// The single string-literal argument of `@get("/x")`, `@requires("r")`, `@cron("…")`.
 fn string_arg(d: &Decorator, problems: &mut Vec<Problem>) -> Option<(String, Span)> {
     let bad = |problems: &mut Vec<Problem>| {
-        problems.push(Problem::DecoratorArgs {
-            name: d.name.name.clone(),
-            expected: "one string literal",
-            span: d.span,
-        });
+        problems.push(Problem::DecoratorArgs { name: d.name.name.clone(), expected: "one string literal", span: d.span });
         None
     };
     let Some(args) = &d.args else { return bad(problems) };
@@ -269,7 +281,11 @@ fn cors(d: &Decorator, problems: &mut Vec<Problem>) -> Option<guest_abi::manifes
         }
     }
     if ok && policy.allow_credentials && policy.allow_origin == "*" {
-        problems.push(Problem::DecoratorArgs { name: "middleware".into(), expected: "one `\"allow_origin\"` with `\"allow_credentials\": true` (browsers refuse credentials with `*`)", span: call.span });
+        problems.push(Problem::DecoratorArgs {
+            name: "middleware".into(),
+            expected: "one `\"allow_origin\"` with `\"allow_credentials\": true` (browsers refuse credentials with `*`)",
+            span: call.span,
+        });
         ok = false;
     }
     ok.then_some(policy)
@@ -367,7 +383,12 @@ fn server(d: &Decorator, problems: &mut Vec<Problem>) -> ServerDecorator {
         if inside {
             out.static_dir = Some(dir.trim_start_matches("./").trim_end_matches('/').to_string());
         } else {
-            problems.push(Problem::ServerSetting { what: "static_dir", value: dir.clone(), expected: "a folder inside the program's, such as \"public\" (no `..`, not absolute)", span: *span });
+            problems.push(Problem::ServerSetting {
+                what: "static_dir",
+                value: dir.clone(),
+                expected: "a folder inside the program's, such as \"public\" (no `..`, not absolute)",
+                span: *span,
+            });
         }
     }
     if let Some(Some((Literal::Str(prefix), span))) = values.get(6) {
@@ -397,22 +418,13 @@ fn server(d: &Decorator, problems: &mut Vec<Problem>) -> ServerDecorator {
 
 fn no_args(d: &Decorator, problems: &mut Vec<Problem>) {
     if d.args.as_ref().is_some_and(|a| !a.is_empty()) {
-        problems.push(Problem::DecoratorArgs {
-            name: d.name.name.clone(),
-            expected: "no arguments",
-            span: d.span,
-        });
+        problems.push(Problem::DecoratorArgs { name: d.name.name.clone(), expected: "no arguments", span: d.span });
     }
 }
 
 fn once(slot: &mut Option<Span>, d: &Decorator, problems: &mut Vec<Problem>) {
     if let Some(first) = *slot {
-        problems.push(Problem::Duplicate {
-            what: "decorator",
-            name: format!("@{}", d.name.name),
-            span: d.span,
-            first,
-        });
+        problems.push(Problem::Duplicate { what: "decorator", name: format!("@{}", d.name.name), span: d.span, first });
     } else {
         *slot = Some(d.span);
     }
@@ -436,12 +448,7 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
                 };
                 let Some((template, arg_span)) = string_arg(d, problems) else { continue };
                 if let Some(first) = &out.route {
-                    problems.push(Problem::Duplicate {
-                        what: "route decorator",
-                        name: format!("@{name}"),
-                        span: d.span,
-                        first: first.span,
-                    });
+                    problems.push(Problem::Duplicate { what: "route decorator", name: format!("@{name}"), span: d.span, first: first.span });
                     continue;
                 }
                 out.route = Some(RouteDecorator { method, template, span: d.span, arg_span });
@@ -485,12 +492,7 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
             "cron" => {
                 if let Some((expr, _)) = string_arg(d, problems) {
                     if let Some((_, first)) = &out.cron {
-                        problems.push(Problem::Duplicate {
-                            what: "decorator",
-                            name: "@cron".into(),
-                            span: d.span,
-                            first: *first,
-                        });
+                        problems.push(Problem::Duplicate { what: "decorator", name: "@cron".into(), span: d.span, first: *first });
                     } else {
                         out.cron = Some((expr, d.span));
                     }
@@ -506,7 +508,11 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
                     Some(Some((Literal::Str(name), _))) if !name.is_empty() && !name.starts_with('-') && !name.contains(char::is_whitespace) => {
                         out.command = Some((name, d.span));
                     }
-                    _ => problems.push(Problem::DecoratorArgs { name: "command".into(), expected: "a command name (a string literal without spaces) and an optional `desc`", span: d.span }),
+                    _ => problems.push(Problem::DecoratorArgs {
+                        name: "command".into(),
+                        expected: "a command name (a string literal without spaces) and an optional `desc`",
+                        span: d.span,
+                    }),
                 }
             }
             "middleware" => {
@@ -569,11 +575,7 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
     if kinds.len() > 1 {
         let first = route_word(kinds[0].0);
         for (second, span) in &kinds[1..] {
-            problems.push(Problem::ConflictingDecorators {
-                first: first.clone(),
-                second: route_word(second),
-                span: *span,
-            });
+            problems.push(Problem::ConflictingDecorators { first: first.clone(), second: route_word(second), span: *span });
         }
     }
     out
@@ -590,9 +592,10 @@ pub fn read_type(decorators: &[Decorator], problems: &mut Vec<Problem>) -> TypeD
     let mut out = TypeDecorators::default();
     for d in decorators {
         if classify(d, "type", problems)
-            && let Some(arg) = string_arg(d, problems) {
-                out.table = Some(arg);
-            }
+            && let Some(arg) = string_arg(d, problems)
+        {
+            out.table = Some(arg);
+        }
     }
     out
 }

@@ -16,8 +16,28 @@ fn texpr(kind: TExprKind, ty: Type, span: Span) -> TExpr {
 /// Names a built-in module or function answers to; they are not values.
 pub const MODULES: &[&str] = &["hash", "jwt", "auth", "log", "DateTime", "Date", "Uuid", "rand", "num"];
 pub const BUILTIN_FNS: &[&str] = &[
-    "print", "len", "env_or", "secret", "Ok", "Err", "abs", "min", "max", "clamp", "sqrt", "pow", "ceil", "floor", "round",
-    "popcount", "leading_zeros", "trailing_zeros", "rotate_left", "rotate_right", "sleep", "divmod",
+    "print",
+    "len",
+    "env_or",
+    "secret",
+    "Ok",
+    "Err",
+    "abs",
+    "min",
+    "max",
+    "clamp",
+    "sqrt",
+    "pow",
+    "ceil",
+    "floor",
+    "round",
+    "popcount",
+    "leading_zeros",
+    "trailing_zeros",
+    "rotate_left",
+    "rotate_right",
+    "sleep",
+    "divmod",
 ];
 
 impl Checker {
@@ -60,12 +80,8 @@ impl Checker {
             }
             // Taken out of an `Any` as the type wanted here, checked when it runs.
             (Type::Any, _) => texpr(TExprKind::Coerce { expr: Box::new(te), coercion: Coercion::FromAny }, exp.clone(), span),
-            (Type::Int, Type::Float) => {
-                texpr(TExprKind::Coerce { expr: Box::new(te), coercion: Coercion::IntToFloat }, Type::Float, span)
-            }
-            (Type::Null, Type::Nullable(_)) => {
-                texpr(TExprKind::Coerce { expr: Box::new(te), coercion: Coercion::ToNullable }, exp.clone(), span)
-            }
+            (Type::Int, Type::Float) => texpr(TExprKind::Coerce { expr: Box::new(te), coercion: Coercion::IntToFloat }, Type::Float, span),
+            (Type::Null, Type::Nullable(_)) => texpr(TExprKind::Coerce { expr: Box::new(te), coercion: Coercion::ToNullable }, exp.clone(), span),
             (Type::Nullable(a), Type::Nullable(b)) => {
                 if self.unifier.unify(a, b) {
                     te
@@ -145,11 +161,7 @@ impl Checker {
             ExprKind::Range { start, end, inclusive } => {
                 let s = self.check_expr(start, &Type::Int, Expectation::Plain);
                 let t = self.check_expr(end, &Type::Int, Expectation::Plain);
-                texpr(
-                    TExprKind::Range { start: Box::new(s), end: Box::new(t), inclusive: *inclusive },
-                    Type::Range,
-                    span,
-                )
+                texpr(TExprKind::Range { start: Box::new(s), end: Box::new(t), inclusive: *inclusive }, Type::Range, span)
             }
             ExprKind::Return(value) => self.infer_return(value.as_deref(), span),
             ExprKind::ReturnStatus { status, body, .. } => self.infer_return_status(*status, body, span),
@@ -422,18 +434,12 @@ impl Checker {
             return Self::error_expr(span);
         };
         let record = &self.records[rid.0 as usize];
-        let decl: Vec<(String, Type, bool)> =
-            record.fields.iter().map(|f| (f.name.clone(), f.ty.clone(), f.has_default)).collect();
+        let decl: Vec<(String, Type, bool)> = record.fields.iter().map(|f| (f.name.clone(), f.ty.clone(), f.has_default)).collect();
         let mut values: Vec<Option<TExpr>> = vec![None; decl.len()];
         let mut seen: Vec<(String, Span)> = Vec::new();
         for f in fields {
             if let Some((_, first)) = seen.iter().find(|(n, _)| *n == f.name.name) {
-                self.report(Problem::Duplicate {
-                    what: "field",
-                    name: f.name.name.clone(),
-                    span: f.name.span,
-                    first: *first,
-                });
+                self.report(Problem::Duplicate { what: "field", name: f.name.name.clone(), span: f.name.span, first: *first });
                 continue;
             }
             seen.push((f.name.name.clone(), f.name.span));
@@ -445,12 +451,7 @@ impl Checker {
                 }
                 None => {
                     let suggestion = super::names::closest(&f.name.name, decl.iter().map(|(n, _, _)| n.as_str()));
-                    self.report(Problem::UnknownField {
-                        ty: Type::Record(rid),
-                        field: f.name.name.clone(),
-                        span: f.name.span,
-                        suggestion,
-                    });
+                    self.report(Problem::UnknownField { ty: Type::Record(rid), field: f.name.name.clone(), span: f.name.span, suggestion });
                     self.infer_expr(&f.value, None);
                 }
             }
@@ -554,9 +555,7 @@ impl Checker {
             }
             _ => {}
         }
-        let bin = |l: TExpr, r: TExpr, ty: Type| {
-            texpr(TExprKind::Binary { op, lhs: Box::new(l), rhs: Box::new(r) }, ty, span)
-        };
+        let bin = |l: TExpr, r: TExpr, ty: Type| texpr(TExprKind::Binary { op, lhs: Box::new(l), rhs: Box::new(r) }, ty, span);
         if lt == Type::Error || rt == Type::Error {
             return bin(l, r, Type::Error);
         }
@@ -588,9 +587,7 @@ impl Checker {
                 _ => bad(self),
             },
             BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => match (&lt, &rt) {
-                (Type::Int, Type::Int) | (Type::Float, Type::Float) | (Type::Str, Type::Str) => {
-                    bin(l, r, Type::Bool)
-                }
+                (Type::Int, Type::Int) | (Type::Float, Type::Float) | (Type::Str, Type::Str) => bin(l, r, Type::Bool),
                 (Type::DateTime, Type::DateTime) | (Type::Date, Type::Date) => bin(l, r, Type::Bool),
                 (Type::Int, Type::Float) => bin(to_float(l), r, Type::Bool),
                 (Type::Float, Type::Int) => bin(l, to_float(r), Type::Bool),
@@ -615,7 +612,11 @@ impl Checker {
                     }
                     (Type::Null, Type::Nullable(_)) | (Type::Nullable(_), Type::Null) => bin(l, r, Type::Bool),
                     (Type::Nullable(_), Type::Nullable(_)) => {
-                        if self.unifier.try_unify(&lt, &rt) { bin(l, r, Type::Bool) } else { bad(self) }
+                        if self.unifier.try_unify(&lt, &rt) {
+                            bin(l, r, Type::Bool)
+                        } else {
+                            bad(self)
+                        }
                     }
                     (Type::Nullable(_), _) => {
                         let r = self.coerce(r, &lt.clone(), Expectation::Plain);
@@ -656,10 +657,12 @@ impl Checker {
 
     fn infer_field(&mut self, obj: &ast::Expr, name: &ast::Ident, span: Span) -> TExpr {
         if let ExprKind::Name(n) = &obj.kind
-            && !self.is_value_name(n) && (MODULES.contains(&n.as_str()) || self.record_ids.contains_key(n)) {
-                self.report(Problem::NotAValue { name: format!("{n}.{}", name.name), what: "function", span });
-                return Self::error_expr(span);
-            }
+            && !self.is_value_name(n)
+            && (MODULES.contains(&n.as_str()) || self.record_ids.contains_key(n))
+        {
+            self.report(Problem::NotAValue { name: format!("{n}.{}", name.name), what: "function", span });
+            return Self::error_expr(span);
+        }
         let te = self.infer_expr(obj, None);
         self.field_of(te, name, span)
     }
@@ -679,14 +682,8 @@ impl Checker {
                     }
                     None => {
                         let record = &self.records[rid.0 as usize];
-                        let suggestion =
-                            super::names::closest(&name.name, record.fields.iter().map(|f| f.name.as_str()));
-                        self.report(Problem::UnknownField {
-                            ty: ty.clone(),
-                            field: name.name.clone(),
-                            span: name.span,
-                            suggestion,
-                        });
+                        let suggestion = super::names::closest(&name.name, record.fields.iter().map(|f| f.name.as_str()));
+                        self.report(Problem::UnknownField { ty: ty.clone(), field: name.name.clone(), span: name.span, suggestion });
                         Self::error_expr(span)
                     }
                 }
@@ -894,12 +891,7 @@ impl Checker {
         let id = crate::tast::FnId(self.out_fns.len() as u32);
         self.out_fns.push(None);
         self.push_ctx("lambda", FnKind::Lambda, FnRole::Plain, l.is_async, ret.clone(), span);
-        let params: Vec<_> = l
-            .params
-            .iter()
-            .zip(&param_tys)
-            .map(|(p, t)| self.declare_local(&p.name.name, t.clone(), p.name.span))
-            .collect();
+        let params: Vec<_> = l.params.iter().zip(&param_tys).map(|(p, t)| self.declare_local(&p.name.name, t.clone(), p.name.span)).collect();
         let body = self.check_fn_body(&l.body, &ret, "lambda", span);
         let ctx = self.pop_ctx();
         let captures: Vec<_> = ctx.captures.iter().map(|(_, outer)| *outer).collect();
@@ -959,29 +951,16 @@ impl Checker {
                         Some(j) => j,
                         None => {
                             let (expected, found) = (self.res(&then_ty), self.res(&o.ty));
-                            self.report(Problem::Mismatch {
-                                expected,
-                                found,
-                                span: o.span,
-                                context: Expectation::IfBranch,
-                            });
+                            self.report(Problem::Mismatch { expected, found, span: o.span, context: Expectation::IfBranch });
                             Type::Error
                         }
                     }
                 }
             }
         };
-        let then_b = if used && (other.is_some() || matches!(ty, Type::Nullable(_))) {
-            self.coerce_block_value(then_b, &then_ty, &ty)
-        } else {
-            then_b
-        };
+        let then_b = if used && (other.is_some() || matches!(ty, Type::Nullable(_))) { self.coerce_block_value(then_b, &then_ty, &ty) } else { then_b };
         let other = other.map(|o| if used { self.coerce(o, &ty, Expectation::IfBranch) } else { o });
-        texpr(
-            TExprKind::If { cond: Box::new(c), then: then_b, otherwise: other.map(Box::new) },
-            ty,
-            e.span,
-        )
+        texpr(TExprKind::If { cond: Box::new(c), then: then_b, otherwise: other.map(Box::new) }, ty, e.span)
     }
 
     /// Applies a coercion to the value-producing last statement of a block.
@@ -1099,16 +1078,13 @@ impl Checker {
             Type::Error | Type::Never | Type::Var(_) => true,
             Type::List(t) | Type::Nullable(t) => self.serializable_in(t, false, seen),
             Type::Map(k, v) => **k == Type::Str && self.serializable_in(v, false, seen),
-            Type::Result(t, e) => {
-                allow_result && self.serializable_in(t, false, seen) && self.serializable_in(e, false, seen)
-            }
+            Type::Result(t, e) => allow_result && self.serializable_in(t, false, seen) && self.serializable_in(e, false, seen),
             Type::Record(id) => {
                 if seen.contains(id) {
                     return true;
                 }
                 seen.push(*id);
-                let fields: Vec<Type> =
-                    self.records[id.0 as usize].fields.iter().map(|f| self.res(&f.ty)).collect();
+                let fields: Vec<Type> = self.records[id.0 as usize].fields.iter().map(|f| self.res(&f.ty)).collect();
                 fields.iter().all(|f| self.serializable_in(f, false, seen))
             }
             // A tuple has no JSON shape in the manifest yet: not in a route's signature or a table.

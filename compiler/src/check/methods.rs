@@ -9,8 +9,8 @@
 
 use std::collections::HashMap;
 
-use super::problem::Problem;
 use super::Checker;
+use super::problem::Problem;
 use crate::ast::{self, ExprKind, StmtKind};
 use crate::span::Span;
 use crate::tast::{FnId, TExpr, TExprKind};

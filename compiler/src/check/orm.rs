@@ -5,15 +5,14 @@
 
 use guest_abi::query as q;
 
-use super::problem::{Expectation, Problem};
 use super::Checker;
+use super::problem::{Expectation, Problem};
 use crate::ast::{self, BinOp, ExprKind, UnaryOp};
 use crate::span::Span;
 use crate::tast::{TExpr, TExprKind};
 use crate::types::{RecordId, Type};
 
-const ORM_METHODS: &[&str] =
-    &["where", "order_by", "limit", "offset", "first", "all", "count", "update", "delete", "insert"];
+const ORM_METHODS: &[&str] = &["where", "order_by", "limit", "offset", "first", "all", "count", "update", "delete", "insert"];
 
 struct Chain {
     filter: Option<q::Expr>,
@@ -48,8 +47,7 @@ impl Checker {
     pub fn check_orm_chain(&mut self, e: &ast::Expr, rid: RecordId) -> TExpr {
         let mut steps: Vec<(&ast::Ident, &[ast::Arg], Span)> = Vec::new();
         flatten(e, &mut steps);
-        let mut chain =
-            Chain { filter: None, order: vec![], limit: None, offset: None, params: vec![], builders: 0 };
+        let mut chain = Chain { filter: None, order: vec![], limit: None, offset: None, params: vec![], builders: 0 };
         let mut result: Option<TExpr> = None;
         for (i, (method, args, span)) in steps.iter().enumerate() {
             if let Some(done) = result.take() {
@@ -82,7 +80,11 @@ impl Checker {
                             None
                         }
                     };
-                    if method.name == "limit" { chain.limit = value } else { chain.offset = value }
+                    if method.name == "limit" {
+                        chain.limit = value
+                    } else {
+                        chain.offset = value
+                    }
                     chain.builders += 1;
                 }
                 "first" | "all" | "count" | "delete" | "update" | "insert" => {
@@ -153,11 +155,7 @@ impl Checker {
             offset: chain.offset.take(),
         };
         let params = std::mem::take(&mut chain.params);
-        TExpr {
-            kind: TExprKind::Query { record: rid, query: Box::new(query), db: Box::new(db), params },
-            ty: Type::future(ret),
-            span,
-        }
+        TExpr { kind: TExprKind::Query { record: rid, query: Box::new(query), db: Box::new(db), params }, ty: Type::future(ret), span }
     }
 
     /// The table a record maps to: `@table("name")`, else snake_case plus `s`.
@@ -338,9 +336,7 @@ impl Checker {
                 let op = if *op == BinOp::And { q::BinaryOp::And } else { q::BinaryOp::Or };
                 Some((q::Expr::Binary { op, lhs: Box::new(l), rhs: Box::new(r) }, Type::Bool))
             }
-            ExprKind::Binary { op: op @ (BinOp::Eq | BinOp::NotEq), lhs, rhs }
-                if matches!(rhs.kind, ExprKind::Null) || matches!(lhs.kind, ExprKind::Null) =>
-            {
+            ExprKind::Binary { op: op @ (BinOp::Eq | BinOp::NotEq), lhs, rhs } if matches!(rhs.kind, ExprKind::Null) || matches!(lhs.kind, ExprKind::Null) => {
                 let side = if matches!(rhs.kind, ExprKind::Null) { lhs } else { rhs };
                 let (x, _) = self.row_expr(side, row, rid, params)?;
                 let x = Box::new(x);
@@ -384,9 +380,7 @@ impl Checker {
                 Some((q::Expr::Neg { expr: Box::new(x) }, t))
             }
             ExprKind::Call { callee, args } => match &callee.kind {
-                ExprKind::Field { expr: recv, name } if mentions(recv, row) => {
-                    self.row_method(e, recv, name, args, row, rid, params)
-                }
+                ExprKind::Field { expr: recv, name } if mentions(recv, row) => self.row_method(e, recv, name, args, row, rid, params),
                 ExprKind::Name(n) => not_sql(self, &format!("a call to `{n}`")),
                 _ => not_sql(self, "a function call"),
             },
@@ -443,8 +437,12 @@ impl Checker {
         let is_cmp = matches!(op, BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq);
         let ok = if is_cmp {
             if numeric(&a) && numeric(&b) {
-                if a == Type::Float { widen(self, r, params, &Type::Float) }
-                if b == Type::Float { widen(self, l, params, &Type::Float) }
+                if a == Type::Float {
+                    widen(self, r, params, &Type::Float)
+                }
+                if b == Type::Float {
+                    widen(self, l, params, &Type::Float)
+                }
                 true
             } else if matches!(a, Type::Var(_)) || matches!(b, Type::Var(_)) {
                 self.unifier.unify(&a, &b)
@@ -492,10 +490,11 @@ impl Checker {
             return None;
         }
         if let Some(a) = args.first()
-            && mentions(&a.value, row) {
-                self.report(Problem::NotInWhere { construct: format!("the row inside the argument of `.{m}()`"), span: a.value.span });
-                return None;
-            }
+            && mentions(&a.value, row)
+        {
+            self.report(Problem::NotInWhere { construct: format!("the row inside the argument of `.{m}()`"), span: a.value.span });
+            return None;
+        }
         let x = Box::new(x);
         match m {
             "is_null" => Some((q::Expr::IsNull { expr: x }, Type::Bool)),
@@ -539,10 +538,11 @@ fn take_param(params: &mut [TExpr], index: u32) -> TExpr {
 
 fn flatten<'a>(e: &'a ast::Expr, out: &mut Vec<(&'a ast::Ident, &'a [ast::Arg], Span)>) {
     if let ExprKind::Call { callee, args } = &e.kind
-        && let ExprKind::Field { expr, name } = &callee.kind {
-            flatten(expr, out);
-            out.push((name, args, e.span));
-        }
+        && let ExprKind::Field { expr, name } = &callee.kind
+    {
+        flatten(expr, out);
+        out.push((name, args, e.span));
+    }
 }
 
 /// `BlogPost` → `blog_post`.
@@ -592,9 +592,7 @@ pub fn mentions(e: &ast::Expr, name: &str) -> bool {
             }
         }
         If { cond, then, otherwise } => m(cond) || block_mentions(then, name) || otherwise.as_ref().is_some_and(|o| m(o)),
-        Match { scrutinee, arms } => {
-            m(scrutinee) || arms.iter().any(|a| a.guard.as_ref().is_some_and(m) || m(&a.body))
-        }
+        Match { scrutinee, arms } => m(scrutinee) || arms.iter().any(|a| a.guard.as_ref().is_some_and(m) || m(&a.body)),
         Block(b) => block_mentions(b, name),
         Range { start, end, .. } => m(start) || m(end),
         Return(v) => v.as_ref().is_some_and(|v| m(v)),

@@ -1,8 +1,8 @@
 //! `match`: patterns against the scrutinee's type, `null` refinement, and the one
 //! exhaustiveness rule Fitz has: a match on a `Result` handles both `Ok` and `Err`.
 
-use super::problem::{Expectation, Problem};
 use super::Checker;
+use super::problem::{Expectation, Problem};
 use crate::ast::{self, ExprKind, PatternKind};
 use crate::tast::{TArm, TExpr, TExprKind, TPattern};
 use crate::types::Type;
@@ -89,9 +89,7 @@ impl Checker {
         };
         let literal = |c: &mut Self, what: &'static str, want: Type, out: TPattern| -> TPattern {
             let base = c.unifier.shallow(&base);
-            let fits = base == Type::Error
-                || (want == Type::Int && base == Type::Float)
-                || c.unifier.try_unify(&base, &want);
+            let fits = base == Type::Error || (want == Type::Int && base == Type::Float) || c.unifier.try_unify(&base, &want);
             if fits {
                 out
             } else {
@@ -110,12 +108,7 @@ impl Checker {
             PatternKind::Float(v) => literal(self, "a number", Type::Float, TPattern::Float(*v)),
             PatternKind::Str(s) => literal(self, "a string", Type::Str, TPattern::Str(s.clone())),
             PatternKind::Bool(b) => literal(self, "a Bool", Type::Bool, TPattern::Bool(*b)),
-            PatternKind::Range { start, end, inclusive } => literal(
-                self,
-                "a range",
-                Type::Int,
-                TPattern::Range { start: *start, end: *end, inclusive: *inclusive },
-            ),
+            PatternKind::Range { start, end, inclusive } => literal(self, "a range", Type::Int, TPattern::Range { start: *start, end: *end, inclusive: *inclusive }),
             PatternKind::Null => {
                 if matches!(ty, Type::Nullable(_) | Type::Null | Type::Error) {
                     TPattern::Null

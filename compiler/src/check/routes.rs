@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use super::problem::{PathProblem, Problem};
 use super::Checker;
+use super::problem::{PathProblem, Problem};
 use crate::ast;
 use crate::span::Span;
 use crate::tast::{AuthProvider, Binding, FnId, Method, Route, RouteAuth};
@@ -73,10 +73,7 @@ pub fn parse_template(t: &str) -> Result<Template, PathProblem> {
 
 /// The path with parameter names erased, so `/u/{id}` and `/u/{uid}` collide.
 fn route_key(path: &str) -> String {
-    path.split('/')
-        .map(|s| if s.starts_with('{') { "{}" } else { s })
-        .collect::<Vec<_>>()
-        .join("/")
+    path.split('/').map(|s| if s.starts_with('{') { "{}" } else { s }).collect::<Vec<_>>().join("/")
 }
 
 fn scalar(t: &Type) -> bool {
@@ -113,12 +110,7 @@ impl Checker {
             };
             let key = (r.method, route_key(&template.path));
             if let Some(first) = seen.get(&key) {
-                self.report(Problem::DuplicateRoute {
-                    method: r.method.as_str(),
-                    path: template.path.clone(),
-                    span: r.span,
-                    first: *first,
-                });
+                self.report(Problem::DuplicateRoute { method: r.method.as_str(), path: template.path.clone(), span: r.span, first: *first });
             } else {
                 seen.insert(key, r.span);
             }
@@ -202,12 +194,7 @@ impl Checker {
             }
             for name in template.path_params.iter().chain(&template.query_params) {
                 if !f.params.iter().any(|p| p.name.name == *name) {
-                    self.report(Problem::PathParamUnbound {
-                        name: name.clone(),
-                        fn_name: f.name.name.clone(),
-                        span: r.arg_span,
-                        fn_span: f.name.span,
-                    });
+                    self.report(Problem::PathParamUnbound { name: name.clone(), fn_name: f.name.name.clone(), span: r.arg_span, fn_span: f.name.span });
                 }
             }
             let ret = self.unifier.resolve(&self.fns[i].ret);
@@ -263,9 +250,6 @@ mod tests {
         assert_eq!(parse_template("users"), Err(PathProblem::NoLeadingSlash));
         assert_eq!(parse_template("/a/{x}.txt"), Err(PathProblem::PartialSegment));
         assert_eq!(parse_template("/a/{x}/{x}"), Err(PathProblem::DuplicateParam("x".into())));
-        assert_eq!(
-            parse_template("/a?n={limit}"),
-            Err(PathProblem::QueryKeyMismatch { key: "n".into(), param: "limit".into() })
-        );
+        assert_eq!(parse_template("/a?n={limit}"), Err(PathProblem::QueryKeyMismatch { key: "n".into(), param: "limit".into() }));
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Problem;
 use crate::span::Span;
-use crate::tast::{visit, Builtin, FnId, Place, Program, TBlock, TExpr, TExprKind, TStmt};
+use crate::tast::{Builtin, FnId, Place, Program, TBlock, TExpr, TExprKind, TStmt, visit};
 
 #[derive(Default)]
 struct Facts {

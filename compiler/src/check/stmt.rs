@@ -1,7 +1,7 @@
 //! Blocks and statements: `let`, assignment, loops, expression statements.
 
-use super::problem::{Expectation, Problem};
 use super::Checker;
+use super::problem::{Expectation, Problem};
 use crate::ast::{self, AssignOp, BinOp, ExprKind};
 use crate::tast::{FnKind, ForBinding, Place, TBlock, TExpr, TExprKind, TStmt};
 use crate::types::Type;
@@ -204,7 +204,9 @@ impl Checker {
             }
             // `break` alone gives the loop the value `null`: fine where that is wanted or
             // nothing is known yet (`let x = loop { break }`).
-            (None, Some(Some(t))) if !matches!(self.unifier.shallow(&t), Type::Null | Type::Nullable(_) | Type::Var(_) | Type::Error) && !self.unifier.try_unify(&t, &Type::Null) => {
+            (None, Some(Some(t)))
+                if !matches!(self.unifier.shallow(&t), Type::Null | Type::Nullable(_) | Type::Var(_) | Type::Error) && !self.unifier.try_unify(&t, &Type::Null) =>
+            {
                 self.report(Problem::BreakWithoutValue { span });
                 None
             }

@@ -5,7 +5,7 @@
 
 use super::Problem;
 use crate::span::Span;
-use crate::tast::{visit, Builtin, Program, TExpr, TExprKind};
+use crate::tast::{Builtin, Program, TExpr, TExprKind, visit};
 
 fn walk<'a>(e: &'a TExpr, found: &mut dyn FnMut(&'a TExpr)) {
     found(e);

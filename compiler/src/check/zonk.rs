@@ -1,9 +1,9 @@
 //! The last step: every type in the program with its variables solved. What nothing
 //! constrained becomes `Null` (an empty list never filled can hold anything).
 
-use super::infer::Unifier;
 use super::Problem;
-use crate::tast::{visit, Program, TExpr};
+use super::infer::Unifier;
+use crate::tast::{Program, TExpr, visit};
 
 fn finish_expr(e: &mut TExpr, u: &Unifier) {
     e.ty = u.finish(&e.ty);

@@ -7,7 +7,7 @@
 use guest_abi::layout::{ANY_PAYLOAD, ANY_SIZE, ANY_TAG};
 use wasm_encoder::Instruction as I;
 
-use super::{boxed, slot, FnBuilder, FnState, Local, Lowerer, Rt};
+use super::{FnBuilder, FnState, Local, Lowerer, Rt, boxed, slot};
 use crate::ir::{FuncId, ValType};
 use crate::types::Type;
 

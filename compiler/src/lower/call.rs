@@ -5,7 +5,7 @@ use guest_abi::layout::{LIST_ITEMS, LIST_LEN, MAP_KEYS, MAP_LEN, MAP_VALUES, RES
 use wasm_encoder::Instruction as I;
 
 use super::expr::key_kind;
-use super::{slot, FnState, Local, Lowerer, Rt};
+use super::{FnState, Local, Lowerer, Rt, slot};
 use crate::ir::ValType;
 use crate::tast::{Builtin, LogLevel, NumOp, TExpr};
 use crate::types::Type;

@@ -5,7 +5,7 @@ use guest_abi::exports;
 use guest_abi::exports::SITE_RETURN;
 
 use super::expr::push_zero;
-use super::{slot, FnBuilder, FnState, Lowerer, Mode, Rt};
+use super::{FnBuilder, FnState, Lowerer, Mode, Rt, slot};
 use crate::ir::ValType;
 use crate::tast::{FnDef, FnId, FnKind, TExprKind};
 use crate::types::Type;
@@ -16,10 +16,7 @@ impl Lowerer<'_> {
         let p = self.program;
         if p.main == Some(id) {
             Mode::Main
-        } else if p.routes.iter().any(|r| r.handler == id)
-            || p.auth.as_ref().is_some_and(|a| a.func == id)
-            || p.crons.iter().any(|c| c.func == id)
-        {
+        } else if p.routes.iter().any(|r| r.handler == id) || p.auth.as_ref().is_some_and(|a| a.func == id) || p.crons.iter().any(|c| c.func == id) {
             Mode::Entry
         } else {
             Mode::Plain

@@ -6,7 +6,7 @@ use guest_abi::layout::{LIST_CAP, LIST_ITEMS, LIST_LEN, MAP_VALUES, RESULT_ERR, 
 use wasm_encoder::Instruction as I;
 
 use super::runtime::KeyKind;
-use super::{boxed, slot, FnState, Local, Lowerer, Mode, Rt};
+use super::{FnState, Local, Lowerer, Mode, Rt, boxed, slot};
 use crate::ast::{BinOp, UnaryOp};
 use crate::ir::{Sig, ValType};
 use crate::tast::{Coercion, FnKind, TBlock, TExpr, TExprKind, TStmt, TStrPart, TryExit};
@@ -151,27 +151,25 @@ impl Lowerer<'_> {
                 self.lower_expr(f, expr);
                 f.b.load_slot(slot(&e.ty), offsets[*index as usize]);
             }
-            TExprKind::Unary { op, expr } => {
-                match (op, slot(&expr.ty)) {
-                    (UnaryOp::Neg, ValType::I64) => {
-                        f.b.i64(0);
-                        self.lower_expr(f, expr);
-                        f.b.i64_sub();
-                    }
-                    (UnaryOp::Neg, _) => {
-                        self.lower_expr(f, expr);
-                        f.b.w(I::F64Neg);
-                    }
-                    (UnaryOp::Not, _) => {
-                        self.lower_expr(f, expr);
-                        f.b.i32_eqz();
-                    }
-                    (UnaryOp::BitNot, _) => {
-                        self.lower_expr(f, expr);
-                        f.b.i64(-1).w(I::I64Xor);
-                    }
+            TExprKind::Unary { op, expr } => match (op, slot(&expr.ty)) {
+                (UnaryOp::Neg, ValType::I64) => {
+                    f.b.i64(0);
+                    self.lower_expr(f, expr);
+                    f.b.i64_sub();
                 }
-            }
+                (UnaryOp::Neg, _) => {
+                    self.lower_expr(f, expr);
+                    f.b.w(I::F64Neg);
+                }
+                (UnaryOp::Not, _) => {
+                    self.lower_expr(f, expr);
+                    f.b.i32_eqz();
+                }
+                (UnaryOp::BitNot, _) => {
+                    self.lower_expr(f, expr);
+                    f.b.i64(-1).w(I::I64Xor);
+                }
+            },
             TExprKind::Binary { op, lhs, rhs } => self.lower_binary(f, *op, lhs, rhs, e.span),
             TExprKind::Call { func, args } => {
                 for a in args {
@@ -773,14 +771,7 @@ impl Lowerer<'_> {
         }
     }
 
-    fn lower_query(
-        &mut self,
-        f: &mut FnState,
-        record: crate::types::RecordId,
-        query: &guest_abi::query::Query,
-        db: &TExpr,
-        params: &[TExpr],
-    ) {
+    fn lower_query(&mut self, f: &mut FnState, record: crate::types::RecordId, query: &guest_abi::query::Query, db: &TExpr, params: &[TExpr]) {
         let index = self.register_query(record, query, params);
         let kinds: Vec<guest_abi::types::ValueType> = params.iter().map(|p| self.value_type(&p.ty)).collect();
         let (offsets, size) = guest_abi::layout::record_layout(&kinds);

@@ -50,12 +50,7 @@ impl Lowerer<'_> {
             QueryKind::All => ValueType::list(row),
             QueryKind::Count | QueryKind::Update { .. } | QueryKind::Delete => ValueType::Int,
         };
-        let spec = m::QuerySpec {
-            query: query.clone(),
-            record: record.0,
-            params: params.iter().map(|p| self.value_type(&p.ty)).collect(),
-            result,
-        };
+        let spec = m::QuerySpec { query: query.clone(), record: record.0, params: params.iter().map(|p| self.value_type(&p.ty)).collect(), result };
         self.queries.push(spec);
         self.queries.len() as u32 - 1
     }
@@ -67,16 +62,7 @@ impl Lowerer<'_> {
             .iter()
             .map(|r| RecordType {
                 name: r.name.clone(),
-                fields: r
-                    .fields
-                    .iter()
-                    .map(|f| FieldType {
-                        name: f.name.clone(),
-                        ty: self.value_type(&f.ty),
-                        hidden: f.hidden,
-                        has_default: f.default.is_some(),
-                    })
-                    .collect(),
+                fields: r.fields.iter().map(|f| FieldType { name: f.name.clone(), ty: self.value_type(&f.ty), hidden: f.hidden, has_default: f.default.is_some() }).collect(),
             })
             .collect();
         let routes = p

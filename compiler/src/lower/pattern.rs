@@ -5,7 +5,7 @@ use guest_abi::layout::{RESULT_ERR, RESULT_OK, RESULT_PAYLOAD, RESULT_TAG};
 use wasm_encoder::Instruction as I;
 
 use super::expr::push_zero;
-use super::{boxed, slot, FnState, Label, Local, Lowerer, Rt};
+use super::{FnState, Label, Local, Lowerer, Rt, boxed, slot};
 use crate::ir::ValType;
 use crate::tast::{TExpr, TExprKind, TPattern};
 use crate::types::Type;
@@ -47,7 +47,10 @@ impl Lowerer<'_> {
     pub(super) fn emit_pattern(&mut self, f: &mut FnState, p: &TPattern, v: Local, ty: &Type, fail: Label) {
         // Literal patterns on a nullable value: not null, then the boxed value.
         let (v, ty) = match (p, ty) {
-            (TPattern::Int(_) | TPattern::Float(_) | TPattern::Str(_) | TPattern::Bool(_) | TPattern::Range { .. } | TPattern::Ok(_) | TPattern::Err(_) | TPattern::Tuple(_), Type::Nullable(inner)) => {
+            (
+                TPattern::Int(_) | TPattern::Float(_) | TPattern::Str(_) | TPattern::Bool(_) | TPattern::Range { .. } | TPattern::Ok(_) | TPattern::Err(_) | TPattern::Tuple(_),
+                Type::Nullable(inner),
+            ) => {
                 f.b.get(v).i32_eqz().br_if(fail);
                 if boxed(inner) {
                     let u = f.temp(slot(inner));

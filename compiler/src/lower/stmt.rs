@@ -4,7 +4,7 @@ use guest_abi::layout::{LIST_ITEMS, LIST_LEN, MAP_KEYS, MAP_LEN, MAP_VALUES};
 use wasm_encoder::Instruction as I;
 
 use super::expr::key_kind;
-use super::{slot, FnState, Lowerer, Rt};
+use super::{FnState, Lowerer, Rt, slot};
 use crate::ast::BinOp;
 use crate::ir::ValType;
 use crate::tast::{ForBinding, Place, TBlock, TExpr, TExprKind, TStmt};
@@ -70,11 +70,7 @@ impl Lowerer<'_> {
         // Lower `current op value` through the ordinary operator code, with the current value
         // standing in a local.
         f.pinned = Some(current);
-        let e = TExpr {
-            kind: TExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(value.clone()) },
-            ty: ty.clone(),
-            span,
-        };
+        let e = TExpr { kind: TExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(value.clone()) }, ty: ty.clone(), span };
         self.lower_expr(f, &e);
         f.pinned = None;
     }

@@ -1,12 +1,10 @@
 //! Per-type code: how a value of each type is displayed (`print`, interpolation) and compared
 //! with `==`. Scalars are handled inline; composite types get one generated function each.
 
-use guest_abi::layout::{
-    LIST_ITEMS, LIST_LEN, MAP_KEYS, MAP_LEN, MAP_VALUES, RESULT_PAYLOAD, RESULT_TAG, STR_BYTES,
-};
+use guest_abi::layout::{LIST_ITEMS, LIST_LEN, MAP_KEYS, MAP_LEN, MAP_VALUES, RESULT_PAYLOAD, RESULT_TAG, STR_BYTES};
 use wasm_encoder::Instruction as I;
 
-use super::{boxed, slot, FnBuilder, Local, Lowerer, Rt};
+use super::{FnBuilder, Local, Lowerer, Rt, boxed, slot};
 use crate::ir::{FuncId, ValType};
 use crate::types::Type;
 

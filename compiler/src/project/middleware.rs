@@ -225,6 +225,13 @@ fn expr(e: &mut Expr, label: &Ident, problems: &mut Vec<Diagnostic>) {
         }
         ExprKind::Block(b) | ExprKind::Loop { body: b, .. } => leave_on_return(b, label, problems),
         ExprKind::Break { value: Some(v), .. } => expr(v, label, problems),
-        ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) | ExprKind::Null | ExprKind::Name(_) | ExprKind::Break { value: None, .. } | ExprKind::Continue { .. } | ExprKind::Error => {}
+        ExprKind::Int(_)
+        | ExprKind::Float(_)
+        | ExprKind::Bool(_)
+        | ExprKind::Null
+        | ExprKind::Name(_)
+        | ExprKind::Break { value: None, .. }
+        | ExprKind::Continue { .. }
+        | ExprKind::Error => {}
     }
 }

@@ -32,9 +32,8 @@ pub(super) fn resolve(units: &[Unit], order: &[usize], entry: usize) -> (Module,
             *count.entry(n).or_default() += 1;
         }
     }
-    let canonical = |u: usize, name: &str| -> String {
-        if u == entry || count.get(name).copied().unwrap_or(0) <= 1 { name.to_string() } else { format!("{}.{name}", units[u].dotted) }
-    };
+    let canonical =
+        |u: usize, name: &str| -> String { if u == entry || count.get(name).copied().unwrap_or(0) <= 1 { name.to_string() } else { format!("{}.{name}", units[u].dotted) } };
     // Which module declares each name, for "declared in `m`, not imported here".
     let mut owners: HashMap<&str, Vec<usize>> = HashMap::new();
     for (u, names) in declared.iter().enumerate() {
@@ -137,10 +136,8 @@ fn top_names(m: &Module) -> Vec<(String, Ident)> {
                     binds(pattern, &mut names);
                     out.extend(names.into_iter().map(|n| (n.clone(), Ident { name: n, span: pattern.span })));
                 }
-                StmtKind::Assign { target: Expr { kind: ExprKind::Name(n), span }, op: AssignOp::Set, .. } => {
-                    if !out.iter().any(|(d, _)| d == n) {
-                        out.push((n.clone(), Ident { name: n.clone(), span: *span }));
-                    }
+                StmtKind::Assign { target: Expr { kind: ExprKind::Name(n), span }, op: AssignOp::Set, .. } if !out.iter().any(|(d, _)| d == n) => {
+                    out.push((n.clone(), Ident { name: n.clone(), span: *span }));
                 }
                 _ => {}
             },
@@ -206,8 +203,7 @@ impl Rewriter<'_> {
             }
             None => {
                 self.used.entry(name.to_string()).or_insert(span);
-                let elsewhere: Vec<&str> =
-                    self.owners.get(name).into_iter().flatten().filter(|u| **u != self.unit).map(|u| self.units[*u].dotted.as_str()).collect();
+                let elsewhere: Vec<&str> = self.owners.get(name).into_iter().flatten().filter(|u| **u != self.unit).map(|u| self.units[*u].dotted.as_str()).collect();
                 if let Some(m) = elsewhere.first() {
                     self.problems.push(
                         Diagnostic::error("not-imported", format!("`{name}` is declared in module `{m}` but not imported here"))

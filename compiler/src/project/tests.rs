@@ -100,4 +100,3 @@ fn a_module_is_not_a_value() {
     let out = check(&[("main.fitz", "import util\nprint(util)\n"), ("util.fitz", "fn f() -> Int => 1\n")]);
     assert!(out.contains("error[module-as-value]"), "{out}");
 }
-

@@ -5,12 +5,7 @@ use super::error::SyntaxError;
 use crate::ast::*;
 use crate::span::Span;
 
-pub fn fn_decl(
-    decorators: Vec<Decorator>,
-    is_async: bool,
-    (name, params, ret, body): (Ident, Vec<Param>, Option<TypeExpr>, FnBody),
-    span: Span,
-) -> FnDecl {
+pub fn fn_decl(decorators: Vec<Decorator>, is_async: bool, (name, params, ret, body): (Ident, Vec<Param>, Option<TypeExpr>, FnBody), span: Span) -> FnDecl {
     FnDecl { decorators, is_async, name, params, ret, body, span }
 }
 
@@ -31,13 +26,7 @@ pub fn type_decl(decorators: Vec<Decorator>, name: Ident, members: Vec<Member>, 
     TypeDecl { decorators, name, fields, methods, span }
 }
 
-pub fn lambda(
-    is_async: bool,
-    params: Vec<Param>,
-    ret: Option<TypeExpr>,
-    body: FnBody,
-    span: Span,
-) -> Expr {
+pub fn lambda(is_async: bool, params: Vec<Param>, ret: Option<TypeExpr>, body: FnBody, span: Span) -> Expr {
     Expr::new(ExprKind::Lambda(Box::new(Lambda { is_async, params, ret, body })), span)
 }
 
@@ -50,43 +39,22 @@ pub fn unary(op: UnaryOp, expr: Expr, span: Span) -> Expr {
 }
 
 /// `Fn(A, B) -> R`; any other name before `(` is not a type.
-pub fn fn_type(
-    name: Ident,
-    params: Vec<TypeExpr>,
-    ret: TypeExpr,
-    span: Span,
-    errors: &mut Vec<SyntaxError>,
-) -> TypeExpr {
+pub fn fn_type(name: Ident, params: Vec<TypeExpr>, ret: TypeExpr, span: Span, errors: &mut Vec<SyntaxError>) -> TypeExpr {
     if name.name != "Fn" {
-        errors.push(SyntaxError::Unexpected {
-            found: Some(super::token::Token::LParen),
-            expected: vec![super::error::Expected::Type],
-            span: name.span,
-        });
+        errors.push(SyntaxError::Unexpected { found: Some(super::token::Token::LParen), expected: vec![super::error::Expected::Type], span: name.span });
         return TypeExpr { kind: TypeExprKind::Error, span };
     }
     TypeExpr { kind: TypeExprKind::Fn { params, ret: Box::new(ret) }, span }
 }
 
-pub fn return_status(
-    (status, status_span): (i64, Span),
-    body: Expr,
-    span: Span,
-    errors: &mut Vec<SyntaxError>,
-) -> Expr {
+pub fn return_status((status, status_span): (i64, Span), body: Expr, span: Span, errors: &mut Vec<SyntaxError>) -> Expr {
     if !(100..=599).contains(&status) {
         errors.push(SyntaxError::StatusOutOfRange { status, span: status_span });
     }
     Expr::new(ExprKind::ReturnStatus { status, status_span, body: Box::new(body) }, span)
 }
 
-pub fn interpolated(
-    head: String,
-    first: (Expr, Option<String>),
-    rest: Vec<(String, (Expr, Option<String>))>,
-    tail: String,
-    span: Span,
-) -> Expr {
+pub fn interpolated(head: String, first: (Expr, Option<String>), rest: Vec<(String, (Expr, Option<String>))>, tail: String, span: Span) -> Expr {
     let mut parts = Vec::with_capacity(2 + rest.len() * 2);
     let text = |parts: &mut Vec<StrPart>, s: String| {
         if !s.is_empty() {
@@ -108,12 +76,7 @@ pub fn bind_pattern(name: String, span: Span) -> Pattern {
     Pattern { kind, span }
 }
 
-pub fn ctor_pattern(
-    name: Ident,
-    inner: Pattern,
-    span: Span,
-    errors: &mut Vec<SyntaxError>,
-) -> Pattern {
+pub fn ctor_pattern(name: Ident, inner: Pattern, span: Span, errors: &mut Vec<SyntaxError>) -> Pattern {
     let kind = match name.name.as_str() {
         "Ok" => PatternKind::Ok(Box::new(inner)),
         "Err" => PatternKind::Err(Box::new(inner)),

@@ -22,7 +22,10 @@ pub enum LexErrorKind {
     IntegerTooLarge,
     UnexpectedChar(char),
     /// `&&` where Fitz says `and`, `!` for `not`.
-    UseWord { found: &'static str, word: &'static str },
+    UseWord {
+        found: &'static str,
+        word: &'static str,
+    },
 }
 
 /// What the parser expected, in the classes a user thinks in.
@@ -39,22 +42,33 @@ pub enum Expected {
 #[derive(Clone, Debug, PartialEq)]
 pub enum SyntaxError {
     Lex(LexError),
-    Unexpected { found: Option<Token>, expected: Vec<Expected>, span: Span },
+    Unexpected {
+        found: Option<Token>,
+        expected: Vec<Expected>,
+        span: Span,
+    },
     /// A constructor pattern other than `Ok(..)` / `Err(..)`.
-    UnknownPatternConstructor { name: String, span: Span },
+    UnknownPatternConstructor {
+        name: String,
+        span: Span,
+    },
     /// `return 999 {…}`
-    StatusOutOfRange { status: i64, span: Span },
+    StatusOutOfRange {
+        status: i64,
+        span: Span,
+    },
     /// The file ended inside a block: `open` is the innermost `{` never closed.
-    Unclosed { open: Span, span: Span },
+    Unclosed {
+        open: Span,
+        span: Span,
+    },
 }
 
 impl SyntaxError {
     pub fn span(&self) -> Span {
         match self {
             SyntaxError::Lex(e) => e.span,
-            SyntaxError::Unexpected { span, .. }
-            | SyntaxError::UnknownPatternConstructor { span, .. }
-            | SyntaxError::StatusOutOfRange { span, .. } => *span,
+            SyntaxError::Unexpected { span, .. } | SyntaxError::UnknownPatternConstructor { span, .. } | SyntaxError::StatusOutOfRange { span, .. } => *span,
             SyntaxError::Unclosed { open, .. } => *open,
         }
     }
@@ -76,10 +90,7 @@ fn classify(expected: &[String]) -> Vec<Expected> {
     }
     // Operators and postfix tokens only say "the expression could go on"; naming them all is
     // noise, so only the tokens that close or separate something are listed.
-    const CLOSERS: &[&str] = &[
-        "\")\"", "\"]\"", "\"}\"", "\",\"", "\"=>\"", "\"=\"", "\":\"", "\"{\"", "\"in\"", "\"->\"",
-        "\">\"", "\"fn\"",
-    ];
+    const CLOSERS: &[&str] = &["\")\"", "\"]\"", "\"}\"", "\",\"", "\"=>\"", "\"=\"", "\":\"", "\"{\"", "\"in\"", "\"->\"", "\">\"", "\"fn\""];
     // After a complete expression `>` is just another operator.
     let after_expression = has("\"+\"");
     for e in expected {
@@ -112,27 +123,13 @@ impl SyntaxError {
     pub fn from_lalrpop(err: LalrpopError, source_len: u32) -> SyntaxError {
         use lalrpop_util::ParseError as P;
         match err {
-            P::InvalidToken { location } => SyntaxError::Unexpected {
-                found: None,
-                expected: vec![],
-                span: Span::new(location, location),
-            },
-            P::UnrecognizedEof { location, expected } => SyntaxError::Unexpected {
-                found: None,
-                expected: classify(&expected),
-                span: Span::new(location.min(source_len), location.min(source_len)),
-            },
-            P::UnrecognizedToken { token: (l, tok, r), expected } => SyntaxError::Unexpected {
-                found: Some(tok),
-                expected: classify(&expected),
-                span: Span::new(l, r),
-            },
-            P::ExtraToken { token: (l, tok, r) } => {
-                SyntaxError::Unexpected { found: Some(tok), expected: vec![], span: Span::new(l, r) }
+            P::InvalidToken { location } => SyntaxError::Unexpected { found: None, expected: vec![], span: Span::new(location, location) },
+            P::UnrecognizedEof { location, expected } => {
+                SyntaxError::Unexpected { found: None, expected: classify(&expected), span: Span::new(location.min(source_len), location.min(source_len)) }
             }
-            P::User { .. } => {
-                SyntaxError::Unexpected { found: None, expected: vec![], span: Span::new(0, 0) }
-            }
+            P::UnrecognizedToken { token: (l, tok, r), expected } => SyntaxError::Unexpected { found: Some(tok), expected: classify(&expected), span: Span::new(l, r) },
+            P::ExtraToken { token: (l, tok, r) } => SyntaxError::Unexpected { found: Some(tok), expected: vec![], span: Span::new(l, r) },
+            P::User { .. } => SyntaxError::Unexpected { found: None, expected: vec![], span: Span::new(0, 0) },
         }
     }
 }

@@ -50,9 +50,7 @@ pub fn layout(tokens: Vec<Spanned>) -> Vec<Spanned> {
             continue;
         }
         match &tok {
-            Token::LParen | Token::LBracket | Token::InterpStart(_) => {
-                stack.push((Open::Paren, out.len()))
-            }
+            Token::LParen | Token::LBracket | Token::InterpStart(_) => stack.push((Open::Paren, out.len())),
             Token::LBrace => stack.push((Open::Brace, out.len())),
             Token::RBrace => {
                 // Also closes brackets left open inside the braces.
@@ -65,9 +63,10 @@ pub fn layout(tokens: Vec<Spanned>) -> Vec<Spanned> {
             Token::RParen | Token::RBracket | Token::InterpEnd(_) => {
                 if matches!(stack.last(), Some((Open::Paren, _)))
                     && let Some((_, at)) = stack.pop()
-                        && tok == Token::RParen {
-                            last_closed_paren = Some(at);
-                        }
+                    && tok == Token::RParen
+                {
+                    last_closed_paren = Some(at);
+                }
             }
             _ => {}
         }
@@ -93,9 +92,7 @@ fn after_decorator(out: &[Spanned], last_closed_paren: Option<usize>) -> bool {
     match tok(n.wrapping_sub(1)) {
         Some(Token::Ident(_)) => matches!(tok(n.wrapping_sub(2)), Some(Token::At)),
         Some(Token::RParen) => match last_closed_paren {
-            Some(open) if open >= 2 => {
-                matches!(tok(open - 1), Some(Token::Ident(_))) && matches!(tok(open - 2), Some(Token::At))
-            }
+            Some(open) if open >= 2 => matches!(tok(open - 1), Some(Token::Ident(_))) && matches!(tok(open - 2), Some(Token::At)),
             _ => false,
         },
         _ => false,

@@ -398,7 +398,13 @@ impl<'s> Lexer<'s> {
             '"' => '"',
             // `\xHH`: an ASCII character by its code (upstream takes up to 0x7F).
             'x' => {
-                let hex: String = (0..2).filter_map(|_| self.peek().filter(char::is_ascii_hexdigit).inspect(|_| { self.bump(); })).collect();
+                let hex: String = (0..2)
+                    .filter_map(|_| {
+                        self.peek().filter(char::is_ascii_hexdigit).inspect(|_| {
+                            self.bump();
+                        })
+                    })
+                    .collect();
                 match u8::from_str_radix(&hex, 16) {
                     Ok(b) if hex.len() == 2 && b <= 0x7F => char::from(b),
                     _ => return Err(E::BadHexEscape),
@@ -421,10 +427,7 @@ impl<'s> Lexer<'s> {
                     return Err(E::BadUnicodeEscape);
                 }
                 self.bump();
-                u32::from_str_radix(digits, 16)
-                    .ok()
-                    .and_then(char::from_u32)
-                    .ok_or(E::BadUnicodeEscape)?
+                u32::from_str_radix(digits, 16).ok().and_then(char::from_u32).ok_or(E::BadUnicodeEscape)?
             }
             other => return Err(E::UnknownEscape(other)),
         })
@@ -578,33 +581,13 @@ mod tests {
     #[test]
     fn numbers() {
         use Token::*;
-        assert_eq!(toks("1_000 0xff 0b101 0o17 3.14 1e3 0..10"), vec![
-            Int(1000),
-            Int(255),
-            Int(5),
-            Int(15),
-            Float(3.14),
-            Float(1000.0),
-            Int(0),
-            DotDot,
-            Int(10)
-        ]);
+        assert_eq!(toks("1_000 0xff 0b101 0o17 3.14 1e3 0..10"), vec![Int(1000), Int(255), Int(5), Int(15), Float(3.14), Float(1000.0), Int(0), DotDot, Int(10)]);
     }
 
     #[test]
     fn tuple_fields_after_a_dot_are_integers() {
         use Token::*;
-        assert_eq!(toks("t.0.1 x.1e3"), vec![
-            Ident("t".into()),
-            Dot,
-            Int(0),
-            Dot,
-            Int(1),
-            Ident("x".into()),
-            Dot,
-            Int(1),
-            Ident("e3".into())
-        ]);
+        assert_eq!(toks("t.0.1 x.1e3"), vec![Ident("t".into()), Dot, Int(0), Dot, Int(1), Ident("x".into()), Dot, Int(1), Ident("e3".into())]);
     }
 
     #[test]

@@ -128,10 +128,46 @@ impl Token {
         use Token::*;
         matches!(
             self,
-            Comma | LParen | LBracket | LBrace | Colon | Dot | DotDot | DotDotEq | Arrow
-                | FatArrow | Pipe | Eq | EqEq | NotEq | LtEq | GtEq | Plus | Minus | Star | Slash
-                | Percent | PlusEq | MinusEq | StarEq | SlashEq | And | Or | Not | At | Amp | Caret | Tilde
-                | Shl | Shr | AmpEq | PipeEq | CaretEq | ShlEq | ShrEq | Xor
+            Comma
+                | LParen
+                | LBracket
+                | LBrace
+                | Colon
+                | Dot
+                | DotDot
+                | DotDotEq
+                | Arrow
+                | FatArrow
+                | Pipe
+                | Eq
+                | EqEq
+                | NotEq
+                | LtEq
+                | GtEq
+                | Plus
+                | Minus
+                | Star
+                | Slash
+                | Percent
+                | PlusEq
+                | MinusEq
+                | StarEq
+                | SlashEq
+                | And
+                | Or
+                | Not
+                | At
+                | Amp
+                | Caret
+                | Tilde
+                | Shl
+                | Shr
+                | AmpEq
+                | PipeEq
+                | CaretEq
+                | ShlEq
+                | ShrEq
+                | Xor
         )
     }
 

@@ -5,9 +5,9 @@ use std::path::Path;
 
 use guest_abi::cron::Schedule;
 
-use super::serve::{load_app, Loaded};
+use super::serve::{Loaded, load_app};
 use crate::runtime::app::TopLevelOutput;
-use crate::runtime::invoke::{run_cron, Fault};
+use crate::runtime::invoke::{Fault, run_cron};
 
 /// The module of an app given as `.fitz` source or a built `.wasm`.
 fn module(path: &Path) -> Result<Vec<u8>, u8> {

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use crate::db::Database;
 use crate::multi::{Host, HostConfig};
-use crate::runtime::engine::Allocation;
 use crate::runtime::Runtime;
+use crate::runtime::engine::Allocation;
 
 /// The most memory one instance of any app may have (the pool's slot size).
 pub const MAX_MEMORY_MIB: u64 = 256;

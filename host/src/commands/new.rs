@@ -23,7 +23,12 @@ fn files(template: Template, name: &str) -> Vec<(&'static str, String)> {
         ("src/main.fitz", fill(main)),
         ("src/models.fitz", fill(models)),
         (".gitignore", ".env\n*.db\n*.db-*\n*.wasm\n".to_string()),
-        ("README.md", format!("# {name}\n\n```\nfitz run            # serve on http://127.0.0.1:3000 (docs at /docs)\nfitz check          # every problem, with file:line:col\nfitz build          # {name}.wasm, for `fitz serve` or `fitz deploy`\n```\n")),
+        (
+            "README.md",
+            format!(
+                "# {name}\n\n```\nfitz run            # serve on http://127.0.0.1:3000 (docs at /docs)\nfitz check          # every problem, with file:line:col\nfitz build          # {name}.wasm, for `fitz serve` or `fitz deploy`\n```\n"
+            ),
+        ),
     ];
     if template == Template::Auth {
         let secret: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();

@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use guest_abi::manifest::RouteAuth;
 
 use crate::db::Database;
-use crate::runtime::app::{load, Limits, TopLevelOutput};
+use crate::runtime::Runtime;
+use crate::runtime::app::{Limits, TopLevelOutput, load};
 use crate::runtime::engine::Allocation;
 use crate::runtime::state::AppContext;
-use crate::runtime::Runtime;
 
 pub const DEFAULT_PORT: u16 = 3000;
 
@@ -131,9 +131,7 @@ fn serving(source: &Path, opts: &ServeOptions, program: Option<&guest_abi::manif
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let layout = setting::<Layout>(&env, "FITZ_SCHEDULER")
-        .map_err(|e| format!("{e} (expected per-core or work-stealing)"))?
-        .unwrap_or(Layout::PerCore);
+    let layout = setting::<Layout>(&env, "FITZ_SCHEDULER").map_err(|e| format!("{e} (expected per-core or work-stealing)"))?.unwrap_or(Layout::PerCore);
     Ok(Serving { env, addr: SocketAddr::new(host, port), threads, layout })
 }
 
@@ -297,9 +295,7 @@ pub struct Loaded {
 /// Validates the module, checks its secrets, opens its database and loads it.
 pub async fn load_app(wasm: &[u8], source: &Path, env: HashMap<String, String>, output: TopLevelOutput) -> Result<Loaded, (u8, String)> {
     let manifest = crate::runtime::validate::validate_bytes(wasm).map_err(|e| (1, e.to_string()))?;
-    let secrets = crate::config::secrets(&manifest.secrets, &env).map_err(|missing| {
-        (1, crate::runtime::validate::LoadError::MissingSecrets(missing).to_string())
-    })?;
+    let secrets = crate::config::secrets(&manifest.secrets, &env).map_err(|missing| (1, crate::runtime::validate::LoadError::MissingSecrets(missing).to_string()))?;
     let namespace = namespace(&env).map_err(|e| (2, e))?;
     let url = database_url(source, &env);
     let mut db = Database::connect(&url).await.map_err(|e| (1, format!("cannot open the database: {e}")))?;
@@ -307,8 +303,8 @@ pub async fn load_app(wasm: &[u8], source: &Path, env: HashMap<String, String>, 
         db = db.with_schema(&crate::multi::schema_of(ns));
     }
     let limits = Limits::default();
-    let runtime = Runtime::new(Allocation::Pooling { instances: POOL_INSTANCES, max_memory: limits.memory_bytes as u64 })
-        .map_err(|e| (1, format!("cannot start the runtime: {e}")))?;
+    let runtime =
+        Runtime::new(Allocation::Pooling { instances: POOL_INSTANCES, max_memory: limits.memory_bytes as u64 }).map_err(|e| (1, format!("cannot start the runtime: {e}")))?;
     let name = namespace.unwrap_or_else(|| source.file_name().map_or_else(|| "app".into(), |n| n.to_string_lossy().into_owned()));
     let ctx = AppContext { name: name.clone(), secrets, env, db: Some(db.clone()), ..AppContext::bare(manifest) };
     let app = load(&runtime, wasm, ctx, limits, output).await.map_err(|e| (1, e.to_string()))?;

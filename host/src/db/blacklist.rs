@@ -2,7 +2,7 @@
 //! created on first use. Expiry times are Unix seconds; "now" is the host's clock, so SQLite
 //! and PostgreSQL agree.
 
-use super::{unix_seconds as now, Database, DbError, Pool};
+use super::{Database, DbError, Pool, unix_seconds as now};
 
 pub const TABLE: &str = "fitz_token_blacklist";
 /// Rows removed per statement by `cleanup_expired`, so a large cleanup never holds a long lock.
@@ -44,11 +44,7 @@ impl Database {
         }
         let p = |n| self.dialect().placeholder(n);
         Ok(Statements {
-            revoke: format!(
-                "INSERT INTO {table} (jti, expires_at) VALUES ({}, {}) ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at",
-                p(1),
-                p(2)
-            ),
+            revoke: format!("INSERT INTO {table} (jti, expires_at) VALUES ({}, {}) ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at", p(1), p(2)),
             check: format!("SELECT 1 FROM {table} WHERE jti = {} AND expires_at > {}", p(1), p(2)),
             cleanup: format!("DELETE FROM {table} WHERE jti IN (SELECT jti FROM {table} WHERE expires_at <= {} LIMIT {CLEANUP_BATCH})", p(1)),
         })

@@ -1,11 +1,11 @@
 //! Running a query template: build the statement, bind its parameters, decode the rows into
 //! guest values by the manifest's column types.
 
+use futures_util::TryStreamExt;
 use guest_abi::manifest::{Manifest, Table};
 use guest_abi::query::QueryKind;
 use guest_abi::types::{RecordType, ValueType};
 use guest_abi::value::Value;
-use futures_util::TryStreamExt;
 use sqlx::Row;
 
 use super::sql::{self, Bind, BindType, Returns, Statement};
@@ -17,11 +17,7 @@ use crate::limits::Limits;
 pub async fn run_query(db: &Database, manifest: &Manifest, plans: &sql::Plans, index: usize, params: &[Value], limits: &Limits) -> Result<Value, QueryError> {
     let spec = manifest.queries.get(index).ok_or_else(|| DbError::Invalid(format!("unknown query {index}")))?;
     let stmt = plans.statement(db.dialect(), db.schema(), manifest, index, params)?;
-    let table = manifest
-        .tables
-        .iter()
-        .find(|t| t.name == spec.query.table)
-        .ok_or_else(|| DbError::Invalid("unknown table".into()))?;
+    let table = manifest.tables.iter().find(|t| t.name == spec.query.table).ok_or_else(|| DbError::Invalid("unknown table".into()))?;
     let read = matches!(spec.query.kind, QueryKind::First | QueryKind::All | QueryKind::Count);
     let cap = RowCap { rows: limits.rows_per_query, bytes: limits.host_bytes };
     let out = match db.run(&stmt, table, &manifest.records, cap).await {

@@ -25,7 +25,7 @@ use guest_abi::value::Value;
 use sqlx::Row;
 
 use super::schema::{column_type, create_table_sql};
-use super::sql::{bind_type, bind_value, quote, Bind, BindType};
+use super::sql::{Bind, BindType, bind_type, bind_value, quote};
 use super::{Database, DbError, Dialect, Pool};
 
 /// Where each column's Fitz type is recorded, in the app's namespace.
@@ -36,7 +36,11 @@ pub const COLUMNS_TABLE: &str = "fitz_columns";
 pub enum Step {
     CreateTable(Table),
     /// A new column; `default` fills existing rows when the column is required.
-    AddColumn { table: String, column: Column, default: Option<Value> },
+    AddColumn {
+        table: String,
+        column: Column,
+        default: Option<Value>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -221,8 +225,11 @@ pub async fn migrate<T>(
         tx.set_role(role).await?;
     }
     let meta = db.table(COLUMNS_TABLE);
-    tx.execute(&format!("CREATE TABLE IF NOT EXISTS {meta} (table_name TEXT NOT NULL, column_name TEXT NOT NULL, fitz_type TEXT NOT NULL, PRIMARY KEY (table_name, column_name))"), None)
-        .await?;
+    tx.execute(
+        &format!("CREATE TABLE IF NOT EXISTS {meta} (table_name TEXT NOT NULL, column_name TEXT NOT NULL, fitz_type TEXT NOT NULL, PRIMARY KEY (table_name, column_name))"),
+        None,
+    )
+    .await?;
     let mut existing = Vec::with_capacity(tables.len());
     for t in tables {
         existing.push(tx.columns(db, &t.name).await?);
@@ -275,10 +282,7 @@ pub fn plan(dialect: Dialect, tables: &[Table], records: &[RecordType], existing
                 Some(e) => {
                     let want = column_type(dialect, &c.ty);
                     if !same_type(&e.sql_type, want) {
-                        return Err(MigrateError::Destructive(format!(
-                            "column `{}.{}` would change type from {} to {}",
-                            t.name, c.name, e.sql_type, want
-                        )));
+                        return Err(MigrateError::Destructive(format!("column `{}.{}` would change type from {} to {}", t.name, c.name, e.sql_type, want)));
                     }
                     let is_pk = c.name == t.primary_key;
                     if !is_pk && e.nullable != nullable {
@@ -312,13 +316,15 @@ pub fn plan(dialect: Dialect, tables: &[Table], records: &[RecordType], existing
 }
 
 fn same_type(existing: &str, want: &str) -> bool {
-    let norm = |s: &str| match s {
-        "INT8" | "BIGINT" => "BIGINT",
-        "FLOAT8" | "DOUBLE PRECISION" => "DOUBLE PRECISION",
-        "BOOL" | "BOOLEAN" => "BOOLEAN",
-        other => other,
-    }
-    .to_string();
+    let norm = |s: &str| {
+        match s {
+            "INT8" | "BIGINT" => "BIGINT",
+            "FLOAT8" | "DOUBLE PRECISION" => "DOUBLE PRECISION",
+            "BOOL" | "BOOLEAN" => "BOOLEAN",
+            other => other,
+        }
+        .to_string()
+    };
     norm(existing) == norm(want)
 }
 

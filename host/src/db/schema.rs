@@ -7,7 +7,7 @@
 use guest_abi::manifest::Table;
 use guest_abi::types::ValueType;
 
-use super::sql::{bind_type, quote, BindType};
+use super::sql::{BindType, bind_type, quote};
 use super::{Database, DbError, Dialect, Pool};
 
 pub fn column_type(dialect: Dialect, ty: &ValueType) -> &'static str {

@@ -147,12 +147,7 @@ impl Builder<'_> {
     }
 
     fn column_type(&self, name: &str) -> Result<&ValueType, DbError> {
-        self.table
-            .columns
-            .iter()
-            .find(|c| c.name == name)
-            .map(|c| &c.ty)
-            .ok_or_else(|| DbError::Invalid(format!("table `{}` has no column `{name}`", self.table.name)))
+        self.table.columns.iter().find(|c| c.name == name).map(|c| &c.ty).ok_or_else(|| DbError::Invalid(format!("table `{}` has no column `{name}`", self.table.name)))
     }
 
     /// The static type of an expression where the SQL depends on it.
@@ -160,9 +155,7 @@ impl Builder<'_> {
         match e {
             Expr::Column { name } => self.column_type(name).ok().cloned(),
             Expr::Param { index } => self.spec.params.get(*index as usize).cloned(),
-            Expr::Binary { op: BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem, lhs, .. } => {
-                self.type_of(lhs)
-            }
+            Expr::Binary { op: BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem, lhs, .. } => self.type_of(lhs),
             Expr::Neg { expr } => self.type_of(expr),
             _ => Some(ValueType::Bool),
         }
@@ -468,10 +461,7 @@ impl Plans {
     /// The statement for one run of query `index` of `manifest` with these values.
     pub fn statement(&self, dialect: Dialect, schema: Option<&str>, manifest: &Manifest, index: usize, params: &[Value]) -> Result<Statement, DbError> {
         let slots = self.slots.get_or_init(|| manifest.queries.iter().map(|_| OnceLock::new()).collect());
-        let (slot, spec) = slots
-            .get(index)
-            .zip(manifest.queries.get(index))
-            .ok_or_else(|| DbError::Invalid(format!("unknown query {index}")))?;
+        let (slot, spec) = slots.get(index).zip(manifest.queries.get(index)).ok_or_else(|| DbError::Invalid(format!("unknown query {index}")))?;
         if let Some(Some(plan)) = slot.get() {
             return plan.bind(&manifest.records, params);
         }
@@ -489,10 +479,7 @@ pub fn build(dialect: Dialect, schema: Option<&str>, tables: &[Table], records: 
 
 /// `build`, and the plan to reuse for later runs when the text does not depend on the values.
 pub fn plan(dialect: Dialect, schema: Option<&str>, tables: &[Table], records: &[RecordType], spec: &QuerySpec, params: &[Value]) -> Result<(Statement, Option<Plan>), DbError> {
-    let table = tables
-        .iter()
-        .find(|t| t.name == spec.query.table)
-        .ok_or_else(|| DbError::Invalid(format!("the manifest declares no table `{}`", spec.query.table)))?;
+    let table = tables.iter().find(|t| t.name == spec.query.table).ok_or_else(|| DbError::Invalid(format!("the manifest declares no table `{}`", spec.query.table)))?;
     let table_name = qualified(schema, &table.name);
     Builder { dialect, table_name, table, records, spec, params, binds: Vec::new(), numbered: HashMap::new(), sources: Vec::new(), value_dependent: false, windows: Vec::new() }
         .build()
@@ -524,12 +511,7 @@ mod tests {
     }
 
     fn spec(kind: QueryKind, filter: Option<Expr>, params: Vec<ValueType>) -> QuerySpec {
-        QuerySpec {
-            query: Query { table: "tasks".into(), kind, filter, order: vec![], limit: None, offset: None },
-            record: 0,
-            params,
-            result: ValueType::Int,
-        }
+        QuerySpec { query: Query { table: "tasks".into(), kind, filter, order: vec![], limit: None, offset: None }, record: 0, params, result: ValueType::Int }
     }
 
     fn col(name: &str) -> Box<Expr> {

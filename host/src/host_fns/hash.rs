@@ -5,8 +5,8 @@
 //! there are permits. Verification never fails loudly: a malformed hash, or one whose
 //! parameters would cost absurd memory or time, is simply `false`.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -46,10 +46,7 @@ fn argon2() -> Argon2<'static> {
 
 pub fn hash_blocking(password: &str) -> Result<String, super::GuestError> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|_| super::GuestError("hash.password failed".into()))
+    argon2().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|_| super::GuestError("hash.password failed".into()))
 }
 
 /// The hash of a random password, made as `hash.password` makes hashes (same algorithm and

@@ -84,8 +84,7 @@ pub fn encode(claims: &[(String, String)], secret: &str, alg: &str, ttl: u64, no
         };
         map.insert(k.clone(), value);
     }
-    jsonwebtoken::encode(&Header::new(a), &map, &EncodingKey::from_secret(secret.as_bytes()))
-        .map_err(|_| JwtError::NonNumericClaim("claims".into()))
+    jsonwebtoken::encode(&Header::new(a), &map, &EncodingKey::from_secret(secret.as_bytes())).map_err(|_| JwtError::NonNumericClaim("claims".into()))
 }
 
 /// The claims as `Map<Str, Str>` pairs in token order: strings as they are, any other value
@@ -239,17 +238,10 @@ mod tests {
         let exp = now() + 60;
         let t = signed(&format!(r#"{{"role":"viewer","exp":{exp},"admin":true,"n":1.5,"tags":["a",{{"b":null}}],"role":"admin","x":null}}"#));
         let back = decode(&t, SECRET, "HS256").expect("decode");
-        let want: Vec<(String, String)> = [
-            ("role", "admin"),
-            ("exp", exp.to_string().as_str()),
-            ("admin", "true"),
-            ("n", "1.5"),
-            ("tags", r#"["a",{"b":null}]"#),
-            ("x", "null"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        let want: Vec<(String, String)> = [("role", "admin"), ("exp", exp.to_string().as_str()), ("admin", "true"), ("n", "1.5"), ("tags", r#"["a",{"b":null}]"#), ("x", "null")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         assert_eq!(back, want, "a repeated name keeps its last value in its first place");
         assert_eq!(decode(&signed(r#"["not","an","object"]"#), SECRET, "HS256"), Err("invalid token".into()));
         // jsonwebtoken refuses a repeated registered claim outright.

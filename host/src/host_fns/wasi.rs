@@ -129,9 +129,7 @@ fn fd_write(caller: &mut Caller<'_, GuestState>, fd: i32, iovs: u32, iovs_len: u
 fn clock_time_get(caller: &mut Caller<'_, GuestState>, clock: i32, at: u32) -> wasmtime::Result<i32> {
     let nanos: u64 = match clock {
         // realtime
-        0 => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+        0 => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
         // monotonic
         1 => {
             static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
@@ -158,15 +156,9 @@ fn random_get(caller: &mut Caller<'_, GuestState>, buf: u32, len: u32) -> wasmti
 }
 
 pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
-    linker.func_wrap(WASI, "fd_write", |mut c: Caller<'_, GuestState>, fd: i32, iovs: u32, n: u32, out: u32| {
-        fd_write(&mut c, fd, iovs, n, out)
-    })?;
-    linker.func_wrap(WASI, "clock_time_get", |mut c: Caller<'_, GuestState>, clock: i32, _precision: i64, at: u32| {
-        clock_time_get(&mut c, clock, at)
-    })?;
+    linker.func_wrap(WASI, "fd_write", |mut c: Caller<'_, GuestState>, fd: i32, iovs: u32, n: u32, out: u32| fd_write(&mut c, fd, iovs, n, out))?;
+    linker.func_wrap(WASI, "clock_time_get", |mut c: Caller<'_, GuestState>, clock: i32, _precision: i64, at: u32| clock_time_get(&mut c, clock, at))?;
     linker.func_wrap(WASI, "random_get", |mut c: Caller<'_, GuestState>, buf: u32, len: u32| random_get(&mut c, buf, len))?;
-    linker.func_wrap(WASI, "proc_exit", |_c: Caller<'_, GuestState>, code: i32| -> wasmtime::Result<()> {
-        Err(wasmtime::Error::new(GuestExit(code)))
-    })?;
+    linker.func_wrap(WASI, "proc_exit", |_c: Caller<'_, GuestState>, code: i32| -> wasmtime::Result<()> { Err(wasmtime::Error::new(GuestExit(code))) })?;
     Ok(())
 }

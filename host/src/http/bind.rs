@@ -13,11 +13,7 @@ use crate::runtime::invoke::Arg;
 const ECHO_LIMIT: usize = 64;
 
 fn echo(raw: &str) -> String {
-    if raw.chars().count() <= ECHO_LIMIT {
-        raw.to_string()
-    } else {
-        format!("{}…", raw.chars().take(ECHO_LIMIT).collect::<String>())
-    }
+    if raw.chars().count() <= ECHO_LIMIT { raw.to_string() } else { format!("{}…", raw.chars().take(ECHO_LIMIT).collect::<String>()) }
 }
 
 fn type_name(ty: &ValueType) -> &'static str {
@@ -75,7 +71,10 @@ pub fn headers(map: &HeaderMap) -> Vec<(String, String)> {
 /// What the body turned out to be, before it meets its type.
 pub enum BodyInput {
     Json(serde_json::Value),
-    Refused { status: u16, message: String },
+    Refused {
+        status: u16,
+        message: String,
+    },
     /// The route takes no body.
     None,
 }

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
-use http::{header, HeaderValue, StatusCode};
+use http::{HeaderValue, StatusCode, header};
 
 use crate::runtime::app::AppVersion;
 
@@ -41,11 +41,7 @@ pub fn page(app: &AppVersion) -> Response {
 /// The script, gzip-encoded for clients that accept it (every browser), else decompressed
 /// once and kept.
 pub async fn script(req: Request) -> Response {
-    let gzip_ok = req
-        .headers()
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let gzip_ok = req.headers().get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
     let mut res = if gzip_ok {
         let mut res = response(StatusCode::OK, "text/javascript; charset=utf-8", SCALAR_GZ);
         res.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));

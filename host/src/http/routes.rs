@@ -11,7 +11,10 @@ pub struct RouteTable {
 }
 
 pub enum Found {
-    Route { index: usize, params: Vec<(String, String)> },
+    Route {
+        index: usize,
+        params: Vec<(String, String)>,
+    },
     NotFound,
     /// The path exists for these other methods.
     MethodNotAllowed(Vec<String>),
@@ -22,11 +25,7 @@ impl RouteTable {
         let mut by_method: HashMap<String, matchit::Router<usize>> = HashMap::new();
         for (i, r) in routes.iter().enumerate() {
             let path = r.path.split('?').next().unwrap_or("/");
-            by_method
-                .entry(r.method.to_ascii_uppercase())
-                .or_default()
-                .insert(path, i)
-                .map_err(|e| format!("route {} {} cannot be served: {e}", r.method, r.path))?;
+            by_method.entry(r.method.to_ascii_uppercase()).or_default().insert(path, i).map_err(|e| format!("route {} {} cannot be served: {e}", r.method, r.path))?;
         }
         Ok(RouteTable { by_method })
     }

@@ -17,10 +17,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use sqlx::Row;
 
-use super::deploy::{DeployError, Deployed};
-use super::sealing::{image_slot, slot, Keyring};
 use super::Host;
-use crate::db::sql::{bind_type, quote, BindType};
+use super::deploy::{DeployError, Deployed};
+use super::sealing::{Keyring, image_slot, slot};
+use crate::db::sql::{BindType, bind_type, quote};
 use crate::db::{Database, DbError, Pool};
 use crate::runtime::validate::validate_bytes;
 

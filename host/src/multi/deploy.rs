@@ -13,22 +13,24 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use serde::Serialize;
 
-use crate::db::migrate::{migrate, MigrateError};
 use super::registry::{Tenant, TenantLimits};
-use crate::cron::CronLimits;
 use super::store::{AppRow, Namespace};
-use super::{valid_name, Host};
-use crate::db::{unix_seconds as now, Database, DbError};
+use super::{Host, valid_name};
+use crate::cron::CronLimits;
+use crate::db::migrate::{MigrateError, migrate};
+use crate::db::{Database, DbError, unix_seconds as now};
 use crate::http::Served;
-use crate::runtime::app::{build_image, context_for, from_image, table_defaults, AppVersion, TopLevelOutput};
+use crate::runtime::app::{AppVersion, TopLevelOutput, build_image, context_for, from_image, table_defaults};
 use crate::runtime::cpu::CpuShare;
 use crate::runtime::state::AppContext;
-use crate::runtime::validate::{validate_bytes, LoadError};
+use crate::runtime::validate::{LoadError, validate_bytes};
 
 #[derive(Debug)]
 pub enum DeployError {
     BadName(String),
-    TooLarge { limit: usize },
+    TooLarge {
+        limit: usize,
+    },
     Invalid(LoadError),
     Migration(String),
     NotFound(String),
@@ -142,7 +144,12 @@ impl Host {
     /// the same transaction where the store shares the database, runs `switch` (the store's
     /// change that makes `app` current). The defaults a new required column needs are
     /// computed by `app` on the build thread, within one top-level deadline.
-    async fn migrate<T>(&self, name: &str, app: AppVersion, switch: impl AsyncFnOnce(Option<&mut sqlx::PgConnection>) -> Result<T, DbError>) -> Result<(AppVersion, T), DeployError> {
+    async fn migrate<T>(
+        &self,
+        name: &str,
+        app: AppVersion,
+        switch: impl AsyncFnOnce(Option<&mut sqlx::PgConnection>) -> Result<T, DbError>,
+    ) -> Result<(AppVersion, T), DeployError> {
         // The version's own handle: its namespace, and its role where it has one.
         let db = app.ctx.db.clone().ok_or_else(|| DeployError::Migration("the app has no database".into()))?;
         let db = &db;

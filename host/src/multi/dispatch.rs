@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use axum::Router;
 use http::header;
 
 use super::Host;

@@ -23,11 +23,11 @@ use std::sync::atomic::Ordering;
 
 use axum::extract::Request;
 use axum::response::Response;
-use http::{header, Method};
+use http::{Method, header};
 use serde_json::json;
 
-use super::registry::TenantLimits;
 use super::Host;
+use super::registry::TenantLimits;
 use crate::http::{error, json_response};
 
 /// Largest secret value or limits document.

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::sealing::image_slot;
-use crate::db::{unix_seconds as now, Database, DbError, Pool};
+use crate::db::{Database, DbError, Pool, unix_seconds as now};
 
 pub const SCHEMA: &str = "fitz_host";
 
@@ -149,27 +149,41 @@ impl HostStore {
         use super::sealing::slot;
         let table = self.db.table("secrets");
         let sql = format!("SELECT app, name, value FROM {table}");
-        let rows: Vec<(String, String, String)> = on_pool!(self.db, |pool| sqlx::query(&sql).fetch_all(pool).await.map_err(|e| Reseal::Db(e.into()))?.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect());
+        let rows: Vec<(String, String, String)> =
+            on_pool!(self.db, |pool| sqlx::query(&sql).fetch_all(pool).await.map_err(|e| Reseal::Db(e.into()))?.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect());
         let update = format!("UPDATE {table} SET value = {} WHERE app = {} AND name = {} AND value = {}", p(&self.db, 1), p(&self.db, 2), p(&self.db, 3), p(&self.db, 4));
         let mut n = 0;
         for (ns, name, stored) in rows.iter().filter(|(_, _, v)| which(v)) {
             let plain = self.keys.open(&slot(ns, name), stored).map_err(Reseal::Sealed)?;
             let sealed = self.keys.seal(&slot(ns, name), &plain);
-            n += on_pool!(self.db, |pool| sqlx::query(&update).bind(&sealed).bind(ns).bind(name).bind(stored).execute(pool).await.map_err(|e| Reseal::Db(e.into()))?.rows_affected());
+            n += on_pool!(self.db, |pool| sqlx::query(&update)
+                .bind(&sealed)
+                .bind(ns)
+                .bind(name)
+                .bind(stored)
+                .execute(pool)
+                .await
+                .map_err(|e| Reseal::Db(e.into()))?
+                .rows_affected());
         }
         Ok(n)
     }
 
     pub async fn apps(&self) -> Result<Vec<AppRow>, DbError> {
         let sql = format!("SELECT name, current, generation, limits, updated_at, COALESCE(namespace, name), incarnation FROM {} ORDER BY name", self.db.table("apps"));
-        let rows = on_pool!(self.db, |pool| sqlx::query(&sql).fetch_all(pool).await?.iter().map(|r| AppRow {
-            name: r.get(0),
-            current: r.get(1),
-            generation: r.get(2),
-            limits: r.get(3),
-            updated_at: r.get(4),
-            namespace: Namespace { id: r.get(5), incarnation: r.get(6) },
-        }).collect::<Vec<_>>());
+        let rows = on_pool!(self.db, |pool| sqlx::query(&sql)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| AppRow {
+                name: r.get(0),
+                current: r.get(1),
+                generation: r.get(2),
+                limits: r.get(3),
+                updated_at: r.get(4),
+                namespace: Namespace { id: r.get(5), incarnation: r.get(6) },
+            })
+            .collect::<Vec<_>>());
         Ok(rows)
     }
 
@@ -194,7 +208,16 @@ impl HostStore {
     /// hosts take turns there, under the migration's lock.
     /// `number` keeps an imported version's number instead of taking the next.
     #[allow(clippy::too_many_arguments)]
-    pub async fn add_version(&self, conn: Option<&mut sqlx::PgConnection>, app: &str, ns: &Namespace, number: Option<i64>, wasm: &[u8], image: &[u8], limits: &str) -> Result<i64, DbError> {
+    pub async fn add_version(
+        &self,
+        conn: Option<&mut sqlx::PgConnection>,
+        app: &str,
+        ns: &Namespace,
+        number: Option<i64>,
+        wasm: &[u8],
+        image: &[u8],
+        limits: &str,
+    ) -> Result<i64, DbError> {
         let db = &self.db;
         let (versions, apps) = (db.table("versions"), db.table("apps"));
         let next_sql = format!("SELECT COALESCE(MAX(version), 0) + 1 FROM {versions} WHERE app = {}", p(db, 1));
@@ -241,7 +264,11 @@ impl HostStore {
     /// secrets).
     pub async fn version_image(&self, ns: &str, version: i64) -> Result<Option<Vec<u8>>, Reseal> {
         let sql = format!("SELECT image FROM {} WHERE app = {} AND version = {}", self.db.table("versions"), p(&self.db, 1), p(&self.db, 2));
-        let stored = on_pool!(self.db, |pool| sqlx::query(&sql).bind(ns).bind(version).fetch_optional(pool).await.map_err(|e| Reseal::Db(e.into()))?.and_then(|r| r.get::<Option<Vec<u8>>, _>(0)));
+        let stored = on_pool!(self.db, |pool| sqlx::query(&sql).bind(ns).bind(version).fetch_optional(pool).await.map_err(|e| Reseal::Db(e.into()))?.and_then(|r| r.get::<Option<
+            Vec<u8>,
+        >, _>(
+            0
+        )));
         stored.map(|s| self.keys.open_bytes(&image_slot(ns, version), s).map_err(Reseal::Sealed)).transpose()
     }
 
@@ -249,7 +276,8 @@ impl HostStore {
     pub async fn reseal_images(&self) -> Result<u64, Reseal> {
         let versions = self.db.table("versions");
         let sql = format!("SELECT app, version FROM {versions} WHERE image IS NOT NULL ORDER BY app, version");
-        let rows: Vec<(String, i64)> = on_pool!(self.db, |pool| sqlx::query(&sql).fetch_all(pool).await.map_err(|e| Reseal::Db(e.into()))?.iter().map(|r| (r.get(0), r.get(1))).collect());
+        let rows: Vec<(String, i64)> =
+            on_pool!(self.db, |pool| sqlx::query(&sql).fetch_all(pool).await.map_err(|e| Reseal::Db(e.into()))?.iter().map(|r| (r.get(0), r.get(1))).collect());
         let read = format!("SELECT image FROM {versions} WHERE app = {} AND version = {}", p(&self.db, 1), p(&self.db, 2));
         let update = format!("UPDATE {versions} SET image = {} WHERE app = {} AND version = {}", p(&self.db, 1), p(&self.db, 2), p(&self.db, 3));
         let mut n = 0;
@@ -266,13 +294,7 @@ impl HostStore {
     /// Stores the image of a version unless it has one: the first host to build it wins and
     /// every host then serves that one. Returns the stored image.
     pub async fn keep_image(&self, ns: &str, version: i64, image: &[u8]) -> Result<Vec<u8>, Reseal> {
-        let sql = format!(
-            "UPDATE {} SET image = {} WHERE app = {} AND version = {} AND image IS NULL",
-            self.db.table("versions"),
-            p(&self.db, 1),
-            p(&self.db, 2),
-            p(&self.db, 3)
-        );
+        let sql = format!("UPDATE {} SET image = {} WHERE app = {} AND version = {} AND image IS NULL", self.db.table("versions"), p(&self.db, 1), p(&self.db, 2), p(&self.db, 3));
         let sealed = self.keys.seal_bytes(&image_slot(ns, version), image);
         on_pool!(self.db, |pool| sqlx::query(&sql).bind(sealed).bind(ns).bind(version).execute(pool).await.map_err(|e| Reseal::Db(e.into()))?.rows_affected());
         Ok(self.version_image(ns, version).await?.unwrap_or_else(|| image.to_vec()))
@@ -316,7 +338,13 @@ impl HostStore {
     }
 
     pub async fn set_limits(&self, app: &str, limits: &str) -> Result<(), DbError> {
-        let sql = format!("UPDATE {} SET limits = {}, generation = generation + 1, updated_at = {} WHERE name = {}", self.db.table("apps"), p(&self.db, 1), p(&self.db, 2), p(&self.db, 3));
+        let sql = format!(
+            "UPDATE {} SET limits = {}, generation = generation + 1, updated_at = {} WHERE name = {}",
+            self.db.table("apps"),
+            p(&self.db, 1),
+            p(&self.db, 2),
+            p(&self.db, 3)
+        );
         on_pool!(self.db, |pool| sqlx::query(&sql).bind(limits).bind(now()).bind(app).execute(pool).await?.rows_affected());
         Ok(())
     }
@@ -366,13 +394,12 @@ impl HostStore {
     /// Removed apps, newest first.
     pub async fn removed(&self) -> Result<Vec<Removed>, DbError> {
         let sql = format!("SELECT name, namespace, current, removed_at, purged_at IS NOT NULL FROM {} ORDER BY removed_at DESC, namespace", self.db.table("removed"));
-        Ok(on_pool!(self.db, |pool| sqlx::query(&sql).fetch_all(pool).await?.iter().map(|r| Removed {
-            app: r.get(0),
-            namespace: r.get(1),
-            version: r.get(2),
-            removed_at: r.get(3),
-            purged: r.get(4),
-        }).collect()))
+        Ok(on_pool!(self.db, |pool| sqlx::query(&sql)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| Removed { app: r.get(0), namespace: r.get(1), version: r.get(2), removed_at: r.get(3), purged: r.get(4) })
+            .collect()))
     }
 
     /// Serves a removed app's namespace again under its name: the newest kept one, or the
@@ -384,7 +411,8 @@ impl HostStore {
             db.table("removed"),
             p(db, 1)
         );
-        let kept: Vec<(String, i64, i64, String)> = on_pool!(db, |pool| sqlx::query(&sql).bind(app).fetch_all(pool).await?.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect());
+        let kept: Vec<(String, i64, i64, String)> =
+            on_pool!(db, |pool| sqlx::query(&sql).bind(app).fetch_all(pool).await?.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect());
         let Some((ns, incarnation, current, limits)) = kept.into_iter().find(|k| namespace.is_none_or(|n| n == k.0)) else { return Ok(None) };
         let insert = format!("INSERT INTO {} (name, current, limits, updated_at, namespace, incarnation, generation) VALUES ({}, 1)", db.table("apps"), marks(db, 6));
         on_pool!(db, |pool| sqlx::query(&insert).bind(app).bind(current).bind(&limits).bind(now()).bind(&ns).bind(incarnation).execute(pool).await?.rows_affected());
@@ -438,7 +466,8 @@ impl HostStore {
     /// Namespace `ns`'s secrets, opened.
     pub async fn secrets(&self, ns: &str) -> Result<HashMap<String, String>, Reseal> {
         let sql = format!("SELECT name, value FROM {} WHERE app = {}", self.db.table("secrets"), p(&self.db, 1));
-        let rows: Vec<(String, String)> = on_pool!(self.db, |pool| sqlx::query(&sql).bind(ns).fetch_all(pool).await.map_err(|e| Reseal::Db(e.into()))?.iter().map(|r| (r.get(0), r.get(1))).collect());
+        let rows: Vec<(String, String)> =
+            on_pool!(self.db, |pool| sqlx::query(&sql).bind(ns).fetch_all(pool).await.map_err(|e| Reseal::Db(e.into()))?.iter().map(|r| (r.get(0), r.get(1))).collect());
         rows.into_iter().map(|(name, stored)| Ok((name.clone(), self.keys.open(&super::sealing::slot(ns, &name), &stored).map_err(Reseal::Sealed)?))).collect()
     }
 

@@ -4,14 +4,14 @@
 //! at a time, and an app that fails to load is tried again only after its pause
 //! (`Failures`), not at every poll.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use super::store::AppRow;
 use super::Host;
+use super::store::AppRow;
 
 /// How often the store is polled; a change made through another host is served here within
 /// about this long plus the time to load it.

@@ -9,8 +9,8 @@ use guest_abi::manifest::Manifest;
 use wasmtime::{InstancePre, Module, ModuleExport, Store, StoreLimits, StoreLimitsBuilder};
 
 use super::state::{AppContext, GuestState};
-use super::validate::{check_module, validate_bytes, LoadError};
-use super::{snapshot, Runtime};
+use super::validate::{LoadError, check_module, validate_bytes};
+use super::{Runtime, snapshot};
 use crate::host_fns::wasi::{GuestExit, Output, Sink};
 use crate::http::routes::RouteTable;
 
@@ -175,11 +175,7 @@ pub async fn from_image(rt: &Runtime, image: Vec<u8>, ctx: Arc<AppContext>) -> R
     if let Some(wasmtime::ExternType::Memory(m)) = module.get_export(guest_abi::exports::MEMORY) {
         let bytes = m.minimum().saturating_mul(1 << 16);
         if bytes > ctx.limits.memory_bytes as u64 {
-            return Err(LoadError::TopLevel(format!(
-                "it left {} MiB of memory, more than the app's limit of {} MiB",
-                bytes.div_ceil(1 << 20),
-                ctx.limits.memory_bytes >> 20
-            )));
+            return Err(LoadError::TopLevel(format!("it left {} MiB of memory, more than the app's limit of {} MiB", bytes.div_ceil(1 << 20), ctx.limits.memory_bytes >> 20)));
         }
     }
     let pre = rt.linker.instantiate_pre(&module).map_err(|e| LoadError::Import(e.to_string()))?;
@@ -231,9 +227,7 @@ async fn run_top_level(rt: &Runtime, module: &Module, ctx: Arc<AppContext>, outp
         tracing::info!(target: "fitz::print", app = %ctx.name, "{line}");
     }
     crate::host_fns::report_dropped_logs(&mut store);
-    let memory = instance
-        .get_memory(&mut store, guest_abi::exports::MEMORY)
-        .ok_or_else(|| LoadError::Export("the module exports no memory".into()))?;
+    let memory = instance.get_memory(&mut store, guest_abi::exports::MEMORY).ok_or_else(|| LoadError::Export("the module exports no memory".into()))?;
     Ok(memory.data(&store).to_vec())
 }
 

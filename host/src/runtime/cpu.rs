@@ -7,8 +7,8 @@
 //! is back within the burst. However many requests a tenant runs at once, together they get
 //! its share and no more, and the other tenants' requests find the rest of the cores free.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// How far ahead of its share a tenant may run before its instances wait.
@@ -51,7 +51,9 @@ impl CpuShare {
 
     /// The epoch callback of one instance: charge what it ran since it last resumed, then wait
     /// (or just yield) and note when it resumes.
-    pub fn callback(share: Arc<CpuShare>) -> impl FnMut(wasmtime::StoreContextMut<'_, super::state::GuestState>) -> wasmtime::Result<wasmtime::UpdateDeadline> + Send + Sync + 'static {
+    pub fn callback(
+        share: Arc<CpuShare>,
+    ) -> impl FnMut(wasmtime::StoreContextMut<'_, super::state::GuestState>) -> wasmtime::Result<wasmtime::UpdateDeadline> + Send + Sync + 'static {
         let resumed = Arc::new(AtomicU64::new(share.now()));
         move |_| {
             let used = Duration::from_nanos(share.now().saturating_sub(resumed.load(Ordering::Relaxed)));

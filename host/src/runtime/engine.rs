@@ -1,7 +1,7 @@
 //! The one wasmtime `Engine` of the process, and the thread that advances its epoch.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use wasmtime::{Config, Engine};

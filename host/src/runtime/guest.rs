@@ -3,7 +3,7 @@
 //! `Instance`). Everything read is bounds-checked: a module cannot make the host read outside
 //! its own memory.
 
-use guest_abi::layout::{align_to, SlotKind, HEAP_POINTER_ADDR, OBJECT_ALIGN};
+use guest_abi::layout::{HEAP_POINTER_ADDR, OBJECT_ALIGN, SlotKind, align_to};
 use guest_abi::types::ValueType;
 use guest_abi::value::{self, Slot, Value, Writer};
 use wasmtime::{AsContext, AsContextMut, Caller, Extern, Instance, Memory, ModuleExport, format_err};
@@ -31,10 +31,7 @@ impl GuestMemory {
         if let Some(m) = &caller.data().mem {
             return Ok(m.clone());
         }
-        let memory = caller
-            .get_export(guest_abi::exports::MEMORY)
-            .and_then(|e| e.into_memory())
-            .ok_or_else(|| format_err!("the module exports no memory"))?;
+        let memory = caller.get_export(guest_abi::exports::MEMORY).and_then(|e| e.into_memory()).ok_or_else(|| format_err!("the module exports no memory"))?;
         let m = GuestMemory { memory };
         caller.data_mut().mem = Some(m.clone());
         Ok(m)
@@ -42,10 +39,7 @@ impl GuestMemory {
 
     /// The instance's memory through an export resolved when the version loaded.
     pub fn of_export(store: impl AsContextMut, instance: &Instance, export: &ModuleExport) -> wasmtime::Result<GuestMemory> {
-        let memory = instance
-            .get_module_export(store, export)
-            .and_then(Extern::into_memory)
-            .ok_or_else(|| format_err!("the module exports no memory"))?;
+        let memory = instance.get_module_export(store, export).and_then(Extern::into_memory).ok_or_else(|| format_err!("the module exports no memory"))?;
         Ok(GuestMemory { memory })
     }
 

@@ -6,14 +6,14 @@
 use std::collections::BTreeSet;
 
 use guest_abi::exports::{OUTCOME_PAYLOAD, OUTCOME_SITE, SITE_ERROR, SITE_RETURN};
-use guest_abi::layout::{slot_kind, SlotKind, RESULT_ERR, RESULT_OK, RESULT_PAYLOAD, RESULT_TAG};
+use guest_abi::layout::{RESULT_ERR, RESULT_OK, RESULT_PAYLOAD, RESULT_TAG, SlotKind, slot_kind};
 use guest_abi::manifest::{Param, Response, RouteAuth};
 use guest_abi::types::{RecordType, ValueType};
 use guest_abi::value::{Slot, Value};
-use serde_json::{json, Value as Json};
+use serde_json::{Value as Json, json};
 use wasmtime::{Extern, Instance, ModuleExport, Store, Val};
 
-use super::app::{describe_failure, AppVersion};
+use super::app::{AppVersion, describe_failure};
 use super::guest::GuestMemory;
 use super::state::GuestState;
 use crate::json::{from_json_with, to_json, to_json_bytes_within};
@@ -29,7 +29,10 @@ pub enum Arg {
     Body(Json),
     /// A binding that failed; reported only once authentication passed, so an anonymous
     /// client learns nothing about a protected route's parameters.
-    Invalid { status: u16, message: String },
+    Invalid {
+        status: u16,
+        message: String,
+    },
     /// Injected by type: `DbConn`, the headers, the user.
     Injected,
 }
@@ -245,11 +248,7 @@ impl<'a> Guest<'a> {
         let ty = match site {
             SITE_RETURN => returns,
             SITE_ERROR => &STR,
-            s => sites
-                .iter()
-                .find(|r| r.site == s)
-                .map(|r| &r.ty)
-                .ok_or_else(|| wasmtime::format_err!("the module returned an unknown outcome site {s}"))?,
+            s => sites.iter().find(|r| r.site == s).map(|r| &r.ty).ok_or_else(|| wasmtime::format_err!("the module returned an unknown outcome site {s}"))?,
         };
         let slot = self.mem.read_slot(&*store, field(ptr, OUTCOME_PAYLOAD)?, slot_kind(ty))?;
         Ok((site, ty, slot))
@@ -418,7 +417,10 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
             (Param::Db { .. }, _) => Slot::I32(DB_HANDLE as u32),
             (Param::Headers { .. }, _) => headers(&guest, store)?,
             (Param::User { .. }, _) => user_slot.ok_or_else(|| wasmtime::format_err!("no user for a user parameter"))?,
-            (Param::Path { ty, .. } | Param::Query { ty, .. } | Param::Body { ty, .. } | Param::Header { ty, .. } | Param::Cookie { ty, .. } | Param::Request { ty, .. }, Arg::Value(v)) => guest.write(store, ty, &v)?,
+            (
+                Param::Path { ty, .. } | Param::Query { ty, .. } | Param::Body { ty, .. } | Param::Header { ty, .. } | Param::Cookie { ty, .. } | Param::Request { ty, .. },
+                Arg::Value(v),
+            ) => guest.write(store, ty, &v)?,
             (Param::Body { ty, .. }, Arg::Body(json)) => {
                 let defaults = guest.defaults(store, ty).await?;
                 let lookup = |rid: u32, i: usize| defaults.iter().find(|(k, _)| *k == (rid, i)).map(|(_, v)| v.clone());

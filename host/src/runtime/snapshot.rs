@@ -32,13 +32,7 @@ pub fn bake(wasm: &[u8], memory: &[u8]) -> Result<Vec<u8>, String> {
                 let mut section = MemorySection::new();
                 for m in reader {
                     let m = m.map_err(|e| format!("reading the memory section: {e}"))?;
-                    section.memory(MemoryType {
-                        minimum: m.initial.max(pages),
-                        maximum: m.maximum,
-                        memory64: m.memory64,
-                        shared: m.shared,
-                        page_size_log2: m.page_size_log2,
-                    });
+                    section.memory(MemoryType { minimum: m.initial.max(pages), maximum: m.maximum, memory64: m.memory64, shared: m.shared, page_size_log2: m.page_size_log2 });
                 }
                 out.section(&section);
             }

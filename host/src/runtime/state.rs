@@ -7,11 +7,11 @@ use std::sync::Arc;
 use guest_abi::manifest::Manifest;
 use wasmtime::StoreLimits;
 
-use crate::db::sql::Plans;
 use crate::db::Database;
+use crate::db::sql::Plans;
+use crate::host_fns::GuestError;
 use crate::host_fns::hash::Hasher;
 use crate::host_fns::wasi::Output;
-use crate::host_fns::GuestError;
 use crate::limits::Limits;
 
 /// Shared by every instance of one app version.

@@ -4,7 +4,7 @@
 //! Every refusal names what is wrong.
 
 use guest_abi::exports;
-use guest_abi::layout::{slot_kind, SlotKind};
+use guest_abi::layout::{SlotKind, slot_kind};
 use guest_abi::manifest::{Manifest, Param, RouteAuth};
 use guest_abi::types::ValueType;
 use wasmtime::{ExternType, FuncType, Module, ValType};
@@ -13,7 +13,10 @@ use wasmtime::{ExternType, FuncType, Module, ValType};
 pub enum LoadError {
     NotWasm(String),
     Manifest(String),
-    Abi { found: u32, expected: u32 },
+    Abi {
+        found: u32,
+        expected: u32,
+    },
     Import(String),
     Export(String),
     Compile(String),
@@ -148,10 +151,7 @@ fn val(kind: SlotKind) -> ValType {
 
 fn same(ft: &FuncType, params: &[ValType], results: &[ValType]) -> bool {
     let eq = |a: &ValType, b: &ValType| ValType::eq(a, b);
-    ft.params().len() == params.len()
-        && ft.results().len() == results.len()
-        && ft.params().zip(params).all(|(a, b)| eq(&a, b))
-        && ft.results().zip(results).all(|(a, b)| eq(&a, b))
+    ft.params().len() == params.len() && ft.results().len() == results.len() && ft.params().zip(params).all(|(a, b)| eq(&a, b)) && ft.results().zip(results).all(|(a, b)| eq(&a, b))
 }
 
 /// Imports and exports of the compiled module against the table and the manifest.
@@ -164,11 +164,7 @@ pub fn check_module(module: &Module, manifest: &Manifest) -> Result<(), LoadErro
         }
     };
     let expect = |name: &str, params: &[ValType], results: &[ValType]| -> Result<(), LoadError> {
-        if same(&func(name)?, params, results) {
-            Ok(())
-        } else {
-            Err(LoadError::Export(format!("the export `{name}` has the wrong signature")))
-        }
+        if same(&func(name)?, params, results) { Ok(()) } else { Err(LoadError::Export(format!("the export `{name}` has the wrong signature"))) }
     };
     if !matches!(module.get_export(exports::MEMORY), Some(ExternType::Memory(_))) {
         return Err(LoadError::Export("the module exports no memory".into()));
@@ -180,7 +176,13 @@ pub fn check_module(module: &Module, manifest: &Manifest) -> Result<(), LoadErro
             .params
             .iter()
             .map(|p| match p {
-                Param::Path { ty, .. } | Param::Query { ty, .. } | Param::Body { ty, .. } | Param::User { ty, .. } | Param::Header { ty, .. } | Param::Cookie { ty, .. } | Param::Request { ty, .. } => val(slot_kind(ty)),
+                Param::Path { ty, .. }
+                | Param::Query { ty, .. }
+                | Param::Body { ty, .. }
+                | Param::User { ty, .. }
+                | Param::Header { ty, .. }
+                | Param::Cookie { ty, .. }
+                | Param::Request { ty, .. } => val(slot_kind(ty)),
                 Param::Db { .. } | Param::Headers { .. } => ValType::I32,
             })
             .collect();

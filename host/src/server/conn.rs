@@ -81,7 +81,14 @@ impl Serving {
     }
 
     /// HTTP/1 over `io`, with the listener's limits.
-    fn http<I>(&self, io: I, peer: Option<std::net::SocketAddr>) -> hyper::server::conn::http1::Connection<TokioIo<I>, impl hyper::service::Service<hyper::Request<Incoming>, Response = axum::response::Response, Error = std::convert::Infallible, Future: Send> + use<I>>
+    fn http<I>(
+        &self,
+        io: I,
+        peer: Option<std::net::SocketAddr>,
+    ) -> hyper::server::conn::http1::Connection<
+        TokioIo<I>,
+        impl hyper::service::Service<hyper::Request<Incoming>, Response = axum::response::Response, Error = std::convert::Infallible, Future: Send> + use<I>,
+    >
     where
         I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
@@ -94,10 +101,7 @@ impl Serving {
             async move { router.call(req.map(axum::body::Body::new)).await }
         });
         let mut http = hyper::server::conn::http1::Builder::new();
-        http.timer(TokioTimer::new())
-            .header_read_timeout(self.limits.header_timeout)
-            .max_buf_size(self.limits.header_bytes.saturating_mul(2).max(8192))
-            .keep_alive(true);
+        http.timer(TokioTimer::new()).header_read_timeout(self.limits.header_timeout).max_buf_size(self.limits.header_bytes.saturating_mul(2).max(8192)).keep_alive(true);
         http.serve_connection(TokioIo::new(io), service)
     }
 }
@@ -106,9 +110,8 @@ impl Serving {
 pub fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> Result<Arc<tokio_rustls::rustls::ServerConfig>, String> {
     use tokio_rustls::rustls::pki_types::pem::PemObject;
     use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .and_then(|certs| certs.collect::<Result<_, _>>())
-        .map_err(|e| format!("cannot read the certificate {}: {e}", cert.display()))?;
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(cert).and_then(|certs| certs.collect::<Result<_, _>>()).map_err(|e| format!("cannot read the certificate {}: {e}", cert.display()))?;
     if chain.is_empty() {
         return Err(format!("{} holds no certificate", cert.display()));
     }

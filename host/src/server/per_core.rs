@@ -13,21 +13,16 @@ use std::future::Future;
 
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
 
-use super::conn::{either, Serving};
 use super::Running;
+use super::conn::{Serving, either};
 use crate::limits::ServerLimits;
 
 /// Serves `service` on `workers` threads of their own until `shutdown` completes or
 /// `Running::shutdown` is called; then stops accepting and waits for every worker to drain.
 /// Call from within a tokio runtime, which runs the acceptor.
-pub fn start_router_per_core(
-    listener: TcpListener,
-    service: axum::Router,
-    workers: usize,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<Running> {
+pub fn start_router_per_core(listener: TcpListener, service: axum::Router, workers: usize, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<Running> {
     start_router_per_core_with(listener, service, workers, ServerLimits::default(), shutdown)
 }
 

@@ -8,13 +8,13 @@
 pub mod process;
 
 use guest_abi::exports;
-use guest_abi::imports::{spec, Import};
+use guest_abi::imports::{Import, spec};
 use guest_abi::layout::{HEAP_POINTER_ADDR, SlotKind};
 use guest_abi::manifest::{Cron, Manifest, Param, Route, RouteAuth, SECTION};
 use guest_abi::types::ValueType;
 use wasm_encoder::{
-    CodeSection, ConstExpr, CustomSection, DataSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, ImportSection,
-    Instruction, MemArg, MemorySection, MemoryType, Module, RefType, TableSection, TableType, TypeSection, ValType,
+    CodeSection, ConstExpr, CustomSection, DataSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, ImportSection, Instruction, MemArg, MemorySection,
+    MemoryType, Module, RefType, TableSection, TableType, TypeSection, ValType,
 };
 
 pub use wasm_encoder::Instruction as I;

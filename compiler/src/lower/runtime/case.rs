@@ -7,7 +7,7 @@
 use guest_abi::layout::STR_BYTES;
 use wasm_encoder::Instruction as I;
 
-use super::{name, Lowerer, Rt};
+use super::{Lowerer, Rt, name};
 use crate::ir::ValType;
 use crate::lower::FnBuilder;
 
@@ -156,14 +156,7 @@ impl Lowerer<'_> {
         let alloc = self.rt(Rt::Alloc);
         let mut b = FnBuilder::new(name("str_trim"), vec![ValType::I32], vec![ValType::I32]);
         let s = b.param(0);
-        let (i, j, k, cp, d, p) = (
-            b.local(ValType::I32),
-            b.local(ValType::I32),
-            b.local(ValType::I32),
-            b.local(ValType::I32),
-            b.local(ValType::I32),
-            b.local(ValType::I32),
-        );
+        let (i, j, k, cp, d, p) = (b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32));
         b.get(s).load32(0).set(j);
         // Leading white space.
         let front = b.block(None);
@@ -215,8 +208,7 @@ impl Lowerer<'_> {
         let data = self.static_data(table_bytes(table), 4);
         let mut b = FnBuilder::new(name(if upper { "str_upper" } else { "str_lower" }), vec![ValType::I32], vec![ValType::I32]);
         let s = b.param(0);
-        let (sb, i, d, cp, e) =
-            (b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32));
+        let (sb, i, d, cp, e) = (b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32));
         b.call(sb_new).set(sb);
         let done = b.block(None);
         let lp = b.loop_(None);

@@ -4,7 +4,7 @@
 use guest_abi::layout::{HEAP_POINTER_ADDR, LIST_CAP, LIST_HEADER_SIZE, LIST_ITEMS, LIST_LEN, MAP_CAP, MAP_HEADER_SIZE, MAP_KEYS, MAP_LEN, MAP_VALUES};
 use wasm_encoder::Instruction as I;
 
-use super::{name, KeyKind, Lowerer, Rt};
+use super::{KeyKind, Lowerer, Rt, name};
 use crate::ir::ValType;
 use crate::lower::{FnBuilder, Local};
 

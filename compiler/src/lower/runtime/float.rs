@@ -9,7 +9,7 @@
 use wasm_encoder::Instruction as I;
 
 use super::ryu_tables::{POW5_BITCOUNT, POW5_INV_BITCOUNT, POW5_INV_SPLIT, POW5_SPLIT};
-use super::{name, Lowerer, Rt};
+use super::{Lowerer, Rt, name};
 use crate::ir::ValType;
 use crate::lower::{FnBuilder, Local};
 
@@ -77,8 +77,18 @@ impl Lowerer<'_> {
         let (bits, m2, mv, vr, vp, vm, output) = (i64s(&mut b), i64s(&mut b), i64s(&mut b), i64s(&mut b), i64s(&mut b), i64s(&mut b), i64s(&mut b));
         let i32s = |b: &mut FnBuilder| b.local(ValType::I32);
         let (e2, mm_shift, q, e10, k, i, j, accept, vm_tz, vr_tz, removed, last) = (
-            i32s(&mut b), i32s(&mut b), i32s(&mut b), i32s(&mut b), i32s(&mut b), i32s(&mut b),
-            i32s(&mut b), i32s(&mut b), i32s(&mut b), i32s(&mut b), i32s(&mut b), i32s(&mut b),
+            i32s(&mut b),
+            i32s(&mut b),
+            i32s(&mut b),
+            i32s(&mut b),
+            i32s(&mut b),
+            i32s(&mut b),
+            i32s(&mut b),
+            i32s(&mut b),
+            i32s(&mut b),
+            i32s(&mut b),
+            i32s(&mut b),
+            i32s(&mut b),
         );
         let (ieee_m, ieee_e) = (i64s(&mut b), i32s(&mut b));
         b.get(x).w(I::I64ReinterpretF64).set(bits);
@@ -288,10 +298,8 @@ impl Lowerer<'_> {
         let mut b = FnBuilder::new(name("push_big_integral"), vec![ValType::I32, ValType::F64], vec![]);
         let (sb, x) = (b.param(0), b.param(1));
         let (m, carry, t) = (b.local(ValType::I64), b.local(ValType::I64), b.local(ValType::I64));
-        let (e, limbs, n, i, s, k, digit) = (
-            b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32),
-            b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32),
-        );
+        let (e, limbs, n, i, s, k, digit) =
+            (b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32));
         b.get(x).w(I::I64ReinterpretF64).tee(m).i64(52).w(I::I64ShrU).w(I::I32WrapI64).i32(0x7ff).w(I::I32And).i32(1075).i32_sub().set(e);
         b.get(m).i64((1 << 52) - 1).w(I::I64And).i64(1 << 52).w(I::I64Or).set(m);
         b.i32(40 * 4).call(alloc).set(limbs);
@@ -369,18 +377,7 @@ fn multiple_of_pow5(b: &mut FnBuilder, value: Local, add: i64, p: Local) {
 
 /// vr, vp, vm = (4m, 4m+2, 4m-1-mmShift) * table[index] >> j
 #[allow(clippy::too_many_arguments)]
-fn mul_shift_all(
-    b: &mut FnBuilder,
-    mul_shift: crate::ir::FuncId,
-    table: crate::ir::DataId,
-    index: Local,
-    m2: Local,
-    mm_shift: Local,
-    j: Local,
-    vr: Local,
-    vp: Local,
-    vm: Local,
-) {
+fn mul_shift_all(b: &mut FnBuilder, mul_shift: crate::ir::FuncId, table: crate::ir::DataId, index: Local, m2: Local, mm_shift: Local, j: Local, vr: Local, vp: Local, vm: Local) {
     let entry = b.local(ValType::I32);
     b.data(table).get(index).i32(4).w(I::I32Shl).i32_add().set(entry);
     b.get(m2).i64(4).i64_mul().i64(2).i64_add().get(entry).get(j).call(mul_shift).set(vp);
@@ -391,8 +388,7 @@ fn mul_shift_all(
 /// (lo, hi) = a * [entry + offset], a full 64 x 64 → 128-bit product from 32-bit halves.
 fn umul128(b: &mut FnBuilder, a: Local, entry: Local, offset: u32, lo: Local, hi: Local) {
     let l = |b: &mut FnBuilder| b.local(ValType::I64);
-    let (x, a_lo, a_hi, b_lo, b_hi, b00, b01, b10, b11, mid1, mid2) =
-        (l(b), l(b), l(b), l(b), l(b), l(b), l(b), l(b), l(b), l(b), l(b));
+    let (x, a_lo, a_hi, b_lo, b_hi, b00, b01, b10, b11, mid1, mid2) = (l(b), l(b), l(b), l(b), l(b), l(b), l(b), l(b), l(b), l(b), l(b));
     b.get(entry).load64(offset).set(x);
     b.get(a).i64(0xffff_ffff).w(I::I64And).set(a_lo);
     b.get(a).i64(32).w(I::I64ShrU).set(a_hi);
@@ -617,10 +613,38 @@ pub mod reference {
     #[test]
     fn matches_rust_formatting() {
         let specials = [
-            0.0, -0.0, 1.0, -1.0, 0.1, 0.2, 0.3, 1.5, 2.5, 1e-7, 1e-300, 5e-324, 2.2250738585072014e-308,
-            f64::MAX, f64::MIN_POSITIVE, 1e15, 1e16, 1e17, 1e21, 1e22, 1e23, 9007199254740993.0, 123456.789,
-            f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 4503599627370495.5, 0.000001, 3.14159, 2.0f64.powi(63),
-            2.0f64.powi(64) + 4096.0, -1.7976931348623157e308,
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.1,
+            0.2,
+            0.3,
+            1.5,
+            2.5,
+            1e-7,
+            1e-300,
+            5e-324,
+            2.2250738585072014e-308,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            1e15,
+            1e16,
+            1e17,
+            1e21,
+            1e22,
+            1e23,
+            9007199254740993.0,
+            123456.789,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            4503599627370495.5,
+            0.000001,
+            3.14159,
+            2.0f64.powi(63),
+            2.0f64.powi(64) + 4096.0,
+            -1.7976931348623157e308,
         ];
         for x in specials {
             assert_eq!(display(x), expected(x), "{x:e}");

@@ -5,7 +5,7 @@ use guest_abi::imports::Import;
 use guest_abi::layout::{BOX_SIZE, HEAP_POINTER_ADDR, RESULT_PAYLOAD, RESULT_SIZE, RESULT_TAG, SCRATCH_ADDR};
 use wasm_encoder::Instruction as I;
 
-use super::{name, Lowerer, Rt};
+use super::{Lowerer, Rt, name};
 use crate::ir::ValType;
 use crate::lower::FnBuilder;
 
@@ -75,7 +75,15 @@ impl Lowerer<'_> {
             b.get(pos).get(n).i32_add().set(pos);
         };
         let static_str = |b: &mut FnBuilder, d: crate::ir::DataId| {
-            append(b, &|b| { b.data_at(d, 4); }, &|b| { b.data(d).load32(0); });
+            append(
+                b,
+                &|b| {
+                    b.data_at(d, 4);
+                },
+                &|b| {
+                    b.data(d).load32(0);
+                },
+            );
         };
         let digits = |b: &mut FnBuilder, value: crate::lower::Local, end: u32| {
             let (v, p) = (b.local(ValType::I32), b.local(ValType::I32));
@@ -85,7 +93,15 @@ impl Lowerer<'_> {
             b.get(v).i32(10).w(I::I32RemU).i32(48).i32_add().store8(0);
             b.get(v).i32(10).w(I::I32DivU).tee(v).br_if(lp);
             b.end();
-            append(b, &|b| { b.get(p); }, &|b| { b.u32(end).get(p).i32_sub(); });
+            append(
+                b,
+                &|b| {
+                    b.get(p);
+                },
+                &|b| {
+                    b.u32(end).get(p).i32_sub();
+                },
+            );
         };
         static_str(&mut b, prefix);
         // The file is the line's bits above `FILE_SHIFT` (`Lowerer::line_col`).
@@ -110,11 +126,27 @@ impl Lowerer<'_> {
         digits(&mut b, col, COL_DIGITS_END);
         b.end();
         static_str(&mut b, sep);
-        append(&mut b, &|b| { b.get(msg).i32(4).i32_add(); }, &|b| { b.get(msg).load32(0); });
+        append(
+            &mut b,
+            &|b| {
+                b.get(msg).i32(4).i32_add();
+            },
+            &|b| {
+                b.get(msg).load32(0);
+            },
+        );
         b.get(detail);
         b.if_(None);
         static_str(&mut b, sep);
-        append(&mut b, &|b| { b.get(detail).i32(4).i32_add(); }, &|b| { b.get(detail).load32(0); });
+        append(
+            &mut b,
+            &|b| {
+                b.get(detail).i32(4).i32_add();
+            },
+            &|b| {
+                b.get(detail).load32(0);
+            },
+        );
         b.end();
         b.data_at(buf, 4).get(pos).i32_add().i32(i32::from(b'\n')).store8(0);
         b.data(buf).get(pos).i32(1).i32_add().store32(0);

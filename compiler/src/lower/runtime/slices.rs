@@ -5,7 +5,7 @@
 use guest_abi::layout::{LIST_ITEMS, LIST_LEN, STR_BYTES};
 use wasm_encoder::Instruction as I;
 
-use super::{name, Lowerer, Rt};
+use super::{Lowerer, Rt, name};
 use crate::ir::ValType;
 use crate::lower::{FnBuilder, Local};
 
@@ -59,15 +59,8 @@ impl Lowerer<'_> {
         let (alloc, count_chars) = (self.rt(Rt::Alloc), self.rt(Rt::StrCharCount));
         let mut b = FnBuilder::new(name("str_slice"), vec![ValType::I32, ValType::I64, ValType::I64], vec![ValType::I32]);
         let (s, start, end) = (b.param(0), b.param(1), b.param(2));
-        let (n, len, i, c, from, to, out) = (
-            b.local(ValType::I64),
-            b.local(ValType::I32),
-            b.local(ValType::I32),
-            b.local(ValType::I64),
-            b.local(ValType::I32),
-            b.local(ValType::I32),
-            b.local(ValType::I32),
-        );
+        let (n, len, i, c, from, to, out) =
+            (b.local(ValType::I64), b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I64), b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I32));
         b.get(s).call(count_chars).set(n);
         bounds(&mut b, start, end, n);
         // The byte offsets of characters `start` and `end` (the length when past the last).

@@ -7,7 +7,7 @@
 use guest_abi::layout::{LIST_ITEMS, LIST_LEN, SCRATCH_ADDR, STR_BYTES};
 use wasm_encoder::Instruction as I;
 
-use super::{name, Lowerer, Rt};
+use super::{Lowerer, Rt, name};
 use crate::ir::ValType;
 use crate::lower::{FnBuilder, Local};
 
@@ -106,8 +106,7 @@ impl Lowerer<'_> {
         let alloc = self.rt(Rt::Alloc);
         let mut b = FnBuilder::new(name("str_char_at"), vec![ValType::I32, ValType::I64], vec![ValType::I32]);
         let (s, index) = (b.param(0), b.param(1));
-        let (i, n, seen, start, p) =
-            (b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I64), b.local(ValType::I32), b.local(ValType::I32));
+        let (i, n, seen, start, p) = (b.local(ValType::I32), b.local(ValType::I32), b.local(ValType::I64), b.local(ValType::I32), b.local(ValType::I32));
         b.get(index).i64(0).w(I::I64LtS);
         b.if_(None);
         b.i32(0).ret();

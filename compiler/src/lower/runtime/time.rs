@@ -5,7 +5,7 @@ use guest_abi::imports::Import;
 use guest_abi::layout::{SCRATCH_ADDR, STR_BYTES};
 use wasm_encoder::Instruction as I;
 
-use super::{name, Lowerer, Rt};
+use super::{Lowerer, Rt, name};
 use crate::ir::{FuncId, ValType};
 use crate::lower::{FnBuilder, Local};
 

@@ -14,18 +14,18 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use fitz_host::db::lease::PgLeases;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use fitz_host::db::lease::PgLeases;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 
@@ -140,11 +140,7 @@ impl FromRequestParts<Shared> for Authed {
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Self::Rejection> {
         let unauthorized = |m: &str| error(StatusCode::UNAUTHORIZED, m);
-        let raw = parts
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| unauthorized("missing Authorization header"))?;
+        let raw = parts.headers.get("authorization").and_then(|v| v.to_str().ok()).ok_or_else(|| unauthorized("missing Authorization header"))?;
         let token = match raw.split(' ').collect::<Vec<_>>()[..] {
             ["Bearer", t] => t,
             _ => return Err(unauthorized("expected 'Bearer <token>'")),
@@ -153,20 +149,14 @@ impl FromRequestParts<Shared> for Authed {
         v.leeway = 30;
         v.validate_nbf = true;
         v.set_required_spec_claims(&["exp"]);
-        let claims = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(state.secret.as_bytes()), &v)
-            .map_err(|e| unauthorized(jwt_error(&e)))?
-            .claims;
+        let claims = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(state.secret.as_bytes()), &v).map_err(|e| unauthorized(jwt_error(&e)))?.claims;
         let q = sqlx::query("SELECT 1 FROM fitz_token_blacklist WHERE jti = $1 AND expires_at > $2").bind(&claims.jti).bind(now());
-        let revoked = on!(state.db, q, fetch_optional)
-            .map_err(|_| unauthorized("database unavailable"))?;
+        let revoked = on!(state.db, q, fetch_optional).map_err(|_| unauthorized("database unavailable"))?;
         if revoked.is_some() {
             return Err(unauthorized("token revoked"));
         }
         let q = sqlx::query("SELECT id, email, name, role, password_hash FROM users WHERE email = $1 LIMIT 1").bind(&claims.sub);
-        let user = on!(state.db, q, fetch_optional)
-            .map_err(|_| unauthorized("database unavailable"))?
-            .map(user)
-            .ok_or_else(|| unauthorized("not found"))?;
+        let user = on!(state.db, q, fetch_optional).map_err(|_| unauthorized("database unavailable"))?.map(user).ok_or_else(|| unauthorized("not found"))?;
         Ok(Authed { user, claims })
     }
 }
@@ -189,11 +179,8 @@ async fn login(State(s): State<Shared>, Json(creds): Json<Credentials>) -> Respo
     };
     let phc = user.password_hash.clone();
     let Ok(_permit) = s.hashing.acquire().await else { return internal() };
-    let ok = tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&phc).is_ok_and(|h| Argon2::default().verify_password(creds.password.as_bytes(), &h).is_ok())
-    })
-    .await
-    .unwrap_or(false);
+    let ok =
+        tokio::task::spawn_blocking(move || PasswordHash::new(&phc).is_ok_and(|h| Argon2::default().verify_password(creds.password.as_bytes(), &h).is_ok())).await.unwrap_or(false);
     if !ok {
         return invalid();
     }
@@ -226,10 +213,7 @@ async fn create_article(State(s): State<Shared>, auth: Authed, Json(body): Json<
     if let Err(r) = require(&auth.user, &["editor", "publisher"]) {
         return r;
     }
-    let q = sqlx::query("INSERT INTO articles (title, body, user_id) VALUES ($1, $2, $3) RETURNING id, title, body, user_id")
-        .bind(body.title)
-        .bind(body.body)
-        .bind(auth.user.id);
+    let q = sqlx::query("INSERT INTO articles (title, body, user_id) VALUES ($1, $2, $3) RETURNING id, title, body, user_id").bind(body.title).bind(body.body).bind(auth.user.id);
     match on!(s.db, q, fetch_one) {
         Ok(a) => Json(article(a)).into_response(),
         Err(_) => internal(),
