@@ -87,6 +87,21 @@ impl Server {
     }
 }
 
+/// Asks `url` until it answers `{"answer": want}` (20 s at most); every request in between
+/// must succeed: a change being swapped in fails none.
+fn wait_for_answer(c: &reqwest::blocking::Client, url: &str, want: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let (s, body) = call(c, "GET", url, None, None);
+        assert_eq!(s, 200, "no request fails while the program changes");
+        if body == json!({ "answer": want }) {
+            return;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the change to {want} was not picked up");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 fn call(client: &reqwest::blocking::Client, method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
     let mut req = client.request(method.parse().expect("method"), url);
     if let Some(t) = token {
@@ -246,18 +261,7 @@ fn watch_swaps_on_save_and_keeps_serving_through_errors() {
     let server = Server::start(&["run", "--watch", app.to_str().expect("utf-8")], &[]);
     let c = reqwest::blocking::Client::new();
     let url = format!("{}/answer", server.base);
-    let wait_for = |want: &str| {
-        let started = std::time::Instant::now();
-        loop {
-            let (s, body) = call(&c, "GET", &url, None, None);
-            assert_eq!(s, 200, "no request fails while the source changes");
-            if body == json!({ "answer": want }) {
-                return;
-            }
-            assert!(started.elapsed() < std::time::Duration::from_secs(20), "the change to {want} was not picked up");
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-    };
+    let wait_for = |want: &str| wait_for_answer(&c, &url, want);
     wait_for("one");
     // Modification times have a coarse grain on some filesystems; step past it.
     std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -309,18 +313,7 @@ fn watch_follows_every_file_of_a_project() {
     let server = Server::start(&["run", "--watch", dir.to_str().expect("utf-8")], &[]);
     let c = reqwest::blocking::Client::new();
     let url = format!("{}/answer", server.base);
-    let wait_for = |want: &str| {
-        let started = std::time::Instant::now();
-        loop {
-            let (s, body) = call(&c, "GET", &url, None, None);
-            assert_eq!(s, 200, "no request fails while the project changes");
-            if body == json!({ "answer": want }) {
-                return;
-            }
-            assert!(started.elapsed() < std::time::Duration::from_secs(20), "the change to {want} was not picked up");
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-    };
+    let wait_for = |want: &str| wait_for_answer(&c, &url, want);
     wait_for("one");
     // A change to an imported module, not the entry, is a change to the program.
     std::thread::sleep(std::time::Duration::from_millis(1100));

@@ -11,6 +11,12 @@ pub fn run(script: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// `valid` when openapi-spec-validator accepts the OpenAPI document `json` (else the test
+/// fails with the validator's complaint).
+pub fn validate_openapi(json: &str) -> String {
+    run_with_stdin("import sys, json\nfrom openapi_spec_validator import validate\nvalidate(json.load(sys.stdin))\nprint('valid')", json)
+}
+
 /// Runs a Python snippet with `input` on its stdin; returns its stdout, trimmed.
 pub fn run_with_stdin(script: &str, input: &str) -> String {
     use std::io::Write;
