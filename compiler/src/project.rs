@@ -121,11 +121,11 @@ pub fn load_text(name: &str, text: &str) -> Project {
     load(&Layout { entry: path, root: PathBuf::new(), shown: PathBuf::new(), project: None, deps: HashMap::new() }, &map)
 }
 
-fn finish(sources: Sources, units: Vec<Unit>, order: Vec<usize>, entry: usize, problems: Vec<Diagnostic>) -> Project {
+fn finish(sources: Sources, mut units: Vec<Unit>, order: Vec<usize>, entry: usize, problems: Vec<Diagnostic>) -> Project {
     // A file that did not parse, or a module not found, would only make the checker report
     // what it cannot see; names resolved wrongly are reported beside what the checker finds.
     let readable = problems.is_empty();
-    let (mut merged, more) = resolve::resolve(&units, &order, entry);
+    let (mut merged, more) = resolve::resolve(&mut units, &order, entry);
     let mut diagnostics = Diagnostics { items: problems };
     diagnostics.items.extend(more);
     middleware::inline(&mut merged, &mut diagnostics.items);
@@ -158,7 +158,10 @@ impl Loader<'_> {
         let base = self.sources.files[file].base;
         let (mut module, errors) = crate::syntax::parse_module(&text);
         let shift = move |s: Span| Span::new(s.start + base, s.end + base);
-        crate::syntax::respan::module(&mut module, &shift);
+        // The first file's offsets are already the program's.
+        if base != 0 {
+            crate::syntax::respan::module(&mut module, &shift);
+        }
         for e in &errors {
             let mut d = crate::messages::syntax(e);
             for l in &mut d.labels {

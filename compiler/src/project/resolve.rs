@@ -23,8 +23,11 @@ enum Seen {
 }
 
 /// Every module's items, each after those of the modules it imports, with names resolved.
-pub(super) fn resolve(units: &[Unit], order: &[usize], entry: usize) -> (Module, Vec<Diagnostic>) {
+/// Takes the units' items (their imports and names stay).
+pub(super) fn resolve(units: &mut [Unit], order: &[usize], entry: usize) -> (Module, Vec<Diagnostic>) {
     let declared: Vec<Vec<(String, Ident)>> = units.iter().map(|u| top_names(&u.module)).collect();
+    let mut all_items: Vec<Vec<Item>> = units.iter_mut().map(|u| std::mem::take(&mut u.module.items)).collect();
+    let units = &*units;
     let mut count: HashMap<&str, usize> = HashMap::new();
     for names in &declared {
         let unique: HashSet<&str> = names.iter().map(|(n, _)| n.as_str()).collect();
@@ -46,6 +49,7 @@ pub(super) fn resolve(units: &[Unit], order: &[usize], entry: usize) -> (Module,
     // Names no module declares that a file uses (built-in types among them), with a use.
     let mut used: HashMap<String, crate::span::Span> = HashMap::new();
     for &u in order {
+        let items = std::mem::take(&mut all_items[u]);
         let unit = &units[u];
         let mut seen: HashMap<String, Seen> = HashMap::new();
         for (n, _) in &declared[u] {
@@ -85,9 +89,8 @@ pub(super) fn resolve(units: &[Unit], order: &[usize], entry: usize) -> (Module,
                 }
             }
         }
-        let mut r = Rewriter { units, seen: &seen, owners: &owners, unit: u, canonical: &canonical, scopes: vec![], problems: &mut problems, used: &mut used };
-        for item in &unit.module.items {
-            let mut item = item.clone();
+        let mut r = Rewriter { units, declared: &declared, seen: &seen, owners: &owners, unit: u, canonical: &canonical, scopes: vec![], problems: &mut problems, used: &mut used };
+        for mut item in items {
             r.item(&mut item);
             merged.items.push(item);
         }
@@ -157,6 +160,8 @@ fn binds(p: &Pattern, out: &mut Vec<String>) {
 
 struct Rewriter<'a> {
     units: &'a [Unit],
+    /// Each unit's top-level names.
+    declared: &'a [Vec<(String, Ident)>],
     seen: &'a HashMap<String, Seen>,
     owners: &'a HashMap<&'a str, Vec<usize>>,
     unit: usize,
@@ -508,7 +513,7 @@ impl Rewriter<'_> {
         }
         let ExprKind::Field { name, .. } = &node.kind else { return };
         let name = name.clone();
-        let declared = top_names(&self.units[target].module).iter().any(|(d, _)| *d == name.name);
+        let declared = self.declared[target].iter().any(|(d, _)| *d == name.name);
         if !declared {
             let module = self.units[target].dotted.clone();
             self.problems.push(Diagnostic::error("unknown-import", format!("module `{module}` has no `{}`", name.name)).primary(name.span, "not declared at its top level"));
