@@ -586,8 +586,10 @@ impl Messages<'_> {
                         format!("expected 6 fields (sec min hour day month weekday) or 5 (min hour day month weekday), found {n}")
                     }
                     CronProblem::Field { field, value, reason } => format!("{field} `{value}` {reason}"),
+                    CronProblem::Interval(t) => format!("`{t}` is not an interval: a number and `s`, `m`, `h` or `d`, from 1s to 7d"),
                 };
-                Diagnostic::error("invalid-cron", format!("invalid cron expression \"{expr}\"")).primary(span, why)
+                let what = if expr.starts_with("@every") { "interval" } else { "cron expression" };
+                Diagnostic::error("invalid-cron", format!("invalid {what} \"{expr}\"")).primary(span, why)
             }
             CronParams { .. } => Diagnostic::error("cron-parameters", "a `@cron` job takes no parameters, or just `db: DbConn`")
                 .primary(span, "unexpected parameter"),

@@ -7,8 +7,15 @@
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CronError {
+    /// `@every …` with a duration that is not `N` followed by `s`, `m`, `h` or `d`, from one
+    /// second to seven days.
+    Interval(String),
     FieldCount(usize),
-    Field { field: &'static str, value: String, reason: &'static str },
+    Field {
+        field: &'static str,
+        value: String,
+        reason: &'static str,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,8 +28,29 @@ pub struct Schedule {
     days_of_week: u8,
     dom_any: bool,
     dow_any: bool,
-    /// The six-field form, seconds first.
+    /// `@every 30s` (upstream's `@every("30s")`): every so many seconds, on the multiples of
+    /// the interval since the epoch, so every host counts the same ticks.
+    interval: Option<i64>,
+    /// The six-field form, seconds first (`@every N` for an interval, in seconds).
     pub normalized: String,
+}
+
+/// `30s`, `5m`, `2h`, `1d` (or plain seconds) as seconds, from 1 second to 7 days.
+pub fn interval_seconds(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let (digits, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let n: i64 = digits.parse().ok().filter(|_| digits.len() <= 7)?;
+    let secs = n * match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    (1..=7 * 86_400).contains(&secs).then_some(secs)
 }
 
 struct FieldSpec {
@@ -111,6 +139,21 @@ impl FieldSpec {
 
 impl Schedule {
     pub fn parse(expr: &str) -> Result<Schedule, CronError> {
+        if let Some(every) = expr.trim().strip_prefix("@every") {
+            let secs = interval_seconds(every).ok_or_else(|| CronError::Interval(every.trim().to_string()))?;
+            return Ok(Schedule {
+                seconds: 0,
+                minutes: 0,
+                hours: 0,
+                days_of_month: 0,
+                months: 0,
+                days_of_week: 0,
+                dom_any: true,
+                dow_any: true,
+                interval: Some(secs),
+                normalized: format!("@every {secs}"),
+            });
+        }
         let fields: Vec<&str> = expr.split_whitespace().collect();
         let six: Vec<&str> = match fields.len() {
             6 => fields,
@@ -135,6 +178,7 @@ impl Schedule {
             days_of_week: (dow & 0x7f) as u8,
             dom_any,
             dow_any,
+            interval: None,
             normalized: six.join(" "),
         })
     }
@@ -153,6 +197,9 @@ impl Schedule {
     /// The first time strictly after `after` (Unix seconds, UTC) that matches, searching up to
     /// about five years ahead.
     pub fn next_after(&self, after: i64) -> Option<i64> {
+        if let Some(n) = self.interval {
+            return Some((after.div_euclid(n) + 1) * n);
+        }
         let mut t = after + 1;
         let limit = after + 5 * 366 * 86_400;
         while t <= limit {
@@ -207,6 +254,19 @@ mod tests {
         // 2026-01-01T00:00:00Z = 1767225600
         assert_eq!(s.next_after(1_767_225_600), Some(1_767_225_600 + 3 * 3600));
         assert_eq!(s.next_after(1_767_225_600 + 3 * 3600), Some(1_767_225_600 + 27 * 3600));
+    }
+
+    #[test]
+    fn intervals_tick_on_their_multiples() {
+        let s = Schedule::parse("@every 30s").expect("valid");
+        assert_eq!(s.normalized, "@every 30");
+        assert_eq!(s.next_after(100), Some(120));
+        assert_eq!(s.next_after(120), Some(150));
+        assert_eq!(Schedule::parse("@every 2h").map(|s| s.normalized), Ok("@every 7200".into()));
+        assert_eq!(Schedule::parse("@every 45").map(|s| s.next_after(0)), Ok(Some(45)));
+        for bad in ["@every 0s", "@every 8d", "@every 1w", "@every", "@every -5s", "@every 1.5m", "@every 99999999s"] {
+            assert!(matches!(Schedule::parse(bad), Err(CronError::Interval(_))), "{bad}");
+        }
     }
 
     #[test]

@@ -24,6 +24,12 @@ async fn slow(db: DbConn) {
     Tick.insert(db, Tick { id: 0, job: "slow-end", at: DateTime.now().timestamp() }).await
 }
 
+// Upstream's interval form.
+@every("1s")
+async fn every_second(db: DbConn) {
+    Tick.insert(db, Tick { id: 0, job: "every", at: DateTime.now().timestamp() }).await
+}
+
 @cron("*/1 * * * * *")
 fn broken() {
     let xs = [1, 2]
@@ -45,6 +51,9 @@ async fn jobs_fire_do_not_overlap_and_survive_a_trapping_neighbour() {
     let mut distinct = beats.clone();
     distinct.dedup();
     assert_eq!(distinct.len(), beats.len(), "one run per tick: {beats:?}");
+
+    let every = app.column("SELECT at FROM ticks WHERE job = 'every' ORDER BY id").await;
+    assert!(every.len() >= 4, "@every(\"1s\") fired {} times in 5.5 s", every.len());
 
     let slow = app.column("SELECT job || ':' || at FROM ticks WHERE job LIKE 'slow-%' ORDER BY id").await;
     assert!(slow.len() >= 2, "{slow:?}");

@@ -1,4 +1,4 @@
-//! `@cron` jobs: the expression (read by `guest_abi::cron`, exactly as the host will schedule
+//! `@cron` jobs (and `@every("30s")`, an interval): the expression (read by `guest_abi::cron`, exactly as the host will schedule
 //! it) and the function's shape.
 
 use guest_abi::cron::{CronError, Schedule};
@@ -32,6 +32,7 @@ impl Checker {
                 }
                 Err(e) => {
                     let problem = match e {
+                        CronError::Interval(t) => CronProblem::Interval(t),
                         CronError::FieldCount(n) => CronProblem::FieldCount(n),
                         CronError::Field { field, value, reason } => CronProblem::Field { field, value, reason },
                     };

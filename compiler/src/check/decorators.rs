@@ -97,14 +97,30 @@ pub struct FieldDecorators {
     pub hidden: Option<Span>,
 }
 
-const FN_DECORATORS: &[&str] =
-    &["get", "post", "put", "patch", "delete", "authenticated", "admin", "requires", "auth_provider", "cron", "server", "command", "roles", "header", "cookie", "middleware"];
+const FN_DECORATORS: &[&str] = &[
+    "get",
+    "post",
+    "put",
+    "patch",
+    "delete",
+    "authenticated",
+    "admin",
+    "requires",
+    "auth_provider",
+    "cron",
+    "server",
+    "command",
+    "roles",
+    "header",
+    "cookie",
+    "middleware",
+    "every",
+];
 const TYPE_DECORATORS: &[&str] = &["table"];
 const FIELD_DECORATORS: &[&str] = &["primary", "hidden"];
 /// Upstream decorators this compiler does not implement yet (LANGUAGE.md, Tier C).
 const LATER: &[&str] = &[
     "background",
-    "every",
     "ws",
     "test",
     "trace",
@@ -489,8 +505,10 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
                     }
                 }
             }
-            "cron" => {
-                if let Some((expr, _)) = string_arg(d, problems) {
+            "cron" | "every" => {
+                // `@every("30s")` is a schedule as `@cron` is: `guest_abi::cron` reads both.
+                let every = d.name.name == "every";
+                if let Some((expr, _)) = string_arg(d, problems).map(|(e, s)| (if every { format!("@every {e}") } else { e }, s)) {
                     if let Some((_, first)) = &out.cron {
                         problems.push(Problem::Duplicate { what: "decorator", name: "@cron".into(), span: d.span, first: *first });
                     } else {

@@ -56,6 +56,7 @@ pub enum ProviderProblem {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum CronProblem {
+    Interval(String),
     FieldCount(usize),
     Field { field: &'static str, value: String, reason: &'static str },
 }
