@@ -3,6 +3,7 @@
 pub mod build;
 pub mod check;
 pub mod cron;
+pub mod fmt;
 pub mod host;
 pub mod new;
 pub mod openapi;

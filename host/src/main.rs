@@ -207,6 +207,14 @@ enum Command {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// Lay out `.fitz` files canonically, comments kept (`--check`: change nothing, exit 1 if
+    /// a file would change).
+    Fmt {
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        check: bool,
+    },
     /// Create a project: `fitz new NAME` (a JSON API) or `--template auth` (accounts, JWTs, roles).
     New {
         /// The project's folder; its last part names the project.
@@ -262,6 +270,7 @@ fn main() -> ExitCode {
             let watch = watch.then(|| file.clone());
             commands::run::run(&file, listen.options(watch), &args)
         }
+        Command::Fmt { paths, check } => commands::fmt::fmt(&paths, check),
         Command::New { path, template } => commands::new::new(&path, template),
         Command::Serve { file, listen } => commands::serve::serve_file(&file, listen.options(None)),
     };

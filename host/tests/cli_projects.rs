@@ -130,3 +130,30 @@ fn fitz_toml_mistakes_are_reported() {
     assert_eq!(code, Some(2));
     assert!(err.contains("names no program"), "{err}");
 }
+
+fn fitz_in(args: &[&str], dir: &Path) -> Output {
+    fitz().args(args).current_dir(dir).output().expect("fitz")
+}
+
+#[test]
+fn fitz_fmt_rewrites_in_place_and_check_only_reports() {
+    let dir = std::env::temp_dir().join(format!("fitz-fmt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("src")).expect("dir");
+    let messy = "// the app\nfn  add(a:Int,b:Int)->Int{\n  return a+b*2 // doubled\n}\n\n\n\nprint( add(1,2) )\n";
+    std::fs::write(dir.join("src/app.fitz"), messy).expect("write");
+    std::fs::write(dir.join("src/bad.fitz"), "fn (\n").expect("write");
+    let out = fitz_in(&["fmt", "--check", "src/app.fitz"], &dir);
+    assert_eq!(out.status.code(), Some(1), "--check reports a file that would change");
+    assert_eq!(std::fs::read_to_string(dir.join("src/app.fitz")).expect("read"), messy, "--check writes nothing");
+    let out = fitz_in(&["fmt", "src/app.fitz"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let formatted = std::fs::read_to_string(dir.join("src/app.fitz")).expect("read");
+    assert_eq!(formatted, "// the app\nfn add(a: Int, b: Int) -> Int {\n    return a + b * 2 // doubled\n}\n\nprint(add(1, 2))\n");
+    assert_eq!(fitz_in(&["fmt", "--check", "src/app.fitz"], &dir).status.code(), Some(0), "formatted files pass --check");
+    // A folder: the file that does not parse is reported and left alone.
+    let out = fitz_in(&["fmt", "src"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.fitz does not parse"));
+    assert_eq!(std::fs::read_to_string(dir.join("src/bad.fitz")).expect("read"), "fn (\n");
+}

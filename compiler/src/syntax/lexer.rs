@@ -24,12 +24,20 @@ pub struct Lexer<'s> {
     modes: Vec<Mode>,
     tokens: Vec<Spanned>,
     errors: Vec<LexError>,
+    /// Where every comment is (`//` to the end of its line, `/* … */`), for the formatter.
+    comments: Vec<(u32, u32)>,
 }
 
 pub fn lex(src: &str) -> (Vec<Spanned>, Vec<LexError>) {
-    let mut lexer = Lexer { src, pos: 0, modes: Vec::new(), tokens: Vec::new(), errors: Vec::new() };
+    let (tokens, errors, _) = lex_with_comments(src);
+    (tokens, errors)
+}
+
+/// As `lex`, with the byte ranges of the comments (which are not tokens).
+pub fn lex_with_comments(src: &str) -> (Vec<Spanned>, Vec<LexError>, Vec<(u32, u32)>) {
+    let mut lexer = Lexer { src, pos: 0, modes: Vec::new(), tokens: Vec::new(), errors: Vec::new(), comments: Vec::new() };
     lexer.run();
-    (lexer.tokens, lexer.errors)
+    (lexer.tokens, lexer.errors, lexer.comments)
 }
 
 fn is_ident_start(c: char) -> bool {
@@ -93,6 +101,7 @@ impl<'s> Lexer<'s> {
                         }
                         self.bump();
                     }
+                    self.comments.push((start as u32, self.pos as u32));
                 }
                 '/' if self.starts_with("/*") => self.block_comment(),
                 '"' => {
@@ -160,6 +169,7 @@ impl<'s> Lexer<'s> {
         loop {
             if self.starts_with("*/") {
                 self.pos += 2;
+                self.comments.push((start as u32, self.pos as u32));
                 return;
             }
             if self.bump().is_none() {

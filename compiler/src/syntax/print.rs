@@ -1,18 +1,136 @@
-//! Syntax tree back to source: text that parses to the same tree (spans aside). Operands that
-//! are not atoms are parenthesised, so no precedence table is needed here; comments and the
-//! author's layout are not in the tree and are not kept (that is a formatter's work). The
-//! property test `tests/tests/print_roundtrip.rs` parses, prints and parses again.
+//! Syntax tree back to source: text that parses to the same tree (spans aside), with as few
+//! parentheses as the grammar's precedence allows. The property test
+//! `tests/tests/print_roundtrip.rs` parses, prints and parses again.
+//!
+//! `fitz fmt` (`format_source`) prints the same way with the source's comments and its blank
+//! lines between statements, items, fields and arms (`Trivia`): a comment between statements
+//! stays on its own line there, one after a statement stays at its line's end, and one inside
+//! an expression the layout rewrites goes to the end of its statement's line.
+
+use std::cell::RefCell;
 
 use crate::ast::*;
 
+/// The comments and blank lines of the source being formatted.
+struct Trivia {
+    source: String,
+    comments: Vec<(u32, u32)>,
+    /// The first comment not yet printed.
+    next: usize,
+    /// Where the last printed node or comment ended.
+    last_end: u32,
+}
+
+thread_local! {
+    static TRIVIA: RefCell<Option<Trivia>> = const { RefCell::new(None) };
+}
+
+/// `source` laid out canonically, comments kept; `None` when it does not parse.
+pub fn format_source(source: &str) -> Option<String> {
+    let (module, errors) = super::parse_module(source);
+    if !errors.is_empty() {
+        return None;
+    }
+    let (_, _, comments) = super::lexer::lex_with_comments(source);
+    TRIVIA.with(|t| *t.borrow_mut() = Some(Trivia { source: source.to_string(), comments, next: 0, last_end: 0 }));
+    let mut out = module_text(&module);
+    out += &leading(u32::MAX, 0, false);
+    TRIVIA.with(|t| *t.borrow_mut() = None);
+    let trimmed = out.trim_end_matches('\n').to_string();
+    Some(if trimmed.is_empty() { trimmed } else { trimmed + "\n" })
+}
+
+/// The comments before `start` not yet printed, each on its own line at `indent`, and a blank
+/// line wherever the source has one between them and the node (not at a block's start).
+fn leading(start: u32, indent: usize, block_start: bool) -> String {
+    TRIVIA.with(|t| {
+        let mut t = t.borrow_mut();
+        let Some(t) = t.as_mut() else { return String::new() };
+        let mut out = String::new();
+        let mut first = block_start;
+        let blank = |t: &Trivia, from: u32, to: u32| {
+            let (from, to) = (from as usize, (to as usize).min(t.source.len()));
+            from < to && t.source.get(from..to).is_some_and(|gap| gap.matches('\n').count() >= 2)
+        };
+        while let Some(&(cs, ce)) = t.comments.get(t.next) {
+            if cs >= start {
+                break;
+            }
+            if !first && blank(t, t.last_end, cs) {
+                out.push('\n');
+            }
+            first = false;
+            out += &pad(indent);
+            out += t.source.get(cs as usize..ce as usize).unwrap_or("");
+            out.push('\n');
+            t.next += 1;
+            t.last_end = ce;
+        }
+        if start != u32::MAX && !first && blank(t, t.last_end, start) {
+            out.push('\n');
+        }
+        out
+    })
+}
+
+/// After a node spanning `start..end`: the comments inside it that nothing printed yet, and
+/// one that follows it on its line, as the end of its line (` // …`).
+fn trailing(end: u32) -> String {
+    TRIVIA.with(|t| {
+        let mut t = t.borrow_mut();
+        let Some(t) = t.as_mut() else { return String::new() };
+        let mut out = String::new();
+        while let Some(&(cs, ce)) = t.comments.get(t.next) {
+            let same_line = cs >= end && t.source.get(end as usize..cs as usize).is_some_and(|gap| !gap.contains('\n'));
+            if cs >= end && !same_line {
+                break;
+            }
+            out += " ";
+            out += t.source.get(cs as usize..ce as usize).unwrap_or("");
+            t.next += 1;
+            t.last_end = ce;
+        }
+        t.last_end = t.last_end.max(end);
+        out
+    })
+}
+
+/// Where an item starts in the source: its first decorator, or its own start.
+fn item_start(item: &Item) -> u32 {
+    match item {
+        Item::Fn(f) => f.decorators.first().map_or(f.span.start, |d| d.span.start.min(f.span.start)),
+        Item::Type(t) => t.decorators.first().map_or(t.span.start, |d| d.span.start.min(t.span.start)),
+        Item::Stmt(s) => s.span.start,
+    }
+}
+
+fn item_end(item: &Item) -> u32 {
+    match item {
+        Item::Fn(f) => f.span.end,
+        Item::Type(t) => t.span.end,
+        Item::Stmt(s) => s.span.end,
+    }
+}
+
 pub fn module(m: &Module) -> String {
+    module_text(m)
+}
+
+fn module_text(m: &Module) -> String {
     let mut p = Printer::default();
+    let mut first = true;
     for i in &m.imports {
+        p.out += &leading(i.span.start, 0, first);
         p.out += &import(i);
+        p.out += &trailing(i.span.end);
         p.out.push('\n');
+        first = false;
     }
     for item in &m.items {
+        p.out += &leading(item_start(item), 0, first);
         p.item(item);
+        p.end_line(&trailing(item_end(item)));
+        first = false;
     }
     p.out
 }
@@ -51,6 +169,18 @@ fn deeper(ind: usize) -> usize {
 const COMP_ACC: &str = "__comp";
 
 impl Printer {
+    /// Appends `suffix` (a trailing comment) to the last line printed.
+    fn end_line(&mut self, suffix: &str) {
+        if suffix.is_empty() {
+            return;
+        }
+        if self.out.ends_with('\n') {
+            self.out.pop();
+        }
+        self.out += suffix;
+        self.out.push('\n');
+    }
+
     fn line(&mut self, text: &str) {
         self.out.push_str(&"    ".repeat(self.indent));
         self.out.push_str(text);
@@ -94,14 +224,24 @@ impl Printer {
         self.decorators(&t.decorators);
         self.line(&format!("type {} {{", t.name.name));
         self.indent += 1;
+        let mut first = true;
         for f in &t.fields {
+            let start = f.decorators.first().map_or(f.span.start, |d| d.span.start.min(f.span.start));
+            self.out += &leading(start, self.indent, first);
             let decorators: String = f.decorators.iter().map(|d| decorator(d) + " ").collect();
             let default = f.default.as_ref().map(|d| format!(" = {}", expr(d))).unwrap_or_default();
             self.line(&format!("{decorators}{}: {}{default}", f.name.name, ty(&f.ty)));
+            self.end_line(&trailing(f.span.end));
+            first = false;
         }
         for m in &t.methods {
+            let start = m.decl.decorators.first().map_or(m.decl.span.start, |d| d.span.start.min(m.decl.span.start));
+            self.out += &leading(start, self.indent, first);
             self.fn_decl(&m.decl, if m.is_static { "static " } else { "" });
+            self.end_line(&trailing(m.decl.span.end));
+            first = false;
         }
+        self.out += &leading(t.span.end.saturating_sub(1), self.indent, first);
         self.indent -= 1;
         self.line("}");
     }
@@ -220,11 +360,15 @@ fn block(b: &Block, indent: usize) -> String {
         return format!("{{ {} }}", stmts.join("; "));
     }
     let mut s = String::from("{\n");
-    for st in &b.stmts {
+    for (i, st) in b.stmts.iter().enumerate() {
+        s.push_str(&leading(st.span.start, indent + 1, i == 0));
         s.push_str(&pad(indent + 1));
         s.push_str(&stmt_text(st, indent + 1));
+        s.push_str(&trailing(st.span.end));
         s.push('\n');
     }
+    // Comments before the closing brace.
+    s.push_str(&leading(b.span.end.saturating_sub(1), indent + 1, false));
     s.push_str(&pad(indent));
     s.push('}');
     s
@@ -237,7 +381,7 @@ pub fn expr(e: &Expr) -> String {
 /// An expression where any may stand (`ExprS`).
 fn expr_in(e: &Expr, ind: usize) -> String {
     match &e.kind {
-        ExprKind::Binary { op, lhs, rhs } => format!("{} {} {}", atom(lhs, ind), op.symbol(), atom(rhs, ind)),
+        ExprKind::Binary { op, lhs, rhs } => format!("{} {} {}", operand(lhs, *op, false, ind), op.symbol(), operand(rhs, *op, true, ind)),
         ExprKind::Unary { op, expr: inner } => {
             let op = match op {
                 UnaryOp::Neg => "-",
@@ -269,14 +413,18 @@ fn expr_in(e: &Expr, ind: usize) -> String {
             let inner = deeper(ind);
             let arms: Vec<String> = arms
                 .iter()
-                .map(|arm| {
+                .enumerate()
+                .map(|(i, arm)| {
+                    let before = if ind == INLINE { String::new() } else { leading(arm.span.start, inner, i == 0) };
                     let guard = arm.guard.as_ref().map(|g| format!(" if {}", expr_in(g, inner))).unwrap_or_default();
                     let body = match &arm.body.kind {
                         ExprKind::Block(b) if !is_comprehension(b) => block(b, inner),
                         _ if opens_brace(&arm.body) => format!("({})", expr_in(&arm.body, inner)),
                         _ => expr_in(&arm.body, inner),
                     };
-                    format!("{}{}{guard} => {body}", pad(inner), pattern(&arm.pattern))
+                    // Upstream's layout: one arm a line, each ending with a comma.
+                    let (comma, after) = if ind == INLINE { ("", String::new()) } else { (",", trailing(arm.span.end)) };
+                    format!("{before}{}{}{guard} => {body}{comma}{after}", pad(inner), pattern(&arm.pattern))
                 })
                 .collect();
             if ind == INLINE {
@@ -351,6 +499,35 @@ fn postfix(e: &Expr, ind: usize) -> String {
         ExprKind::Error => "?error".into(),
         _ => format!("({})", expr_in(e, ind)),
     }
+}
+
+/// How tightly a binary operator binds (the grammar's tiers, all left-associative).
+fn precedence(op: BinOp) -> u8 {
+    match op {
+        BinOp::Or | BinOp::Xor => 1,
+        BinOp::And => 2,
+        BinOp::Eq | BinOp::NotEq => 3,
+        BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => 4,
+        BinOp::BitOr => 5,
+        BinOp::BitXor => 6,
+        BinOp::BitAnd => 7,
+        BinOp::Shl | BinOp::Shr => 8,
+        BinOp::Add | BinOp::Sub => 9,
+        BinOp::Mul | BinOp::Div | BinOp::Rem => 10,
+    }
+}
+
+/// An operand of `parent`: a binary operand without parentheses where the grammar reads it the
+/// same (tighter, or as tight on the left); anything else as `atom` prints it.
+fn operand(e: &Expr, parent: BinOp, right: bool, ind: usize) -> String {
+    if let ExprKind::Binary { op, .. } = &e.kind {
+        let (mine, theirs) = (precedence(*op), precedence(parent));
+        if mine > theirs || (mine == theirs && !right) {
+            return expr_in(e, ind);
+        }
+        return format!("({})", expr_in(e, ind));
+    }
+    atom(e, ind)
 }
 
 /// An operand: parenthesised unless it is an atom or a postfix chain.
