@@ -157,3 +157,70 @@ fn fitz_fmt_rewrites_in_place_and_check_only_reports() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.fitz does not parse"));
     assert_eq!(std::fs::read_to_string(dir.join("src/bad.fitz")).expect("read"), "fn (\n");
 }
+
+/// Copies a folder (the example, so its database is made outside the repository).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("dir");
+    for entry in std::fs::read_dir(from).expect("read").flatten() {
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if src.is_dir() {
+            copy_dir(&src, &dst);
+        } else if !src.extension().is_some_and(|e| e == "db" || e == "db-wal" || e == "db-shm") {
+            std::fs::copy(&src, &dst).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn the_shop_example_serves_its_page_sessions_and_cart() {
+    use std::io::{BufRead, BufReader};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/shop");
+    let dir = temp_dir("shop");
+    copy_dir(&root, &dir.join("shop"));
+    let (code, _, err) = text(&fitz().arg("check").arg(dir.join("shop")).output().expect("check"));
+    assert_eq!((code, err.as_str()), (Some(0), ""), "checks clean, no warnings");
+    let mut child = fitz()
+        .arg("run")
+        .arg(dir.join("shop"))
+        .args(["--port", "0"])
+        .env_remove("DATABASE_URL")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("fitz run");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let base = loop {
+        let line = lines.next().expect("banner").expect("line");
+        if let Some(rest) = line.split(" on http://").nth(1) {
+            break format!("http://{}", rest.trim());
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let c = reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let r = c.get(format!("{base}/")).send().expect("home");
+    assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap_or("")), (302, "/app/"));
+    let page = c.get(format!("{base}/app/")).send().expect("page").text().expect("text");
+    assert!(page.contains("<h1>Shop</h1>"));
+    let r = c.get(format!("{base}/api/cart")).send().expect("cart");
+    assert_eq!(r.status(), 401, "the middleware refuses a request without a session");
+    let r = c.post(format!("{base}/api/login")).json(&serde_json::json!({ "email": "a@x.com", "password": "pw" })).send().expect("login");
+    assert_eq!(r.status(), 200);
+    let cookie = r.headers()["set-cookie"].to_str().expect("cookie").to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let session = cookie.split(';').next().expect("pair").to_string();
+    let r = c.post(format!("{base}/api/cart")).header("cookie", &session).json(&serde_json::json!({ "product": "mate" })).send().expect("add");
+    assert_eq!(r.status(), 200);
+    let items: serde_json::Value = c.get(format!("{base}/api/cart")).header("cookie", &session).send().expect("cart").json().expect("json");
+    assert_eq!(items[0]["product"], "mate");
+    let r = c.post(format!("{base}/api/login")).json(&serde_json::json!({ "email": "a@x.com", "password": "wrong" })).send().expect("login");
+    assert_eq!(r.status(), 401);
+    let r = c
+        .request(reqwest::Method::OPTIONS, format!("{base}/api/cart"))
+        .header("origin", "http://localhost:5173")
+        .header("access-control-request-method", "GET")
+        .send()
+        .expect("preflight");
+    assert_eq!(r.status(), 204, "the development front end's origin may call the API");
+    let _ = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = child.wait();
+}

@@ -9,9 +9,15 @@ use fitz_tests::server::{Backend, TestApp};
 use serde_json::{Value, json};
 
 fn document(path: &std::path::Path) -> String {
+    let name = path.file_name().expect("name").to_string_lossy().into_owned();
+    // A project folder (the shop example) is read as `fitz openapi DIR` reads it.
+    if path.is_dir() {
+        let project = fitz_compiler::project::load(&fitz_compiler::project::Layout::find(path).expect("project"), &fitz_compiler::project::Disk);
+        let artifact = fitz_compiler::compile_project(&project).unwrap_or_else(|d| panic!("{}", d.render_in(&project.sources, false)));
+        return fitz_host::openapi::json(&artifact.manifest, &name);
+    }
     let source = std::fs::read_to_string(path).expect("source");
     let artifact = fitz_compiler::compile(&source, "x.fitz").expect("compiles");
-    let name = path.file_name().expect("name").to_string_lossy().into_owned();
     fitz_host::openapi::json(&artifact.manifest, &name)
 }
 
@@ -70,7 +76,7 @@ fn account(id: Int, verbose: Bool?) -> Account? => null
 #[test]
 fn every_example_passes_an_independent_validator() {
     let root = fitz_tests::repo_root();
-    let mut files = vec![root.join("examples/seed/auth.fitz"), root.join("examples/notes/notes.fitz")];
+    let mut files = vec![root.join("examples/seed/auth.fitz"), root.join("examples/notes/notes.fitz"), root.join("examples/shop")];
     files.sort();
     for f in files {
         assert_eq!(fitz_tests::python::validate_openapi(&document(&f)), "valid", "{}", f.display());

@@ -126,6 +126,11 @@ fn module_text(m: &Module) -> String {
         p.out.push('\n');
         first = false;
     }
+    // One blank line between the imports and the rest.
+    if !m.imports.is_empty() && !m.items.is_empty() {
+        p.out.push('\n');
+        first = true;
+    }
     for item in &m.items {
         p.out += &leading(item_start(item), 0, first);
         p.item(item);
