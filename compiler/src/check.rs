@@ -239,7 +239,8 @@ impl Checker {
             api_version: s.api_version.clone(),
             jwt_leeway: s.jwt_leeway,
             static_dir: s.static_dir.clone(),
-            static_prefix: s.static_prefix.clone(),
+            // Files are served under `/static` unless told otherwise.
+            static_prefix: s.static_dir.as_ref().map(|_| s.static_prefix.clone().unwrap_or_else(|| "/static".into())),
         });
         self.problems.extend(problems);
         config

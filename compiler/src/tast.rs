@@ -33,17 +33,9 @@ pub struct Program {
     pub cli: Option<FnId>,
 }
 
-/// `@server(port, host)`: `fitz run`'s defaults.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ServerConfig {
-    pub port: Option<u16>,
-    pub host: Option<String>,
-    pub docs: Option<bool>,
-    pub api_version: Option<String>,
-    pub jwt_leeway: Option<u64>,
-    pub static_dir: Option<String>,
-    pub static_prefix: Option<String>,
-}
+/// `@server(…)`: what the manifest says of the server (`fitz run`'s defaults, docs, the JWT
+/// leeway, static files), as the manifest says it.
+pub type ServerConfig = guest_abi::manifest::Server;
 
 #[derive(Clone, Debug)]
 pub struct RecordDef {

@@ -73,3 +73,24 @@ pub fn compile_and_run_with(source: &str, file_name: &str, extra_env: &[(&str, &
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| e.to_string())?;
     rt.block_on(fitz_host::run::run_captured(&artifact.wasm, app, &[file_name.to_string()])).map_err(|e| e.to_string())
 }
+
+/// A syntax tree's debug form without its spans: two programs with the same shape are the same
+/// tree, whatever their layout. `Err` with the syntax errors when `source` does not parse.
+pub fn tree_shape(source: &str) -> Result<String, String> {
+    let (module, errors) = fitz_compiler::syntax::parse_module(source);
+    if !errors.is_empty() {
+        return Err(format!("{errors:?}"));
+    }
+    let text = format!("{module:?}");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find("Span { start: ") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        let end = after.find('}').map_or(after.len(), |e| e + 1);
+        out.push('_');
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}

@@ -7,27 +7,12 @@
 use std::path::PathBuf;
 
 use fitz_compiler::syntax::lexer::lex_with_comments;
-use fitz_compiler::syntax::{parse_module, print};
+use fitz_compiler::syntax::print;
 use fitz_tests::{compile_and_run, repo_root};
 
 /// The tree's debug form without its spans.
 fn shape(source: &str) -> Option<String> {
-    let (module, errors) = parse_module(source);
-    if !errors.is_empty() {
-        return None;
-    }
-    let text = format!("{module:?}");
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text.as_str();
-    while let Some(i) = rest.find("Span { start: ") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i..];
-        let end = after.find('}').map_or(after.len(), |e| e + 1);
-        out.push('_');
-        rest = &after[end..];
-    }
-    out.push_str(rest);
-    Some(out)
+    fitz_tests::tree_shape(source).ok()
 }
 
 fn comments(source: &str) -> Vec<String> {

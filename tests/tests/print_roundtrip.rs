@@ -13,22 +13,7 @@ use proptest::prelude::*;
 
 /// The tree's debug form without its spans.
 fn shape(source: &str) -> Result<String, String> {
-    let (module, errors) = parse_module(source);
-    if !errors.is_empty() {
-        return Err(format!("{:?}", errors));
-    }
-    let text = format!("{module:?}");
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text.as_str();
-    while let Some(i) = rest.find("Span { start: ") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i..];
-        let end = after.find('}').map_or(after.len(), |e| e + 1);
-        out.push('_');
-        rest = &after[end..];
-    }
-    out.push_str(rest);
-    Ok(out)
+    fitz_tests::tree_shape(source)
 }
 
 /// Parses, prints and parses again; `Ok(false)` when the source does not parse at all.

@@ -155,15 +155,7 @@ impl Lowerer<'_> {
             tables,
             queries: self.queries.clone(),
             secrets: p.secrets.clone(),
-            server: p.server.as_ref().map(|s| m::Server {
-                port: s.port,
-                host: s.host.clone(),
-                docs: s.docs,
-                api_version: s.api_version.clone(),
-                jwt_leeway: s.jwt_leeway,
-                static_dir: s.static_dir.clone(),
-                static_prefix: s.static_dir.as_ref().map(|_| s.static_prefix.clone().unwrap_or_else(|| "/static".into())),
-            }),
+            server: p.server.clone(),
             any: self.any_types.iter().map(|t| self.value_type(t)).collect(),
             cli: p.cli.is_some(),
         }
