@@ -29,4 +29,8 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432; then
     done
 fi
 
+# One layout for the whole tree (rustfmt.toml), and no clippy warning.
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 exec cargo test --workspace --locked "$@"
