@@ -133,7 +133,8 @@ pub fn is_origin(s: &str) -> bool {
     matches!(scheme, "http" | "https") && !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b))
 }
 
-fn is_token(s: &str) -> bool {
+/// RFC 9110's token: what a header name (or a cookie's) may be.
+pub fn is_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 

@@ -254,9 +254,10 @@ async fn app_request(app: &Arc<AppVersion>, permits: Option<&Arc<tokio::sync::Se
     };
     let route = &app.manifest.routes[index];
     let Some(policy) = &route.cors else { return routed(app, permits, req, index, path_params, started).await };
-    let request_headers = req.headers().clone();
+    // Only the origin is needed once the request is gone.
+    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_string);
     let mut res = routed(app, permits, req, index, path_params, started).await;
-    cors::decorate(policy, &request_headers, &mut res);
+    cors::decorate(policy, origin.as_deref(), &mut res);
     res
 }
 

@@ -267,7 +267,7 @@ fn cors(d: &Decorator, problems: &mut Vec<Problem>) -> Option<guest_abi::manifes
                 }
             },
             "allow_headers" => match texts(v) {
-                Some(hs) if hs.iter().all(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))) => {
+                Some(hs) if hs.iter().all(|h| guest_abi::manifest::is_token(h)) => {
                     policy.allow_headers = hs.iter().map(|h| h.to_ascii_lowercase()).collect();
                 }
                 _ => {
@@ -547,8 +547,7 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
                 let mut values = keyed(d, &[("name", "Str"), ("into", "Str")], problems).into_iter();
                 let (name, into) = (values.next().flatten(), values.next().flatten());
                 // RFC 9110's token characters: what a header or cookie name may be.
-                let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-                let Some((Literal::Str(name), _)) = name.filter(|(l, _)| matches!(l, Literal::Str(n) if token(n))) else {
+                let Some((Literal::Str(name), _)) = name.filter(|(l, _)| matches!(l, Literal::Str(n) if guest_abi::manifest::is_token(n))) else {
                     problems.push(Problem::DecoratorArgs {
                         name: carrier.word().into(),
                         expected: "`name=\"…\"` (a header or cookie name: letters, digits and `-_.!#$%&'*+^`|~`) and an optional `into=\"param\"`",

@@ -37,9 +37,7 @@ fn cookie_octets(s: &str) -> bool {
     s.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E))
 }
 
-fn token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
+use guest_abi::manifest::is_token as token;
 
 /// `Set-Cookie: name=value; Path=/; Max-Age=…; Domain=…; HttpOnly; Secure; SameSite=…`.
 pub fn set_cookie(c: &Cookie) -> Result<String, String> {

@@ -94,11 +94,6 @@ pub fn cookies(headers: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The cookies already parsed for the route (they are, whenever it has a `Request`).
-fn cookies_or_parse(parsed: &[(String, String)], headers: &[(String, String)]) -> Vec<(String, String)> {
-    if parsed.is_empty() { cookies(headers) } else { parsed.to_vec() }
-}
-
 /// A `@header`/`@cookie` parameter: its text, null when absent and allowed to be, else a 400.
 fn carried(what: &str, name: &str, ty: &ValueType, found: Option<&String>) -> Arg {
     match found {
@@ -155,10 +150,7 @@ pub fn bind(route: &Route, line: &RequestLine<'_>, path_params: &[(String, Strin
             Param::Header { header, ty, .. } => carried("header", header, ty, headers.iter().find(|(k, _)| k == header).map(|(_, v)| v)),
             // The first of a name, as browsers send the most specific first.
             Param::Cookie { cookie, ty, .. } => carried("cookie", cookie, ty, cookies.iter().find(|(k, _)| k == cookie).map(|(_, v)| v)),
-            Param::Request { .. } => {
-                let all_cookies = cookies_or_parse(&cookies, headers);
-                Arg::Value(guest_abi::response::request_value(line.method, line.path, headers, &query, &all_cookies, line.client))
-            }
+            Param::Request { .. } => Arg::Value(guest_abi::response::request_value(line.method, line.path, headers, &query, &cookies, line.client)),
             Param::Db { .. } | Param::Headers { .. } | Param::User { .. } => Arg::Injected,
         })
         .collect()

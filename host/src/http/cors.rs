@@ -20,13 +20,13 @@ fn origin_of(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
 }
 
-/// Adds the policy's headers to an answer of the route.
-pub fn decorate(policy: &Cors, request: &HeaderMap, res: &mut Response) {
+/// Adds the policy's headers to an answer of the route, for a request from `origin`.
+pub fn decorate(policy: &Cors, origin: Option<&str>, res: &mut Response) {
     let h = res.headers_mut();
     if policy.allow_origin != "*" {
         h.append(header::VARY, HeaderValue::from_static("origin"));
     }
-    if let Some(allow) = allowed_origin(policy, origin_of(request)) {
+    if let Some(allow) = allowed_origin(policy, origin) {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
         if policy.allow_credentials {
             h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
