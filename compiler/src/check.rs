@@ -21,6 +21,7 @@ mod roles;
 mod routes;
 mod state;
 mod stmt;
+mod tasks;
 mod timing;
 mod zonk;
 
@@ -152,6 +153,8 @@ pub(crate) struct Checker {
     pub statuses: HashMap<FnId, Vec<u16>>,
     /// Methods declared in types (`methods`).
     pub methods: methods::MethodTable,
+    /// How the `spawn(…)` about to be checked is used, set by its parent.
+    pub spawn_use: Option<tasks::SpawnUse>,
 }
 
 /// Checks a parsed module. Always returns a program; it is only fit for lowering when no
@@ -175,6 +178,7 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
         field_defaults: HashMap::new(),
         statuses: HashMap::new(),
         methods: HashMap::new(),
+        spawn_use: None,
     };
     let types: Vec<&ast::TypeDecl> = module.items.iter().filter_map(|i| if let ast::Item::Type(t) = i { Some(t) } else { None }).collect();
     let method_fns = methods::functions_of(&types);
@@ -197,16 +201,20 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
     let auth = c.check_auth(&fns);
     let routes = c.check_routes(&fns, auth.as_ref());
     let crons = c.check_crons(&fns);
+    let task_fns = c.check_tasks();
     let server = c.check_server();
     let cli = c.check_commands(&fns);
+    let mut functions: Vec<tast::FnDef> = c.out_fns.drain(..).flatten().collect();
+    let tasks = tasks::entries(&mut functions, task_fns);
     let mut program = tast::Program {
         records,
-        functions: c.out_fns.drain(..).flatten().collect(),
+        functions,
         globals: c.globals.iter().map(|g| tast::GlobalDef { name: g.name.clone(), ty: g.ty.clone(), span: g.span }).collect(),
         main: Some(main),
         routes,
         auth,
         crons,
+        tasks,
         secrets: c.secrets.iter().cloned().collect(),
         server,
         cli,

@@ -593,6 +593,20 @@ impl Messages<'_> {
             }
             CronParams { .. } => Diagnostic::error("cron-parameters", "a `@cron` job takes no parameters, or just `db: DbConn`")
                 .primary(span, "unexpected parameter"),
+            TaskType { name, ty, what, .. } => Diagnostic::error(
+                "background-type",
+                format!("the {what} of `@background` function `{name}` has type {}, which a task cannot be given", self.t(ty)),
+            )
+            .primary(span, "not a value a task can receive")
+            .note("a task runs in a sandbox of its own: it takes values (numbers, strings, lists, maps, records) and `DbConn`, and returns one"),
+            SpawnNotBackground { callee: Some(name), .. } => Diagnostic::error("spawn-not-background", format!("spawn: fn `{name}` is not declared with @background"))
+                .primary(span, "not a background function")
+                .help(format!("add `@background` above `fn {name}`")),
+            SpawnNotBackground { callee: None, .. } => Diagnostic::error("spawn-not-background", "`spawn` takes a call of a `@background` function, such as `spawn(send_mail(to))`")
+                .primary(span, "not a call of a named function"),
+            SpawnKept { .. } => Diagnostic::error("spawn-kept", "a spawned task is awaited where it is spawned or let go")
+                .primary(span, "kept for later")
+                .help("write `spawn(f(x)).await` to wait for its value, or `let _ = spawn(f(x))` to let it run on its own"),
             NotInWhere { construct, .. } => Diagnostic::error(
                 "not-sql",
                 format!("{construct} cannot be translated to SQL in a `where` clause"),

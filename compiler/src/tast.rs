@@ -26,6 +26,8 @@ pub struct Program {
     pub routes: Vec<Route>,
     pub auth: Option<AuthProvider>,
     pub crons: Vec<CronJob>,
+    /// `@background` functions, in the order `spawn` numbers them.
+    pub tasks: Vec<Task>,
     /// Names passed to `secret("…")`, sorted.
     pub secrets: Vec<String>,
     pub server: Option<ServerConfig>,
@@ -189,6 +191,15 @@ pub struct CronJob {
     pub takes_db: bool,
 }
 
+/// A `@background` function and the entry the host calls it through (a wrapper that returns
+/// an outcome, so the function stays an ordinary one for its other callers).
+#[derive(Clone, Debug)]
+pub struct Task {
+    pub func: FnId,
+    pub name: String,
+    pub entry: FnId,
+}
+
 #[derive(Clone, Debug)]
 pub struct TBlock {
     pub stmts: Vec<TStmt>,
@@ -341,6 +352,13 @@ pub enum TExprKind {
         exit: TryExit,
     },
     Await(Box<TExpr>),
+    /// `spawn(f(args))`: `call` is the `Call` of task `task`'s function; with `wait` (written
+    /// `spawn(…).await`) the run waits for the task's value, otherwise the task runs on its own.
+    Spawn {
+        task: u32,
+        call: Box<TExpr>,
+        wait: bool,
+    },
     Lambda {
         func: FnId,
         captures: Vec<LocalId>,

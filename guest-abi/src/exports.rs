@@ -25,6 +25,11 @@ pub fn cron(index: usize) -> String {
     format!("fitz_cron_{index}")
 }
 
+/// A `@background` function's entry: its parameters as a route's, an outcome back.
+pub fn task(index: usize) -> String {
+    format!("fitz_task_{index}")
+}
+
 /// `() -> slot`: the default value of field `field` of record `record`, for request bodies
 /// that leave the field out.
 pub fn field_default(record: usize, field: usize) -> String {

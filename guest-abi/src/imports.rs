@@ -22,6 +22,7 @@ pub enum Import {
     Fmt,
     Math,
     Sleep,
+    Spawn,
     ParseFloat,
     ParseTime,
     FdWrite,
@@ -150,6 +151,14 @@ pub const TABLE: &[ImportSpec] = &[
         params: &[I64],
         results: &[],
         doc: "(ms: Int): waits that long (none when negative); a request's or job's deadline still ends it",
+    },
+    ImportSpec {
+        import: Import::Spawn,
+        module: FITZ,
+        name: "spawn",
+        params: &[I32, I32, I32],
+        results: &[I32],
+        doc: "(task: index into the manifest's tasks, args: a block laid out as a record of the task's value parameters, wait: Bool) -> 0; with `wait`, a pointer to an 8-byte cell holding the task's value",
     },
     ImportSpec {
         import: Import::ParseFloat,

@@ -22,6 +22,9 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthProvider>,
     pub crons: Vec<Cron>,
+    /// `@background` functions, by the index `spawn` names them with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<Task>,
     pub tables: Vec<Table>,
     pub queries: Vec<QuerySpec>,
     /// Names passed to `secret("…")`; the host refuses to start without them.
@@ -50,6 +53,7 @@ impl Manifest {
             routes: vec![],
             auth: None,
             crons: vec![],
+            tasks: vec![],
             tables: vec![],
             queries: vec![],
             secrets: vec![],
@@ -267,6 +271,31 @@ pub struct Cron {
     pub schedule: String,
     pub takes_db: bool,
     pub returns: ValueType,
+}
+
+/// A `@background` function: run by `spawn` in a sandbox of its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub name: String,
+    pub export: String,
+    pub params: Vec<TaskParam>,
+    pub returns: ValueType,
+}
+
+impl Task {
+    /// The types of the values `spawn` passes, in order (the `DbConn`s are the host's).
+    pub fn value_types(&self) -> Vec<ValueType> {
+        self.params.iter().filter_map(|p| if let TaskParam::Value { ty, .. } = p { Some(ty.clone()) } else { None }).collect()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum TaskParam {
+    /// The app's database.
+    Db { name: String },
+    /// A value the spawning run passes, copied out of its memory.
+    Value { name: String, ty: ValueType },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -426,6 +426,15 @@ impl<'r> Writer<'r> {
         self.result(RESULT_OK, payload)
     }
 
+    /// An 8-byte cell holding the slot `payload` writes: how a host call hands back a value
+    /// of any slot kind through its one `i32` result.
+    pub fn cell(&mut self, payload: impl FnOnce(&mut Self) -> Result<Slot, AbiError>) -> Result<Slot, AbiError> {
+        let p = self.alloc(8)?;
+        let s = payload(self)?;
+        self.put_slot(p, s);
+        Ok(Slot::I32(p))
+    }
+
     /// The `Err(message)` of a `Result<T, Str>`.
     pub fn err(&mut self, message: &str) -> Result<Slot, AbiError> {
         self.result(RESULT_ERR, |w| w.str(message))

@@ -37,6 +37,7 @@ fn main() {
         let secrets = [("JWT_SECRET".to_string(), SECRET.to_string())].into_iter().collect();
         let ctx = AppContext { secrets, db: Some(db.clone()), ..AppContext::bare(artifact.manifest) };
         let app = load(&runtime, &artifact.wasm, ctx, Limits::default(), TopLevelOutput::Log).await.expect("loads");
+        let app = std::sync::Arc::new(app);
         db.execute("INSERT INTO users (email, name, role, password_hash) VALUES ('ada@x.io', 'Ada', 'admin', '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA')")
             .await
             .expect("user");

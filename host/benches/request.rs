@@ -31,6 +31,7 @@ fn bench(c: &mut Criterion) {
     let artifact = fitz_compiler::compile(APP, "bench.fitz").expect("compiles");
     let runtime = Runtime::new(Allocation::Pooling { instances: 16, max_memory: 64 << 20 }).expect("runtime");
     let app = rt.block_on(load(&runtime, &artifact.wasm, AppContext::bare(artifact.manifest), Limits::default(), TopLevelOutput::Log)).expect("loads");
+    let app = std::sync::Arc::new(app);
     let hello = app.manifest.routes.iter().position(|r| r.handler == "hello").expect("hello");
     let greet = app.manifest.routes.iter().position(|r| r.handler == "greet").expect("greet");
 

@@ -126,7 +126,7 @@ async fn run_schedule(served: Arc<Served>, job: String, schedule: Schedule, limi
 }
 
 /// Claims and runs one tick (or learns another host has it).
-async fn run_tick(app: &crate::runtime::app::AppVersion, job: &str, tick: i64) {
+async fn run_tick(app: &Arc<crate::runtime::app::AppVersion>, job: &str, tick: i64) {
     let name = &app.ctx.name;
     let Some(index) = app.manifest.crons.iter().position(|c| c.name == job) else {
         tracing::warn!(target: "fitz::cron", app = %name, job = %job, "the job is gone from the current version");

@@ -233,6 +233,39 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             Ok(())
         })
     })?;
+    linker.func_wrap_async(FITZ, "spawn", |mut caller: Caller<'_, GuestState>, (task, args, wait): (u32, u32, u32)| {
+        Box::new(async move {
+            enter(&mut caller)?;
+            let app = caller.data().app.clone();
+            let spec = app.manifest.tasks.get(task as usize).ok_or_else(|| format_err!("unknown task {task}"))?;
+            let values = {
+                let mem = guest::memory(&mut caller)?;
+                let limits = guest_abi::value::Limits::bytes(app.limits.host_bytes);
+                guest_abi::value::read_fields(mem.data(&caller), app.manifest.types(), &spec.value_types(), args, limits)
+                    .map_err(|e| format_err!("reading the task's arguments: {e}"))?
+            };
+            let Some(version) = caller.data().spawner.clone() else {
+                return Err(GuestError("`spawn` is not available while the top level runs".into()).into());
+            };
+            let Some(slot) = version.tasks.try_start() else {
+                // The app's tasks are at their limit (or the host is shutting down): this run
+                // ends as busy, and the client may try again.
+                tracing::warn!(target: "fitz::task", app = %app.name, task = %spec.name, "refused: the app has too many background tasks running");
+                caller.data_mut().busy = true;
+                return Err(GuestError("too many background tasks are running".into()).into());
+            };
+            if wait == 0 {
+                crate::background::start(version, task as usize, values, slot);
+                return Ok(0);
+            }
+            // Awaited: the task runs in its own sandbox while this run waits, within this
+            // run's own deadline too (its timer covers this call).
+            let value = crate::background::run_logged(&version, task as usize, values).await;
+            drop(slot);
+            let value = value.map_err(|_| GuestError(format!("background task {} failed", spec.name)))?;
+            guest::write_ptr_with(&mut caller, |w| w.cell(|w| w.write(&spec.returns, &value)))
+        })
+    })?;
     linker.func_wrap(FITZ, "parse_float", |mut caller: Caller<'_, GuestState>, text: u32| {
         enter(&mut caller)?;
         let parsed = {

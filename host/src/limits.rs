@@ -24,6 +24,10 @@ pub struct Limits {
     pub request_deadline: Duration,
     /// Time one run of a `@cron` job may take.
     pub cron_deadline: Duration,
+    /// Time one `@background` task may take.
+    pub task_deadline: Duration,
+    /// `@background` tasks of the app running at once (across its versions).
+    pub tasks: usize,
     /// Time the top level may take when a version is first built.
     pub top_level_deadline: Duration,
     /// Host memory one host call, or the answer, may build from guest values and rows.
@@ -58,6 +62,8 @@ impl Default for Limits {
             memory_bytes: 64 * MIB,
             request_deadline: Duration::from_secs(10),
             cron_deadline: Duration::from_secs(60),
+            task_deadline: Duration::from_secs(60),
+            tasks: 64,
             top_level_deadline: Duration::from_secs(60),
             host_bytes: 32 * MIB,
             response_bytes: 16 * MIB,
@@ -106,6 +112,10 @@ pub struct TenantLimits {
     pub cron_runs: u32,
     /// Time one cron run may take.
     pub cron_ms: u64,
+    /// `@background` tasks running at once; a `spawn` past it fails its request (503).
+    pub tasks: u32,
+    /// Time one `@background` task may take.
+    pub task_ms: u64,
     /// Time the top level may take when a version's image is built.
     pub top_level_ms: u64,
 }
@@ -123,6 +133,8 @@ impl Default for TenantLimits {
             statement_ms: l.statement_timeout.as_millis() as u64,
             cron_runs: 2,
             cron_ms: l.cron_deadline.as_millis() as u64,
+            tasks: 8,
+            task_ms: l.task_deadline.as_millis() as u64,
             top_level_ms: l.top_level_deadline.as_millis() as u64,
         }
     }
@@ -141,6 +153,8 @@ impl TenantLimits {
         within("statement_ms", self.statement_ms, 300_000)?;
         within("cron_runs", u64::from(self.cron_runs), 64)?;
         within("cron_ms", self.cron_ms, 3_600_000)?;
+        within("tasks", u64::from(self.tasks), 1_000)?;
+        within("task_ms", self.task_ms, 3_600_000)?;
         within("top_level_ms", self.top_level_ms, 300_000)?;
         Ok(())
     }
@@ -154,6 +168,8 @@ impl TenantLimits {
             host_bytes: (self.host_memory_mib as usize) * MIB,
             statement_timeout: Duration::from_millis(self.statement_ms),
             cron_deadline: Duration::from_millis(self.cron_ms),
+            task_deadline: Duration::from_millis(self.task_ms),
+            tasks: self.tasks as usize,
             top_level_deadline: Duration::from_millis(self.top_level_ms),
             ..Limits::default()
         }
@@ -232,6 +248,13 @@ pub fn table() -> Vec<Row> {
         row("instance memory", mib(l.memory_bytes), "`memory_mib`", "the run traps: 500 `internal error`, logged as out of memory"),
         row("request time", secs(l.request_deadline), "`request_ms`", "503 `request timed out`; a statement in flight is cancelled"),
         row("cron run time", secs(l.cron_deadline), "`cron_ms`", "the run ends, logged; the schedule carries on"),
+        row("background task time", secs(l.task_deadline), "`task_ms`", "the task ends, logged; a run awaiting it fails (500)"),
+        row(
+            "background tasks of one app at once",
+            format!("{} (`fitz run`), {} (`fitz host`)", l.tasks, t.tasks),
+            "`tasks`",
+            "the `spawn` fails its run: 503 `server busy, try again`",
+        ),
         row("top-level time", secs(l.top_level_deadline), "`top_level_ms`", "the deploy or `fitz run` is refused: `the program's top level failed: deadline exceeded`"),
         row("host memory per host call or answer", mib(l.host_bytes), "`host_memory_mib`", "the run traps (500), logged as `value exceeds the size limits`"),
         row("answer size", mib(l.response_bytes), "", "500 `internal error`, logged as `the answer is larger than …`"),
@@ -286,7 +309,7 @@ mod tests {
         let t = TenantLimits::default();
         t.check(256).expect("defaults are valid");
         let (a, b) = (t.limits(), Limits::default());
-        let pick = |l: &Limits| (l.memory_bytes, l.request_deadline, l.body_bytes, l.host_bytes, l.statement_timeout, l.cron_deadline, l.top_level_deadline);
+        let pick = |l: &Limits| (l.memory_bytes, l.request_deadline, l.body_bytes, l.host_bytes, l.statement_timeout, l.cron_deadline, l.task_deadline, l.top_level_deadline);
         assert_eq!(pick(&a), pick(&b));
         assert!(TenantLimits { db_connections: 0, ..t.clone() }.check(256).is_err());
         assert!(serde_json::from_str::<TenantLimits>(r#"{"memory_mb": 1}"#).is_err(), "unknown keys are refused");

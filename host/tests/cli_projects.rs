@@ -212,6 +212,20 @@ fn the_shop_example_serves_its_page_sessions_and_cart() {
     assert_eq!(r.status(), 200);
     let items: serde_json::Value = c.get(format!("{base}/api/cart")).header("cookie", &session).send().expect("cart").json().expect("json");
     assert_eq!(items[0]["product"], "mate");
+    // Checkout is answered at once; a background task writes the order and empties the cart.
+    let r = c.post(format!("{base}/api/checkout")).header("cookie", &session).send().expect("checkout");
+    assert_eq!(r.status(), 202);
+    let mut orders = serde_json::Value::Null;
+    for _ in 0..100 {
+        orders = c.get(format!("{base}/api/orders")).header("cookie", &session).send().expect("orders").json().expect("json");
+        if orders.as_array().is_some_and(|o| !o.is_empty()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(orders, serde_json::json!([{ "id": 1, "account_id": 1, "items": 1, "summary": "1 x mate" }]));
+    let items: serde_json::Value = c.get(format!("{base}/api/cart")).header("cookie", &session).send().expect("cart").json().expect("json");
+    assert_eq!(items, serde_json::json!([]), "the task emptied the cart");
     let r = c.post(format!("{base}/api/login")).json(&serde_json::json!({ "email": "a@x.com", "password": "wrong" })).send().expect("login");
     assert_eq!(r.status(), 401);
     let r = c

@@ -428,3 +428,47 @@ fn fitz_new_makes_projects_that_check_clean_and_serve() {
     let bad = Command::new(env!("CARGO_BIN_EXE_fitz")).arg("new").arg(dir.join("Bad Name")).output().expect("new");
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn sigterm_waits_for_background_tasks_to_finish() {
+    let dir = temp_dir("background-drain");
+    let app = dir.join("app.fitz");
+    let source = r#"@table("events")
+type Event { id: Int = 0, name: Str }
+
+@background
+async fn record(db: DbConn, name: Str) -> Result<Null> {
+    sleep(1500).await
+    Event.insert(db, Event { id: 0, name: name }).await?
+    return Ok(null)
+}
+
+@post("/events/{name}")
+fn create(db: DbConn, name: Str) -> Str {
+    let _ = spawn(record(db, name))
+    return "queued"
+}
+
+@get("/events")
+async fn list(db: DbConn) -> List<Str> {
+    return [e.name for e in Event.all(db).await?]
+}
+"#;
+    std::fs::write(&app, source).expect("write");
+    let app = app.to_str().expect("utf-8 path");
+    let client = reqwest::blocking::Client::new();
+    let server = Server::start(&["run", app], &[]);
+    let (status, body) = call(&client, "POST", &format!("{}/events/drained", server.base), None, None);
+    assert_eq!((status, body), (200, json!("queued")));
+    // SIGTERM while the task sleeps: the process waits for it, then exits cleanly.
+    let started = std::time::Instant::now();
+    let (code, logs) = server.stop();
+    assert_eq!(code, Some(0), "{logs}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1000), "the exit waited for the task");
+    assert!(logs.contains("waiting for background tasks to finish") && logs.contains("task=record"), "{logs}");
+    // What the task wrote is there when the app comes back.
+    let server = Server::start(&["run", app], &[]);
+    let (status, body) = call(&client, "GET", &format!("{}/events", server.base), None, None);
+    assert_eq!((status, body), (200, json!(["drained"])));
+    server.stop();
+}

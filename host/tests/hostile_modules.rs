@@ -22,7 +22,7 @@ fn ok(n: Int) -> Map<Str, Int> => { "n": n, "square": n * n }
 "#;
 
 /// What the hostile apps may use; a request of theirs past 2 s is cut off, a top level past 3 s.
-const LIMITS: &str = r#"{"request_ms": 2000, "top_level_ms": 3000, "cron_ms": 3000, "concurrency": 4}"#;
+const LIMITS: &str = r#"{"request_ms": 2000, "top_level_ms": 3000, "cron_ms": 3000, "concurrency": 4, "tasks": 2, "task_ms": 3000}"#;
 
 /// The host's RSS never passes this. Four instances of 64 MiB at once are the most the hostile
 /// apps' guests can hold (their concurrency); the rest is the host's own, bounded by its limits.
@@ -253,6 +253,25 @@ fn loops() -> Vec<u8> {
     k.finish()
 }
 
+/// `spawn` aimed wrong: an unknown task, arguments past memory, tasks without end spawned
+/// without end, and a run awaiting one of them.
+fn tasks() -> Vec<u8> {
+    let mut k = Kit::new(&[Import::Spawn]);
+    let spawn = k.f(Import::Spawn);
+    k.data(1024, &str_header(0xFFFF_FFF0));
+    // The args block of task 1: a pointer to that string.
+    k.data(1100, &1024u32.to_le_bytes());
+    k.task(&[], vec![], forever(vec![]).into_iter().chain(ret(OUTCOME)).collect());
+    k.task(&[ValueType::Str], vec![], ret(OUTCOME));
+    k.route("/spawn-unknown", ValueType::Int, vec![], call_then(vec![c(99_999), c(2048), c(0)], spawn, true, OUTCOME));
+    k.route("/spawn-oob-args", ValueType::Int, vec![], call_then(vec![c(1), c(1100), c(0)], spawn, true, OUTCOME));
+    k.route("/spawn-block-oob", ValueType::Int, vec![], call_then(vec![c(1), c(0xFFFF_FFFC), c(0)], spawn, true, OUTCOME));
+    // Spawns looping tasks until refused: the tenant's `tasks` limit (2) ends it, 503.
+    k.route("/spawn-flood", ValueType::Int, vec![], forever(vec![c(0), c(2048), c(0), I::Call(spawn), I::Drop]).into_iter().chain(ret(OUTCOME)).collect());
+    k.route("/spawn-wait", ValueType::Int, vec![], call_then(vec![c(0), c(2048), c(1)], spawn, true, OUTCOME));
+    k.finish()
+}
+
 fn looping_top_level() -> Vec<u8> {
     let mut k = Kit::new(&[]);
     k.top_level(vec![], forever(vec![]).into_iter().chain([I::End]).collect());
@@ -348,7 +367,7 @@ async fn hostile_modules_hurt_only_themselves() {
     let (status, body) = host.deploy("evil-deep", too_deep()).await;
     assert_eq!(status, 400, "{body}");
     assert!(body["error"].as_str().is_some_and(|e| e.contains("nests deeper than 48 levels")), "{body}");
-    for (app, wasm) in [("evil-wide", wide()), ("evil-ptrs", pointers()), ("evil-loops", loops()), ("evil-cron", looping_crons())] {
+    for (app, wasm) in [("evil-wide", wide()), ("evil-ptrs", pointers()), ("evil-loops", loops()), ("evil-cron", looping_crons()), ("evil-tasks", tasks())] {
         let (status, body) = host.deploy(app, wasm).await;
         assert_eq!(status, 200, "{app}: {body}\nhost log:\n{}", host.logs().join("\n"));
     }
@@ -395,6 +414,13 @@ async fn hostile_modules_hurt_only_themselves() {
         // A million host calls end the run; with 1 ms naps the deadline comes first.
         at("evil-loops", "/naps", &[500, 503]),
         at("evil-loops", "/logs", &[200]),
+        at("evil-tasks", "/spawn-unknown", &[500]),
+        at("evil-tasks", "/spawn-oob-args", &[500]),
+        at("evil-tasks", "/spawn-block-oob", &[500]),
+        // Two looping tasks start, the next spawn is refused; while they run (3 s each) a
+        // waiting run is refused too, or, once they end, waits past its own deadline.
+        at("evil-tasks", "/spawn-flood", &[503]),
+        at("evil-tasks", "/spawn-wait", &[503]),
     ];
     let mut wrong = Vec::new();
     for a in &attacks {
@@ -431,6 +457,9 @@ async fn hostile_modules_hurt_only_themselves() {
     assert!(flood <= 4 * 1000, "{flood} log lines from four runs of 100,000 calls");
     assert!(logs.iter().any(|l| l.contains("log lines dropped past the limit of 1000")), "the dropped lines are counted");
     assert!(logs.iter().all(|l| l.len() < 64 << 10), "no log line carries the guest's huge strings");
+    // The looping tasks were ended by their deadline, and the flood was refused, both logged.
+    assert!(logs.iter().any(|l| l.contains("evil-tasks") && l.contains("task_0") && l.contains("passed its deadline")), "a looping task ends at its deadline");
+    assert!(logs.iter().any(|l| l.contains("evil-tasks") && l.contains("too many background tasks running")), "spawns past the limit are refused");
     Arc::try_unwrap(host).ok().expect("one owner").kill();
 }
 

@@ -112,6 +112,25 @@ fn a_header_parameter_is_text_whatever_the_manifest_says() {
     assert!(e.to_string().contains("a header or cookie parameter is `Str` or `Str?`"), "{e}");
 }
 
+#[tokio::test]
+async fn a_task_is_its_own_entry_with_the_signature_its_manifest_says() {
+    let source = "@background\nfn twice(n: Int) -> Int => n * 2\n@get(\"/k\")\nasync fn k() -> Int => spawn(twice(2)).await\n";
+    let a = fitz_compiler::compile(source, "k.fitz").expect("compiles");
+    assert!(validate_bytes(&a.wasm).is_ok());
+    // Pointed at a route's entry instead of its own.
+    let mut forged = a.manifest.clone();
+    forged.tasks[0].export = guest_abi::exports::route(0);
+    let e = validate_bytes(&with_manifest(&a.wasm, &forged)).expect_err("refused");
+    assert!(e.to_string().contains("task `twice` must be exported as `fitz_task_0`"), "{e}");
+    // A parameter the entry does not take: the signatures differ, refused at load.
+    let mut forged = a.manifest.clone();
+    forged.tasks[0].params[0] = guest_abi::manifest::TaskParam::Value { name: "n".into(), ty: guest_abi::types::ValueType::Str };
+    let rt = Runtime::new(Allocation::OnDemand).expect("runtime");
+    let ctx = AppContext::bare(forged.clone());
+    let e = load(&rt, &with_manifest(&a.wasm, &forged), ctx, Limits::default(), TopLevelOutput::Log).await.err().expect("refused");
+    assert!(e.to_string().contains("the export `fitz_task_0` has the wrong signature"), "{e}");
+}
+
 #[test]
 fn a_cors_policy_goes_into_headers_only_when_it_is_one() {
     let source = "@middleware(cors({\"allow_origin\": \"https://a.example\"}))\n@get(\"/k\")\nfn k() -> Str => \"k\"\n";

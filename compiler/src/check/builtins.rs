@@ -184,7 +184,7 @@ impl Checker {
             .collect()
     }
 
-    fn call_user_fn(&mut self, fid: FnId, args: &[ast::Arg], span: Span) -> TExpr {
+    pub(super) fn call_user_fn(&mut self, fid: FnId, args: &[ast::Arg], span: Span) -> TExpr {
         let f = &self.fns[fid.0 as usize];
         let name = f.name.clone();
         let is_async = f.is_async;
@@ -265,6 +265,7 @@ impl Checker {
                 let (builtin, param) = if name == "Ok" { (Builtin::Ok, ok_hint) } else { (Builtin::Err, err_hint) };
                 (builtin, vec![p("value", param)], ty)
             }
+            "spawn" => return self.check_spawn(args, span),
             "sleep" => (Builtin::Sleep, vec![p("ms", Type::Int)], Type::future(Type::Null)),
             "sqrt" => (Builtin::Num(NumOp::Sqrt), vec![p("x", Type::Float)], Type::Float),
             "pow" => (Builtin::Num(NumOp::Pow), vec![p("base", Type::Float), p("exp", Type::Float)], Type::Float),

@@ -25,6 +25,8 @@ pub struct FnDecorators {
     pub carried: Vec<Carried>,
     /// `@middleware(cors(…))`.
     pub cors: Option<(guest_abi::manifest::Cors, Span)>,
+    /// `@background`: the function may be `spawn`ed.
+    pub background: Option<Span>,
 }
 
 /// Where a `@header` or `@cookie` parameter comes from.
@@ -115,12 +117,12 @@ const FN_DECORATORS: &[&str] = &[
     "cookie",
     "middleware",
     "every",
+    "background",
 ];
 const TYPE_DECORATORS: &[&str] = &["table"];
 const FIELD_DECORATORS: &[&str] = &["primary", "hidden"];
 /// Upstream decorators this compiler does not implement yet (LANGUAGE.md, Tier C).
 const LATER: &[&str] = &[
-    "background",
     "ws",
     "test",
     "trace",
@@ -481,6 +483,18 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
                 no_args(d, problems);
                 once(&mut out.auth_provider, d, problems);
             }
+            "background" => {
+                // Upstream's `store=db` (tasks kept in a table and run again after a restart)
+                // is not here: a task lives in the process that spawned it.
+                if d.args.as_ref().is_some_and(|a| !a.is_empty()) {
+                    problems.push(Problem::DecoratorArgs {
+                        name: "background".into(),
+                        expected: "no arguments (tasks kept across restarts, `store=`, are not supported)",
+                        span: d.span,
+                    });
+                }
+                once(&mut out.background, d, problems);
+            }
             "roles" => {
                 let bad = |span| Problem::DecoratorArgs { name: "roles".into(), expected: "string literals such as \"admin > editor > viewer\"", span };
                 if d.args.as_ref().is_none_or(|a| a.is_empty()) {
@@ -585,6 +599,7 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
         out.auth_provider.map(|s| ("auth_provider", s)),
         out.cron.as_ref().map(|(_, s)| ("cron", *s)),
         out.command.as_ref().map(|(_, s)| ("command", *s)),
+        out.background.map(|s| ("background", s)),
     ]
     .into_iter()
     .flatten()

@@ -38,6 +38,7 @@ pub const BUILTIN_FNS: &[&str] = &[
     "rotate_right",
     "sleep",
     "divmod",
+    "spawn",
 ];
 
 impl Checker {
@@ -841,7 +842,7 @@ impl Checker {
             self.report(Problem::AwaitOutsideAsync { fn_name, span, fn_span });
         }
         let inner_hint = hint.map(|h| Type::future(h.clone()));
-        let te = self.infer_expr(inner, inner_hint.as_ref());
+        let te = self.infer_spawn_use(inner, inner_hint.as_ref(), super::tasks::SpawnUse::Await);
         let ty = self.unifier.shallow(&te.ty);
         let out = match &ty {
             Type::Error => Type::Error,

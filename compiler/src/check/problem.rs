@@ -579,6 +579,23 @@ pub enum Problem {
     CronParams {
         span: Span,
     },
+    // ---- background tasks
+    /// A `@background` parameter or result that cannot be copied into another sandbox.
+    TaskType {
+        name: String,
+        ty: Type,
+        what: &'static str,
+        span: Span,
+    },
+    /// `spawn(x)` where `x` is not a call of a `@background` function.
+    SpawnNotBackground {
+        callee: Option<String>,
+        span: Span,
+    },
+    /// A spawned task's future kept instead of awaited at once or let go.
+    SpawnKept {
+        span: Span,
+    },
     // ---- ORM
     NotInWhere {
         construct: String,
@@ -757,6 +774,9 @@ impl Problem {
             | AuthOnNonRoute { span, .. }
             | InvalidCron { span, .. }
             | CronParams { span }
+            | TaskType { span, .. }
+            | SpawnNotBackground { span, .. }
+            | SpawnKept { span }
             | NotInWhere { span, .. }
             | WhereNotLambda { span, .. }
             | WhereRowAlone { span }

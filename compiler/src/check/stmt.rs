@@ -53,6 +53,7 @@ impl Checker {
                         let t = self.resolve_type_expr(t);
                         self.check_expr(value, &t, Expectation::Let { name: name.name.clone() })
                     }
+                    None if name.name == "_" => self.infer_spawn_use(value, None, super::tasks::SpawnUse::LetGo),
                     None => self.infer_expr(value, None),
                 };
                 if matches!(self.unifier.shallow(&te.ty), Type::Query(_)) {

@@ -16,7 +16,11 @@ impl Lowerer<'_> {
         let p = self.program;
         if p.main == Some(id) {
             Mode::Main
-        } else if p.routes.iter().any(|r| r.handler == id) || p.auth.as_ref().is_some_and(|a| a.func == id) || p.crons.iter().any(|c| c.func == id) {
+        } else if p.routes.iter().any(|r| r.handler == id)
+            || p.auth.as_ref().is_some_and(|a| a.func == id)
+            || p.crons.iter().any(|c| c.func == id)
+            || p.tasks.iter().any(|t| t.entry == id)
+        {
             Mode::Entry
         } else {
             Mode::Plain
@@ -134,6 +138,9 @@ impl Lowerer<'_> {
         }
         for (i, c) in self.program.crons.iter().enumerate() {
             self.exports.push((exports::cron(i), self.fn_ids[c.func.0 as usize]));
+        }
+        for (i, t) in self.program.tasks.iter().enumerate() {
+            self.exports.push((exports::task(i), self.fn_ids[t.entry.0 as usize]));
         }
         if let Some(cli) = self.program.cli {
             self.exports.push((exports::CLI.to_string(), self.fn_id(cli)));

@@ -200,6 +200,7 @@ impl Lowerer<'_> {
             TExprKind::Index { expr, index } => self.lower_index(f, expr, index, e),
             TExprKind::Try { expr, exit } => self.lower_try(f, expr, *exit, e),
             TExprKind::Await(inner) => self.lower_expr(f, inner),
+            TExprKind::Spawn { task, call, wait } => self.lower_spawn(f, *task, call, *wait, &e.ty),
             TExprKind::Lambda { func, captures } => {
                 let id = self.fn_id(*func);
                 let env = if captures.is_empty() {
@@ -785,6 +786,31 @@ impl Lowerer<'_> {
         }
         self.lower_expr(f, db);
         f.b.u32(index).get(block).call_import(guest_abi::imports::Import::DbQuery);
+    }
+
+    /// `spawn(f(args))`: the arguments the task takes as values go in a block laid out as a
+    /// record of them (the host reads it with the manifest's types); a `DbConn` is the host's
+    /// to give. Waiting, the host hands back a cell holding the task's value.
+    fn lower_spawn(&mut self, f: &mut FnState, task: u32, call: &TExpr, wait: bool, ty: &Type) {
+        let TExprKind::Call { args, .. } = &call.kind else { unreachable!("checked: spawn holds a call") };
+        let values: Vec<&TExpr> = args.iter().filter(|a| a.ty != Type::DbConn).collect();
+        let kinds: Vec<guest_abi::types::ValueType> = values.iter().map(|a| self.value_type(&a.ty)).collect();
+        let (offsets, size) = guest_abi::layout::record_layout(&kinds);
+        let alloc = self.rt(Rt::Alloc);
+        let block = f.temp(ValType::I32);
+        f.b.u32(size.max(8)).call(alloc).set(block);
+        for (a, off) in values.iter().zip(offsets) {
+            f.b.get(block);
+            self.lower_expr(f, a);
+            f.b.store_slot(slot(&a.ty), off);
+        }
+        f.b.u32(task).get(block).i32(i32::from(wait)).call_import(guest_abi::imports::Import::Spawn);
+        if wait {
+            f.b.load_slot(slot(ty), 0);
+        } else {
+            f.b.drop_();
+            push_zero(&mut f.b, slot(ty));
+        }
     }
 
     /// Whether `e` needs a `MAP_VALUES` offset constant (kept for layout-only users).

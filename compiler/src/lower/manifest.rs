@@ -129,6 +129,26 @@ impl Lowerer<'_> {
                 returns: self.value_type(&p.functions[c.func.0 as usize].ret),
             })
             .collect();
+        let tasks = p
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let def = &p.functions[t.func.0 as usize];
+                let params = def
+                    .params
+                    .iter()
+                    .map(|local| {
+                        let l = &def.locals[local.0 as usize];
+                        match l.ty {
+                            Type::DbConn => m::TaskParam::Db { name: l.name.clone() },
+                            _ => m::TaskParam::Value { name: l.name.clone(), ty: self.value_type(&l.ty) },
+                        }
+                    })
+                    .collect();
+                m::Task { name: t.name.clone(), export: exports::task(i), params, returns: self.value_type(&def.ret) }
+            })
+            .collect();
         let tables = p
             .records
             .iter()
@@ -152,6 +172,7 @@ impl Lowerer<'_> {
             routes,
             auth,
             crons,
+            tasks,
             tables,
             queries: self.queries.clone(),
             secrets: p.secrets.clone(),

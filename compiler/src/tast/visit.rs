@@ -59,7 +59,7 @@ pub fn children<'a>(e: &'a TExpr, f: &mut dyn FnMut(&'a TExpr)) {
             }
         }
         Record { fields, .. } => fields.iter().for_each(f),
-        Unary { expr, .. } | Field { expr, .. } | TupleField { expr, .. } | Try { expr, .. } | Await(expr) | Coerce { expr, .. } => f(expr),
+        Unary { expr, .. } | Field { expr, .. } | TupleField { expr, .. } | Try { expr, .. } | Await(expr) | Coerce { expr, .. } | Spawn { call: expr, .. } => f(expr),
         Binary { lhs, rhs, .. } => {
             f(lhs);
             f(rhs);
@@ -159,7 +159,7 @@ pub fn children_mut(e: &mut TExpr, f: &mut dyn FnMut(&mut TExpr)) {
             }
         }
         Record { fields, .. } => fields.iter_mut().for_each(f),
-        Unary { expr, .. } | Field { expr, .. } | TupleField { expr, .. } | Try { expr, .. } | Await(expr) | Coerce { expr, .. } => f(expr),
+        Unary { expr, .. } | Field { expr, .. } | TupleField { expr, .. } | Try { expr, .. } | Await(expr) | Coerce { expr, .. } | Spawn { call: expr, .. } => f(expr),
         Binary { lhs, rhs, .. } => {
             f(lhs);
             f(rhs);

@@ -135,11 +135,15 @@ pub fn run(opts: HostOptions) -> u8 {
         );
         let result = running.wait().await;
         follower.abort();
+        let mut draining = Vec::new();
         for name in host.registry.names() {
             if let Some(t) = host.registry.get(&name) {
                 t.stop_crons();
+                let app = t.served.app.load_full();
+                draining.push(async move { crate::background::drain(&app.ctx.name, &app.tasks, app.limits().task_deadline).await });
             }
         }
+        futures_util::future::join_all(draining).await;
         match result {
             Ok(()) => 0,
             Err(e) => {

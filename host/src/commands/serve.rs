@@ -173,6 +173,8 @@ pub fn serve(wasm: Vec<u8>, source: &Path, opts: ServeOptions) -> u8 {
 async fn serve_async(wasm: Vec<u8>, source: &Path, opts: ServeOptions, serving: Serving) -> Result<(), (u8, String)> {
     let Serving { env, addr, threads, layout } = serving;
     let Loaded { app, db, runtime, name } = load_app(&wasm, source, env, TopLevelOutput::Terminal).await?;
+    // Tasks run on this runtime, which outlives the per-core ones serving requests.
+    app.tasks.run_on(tokio::runtime::Handle::current());
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| (1, format!("cannot listen on {addr}: {}", super::io_reason(&e))))?;
     let serving = format!("{threads}, {}", layout.describe());
     let banner = banner(&name, &app.manifest, listener.local_addr().unwrap_or(addr), &db.describe(), &serving);
@@ -187,6 +189,7 @@ async fn serve_async(wasm: Vec<u8>, source: &Path, opts: ServeOptions, serving: 
         (Some(served), Some(program)) => Some(tokio::spawn(watch(program, source.to_path_buf(), served.clone(), db.clone(), scheduler.clone()))),
         _ => None,
     };
+    let running_served = running.served.clone();
     let result = running.wait().await;
     if let Some(w) = watcher {
         w.abort();
@@ -195,6 +198,10 @@ async fn serve_async(wasm: Vec<u8>, source: &Path, opts: ServeOptions, serving: 
         && let Some(s) = s.take()
     {
         s.stop();
+    }
+    if let Some(served) = &running_served {
+        let app = served.app.load_full();
+        crate::background::drain(&app.ctx.name, &app.tasks, app.limits().task_deadline).await;
     }
     db.close().await;
     drop(runtime);
@@ -270,6 +277,8 @@ async fn watch(
             Ok(mut app) => {
                 version += 1;
                 app.version = version;
+                // Tasks of earlier versions still count, and are drained with the new ones.
+                app.tasks = served.app.load().tasks.clone();
                 served.app.store(std::sync::Arc::new(app));
                 if let Ok(mut s) = scheduler.lock() {
                     if let Some(old) = s.take() {

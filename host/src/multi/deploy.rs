@@ -176,6 +176,11 @@ impl Host {
         let loaded = loaded.filter(|t| t.namespace == ns.id);
         let cpu = loaded.as_ref().map_or_else(|| Arc::new(CpuShare::new(super::tenant_cores())), |t| t.cpu.clone());
         app.cpu = Some(cpu.clone());
+        // One count of tasks per tenant, across its versions.
+        if let Some(t) = &loaded {
+            app.tasks = t.served.app.load().tasks.clone();
+            app.tasks.set_max(limits.tasks as usize);
+        }
         let cron_runs = limits.cron_runs as usize;
         let tenant = match loaded {
             Some(t) => {

@@ -34,6 +34,8 @@ pub struct AppVersion {
     pub engine: wasmtime::Engine,
     /// The tenant's CPU share on a multi-tenant host (`None`: one app, no throttling).
     pub cpu: Option<Arc<super::cpu::CpuShare>>,
+    /// The app's `@background` tasks (shared by its versions on a multi-tenant host).
+    pub tasks: Arc<crate::background::TaskPool>,
     _ticker: Arc<super::engine::EpochTicker>,
 }
 
@@ -76,6 +78,13 @@ impl AppVersion {
     /// A fresh store for one request or tick. The guest yields to the executor every epoch
     /// tick, so a guest that computes for long never holds a worker thread from other
     /// requests (or other apps); the caller's timer enforces the deadline.
+    /// `new_store` for a run that may `spawn`: its tasks start in this version.
+    pub fn serving_store(self: &Arc<Self>) -> Store<GuestState> {
+        let mut store = self.new_store();
+        store.data_mut().spawner = Some(self.clone());
+        store
+    }
+
     pub fn new_store(&self) -> Store<GuestState> {
         let limits = self.limits();
         let state = GuestState::new(self.ctx.clone(), Self::store_limits(limits), Output::captured(limits.output_bytes, 4 << 10));
@@ -182,7 +191,8 @@ pub async fn from_image(rt: &Runtime, image: Vec<u8>, ctx: Arc<AppContext>) -> R
     let entries = Entries::resolve(&module, &manifest)?;
     let openapi: Arc<str> = crate::openapi::json(&manifest, &ctx.name).into();
     let manifest = ctx.manifest.clone();
-    Ok(AppVersion { version: 1, ctx, manifest, pre, entries, routes, openapi, statics, engine: rt.engine.clone(), cpu: None, _ticker: rt.ticker.clone() })
+    let tasks = crate::background::TaskPool::new(ctx.limits.tasks);
+    Ok(AppVersion { version: 1, ctx, manifest, pre, entries, routes, openapi, statics, engine: rt.engine.clone(), cpu: None, tasks, _ticker: rt.ticker.clone() })
 }
 
 /// Compiles on the build runtime's blocking pool.

@@ -4,10 +4,11 @@
 //! binds the request and turns the `Reply` into a response.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use guest_abi::exports::{OUTCOME_PAYLOAD, OUTCOME_SITE, SITE_ERROR, SITE_RETURN};
 use guest_abi::layout::{RESULT_ERR, RESULT_OK, RESULT_PAYLOAD, RESULT_TAG, SlotKind, slot_kind};
-use guest_abi::manifest::{Param, Response, RouteAuth};
+use guest_abi::manifest::{Param, Response, RouteAuth, TaskParam};
 use guest_abi::types::{RecordType, ValueType};
 use guest_abi::value::{Slot, Value};
 use serde_json::{Value as Json, json};
@@ -113,26 +114,68 @@ pub enum Fault {
     Failed(String),
 }
 
-pub async fn call(app: &AppVersion, call: Call) -> Result<Reply, Fault> {
+pub async fn call(app: &Arc<AppVersion>, call: Call) -> Result<Reply, Fault> {
     let deadline = app.limits().request_deadline;
-    let mut store = app.new_store();
+    let mut store = app.serving_store();
     let result = guarded(deadline, &mut store, |store| Box::pin(run(app, store, call))).await;
     finish(app, &mut store, result)
 }
 
 /// Runs cron job `index` once in a fresh instance; returns the job's value as JSON (a job
 /// whose value is an `Err` is reported as `Fault::Failed` with its message).
-pub async fn run_cron(app: &AppVersion, index: usize) -> Result<Json, Fault> {
+pub async fn run_cron(app: &Arc<AppVersion>, index: usize) -> Result<Json, Fault> {
     let deadline = app.limits().cron_deadline;
-    let mut store = app.new_store();
+    let mut store = app.serving_store();
     let result = guarded(deadline, &mut store, |store| Box::pin(cron(app, store, index))).await;
     match finish(app, &mut store, result)? {
         Reply { status: 200, body } => Ok(body.into_json()),
-        Reply { body, .. } => {
-            let body = body.into_json();
-            Err(Fault::Failed(body.get("error").map_or_else(|| body.to_string(), |e| e.as_str().map_or_else(|| e.to_string(), str::to_string))))
-        }
+        Reply { body, .. } => Err(Fault::Failed(error_text(body))),
     }
+}
+
+fn error_text(body: Payload) -> String {
+    let body = body.into_json();
+    body.get("error").map_or_else(|| body.to_string(), |e| e.as_str().map_or_else(|| e.to_string(), str::to_string))
+}
+
+/// Runs `@background` task `index` once in a fresh instance with `args` (its value
+/// parameters, in order); returns its value (an `Err` value, or `?` on one, fails it).
+pub async fn run_task(app: &Arc<AppVersion>, index: usize, args: Vec<Value>) -> Result<Value, Fault> {
+    let deadline = app.limits().task_deadline;
+    let mut store = app.serving_store();
+    let mut value = None;
+    let result = guarded(deadline, &mut store, |store| Box::pin(task(app, store, index, args, &mut value))).await;
+    match finish(app, &mut store, result)? {
+        Reply { status: 200, .. } => value.ok_or_else(|| Fault::Failed("the task left no value".into())),
+        Reply { body, .. } => Err(Fault::Failed(error_text(body))),
+    }
+}
+
+async fn task(app: &AppVersion, store: &mut Store<GuestState>, index: usize, args: Vec<Value>, out: &mut Option<Value>) -> wasmtime::Result<Reply> {
+    let manifest = app.manifest.clone();
+    let spec = manifest.tasks.get(index).ok_or_else(|| wasmtime::format_err!("no task {index}"))?;
+    let guest = Guest::start(app, store).await?;
+    let mut values = args.into_iter();
+    let mut wasm_args = Vec::with_capacity(spec.params.len());
+    for p in &spec.params {
+        wasm_args.push(match p {
+            TaskParam::Db { .. } => Val::I32(DB_HANDLE),
+            TaskParam::Value { ty, .. } => {
+                let v = values.next().ok_or_else(|| wasmtime::format_err!("too few arguments for task {index}"))?;
+                val(guest.write(store, ty, &v)?)
+            }
+        });
+    }
+    let (site, ty, slot) = guest.enter(store, &spec.export, None, &wasm_args, &[], &spec.returns).await?;
+    let value = guest.read(store, ty, slot)?;
+    Ok(match (site, value) {
+        (SITE_RETURN, Value::Err(e)) => Reply::error(500, message_of(&e)),
+        (SITE_ERROR, e) => Reply::error(500, message_of(&e)),
+        (_, v) => {
+            *out = Some(v);
+            Reply::json(200, Json::Null)
+        }
+    })
 }
 
 async fn cron(app: &AppVersion, store: &mut Store<GuestState>, index: usize) -> wasmtime::Result<Reply> {
@@ -167,6 +210,9 @@ fn finish(app: &AppVersion, store: &mut Store<GuestState>, result: Result<wasmti
         tracing::info!(target: "fitz::print", app = %app.ctx.name, "{line}");
     }
     crate::host_fns::report_dropped_logs(store);
+    if store.data().busy {
+        return Err(Fault::Busy);
+    }
     match result {
         Err(_) => Err(Fault::Timeout),
         Ok(Ok(reply)) => Ok(reply),

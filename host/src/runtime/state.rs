@@ -60,12 +60,16 @@ pub struct GuestState {
     /// a refusal or an error that follows is then the database's, and is answered 503 to be
     /// tried again, never 401 or 500 as if it were the app's verdict.
     pub db_fault: bool,
+    /// The version a `spawn` starts its task in; `None` while a top level runs.
+    pub spawner: Option<Arc<crate::runtime::app::AppVersion>>,
+    /// Set when a `spawn` found the app's tasks at their limit: the run then ends as busy (503).
+    pub busy: bool,
 }
 
 impl GuestState {
     pub fn new(app: Arc<AppContext>, limits: StoreLimits, output: Output) -> GuestState {
         let budget = Budget::new(&app.limits);
-        GuestState { app, limits, output, mem: None, budget, db_fault: false }
+        GuestState { app, limits, output, mem: None, budget, db_fault: false, spawner: None, busy: false }
     }
 }
 

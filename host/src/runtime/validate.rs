@@ -118,6 +118,16 @@ fn check_manifest(m: &Manifest) -> Result<(), String> {
             return Err(format!("table `{}` has no column `{}` for its primary key", t.name, t.primary_key));
         }
     }
+    for (i, t) in m.tasks.iter().enumerate() {
+        // A task's entry is its own: a manifest may not point a task at another entry point.
+        if t.export != exports::task(i) {
+            return Err(format!("task `{}` must be exported as `{}`", t.name, exports::task(i)));
+        }
+        check(&t.returns)?;
+        for ty in t.value_types() {
+            check(&ty)?;
+        }
+    }
     for q in &m.queries {
         if !m.tables.iter().any(|t| t.name == q.query.table) {
             return Err(format!("a query uses table `{}`, which the manifest does not declare", q.query.table));
@@ -195,6 +205,17 @@ pub fn check_module(module: &Module, manifest: &Manifest) -> Result<(), LoadErro
     for c in &manifest.crons {
         let params: &[ValType] = if c.takes_db { &[ValType::I32] } else { &[] };
         expect(&c.export, params, &[ValType::I32])?;
+    }
+    for t in &manifest.tasks {
+        let params: Vec<ValType> = t
+            .params
+            .iter()
+            .map(|p| match p {
+                guest_abi::manifest::TaskParam::Db { .. } => ValType::I32,
+                guest_abi::manifest::TaskParam::Value { ty, .. } => val(slot_kind(ty)),
+            })
+            .collect();
+        expect(&t.export, &params, &[ValType::I32])?;
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ pub mod process;
 use guest_abi::exports;
 use guest_abi::imports::{Import, spec};
 use guest_abi::layout::{HEAP_POINTER_ADDR, SlotKind};
-use guest_abi::manifest::{Cron, Manifest, Param, Route, RouteAuth, SECTION};
+use guest_abi::manifest::{Cron, Manifest, Param, Route, RouteAuth, SECTION, Task, TaskParam};
 use guest_abi::types::ValueType;
 use wasm_encoder::{
     CodeSection, ConstExpr, CustomSection, DataSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, ImportSection, Instruction, MemArg, MemorySection,
@@ -129,6 +129,17 @@ impl Kit {
             returns: ValueType::Int,
         });
         self.func(&export, &[], &[ValType::I32], locals, body);
+        self
+    }
+
+    /// A `@background` task taking `params` (values, in wasm as their slots), returning `Int`.
+    pub fn task(&mut self, params: &[ValueType], locals: Vec<(u32, ValType)>, body: Vec<Instruction<'static>>) -> &mut Kit {
+        let index = self.manifest.tasks.len();
+        let export = exports::task(index);
+        let task_params = params.iter().enumerate().map(|(i, ty)| TaskParam::Value { name: format!("p{i}"), ty: ty.clone() }).collect();
+        self.manifest.tasks.push(Task { name: format!("task_{index}"), export: export.clone(), params: task_params, returns: ValueType::Int });
+        let wasm_params: Vec<ValType> = params.iter().map(|t| val(guest_abi::layout::slot_kind(t))).collect();
+        self.func(&export, &wasm_params, &[ValType::I32], locals, body);
         self
     }
 
