@@ -483,6 +483,12 @@ pub enum Builtin {
     Num(NumOp),
     /// `sleep(ms) -> Future<Null>`
     Sleep,
+    /// `http.get(url, headers, timeout_ms)` and its siblings (`method` as the import numbers
+    /// them); `body`: the call takes a body (`post`, `put`) as its second argument.
+    Http {
+        method: u8,
+        body: bool,
+    },
     /// `any.type_name() -> Str`
     AnyTypeName,
     /// `(text) -> Result<Float>`

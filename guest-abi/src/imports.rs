@@ -23,6 +23,7 @@ pub enum Import {
     Math,
     Sleep,
     Spawn,
+    HttpRequest,
     ParseFloat,
     ParseTime,
     FdWrite,
@@ -159,6 +160,14 @@ pub const TABLE: &[ImportSpec] = &[
         params: &[I32, I32, I32],
         results: &[I32],
         doc: "(task: index into the manifest's tasks, args: a block laid out as a record of the task's value parameters, wait: Bool) -> 0; with `wait`, a pointer to an 8-byte cell holding the task's value",
+    },
+    ImportSpec {
+        import: Import::HttpRequest,
+        module: FITZ,
+        name: "http_request",
+        params: &[I32, I32, I32, I32, I64],
+        results: &[I32],
+        doc: "(method: 0 GET, 1 HEAD, 2 DELETE, 3 POST, 4 PUT; url: Str; headers: Map<Str, Str>; body: Any or 0; timeout_ms: Int, 0 for the default) -> Result<HttpClientResponse>; the app's egress policy decides what it may reach",
     },
     ImportSpec {
         import: Import::ParseFloat,

@@ -153,3 +153,28 @@ pub fn request_value(method: &str, path: &str, headers: &[(String, String)], que
     let map = |pairs: &[(String, String)]| Value::Map(pairs.iter().map(|(k, v)| (Value::Str(k.clone()), Value::Str(v.clone()))).collect());
     Value::Record(vec![Value::Str(method.into()), Value::Str(path.into()), map(headers), map(query), map(cookies), Value::Str(client.into())])
 }
+
+/// Upstream's `HttpClientResponse`: what `http.get(…)` and friends answer.
+pub const HTTP_SOURCE: &str = r#"type HttpClientResponse {
+    status: Int
+    headers: Map<Str, Str>
+    body: Str
+    duration_ms: Int
+}
+"#;
+
+/// The record of `records` that is the built-in `HttpClientResponse`, if one is, by its name
+/// and exact shape: the host writes answers of outbound calls as it.
+pub fn http_response_id(records: &[RecordType]) -> Option<u32> {
+    let map = ValueType::Map { key: Box::new(str_ty()), value: Box::new(str_ty()) };
+    let want = [("status", ValueType::Int), ("headers", map), ("body", str_ty()), ("duration_ms", ValueType::Int)];
+    let id = records.iter().position(|r| r.name == "HttpClientResponse")?;
+    let r = &records[id];
+    (r.fields.len() == want.len() && r.fields.iter().zip(&want).all(|(f, (n, t))| f.name == *n && f.ty == *t)).then_some(id as u32)
+}
+
+/// An `HttpClientResponse` value.
+pub fn http_response_value(status: u16, headers: &[(String, String)], body: String, duration_ms: i64) -> Value {
+    let headers = Value::Map(headers.iter().map(|(k, v)| (Value::Str(k.clone()), Value::Str(v.clone()))).collect());
+    Value::Record(vec![Value::Int(i64::from(status)), headers, Value::Str(body), Value::Int(duration_ms)])
+}

@@ -2,6 +2,7 @@
 //! without wasm; this file only moves values across the boundary.
 
 pub mod hash;
+pub mod http;
 pub mod jwt;
 pub mod wasi;
 
@@ -264,6 +265,56 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             drop(slot);
             let value = value.map_err(|_| GuestError(format!("background task {} failed", spec.name)))?;
             guest::write_ptr_with(&mut caller, |w| w.cell(|w| w.write(&spec.returns, &value)))
+        })
+    })?;
+    linker.func_wrap_async(FITZ, "http_request", |mut caller: Caller<'_, GuestState>, (method, url, headers, body, timeout_ms): (u32, u32, u32, u32, i64)| {
+        Box::new(async move {
+            enter(&mut caller)?;
+            let app = caller.data().app.clone();
+            let answer_id = guest_abi::response::http_response_id(&app.manifest.records).ok_or_else(|| format_err!("the module declares no `HttpClientResponse`"))?;
+            let answer_ty = ValueType::Record { id: answer_id };
+            let method = match method {
+                0 => reqwest::Method::GET,
+                1 => reqwest::Method::HEAD,
+                2 => reqwest::Method::DELETE,
+                3 => reqwest::Method::POST,
+                4 => reqwest::Method::PUT,
+                m => return Err(format_err!("unknown HTTP method {m}")),
+            };
+            let url = guest::read_str(&mut caller, url)?;
+            let headers = guest::read_str_map(&mut caller, headers)?;
+            let body = match body {
+                0 => None,
+                ptr => Some(match guest::read(&mut caller, &ValueType::Any, guest_abi::value::Slot::I32(ptr))? {
+                    Value::Any { value, .. } if matches!(*value, Value::Str(_)) => match *value {
+                        Value::Str(s) => (s.into_bytes(), "text/plain; charset=utf-8"),
+                        _ => unreachable!("matched a Str"),
+                    },
+                    Value::Any { ty, value } => (
+                        crate::json::to_json_bytes_within(&app.manifest.records, &ty, &value, app.limits.host_bytes).ok_or_else(|| format_err!("the request body is too large"))?,
+                        "application/json",
+                    ),
+                    _ => return Err(format_err!("the request body is not an `Any`")),
+                }),
+            };
+            let value = if !caller.data_mut().budget.http_call() {
+                Err("http: too many calls in one run".to_string())
+            } else {
+                let timeout = if timeout_ms <= 0 { http::DEFAULT_TIMEOUT } else { std::time::Duration::from_millis(timeout_ms as u64).min(http::MAX_TIMEOUT) };
+                match app.http.get().cloned().map_or_else(|| http::client(&app.limits.egress), Ok) {
+                    Err(e) => Err(e),
+                    Ok(client) => {
+                        let _ = app.http.set(client.clone());
+                        let call = http::Call { method, url, headers, body, timeout };
+                        http::send(&client, &app.limits.egress, call, app.limits.http_response_bytes).await
+                    }
+                }
+            };
+            let value = value.map(|a| guest_abi::response::http_response_value(a.status, &a.headers, a.body, a.duration_ms));
+            if let Err(e) = &value {
+                tracing::info!(target: "fitz::http_client", app = %app.name, "{e}");
+            }
+            write_result(&mut caller, &answer_ty, value)
         })
     })?;
     linker.func_wrap(FITZ, "parse_float", |mut caller: Caller<'_, GuestState>, text: u32| {

@@ -54,6 +54,13 @@ pub struct Limits {
     pub body_timeout: Duration,
     /// Time one database statement may take (PostgreSQL `statement_timeout`).
     pub statement_timeout: Duration,
+    /// What `http.*` may reach: everything under `fitz run`, what the operator allowed under
+    /// `fitz host` (nothing by default).
+    pub egress: crate::host_fns::http::Egress,
+    /// Outbound calls of one run.
+    pub http_calls: u32,
+    /// Largest answer of one outbound call.
+    pub http_response_bytes: usize,
 }
 
 impl Default for Limits {
@@ -77,6 +84,9 @@ impl Default for Limits {
             body_bytes: MIB,
             body_timeout: Duration::from_secs(30),
             statement_timeout: Duration::from_secs(5),
+            egress: crate::host_fns::http::Egress::Rules(Vec::new()),
+            http_calls: 100,
+            http_response_bytes: 4 * MIB,
         }
     }
 }
@@ -85,7 +95,12 @@ impl Limits {
     /// For a program the user runs on their own terminal (`fitz run` of a top level): no
     /// count of calls, lines or bytes, so a long computation that prints a lot still finishes.
     pub fn one_off() -> Limits {
-        Limits { host_calls: u32::MAX, db_calls: u32::MAX, log_lines: u32::MAX, ..Limits::default() }
+        Limits { host_calls: u32::MAX, db_calls: u32::MAX, log_lines: u32::MAX, ..Limits::local() }
+    }
+
+    /// `fitz run`: a developer's app on their own machine, which may call anything.
+    pub fn local() -> Limits {
+        Limits { egress: crate::host_fns::http::Egress::Open, ..Limits::default() }
     }
 }
 
@@ -118,6 +133,9 @@ pub struct TenantLimits {
     pub task_ms: u64,
     /// Time the top level may take when a version's image is built.
     pub top_level_ms: u64,
+    /// Where `http.*` may go: `host`, `host:port`, `*.domain`, an IP address (the only way to
+    /// reach a loopback or private one); none by default.
+    pub egress: Vec<String>,
 }
 
 impl Default for TenantLimits {
@@ -136,6 +154,7 @@ impl Default for TenantLimits {
             tasks: 8,
             task_ms: l.task_deadline.as_millis() as u64,
             top_level_ms: l.top_level_deadline.as_millis() as u64,
+            egress: Vec::new(),
         }
     }
 }
@@ -156,6 +175,10 @@ impl TenantLimits {
         within("tasks", u64::from(self.tasks), 1_000)?;
         within("task_ms", self.task_ms, 3_600_000)?;
         within("top_level_ms", self.top_level_ms, 300_000)?;
+        if self.egress.len() > 256 {
+            return Err("egress may list at most 256 rules".into());
+        }
+        crate::host_fns::http::Egress::parse(&self.egress)?;
         Ok(())
     }
 
@@ -171,6 +194,8 @@ impl TenantLimits {
             task_deadline: Duration::from_millis(self.task_ms),
             tasks: self.tasks as usize,
             top_level_deadline: Duration::from_millis(self.top_level_ms),
+            // Checked when set; a rule that no longer parses reaches nothing.
+            egress: crate::host_fns::http::Egress::parse(&self.egress).unwrap_or(crate::host_fns::http::Egress::Rules(Vec::new())),
             ..Limits::default()
         }
     }
@@ -272,6 +297,20 @@ pub fn table() -> Vec<Row> {
         row("open connections", s.max_connections.to_string(), "", "new connections wait in the listen queue"),
         row("requests of one app at once", t.concurrency.to_string(), "`concurrency`", "503 `the app is at its limit of concurrent requests`"),
         row("CPU of one app", "all cores but one".into(), "", "its instances are held back at epoch ticks until it is within its share"),
+        row("outbound HTTP calls per run", l.http_calls.to_string(), "", "the call is an `Err`: `http: too many calls in one run`"),
+        row("outbound HTTP answer", mib(l.http_response_bytes), "", "the call is an `Err`: `http: the answer from … is larger than …`"),
+        row(
+            "outbound HTTP time and redirects",
+            format!(
+                "{} s ({} s at most), {} redirects",
+                crate::host_fns::http::DEFAULT_TIMEOUT.as_secs(),
+                crate::host_fns::http::MAX_TIMEOUT.as_secs(),
+                crate::host_fns::http::MAX_REDIRECTS
+            ),
+            "",
+            "the call is an `Err`: `http: timeout calling …`",
+        ),
+        row("outbound HTTP destinations", "anything (`fitz run`), nothing (`fitz host`)".into(), "`egress`", "the call is an `Err`: `http: the app may not call …`"),
         row("database statement time", secs(l.statement_timeout), "`statement_ms`", "the query is an `Err`: `database statement timed out`"),
         row("database connections of one app", t.db_connections.to_string(), "`db_connections`", "its next query waits, then `database unavailable` after 5 s"),
         row("cron runs of one app at once", t.cron_runs.to_string(), "`cron_runs`", "the tick is skipped, logged"),

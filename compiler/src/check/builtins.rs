@@ -312,6 +312,28 @@ impl Checker {
             ("auth", "blacklist") => (Builtin::AuthBlacklist, vec![p("db", Type::DbConn), p("jti", Type::Str), p("expires_at", Type::Int)], db_future(Type::Null)),
             ("auth", "is_blacklisted") => (Builtin::AuthIsBlacklisted, vec![p("db", Type::DbConn), p("jti", Type::Str)], db_future(Type::Bool)),
             ("auth", "cleanup_expired") => (Builtin::AuthCleanupExpired, vec![p("db", Type::DbConn)], db_future(Type::Int)),
+            ("http", m @ ("get" | "head" | "delete" | "post" | "put")) => {
+                let Some(&answer) = self.record_ids.get("HttpClientResponse") else {
+                    self.report(Problem::UnknownName { name: "HttpClientResponse".into(), span, suggestion: None });
+                    self.infer_args_loosely(args);
+                    return Self::error_expr(span);
+                };
+                let (method, body) = match m {
+                    "get" => (0, false),
+                    "head" => (1, false),
+                    "delete" => (2, false),
+                    "post" => (3, true),
+                    _ => (4, true),
+                };
+                let mut params = vec![p("url", Type::Str)];
+                if body {
+                    // Text goes as it is; anything else as JSON.
+                    params.push(p("body", Type::Any));
+                }
+                params.push(opt("headers", str_str.clone(), TExprKind::Map(vec![])));
+                params.push(opt("timeout_ms", Type::Int, TExprKind::Int(0)));
+                (Builtin::Http { method, body }, params, db_future(Type::Record(answer)))
+            }
             ("DateTime", "now") => (Builtin::DateTimeNow, vec![], Type::DateTime),
             ("Uuid", "v4") => (Builtin::UuidV4, vec![], Type::Uuid),
             ("log", level @ ("info" | "warn" | "error" | "debug")) => {
@@ -338,6 +360,7 @@ impl Checker {
                     "rand" => &["int", "float", "bool", "choice", "shuffle", "sample", "seeded", "bytes"],
                     "num" => &["format", "percent", "currency"],
                     "Uuid" => &["v4"],
+                    "http" => &["get", "head", "delete", "post", "put"],
                     _ => &["info", "warn", "error", "debug"],
                 };
                 let suggestion = super::names::closest(&func.name, known.iter().copied()).map(|s| format!("{module}.{s}"));

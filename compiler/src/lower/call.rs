@@ -134,6 +134,19 @@ impl Lowerer<'_> {
                 self.lower_expr(f, &args[0]);
                 self.emit_any_type_name(f);
             }
+            Builtin::Http { method, body } => {
+                f.b.i32(i32::from(method));
+                self.lower_expr(f, &args[0]);
+                let (headers, timeout) = if body { (&args[2], &args[3]) } else { (&args[1], &args[2]) };
+                self.lower_expr(f, headers);
+                if body {
+                    self.lower_expr(f, &args[1]);
+                } else {
+                    f.b.i32(0);
+                }
+                self.lower_expr(f, timeout);
+                f.b.call_import(Import::HttpRequest);
+            }
             Builtin::Sleep => {
                 self.lower_expr(f, &args[0]);
                 f.b.call_import(Import::Sleep).i32(0);

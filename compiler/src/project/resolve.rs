@@ -102,11 +102,16 @@ pub(super) fn resolve(units: &mut [Unit], order: &[usize], entry: usize) -> (Mod
 /// The built-in types (`guest_abi::response`): each group declared for a program that uses
 /// one of its names and declares none of them itself; their spans are the first use's.
 fn builtin_types(merged: &mut Module, used: &HashMap<String, crate::span::Span>, owners: &HashMap<&str, Vec<usize>>, problems: &mut Vec<Diagnostic>) {
-    let groups: [(&[&str], &str, &str); 2] =
-        [(&["Response", "Cookie"], guest_abi::response::SOURCE, "`Response` and `Cookie`"), (&["Request"], guest_abi::response::REQUEST_SOURCE, "`Request`")];
+    // The names a group declares, the names whose use brings it in (`http.get` uses the
+    // client's answer type without naming it), its source and its name in messages.
+    let groups: [(&[&str], &[&str], &str, &str); 3] = [
+        (&["Response", "Cookie"], &["Response", "Cookie"], guest_abi::response::SOURCE, "`Response` and `Cookie`"),
+        (&["Request"], &["Request"], guest_abi::response::REQUEST_SOURCE, "`Request`"),
+        (&["HttpClientResponse"], &["HttpClientResponse", "http"], guest_abi::response::HTTP_SOURCE, "`HttpClientResponse`"),
+    ];
     let mut added = Vec::new();
-    for (names, source, what) in groups {
-        let Some(at) = names.iter().filter(|n| !owners.contains_key(**n)).find_map(|n| used.get(*n)).copied() else { continue };
+    for (names, triggers, source, what) in groups {
+        let Some(at) = triggers.iter().filter(|n| !owners.contains_key(**n)).find_map(|n| used.get(*n)).copied() else { continue };
         if let Some(taken) = names.iter().find(|n| owners.contains_key(**n)) {
             problems.push(
                 Diagnostic::error("builtin-type-taken", format!("this program declares its own `{taken}`, which the built-in {what} need"))

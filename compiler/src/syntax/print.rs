@@ -303,10 +303,8 @@ pub fn ty(t: &TypeExpr) -> String {
         TypeExprKind::Named { name, args } if args.is_empty() => name.name.clone(),
         TypeExprKind::Named { name, args } => {
             let args: Vec<String> = args.iter().map(ty).collect();
-            let args = args.join(", ");
-            // `List<List<Int> >`: a space keeps `>>` from being read as one token.
-            let close = if args.ends_with('>') { " >" } else { ">" };
-            format!("{}<{args}{close}", name.name)
+            // The lexer reads `>>` in a type as two closing brackets: `List<List<Int>>`.
+            format!("{}<{}>", name.name, args.join(", "))
         }
         TypeExprKind::Nullable(inner) => format!("{}?", ty(inner)),
         TypeExprKind::Fn { params, ret } => {

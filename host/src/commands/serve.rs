@@ -273,7 +273,7 @@ async fn watch(
         // The same name as the version it replaces: its namespace, else its file's.
         let name = served.app.load().ctx.name.clone();
         let ctx = AppContext { name, secrets, env, db: Some(db.clone()), ..AppContext::bare(artifact.manifest) };
-        match load(&runtime, &artifact.wasm, ctx, Limits::default(), TopLevelOutput::Terminal).await {
+        match load(&runtime, &artifact.wasm, ctx, Limits::local(), TopLevelOutput::Terminal).await {
             Ok(mut app) => {
                 version += 1;
                 app.version = version;
@@ -311,7 +311,7 @@ pub async fn load_app(wasm: &[u8], source: &Path, env: HashMap<String, String>, 
     if let (Some(ns), crate::db::Dialect::Postgres) = (&namespace, db.dialect()) {
         db = db.with_schema(&crate::multi::schema_of(ns));
     }
-    let limits = Limits::default();
+    let limits = Limits::local();
     let runtime =
         Runtime::new(Allocation::Pooling { instances: POOL_INSTANCES, max_memory: limits.memory_bytes as u64 }).map_err(|e| (1, format!("cannot start the runtime: {e}")))?;
     let name = namespace.unwrap_or_else(|| source.file_name().map_or_else(|| "app".into(), |n| n.to_string_lossy().into_owned()));

@@ -152,7 +152,7 @@ pub fn context_for(wasm: &[u8], ctx: AppContext, limits: Limits) -> Result<Arc<A
         return Err(LoadError::MissingSecrets(missing));
     }
     // Plans are by query index, so they start afresh with the module's own manifest.
-    Ok(Arc::new(AppContext { manifest: Arc::new(manifest), plans: Default::default(), limits, ..ctx }))
+    Ok(Arc::new(AppContext { manifest: Arc::new(manifest), plans: Default::default(), http: Default::default(), limits, ..ctx }))
 }
 
 /// The version's image: the module with the memory its top level left baked in as its initial

@@ -30,6 +30,8 @@ pub struct AppContext {
     pub plans: Plans,
     /// What each run of this version may spend.
     pub limits: Limits,
+    /// The client outbound calls go through, built on first use with `limits.egress`.
+    pub http: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl AppContext {
@@ -44,6 +46,7 @@ impl AppContext {
             db: None,
             plans: Plans::default(),
             limits: Limits::default(),
+            http: std::sync::OnceLock::new(),
         }
     }
 }
@@ -80,13 +83,14 @@ pub struct Budget {
     host_calls: u32,
     db_calls: u32,
     log_lines: u32,
+    http_calls: u32,
     /// Log lines dropped past the limit, reported once at the end of the run.
     pub logs_dropped: u32,
 }
 
 impl Budget {
     pub fn new(limits: &Limits) -> Budget {
-        Budget { host_calls: limits.host_calls, db_calls: limits.db_calls, log_lines: limits.log_lines, logs_dropped: 0 }
+        Budget { host_calls: limits.host_calls, db_calls: limits.db_calls, log_lines: limits.log_lines, http_calls: limits.http_calls, logs_dropped: 0 }
     }
 
     /// One host call; past the limit the run ends.
@@ -99,6 +103,17 @@ impl Budget {
     pub fn db_call(&mut self) -> Result<(), GuestError> {
         self.db_calls = self.db_calls.checked_sub(1).ok_or_else(|| GuestError("the run made too many database calls".into()))?;
         Ok(())
+    }
+
+    /// One outbound call, if the run has one left.
+    pub fn http_call(&mut self) -> bool {
+        match self.http_calls.checked_sub(1) {
+            Some(left) => {
+                self.http_calls = left;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Whether one more log line may be written; counts the ones that may not.
