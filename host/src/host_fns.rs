@@ -155,11 +155,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             enter_db(&mut caller)?;
             let app = caller.data().app.clone();
             let spec = app.manifest.queries.get(query as usize).ok_or_else(|| format_err!("unknown query {query}"))?;
-            let values = {
-                let mem = guest::memory(&mut caller)?;
-                let limits = guest_abi::value::Limits::bytes(app.limits.host_bytes);
-                guest_abi::value::read_fields(mem.data(&caller), app.manifest.types(), &spec.params, params, limits).map_err(|e| format_err!("reading query parameters: {e}"))?
-            };
+            let values = guest::read_block(&mut caller, &spec.params, params)?;
             let value = match &app.db {
                 None => Err(NO_DATABASE.to_string()),
                 Some(db) => crate::db::exec::run_query(db, &app.manifest, &app.plans, query as usize, &values, &app.limits).await.map_err(|e| {
@@ -239,12 +235,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             enter(&mut caller)?;
             let app = caller.data().app.clone();
             let spec = app.manifest.tasks.get(task as usize).ok_or_else(|| format_err!("unknown task {task}"))?;
-            let values = {
-                let mem = guest::memory(&mut caller)?;
-                let limits = guest_abi::value::Limits::bytes(app.limits.host_bytes);
-                guest_abi::value::read_fields(mem.data(&caller), app.manifest.types(), &spec.value_types(), args, limits)
-                    .map_err(|e| format_err!("reading the task's arguments: {e}"))?
-            };
+            let values = guest::read_block(&mut caller, &spec.value_types(), args)?;
             let Some(version) = caller.data().spawner.clone() else {
                 return Err(GuestError("`spawn` is not available while the top level runs".into()).into());
             };

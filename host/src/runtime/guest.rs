@@ -111,6 +111,15 @@ pub fn read(caller: &mut Caller<'_, GuestState>, ty: &ValueType, slot: Slot) -> 
     m.read(&*caller, records(caller).types(), ty, slot, host_bytes(caller))
 }
 
+/// The values at `ptr` laid out as a record of `types` (a query's parameters, a task's
+/// arguments), copied within the host-memory budget of one call.
+pub fn read_block(caller: &mut Caller<'_, GuestState>, types: &[ValueType], ptr: u32) -> wasmtime::Result<Vec<Value>> {
+    let m = GuestMemory::of_caller(caller)?;
+    let manifest = records(caller);
+    let limits = value::Limits::bytes(host_bytes(caller));
+    value::read_fields(m.memory.data(&*caller), manifest.types(), types, ptr, limits).map_err(|e| format_err!("reading a value from the module: {e}"))
+}
+
 /// A copy of the string at `ptr`, refused past the host-memory budget of one call.
 pub fn read_str(caller: &mut Caller<'_, GuestState>, ptr: u32) -> wasmtime::Result<String> {
     let m = GuestMemory::of_caller(caller)?;
