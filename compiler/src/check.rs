@@ -17,6 +17,7 @@ mod orm;
 mod pattern;
 mod prelude;
 pub mod problem;
+mod relations;
 mod roles;
 mod routes;
 mod state;
@@ -302,7 +303,9 @@ impl Checker {
                 }
                 let ty = self.resolve_type_expr(&f.ty);
                 let decorators = decorators::read_field(&f.decorators, &mut self.problems);
-                fields.push(FieldInfo { name: f.name.name.clone(), ty, has_default: f.default.is_some(), decorators, span: f.name.span, type_span: f.ty.span });
+                // A `@has_many` field is `[]` until preloaded.
+                let has_default = f.default.is_some() || decorators.has_many.is_some();
+                fields.push(FieldInfo { name: f.name.name.clone(), ty, has_default, decorators, span: f.name.span, type_span: f.ty.span });
             }
             self.records[id.0 as usize].fields = fields;
         }
@@ -490,8 +493,14 @@ impl Checker {
                 continue;
             }
             for f in &t.fields {
-                let Some(d) = &f.default else { continue };
                 let Some((i, field)) = self.records[rid.0 as usize].field(&f.name.name) else { continue };
+                let Some(d) = &f.default else {
+                    if field.decorators.has_many.is_some() {
+                        let ty = field.ty.clone();
+                        self.field_defaults.insert((rid, i), tast::TExpr { kind: tast::TExprKind::List(vec![]), ty, span: f.name.span });
+                    }
+                    continue;
+                };
                 let ty = field.ty.clone();
                 let why = problem::Expectation::Field { record: t.name.name.clone(), field: f.name.name.clone() };
                 let te = self.in_empty_ctx(d.span, |c| c.check_expr(d, &ty, why));
@@ -518,6 +527,20 @@ impl Checker {
 
     /// Record definitions for the typed program; tables get their name, key and columns checked.
     fn finish_records(&mut self) -> Vec<tast::RecordDef> {
+        // A relation makes both of its records tables.
+        for i in 0..self.records.len() {
+            let marks: Vec<(String, Span)> = self.records[i]
+                .fields
+                .iter()
+                .filter_map(|f| f.decorators.has_many.as_ref().map(|h| (h.target.clone(), h.span)).or_else(|| f.decorators.belongs_to.as_ref().map(|b| (b.target.clone(), b.span))))
+                .collect();
+            for (target, span) in marks {
+                self.records[i].table_use.get_or_insert(span);
+                if let Some(&t) = self.record_ids.get(&target) {
+                    self.records[t.0 as usize].table_use.get_or_insert(span);
+                }
+            }
+        }
         let mut out = Vec::with_capacity(self.records.len());
         for i in 0..self.records.len() {
             let rid = RecordId(i as u32);
@@ -560,6 +583,9 @@ impl Checker {
                 Type::Nullable(inner) => (**inner).clone(),
                 other => other.clone(),
             };
+            if f.decorators.has_many.is_some() {
+                continue;
+            }
             if !matches!(base, Type::Int | Type::Float | Type::Str | Type::Bool | Type::DateTime | Type::Date | Type::Uuid | Type::Error) {
                 problems.push(Problem::NotAColumn { record: r.name.clone(), field: f.name.clone(), ty, span: f.type_span });
             }
@@ -573,7 +599,8 @@ impl Checker {
         };
         let auto_id = self.unifier.resolve(&r.fields[pk].ty) == Type::Int;
         self.problems.extend(problems);
-        Some(tast::TableDef { name, primary_key: pk, auto_id })
+        let (relations, references) = self.relations_of(rid);
+        Some(tast::TableDef { name, primary_key: pk, auto_id, relations, references })
     }
 
     fn check_main(&mut self, top: &[&ast::Stmt]) -> FnId {

@@ -607,6 +607,7 @@ impl Messages<'_> {
             SpawnKept { .. } => Diagnostic::error("spawn-kept", "a spawned task is awaited where it is spawned or let go")
                 .primary(span, "kept for later")
                 .help("write `spawn(f(x)).await` to wait for its value, or `let _ = spawn(f(x))` to let it run on its own"),
+            BadRelation { decorator, reason, .. } => Diagnostic::error("bad-relation", format!("this `@{decorator}` {reason}")).primary(span, "here"),
             NotInWhere { construct, .. } => Diagnostic::error(
                 "not-sql",
                 format!("{construct} cannot be translated to SQL in a `where` clause"),

@@ -64,6 +64,10 @@ pub struct TableDef {
     pub primary_key: usize,
     /// An `Int` key: written as `0` on insert, assigned by the database.
     pub auto_id: bool,
+    /// `@has_many` fields (not columns), by field index.
+    pub relations: Vec<(usize, guest_abi::manifest::Relation)>,
+    /// `@belongs_to` columns, by field index.
+    pub references: Vec<(usize, guest_abi::manifest::Reference)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

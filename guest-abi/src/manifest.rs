@@ -305,7 +305,37 @@ pub struct Table {
     pub primary_key: String,
     /// An `Int` key written as 0 on insert is assigned by the database.
     pub auto_id: bool,
+    /// The record's fields that are columns, in order (its `@has_many` fields are not).
     pub columns: Vec<Column>,
+    /// `@has_many` fields: filled by `preload` from another table.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relations: Vec<Relation>,
+}
+
+impl Table {
+    /// For each column, the index of its field in `record`; `None` when a column names no field.
+    pub fn column_fields(&self, record: &RecordType) -> Option<Vec<usize>> {
+        self.columns.iter().map(|c| record.fields.iter().position(|f| f.name == c.name)).collect()
+    }
+}
+
+/// `@has_many("Post", via="user_id") posts: List<Post>`: the rows of `table` whose column
+/// `foreign_key` holds this row's primary key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Relation {
+    pub field: String,
+    pub table: String,
+    pub foreign_key: String,
+}
+
+/// `@belongs_to("User")`: the column's values are keys of `table`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reference {
+    pub table: String,
+    pub column: String,
+    /// `cascade`, `restrict`, `set null` or `no action` (the database's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_delete: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -313,6 +343,8 @@ pub struct Column {
     pub name: String,
     #[serde(rename = "type")]
     pub ty: ValueType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub references: Option<Reference>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

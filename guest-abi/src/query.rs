@@ -17,6 +17,10 @@ pub struct Query {
     pub limit: Option<Expr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<Expr>,
+    /// `.preload("posts")`: relations of the table filled in for the rows read, one statement
+    /// each whatever the number of rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preload: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -60,6 +60,9 @@ pub struct Database {
     leases: Option<Arc<lease::PgLeases>>,
     /// A tenant's share of `leases` on a multi-tenant host (`with_budget`).
     budget: Option<Arc<Budget>>,
+    /// Statements an app's queries ran through this handle (and its clones), for tests that
+    /// show a query's cost in statements (`preload` against N+1).
+    statements: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// What one tenant may hold of the request connections, for how long a statement, and the
@@ -185,14 +188,26 @@ impl Database {
             }
             Pool::Sqlite(_) => None,
         };
-        Database { pool, schema: None, blacklist: Arc::new(tokio::sync::OnceCell::new()), leases, budget: None }
+        Database { pool, schema: None, blacklist: Arc::new(tokio::sync::OnceCell::new()), leases, budget: None, statements: Arc::default() }
     }
 
     /// The same pool, with every table of the app in `schema` (PostgreSQL; SQLite apps get a
     /// file each instead). The host qualifies every name it writes, so an app cannot reach
     /// another app's schema.
+    /// How many statements the app's queries have run through this handle.
+    pub fn statements_run(&self) -> u64 {
+        self.statements.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn with_schema(&self, schema: &str) -> Database {
-        Database { pool: self.pool.clone(), schema: Some(schema.into()), blacklist: Arc::new(tokio::sync::OnceCell::new()), leases: self.leases.clone(), budget: None }
+        Database {
+            pool: self.pool.clone(),
+            schema: Some(schema.into()),
+            blacklist: Arc::new(tokio::sync::OnceCell::new()),
+            leases: self.leases.clone(),
+            budget: None,
+            statements: Arc::default(),
+        }
     }
 
     /// The same database, for one tenant: at most `connections` of the request connections

@@ -303,7 +303,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             };
             let value = value.map(|a| guest_abi::response::http_response_value(a.status, &a.headers, a.body, a.duration_ms));
             if let Err(e) = &value {
-                tracing::info!(target: "fitz::http_client", app = %app.name, "{e}");
+                tracing::debug!(target: "fitz::http_client", app = %app.name, "{e}");
             }
             write_result(&mut caller, &answer_ty, value)
         })

@@ -226,6 +226,9 @@ fn the_shop_example_serves_its_page_sessions_and_cart() {
     assert_eq!(orders, serde_json::json!([{ "id": 1, "account_id": 1, "items": 1, "summary": "1 x mate" }]));
     let items: serde_json::Value = c.get(format!("{base}/api/cart")).header("cookie", &session).send().expect("cart").json().expect("json");
     assert_eq!(items, serde_json::json!([]), "the task emptied the cart");
+    // The account, its cart and its orders preloaded; the password hash is not in it.
+    let me: serde_json::Value = c.get(format!("{base}/api/me")).header("cookie", &session).send().expect("me").json().expect("json");
+    assert_eq!(me, serde_json::json!({ "id": 1, "email": "a@x.com", "cart": [], "orders": [{ "id": 1, "account_id": 1, "items": 1, "summary": "1 x mate" }] }));
     let r = c.post(format!("{base}/api/login")).json(&serde_json::json!({ "email": "a@x.com", "password": "wrong" })).send().expect("login");
     assert_eq!(r.status(), 401);
     let r = c

@@ -132,6 +132,33 @@ async fn a_task_is_its_own_entry_with_the_signature_its_manifest_says() {
 }
 
 #[test]
+fn a_relation_fills_a_field_only_with_rows_of_the_table_it_names() {
+    let source = "@table(\"teams\")\ntype Team {\n    id: Int = 0\n    @has_many(\"Player\", via=\"team_id\") players: List<Player>\n}\n@table(\"players\")\ntype Player {\n    id: Int = 0\n    @belongs_to(\"Team\") team_id: Int\n}\n@get(\"/t\")\nasync fn t(db: DbConn) -> Result<List<Team>> => Team.preload(\"players\").all(db).await\n";
+    let a = fitz_compiler::compile(source, "t.fitz").expect("compiles");
+    assert!(validate_bytes(&a.wasm).is_ok());
+    let teams = a.manifest.tables.iter().position(|t| t.name == "teams").expect("teams");
+    let players = a.manifest.tables.iter().position(|t| t.name == "players").expect("players");
+    let refused = |forged: Manifest, why: &str| {
+        let e = validate_bytes(&with_manifest(&a.wasm, &forged)).expect_err("refused");
+        assert!(e.to_string().contains(why), "{e}");
+    };
+    // Filling `players` from the teams table would write rows of one type where another is read.
+    let mut forged = a.manifest.clone();
+    forged.tables[teams].relations[0].table = "teams".into();
+    refused(forged, "is not a list of `teams` rows");
+    let mut forged = a.manifest.clone();
+    forged.tables[teams].relations[0].foreign_key = "name; DROP TABLE teams".into();
+    refused(forged, "which is not a column");
+    let mut forged = a.manifest.clone();
+    forged.tables[players].columns[1].references.as_mut().expect("a reference").table = "fitz_cron_runs".into();
+    refused(forged, "references `fitz_cron_runs.id`, which is not a column");
+    // A relation field claimed as a column, or a column dropped: the table no longer matches.
+    let mut forged = a.manifest.clone();
+    forged.tables[teams].relations.clear();
+    refused(forged, "does not match its record");
+}
+
+#[test]
 fn a_cors_policy_goes_into_headers_only_when_it_is_one() {
     let source = "@middleware(cors({\"allow_origin\": \"https://a.example\"}))\n@get(\"/k\")\nfn k() -> Str => \"k\"\n";
     let a = fitz_compiler::compile(source, "k.fitz").expect("compiles");

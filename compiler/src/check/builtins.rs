@@ -51,6 +51,11 @@ impl Checker {
                 return self.call_module(n, method, args, span);
             }
             let recv = self.infer_expr(obj, None);
+            if let Type::Record(rid) = self.unifier.shallow(&recv.ty)
+                && let Some(query) = self.navigate(&recv, rid, method, args, span)
+            {
+                return query;
+            }
             let recv = match self.call_instance_method(recv, method, args, span) {
                 Ok(call) => return call,
                 Err(recv) => recv,

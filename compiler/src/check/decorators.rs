@@ -97,6 +97,25 @@ pub struct TypeDecorators {
 pub struct FieldDecorators {
     pub primary: Option<Span>,
     pub hidden: Option<Span>,
+    /// `@has_many("Post", via="user_id")`: the field holds the rows of another table whose
+    /// column `via` names this row's key; not a column.
+    pub has_many: Option<HasMany>,
+    /// `@belongs_to("User", on_delete="cascade")`: the column is a foreign key to that table's key.
+    pub belongs_to: Option<BelongsTo>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HasMany {
+    pub target: String,
+    pub via: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BelongsTo {
+    pub target: String,
+    pub on_delete: Option<String>,
+    pub span: Span,
 }
 
 const FN_DECORATORS: &[&str] = &[
@@ -120,27 +139,10 @@ const FN_DECORATORS: &[&str] = &[
     "background",
 ];
 const TYPE_DECORATORS: &[&str] = &["table"];
-const FIELD_DECORATORS: &[&str] = &["primary", "hidden"];
+const FIELD_DECORATORS: &[&str] = &["primary", "hidden", "has_many", "belongs_to"];
 /// Upstream decorators this compiler does not implement yet (LANGUAGE.md, Tier C).
-const LATER: &[&str] = &[
-    "ws",
-    "test",
-    "trace",
-    "metric",
-    "flag",
-    "healthz",
-    "readyz",
-    "rpc",
-    "column",
-    "belongs_to",
-    "has_many",
-    "has_one",
-    "index",
-    "unique",
-    "db_default",
-    "check_constraint",
-    "renamed_from",
-];
+const LATER: &[&str] =
+    &["ws", "test", "trace", "metric", "flag", "healthz", "readyz", "rpc", "column", "has_one", "index", "unique", "db_default", "check_constraint", "renamed_from"];
 
 fn classify(d: &Decorator, here: &'static str, problems: &mut Vec<Problem>) -> bool {
     let name = d.name.name.as_str();
@@ -638,10 +640,41 @@ pub fn read_field(decorators: &[Decorator], problems: &mut Vec<Problem>) -> Fiel
         if !classify(d, "field", problems) {
             continue;
         }
-        no_args(d, problems);
         match d.name.name.as_str() {
-            "primary" => once(&mut out.primary, d, problems),
-            _ => once(&mut out.hidden, d, problems),
+            "has_many" => {
+                let mut values = keyed(d, &[("target", "Str"), ("via", "Str")], problems).into_iter();
+                match (values.next().flatten(), values.next().flatten(), &out.has_many) {
+                    (_, _, Some(first)) => problems.push(Problem::Duplicate { what: "decorator", name: "@has_many".into(), span: d.span, first: first.span }),
+                    (Some((Literal::Str(target), _)), Some((Literal::Str(via), _)), None) => out.has_many = Some(HasMany { target, via, span: d.span }),
+                    _ => problems.push(Problem::DecoratorArgs { name: "has_many".into(), expected: "the related type's name and `via=\"its column\"`", span: d.span }),
+                }
+            }
+            "belongs_to" => {
+                let mut values = keyed(d, &[("target", "Str"), ("on_delete", "Str")], problems).into_iter();
+                let (target, on_delete) = (values.next().flatten(), values.next().flatten());
+                let on_delete = match on_delete {
+                    None => Ok(None),
+                    Some((Literal::Str(a), _)) if ["cascade", "restrict", "set null", "no action"].contains(&a.to_ascii_lowercase().as_str()) => Ok(Some(a.to_ascii_lowercase())),
+                    Some(_) => Err(()),
+                };
+                match (target, on_delete, &out.belongs_to) {
+                    (_, _, Some(first)) => problems.push(Problem::Duplicate { what: "decorator", name: "@belongs_to".into(), span: d.span, first: first.span }),
+                    (Some((Literal::Str(target), _)), Ok(on_delete), None) => out.belongs_to = Some(BelongsTo { target, on_delete, span: d.span }),
+                    _ => problems.push(Problem::DecoratorArgs {
+                        name: "belongs_to".into(),
+                        expected: "the related type's name and an optional `on_delete=` (\"cascade\", \"restrict\", \"set null\" or \"no action\")",
+                        span: d.span,
+                    }),
+                }
+            }
+            "primary" => {
+                no_args(d, problems);
+                once(&mut out.primary, d, problems)
+            }
+            _ => {
+                no_args(d, problems);
+                once(&mut out.hidden, d, problems)
+            }
         }
     }
     out

@@ -12,7 +12,7 @@ use crate::span::Span;
 use crate::tast::{TExpr, TExprKind};
 use crate::types::{RecordId, Type};
 
-const ORM_METHODS: &[&str] = &["where", "order_by", "limit", "offset", "first", "all", "count", "update", "delete", "insert"];
+const ORM_METHODS: &[&str] = &["where", "order_by", "limit", "offset", "preload", "first", "all", "count", "update", "delete", "insert"];
 
 struct Chain {
     filter: Option<q::Expr>,
@@ -20,6 +20,7 @@ struct Chain {
     limit: Option<q::Expr>,
     offset: Option<q::Expr>,
     params: Vec<TExpr>,
+    preload: Vec<String>,
     builders: usize,
 }
 
@@ -47,7 +48,7 @@ impl Checker {
     pub fn check_orm_chain(&mut self, e: &ast::Expr, rid: RecordId) -> TExpr {
         let mut steps: Vec<(&ast::Ident, &[ast::Arg], Span)> = Vec::new();
         flatten(e, &mut steps);
-        let mut chain = Chain { filter: None, order: vec![], limit: None, offset: None, params: vec![], builders: 0 };
+        let mut chain = Chain { filter: None, order: vec![], limit: None, offset: None, params: vec![], preload: vec![], builders: 0 };
         let mut result: Option<TExpr> = None;
         for (i, (method, args, span)) in steps.iter().enumerate() {
             if let Some(done) = result.take() {
@@ -84,6 +85,14 @@ impl Checker {
                         chain.limit = value
                     } else {
                         chain.offset = value
+                    }
+                    chain.builders += 1;
+                }
+                "preload" => {
+                    if let Some(field) = self.preload_field(rid, args, *span)
+                        && !chain.preload.contains(&field)
+                    {
+                        chain.preload.push(field);
                     }
                     chain.builders += 1;
                 }
@@ -146,6 +155,9 @@ impl Checker {
             self.report(Problem::Unsupported { what: "`.order_by()`, `.limit()` or `.offset()` before this terminal", span: method.span });
         }
         let _ = chain.builders;
+        if !chain.preload.is_empty() && !matches!(name, "first" | "all") {
+            self.report(Problem::Unsupported { what: "`.preload()` before a terminal other than `.first()` or `.all()`", span: method.span });
+        }
         let query = q::Query {
             table: self.table_name(rid),
             kind,
@@ -153,6 +165,7 @@ impl Checker {
             order: std::mem::take(&mut chain.order),
             limit: chain.limit.take(),
             offset: chain.offset.take(),
+            preload: std::mem::take(&mut chain.preload),
         };
         let params = std::mem::take(&mut chain.params);
         TExpr { kind: TExprKind::Query { record: rid, query: Box::new(query), db: Box::new(db), params }, ty: Type::future(ret), span }

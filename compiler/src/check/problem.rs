@@ -597,6 +597,12 @@ pub enum Problem {
         span: Span,
     },
     // ---- ORM
+    /// A `@has_many`/`@belongs_to` that does not fit the types it names.
+    BadRelation {
+        decorator: &'static str,
+        reason: String,
+        span: Span,
+    },
     NotInWhere {
         construct: String,
         span: Span,
@@ -777,6 +783,7 @@ impl Problem {
             | TaskType { span, .. }
             | SpawnNotBackground { span, .. }
             | SpawnKept { span }
+            | BadRelation { span, .. }
             | NotInWhere { span, .. }
             | WhereNotLambda { span, .. }
             | WhereRowAlone { span }

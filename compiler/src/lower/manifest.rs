@@ -160,7 +160,18 @@ impl Lowerer<'_> {
                     record: i as u32,
                     primary_key: r.fields[t.primary_key].name.clone(),
                     auto_id: t.auto_id,
-                    columns: r.fields.iter().map(|f| m::Column { name: f.name.clone(), ty: self.value_type(&f.ty) }).collect(),
+                    columns: r
+                        .fields
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| !t.relations.iter().any(|(f, _)| f == i))
+                        .map(|(i, f)| m::Column {
+                            name: f.name.clone(),
+                            ty: self.value_type(&f.ty),
+                            references: t.references.iter().find(|(at, _)| *at == i).map(|(_, r)| r.clone()),
+                        })
+                        .collect(),
+                    relations: t.relations.iter().map(|(_, r)| r.clone()).collect(),
                 })
             })
             .collect();

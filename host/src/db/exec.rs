@@ -25,16 +25,73 @@ pub async fn run_query(db: &Database, manifest: &Manifest, plans: &sql::Plans, i
         Err(QueryError::Db(DbError::Unavailable)) if read => db.run(&stmt, table, &manifest.records, cap).await?,
         other => other?,
     };
-    match (stmt.returns, out) {
-        (Returns::Row, Output::Rows(mut rows)) => match rows.pop() {
+    let mut rows = match (stmt.returns, out) {
+        (Returns::Row | Returns::Rows, Output::Rows(rows)) => rows,
+        (Returns::Count | Returns::Affected, Output::Count(n)) => return Ok(Value::Int(n)),
+        _ => return Err(DbError::Invalid("unexpected result shape".into()).into()),
+    };
+    for relation in &spec.query.preload {
+        preload(db, manifest, table, relation, &mut rows, cap).await?;
+    }
+    match stmt.returns {
+        Returns::Row => match rows.pop() {
             Some(row) if rows.is_empty() => Ok(row),
             Some(_) => Err(DbError::Invalid("more than one row".into()).into()),
             None => Err(QueryError::NoRow),
         },
-        (Returns::Rows, Output::Rows(rows)) => Ok(Value::List(rows)),
-        (Returns::Count | Returns::Affected, Output::Count(n)) => Ok(Value::Int(n)),
-        _ => Err(DbError::Invalid("unexpected result shape".into()).into()),
+        _ => Ok(Value::List(rows)),
     }
+}
+
+/// Keys one preload statement asks for at most (`IN (…)` of this many parameters).
+const PRELOAD_CHUNK: usize = 500;
+
+/// Fills relation `name` of `rows` (records of `table`) with the rows of its table that point
+/// at each: one statement per `PRELOAD_CHUNK` parents, never one per parent.
+async fn preload(db: &Database, manifest: &Manifest, table: &Table, name: &str, rows: &mut [Value], cap: RowCap) -> Result<(), QueryError> {
+    let invalid = |what: &str| QueryError::Db(DbError::Invalid(what.to_string()));
+    let rel = table.relations.iter().find(|r| r.field == name).ok_or_else(|| invalid("unknown relation"))?;
+    let child = manifest.tables.iter().find(|t| t.name == rel.table).ok_or_else(|| invalid("unknown table"))?;
+    let (parent, child_record) = (manifest.records.get(table.record as usize), manifest.records.get(child.record as usize));
+    let (Some(parent), Some(child_record)) = (parent, child_record) else { return Err(invalid("a table names no record")) };
+    let field_of = |r: &RecordType, name: &str| r.fields.iter().position(|f| f.name == name);
+    let (Some(into), Some(key), Some(fk)) = (field_of(parent, &rel.field), field_of(parent, &table.primary_key), field_of(child_record, &rel.foreign_key)) else {
+        return Err(invalid("a relation names no field"));
+    };
+    let fk_ty = child.columns.iter().find(|c| c.name == rel.foreign_key).map(|c| &c.ty).ok_or_else(|| invalid("a relation names no column"))?;
+    let key_of = |row: &Value| if let Value::Record(f) = row { f.get(key).cloned() } else { None };
+    let mut keys: Vec<Value> = Vec::new();
+    for k in rows.iter().filter_map(key_of) {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    let mut children: Vec<Value> = Vec::new();
+    let dialect = db.dialect();
+    let columns = child.columns.iter().map(|c| sql::quote(&c.name)).collect::<Vec<_>>().join(", ");
+    for chunk in keys.chunks(PRELOAD_CHUNK) {
+        let mut binds = Vec::with_capacity(chunk.len());
+        for k in chunk {
+            binds.push(sql::bind_value(&manifest.records, fk_ty, k)?);
+        }
+        let marks: Vec<String> = (1..=chunk.len()).map(|n| dialect.placeholder(n)).collect();
+        let order = sql::quote(&child.primary_key);
+        let text = format!("SELECT {columns} FROM {} WHERE {} IN ({}) ORDER BY {order}", db.table(&child.name), sql::quote(&rel.foreign_key), marks.join(", "));
+        let stmt = Statement { sql: text.into(), binds, returns: Returns::Rows };
+        match db.run(&stmt, child, &manifest.records, cap).await? {
+            Output::Rows(mut found) => children.append(&mut found),
+            Output::Count(_) => return Err(invalid("unexpected result shape")),
+        }
+    }
+    for row in rows.iter_mut() {
+        let Value::Record(fields) = row else { continue };
+        let Some(k) = fields.get(key).cloned() else { continue };
+        let mine: Vec<Value> = children.iter().filter(|c| matches!(c, Value::Record(f) if f.get(fk).is_some_and(|v| *v == k))).cloned().collect();
+        if let Some(slot) = fields.get_mut(into) {
+            *slot = Value::List(mine);
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, PartialEq)]
@@ -151,12 +208,15 @@ macro_rules! column_value {
     }};
 }
 
-/// A row as the record of `table`'s columns.
+/// A row as the record of `table`: its columns in their fields, its relations empty (until
+/// preloaded).
 macro_rules! record {
     ($row:expr, $table:expr, $records:expr, $get:ident) => {{
-        let mut fields = Vec::with_capacity($table.columns.len());
+        let record = $records.get($table.record as usize).ok_or_else(|| DbError::Invalid("a table names no record".into()))?;
+        let mut fields: Vec<Value> = record.fields.iter().map(|_| Value::List(Vec::new())).collect();
         for (i, c) in $table.columns.iter().enumerate() {
-            fields.push(column_value!($row, i, c.name, &c.ty, $records, $get));
+            let at = record.fields.iter().position(|f| f.name == c.name).ok_or_else(|| DbError::Invalid("a column names no field".into()))?;
+            fields[at] = column_value!($row, i, c.name, &c.ty, $records, $get);
         }
         Value::Record(fields)
     }};
@@ -184,6 +244,7 @@ impl Database {
     /// Runs one statement. A list of rows is read as a stream and abandoned past `cap`, so a
     /// table larger than the app may read is never fetched whole.
     pub async fn run(&self, stmt: &Statement, table: &Table, records: &[RecordType], cap: RowCap) -> Result<Output, QueryError> {
+        self.statements.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match &self.pool {
             Pool::Sqlite(pool) => {
                 let q = bind_all!(sqlx::query(&stmt.sql), &stmt.binds);

@@ -261,9 +261,10 @@ pub async fn migrate<T>(
 /// `tables`, or the reason it must not be done.
 pub fn plan(dialect: Dialect, tables: &[Table], records: &[RecordType], existing: &[Option<Vec<Existing>>], default_of: &DefaultOf<'_>) -> Result<Vec<Step>, MigrateError> {
     let mut steps = Vec::new();
+    let mut creates = Vec::new();
     for (t, existing) in tables.iter().zip(existing) {
         let Some(existing) = existing else {
-            steps.push(Step::CreateTable(t.clone()));
+            creates.push(t.clone());
             continue;
         };
         // A column the new type leaves out stays in the database; that is only safe when the
@@ -312,7 +313,10 @@ pub fn plan(dialect: Dialect, tables: &[Table], records: &[RecordType], existing
             }
         }
     }
-    Ok(steps)
+    // New tables first, each after those it references.
+    let mut ordered: Vec<Step> = super::schema::in_reference_order(creates).into_iter().map(Step::CreateTable).collect();
+    ordered.append(&mut steps);
+    Ok(ordered)
 }
 
 fn same_type(existing: &str, want: &str) -> bool {
@@ -351,7 +355,7 @@ async fn apply(tx: &mut Tx, db: &Database, records: &[RecordType], steps: &[Step
                 let ty = column_type(dialect, &column.ty);
                 let (name, table_sql) = (quote(&column.name), db.table(table));
                 match default {
-                    None => tx.execute(&format!("ALTER TABLE {table_sql} ADD COLUMN {name} {ty}"), None).await?,
+                    None => tx.execute(&format!("ALTER TABLE {table_sql} ADD COLUMN {name} {ty}{}", super::schema::references_sql(db.schema(), column)), None).await?,
                     Some(v) => {
                         let constant = placeholder_default(dialect, &column.ty);
                         tx.execute(&format!("ALTER TABLE {table_sql} ADD COLUMN {name} {ty} NOT NULL DEFAULT {constant}"), None).await?;

@@ -41,16 +41,40 @@ pub fn create_table_sql(dialect: Dialect, schema: Option<&str>, table: &Table) -
         } else {
             format!("{name} {} NOT NULL", column_type(dialect, &c.ty))
         };
-        cols.push(def);
+        cols.push(def + &references_sql(schema, c));
     }
     format!("CREATE TABLE IF NOT EXISTS {} ({})", super::sql::qualified(schema, &table.name), cols.join(", "))
+}
+
+/// ` REFERENCES "t" ("id") [ON DELETE …]` for a `@belongs_to` column, else nothing.
+pub fn references_sql(schema: Option<&str>, c: &guest_abi::manifest::Column) -> String {
+    let Some(r) = &c.references else { return String::new() };
+    let on_delete = match r.on_delete.as_deref() {
+        Some("cascade") => " ON DELETE CASCADE",
+        Some("restrict") => " ON DELETE RESTRICT",
+        Some("set null") => " ON DELETE SET NULL",
+        _ => "",
+    };
+    format!(" REFERENCES {} ({}){on_delete}", super::sql::qualified(schema, &r.table), quote(&r.column))
+}
+
+/// `tables` with each one after the tables its columns reference (where that is possible: a
+/// cycle keeps the order it has).
+pub fn in_reference_order(tables: Vec<Table>) -> Vec<Table> {
+    let mut pending = tables;
+    let mut out: Vec<Table> = Vec::with_capacity(pending.len());
+    while !pending.is_empty() {
+        let ready = pending.iter().position(|t| t.columns.iter().filter_map(|c| c.references.as_ref()).all(|r| r.table == t.name || !pending.iter().any(|p| p.name == r.table)));
+        out.push(pending.remove(ready.unwrap_or(0)));
+    }
+    out
 }
 
 impl Database {
     /// Creates the manifest's tables that do not exist yet.
     pub async fn create_tables(&self, tables: &[Table]) -> Result<(), DbError> {
         self.ensure_schema().await?;
-        for t in tables {
+        for t in &in_reference_order(tables.to_vec()) {
             let sql = create_table_sql(self.dialect(), self.schema(), t);
             self.execute_ddl(&sql).await?;
         }
@@ -91,12 +115,27 @@ mod tests {
             primary_key: "id".into(),
             auto_id: true,
             columns: vec![
-                Column { name: "id".into(), ty: ValueType::Int },
-                Column { name: "email".into(), ty: ValueType::Str },
-                Column { name: "nick".into(), ty: ValueType::nullable(ValueType::Str) },
-                Column { name: "tags".into(), ty: ValueType::list(ValueType::Str) },
+                Column { name: "id".into(), ty: ValueType::Int, references: None },
+                Column { name: "email".into(), ty: ValueType::Str, references: None },
+                Column { name: "nick".into(), ty: ValueType::nullable(ValueType::Str), references: None },
+                Column { name: "tags".into(), ty: ValueType::list(ValueType::Str), references: None },
             ],
+            relations: vec![],
         }
+    }
+
+    #[test]
+    fn a_foreign_key_references_its_table_and_tables_follow_those_they_reference() {
+        let reference = |table: &str| Some(guest_abi::manifest::Reference { table: table.into(), column: "id".into(), on_delete: Some("cascade".into()) });
+        let mut posts = users();
+        posts.name = "posts".into();
+        posts.columns[2] = Column { name: "user_id".into(), ty: ValueType::Int, references: reference("users") };
+        assert!(create_table_sql(Dialect::Postgres, Some("t1"), &posts).contains(r#""user_id" BIGINT NOT NULL REFERENCES "t1"."users" ("id") ON DELETE CASCADE"#));
+        let mut comments = users();
+        comments.name = "comments".into();
+        comments.columns[2] = Column { name: "post_id".into(), ty: ValueType::Int, references: reference("posts") };
+        let order: Vec<String> = in_reference_order(vec![comments, posts, users()]).into_iter().map(|t| t.name).collect();
+        assert_eq!(order, ["users", "posts", "comments"]);
     }
 
     #[test]

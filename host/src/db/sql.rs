@@ -394,7 +394,10 @@ impl Builder<'_> {
                 };
                 let mut cols = Vec::new();
                 let mut vals = Vec::new();
-                for (c, v) in self.table.columns.iter().zip(&fields) {
+                let record = self.records.get(self.table.record as usize).ok_or_else(|| DbError::Invalid("a table names no record".into()))?;
+                let at = self.table.column_fields(record).ok_or_else(|| DbError::Invalid("a column names no field".into()))?;
+                let values = at.iter().map(|i| fields.get(*i).ok_or_else(|| DbError::Invalid("`insert` needs a whole record".into()))).collect::<Result<Vec<_>, _>>()?;
+                for (c, v) in self.table.columns.iter().zip(values) {
                     // An `Int` key written as 0 is assigned by the database.
                     if self.table.auto_id && c.name == self.table.primary_key && *v == Value::Int(0) {
                         continue;
@@ -500,18 +503,19 @@ mod tests {
     use guest_abi::query::{Order, Query};
 
     fn table() -> Table {
-        let col = |name: &str, ty: ValueType| Column { name: name.into(), ty };
+        let col = |name: &str, ty: ValueType| Column { name: name.into(), ty, references: None };
         Table {
             name: "tasks".into(),
             record: 0,
             primary_key: "id".into(),
             auto_id: true,
             columns: vec![col("id", ValueType::Int), col("title", ValueType::Str), col("owner", ValueType::nullable(ValueType::Str))],
+            relations: vec![],
         }
     }
 
     fn spec(kind: QueryKind, filter: Option<Expr>, params: Vec<ValueType>) -> QuerySpec {
-        QuerySpec { query: Query { table: "tasks".into(), kind, filter, order: vec![], limit: None, offset: None }, record: 0, params, result: ValueType::Int }
+        QuerySpec { query: Query { table: "tasks".into(), kind, filter, order: vec![], limit: None, offset: None, preload: vec![] }, record: 0, params, result: ValueType::Int }
     }
 
     fn col(name: &str) -> Box<Expr> {
@@ -552,7 +556,10 @@ mod tests {
     fn insert_leaves_a_zero_key_to_the_database_and_lists_expand() {
         let s = QuerySpec { params: vec![ValueType::Record { id: 0 }], ..spec(QueryKind::Insert, None, vec![]) };
         let row = Value::Record(vec![Value::Int(0), Value::Str("t".into()), Value::Null]);
-        let st = build(Dialect::Sqlite, None, &[table()], &[], &s, &[row]).expect("sql");
+        let field = |name: &str, ty: ValueType| guest_abi::types::FieldType { name: name.into(), ty, hidden: false, has_default: false };
+        let fields = vec![field("id", ValueType::Int), field("title", ValueType::Str), field("owner", ValueType::nullable(ValueType::Str))];
+        let records = [RecordType { name: "Task".into(), fields }];
+        let st = build(Dialect::Sqlite, None, &[table()], &records, &s, &[row]).expect("sql");
         assert_eq!(&*st.sql, r#"INSERT INTO "tasks" ("title", "owner") VALUES (?1, ?2) RETURNING "id", "title", "owner""#);
         let s = spec(QueryKind::Count, Some(Expr::In { expr: col("id"), list: 0 }), vec![ValueType::list(ValueType::Int)]);
         let st = build(Dialect::Postgres, None, &[table()], &[], &s, &[Value::List(vec![Value::Int(1), Value::Int(2)])]).expect("sql");

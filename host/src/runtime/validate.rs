@@ -111,8 +111,27 @@ fn check_manifest(m: &Manifest) -> Result<(), String> {
     }
     for t in &m.tables {
         let r = m.records.get(t.record as usize).ok_or_else(|| format!("table `{}` names no record", t.name))?;
-        if r.fields.len() != t.columns.len() || r.fields.iter().zip(&t.columns).any(|(f, c)| f.name != c.name || f.ty != c.ty) {
+        // The columns are the record's fields but its relations, in order.
+        let stored: Vec<_> = r.fields.iter().filter(|f| !t.relations.iter().any(|rel| rel.field == f.name)).collect();
+        if stored.len() != t.columns.len() || stored.iter().zip(&t.columns).any(|(f, c)| f.name != c.name || f.ty != c.ty) {
             return Err(format!("table `{}` does not match its record `{}`", t.name, r.name));
+        }
+        for rel in &t.relations {
+            let child = m.tables.iter().find(|c| c.name == rel.table).ok_or_else(|| format!("relation `{}.{}` names no table `{}`", t.name, rel.field, rel.table))?;
+            let field = r.fields.iter().find(|f| f.name == rel.field).ok_or_else(|| format!("relation `{}.{}` names no field", t.name, rel.field))?;
+            if field.ty != ValueType::list(ValueType::Record { id: child.record }) {
+                return Err(format!("relation `{}.{}` is not a list of `{}` rows", t.name, rel.field, rel.table));
+            }
+            if !child.columns.iter().any(|c| c.name == rel.foreign_key) {
+                return Err(format!("relation `{}.{}` joins on `{}.{}`, which is not a column", t.name, rel.field, rel.table, rel.foreign_key));
+            }
+        }
+        for c in &t.columns {
+            if let Some(r) = &c.references
+                && !m.tables.iter().any(|p| p.name == r.table && p.columns.iter().any(|pc| pc.name == r.column))
+            {
+                return Err(format!("column `{}.{}` references `{}.{}`, which is not a column", t.name, c.name, r.table, r.column));
+            }
         }
         if !t.columns.iter().any(|c| c.name == t.primary_key) {
             return Err(format!("table `{}` has no column `{}` for its primary key", t.name, t.primary_key));
