@@ -30,11 +30,37 @@ pub enum QueryKind {
     First,
     All,
     Count,
+    /// `sum`, `avg`, `min` or `max` of a numeric column, as a `Float`; `sum` of no rows is 0,
+    /// the others an error the guest sees.
+    Aggregate {
+        func: Aggregate,
+        column: String,
+    },
     Insert,
     Update {
         set: Vec<Assignment>,
     },
     Delete,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregate {
+    Sum,
+    Avg,
+    Min,
+    Max,
+}
+
+impl Aggregate {
+    pub fn sql(self) -> &'static str {
+        match self {
+            Aggregate::Sum => "SUM",
+            Aggregate::Avg => "AVG",
+            Aggregate::Min => "MIN",
+            Aggregate::Max => "MAX",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

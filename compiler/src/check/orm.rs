@@ -12,7 +12,7 @@ use crate::span::Span;
 use crate::tast::{TExpr, TExprKind};
 use crate::types::{RecordId, Type};
 
-const ORM_METHODS: &[&str] = &["where", "order_by", "limit", "offset", "preload", "first", "all", "count", "update", "delete", "insert"];
+const ORM_METHODS: &[&str] = &["where", "order_by", "limit", "offset", "preload", "first", "all", "count", "sum", "avg", "min", "max", "update", "delete", "insert"];
 
 struct Chain {
     filter: Option<q::Expr>,
@@ -96,7 +96,7 @@ impl Checker {
                     }
                     chain.builders += 1;
                 }
-                "first" | "all" | "count" | "delete" | "update" | "insert" => {
+                "first" | "all" | "count" | "sum" | "avg" | "min" | "max" | "delete" | "update" | "insert" => {
                     result = Some(self.terminal(rid, method, args, *span, i, &mut chain));
                 }
                 other => {
@@ -120,13 +120,22 @@ impl Checker {
         let name = method.name.as_str();
         let callee = format!(".{name}()");
         let record = Type::Record(rid);
-        let expected_args = if matches!(name, "update" | "insert") { 2 } else { 1 };
+        let aggregate = match name {
+            "sum" => Some(q::Aggregate::Sum),
+            "avg" => Some(q::Aggregate::Avg),
+            "min" => Some(q::Aggregate::Min),
+            "max" => Some(q::Aggregate::Max),
+            _ => None,
+        };
+        let expected_args = if matches!(name, "update" | "insert") || aggregate.is_some() { 2 } else { 1 };
         if args.len() != expected_args || args.iter().any(|a| a.name.is_some()) {
             self.report(Problem::ArgCount { callee: callee.clone(), min: expected_args, max: expected_args, found: args.len(), span });
             self.infer_args_loosely(args);
             return Self::error_expr(span);
         }
-        let db = self.check_expr(&args[0].value, &Type::DbConn, Expectation::Argument { callee: callee.clone(), index: 0 });
+        // `T.sum(fn(u) => u.col, db)`: the column first, the connection last (upstream's order).
+        let db_at = if aggregate.is_some() { 1 } else { 0 };
+        let db = self.check_expr(&args[db_at].value, &Type::DbConn, Expectation::Argument { callee: callee.clone(), index: db_at });
         if self.records[rid.0 as usize].table_use.is_none() {
             self.records[rid.0 as usize].table_use = Some(span);
         }
@@ -134,6 +143,16 @@ impl Checker {
             "first" => (q::QueryKind::First, Type::result(record.clone())),
             "all" => (q::QueryKind::All, Type::result(Type::list(record.clone()))),
             "count" => (q::QueryKind::Count, Type::result(Type::Int)),
+            "sum" | "avg" | "min" | "max" => {
+                let method: &'static str = match name {
+                    "sum" => "sum",
+                    "avg" => "avg",
+                    "min" => "min",
+                    _ => "max",
+                };
+                let column = self.aggregated_column(method, &args[..1], rid, span).unwrap_or_default();
+                (q::QueryKind::Aggregate { func: aggregate.unwrap_or(q::Aggregate::Sum), column }, Type::result(Type::Float))
+            }
             "delete" => (q::QueryKind::Delete, Type::result(Type::Int)),
             "insert" => {
                 if index > 0 {
@@ -151,7 +170,7 @@ impl Checker {
         if matches!(name, "update" | "delete") && chain.filter.is_none() {
             self.report(Problem::NeedsWhere { terminal: if name == "update" { "update" } else { "delete" }, span: method.span });
         }
-        if matches!(name, "update" | "delete" | "count") && (chain.limit.is_some() || chain.offset.is_some() || !chain.order.is_empty()) {
+        if (matches!(name, "update" | "delete" | "count") || aggregate.is_some()) && (chain.limit.is_some() || chain.offset.is_some() || !chain.order.is_empty()) {
             self.report(Problem::Unsupported { what: "`.order_by()`, `.limit()` or `.offset()` before this terminal", span: method.span });
         }
         let _ = chain.builders;
@@ -288,6 +307,14 @@ impl Checker {
             return;
         }
         let Some((row, body)) = self.row_lambda("order_by", &args[..1], rid, span) else { return };
+        // `fn(u) => -u.age`: descending.
+        let body = match &body.kind {
+            ExprKind::Unary { op: UnaryOp::Neg, expr } => {
+                ascending = !ascending;
+                &**expr
+            }
+            _ => body,
+        };
         match &body.kind {
             ExprKind::Field { expr, name } if matches!(&expr.kind, ExprKind::Name(n) if *n == row) => {
                 if self.column(rid, name).is_some() {
@@ -295,6 +322,29 @@ impl Checker {
                 }
             }
             _ => self.report(Problem::WhereNotLambda { method: "order_by", span: body.span }),
+        }
+    }
+
+    /// `fn(u) => u.col` of an aggregate: a numeric column.
+    fn aggregated_column(&mut self, method: &'static str, args: &[ast::Arg], rid: RecordId, span: Span) -> Option<String> {
+        let (row, body) = self.row_lambda(method, args, rid, span)?;
+        match &body.kind {
+            ExprKind::Field { expr, name } if matches!(&expr.kind, ExprKind::Name(n) if *n == row) => {
+                let ty = self.column(rid, name)?;
+                let base = match self.unifier.resolve(&ty) {
+                    Type::Nullable(inner) => *inner,
+                    other => other,
+                };
+                if !matches!(base, Type::Int | Type::Float | Type::Error) {
+                    self.report(Problem::Mismatch { expected: Type::Float, found: base, span: body.span, context: Expectation::Plain });
+                    return None;
+                }
+                Some(name.name.clone())
+            }
+            _ => {
+                self.report(Problem::WhereNotLambda { method, span: body.span });
+                None
+            }
         }
     }
 
@@ -487,7 +537,7 @@ impl Checker {
     #[allow(clippy::too_many_arguments)]
     fn row_method(&mut self, e: &ast::Expr, recv: &ast::Expr, name: &ast::Ident, args: &[ast::Arg], row: &str, rid: RecordId, params: &mut Vec<TExpr>) -> Option<(q::Expr, Type)> {
         let m = name.name.as_str();
-        if !matches!(m, "starts_with" | "ends_with" | "contains" | "is_null" | "is_not_null" | "is_in") {
+        if !matches!(m, "starts_with" | "ends_with" | "contains" | "is_null" | "is_not_null" | "is_in" | "between") {
             self.report(Problem::NotInWhere { construct: format!("the method `.{m}()`"), span: e.span });
             return None;
         }
@@ -497,14 +547,16 @@ impl Checker {
             Type::Nullable(inner) => (**inner).clone(),
             other => other.clone(),
         };
-        let wanted_args = if matches!(m, "is_null" | "is_not_null") { 0 } else { 1 };
+        let wanted_args = match m {
+            "is_null" | "is_not_null" => 0,
+            "between" => 2,
+            _ => 1,
+        };
         if args.len() != wanted_args {
             self.report(Problem::ArgCount { callee: format!(".{m}()"), min: wanted_args, max: wanted_args, found: args.len(), span: e.span });
             return None;
         }
-        if let Some(a) = args.first()
-            && mentions(&a.value, row)
-        {
+        if let Some(a) = args.iter().find(|a| mentions(&a.value, row)) {
             self.report(Problem::NotInWhere { construct: format!("the row inside the argument of `.{m}()`"), span: a.value.span });
             return None;
         }
@@ -512,6 +564,23 @@ impl Checker {
         match m {
             "is_null" => Some((q::Expr::IsNull { expr: x }, Type::Bool)),
             "is_not_null" => Some((q::Expr::IsNotNull { expr: x }, Type::Bool)),
+            // `u.col.between(a, b)`: both ends included, as SQL's `BETWEEN`.
+            "between" => {
+                if !matches!(base, Type::Int | Type::Float | Type::Str | Type::DateTime | Type::Date | Type::Error) {
+                    let ty = self.res(&t);
+                    self.report(Problem::UnknownMethod { ty, method: m.to_string(), span: name.span, suggestion: None });
+                    return None;
+                }
+                let mut ends = Vec::new();
+                for (i, a) in args.iter().enumerate() {
+                    let te = self.check_expr(&a.value, &base, Expectation::Argument { callee: ".between()".into(), index: i });
+                    ends.push(push_param(params, te));
+                }
+                let [low, high] = <[q::Expr; 2]>::try_from(ends).ok()?;
+                let ge = q::Expr::Binary { op: q::BinaryOp::Ge, lhs: x.clone(), rhs: Box::new(low) };
+                let le = q::Expr::Binary { op: q::BinaryOp::Le, lhs: x, rhs: Box::new(high) };
+                Some((q::Expr::Binary { op: q::BinaryOp::And, lhs: Box::new(ge), rhs: Box::new(le) }, Type::Bool))
+            }
             "is_in" => {
                 let te = self.check_expr(&args[0].value, &Type::list(base), Expectation::Argument { callee: ".is_in()".into(), index: 0 });
                 let index = params.len() as u32;

@@ -49,6 +49,7 @@ impl Lowerer<'_> {
             QueryKind::First | QueryKind::Insert => row,
             QueryKind::All => ValueType::list(row),
             QueryKind::Count | QueryKind::Update { .. } | QueryKind::Delete => ValueType::Int,
+            QueryKind::Aggregate { .. } => ValueType::Float,
         };
         let spec = m::QuerySpec { query: query.clone(), record: record.0, params: params.iter().map(|p| self.value_type(&p.ty)).collect(), result };
         self.queries.push(spec);

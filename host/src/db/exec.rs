@@ -18,7 +18,7 @@ pub async fn run_query(db: &Database, manifest: &Manifest, plans: &sql::Plans, i
     let spec = manifest.queries.get(index).ok_or_else(|| DbError::Invalid(format!("unknown query {index}")))?;
     let stmt = plans.statement(db.dialect(), db.schema(), manifest, index, params)?;
     let table = manifest.tables.iter().find(|t| t.name == spec.query.table).ok_or_else(|| DbError::Invalid("unknown table".into()))?;
-    let read = matches!(spec.query.kind, QueryKind::First | QueryKind::All | QueryKind::Count);
+    let read = matches!(spec.query.kind, QueryKind::First | QueryKind::All | QueryKind::Count | QueryKind::Aggregate { .. });
     let cap = RowCap { rows: limits.rows_per_query, bytes: limits.host_bytes };
     let out = match db.run(&stmt, table, &manifest.records, cap).await {
         // A pooled connection may have died since its last use; a read is safe to repeat.
@@ -28,6 +28,8 @@ pub async fn run_query(db: &Database, manifest: &Manifest, plans: &sql::Plans, i
     let mut rows = match (stmt.returns, out) {
         (Returns::Row | Returns::Rows, Output::Rows(rows)) => rows,
         (Returns::Count | Returns::Affected, Output::Count(n)) => return Ok(Value::Int(n)),
+        (Returns::Float, Output::Float(Some(f))) => return Ok(Value::Float(f)),
+        (Returns::Float, Output::Float(None)) => return Err(QueryError::NoRow),
         _ => return Err(DbError::Invalid("unexpected result shape".into()).into()),
     };
     for relation in &spec.query.preload {
@@ -80,7 +82,7 @@ async fn preload(db: &Database, manifest: &Manifest, table: &Table, name: &str, 
         let stmt = Statement { sql: text.into(), binds, returns: Returns::Rows };
         match db.run(&stmt, child, &manifest.records, cap).await? {
             Output::Rows(mut found) => children.append(&mut found),
-            Output::Count(_) => return Err(invalid("unexpected result shape")),
+            Output::Count(_) | Output::Float(_) => return Err(invalid("unexpected result shape")),
         }
     }
     for row in rows.iter_mut() {
@@ -157,6 +159,8 @@ impl std::fmt::Display for QueryError {
 pub enum Output {
     Rows(Vec<Value>),
     Count(i64),
+    /// An aggregate: `None` when no row was aggregated.
+    Float(Option<f64>),
 }
 
 macro_rules! bind_all {
@@ -251,6 +255,7 @@ impl Database {
                 match stmt.returns {
                     Returns::Affected => Ok(Output::Count(q.execute(pool).await.map_err(DbError::from)?.rows_affected() as i64)),
                     Returns::Count => Ok(Output::Count(q.fetch_one(pool).await.map_err(DbError::from)?.try_get::<i64, _>(0).map_err(DbError::from)?)),
+                    Returns::Float => Ok(Output::Float(q.fetch_one(pool).await.map_err(DbError::from)?.try_get_unchecked::<Option<f64>, _>(0).map_err(DbError::from)?)),
                     // At most one row (`LIMIT 1`, or one inserted): no stream and no list.
                     Returns::Row => match q.fetch_optional(pool).await.map_err(DbError::from)? {
                         Some(row) => Ok(Output::Rows(vec![sqlite_record(&row, table, records)?])),
@@ -273,6 +278,7 @@ impl Database {
                 match stmt.returns {
                     Returns::Affected => Ok(Output::Count(self.leased(async |c| q.execute(c).await).await?.rows_affected() as i64)),
                     Returns::Count => Ok(Output::Count(self.leased(async |c| q.fetch_one(c).await).await?.try_get::<i64, _>(0).map_err(DbError::from)?)),
+                    Returns::Float => Ok(Output::Float(self.leased(async |c| q.fetch_one(c).await).await?.try_get::<Option<f64>, _>(0).map_err(DbError::from)?)),
                     Returns::Row => match self.leased(async |c| q.fetch_optional(c).await).await? {
                         Some(row) => Ok(Output::Rows(vec![pg_record(&row, table, records)?])),
                         None => Ok(Output::Rows(Vec::new())),

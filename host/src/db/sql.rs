@@ -40,6 +40,8 @@ pub enum Returns {
     Rows,
     /// One row with one integer column.
     Count,
+    /// One row with one float column, `NULL` when no row was aggregated.
+    Float,
     /// The number of rows changed.
     Affected,
 }
@@ -364,6 +366,18 @@ impl Builder<'_> {
             QueryKind::Count => {
                 let filter = if self.has_window() { self.window_filter()? } else { self.filter()? };
                 (format!("SELECT COUNT(*) FROM {table}{filter}"), Returns::Count)
+            }
+            QueryKind::Aggregate { func, column } => {
+                let col = self.column(column)?;
+                let filter = self.filter()?;
+                // A float on both databases: SQLite sums integers as integers, PostgreSQL as numeric.
+                let float = match self.dialect {
+                    Dialect::Sqlite => "REAL",
+                    Dialect::Postgres => "DOUBLE PRECISION",
+                };
+                let value = format!("CAST({}({col}) AS {float})", func.sql());
+                let value = if *func == guest_abi::query::Aggregate::Sum { format!("COALESCE({value}, 0)") } else { value };
+                (format!("SELECT {value} FROM {table}{filter}"), Returns::Float)
             }
             QueryKind::Delete => {
                 let filter = if self.has_window() { self.window_filter()? } else { self.filter()? };
