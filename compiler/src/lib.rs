@@ -53,7 +53,10 @@ pub fn compile(source: &str, file_name: &str) -> Result<Artifact, Diagnostics> {
 pub fn compile_project(project: &project::Project) -> Result<Artifact, Diagnostics> {
     let checked = check_project(project);
     let Some(program) = checked.program else { return Err(checked.diagnostics) };
-    let module = lower::lower_module(&program, &project.sources);
+    let mut module = lower::lower_module(&program, &project.sources);
+    if let Some(m) = module.manifest.as_mut() {
+        m.flags = project.flags.clone();
+    }
     let manifest = module.manifest.clone().unwrap_or_else(|| unreachable!("lowering always writes a manifest"));
     let wasm = emit::emit_module(&module);
     Ok(Artifact { wasm, manifest, warnings: checked.diagnostics })

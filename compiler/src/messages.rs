@@ -488,6 +488,9 @@ impl Messages<'_> {
                 .help("`@middleware(auth)` with `fn auth(req: Request) { … }`, or `@middleware(cors())`"),
             CorsOffRoute { .. } => Diagnostic::error("cors-off-route", "`@middleware(cors(…))` belongs on a route handler")
                 .primary(span, "this function has no `@get`, `@post`, … route"),
+            FlagOffRoute { .. } => Diagnostic::error("flag-off-route", "`@flag(\"…\")` gates a route handler")
+                .primary(span, "this function has no `@get`, `@post`, … route")
+                .help("inside other code, ask `flag(\"name\")`"),
             CarriedOffRoute { carrier, .. } => Diagnostic::error("carried-off-route", format!("`@{carrier}` binds a parameter of a route handler"))
                 .primary(span, "this function has no `@get`, `@post`, … route")
                 .help("put it on a handler, with the route decorator"),

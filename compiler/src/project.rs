@@ -30,6 +30,8 @@ pub struct Project {
     pub paths: Vec<PathBuf>,
     pub module: Option<Module>,
     pub diagnostics: Diagnostics,
+    /// The project's feature flags and their defaults, for the manifest.
+    pub flags: std::collections::BTreeMap<String, bool>,
 }
 
 /// One file of the program.
@@ -73,13 +75,15 @@ pub struct Layout {
     pub project: Option<String>,
     /// Dependencies by name: the `[lib]` entry of each.
     pub deps: HashMap<String, PathBuf>,
+    /// `[flags]`: feature flags and their defaults.
+    pub flags: std::collections::BTreeMap<String, bool>,
 }
 
 impl Layout {
     /// A lone file: its directory is the root.
     pub fn file(entry: &Path) -> Layout {
         let root = entry.parent().map(Path::to_path_buf).unwrap_or_default();
-        Layout { entry: entry.to_path_buf(), shown: root.clone(), root, project: None, deps: HashMap::new() }
+        Layout { entry: entry.to_path_buf(), shown: root.clone(), root, project: None, deps: HashMap::new(), flags: Default::default() }
     }
 
     /// A project directory (with `fitz.toml`) or a file (in a project when a `fitz.toml` is
@@ -104,12 +108,12 @@ pub fn load(layout: &Layout, files: &dyn Files) -> Project {
     let mut l = Loader { layout, files, sources: Sources::default(), units: Vec::new(), by_path: HashMap::new(), problems: Vec::new(), order: Vec::new() };
     let Some(text) = files.read(&layout.entry) else {
         let d = Diagnostic::error("no-entry", format!("cannot read `{}`", layout.entry.display()));
-        return Project { sources: l.sources, paths: vec![], module: None, diagnostics: Diagnostics { items: vec![d] } };
+        return Project { sources: l.sources, paths: vec![], module: None, diagnostics: Diagnostics { items: vec![d] }, flags: layout.flags.clone() };
     };
     let entry = l.add(&layout.entry, text, dotted_of(&layout.root, &layout.entry));
     l.visit(entry, &mut Vec::new());
     let Loader { sources, units, problems, order, .. } = l;
-    finish(sources, units, order, entry, problems)
+    Project { flags: layout.flags.clone(), ..finish(sources, units, order, entry, problems) }
 }
 
 /// A program of one file with no imports to read (text from an editor, tests): an import is
@@ -118,7 +122,7 @@ pub fn load_text(name: &str, text: &str) -> Project {
     let path = PathBuf::from(name);
     let mut map = HashMap::new();
     map.insert(path.clone(), text.to_string());
-    load(&Layout { entry: path, root: PathBuf::new(), shown: PathBuf::new(), project: None, deps: HashMap::new() }, &map)
+    load(&Layout { entry: path, root: PathBuf::new(), shown: PathBuf::new(), project: None, deps: HashMap::new(), flags: Default::default() }, &map)
 }
 
 fn finish(sources: Sources, mut units: Vec<Unit>, order: Vec<usize>, entry: usize, problems: Vec<Diagnostic>) -> Project {
@@ -131,7 +135,7 @@ fn finish(sources: Sources, mut units: Vec<Unit>, order: Vec<usize>, entry: usiz
     middleware::inline(&mut merged, &mut diagnostics.items);
     diagnostics.sort();
     let paths = units.iter().map(|u| u.path.clone()).collect();
-    Project { sources, paths, module: readable.then_some(merged), diagnostics }
+    Project { sources, paths, module: readable.then_some(merged), diagnostics, flags: Default::default() }
 }
 
 /// `a/b.fitz` under `root` is `a.b`.

@@ -172,6 +172,8 @@ pub struct Route {
     pub statuses: Vec<u16>,
     /// `@middleware(cors(…))`.
     pub cors: Option<guest_abi::manifest::Cors>,
+    /// `@flag("name")`.
+    pub flag: Option<String>,
     pub span: Span,
 }
 
@@ -487,6 +489,8 @@ pub enum Builtin {
     Num(NumOp),
     /// `sleep(ms) -> Future<Null>`
     Sleep,
+    /// `flag(name) -> Bool`
+    Flag,
     /// `http.get(url, headers, timeout_ms)` and its siblings (`method` as the import numbers
     /// them); `body`: the call takes a body (`post`, `put`) as its second argument.
     Http {

@@ -24,6 +24,7 @@ pub enum Import {
     Sleep,
     Spawn,
     HttpRequest,
+    Flag,
     ParseFloat,
     ParseTime,
     FdWrite,
@@ -168,6 +169,14 @@ pub const TABLE: &[ImportSpec] = &[
         params: &[I32, I32, I32, I32, I64],
         results: &[I32],
         doc: "(method: 0 GET, 1 HEAD, 2 DELETE, 3 POST, 4 PUT; url: Str; headers: Map<Str, Str>; body: Any or 0; timeout_ms: Int, 0 for the default) -> Result<HttpClientResponse>; the app's egress policy decides what it may reach",
+    },
+    ImportSpec {
+        import: Import::Flag,
+        module: FITZ,
+        name: "flag",
+        params: &[I32],
+        results: &[I32],
+        doc: "(name: Str) -> Bool: whether feature flag `name` is on (the app's settings, else the manifest's default, else off)",
     },
     ImportSpec {
         import: Import::ParseFloat,

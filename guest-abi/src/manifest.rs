@@ -40,6 +40,10 @@ pub struct Manifest {
     /// An `@command` program: `fitz run` passes it the command line (`exports::CLI`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cli: bool,
+    /// Feature flags and their defaults (`fitz.toml`'s `[flags]`); a flag not listed is off
+    /// unless the app's settings turn it on (`FITZ_FLAG_<NAME>`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub flags: std::collections::BTreeMap<String, bool>,
 }
 
 impl Manifest {
@@ -60,6 +64,7 @@ impl Manifest {
             server: None,
             any: vec![],
             cli: false,
+            flags: Default::default(),
         }
     }
 
@@ -109,6 +114,9 @@ pub struct Route {
     /// `@middleware(cors(…))`: other origins may call this route from a browser.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cors: Option<Cors>,
+    /// `@flag("name")`: while the flag is off the route answers 404, before anything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag: Option<String>,
 }
 
 /// A route's CORS policy (upstream's `cors()` keys). The host answers the preflight and adds
@@ -271,6 +279,22 @@ pub struct Cron {
     pub schedule: String,
     pub takes_db: bool,
     pub returns: ValueType,
+}
+
+/// The setting that turns feature flag `name` on or off: `FITZ_FLAG_` and the name in upper
+/// case with `-` as `_` (upstream's).
+pub fn flag_setting(name: &str) -> String {
+    format!("FITZ_FLAG_{}", name.to_ascii_uppercase().replace('-', "_"))
+}
+
+/// Whether flag `name` is on: its setting when it is one of `1 true on yes` / `0 false off no`,
+/// else the manifest's default, else off.
+pub fn flag_enabled(flags: &std::collections::BTreeMap<String, bool>, setting: Option<&str>, name: &str) -> bool {
+    match setting.map(|v| v.trim().to_ascii_lowercase()) {
+        Some(v) if ["1", "true", "on", "yes"].contains(&v.as_str()) => true,
+        Some(v) if ["0", "false", "off", "no"].contains(&v.as_str()) => false,
+        _ => flags.get(name).copied().unwrap_or(false),
+    }
 }
 
 /// A `@background` function: run by `spawn` in a sandbox of its own.

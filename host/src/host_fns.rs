@@ -212,6 +212,11 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         let value = value.ok_or_else(|| GuestError(format!("secret {} is not set", cut(&name, 64))))?;
         guest::write_str(&mut caller, &value)
     })?;
+    linker.func_wrap(FITZ, "flag", |mut caller: Caller<'_, GuestState>, name: u32| {
+        enter(&mut caller)?;
+        let name = guest::read_str(&mut caller, name)?;
+        Ok(u32::from(crate::config::flag_on(&caller.data().app, &name)))
+    })?;
     linker.func_wrap(FITZ, "env_or", |mut caller: Caller<'_, GuestState>, name: u32, default: u32| {
         enter(&mut caller)?;
         let name = guest::read_str(&mut caller, name)?;

@@ -253,6 +253,12 @@ async fn app_request(app: &Arc<AppVersion>, permits: Option<&Arc<tokio::sync::Se
         }
     };
     let route = &app.manifest.routes[index];
+    // A route behind a feature flag that is off is not there, whoever asks (before auth).
+    if let Some(flag) = &route.flag
+        && !crate::config::flag_on(&app.ctx, flag)
+    {
+        return error(404, &format!("feature '{flag}' disabled"));
+    }
     let Some(policy) = &route.cors else { return routed(app, permits, req, index, path_params, started).await };
     // Only the origin is needed once the request is gone.
     let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_string);

@@ -271,6 +271,9 @@ impl Checker {
                 (builtin, vec![p("value", param)], ty)
             }
             "spawn" => return self.check_spawn(args, span),
+            "flag" => (Builtin::Flag, vec![p("name", Type::Str)], Type::Bool),
+            // Upstream's `config(key, default)`: the app's settings, as `env_or` reads them.
+            "config" => (Builtin::EnvOr, vec![p("key", Type::Str), p("default", Type::Str)], Type::Str),
             "sleep" => (Builtin::Sleep, vec![p("ms", Type::Int)], Type::future(Type::Null)),
             "sqrt" => (Builtin::Num(NumOp::Sqrt), vec![p("x", Type::Float)], Type::Float),
             "pow" => (Builtin::Num(NumOp::Pow), vec![p("base", Type::Float), p("exp", Type::Float)], Type::Float),
@@ -339,6 +342,7 @@ impl Checker {
                 params.push(opt("timeout_ms", Type::Int, TExprKind::Int(0)));
                 (Builtin::Http { method, body }, params, db_future(Type::Record(answer)))
             }
+            ("flags", "is_enabled") => (Builtin::Flag, vec![p("name", Type::Str)], Type::Bool),
             ("DateTime", "now") => (Builtin::DateTimeNow, vec![], Type::DateTime),
             ("Uuid", "v4") => (Builtin::UuidV4, vec![], Type::Uuid),
             ("log", level @ ("info" | "warn" | "error" | "debug")) => {
@@ -366,6 +370,7 @@ impl Checker {
                     "num" => &["format", "percent", "currency"],
                     "Uuid" => &["v4"],
                     "http" => &["get", "head", "delete", "post", "put"],
+                    "flags" => &["is_enabled"],
                     _ => &["info", "warn", "error", "debug"],
                 };
                 let suggestion = super::names::closest(&func.name, known.iter().copied()).map(|s| format!("{module}.{s}"));

@@ -27,6 +27,8 @@ pub struct FnDecorators {
     pub cors: Option<(guest_abi::manifest::Cors, Span)>,
     /// `@background`: the function may be `spawn`ed.
     pub background: Option<Span>,
+    /// `@flag("name")`: the route answers only while the flag is on.
+    pub flag: Option<(String, Span)>,
 }
 
 /// Where a `@header` or `@cookie` parameter comes from.
@@ -137,12 +139,12 @@ const FN_DECORATORS: &[&str] = &[
     "middleware",
     "every",
     "background",
+    "flag",
 ];
 const TYPE_DECORATORS: &[&str] = &["table"];
 const FIELD_DECORATORS: &[&str] = &["primary", "hidden", "has_many", "belongs_to"];
 /// Upstream decorators this compiler does not implement yet (LANGUAGE.md, Tier C).
-const LATER: &[&str] =
-    &["ws", "test", "trace", "metric", "flag", "healthz", "readyz", "rpc", "column", "has_one", "index", "unique", "db_default", "check_constraint", "renamed_from"];
+const LATER: &[&str] = &["ws", "test", "trace", "metric", "healthz", "readyz", "rpc", "column", "has_one", "index", "unique", "db_default", "check_constraint", "renamed_from"];
 
 fn classify(d: &Decorator, here: &'static str, problems: &mut Vec<Problem>) -> bool {
     let name = d.name.name.as_str();
@@ -484,6 +486,14 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
             "auth_provider" => {
                 no_args(d, problems);
                 once(&mut out.auth_provider, d, problems);
+            }
+            "flag" => {
+                if let Some((name, _)) = string_arg(d, problems) {
+                    match &out.flag {
+                        Some((_, first)) => problems.push(Problem::Duplicate { what: "decorator", name: "@flag".into(), span: d.span, first: *first }),
+                        None => out.flag = Some((name, d.span)),
+                    }
+                }
             }
             "background" => {
                 // Upstream's `store=db` (tasks kept in a table and run again after a restart)

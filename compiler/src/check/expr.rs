@@ -14,7 +14,7 @@ fn texpr(kind: TExprKind, ty: Type, span: Span) -> TExpr {
 }
 
 /// Names a built-in module or function answers to; they are not values.
-pub const MODULES: &[&str] = &["hash", "jwt", "auth", "log", "DateTime", "Date", "Uuid", "rand", "num", "http"];
+pub const MODULES: &[&str] = &["hash", "jwt", "auth", "log", "DateTime", "Date", "Uuid", "rand", "num", "http", "flags"];
 pub const BUILTIN_FNS: &[&str] = &[
     "print",
     "len",
@@ -39,6 +39,8 @@ pub const BUILTIN_FNS: &[&str] = &[
     "sleep",
     "divmod",
     "spawn",
+    "flag",
+    "config",
 ];
 
 impl Checker {

@@ -500,6 +500,10 @@ pub enum Problem {
     CorsOffRoute {
         span: Span,
     },
+    /// `@flag` on a function that is not a route handler.
+    FlagOffRoute {
+        span: Span,
+    },
     /// `@header`/`@cookie` on a function that is not a route handler.
     CarriedOffRoute {
         carrier: &'static str,
@@ -764,6 +768,7 @@ impl Problem {
             | CarriedOffRoute { span, .. }
             | MiddlewareFn { span }
             | CorsOffRoute { span }
+            | FlagOffRoute { span }
             | TwoBodies { span, .. }
             | DuplicateRoute { span, .. }
             | BodyOnGet { span, .. }

@@ -99,6 +99,9 @@ impl Checker {
                 if let Some((_, span)) = self.fns[i].decorators.cors.clone() {
                     self.report(Problem::CorsOffRoute { span });
                 }
+                if let Some((_, span)) = self.fns[i].decorators.flag.clone() {
+                    self.report(Problem::FlagOffRoute { span });
+                }
                 continue;
             };
             let template = match parse_template(&r.template) {
@@ -230,6 +233,7 @@ impl Checker {
                 auth,
                 statuses: self.statuses.get(&id).cloned().unwrap_or_default(),
                 cors: decorators.cors.as_ref().map(|(c, _)| c.clone()),
+                flag: decorators.flag.as_ref().map(|(f, _)| f.clone()),
                 span: r.span,
             });
         }

@@ -66,6 +66,7 @@ impl Lowerer<'_> {
             }
             Builtin::HashPassword => import(self, f, Import::HashPassword),
             Builtin::HashVerify => import(self, f, Import::HashVerify),
+            Builtin::Flag => import(self, f, Import::Flag),
             Builtin::JwtEncode => import(self, f, Import::JwtEncode),
             Builtin::JwtDecode => import(self, f, Import::JwtDecode),
             Builtin::AuthBlacklist => import(self, f, Import::AuthBlacklist),

@@ -106,6 +106,7 @@ impl Lowerer<'_> {
                     returns: self.value_type(&def.ret),
                     responses: self.sites.get(&r.handler).cloned().unwrap_or_default(),
                     cors: r.cors.clone(),
+                    flag: r.flag.clone(),
                 }
             })
             .collect();
@@ -191,6 +192,7 @@ impl Lowerer<'_> {
             server: p.server.clone(),
             any: self.any_types.iter().map(|t| self.value_type(t)).collect(),
             cli: p.cli.is_some(),
+            flags: Default::default(),
         }
     }
 }

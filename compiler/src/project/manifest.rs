@@ -34,6 +34,9 @@ pub struct ProjectManifest {
     pub lib: Option<Lib>,
     #[serde(default)]
     pub dependencies: BTreeMap<String, Dependency>,
+    /// Feature flags and their defaults (upstream's `[flags]`: `new-checkout = false`).
+    #[serde(default)]
+    pub flags: BTreeMap<String, bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -118,6 +121,6 @@ impl ProjectManifest {
             let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
             dir.file_name().map_or_else(|| "app".into(), |n| n.to_string_lossy().into_owned())
         });
-        Ok(Layout { entry, root, shown: dir.to_path_buf(), project: Some(name), deps })
+        Ok(Layout { entry, root, shown: dir.to_path_buf(), project: Some(name), deps, flags: self.flags.clone() })
     }
 }

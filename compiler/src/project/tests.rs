@@ -8,7 +8,14 @@ use crate::check_project;
 /// diagnostics (empty when the program checks).
 fn check(files: &[(&str, &str)]) -> String {
     let map: HashMap<PathBuf, String> = files.iter().map(|(p, t)| (PathBuf::from(format!("proj/{p}")), t.to_string())).collect();
-    let layout = Layout { entry: PathBuf::from(format!("proj/{}", files[0].0)), root: PathBuf::from("proj"), shown: PathBuf::from("proj"), project: None, deps: HashMap::new() };
+    let layout = Layout {
+        entry: PathBuf::from(format!("proj/{}", files[0].0)),
+        root: PathBuf::from("proj"),
+        shown: PathBuf::from("proj"),
+        project: None,
+        deps: HashMap::new(),
+        flags: Default::default(),
+    };
     let project = load(&layout, &map);
     let checked = check_project(&project);
     let errors = crate::diagnostic::Diagnostics { items: checked.diagnostics.items.into_iter().filter(|d| d.is_error()).collect() };
