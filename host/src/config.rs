@@ -38,6 +38,14 @@ pub fn secrets(names: &[String], env: &HashMap<String, String>) -> Result<HashMa
     Ok(names.iter().map(|n| (n.clone(), env[n].clone())).collect())
 }
 
+/// Whether feature flag `name` is on for the app: its `FITZ_FLAG_<NAME>` setting (the
+/// environment and `.env` under `fitz run`, the operator's settings under `fitz host`), else
+/// the default `fitz.toml` gave, else off.
+pub fn flag_on(app: &crate::runtime::state::AppContext, name: &str) -> bool {
+    let setting = app.env.get(&guest_abi::manifest::flag_setting(name));
+    guest_abi::manifest::flag_enabled(&app.manifest.flags, setting.map(String::as_str), name)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -48,12 +56,4 @@ mod tests {
         assert_eq!(env.get("C").map(String::as_str), Some("3"));
         assert_eq!(env.len(), 3);
     }
-}
-
-/// Whether feature flag `name` is on for the app: its `FITZ_FLAG_<NAME>` setting (the
-/// environment and `.env` under `fitz run`, the operator's settings under `fitz host`), else
-/// the default `fitz.toml` gave, else off.
-pub fn flag_on(app: &crate::runtime::state::AppContext, name: &str) -> bool {
-    let setting = app.env.get(&guest_abi::manifest::flag_setting(name));
-    guest_abi::manifest::flag_enabled(&app.manifest.flags, setting.map(String::as_str), name)
 }
