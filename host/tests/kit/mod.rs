@@ -111,6 +111,7 @@ impl Kit {
             returns,
             responses: vec![],
             cors: None,
+            flag: None,
         });
         self.func(&export, &[], &[ValType::I32], locals, body);
         self
