@@ -17,6 +17,10 @@ pub struct Query {
     pub limit: Option<Expr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<Expr>,
+    /// `.group_by(fn(r) => r.col)`: a `count` or aggregate per value of the column, as rows of
+    /// `{col: value, "count": n}` (or `"sum_x"`, `"avg_x"`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<String>,
     /// `.preload("posts")`: relations of the table filled in for the rows read, one statement
     /// each whatever the number of rows.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -53,6 +57,11 @@ pub enum Aggregate {
 }
 
 impl Aggregate {
+    /// The key of a grouped row's aggregate: `sum_units`, `avg_price` (upstream's names).
+    pub fn key(self, column: &str) -> String {
+        format!("{}_{column}", self.sql().to_ascii_lowercase())
+    }
+
     pub fn sql(self) -> &'static str {
         match self {
             Aggregate::Sum => "SUM",

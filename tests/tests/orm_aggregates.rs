@@ -1,7 +1,9 @@
 //! Upstream's aggregates and `between`, the same on both databases: `T.sum/avg/min/max(fn(r)
 //! => r.col, db)` (alone or after `.where`) answer a `Float` (SQLite and PostgreSQL both sum
 //! integers exactly and answer floats); `sum` of no rows is 0, the others are an `Err`;
-//! `r.col.between(a, b)` includes both ends; `order_by(fn(r) => -r.col)` is descending.
+//! `r.col.between(a, b)` includes both ends; `order_by(fn(r) => -r.col)` is descending;
+//! `.group_by(fn(r) => r.col)` before `count`/an aggregate answers upstream's rows of
+//! `{"col": value, "count": n}` (`"sum_x"`, `"avg_x"`, …), ordered by the group's value.
 
 use fitz_host::runtime::app::Limits;
 use fitz_tests::server::{Backend, TestApp};
@@ -43,6 +45,16 @@ async fn empty(db: DbConn) -> Map<Str, Str> {
     return { "sum": "{sum}", "avg": avg }
 }
 
+// Upstream's grouped rows: maps of `Any`, ordered by the group's value.
+@get("/by-region")
+async fn by_region(db: DbConn) -> Map<Str, List<Map<Str, Any>>> {
+    return {
+        "count": Sale.group_by(fn(s) => s.region).count(db).await?,
+        "units": Sale.where(fn(s) => s.units > 3).group_by(fn(s) => s.region).sum(fn(s) => s.units, db).await?,
+        "avg_price": Sale.group_by(fn(s) => s.region).avg(fn(s) => s.price, db).await?,
+    }
+}
+
 // `-s.units`: the largest first.
 @get("/by-units")
 async fn by_units(db: DbConn) -> List<Int> {
@@ -66,6 +78,17 @@ async fn aggregates(backend: Backend) {
     assert_eq!(app.get("/between/5/7", None).await.body, json!([2, 3]), "both ends included");
     assert_eq!(app.get("/between/8/4", None).await.body, json!([]));
     assert_eq!(app.get("/by-units", None).await.body, json!([10, 7, 5, 3]));
+    let r = app.get("/by-region", None).await;
+    assert_eq!(
+        r.body,
+        json!({
+            "count": [{ "region": "east", "count": 1 }, { "region": "north", "count": 2 }, { "region": "south", "count": 1 }],
+            "units": [{ "region": "east", "sum_units": 10.0 }, { "region": "north", "sum_units": 7.0 }, { "region": "south", "sum_units": 5.0 }],
+            "avg_price": [{ "region": "east", "avg_price": 0.5 }, { "region": "north", "avg_price": 2.0 }, { "region": "south", "avg_price": 4.0 }],
+        }),
+        "{}",
+        r.text
+    );
     app.stop().await;
 }
 

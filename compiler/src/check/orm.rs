@@ -12,7 +12,7 @@ use crate::span::Span;
 use crate::tast::{TExpr, TExprKind};
 use crate::types::{RecordId, Type};
 
-const ORM_METHODS: &[&str] = &["where", "order_by", "limit", "offset", "preload", "first", "all", "count", "sum", "avg", "min", "max", "update", "delete", "insert"];
+const ORM_METHODS: &[&str] = &["where", "order_by", "limit", "offset", "preload", "group_by", "first", "all", "count", "sum", "avg", "min", "max", "update", "delete", "insert"];
 
 struct Chain {
     filter: Option<q::Expr>,
@@ -21,6 +21,7 @@ struct Chain {
     offset: Option<q::Expr>,
     params: Vec<TExpr>,
     preload: Vec<String>,
+    group_by: Option<String>,
     builders: usize,
 }
 
@@ -48,7 +49,7 @@ impl Checker {
     pub fn check_orm_chain(&mut self, e: &ast::Expr, rid: RecordId) -> TExpr {
         let mut steps: Vec<(&ast::Ident, &[ast::Arg], Span)> = Vec::new();
         flatten(e, &mut steps);
-        let mut chain = Chain { filter: None, order: vec![], limit: None, offset: None, params: vec![], preload: vec![], builders: 0 };
+        let mut chain = Chain { filter: None, order: vec![], limit: None, offset: None, params: vec![], preload: vec![], group_by: None, builders: 0 };
         let mut result: Option<TExpr> = None;
         for (i, (method, args, span)) in steps.iter().enumerate() {
             if let Some(done) = result.take() {
@@ -85,6 +86,12 @@ impl Checker {
                         chain.limit = value
                     } else {
                         chain.offset = value
+                    }
+                    chain.builders += 1;
+                }
+                "group_by" => {
+                    if let Some(column) = self.ordered_column("group_by", args, rid, *span) {
+                        chain.group_by = Some(column);
                     }
                     chain.builders += 1;
                 }
@@ -174,6 +181,11 @@ impl Checker {
             self.report(Problem::Unsupported { what: "`.order_by()`, `.limit()` or `.offset()` before this terminal", span: method.span });
         }
         let _ = chain.builders;
+        let grouped = chain.group_by.is_some();
+        if grouped && !(name == "count" || aggregate.is_some()) {
+            self.report(Problem::Unsupported { what: "`.group_by()` before a terminal other than `.count()`, `.sum()`, `.avg()`, `.min()` or `.max()`", span: method.span });
+        }
+        let ret = if grouped { Type::result(Type::list(Type::map(Type::Str, Type::Any))) } else { ret };
         if !chain.preload.is_empty() && !matches!(name, "first" | "all") {
             self.report(Problem::Unsupported { what: "`.preload()` before a terminal other than `.first()` or `.all()`", span: method.span });
         }
@@ -185,6 +197,7 @@ impl Checker {
             limit: chain.limit.take(),
             offset: chain.offset.take(),
             preload: std::mem::take(&mut chain.preload),
+            group_by: chain.group_by.take(),
         };
         let params = std::mem::take(&mut chain.params);
         TExpr { kind: TExprKind::Query { record: rid, query: Box::new(query), db: Box::new(db), params }, ty: Type::future(ret), span }
@@ -339,6 +352,25 @@ impl Checker {
                     self.report(Problem::Mismatch { expected: Type::Float, found: base, span: body.span, context: Expectation::Plain });
                     return None;
                 }
+                Some(name.name.clone())
+            }
+            _ => {
+                self.report(Problem::WhereNotLambda { method, span: body.span });
+                None
+            }
+        }
+    }
+
+    /// `fn(r) => r.col` naming a column (of any type) for `method`.
+    fn ordered_column(&mut self, method: &'static str, args: &[ast::Arg], rid: RecordId, span: Span) -> Option<String> {
+        if args.len() != 1 {
+            self.report(Problem::ArgCount { callee: format!(".{method}()"), min: 1, max: 1, found: args.len(), span });
+            return None;
+        }
+        let (row, body) = self.row_lambda(method, args, rid, span)?;
+        match &body.kind {
+            ExprKind::Field { expr, name } if matches!(&expr.kind, ExprKind::Name(n) if *n == row) => {
+                self.column(rid, name)?;
                 Some(name.name.clone())
             }
             _ => {

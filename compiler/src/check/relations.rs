@@ -134,7 +134,7 @@ impl Checker {
             let column = self.records[target.0 as usize].fields[pk].name.clone();
             (target, q::QueryKind::First, column, field_of(self, rid, field_index), Type::result(Type::Record(target)))
         };
-        let query = q::Query { table: self.table_name(target), kind, filter: Some(eq(column)), order: vec![], limit: None, offset: None, preload: vec![] };
+        let query = q::Query { table: self.table_name(target), kind, filter: Some(eq(column)), order: vec![], limit: None, offset: None, preload: vec![], group_by: None };
         Some(TExpr { kind: TExprKind::Query { record: target, query: Box::new(query), db: Box::new(db), params: vec![param] }, ty: Type::future(ret), span })
     }
 }

@@ -45,11 +45,23 @@ impl Lowerer<'_> {
     pub fn register_query(&mut self, record: RecordId, query: &guest_abi::query::Query, params: &[TExpr]) -> u32 {
         use guest_abi::query::QueryKind;
         let row = ValueType::Record { id: record.0 };
-        let result = match query.kind {
-            QueryKind::First | QueryKind::Insert => row,
-            QueryKind::All => ValueType::list(row),
-            QueryKind::Count | QueryKind::Update { .. } | QueryKind::Delete => ValueType::Int,
-            QueryKind::Aggregate { .. } => ValueType::Float,
+        let result = match (&query.kind, &query.group_by) {
+            (QueryKind::Count | QueryKind::Aggregate { .. }, Some(column)) => {
+                // Grouped rows are maps of `Any`: the host boxes the column's values, counts
+                // and aggregates with these tags.
+                let field = self.program.records[record.0 as usize].fields.iter().find(|f| f.name == *column).map(|f| f.ty.clone());
+                let base = match field {
+                    Some(Type::Nullable(inner)) => *inner,
+                    Some(t) => t,
+                    None => Type::Null,
+                };
+                self.any_tag(&base);
+                ValueType::list(ValueType::map(ValueType::Str, ValueType::Any))
+            }
+            (QueryKind::First | QueryKind::Insert, _) => row,
+            (QueryKind::All, _) => ValueType::list(row),
+            (QueryKind::Count | QueryKind::Update { .. } | QueryKind::Delete, _) => ValueType::Int,
+            (QueryKind::Aggregate { .. }, _) => ValueType::Float,
         };
         let spec = m::QuerySpec { query: query.clone(), record: record.0, params: params.iter().map(|p| self.value_type(&p.ty)).collect(), result };
         self.queries.push(spec);

@@ -30,6 +30,7 @@ pub async fn run_query(db: &Database, manifest: &Manifest, plans: &sql::Plans, i
         (Returns::Count | Returns::Affected, Output::Count(n)) => return Ok(Value::Int(n)),
         (Returns::Float, Output::Float(Some(f))) => return Ok(Value::Float(f)),
         (Returns::Float, Output::Float(None)) => return Err(QueryError::NoRow),
+        (Returns::Groups { .. }, Output::Groups(groups)) => return Ok(grouped(&spec.query, table, groups)),
         _ => return Err(DbError::Invalid("unexpected result shape".into()).into()),
     };
     for relation in &spec.query.preload {
@@ -43,6 +44,38 @@ pub async fn run_query(db: &Database, manifest: &Manifest, plans: &sql::Plans, i
         },
         _ => Ok(Value::List(rows)),
     }
+}
+
+/// Grouped rows as upstream answers them: `[{"region": "north", "count": 2}, …]`.
+fn grouped(query: &guest_abi::query::Query, table: &Table, groups: Vec<(Value, Value)>) -> Value {
+    let column = query.group_by.clone().unwrap_or_default();
+    let key = match &query.kind {
+        QueryKind::Aggregate { func, column } => func.key(column),
+        _ => "count".to_string(),
+    };
+    let group_ty = table.columns.iter().find(|c| c.name == column).map(|c| match &c.ty {
+        ValueType::Nullable { inner } => (**inner).clone(),
+        other => other.clone(),
+    });
+    let boxed = |ty: Option<ValueType>, v: Value| {
+        let ty = if v == Value::Null { ValueType::Null } else { ty.unwrap_or(ValueType::Null) };
+        Value::Any { ty, value: Box::new(v) }
+    };
+    Value::List(
+        groups
+            .into_iter()
+            .map(|(g, v)| {
+                let v_ty = if matches!(v, Value::Int(_)) { ValueType::Int } else { ValueType::Float };
+                Value::Map(vec![(Value::Str(column.clone()), boxed(group_ty.clone(), g)), (Value::Str(key.clone()), boxed(Some(v_ty), v))])
+            })
+            .collect(),
+    )
+}
+
+/// The group's column of a grouped statement: the one its query groups by.
+fn group_column<'t>(stmt: &Statement, table: &'t Table) -> Result<(&'t str, &'t ValueType), QueryError> {
+    let name = stmt.group.as_deref().unwrap_or_default();
+    table.columns.iter().find(|c| c.name == name).map(|c| (c.name.as_str(), &c.ty)).ok_or(QueryError::Db(DbError::Invalid("no such column".into())))
 }
 
 /// Keys one preload statement asks for at most (`IN (…)` of this many parameters).
@@ -79,10 +112,10 @@ async fn preload(db: &Database, manifest: &Manifest, table: &Table, name: &str, 
         let marks: Vec<String> = (1..=chunk.len()).map(|n| dialect.placeholder(n)).collect();
         let order = sql::quote(&child.primary_key);
         let text = format!("SELECT {columns} FROM {} WHERE {} IN ({}) ORDER BY {order}", db.table(&child.name), sql::quote(&rel.foreign_key), marks.join(", "));
-        let stmt = Statement { sql: text.into(), binds, returns: Returns::Rows };
+        let stmt = Statement { sql: text.into(), binds, returns: Returns::Rows, group: None };
         match db.run(&stmt, child, &manifest.records, cap).await? {
             Output::Rows(mut found) => children.append(&mut found),
-            Output::Count(_) | Output::Float(_) => return Err(invalid("unexpected result shape")),
+            Output::Count(_) | Output::Float(_) | Output::Groups(_) => return Err(invalid("unexpected result shape")),
         }
     }
     for row in rows.iter_mut() {
@@ -161,6 +194,8 @@ pub enum Output {
     Count(i64),
     /// An aggregate: `None` when no row was aggregated.
     Float(Option<f64>),
+    /// Grouped: each group's value, and its count (`Int`) or aggregate (`Float`, or `Null`).
+    Groups(Vec<(Value, Value)>),
 }
 
 macro_rules! bind_all {
@@ -226,6 +261,27 @@ macro_rules! record {
     }};
 }
 
+/// A grouped row: the group's column (`ty`) and its count or aggregate.
+macro_rules! group_row {
+    ($row:expr, $name:expr, $ty:expr, $records:expr, $count:expr, $get:ident) => {{
+        let group = column_value!($row, 0, $name, $ty, $records, $get);
+        let value = if $count {
+            Value::Int($row.$get::<i64, _>(1).map_err(|_| DbError::Decode { column: "count".into() })?)
+        } else {
+            $row.$get::<Option<f64>, _>(1).map_err(|_| DbError::Decode { column: "aggregate".into() })?.map_or(Value::Null, Value::Float)
+        };
+        (group, value)
+    }};
+}
+
+fn sqlite_group(row: &sqlx::sqlite::SqliteRow, name: &str, ty: &ValueType, records: &[RecordType], count: bool) -> Result<(Value, Value), DbError> {
+    Ok(group_row!(row, name, ty, records, count, try_get_unchecked))
+}
+
+fn pg_group(row: &sqlx::postgres::PgRow, name: &str, ty: &ValueType, records: &[RecordType], count: bool) -> Result<(Value, Value), DbError> {
+    Ok(group_row!(row, name, ty, records, count, try_get))
+}
+
 fn sqlite_record(row: &sqlx::sqlite::SqliteRow, table: &Table, records: &[RecordType]) -> Result<Value, DbError> {
     Ok(record!(row, table, records, try_get_unchecked))
 }
@@ -256,6 +312,18 @@ impl Database {
                     Returns::Affected => Ok(Output::Count(q.execute(pool).await.map_err(DbError::from)?.rows_affected() as i64)),
                     Returns::Count => Ok(Output::Count(q.fetch_one(pool).await.map_err(DbError::from)?.try_get::<i64, _>(0).map_err(DbError::from)?)),
                     Returns::Float => Ok(Output::Float(q.fetch_one(pool).await.map_err(DbError::from)?.try_get_unchecked::<Option<f64>, _>(0).map_err(DbError::from)?)),
+                    Returns::Groups { count } => {
+                        let (name, ty) = group_column(stmt, table)?;
+                        let mut rows = q.fetch(pool);
+                        let mut out = Vec::new();
+                        while let Some(row) = rows.try_next().await.map_err(DbError::from)? {
+                            out.push(sqlite_group(&row, name, ty, records, count)?);
+                            if out.len() > cap.rows {
+                                return Err(QueryError::TooManyRows(cap.rows));
+                            }
+                        }
+                        Ok(Output::Groups(out))
+                    }
                     // At most one row (`LIMIT 1`, or one inserted): no stream and no list.
                     Returns::Row => match q.fetch_optional(pool).await.map_err(DbError::from)? {
                         Some(row) => Ok(Output::Rows(vec![sqlite_record(&row, table, records)?])),
@@ -279,6 +347,26 @@ impl Database {
                     Returns::Affected => Ok(Output::Count(self.leased(async |c| q.execute(c).await).await?.rows_affected() as i64)),
                     Returns::Count => Ok(Output::Count(self.leased(async |c| q.fetch_one(c).await).await?.try_get::<i64, _>(0).map_err(DbError::from)?)),
                     Returns::Float => Ok(Output::Float(self.leased(async |c| q.fetch_one(c).await).await?.try_get::<Option<f64>, _>(0).map_err(DbError::from)?)),
+                    Returns::Groups { count } => {
+                        let (name, ty) = group_column(stmt, table)?;
+                        let read = self
+                            .leased(async |c| {
+                                let mut rows = q.fetch(c);
+                                let mut out = Vec::new();
+                                while let Some(row) = rows.try_next().await? {
+                                    match pg_group(&row, name, ty, records, count) {
+                                        Ok(g) => out.push(g),
+                                        Err(e) => return Ok(Err(QueryError::Db(e))),
+                                    }
+                                    if out.len() > cap.rows {
+                                        return Ok(Err(QueryError::TooManyRows(cap.rows)));
+                                    }
+                                }
+                                Ok(Ok(out))
+                            })
+                            .await?;
+                        Ok(Output::Groups(read?))
+                    }
                     Returns::Row => match self.leased(async |c| q.fetch_optional(c).await).await? {
                         Some(row) => Ok(Output::Rows(vec![pg_record(&row, table, records)?])),
                         None => Ok(Output::Rows(Vec::new())),

@@ -42,6 +42,10 @@ pub enum Returns {
     Count,
     /// One row with one float column, `NULL` when no row was aggregated.
     Float,
+    /// `group_by`: rows of the group's value and its count (an integer) or aggregate (a float).
+    Groups {
+        count: bool,
+    },
     /// The number of rows changed.
     Affected,
 }
@@ -51,6 +55,8 @@ pub struct Statement {
     pub sql: Arc<str>,
     pub binds: Vec<Bind>,
     pub returns: Returns,
+    /// The column a grouped statement groups by (its first result column).
+    pub group: Option<Arc<str>>,
 }
 
 pub fn quote(ident: &str) -> String {
@@ -363,6 +369,11 @@ impl Builder<'_> {
                 let tail = self.tail(None)?;
                 (format!("SELECT {} FROM {table}{filter}{tail}", self.columns()), Returns::Rows)
             }
+            QueryKind::Count if self.spec.query.group_by.is_some() => {
+                let group = self.column(self.spec.query.group_by.as_deref().unwrap_or_default())?;
+                let filter = self.filter()?;
+                (format!("SELECT {group}, COUNT(*) FROM {table}{filter} GROUP BY {group} ORDER BY {group}"), Returns::Groups { count: true })
+            }
             QueryKind::Count => {
                 let filter = if self.has_window() { self.window_filter()? } else { self.filter()? };
                 (format!("SELECT COUNT(*) FROM {table}{filter}"), Returns::Count)
@@ -377,7 +388,13 @@ impl Builder<'_> {
                 };
                 let value = format!("CAST({}({col}) AS {float})", func.sql());
                 let value = if *func == guest_abi::query::Aggregate::Sum { format!("COALESCE({value}, 0)") } else { value };
-                (format!("SELECT {value} FROM {table}{filter}"), Returns::Float)
+                match self.spec.query.group_by.clone() {
+                    Some(group) => {
+                        let group = self.column(&group)?;
+                        (format!("SELECT {group}, {value} FROM {table}{filter} GROUP BY {group} ORDER BY {group}"), Returns::Groups { count: false })
+                    }
+                    None => (format!("SELECT {value} FROM {table}{filter}"), Returns::Float),
+                }
             }
             QueryKind::Delete => {
                 let filter = if self.has_window() { self.window_filter()? } else { self.filter()? };
@@ -430,8 +447,9 @@ impl Builder<'_> {
             }
         };
         let sql: Arc<str> = sql.into();
-        let plan = (!self.value_dependent).then(|| Plan { sql: sql.clone(), sources: self.sources, windows: self.windows, returns });
-        Ok((Statement { sql, binds: self.binds, returns }, plan))
+        let group: Option<Arc<str>> = self.spec.query.group_by.as_deref().map(Into::into);
+        let plan = (!self.value_dependent).then(|| Plan { sql: sql.clone(), sources: self.sources, windows: self.windows, returns, group: group.clone() });
+        Ok((Statement { sql, binds: self.binds, returns, group }, plan))
     }
 }
 
@@ -442,6 +460,7 @@ pub struct Plan {
     sources: Vec<(u32, ValueType)>,
     windows: Vec<(u32, &'static str)>,
     returns: Returns,
+    group: Option<Arc<str>>,
 }
 
 /// A `.limit(n)` or `.offset(n)` with a negative `n`: refused the same way on both databases.
@@ -462,7 +481,7 @@ impl Plan {
             let v = params.get(*index as usize).ok_or_else(|| DbError::Invalid(format!("parameter {index} is missing")))?;
             binds.push(bind_value(records, ty, v)?);
         }
-        Ok(Statement { sql: self.sql.clone(), binds, returns: self.returns })
+        Ok(Statement { sql: self.sql.clone(), binds, returns: self.returns, group: self.group.clone() })
     }
 }
 
