@@ -548,7 +548,12 @@ mod tests {
     }
 
     fn spec(kind: QueryKind, filter: Option<Expr>, params: Vec<ValueType>) -> QuerySpec {
-        QuerySpec { query: Query { table: "tasks".into(), kind, filter, order: vec![], limit: None, offset: None, preload: vec![] }, record: 0, params, result: ValueType::Int }
+        QuerySpec {
+            query: Query { table: "tasks".into(), kind, filter, order: vec![], limit: None, offset: None, preload: vec![], group_by: None },
+            record: 0,
+            params,
+            result: ValueType::Int,
+        }
     }
 
     fn col(name: &str) -> Box<Expr> {
