@@ -491,6 +491,8 @@ pub enum Builtin {
     Sleep,
     /// `flag(name) -> Bool`
     Flag,
+    /// `smtp.send(message) -> Future<Result<SmtpResult>>`
+    SmtpSend,
     /// `http.get(url, headers, timeout_ms)` and its siblings (`method` as the import numbers
     /// them); `body`: the call takes a body (`post`, `put`) as its second argument.
     Http {

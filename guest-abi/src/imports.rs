@@ -25,6 +25,7 @@ pub enum Import {
     Spawn,
     HttpRequest,
     Flag,
+    SmtpSend,
     ParseFloat,
     ParseTime,
     FdWrite,
@@ -177,6 +178,14 @@ pub const TABLE: &[ImportSpec] = &[
         params: &[I32],
         results: &[I32],
         doc: "(name: Str) -> Bool: whether feature flag `name` is on (the app's settings, else the manifest's default, else off)",
+    },
+    ImportSpec {
+        import: Import::SmtpSend,
+        module: FITZ,
+        name: "smtp_send",
+        params: &[I32],
+        results: &[I32],
+        doc: "(message: Map<Str, Str>) -> Result<SmtpResult>: sent through the app's SMTP settings, within its egress policy",
     },
     ImportSpec {
         import: Import::ParseFloat,

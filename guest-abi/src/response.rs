@@ -178,3 +178,19 @@ pub fn http_response_value(status: u16, headers: &[(String, String)], body: Stri
     let headers = Value::Map(headers.iter().map(|(k, v)| (Value::Str(k.clone()), Value::Str(v.clone()))).collect());
     Value::Record(vec![Value::Int(i64::from(status)), headers, Value::Str(body), Value::Int(duration_ms)])
 }
+
+/// Upstream's `SmtpResult`: what `smtp.send(…)` answers.
+pub const SMTP_SOURCE: &str = r#"type SmtpResult {
+    delivered: Bool
+    message_id: Str
+    duration_ms: Int
+}
+"#;
+
+/// The record of `records` that is the built-in `SmtpResult`, if one is (by name and shape).
+pub fn smtp_result_id(records: &[RecordType]) -> Option<u32> {
+    let want = [("delivered", ValueType::Bool), ("message_id", str_ty()), ("duration_ms", ValueType::Int)];
+    let id = records.iter().position(|r| r.name == "SmtpResult")?;
+    let r = &records[id];
+    (r.fields.len() == want.len() && r.fields.iter().zip(&want).all(|(f, (n, t))| f.name == *n && f.ty == *t)).then_some(id as u32)
+}

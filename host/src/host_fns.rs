@@ -4,6 +4,7 @@
 pub mod hash;
 pub mod http;
 pub mod jwt;
+pub mod smtp;
 pub mod wasi;
 
 use guest_abi::imports::FITZ;
@@ -211,6 +212,24 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         let value = caller.data().app.secrets.get(&name).cloned();
         let value = value.ok_or_else(|| GuestError(format!("secret {} is not set", cut(&name, 64))))?;
         guest::write_str(&mut caller, &value)
+    })?;
+    linker.func_wrap_async(FITZ, "smtp_send", |mut caller: Caller<'_, GuestState>, (message,): (u32,)| {
+        Box::new(async move {
+            enter(&mut caller)?;
+            let app = caller.data().app.clone();
+            let id = guest_abi::response::smtp_result_id(&app.manifest.records).ok_or_else(|| format_err!("the module declares no `SmtpResult`"))?;
+            let opts: std::collections::HashMap<String, String> = guest::read_str_map(&mut caller, message)?.into_iter().collect();
+            let value = if caller.data_mut().budget.http_call() {
+                smtp::send(&app.env, &app.limits.egress, &opts).await
+            } else {
+                Err("smtp: too many outbound calls in one run".to_string())
+            };
+            if let Err(e) = &value {
+                tracing::debug!(target: "fitz::smtp", app = %app.name, "{e}");
+            }
+            let value = value.map(|s| Value::Record(vec![Value::Bool(true), Value::Str(s.message_id), Value::Int(s.duration_ms)]));
+            write_result(&mut caller, &ValueType::Record { id }, value)
+        })
     })?;
     linker.func_wrap(FITZ, "flag", |mut caller: Caller<'_, GuestState>, name: u32| {
         enter(&mut caller)?;

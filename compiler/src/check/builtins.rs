@@ -342,6 +342,14 @@ impl Checker {
                 params.push(opt("timeout_ms", Type::Int, TExprKind::Int(0)));
                 (Builtin::Http { method, body }, params, db_future(Type::Record(answer)))
             }
+            ("smtp", "send") => {
+                let Some(&sent) = self.record_ids.get("SmtpResult") else {
+                    self.report(Problem::UnknownName { name: "SmtpResult".into(), span, suggestion: None });
+                    self.infer_args_loosely(args);
+                    return Self::error_expr(span);
+                };
+                (Builtin::SmtpSend, vec![p("message", str_str.clone())], db_future(Type::Record(sent)))
+            }
             ("flags", "is_enabled") => (Builtin::Flag, vec![p("name", Type::Str)], Type::Bool),
             ("DateTime", "now") => (Builtin::DateTimeNow, vec![], Type::DateTime),
             ("Uuid", "v4") => (Builtin::UuidV4, vec![], Type::Uuid),
@@ -371,6 +379,7 @@ impl Checker {
                     "Uuid" => &["v4"],
                     "http" => &["get", "head", "delete", "post", "put"],
                     "flags" => &["is_enabled"],
+                    "smtp" => &["send"],
                     _ => &["info", "warn", "error", "debug"],
                 };
                 let suggestion = super::names::closest(&func.name, known.iter().copied()).map(|s| format!("{module}.{s}"));

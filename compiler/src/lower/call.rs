@@ -67,6 +67,7 @@ impl Lowerer<'_> {
             Builtin::HashPassword => import(self, f, Import::HashPassword),
             Builtin::HashVerify => import(self, f, Import::HashVerify),
             Builtin::Flag => import(self, f, Import::Flag),
+            Builtin::SmtpSend => import(self, f, Import::SmtpSend),
             Builtin::JwtEncode => import(self, f, Import::JwtEncode),
             Builtin::JwtDecode => import(self, f, Import::JwtDecode),
             Builtin::AuthBlacklist => import(self, f, Import::AuthBlacklist),

@@ -61,14 +61,27 @@ impl Egress {
             Some(url::Host::Ipv6(ip)) => Target::Ip(IpAddr::V6(ip)),
             None => return Err("http: the URL has no host".into()),
         };
-        let allowed = match (self, &host) {
+        self.check_target(&host, url.host_str().unwrap_or(""), port)
+    }
+
+    /// Whether the app may reach `host` (a name or an address) on `port` (SMTP's server).
+    pub fn check_host(&self, host: &str, port: u16) -> Result<(), String> {
+        let target = match host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+            Ok(ip) => Target::Ip(ip),
+            Err(_) => Target::Name(host.to_ascii_lowercase()),
+        };
+        self.check_target(&target, host, port)
+    }
+
+    fn check_target(&self, host: &Target, shown: &str, port: u16) -> Result<(), String> {
+        let allowed = match (self, host) {
             (Egress::Open, _) => true,
             (Egress::Rules(rules), Target::Ip(ip)) => {
-                rules.iter().any(|r| r.port.is_none_or(|p| p == port) && r.host == HostPattern::Ip(*ip)) || (is_public(*ip) && rules.iter().any(|r| r.matches(&host, port)))
+                rules.iter().any(|r| r.port.is_none_or(|p| p == port) && r.host == HostPattern::Ip(*ip)) || (is_public(*ip) && rules.iter().any(|r| r.matches(host, port)))
             }
-            (Egress::Rules(rules), Target::Name(_)) => rules.iter().any(|r| r.matches(&host, port)),
+            (Egress::Rules(rules), Target::Name(_)) => rules.iter().any(|r| r.matches(host, port)),
         };
-        if allowed { Ok(()) } else { Err(format!("http: the app may not call {}:{port} (not in its egress policy)", url.host_str().unwrap_or(""))) }
+        if allowed { Ok(()) } else { Err(format!("http: the app may not call {shown}:{port} (not in its egress policy)")) }
     }
 
     /// Whether a name the policy let through may be reached at `ip`: under rules, public
