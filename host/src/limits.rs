@@ -214,11 +214,16 @@ pub struct ServerLimits {
     /// The listener's TLS configuration (`--tls-cert`/`--tls-key`), if it speaks TLS; the
     /// handshake is bounded by `header_timeout`.
     pub tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
+    /// HTTP/2: requests one connection may have open at once.
+    pub h2_streams: u32,
+    /// HTTP/2: streams a client may open and reset before the server took them up, before its
+    /// connection is closed (the "rapid reset" attack, CVE-2023-44487).
+    pub h2_pending_resets: usize,
 }
 
 impl Default for ServerLimits {
     fn default() -> Self {
-        ServerLimits { header_bytes: 32 * KIB, header_timeout: Duration::from_secs(20), max_connections: 4096, tls: None }
+        ServerLimits { header_bytes: 32 * KIB, header_timeout: Duration::from_secs(20), max_connections: 4096, tls: None, h2_streams: 100, h2_pending_resets: 20 }
     }
 }
 
@@ -295,6 +300,8 @@ pub fn table() -> Vec<Row> {
         row("request headers", mib(s.header_bytes), "", "431 `request headers too large`"),
         row("request header time, and idle time between requests", secs(s.header_timeout), "", "the connection is closed"),
         row("open connections", s.max_connections.to_string(), "", "new connections wait in the listen queue"),
+        row("HTTP/2 streams of one connection at once", s.h2_streams.to_string(), "", "the client is told to wait (`SETTINGS_MAX_CONCURRENT_STREAMS`)"),
+        row("HTTP/2 streams reset before they were taken up", s.h2_pending_resets.to_string(), "", "the connection is closed (`GOAWAY`, `ENHANCE_YOUR_CALM`)"),
         row("requests of one app at once", t.concurrency.to_string(), "`concurrency`", "503 `the app is at its limit of concurrent requests`"),
         row("CPU of one app", "all cores but one".into(), "", "its instances are held back at epoch ticks until it is within its share"),
         row("outbound HTTP calls per run", l.http_calls.to_string(), "", "the call is an `Err`: `http: too many calls in one run`"),

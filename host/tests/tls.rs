@@ -86,7 +86,13 @@ async fn the_host_listens_over_tls_and_the_cli_reaches_it() {
     // An app over TLS, with the client trusting the CA.
     let client = reqwest::Client::builder().add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(&ca).expect("ca")).expect("pem")).build().expect("client");
     let r = client.get(format!("{url}/s")).header("host", "hello.localhost").send().await.expect("served over TLS");
+    assert_eq!(r.version(), reqwest::Version::HTTP_2, "HTTP/2, chosen by ALPN");
     assert_eq!((r.status().as_u16(), r.text().await.expect("body")), (200, "\"over tls\"".to_string()));
+    // A client that offers only HTTP/1.1 gets it.
+    let http1 =
+        reqwest::Client::builder().http1_only().add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(&ca).expect("ca")).expect("pem")).build().expect("client");
+    let r = http1.get(format!("{url}/s")).header("host", "hello.localhost").send().await.expect("served over TLS");
+    assert_eq!((r.version(), r.status().as_u16()), (reqwest::Version::HTTP_11, 200));
     host.kill();
 }
 
