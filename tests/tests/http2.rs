@@ -76,7 +76,9 @@ async fn rapid_resets_close_the_connection_and_spare_the_server() {
     let _ = refused;
     let ended = tokio::time::timeout(Duration::from_secs(10), driver).await;
     match ended {
-        Ok(Ok(Err(e))) => assert_eq!(e.reason(), Some(h2::Reason::ENHANCE_YOUR_CALM), "{e}"),
+        // The server's GOAWAY, or (when it closed while the client was still writing) the
+        // broken connection: either way the server ended it, where a timeout means it did not.
+        Ok(Ok(Err(e))) => assert!(e.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM) || e.is_io(), "{e}"),
         other => panic!("the connection of a client resetting streams without end is closed with ENHANCE_YOUR_CALM, not {other:?}"),
     }
     // Everyone else is served, over either protocol.
