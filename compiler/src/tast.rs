@@ -491,6 +491,8 @@ pub enum Builtin {
     Sleep,
     /// `flag(name) -> Bool`
     Flag,
+    /// `http.request({…})`: upstream's map form.
+    HttpRequestMap,
     /// `smtp.send(message) -> Future<Result<SmtpResult>>`
     SmtpSend,
     /// `http.get(url, headers, timeout_ms)` and its siblings (`method` as the import numbers

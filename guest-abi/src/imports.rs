@@ -24,6 +24,7 @@ pub enum Import {
     Sleep,
     Spawn,
     HttpRequest,
+    HttpRequestMap,
     Flag,
     SmtpSend,
     ParseFloat,
@@ -170,6 +171,14 @@ pub const TABLE: &[ImportSpec] = &[
         params: &[I32, I32, I32, I32, I64],
         results: &[I32],
         doc: "(method: 0 GET, 1 HEAD, 2 DELETE, 3 POST, 4 PUT; url: Str; headers: Map<Str, Str>; body: Any or 0; timeout_ms: Int, 0 for the default) -> Result<HttpClientResponse>; the app's egress policy decides what it may reach",
+    },
+    ImportSpec {
+        import: Import::HttpRequestMap,
+        module: FITZ,
+        name: "http_request_map",
+        params: &[I32],
+        results: &[I32],
+        doc: "(options: Map<Str, Any>: method, url, headers, body, timeout_ms) -> Result<HttpClientResponse>, under the app's egress policy",
     },
     ImportSpec {
         import: Import::Flag,

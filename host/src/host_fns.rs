@@ -46,6 +46,45 @@ fn logged(caller: &mut Caller<'_, GuestState>, what: &str, e: crate::db::DbError
     e.to_string()
 }
 
+/// An outbound call the guest asked for (its method, URL, headers, body as an `Any`, timeout),
+/// or the reason its description is wrong; writes its `Result<HttpClientResponse>`.
+async fn outbound(caller: &mut Caller<'_, GuestState>, call: Result<http::Asked, String>) -> wasmtime::Result<u32> {
+    let app = caller.data().app.clone();
+    let answer_id = guest_abi::response::http_response_id(&app.manifest.records).ok_or_else(|| format_err!("the module declares no `HttpClientResponse`"))?;
+    let value = match call {
+        Err(e) => Err(e),
+        Ok(_) if !caller.data_mut().budget.http_call() => Err("http: too many calls in one run".to_string()),
+        Ok((method, url, headers, body, timeout_ms)) => {
+            let timeout = if timeout_ms <= 0 { http::DEFAULT_TIMEOUT } else { std::time::Duration::from_millis(timeout_ms as u64).min(http::MAX_TIMEOUT) };
+            // Text goes as it is, anything else as JSON.
+            let body = match body {
+                None => None,
+                Some(Value::Any { value, .. }) if matches!(*value, Value::Str(_)) => {
+                    Some((if let Value::Str(s) = *value { s.into_bytes() } else { Vec::new() }, "text/plain; charset=utf-8"))
+                }
+                Some(Value::Any { ty, value }) => Some((
+                    crate::json::to_json_bytes_within(&app.manifest.records, &ty, &value, app.limits.host_bytes).ok_or_else(|| format_err!("the request body is too large"))?,
+                    "application/json",
+                )),
+                Some(_) => return Err(format_err!("the request body is not an `Any`")),
+            };
+            match app.http.get().cloned().map_or_else(|| http::client(&app.limits.egress), Ok) {
+                Err(e) => Err(e),
+                Ok(client) => {
+                    let _ = app.http.set(client.clone());
+                    let call = http::Call { method, url, headers, body, timeout };
+                    http::send(&client, &app.limits.egress, call, app.limits.http_response_bytes).await
+                }
+            }
+        }
+    };
+    let value = value.map(|a| guest_abi::response::http_response_value(a.status, &a.headers, a.body, a.duration_ms));
+    if let Err(e) = &value {
+        tracing::debug!(target: "fitz::http_client", app = %app.name, "{e}");
+    }
+    write_result(caller, &ValueType::Record { id: answer_id }, value)
+}
+
 /// Every host function starts here: one call of the run's budget.
 fn enter(caller: &mut Caller<'_, GuestState>) -> wasmtime::Result<()> {
     Ok(caller.data_mut().budget.call()?)
@@ -285,9 +324,6 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     linker.func_wrap_async(FITZ, "http_request", |mut caller: Caller<'_, GuestState>, (method, url, headers, body, timeout_ms): (u32, u32, u32, u32, i64)| {
         Box::new(async move {
             enter(&mut caller)?;
-            let app = caller.data().app.clone();
-            let answer_id = guest_abi::response::http_response_id(&app.manifest.records).ok_or_else(|| format_err!("the module declares no `HttpClientResponse`"))?;
-            let answer_ty = ValueType::Record { id: answer_id };
             let method = match method {
                 0 => reqwest::Method::GET,
                 1 => reqwest::Method::HEAD,
@@ -300,36 +336,17 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             let headers = guest::read_str_map(&mut caller, headers)?;
             let body = match body {
                 0 => None,
-                ptr => Some(match guest::read(&mut caller, &ValueType::Any, guest_abi::value::Slot::I32(ptr))? {
-                    Value::Any { value, .. } if matches!(*value, Value::Str(_)) => match *value {
-                        Value::Str(s) => (s.into_bytes(), "text/plain; charset=utf-8"),
-                        _ => unreachable!("matched a Str"),
-                    },
-                    Value::Any { ty, value } => (
-                        crate::json::to_json_bytes_within(&app.manifest.records, &ty, &value, app.limits.host_bytes).ok_or_else(|| format_err!("the request body is too large"))?,
-                        "application/json",
-                    ),
-                    _ => return Err(format_err!("the request body is not an `Any`")),
-                }),
+                ptr => Some(guest::read(&mut caller, &ValueType::Any, guest_abi::value::Slot::I32(ptr))?),
             };
-            let value = if !caller.data_mut().budget.http_call() {
-                Err("http: too many calls in one run".to_string())
-            } else {
-                let timeout = if timeout_ms <= 0 { http::DEFAULT_TIMEOUT } else { std::time::Duration::from_millis(timeout_ms as u64).min(http::MAX_TIMEOUT) };
-                match app.http.get().cloned().map_or_else(|| http::client(&app.limits.egress), Ok) {
-                    Err(e) => Err(e),
-                    Ok(client) => {
-                        let _ = app.http.set(client.clone());
-                        let call = http::Call { method, url, headers, body, timeout };
-                        http::send(&client, &app.limits.egress, call, app.limits.http_response_bytes).await
-                    }
-                }
-            };
-            let value = value.map(|a| guest_abi::response::http_response_value(a.status, &a.headers, a.body, a.duration_ms));
-            if let Err(e) = &value {
-                tracing::debug!(target: "fitz::http_client", app = %app.name, "{e}");
-            }
-            write_result(&mut caller, &answer_ty, value)
+            outbound(&mut caller, Ok((method, url, headers, body, timeout_ms))).await
+        })
+    })?;
+    linker.func_wrap_async(FITZ, "http_request_map", |mut caller: Caller<'_, GuestState>, (options,): (u32,)| {
+        Box::new(async move {
+            enter(&mut caller)?;
+            let ty = ValueType::map(ValueType::Str, ValueType::Any);
+            let options = guest::read(&mut caller, &ty, guest_abi::value::Slot::I32(options))?;
+            outbound(&mut caller, http::call_of_map(options)).await
         })
     })?;
     linker.func_wrap(FITZ, "parse_float", |mut caller: Caller<'_, GuestState>, text: u32| {

@@ -83,6 +83,7 @@ pub fn start_router_with(listener: TcpListener, service: axum::Router, limits: S
     let task = tokio::spawn(async move {
         let graceful = GracefulShutdown::new();
         serving.accept_until(&listener, either(shutdown, stopped), |stream, permit| serving.spawn(stream, permit, &graceful)).await;
+        serving.close();
         drop(listener);
         graceful.shutdown().await;
         Ok(())

@@ -45,3 +45,15 @@ async fn drains(app: TestApp) {
     assert_eq!((status, body), (200, json!({ "done": 1 })));
     assert!(reqwest::get(format!("{base}/slow")).await.is_err(), "no new connections after shutdown");
 }
+
+/// A client that connected and said nothing yet (not known to be HTTP/1 or HTTP/2) does not
+/// hold the shutdown up until its header time runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_connection_does_not_hold_up_shutdown() {
+    let server = fitz_host::limits::ServerLimits { header_timeout: Duration::from_secs(120), ..fitz_host::limits::ServerLimits::default() };
+    let app = TestApp::start_limited(APP, &[], Limits::default(), server, 8).await;
+    let silent = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://")).await.expect("connect");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::timeout(Duration::from_secs(30), app.stop()).await.expect("shutdown does not wait for the silent client's two minutes");
+    drop(silent);
+}

@@ -1,4 +1,5 @@
-//! Outbound HTTP (`http.get/head/delete/post/put`) against a server this test starts: answers
+//! Outbound HTTP (`http.get/head/delete/post/put`, and upstream's `http.request({…})`) against
+//! a server this test starts: answers
 //! with status, headers and body (a 404 is an answer, not an error), bodies sent as text or
 //! JSON, the timeout, the answer's size cap and the redirect bound enforced; and the egress
 //! policy: `fitz run` reaches anything, a tenant nothing by default, only the addresses its
@@ -49,6 +50,16 @@ async fn post_json(url: Str) -> Str {
 async fn put_text(url: Str) -> Str {
     let r = http.put(url, "plain words", headers: {"x-note": "hi"}).await?
     return r.body
+}
+
+// Upstream's map form.
+@get("/map?url={url}&method={method}&ms={ms}")
+async fn via_map(url: Str, method: Str, ms: Int) -> Map<Str, Str> {
+    let r = match http.request({"method": method, "url": url, "headers": {"x-note": "m"}, "body": "mapped", "timeout_ms": ms}).await {
+        Ok(r) => r,
+        Err(e) => return { "error": e },
+    }
+    return { "status": "{r.status}", "body": r.body }
 }
 
 @get("/head?url={url}")
@@ -114,6 +125,12 @@ async fn calls_answer_and_are_bounded_in_time_size_and_redirects() {
     assert_eq!(r.body, json!(r#"application/json||{"name":"tea","n":2}"#));
     let r = app.get(&format!("/put-text?{}", q(&format!("{up}/echo"))), None).await;
     assert_eq!(r.body, json!("text/plain; charset=utf-8|hi|plain words"));
+    let map = |method: &str, path: &str, ms: i64| format!("/map?method={method}&ms={ms}&{}", q(&format!("{up}{path}")));
+    assert_eq!(app.get(&map("PUT", "/echo", 2000), None).await.body, json!({ "status": "200", "body": "text/plain; charset=utf-8|m|mapped" }));
+    let r = app.get(&map("GET", "/slow", 300), None).await;
+    assert!(r.body["error"].as_str().is_some_and(|e| e.starts_with("http: timeout calling")), "{}", r.text);
+    assert_eq!(app.get(&map("BREW", "/hello", 100), None).await.body["error"], "http: `method` is one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+    assert_eq!(app.get(&map("GET", "/hello", -5), None).await.body["error"], "http: `timeout_ms` is a positive number");
     let r = app.get(&format!("/head?{}", q(&format!("{up}/hello"))), None).await;
     assert_eq!(r.body, json!(0), "HEAD has no body");
 

@@ -320,6 +320,14 @@ impl Checker {
             ("auth", "blacklist") => (Builtin::AuthBlacklist, vec![p("db", Type::DbConn), p("jti", Type::Str), p("expires_at", Type::Int)], db_future(Type::Null)),
             ("auth", "is_blacklisted") => (Builtin::AuthIsBlacklisted, vec![p("db", Type::DbConn), p("jti", Type::Str)], db_future(Type::Bool)),
             ("auth", "cleanup_expired") => (Builtin::AuthCleanupExpired, vec![p("db", Type::DbConn)], db_future(Type::Int)),
+            ("http", "request") => {
+                let Some(&answer) = self.record_ids.get("HttpClientResponse") else {
+                    self.report(Problem::UnknownName { name: "HttpClientResponse".into(), span, suggestion: None });
+                    self.infer_args_loosely(args);
+                    return Self::error_expr(span);
+                };
+                (Builtin::HttpRequestMap, vec![p("options", Type::map(Type::Str, Type::Any))], db_future(Type::Record(answer)))
+            }
             ("http", m @ ("get" | "head" | "delete" | "post" | "put")) => {
                 let Some(&answer) = self.record_ids.get("HttpClientResponse") else {
                     self.report(Problem::UnknownName { name: "HttpClientResponse".into(), span, suggestion: None });
@@ -377,7 +385,7 @@ impl Checker {
                     "rand" => &["int", "float", "bool", "choice", "shuffle", "sample", "seeded", "bytes"],
                     "num" => &["format", "percent", "currency"],
                     "Uuid" => &["v4"],
-                    "http" => &["get", "head", "delete", "post", "put"],
+                    "http" => &["get", "head", "delete", "post", "put", "request"],
                     "flags" => &["is_enabled"],
                     "smtp" => &["send"],
                     _ => &["info", "warn", "error", "debug"],

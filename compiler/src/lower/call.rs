@@ -67,6 +67,7 @@ impl Lowerer<'_> {
             Builtin::HashPassword => import(self, f, Import::HashPassword),
             Builtin::HashVerify => import(self, f, Import::HashVerify),
             Builtin::Flag => import(self, f, Import::Flag),
+            Builtin::HttpRequestMap => import(self, f, Import::HttpRequestMap),
             Builtin::SmtpSend => import(self, f, Import::SmtpSend),
             Builtin::JwtEncode => import(self, f, Import::JwtEncode),
             Builtin::JwtDecode => import(self, f, Import::JwtDecode),

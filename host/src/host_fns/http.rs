@@ -214,6 +214,59 @@ pub fn client(egress: &Egress) -> Result<reqwest::Client, String> {
         .map_err(|e| format!("http: the client cannot start: {e}"))
 }
 
+/// A call as the guest described it: method, URL, headers, body (an `Any`), timeout in ms.
+pub type Asked = (reqwest::Method, String, Vec<(String, String)>, Option<guest_abi::value::Value>, i64);
+
+/// `http.request({"method": …, "url": …, "headers": {…}, "body": …, "timeout_ms": …})`:
+/// upstream's map form, read from a `Map<Str, Any>`; what is wrong with it, in its words.
+pub fn call_of_map(options: guest_abi::value::Value) -> Result<Asked, String> {
+    use guest_abi::value::Value;
+    let Value::Map(entries) = options else { return Err("http: request options are a map".into()) };
+    let get = |key: &str| {
+        entries.iter().find_map(|(k, v)| match (k, v) {
+            (Value::Str(k), Value::Any { value, .. }) if k == key => Some((**value).clone()),
+            _ => None,
+        })
+    };
+    let url = match get("url") {
+        Some(Value::Str(u)) => u,
+        _ => return Err("http: request options need a `url` (text)".into()),
+    };
+    let method = match get("method") {
+        None => reqwest::Method::GET,
+        Some(Value::Str(m)) => match m.to_ascii_uppercase().as_str() {
+            "GET" => reqwest::Method::GET,
+            "HEAD" => reqwest::Method::HEAD,
+            "POST" => reqwest::Method::POST,
+            "PUT" => reqwest::Method::PUT,
+            "PATCH" => reqwest::Method::PATCH,
+            "DELETE" => reqwest::Method::DELETE,
+            "OPTIONS" => reqwest::Method::OPTIONS,
+            _ => return Err("http: `method` is one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS".into()),
+        },
+        Some(_) => return Err("http: `method` is text".into()),
+    };
+    let headers = match get("headers") {
+        None => Vec::new(),
+        Some(Value::Map(pairs)) => pairs
+            .into_iter()
+            .map(|(k, v)| match (k, v) {
+                (Value::Str(k), Value::Str(v)) => Ok((k, v)),
+                (Value::Str(k), Value::Any { value, .. }) if matches!(*value, Value::Str(_)) => Ok((k, if let Value::Str(v) = *value { v } else { String::new() })),
+                _ => Err("http: `headers` is a map of text".to_string()),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err("http: `headers` is a map of text".into()),
+    };
+    let timeout_ms = match get("timeout_ms") {
+        None => 0,
+        Some(Value::Int(ms)) if ms > 0 => ms,
+        Some(_) => return Err("http: `timeout_ms` is a positive number".into()),
+    };
+    let body = entries.iter().find_map(|(k, v)| matches!(k, Value::Str(k) if k == "body").then(|| v.clone()));
+    Ok((method, url, headers, body, timeout_ms))
+}
+
 /// One call as the guest asked it.
 pub struct Call {
     pub method: reqwest::Method,

@@ -32,13 +32,21 @@ pub struct Serving {
     pub connections: Arc<Semaphore>,
     /// The listener's certificate, when it speaks TLS.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Set when the listener stops: a connection still telling HTTP/2 from HTTP/1 (not yet
+    /// one the graceful shutdown can drain) is closed at once.
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Serving {
     pub fn new(service: axum::Router, limits: ServerLimits) -> Serving {
         let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
         let tls = limits.tls.clone().map(tokio_rustls::TlsAcceptor::from);
-        Serving { service, limits: Arc::new(limits), connections, tls }
+        Serving { service, limits: Arc::new(limits), connections, tls, closing: Arc::new(tokio::sync::watch::channel(false).0) }
+    }
+
+    /// The listener has stopped accepting: connections that have not started a request yet go.
+    pub fn close(&self) {
+        let _ = self.closing.send(true);
     }
 
     /// Waits for room for one more connection.
@@ -69,12 +77,17 @@ impl Serving {
         let _ = stream.set_nodelay(true);
         let peer = stream.peer_addr().ok();
         let (serving, watcher) = (self.clone(), graceful.watcher());
+        let mut closing = self.closing.subscribe();
         tokio::spawn(async move {
             // A client that breaks off, or a limit that closes it, is not the host's error.
             match &serving.tls {
                 None => {
                     let mut stream = stream;
-                    let Some((h2, prefix)) = sniff(&mut stream, serving.limits.header_timeout).await else { return };
+                    let sniffed = tokio::select! {
+                        sniffed = sniff(&mut stream, serving.limits.header_timeout) => sniffed,
+                        _ = closing.wait_for(|c| *c) => None,
+                    };
+                    let Some((h2, prefix)) = sniffed else { return };
                     let io = Prefixed { prefix, at: 0, inner: stream };
                     if h2 {
                         let _ = watcher.watch(serving.http2(io, peer)).await;

@@ -85,6 +85,7 @@ pub fn start_router_per_core_with(
                 Err(e) => tracing::warn!(target: "fitz::http", "a connection could not be handed to a worker: {e}"),
             })
             .await;
+        serving.close();
         drop(listener);
         let _ = drain.send(true);
         let mut result = Ok(());
