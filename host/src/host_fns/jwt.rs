@@ -1,5 +1,7 @@
-//! JWT: HMAC only (HS256 by default, HS384 and HS512 by argument), the algorithm pinned on
-//! decode, `exp` required and numeric, `nbf` checked, a small leeway, and secrets shorter than
+//! JWT: HMAC (HS256 by default, HS384 and HS512 by argument) with a secret, or signatures
+//! with keys in PEM — RS256/384/512 and PS256/384/512 (RSA), ES256/ES384 (P-256, P-384) and
+//! EdDSA (Ed25519): the private key signs, the public key verifies. The algorithm is pinned on
+//! decode (so a token signed with HMAC over a public key's text is refused), `exp` required and numeric, `nbf` checked, a small leeway, and secrets shorter than
 //! the hash output refused (RFC 7518 §3.2). Claims are `Map<Str, Str>` in Fitz: the registered
 //! numeric claims written as decimal strings go out as JSON numbers, and on decode any
 //! non-string value comes back as its JSON text. Errors are our own words, never the
@@ -19,15 +21,25 @@ const NUMERIC_CLAIMS: &[&str] = &["exp", "nbf", "iat"];
 #[derive(Debug, PartialEq)]
 pub enum JwtError {
     UnsupportedAlgorithm(String),
-    ShortSecret { alg: &'static str, min: usize },
+    ShortSecret {
+        alg: &'static str,
+        min: usize,
+    },
     LongSecret,
     NonNumericClaim(String),
+    /// Not a PEM key of the kind the algorithm signs (`private`) or verifies with.
+    BadKey {
+        alg: &'static str,
+        private: bool,
+    },
 }
 
 impl std::fmt::Display for JwtError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            JwtError::UnsupportedAlgorithm(a) => write!(f, "unsupported JWT algorithm `{a}` (use HS256, HS384 or HS512)"),
+            JwtError::UnsupportedAlgorithm(a) => write!(f, "unsupported JWT algorithm `{a}` (use HS256/384/512, RS256/384/512, PS256/384/512, ES256, ES384 or EdDSA)"),
+            JwtError::BadKey { alg, private: true } => write!(f, "the key for {alg} must be a private key in PEM"),
+            JwtError::BadKey { alg, private: false } => write!(f, "the key for {alg} must be a public key in PEM"),
             JwtError::ShortSecret { alg, min } => write!(f, "the JWT secret must be at least {min} bytes for {alg}"),
             JwtError::LongSecret => write!(f, "the JWT secret must be at most {MAX_SECRET_BYTES} bytes"),
             JwtError::NonNumericClaim(c) => write!(f, "JWT claim `{c}` must be a whole number of seconds"),
@@ -37,25 +49,68 @@ impl std::fmt::Display for JwtError {
 
 impl std::error::Error for JwtError {}
 
-fn algorithm(name: &str) -> Result<(Algorithm, &'static str, usize), JwtError> {
-    match name {
-        "HS256" => Ok((Algorithm::HS256, "HS256", 32)),
-        "HS384" => Ok((Algorithm::HS384, "HS384", 48)),
-        "HS512" => Ok((Algorithm::HS512, "HS512", 64)),
-        // A name is a few letters; a guest's long one is not copied into the message.
-        other => Err(JwtError::UnsupportedAlgorithm(other.chars().take(16).collect())),
-    }
+/// The kinds of key the algorithms take.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Family {
+    /// A shared secret of at least this many bytes.
+    Hmac(usize),
+    Rsa,
+    Ec,
+    Ed,
 }
 
-fn checked_key(secret: &str, alg: &str) -> Result<Algorithm, JwtError> {
-    let (a, name, min) = algorithm(alg)?;
-    if secret.len() < min {
-        return Err(JwtError::ShortSecret { alg: name, min });
-    }
+fn algorithm(name: &str) -> Result<(Algorithm, &'static str, Family), JwtError> {
+    Ok(match name {
+        "HS256" => (Algorithm::HS256, "HS256", Family::Hmac(32)),
+        "HS384" => (Algorithm::HS384, "HS384", Family::Hmac(48)),
+        "HS512" => (Algorithm::HS512, "HS512", Family::Hmac(64)),
+        "RS256" => (Algorithm::RS256, "RS256", Family::Rsa),
+        "RS384" => (Algorithm::RS384, "RS384", Family::Rsa),
+        "RS512" => (Algorithm::RS512, "RS512", Family::Rsa),
+        "PS256" => (Algorithm::PS256, "PS256", Family::Rsa),
+        "PS384" => (Algorithm::PS384, "PS384", Family::Rsa),
+        "PS512" => (Algorithm::PS512, "PS512", Family::Rsa),
+        "ES256" => (Algorithm::ES256, "ES256", Family::Ec),
+        "ES384" => (Algorithm::ES384, "ES384", Family::Ec),
+        "EdDSA" => (Algorithm::EdDSA, "EdDSA", Family::Ed),
+        // A name is a few letters; a guest's long one is not copied into the message.
+        other => return Err(JwtError::UnsupportedAlgorithm(other.chars().take(16).collect())),
+    })
+}
+
+/// The algorithm and the key `secret` (a secret, or a PEM key) is for it, checked.
+fn encoding_key(secret: &str, alg: &str) -> Result<(Algorithm, EncodingKey), JwtError> {
+    let (a, name, family) = algorithm(alg)?;
     if secret.len() > MAX_SECRET_BYTES {
         return Err(JwtError::LongSecret);
     }
-    Ok(a)
+    let pem = secret.as_bytes();
+    let bad = |_| JwtError::BadKey { alg: name, private: true };
+    let key = match family {
+        Family::Hmac(min) if secret.len() < min => return Err(JwtError::ShortSecret { alg: name, min }),
+        Family::Hmac(_) => EncodingKey::from_secret(pem),
+        Family::Rsa => EncodingKey::from_rsa_pem(pem).map_err(bad)?,
+        Family::Ec => EncodingKey::from_ec_pem(pem).map_err(bad)?,
+        Family::Ed => EncodingKey::from_ed_pem(pem).map_err(bad)?,
+    };
+    Ok((a, key))
+}
+
+fn decoding_key(secret: &str, alg: &str) -> Result<(Algorithm, DecodingKey), JwtError> {
+    let (a, name, family) = algorithm(alg)?;
+    if secret.len() > MAX_SECRET_BYTES {
+        return Err(JwtError::LongSecret);
+    }
+    let pem = secret.as_bytes();
+    let bad = |_| JwtError::BadKey { alg: name, private: false };
+    let key = match family {
+        Family::Hmac(min) if secret.len() < min => return Err(JwtError::ShortSecret { alg: name, min }),
+        Family::Hmac(_) => DecodingKey::from_secret(pem),
+        Family::Rsa => DecodingKey::from_rsa_pem(pem).map_err(bad)?,
+        Family::Ec => DecodingKey::from_ec_pem(pem).map_err(bad)?,
+        Family::Ed => DecodingKey::from_ed_pem(pem).map_err(bad)?,
+    };
+    Ok((a, key))
 }
 
 /// How long a token signed without an `exp` lives (upstream's examples sign that way): the
@@ -70,7 +125,7 @@ pub fn ttl_from(env: &std::collections::HashMap<String, String>) -> u64 {
 /// Signs `claims`; without an `exp` among them the token expires `ttl` seconds after `now`
 /// (Unix seconds), so no token this host signs lives for ever.
 pub fn encode(claims: &[(String, String)], secret: &str, alg: &str, ttl: u64, now: i64) -> Result<String, JwtError> {
-    let a = checked_key(secret, alg)?;
+    let (a, key) = encoding_key(secret, alg)?;
     let mut map = Map::new();
     if !claims.iter().any(|(k, _)| k == "exp") {
         map.insert("exp".into(), Value::from(now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX))));
@@ -84,7 +139,7 @@ pub fn encode(claims: &[(String, String)], secret: &str, alg: &str, ttl: u64, no
         };
         map.insert(k.clone(), value);
     }
-    jsonwebtoken::encode(&Header::new(a), &map, &EncodingKey::from_secret(secret.as_bytes())).map_err(|_| JwtError::NonNumericClaim("claims".into()))
+    jsonwebtoken::encode(&Header::new(a), &map, &key).map_err(|_| JwtError::NonNumericClaim("claims".into()))
 }
 
 /// The claims as `Map<Str, Str>` pairs in token order: strings as they are, any other value
@@ -119,24 +174,15 @@ impl<'de> serde::Deserialize<'de> for Claims {
     }
 }
 
-/// What `decode` accepts, per algorithm; built once, not per token.
-fn validation(a: Algorithm) -> &'static Validation {
-    static V: std::sync::LazyLock<[Validation; 3]> = std::sync::LazyLock::new(|| {
-        [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512].map(|a| {
-            let mut v = Validation::new(a);
-            v.algorithms = vec![a];
-            v.leeway = LEEWAY_SECONDS;
-            v.validate_exp = true;
-            v.validate_nbf = true;
-            v.set_required_spec_claims(&["exp"]);
-            v
-        })
-    });
-    match a {
-        Algorithm::HS384 => &V[1],
-        Algorithm::HS512 => &V[2],
-        _ => &V[0],
-    }
+/// What `decode` accepts for algorithm `a` (and only it), with this leeway.
+fn validation(a: Algorithm, leeway: u64) -> Validation {
+    let mut v = Validation::new(a);
+    v.algorithms = vec![a];
+    v.leeway = leeway;
+    v.validate_exp = true;
+    v.validate_nbf = true;
+    v.set_required_spec_claims(&["exp"]);
+    v
 }
 
 /// The claims, or the reason (in words safe to show a client) the token is not accepted.
@@ -146,20 +192,11 @@ pub fn decode(token: &str, secret: &str, alg: &str) -> Result<Vec<(String, Strin
 
 /// `decode` with the app's clock-skew allowance on `exp` and `nbf` (`@server(jwt_leeway=…)`).
 pub fn decode_with_leeway(token: &str, secret: &str, alg: &str, leeway: u64) -> Result<Vec<(String, String)>, String> {
-    let a = checked_key(secret, alg).map_err(|e| e.to_string())?;
+    let (a, key) = decoding_key(secret, alg).map_err(|e| e.to_string())?;
     if token.len() > MAX_TOKEN_BYTES {
         return Err("invalid token".into());
     }
-    let owned;
-    let rules = if leeway == LEEWAY_SECONDS {
-        validation(a)
-    } else {
-        let mut v = validation(a).clone();
-        v.leeway = leeway;
-        owned = v;
-        &owned
-    };
-    match jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret.as_bytes()), rules) {
+    match jsonwebtoken::decode::<Claims>(token, &key, &validation(a, leeway)) {
         Ok(data) => Ok(data.claims.0),
         Err(e) => Err(match e.kind() {
             ErrorKind::ExpiredSignature => "token expired",

@@ -1,0 +1,97 @@
+//! JWTs signed with keys, against PyJWT (with `cryptography`) as the referee: for RS256, PS256,
+//! ES256, ES384 and EdDSA, tokens PyJWT signs with a private key verify here with the public
+//! key, and tokens signed here verify in PyJWT; a token signed by another key, or for another
+//! algorithm, is refused — including the classic confusion of an HMAC token whose "secret" is
+//! the public key's text — and a key of the wrong kind is a clear error.
+
+use fitz_tests::python;
+use fitz_tests::server::{Backend, TestApp};
+use serde_json::json;
+
+use fitz_host::runtime::app::Limits;
+
+const APP: &str = r#"
+let PRIVATE = secret("JWT_PRIVATE")
+let PUBLIC = secret("JWT_PUBLIC")
+
+@get("/sign?alg={alg}")
+fn sign(alg: Str) -> Str => jwt.encode({"sub": "ada", "role": "admin"}, PRIVATE.expose(), alg)
+
+@get("/verify?alg={alg}")
+fn verify(headers: Map<Str, Str>, alg: Str) -> Map<Str, Str> {
+    let token = match headers.get("x-token") {
+        Ok(t) => t,
+        Err(_) => "",
+    }
+    return match jwt.decode(token, PUBLIC.expose(), alg) {
+        Ok(claims) => claims,
+        Err(e) => ({ "error": e }),
+    }
+}
+"#;
+
+/// A private and a public key in PEM for `kind`: `rsa`, `ec256`, `ec384` or `ed25519`.
+fn keys(kind: &str) -> (String, String) {
+    let out = python::run(
+        "import sys, json\n\
+from cryptography.hazmat.primitives.asymmetric import rsa, ec, ed25519\n\
+from cryptography.hazmat.primitives import serialization as s\n\
+k = {'rsa': lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048), 'ec256': lambda: ec.generate_private_key(ec.SECP256R1()), 'ec384': lambda: ec.generate_private_key(ec.SECP384R1()), 'ed25519': ed25519.Ed25519PrivateKey.generate}[sys.argv[1]]()\n\
+private = k.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()).decode()\n\
+public = k.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo).decode()\n\
+print(json.dumps([private, public]))",
+        &[kind],
+    );
+    let pair: (String, String) = serde_json::from_str(&out).expect("two PEM keys");
+    pair
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signatures_with_keys_agree_with_pyjwt() {
+    for (kind, algs) in [("rsa", &["RS256", "PS256", "RS512"][..]), ("ec256", &["ES256"][..]), ("ec384", &["ES384"][..]), ("ed25519", &["EdDSA"][..])] {
+        let (private, public) = keys(kind);
+        let (other_private, _) = keys(kind);
+        let env = [("JWT_PRIVATE", private.as_str()), ("JWT_PUBLIC", public.as_str())];
+        let app = TestApp::start(APP, Backend::Sqlite, &env, Limits::default()).await;
+        for alg in algs {
+            // Ours, checked by PyJWT with the public key.
+            let token = app.get(&format!("/sign?alg={alg}"), None).await.body.as_str().expect("a token").to_string();
+            let claims = python::jwt_decode(&token, &public, alg).unwrap_or_else(|e| panic!("{alg}: PyJWT refused our token: {e}"));
+            assert_eq!((claims["sub"].as_str(), claims["role"].as_str()), (Some("ada"), Some("admin")), "{alg}");
+            // PyJWT's, checked here.
+            let theirs = python::jwt_encode(&json!({ "sub": "grace", "exp": now() + 60 }), &private, alg);
+            let verify = |token: &str, alg: &str| app.send(app.client.get(app.url(&format!("/verify?alg={alg}"))).header("x-token", token));
+            let r = verify(&theirs, alg).await;
+            assert_eq!(r.body["sub"], "grace", "{alg}: {}", r.text);
+            // Signed by another key: refused.
+            let forged = python::jwt_encode(&json!({ "sub": "mallory", "exp": now() + 60 }), &other_private, alg);
+            assert_eq!(verify(&forged, alg).await.body, json!({ "error": "invalid token signature" }), "{alg}");
+            // HMAC over the public key's text, presented where a signature is pinned: refused.
+            let confused = python::run(
+                "import sys, json, hmac, hashlib, base64\n\
+b = lambda x: base64.urlsafe_b64encode(x).rstrip(b'=').decode()\n\
+m = b(b'{\"alg\":\"HS256\",\"typ\":\"JWT\"}') + '.' + b(json.dumps({'sub': 'mallory', 'exp': int(sys.argv[2])}).encode())\n\
+print(m + '.' + b(hmac.new(sys.argv[1].encode(), m.encode(), hashlib.sha256).digest()))",
+                &[&public, &(now() + 60).to_string()],
+            );
+            assert_eq!(verify(&confused, alg).await.body, json!({ "error": "token signed with another algorithm" }), "{alg}");
+        }
+        app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_of_the_wrong_kind_is_named() {
+    let (private, public) = keys("ec256");
+    let env = [("JWT_PRIVATE", private.as_str()), ("JWT_PUBLIC", public.as_str())];
+    let app = TestApp::start(APP, Backend::Sqlite, &env, Limits::default()).await;
+    // An EC key where RSA is asked: signing fails its request (500), verifying is an `Err`.
+    assert_eq!(app.get("/sign?alg=RS256", None).await.status, 500);
+    let r = app.send(app.client.get(app.url("/verify?alg=RS256")).header("x-token", "a.b.c")).await;
+    assert_eq!(r.body, json!({ "error": "the key for RS256 must be a public key in PEM" }));
+    app.stop().await;
+}
