@@ -34,4 +34,12 @@ fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# The dependency tree: licences, duplicate versions and sources, as deny.toml says (advisories
+# need RustSec's database from GitHub, which these machines cannot reach).
+if ! command -v cargo-deny >/dev/null; then
+    echo "tests/run.sh: installing cargo-deny" >&2
+    cargo install --locked --quiet cargo-deny@0.20.2
+fi
+cargo deny --locked check licenses bans sources
+
 exec cargo test --workspace --locked "$@"
