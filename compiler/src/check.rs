@@ -250,7 +250,12 @@ impl Checker {
             static_dir: s.static_dir.clone(),
             // Files are served under `/static` unless told otherwise.
             static_prefix: s.static_dir.as_ref().map(|_| s.static_prefix.clone().unwrap_or_else(|| "/static".into())),
+            jwks: s.jwks.clone(),
         });
+        // The keys the app publishes are secrets it needs, as `secret("…")`'s are.
+        if let Some(c) = &config {
+            self.secrets.extend(c.jwks.iter().cloned());
+        }
         self.problems.extend(problems);
         config
     }

@@ -96,6 +96,10 @@ pub struct Server {
     /// Where those files are served (`/static` by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub static_prefix: Option<String>,
+    /// `jwks="JWT_PUBLIC,JWT_PUBLIC_OLD"`: the secrets holding the keys (PEM) served at
+    /// `/.well-known/jwks.json`, newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jwks: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 
 pub mod hash;
 pub mod http;
+pub mod jwk;
 pub mod jwt;
 pub mod smtp;
 pub mod wasi;

@@ -79,6 +79,16 @@ fn without_body(res: Response) -> Response {
 
 /// RFC 9112 §3.2: an HTTP/1.1 request without a `Host`, or any request with more than one,
 /// is a 400 before anything else looks at it.
+/// The app's public keys (RFC 7517), for verifiers elsewhere; cached a few minutes, so a key
+/// added before it signs is seen in time.
+fn jwks(app: &AppVersion) -> Response {
+    let body = app.jwks.as_deref().unwrap_or("{\"keys\":[]}").to_string();
+    let mut res = Response::new(axum::body::Body::from(body));
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    res
+}
+
 pub fn host_header_problem(req: &Request) -> Option<Response> {
     let hosts = req.headers().get_all(header::HOST).iter().count();
     if hosts > 1 {
@@ -93,6 +103,7 @@ async fn answer(served: &Served, app: &Arc<AppVersion>, req: Request) -> Respons
         let docs = app.manifest.server.as_ref().and_then(|s| s.docs) != Some(false);
         match req.uri().path() {
             "/healthz" => return healthz().await,
+            "/.well-known/jwks.json" if app.jwks.is_some() => return jwks(app),
             "/readyz" => return readyz(app).await,
             "/openapi.json" if docs => return docs::openapi(app),
             "/docs" if docs => return docs::page(app),

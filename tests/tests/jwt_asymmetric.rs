@@ -95,3 +95,49 @@ async fn a_key_of_the_wrong_kind_is_named() {
     assert_eq!(r.body, json!({ "error": "the key for RS256 must be a public key in PEM" }));
     app.stop().await;
 }
+
+const PUBLISHING: &str = r#"
+@server(jwks="JWT_PUBLIC,JWT_PUBLIC_OLD")
+fn main() => 0
+
+let PRIVATE = secret("JWT_PRIVATE")
+
+@get("/sign?alg={alg}")
+fn sign(alg: Str) -> Str => jwt.encode({"sub": "ada"}, PRIVATE.expose(), alg)
+"#;
+
+/// PyJWT verifies our tokens with the key `/.well-known/jwks.json` lists under the token's
+/// `kid`, and the `kid`s are the keys' RFC 7638 thumbprints, computed here in Python.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jwks_document_verifies_our_tokens_in_pyjwt() {
+    for (kind, alg) in [("rsa", "RS256"), ("ec256", "ES256"), ("ed25519", "EdDSA")] {
+        let (private, public) = keys(kind);
+        let (_, old_public) = keys(kind);
+        let env = [("JWT_PRIVATE", private.as_str()), ("JWT_PUBLIC", public.as_str()), ("JWT_PUBLIC_OLD", old_public.as_str())];
+        let app = TestApp::start(PUBLISHING, Backend::Sqlite, &env, Limits::default()).await;
+        let r = app.get("/.well-known/jwks.json", None).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.headers["cache-control"], "public, max-age=300");
+        assert_eq!(r.body["keys"].as_array().map(Vec::len), Some(2), "both keys, newest first: {}", r.text);
+        let token = app.get(&format!("/sign?alg={alg}"), None).await.body.as_str().expect("a token").to_string();
+        let out = python::run(
+            "import sys, json, jwt, hashlib, base64\n\
+doc = json.loads(sys.argv[1]); token = sys.argv[2]; alg = sys.argv[3]\n\
+req = {'RSA': ['e', 'kty', 'n'], 'EC': ['crv', 'kty', 'x', 'y'], 'OKP': ['crv', 'kty', 'x']}\n\
+thumb = lambda k: base64.urlsafe_b64encode(hashlib.sha256(json.dumps({m: k[m] for m in req[k['kty']]}, separators=(',', ':'), sort_keys=True).encode()).digest()).rstrip(b'=').decode()\n\
+assert all(k['kid'] == thumb(k) for k in doc['keys']), 'kid is not the RFC 7638 thumbprint'\n\
+kid = jwt.get_unverified_header(token)['kid']\n\
+key = next(k for k in doc['keys'] if k['kid'] == kid)\n\
+assert key is doc['keys'][0], 'signed with the newest key'\n\
+print(json.dumps(jwt.decode(token, jwt.PyJWK(key, algorithm=alg).key, algorithms=[alg])))",
+            &[&r.text, &token, alg],
+        );
+        let claims: serde_json::Value = serde_json::from_str(&out).expect("claims");
+        assert_eq!(claims["sub"], "ada", "{alg}");
+        app.stop().await;
+    }
+    // A named secret that holds no key: the app does not start, and says which secret.
+    let env = [("JWT_PRIVATE", "x"), ("JWT_PUBLIC", "not a key"), ("JWT_PUBLIC_OLD", "nor this")];
+    let e = TestApp::start_at(PUBLISHING, "sqlite::memory:", &env).await.err().expect("refused");
+    assert!(e.contains("secret JWT_PUBLIC is not a key in PEM") && !e.contains("not a key\""), "{e}");
+}

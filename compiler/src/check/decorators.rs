@@ -69,6 +69,8 @@ pub struct ServerDecorator {
     pub api_version: Option<String>,
     /// `jwt_leeway=10`: the seconds of clock skew `jwt.decode` allows (0 to 300).
     pub jwt_leeway: Option<u64>,
+    /// `jwks="A,B"`: the secrets whose keys `/.well-known/jwks.json` lists.
+    pub jwks: Vec<String>,
     /// `static_dir="public"`: files served as they are, bundled into the module.
     pub static_dir: Option<String>,
     /// `static_prefix="/assets"`: where they are served (default `/static`).
@@ -373,6 +375,7 @@ const SERVER_KEYS: &[(&str, &str)] = &[
     ("jwt_leeway", "Int"),
     ("static_dir", "Str"),
     ("static_prefix", "Str"),
+    ("jwks", "Str"),
     ("shutdown_timeout_secs", "Int"),
     ("ws_heartbeat_secs", "Int"),
     ("observability", "Bool"),
@@ -380,9 +383,9 @@ const SERVER_KEYS: &[(&str, &str)] = &[
 ];
 
 fn server(d: &Decorator, problems: &mut Vec<Problem>) -> ServerDecorator {
-    let mut out = ServerDecorator { port: None, host: None, docs: None, api_version: None, jwt_leeway: None, static_dir: None, static_prefix: None, span: d.span };
+    let mut out = ServerDecorator { port: None, host: None, docs: None, api_version: None, jwt_leeway: None, static_dir: None, static_prefix: None, jwks: vec![], span: d.span };
     let values = keyed(d, SERVER_KEYS, problems);
-    for (i, value) in values.iter().enumerate().skip(7) {
+    for (i, value) in values.iter().enumerate().skip(8) {
         if let Some((_, span)) = value {
             problems.push(Problem::ServerKeyIgnored { key: SERVER_KEYS[i].0, span: *span });
         }
@@ -419,6 +422,19 @@ fn server(d: &Decorator, problems: &mut Vec<Problem>) -> ServerDecorator {
             out.static_prefix = Some(prefix.clone());
         } else {
             problems.push(Problem::ServerSetting { what: "static_prefix", value: prefix.clone(), expected: "a path such as \"/static\"", span: *span });
+        }
+    }
+    if let Some(Some((Literal::Str(names), span))) = values.get(7) {
+        let names: Vec<String> = names.split(',').map(|n| n.trim().to_string()).collect();
+        if names.iter().all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
+            out.jwks = names;
+        } else {
+            problems.push(Problem::ServerSetting {
+                what: "jwks",
+                value: names.join(","),
+                expected: "names of secrets holding keys, such as \"JWT_PUBLIC,JWT_PUBLIC_OLD\"",
+                span: *span,
+            });
         }
     }
     let mut values = values.into_iter();

@@ -139,7 +139,12 @@ pub fn encode(claims: &[(String, String)], secret: &str, alg: &str, ttl: u64, no
         };
         map.insert(k.clone(), value);
     }
-    jsonwebtoken::encode(&Header::new(a), &map, &key).map_err(|_| JwtError::NonNumericClaim("claims".into()))
+    let mut header = Header::new(a);
+    // A key's token names it: the RFC 7638 thumbprint `/.well-known/jwks.json` lists it by.
+    if !matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+        header.kid = super::jwk::Jwk::from_pem(secret).map(|k| k.thumbprint());
+    }
+    jsonwebtoken::encode(&header, &map, &key).map_err(|_| JwtError::NonNumericClaim("claims".into()))
 }
 
 /// The claims as `Map<Str, Str>` pairs in token order: strings as they are, any other value

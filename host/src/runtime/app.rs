@@ -31,6 +31,8 @@ pub struct AppVersion {
     pub openapi: Arc<str>,
     /// The static files the module bundled, when it serves them.
     pub statics: Option<Arc<crate::http::statics::Statics>>,
+    /// `/.well-known/jwks.json`, when `@server(jwks=…)` names keys.
+    pub jwks: Option<Arc<str>>,
     pub engine: wasmtime::Engine,
     /// The tenant's CPU share on a multi-tenant host (`None`: one app, no throttling).
     pub cpu: Option<Arc<super::cpu::CpuShare>>,
@@ -192,7 +194,22 @@ pub async fn from_image(rt: &Runtime, image: Vec<u8>, ctx: Arc<AppContext>) -> R
     let openapi: Arc<str> = crate::openapi::json(&manifest, &ctx.name).into();
     let manifest = ctx.manifest.clone();
     let tasks = crate::background::TaskPool::new(ctx.limits.tasks);
-    Ok(AppVersion { version: 1, ctx, manifest, pre, entries, routes, openapi, statics, engine: rt.engine.clone(), cpu: None, tasks, _ticker: rt.ticker.clone() })
+    let jwks = jwks_of(&ctx)?;
+    Ok(AppVersion { version: 1, ctx, manifest, pre, entries, routes, openapi, statics, jwks, engine: rt.engine.clone(), cpu: None, tasks, _ticker: rt.ticker.clone() })
+}
+
+/// The keys `@server(jwks=…)` names, from the app's secrets, as the JWKS document; a secret
+/// that holds no key refuses the version, naming the secret (never its value).
+fn jwks_of(ctx: &AppContext) -> Result<Option<Arc<str>>, LoadError> {
+    let names = ctx.manifest.server.as_ref().map(|s| s.jwks.clone()).unwrap_or_default();
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let pems: Vec<&str> = names.iter().map(|n| ctx.secrets.get(n).map_or("", String::as_str)).collect();
+    match crate::host_fns::jwk::jwks(&pems) {
+        Ok(doc) => Ok(Some(doc.to_string().into())),
+        Err(i) => Err(LoadError::Manifest(format!("secret {} is not a key in PEM (RSA, P-256, P-384 or Ed25519) for /.well-known/jwks.json", names[i]))),
+    }
 }
 
 /// Compiles on the build runtime's blocking pool.
