@@ -141,3 +141,40 @@ print(json.dumps(jwt.decode(token, jwt.PyJWK(key, algorithm=alg).key, algorithms
     let e = TestApp::start_at(PUBLISHING, "sqlite::memory:", &env).await.err().expect("refused");
     assert!(e.contains("secret JWT_PUBLIC is not a key in PEM") && !e.contains("not a key\""), "{e}");
 }
+
+/// A rotation: the verifying secret holds the new public key and the old one (its grace); the
+/// token's `kid` picks the key. Once the old key is dropped from the bundle, its tokens are
+/// refused, and a token naming a key nobody has is refused too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_key_verifies_during_its_grace_and_not_after() {
+    let (new_private, new_public) = keys("rsa");
+    let (old_private, old_public) = keys("rsa");
+    let kid_of = |public: &str| fitz_host::host_fns::jwk::Jwk::from_pem(public).expect("a key").thumbprint();
+    let signed = |private: &str, kid: &str| {
+        python::run(
+            "import sys, json, jwt\nprint(jwt.encode({'sub': sys.argv[3], 'exp': int(sys.argv[4])}, sys.argv[1], algorithm='RS256', headers={'kid': sys.argv[2]}))",
+            &[private, kid, "grace", &(now() + 60).to_string()],
+        )
+    };
+    let old_token = signed(&old_private, &kid_of(&old_public));
+    let new_token = signed(&new_private, &kid_of(&new_public));
+    let unknown = signed(&new_private, "no-such-key");
+    let verify = async |app: &TestApp, token: &str| app.send(app.client.get(app.url("/verify?alg=RS256")).header("x-token", token)).await.body;
+
+    let during = format!("{new_public}{old_public}");
+    let env = [("JWT_PRIVATE", new_private.as_str()), ("JWT_PUBLIC", during.as_str())];
+    let app = TestApp::start(APP, Backend::Sqlite, &env, Limits::default()).await;
+    assert_eq!(verify(&app, &new_token).await["sub"], "grace");
+    assert_eq!(verify(&app, &old_token).await["sub"], "grace", "the old key verifies during its grace");
+    assert_eq!(verify(&app, &unknown).await, json!({ "error": "token signed with an unknown key" }));
+    // Our own tokens name the new key, and verify.
+    let ours = app.get("/sign?alg=RS256", None).await.body.as_str().expect("a token").to_string();
+    assert_eq!(verify(&app, &ours).await["sub"], "ada");
+    app.stop().await;
+
+    let env = [("JWT_PRIVATE", new_private.as_str()), ("JWT_PUBLIC", new_public.as_str())];
+    let app = TestApp::start(APP, Backend::Sqlite, &env, Limits::default()).await;
+    assert_eq!(verify(&app, &new_token).await["sub"], "grace");
+    assert_eq!(verify(&app, &old_token).await, json!({ "error": "invalid token signature" }), "after the grace, the old key's tokens are refused");
+    app.stop().await;
+}

@@ -195,8 +195,50 @@ pub fn decode(token: &str, secret: &str, alg: &str) -> Result<Vec<(String, Strin
     decode_with_leeway(token, secret, alg, LEEWAY_SECONDS)
 }
 
+/// The PEM blocks of a bundle of keys (one key, or several for a rotation), in order.
+fn pem_blocks(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let Some(end_marker) = rest[start..].find("-----END ") else { break };
+        let after = start + end_marker + "-----END ".len();
+        let Some(close) = rest[after..].find("-----") else { break };
+        let end = after + close + "-----".len();
+        out.push(&rest[start..end]);
+        rest = &rest[end..];
+    }
+    out
+}
+
 /// `decode` with the app's clock-skew allowance on `exp` and `nbf` (`@server(jwt_leeway=…)`).
+/// With keys, `secret` may hold several public keys in PEM, one after another (a rotation:
+/// the new key and the ones still in their grace): the token's `kid` picks one, and a `kid`
+/// none of them has is refused; a token without a `kid` is tried against each.
 pub fn decode_with_leeway(token: &str, secret: &str, alg: &str, leeway: u64) -> Result<Vec<(String, String)>, String> {
+    let blocks = pem_blocks(secret);
+    if blocks.len() > 1 && !alg.starts_with("HS") {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err("invalid token".into());
+        }
+        let kid = jsonwebtoken::decode_header(token).map_err(|_| "invalid token".to_string())?.kid;
+        return match kid {
+            Some(kid) => {
+                let key =
+                    blocks.iter().find(|b| super::jwk::Jwk::from_pem(b).is_some_and(|k| k.thumbprint() == kid)).ok_or_else(|| "token signed with an unknown key".to_string())?;
+                decode_one(token, key, alg, leeway)
+            }
+            // The first key whose signature matches decides (expired or not); none: refused.
+            None => blocks
+                .iter()
+                .map(|b| decode_one(token, b, alg, leeway))
+                .find(|r| r.as_ref().err().is_none_or(|e| e != "invalid token signature"))
+                .unwrap_or_else(|| Err("invalid token signature".into())),
+        };
+    }
+    decode_one(token, secret, alg, leeway)
+}
+
+fn decode_one(token: &str, secret: &str, alg: &str, leeway: u64) -> Result<Vec<(String, String)>, String> {
     let (a, key) = decoding_key(secret, alg).map_err(|e| e.to_string())?;
     if token.len() > MAX_TOKEN_BYTES {
         return Err("invalid token".into());
