@@ -173,3 +173,27 @@ async fn a_tenant_reaches_only_what_its_egress_policy_allows() {
     assert!(metadata["error"].as_str().is_some_and(|e| e.contains("may not call 169.254.169.254")), "{metadata}");
     app.stop().await;
 }
+
+/// Under `fitz host`, the policy is the operator's: a tenant's call is refused until its
+/// settings list the place, and reaches it once `PUT /_fitz/apps/{app}/limits` does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_sets_a_tenants_egress() {
+    let up = upstream().await;
+    let port = up.rsplit(':').next().expect("port").to_string();
+    let dir = std::env::temp_dir().join(format!("fitz_egress_{}", std::process::id()));
+    let host = fitz_tests::multi::TestHost::start(&dir, None).await;
+    assert_eq!(host.deploy("caller", APP).await.status, 200);
+    let q: String = form_urlencoded::Serializer::new(String::new()).append_pair("url", &format!("{up}/hello")).finish();
+    let r = host.get("caller", &format!("/call?{q}"), None).await;
+    assert_eq!(r.body, json!({ "error": format!("http: the app may not call 127.0.0.1:{port} (not in its egress policy)") }));
+    let limits = json!({ "egress": [format!("127.0.0.1:{port}")] });
+    let set = host.operator(reqwest::Method::PUT, "/apps/caller/limits", Some(limits.to_string().into_bytes())).await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    let r = host.get("caller", &format!("/call?{q}"), None).await;
+    assert_eq!(r.body, json!({ "status": "200", "body": "hi", "up": "1" }));
+    // A rule that is not one is refused by the operator API, naming it.
+    let bad = host.operator(reqwest::Method::PUT, "/apps/caller/limits", Some(json!({ "egress": ["http://x"] }).to_string().into_bytes())).await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
+    assert!(bad.text.contains("egress rule `http://x`"), "{}", bad.text);
+    let _ = std::fs::remove_dir_all(&dir);
+}
