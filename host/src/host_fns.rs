@@ -60,13 +60,13 @@ async fn outbound(caller: &mut Caller<'_, GuestState>, call: Result<http::Asked,
             // Text goes as it is, anything else as JSON.
             let body = match body {
                 None => None,
-                Some(Value::Any { value, .. }) if matches!(*value, Value::Str(_)) => {
-                    Some((if let Value::Str(s) = *value { s.into_bytes() } else { Vec::new() }, "text/plain; charset=utf-8"))
-                }
-                Some(Value::Any { ty, value }) => Some((
-                    crate::json::to_json_bytes_within(&app.manifest.records, &ty, &value, app.limits.host_bytes).ok_or_else(|| format_err!("the request body is too large"))?,
-                    "application/json",
-                )),
+                Some(Value::Any { ty, value }) => match *value {
+                    Value::Str(s) => Some((s.into_bytes(), "text/plain; charset=utf-8")),
+                    value => Some((
+                        crate::json::to_json_bytes_within(&app.manifest.records, &ty, &value, app.limits.host_bytes).ok_or_else(|| format_err!("the request body is too large"))?,
+                        "application/json",
+                    )),
+                },
                 Some(_) => return Err(format_err!("the request body is not an `Any`")),
             };
             match app.http.get().cloned().map_or_else(|| http::client(&app.limits.egress), Ok) {

@@ -94,13 +94,12 @@ async fn preload(db: &Database, manifest: &Manifest, table: &Table, name: &str, 
         return Err(invalid("a relation names no field"));
     };
     let fk_ty = child.columns.iter().find(|c| c.name == rel.foreign_key).map(|c| &c.ty).ok_or_else(|| invalid("a relation names no column"))?;
-    let key_of = |row: &Value| if let Value::Record(f) = row { f.get(key).cloned() } else { None };
-    let mut keys: Vec<Value> = Vec::new();
-    for k in rows.iter().filter_map(key_of) {
-        if !keys.contains(&k) {
-            keys.push(k);
-        }
-    }
+    // Values have no hash (floats); their debug text tells them apart as `==` does, so the
+    // parents' keys and the children's grouping are each one pass, not one per pair.
+    let hashed = |v: &Value| format!("{v:?}");
+    let field_of = |row: &Value, at: usize| if let Value::Record(f) = row { f.get(at).cloned() } else { None };
+    let mut seen = std::collections::HashSet::new();
+    let keys: Vec<Value> = rows.iter().filter_map(|r| field_of(r, key)).filter(|k| seen.insert(hashed(k))).collect();
     let mut children: Vec<Value> = Vec::new();
     let dialect = db.dialect();
     let columns = child.columns.iter().map(|c| sql::quote(&c.name)).collect::<Vec<_>>().join(", ");
@@ -118,10 +117,17 @@ async fn preload(db: &Database, manifest: &Manifest, table: &Table, name: &str, 
             Output::Count(_) | Output::Float(_) | Output::Groups(_) => return Err(invalid("unexpected result shape")),
         }
     }
+    let mut by_parent: std::collections::HashMap<String, Vec<Value>> = std::collections::HashMap::new();
+    for c in children {
+        if let Some(k) = field_of(&c, fk) {
+            by_parent.entry(hashed(&k)).or_default().push(c);
+        }
+    }
     for row in rows.iter_mut() {
         let Value::Record(fields) = row else { continue };
-        let Some(k) = fields.get(key).cloned() else { continue };
-        let mine: Vec<Value> = children.iter().filter(|c| matches!(c, Value::Record(f) if f.get(fk).is_some_and(|v| *v == k))).cloned().collect();
+        let Some(k) = fields.get(key) else { continue };
+        // A parent read twice (a join of the same row) gets its children each time.
+        let mine = by_parent.get(&hashed(k)).cloned().unwrap_or_default();
         if let Some(slot) = fields.get_mut(into) {
             *slot = Value::List(mine);
         }
@@ -247,15 +253,27 @@ macro_rules! column_value {
     }};
 }
 
-/// A row as the record of `table`: its columns in their fields, its relations empty (until
-/// preloaded).
+/// Where a table's rows go in its record, worked out once per statement: the record's field
+/// count, and each column's field (the others are relations, empty until preloaded).
+struct Shape {
+    fields: usize,
+    at: Vec<usize>,
+}
+
+impl Shape {
+    fn of(table: &Table, records: &[RecordType]) -> Result<Shape, DbError> {
+        let record = records.get(table.record as usize).ok_or_else(|| DbError::Invalid("a table names no record".into()))?;
+        let at = table.column_fields(record).ok_or_else(|| DbError::Invalid("a column names no field".into()))?;
+        Ok(Shape { fields: record.fields.len(), at })
+    }
+}
+
+/// A row as the record of `table`, laid out by `shape`.
 macro_rules! record {
-    ($row:expr, $table:expr, $records:expr, $get:ident) => {{
-        let record = $records.get($table.record as usize).ok_or_else(|| DbError::Invalid("a table names no record".into()))?;
-        let mut fields: Vec<Value> = record.fields.iter().map(|_| Value::List(Vec::new())).collect();
-        for (i, c) in $table.columns.iter().enumerate() {
-            let at = record.fields.iter().position(|f| f.name == c.name).ok_or_else(|| DbError::Invalid("a column names no field".into()))?;
-            fields[at] = column_value!($row, i, c.name, &c.ty, $records, $get);
+    ($row:expr, $table:expr, $shape:expr, $records:expr, $get:ident) => {{
+        let mut fields: Vec<Value> = (0..$shape.fields).map(|_| Value::List(Vec::new())).collect();
+        for ((i, c), at) in $table.columns.iter().enumerate().zip(&$shape.at) {
+            fields[*at] = column_value!($row, i, c.name, &c.ty, $records, $get);
         }
         Value::Record(fields)
     }};
@@ -282,12 +300,12 @@ fn pg_group(row: &sqlx::postgres::PgRow, name: &str, ty: &ValueType, records: &[
     Ok(group_row!(row, name, ty, records, count, try_get))
 }
 
-fn sqlite_record(row: &sqlx::sqlite::SqliteRow, table: &Table, records: &[RecordType]) -> Result<Value, DbError> {
-    Ok(record!(row, table, records, try_get_unchecked))
+fn sqlite_record(row: &sqlx::sqlite::SqliteRow, table: &Table, shape: &Shape, records: &[RecordType]) -> Result<Value, DbError> {
+    Ok(record!(row, table, shape, records, try_get_unchecked))
 }
 
-fn pg_record(row: &sqlx::postgres::PgRow, table: &Table, records: &[RecordType]) -> Result<Value, DbError> {
-    Ok(record!(row, table, records, try_get))
+fn pg_record(row: &sqlx::postgres::PgRow, table: &Table, shape: &Shape, records: &[RecordType]) -> Result<Value, DbError> {
+    Ok(record!(row, table, shape, records, try_get))
 }
 
 fn text_value(records: &[RecordType], ty: &ValueType, s: String) -> Option<Value> {
@@ -305,6 +323,7 @@ impl Database {
     /// table larger than the app may read is never fetched whole.
     pub async fn run(&self, stmt: &Statement, table: &Table, records: &[RecordType], cap: RowCap) -> Result<Output, QueryError> {
         self.statements.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let shape = Shape::of(table, records)?;
         match &self.pool {
             Pool::Sqlite(pool) => {
                 let q = bind_all!(sqlx::query(&stmt.sql), &stmt.binds);
@@ -326,14 +345,14 @@ impl Database {
                     }
                     // At most one row (`LIMIT 1`, or one inserted): no stream and no list.
                     Returns::Row => match q.fetch_optional(pool).await.map_err(DbError::from)? {
-                        Some(row) => Ok(Output::Rows(vec![sqlite_record(&row, table, records)?])),
+                        Some(row) => Ok(Output::Rows(vec![sqlite_record(&row, table, &shape, records)?])),
                         None => Ok(Output::Rows(Vec::new())),
                     },
                     Returns::Rows => {
                         let mut rows = q.fetch(pool);
                         let (mut out, mut seen) = (Vec::new(), (0, 0));
                         while let Some(row) = rows.try_next().await.map_err(DbError::from)? {
-                            let v = sqlite_record(&row, table, records)?;
+                            let v = sqlite_record(&row, table, &shape, records)?;
                             cap.take(&mut seen, &v)?;
                             out.push(v);
                         }
@@ -368,7 +387,7 @@ impl Database {
                         Ok(Output::Groups(read?))
                     }
                     Returns::Row => match self.leased(async |c| q.fetch_optional(c).await).await? {
-                        Some(row) => Ok(Output::Rows(vec![pg_record(&row, table, records)?])),
+                        Some(row) => Ok(Output::Rows(vec![pg_record(&row, table, &shape, records)?])),
                         None => Ok(Output::Rows(Vec::new())),
                     },
                     Returns::Rows => {
@@ -379,7 +398,7 @@ impl Database {
                                 let mut rows = q.fetch(c);
                                 let (mut out, mut seen) = (Vec::new(), (0, 0));
                                 while let Some(row) = rows.try_next().await? {
-                                    let v = match pg_record(&row, table, records) {
+                                    let v = match pg_record(&row, table, &shape, records) {
                                         Ok(v) => v,
                                         Err(e) => return Ok(Err(QueryError::Db(e))),
                                     };

@@ -76,10 +76,8 @@ impl Egress {
     fn check_target(&self, host: &Target, shown: &str, port: u16) -> Result<(), String> {
         let allowed = match (self, host) {
             (Egress::Open, _) => true,
-            (Egress::Rules(rules), Target::Ip(ip)) => {
-                rules.iter().any(|r| r.port.is_none_or(|p| p == port) && r.host == HostPattern::Ip(*ip)) || (is_public(*ip) && rules.iter().any(|r| r.matches(host, port)))
-            }
-            (Egress::Rules(rules), Target::Name(_)) => rules.iter().any(|r| r.matches(host, port)),
+            // An address is reached only as a rule names it, a name only as a rule matches it.
+            (Egress::Rules(rules), _) => rules.iter().any(|r| r.matches(host, port)),
         };
         if allowed { Ok(()) } else { Err(format!("http: the app may not call {shown}:{port} (not in its egress policy)")) }
     }
@@ -250,10 +248,13 @@ pub fn call_of_map(options: guest_abi::value::Value) -> Result<Asked, String> {
         None => Vec::new(),
         Some(Value::Map(pairs)) => pairs
             .into_iter()
-            .map(|(k, v)| match (k, v) {
-                (Value::Str(k), Value::Str(v)) => Ok((k, v)),
-                (Value::Str(k), Value::Any { value, .. }) if matches!(*value, Value::Str(_)) => Ok((k, if let Value::Str(v) = *value { v } else { String::new() })),
-                _ => Err("http: `headers` is a map of text".to_string()),
+            .map(|(k, v)| {
+                // A value is text as it is, or text boxed in an `Any`.
+                let v = if let Value::Any { value, .. } = v { *value } else { v };
+                match (k, v) {
+                    (Value::Str(k), Value::Str(v)) => Ok((k, v)),
+                    _ => Err("http: `headers` is a map of text".to_string()),
+                }
             })
             .collect::<Result<_, _>>()?,
         Some(_) => return Err("http: `headers` is a map of text".into()),
