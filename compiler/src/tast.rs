@@ -454,6 +454,12 @@ pub enum Builtin {
     AuthBlacklist,
     AuthIsBlacklisted,
     AuthCleanupExpired,
+    /// `auth.issue(db, claims, secret, alg) -> Future<Result<TokenPair>>`
+    AuthIssue,
+    /// `auth.refresh(db, refresh_token, secret, alg) -> Future<Result<TokenPair>>`
+    AuthRefresh,
+    /// `auth.revoke(db, refresh_token) -> Future<Result<Null>>`
+    AuthRevoke,
     DateTimeNow,
     UuidV4,
     Log(LogLevel),

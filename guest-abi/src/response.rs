@@ -194,3 +194,21 @@ pub fn smtp_result_id(records: &[RecordType]) -> Option<u32> {
     let r = &records[id];
     (r.fields.len() == want.len() && r.fields.iter().zip(&want).all(|(f, (n, t))| f.name == *n && f.ty == *t)).then_some(id as u32)
 }
+
+/// The answer of `auth.issue` and `auth.refresh`: an access token (a JWT) and the opaque
+/// refresh token that renews it, as OAuth 2.0 names them (RFC 6749 §5.1).
+pub const TOKEN_PAIR_SOURCE: &str = r#"type TokenPair {
+    access_token: Str
+    refresh_token: Str
+    token_type: Str = "Bearer"
+    expires_in: Int = 0
+}
+"#;
+
+/// The record of `records` that is the built-in `TokenPair`, if one is (by name and shape).
+pub fn token_pair_id(records: &[RecordType]) -> Option<u32> {
+    let want = [("access_token", str_ty()), ("refresh_token", str_ty()), ("token_type", str_ty()), ("expires_in", ValueType::Int)];
+    let id = records.iter().position(|r| r.name == "TokenPair")?;
+    let r = &records[id];
+    (r.fields.len() == want.len() && r.fields.iter().zip(&want).all(|(f, (n, t))| f.name == *n && f.ty == *t)).then_some(id as u32)
+}

@@ -7,6 +7,7 @@ pub mod blacklist;
 pub mod exec;
 pub mod lease;
 pub mod migrate;
+pub mod refresh;
 pub mod roles;
 pub mod schema;
 pub mod sql;
@@ -56,6 +57,8 @@ pub struct Database {
     schema: Option<Arc<str>>,
     /// Set once the blacklist table is known to exist: its statements, built once.
     blacklist: Arc<tokio::sync::OnceCell<blacklist::Statements>>,
+    /// Likewise for the refresh-token tables.
+    refresh: Arc<tokio::sync::OnceCell<refresh::Statements>>,
     /// PostgreSQL connections for the request path (`lease`), shared like the pool.
     leases: Option<Arc<lease::PgLeases>>,
     /// A tenant's share of `leases` on a multi-tenant host (`with_budget`).
@@ -188,7 +191,7 @@ impl Database {
             }
             Pool::Sqlite(_) => None,
         };
-        Database { pool, schema: None, blacklist: Arc::new(tokio::sync::OnceCell::new()), leases, budget: None, statements: Arc::default() }
+        Database { pool, schema: None, blacklist: Arc::default(), refresh: Arc::default(), leases, budget: None, statements: Arc::default() }
     }
 
     /// The same pool, with every table of the app in `schema` (PostgreSQL; SQLite apps get a
@@ -203,7 +206,8 @@ impl Database {
         Database {
             pool: self.pool.clone(),
             schema: Some(schema.into()),
-            blacklist: Arc::new(tokio::sync::OnceCell::new()),
+            blacklist: Arc::default(),
+            refresh: Arc::default(),
             leases: self.leases.clone(),
             budget: None,
             statements: Arc::default(),
@@ -272,6 +276,10 @@ impl Database {
 
     fn blacklist_ready(&self) -> &tokio::sync::OnceCell<blacklist::Statements> {
         &self.blacklist
+    }
+
+    fn refresh_ready(&self) -> &tokio::sync::OnceCell<refresh::Statements> {
+        &self.refresh
     }
 
     /// `postgres://…` or `postgresql://…` is PostgreSQL; `sqlite:PATH` or a plain path is a

@@ -14,6 +14,7 @@ use guest_abi::value::Value;
 use wasmtime::format_err;
 use wasmtime::{Caller, Linker};
 
+use crate::db::refresh;
 use crate::runtime::guest;
 use crate::runtime::state::GuestState;
 
@@ -84,6 +85,44 @@ async fn outbound(caller: &mut Caller<'_, GuestState>, call: Result<http::Asked,
         tracing::debug!(target: "fitz::http_client", app = %app.name, "{e}");
     }
     write_result(caller, &ValueType::Record { id: answer_id }, value)
+}
+
+/// The key and algorithm a pair's access tokens are signed with, as the guest named them.
+struct SigningKey {
+    secret: String,
+    alg: String,
+}
+
+impl SigningKey {
+    fn signer(&self) -> impl Fn(&[(String, String)]) -> Result<String, String> + Sync + '_ {
+        move |claims| jwt::encode(claims, &self.secret, &self.alg, 0, unix_now()).map_err(|e| e.to_string())
+    }
+}
+
+fn signing_key(caller: &mut Caller<'_, GuestState>, secret: u32, alg: u32) -> wasmtime::Result<SigningKey> {
+    Ok(SigningKey { secret: guest::read_str(caller, secret)?, alg: guest::read_str(caller, alg)? })
+}
+
+/// A refresh the app's client is refused (in the words `RefreshError` gives), or a database
+/// failure logged as `logged` does.
+fn refused(caller: &mut Caller<'_, GuestState>, what: &str, e: crate::db::refresh::RefreshError) -> String {
+    use crate::db::refresh::RefreshError;
+    match e {
+        RefreshError::Db(e) => logged(caller, what, e),
+        RefreshError::Reused => {
+            // Someone holds a token they should not: worth an operator's eye (no token in it).
+            tracing::warn!(target: "fitz::auth", app = %caller.data().app.name, "a spent refresh token was presented again: its session is revoked");
+            RefreshError::Reused.to_string()
+        }
+        e => e.to_string(),
+    }
+}
+
+/// Answers `auth.issue` or `auth.refresh` with its `Result<TokenPair>`.
+fn write_pair(caller: &mut Caller<'_, GuestState>, value: Result<crate::db::refresh::Pair, String>) -> wasmtime::Result<u32> {
+    let id = guest_abi::response::token_pair_id(&caller.data().app.manifest.records).ok_or_else(|| format_err!("the module declares no `TokenPair`"))?;
+    let value = value.map(|p| Value::Record(vec![Value::Str(p.access_token), Value::Str(p.refresh_token), Value::Str("Bearer".into()), Value::Int(p.expires_in)]));
+    write_result(caller, &ValueType::Record { id }, value)
 }
 
 /// Every host function starts here: one call of the run's budget.
@@ -241,9 +280,51 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             let app = caller.data().app.clone();
             let value = match &app.db {
                 None => Err(NO_DATABASE.to_string()),
-                Some(db) => db.cleanup_expired().await.map(Value::Int).map_err(|e| logged(&mut caller, "cleanup_expired", e)),
+                Some(db) => match db.cleanup_expired().await {
+                    Ok(n) => db.cleanup_refresh().await.map(|f| Value::Int(n + f)),
+                    Err(e) => Err(e),
+                }
+                .map_err(|e| logged(&mut caller, "cleanup_expired", e)),
             };
             write_result(&mut caller, &ValueType::Int, value)
+        })
+    })?;
+    linker.func_wrap_async(FITZ, "auth_issue", |mut caller: Caller<'_, GuestState>, (_db, claims, secret, alg): (u32, u32, u32, u32)| {
+        Box::new(async move {
+            enter_db(&mut caller)?;
+            let claims = guest::read_str_map(&mut caller, claims)?;
+            let key = signing_key(&mut caller, secret, alg)?;
+            let app = caller.data().app.clone();
+            let value = match &app.db {
+                None => Err(NO_DATABASE.to_string()),
+                Some(db) => db.issue_refresh(&claims, refresh::Settings::from_env(&app.env), &key.signer()).await.map_err(|e| refused(&mut caller, "issue", e)),
+            };
+            write_pair(&mut caller, value)
+        })
+    })?;
+    linker.func_wrap_async(FITZ, "auth_refresh", |mut caller: Caller<'_, GuestState>, (_db, token, secret, alg): (u32, u32, u32, u32)| {
+        Box::new(async move {
+            enter_db(&mut caller)?;
+            let token = guest::read_str(&mut caller, token)?;
+            let key = signing_key(&mut caller, secret, alg)?;
+            let app = caller.data().app.clone();
+            let value = match &app.db {
+                None => Err(NO_DATABASE.to_string()),
+                Some(db) => db.refresh(&token, refresh::Settings::from_env(&app.env), &key.signer()).await.map_err(|e| refused(&mut caller, "refresh", e)),
+            };
+            write_pair(&mut caller, value)
+        })
+    })?;
+    linker.func_wrap_async(FITZ, "auth_revoke", |mut caller: Caller<'_, GuestState>, (_db, token): (u32, u32)| {
+        Box::new(async move {
+            enter_db(&mut caller)?;
+            let token = guest::read_str(&mut caller, token)?;
+            let app = caller.data().app.clone();
+            let value = match &app.db {
+                None => Err(NO_DATABASE.to_string()),
+                Some(db) => db.revoke_refresh(&token).await.map(|()| Value::Null).map_err(|e| logged(&mut caller, "revoke", e)),
+            };
+            write_result(&mut caller, &ValueType::Null, value)
         })
     })?;
     linker.func_wrap(FITZ, "secret", |mut caller: Caller<'_, GuestState>, name: u32| {

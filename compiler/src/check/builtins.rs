@@ -320,6 +320,16 @@ impl Checker {
             ("auth", "blacklist") => (Builtin::AuthBlacklist, vec![p("db", Type::DbConn), p("jti", Type::Str), p("expires_at", Type::Int)], db_future(Type::Null)),
             ("auth", "is_blacklisted") => (Builtin::AuthIsBlacklisted, vec![p("db", Type::DbConn), p("jti", Type::Str)], db_future(Type::Bool)),
             ("auth", "cleanup_expired") => (Builtin::AuthCleanupExpired, vec![p("db", Type::DbConn)], db_future(Type::Int)),
+            ("auth", m @ ("issue" | "refresh")) => {
+                let Some(&pair) = self.record_ids.get("TokenPair") else {
+                    self.report(Problem::UnknownName { name: "TokenPair".into(), span, suggestion: None });
+                    self.infer_args_loosely(args);
+                    return Self::error_expr(span);
+                };
+                let (builtin, first) = if m == "issue" { (Builtin::AuthIssue, p("claims", str_str.clone())) } else { (Builtin::AuthRefresh, p("refresh_token", Type::Str)) };
+                (builtin, vec![p("db", Type::DbConn), first, p("secret", Type::Str), opt("alg", Type::Str, hs256())], db_future(Type::Record(pair)))
+            }
+            ("auth", "revoke") => (Builtin::AuthRevoke, vec![p("db", Type::DbConn), p("refresh_token", Type::Str)], db_future(Type::Null)),
             ("http", "request") => {
                 let Some(&answer) = self.record_ids.get("HttpClientResponse") else {
                     self.report(Problem::UnknownName { name: "HttpClientResponse".into(), span, suggestion: None });
@@ -379,7 +389,7 @@ impl Checker {
                 let known: &[&str] = match module {
                     "hash" => &["password", "verify"],
                     "jwt" => &["encode", "decode"],
-                    "auth" => &["blacklist", "is_blacklisted", "cleanup_expired"],
+                    "auth" => &["blacklist", "is_blacklisted", "cleanup_expired", "issue", "refresh", "revoke"],
                     "DateTime" => &["now", "epoch", "from_timestamp", "parse"],
                     "Date" => &["today", "tomorrow", "yesterday", "from_ymd", "parse"],
                     "rand" => &["int", "float", "bool", "choice", "shuffle", "sample", "seeded", "bytes"],

@@ -104,19 +104,20 @@ pub(super) fn resolve(units: &mut [Unit], order: &[usize], entry: usize) -> (Mod
 fn builtin_types(merged: &mut Module, used: &HashMap<String, crate::span::Span>, owners: &HashMap<&str, Vec<usize>>, problems: &mut Vec<Diagnostic>) {
     // The names a group declares, the names whose use brings it in (`http.get` uses the
     // client's answer type without naming it), its source and its name in messages.
-    let groups: [(&[&str], &[&str], &str, &str); 4] = [
+    let groups: [(&[&str], &[&str], &str, &str); 5] = [
         (&["Response", "Cookie"], &["Response", "Cookie"], guest_abi::response::SOURCE, "`Response` and `Cookie`"),
         (&["Request"], &["Request"], guest_abi::response::REQUEST_SOURCE, "`Request`"),
         (&["HttpClientResponse"], &["HttpClientResponse", "http"], guest_abi::response::HTTP_SOURCE, "`HttpClientResponse`"),
         (&["SmtpResult"], &["SmtpResult", "smtp"], guest_abi::response::SMTP_SOURCE, "`SmtpResult`"),
+        (&["TokenPair"], &["TokenPair", "auth.issue", "auth.refresh"], guest_abi::response::TOKEN_PAIR_SOURCE, "`TokenPair`"),
     ];
     let mut added = Vec::new();
     for (names, triggers, source, what) in groups {
         let Some(at) = triggers.iter().filter(|n| !owners.contains_key(**n)).find_map(|n| used.get(*n)).copied() else { continue };
         if let Some(taken) = names.iter().find(|n| owners.contains_key(**n)) {
             problems.push(
-                Diagnostic::error("builtin-type-taken", format!("this program declares its own `{taken}`, which the built-in {what} need"))
-                    .primary(at, format!("the built-in {what} are used here"))
+                Diagnostic::error("builtin-type-taken", format!("this program declares its own `{taken}`, a name of the built-in {what}"))
+                    .primary(at, "the built-in is used here")
                     .help(format!("rename your `{taken}` type")),
             );
             continue;
@@ -439,7 +440,17 @@ impl Rewriter<'_> {
                 }
             }
             ExprKind::Unary { expr, .. } | ExprKind::Try(expr) | ExprKind::Await(expr) => self.expr(expr),
-            ExprKind::TupleField { expr, .. } | ExprKind::Field { expr, .. } => self.expr(expr),
+            ExprKind::Field { expr, name } => {
+                // `auth.issue` names the built-in type it answers with without naming it.
+                if let ExprKind::Name(m) = &expr.kind
+                    && !self.is_local(m)
+                    && !self.seen.contains_key(m)
+                {
+                    self.used.entry(format!("{m}.{}", name.name)).or_insert(name.span);
+                }
+                self.expr(expr)
+            }
+            ExprKind::TupleField { expr, .. } => self.expr(expr),
             ExprKind::Binary { lhs, rhs, .. } => {
                 self.expr(lhs);
                 self.expr(rhs);

@@ -25,22 +25,11 @@ fn storable(jti: &str) -> Result<(), DbError> {
 impl Database {
     async fn ensure_blacklist(&self) -> Result<Statements, DbError> {
         let table = self.table(TABLE);
-        // A tenant's request creates the table: on its own connections, as its own role, in
-        // the schema its app's migration made before any request (a tenant's role may not
-        // create schemas).
         for ddl in [
             format!("CREATE TABLE IF NOT EXISTS {table} (jti TEXT PRIMARY KEY, expires_at BIGINT NOT NULL)"),
             format!("CREATE INDEX IF NOT EXISTS {TABLE}_expires_at ON {table} (expires_at)"),
         ] {
-            match &self.pool {
-                Pool::Sqlite(_) => self.execute_ddl(&ddl).await.map(drop)?,
-                Pool::Postgres(_) => {
-                    // Two hosts creating it at once can collide in the catalog; the second try finds it.
-                    if self.leased(async |c| sqlx::query(&ddl).execute(c).await).await.is_err() {
-                        self.leased(async |c| sqlx::query(&ddl).execute(c).await).await?;
-                    }
-                }
-            }
+            self.request_ddl(&ddl).await?;
         }
         let p = |n| self.dialect().placeholder(n);
         Ok(Statements {
@@ -48,6 +37,22 @@ impl Database {
             check: format!("SELECT 1 FROM {table} WHERE jti = {} AND expires_at > {}", p(1), p(2)),
             cleanup: format!("DELETE FROM {table} WHERE jti IN (SELECT jti FROM {table} WHERE expires_at <= {} LIMIT {CLEANUP_BATCH})", p(1)),
         })
+    }
+
+    /// A table the host keeps for an app, created by a request: on the tenant's own
+    /// connections, as its own role, in the schema its app's migration made before any
+    /// request (a tenant's role may not create schemas).
+    pub(super) async fn request_ddl(&self, ddl: &str) -> Result<(), DbError> {
+        match &self.pool {
+            Pool::Sqlite(_) => self.execute_ddl(ddl).await.map(drop),
+            Pool::Postgres(_) => {
+                // Two hosts creating it at once can collide in the catalog; the second try finds it.
+                if self.leased(async |c| sqlx::query(ddl).execute(c).await).await.is_err() {
+                    self.leased(async |c| sqlx::query(ddl).execute(c).await).await?;
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Revokes `jti` until `expires_at`; revoking again moves the expiry. Idempotent, so a
@@ -107,7 +112,7 @@ impl Database {
         }
     }
 
-    async fn ensure_blacklist_once(&self) -> Result<&Statements, DbError> {
+    pub(super) async fn ensure_blacklist_once(&self) -> Result<&Statements, DbError> {
         self.blacklist_ready().get_or_try_init(|| self.ensure_blacklist()).await
     }
 }
