@@ -9,6 +9,7 @@
 //! The result is one `ast::Module`, so the checker, lowering and the manifest see one program
 //! (one module per project is compiled; the manifest names its sources).
 
+mod auto_auth;
 mod manifest;
 mod middleware;
 mod resolve;

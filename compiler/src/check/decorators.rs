@@ -365,7 +365,7 @@ fn keyed(d: &Decorator, keys: &[(&'static str, &'static str)], problems: &mut Ve
     out
 }
 
-/// Upstream's `@server` settings (and `jwt_leeway`): the first five shape what this host serves; the others
+/// Upstream's `@server` settings (and `jwt_leeway`, `jwks` and the automatic auth endpoints'): the first eleven shape what this host serves; the others
 /// configure parts it does not have, and are accepted with a warning saying so.
 const SERVER_KEYS: &[(&str, &str)] = &[
     ("port", "Int"),
@@ -376,6 +376,10 @@ const SERVER_KEYS: &[(&str, &str)] = &[
     ("static_dir", "Str"),
     ("static_prefix", "Str"),
     ("jwks", "Str"),
+    // Read where the endpoints are mounted (`project/auto_auth.rs`).
+    ("auto_auth_endpoints", "Bool"),
+    ("auth_login_field", "Str"),
+    ("auth_secret", "Str"),
     ("shutdown_timeout_secs", "Int"),
     ("ws_heartbeat_secs", "Int"),
     ("observability", "Bool"),
@@ -385,7 +389,7 @@ const SERVER_KEYS: &[(&str, &str)] = &[
 fn server(d: &Decorator, problems: &mut Vec<Problem>) -> ServerDecorator {
     let mut out = ServerDecorator { port: None, host: None, docs: None, api_version: None, jwt_leeway: None, static_dir: None, static_prefix: None, jwks: vec![], span: d.span };
     let values = keyed(d, SERVER_KEYS, problems);
-    for (i, value) in values.iter().enumerate().skip(8) {
+    for (i, value) in values.iter().enumerate().skip(11) {
         if let Some((_, span)) = value {
             problems.push(Problem::ServerKeyIgnored { key: SERVER_KEYS[i].0, span: *span });
         }

@@ -95,6 +95,7 @@ pub(super) fn resolve(units: &mut [Unit], order: &[usize], entry: usize) -> (Mod
             merged.items.push(item);
         }
     }
+    super::auto_auth::mount(&mut merged, &mut used, &mut problems);
     builtin_types(&mut merged, &used, &owners, &mut problems);
     (merged, problems)
 }
