@@ -44,7 +44,7 @@ fn wanted(module: &Module, problems: &mut Vec<Diagnostic>) -> Option<Settings> {
             _ => None,
         };
         match (name.name.as_str(), &a.value.kind, text) {
-            ("auto_auth_endpoints", ExprKind::Bool(b), _) => on = matches!(b, true),
+            ("auto_auth_endpoints", ExprKind::Bool(b), _) => on = *b,
             ("auth_login_field", _, Some(t)) => out.login_field = Some((t, a.value.span)),
             ("auth_secret", _, Some(t)) if !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => out.secret = t,
             ("auth_secret", ..) => {
