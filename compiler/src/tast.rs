@@ -451,6 +451,8 @@ pub enum Builtin {
     HashVerify,
     JwtEncode,
     JwtDecode,
+    /// `jwt.decode_jwks(token, jwks_url, alg, issuer, audience) -> Future<Result<Map<Str, Str>>>`
+    JwtDecodeJwks,
     AuthBlacklist,
     AuthIsBlacklisted,
     AuthCleanupExpired,

@@ -12,6 +12,7 @@ pub enum Import {
     HashVerify,
     JwtEncode,
     JwtDecode,
+    JwtDecodeJwks,
     DbQuery,
     AuthBlacklist,
     AuthIsBlacklisted,
@@ -85,6 +86,14 @@ pub const TABLE: &[ImportSpec] = &[
         params: &[I32, I32, I32],
         results: &[I32],
         doc: "(token: Str, secret: Str, alg: Str) -> Result<Map<Str, Str>>",
+    },
+    ImportSpec {
+        import: Import::JwtDecodeJwks,
+        module: FITZ,
+        name: "jwt_decode_jwks",
+        params: &[I32, I32, I32, I32, I32],
+        results: &[I32],
+        doc: "(token: Str, jwks_url: Str, alg: Str, issuer: Str, audience: Str) -> Result<Map<Str, Str>>: verified with the issuer's published keys, fetched under the app's egress policy and cached",
     },
     ImportSpec {
         import: Import::DbQuery,

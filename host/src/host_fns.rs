@@ -4,6 +4,7 @@
 pub mod hash;
 pub mod http;
 pub mod jwk;
+pub mod jwks_remote;
 pub mod jwt;
 pub mod smtp;
 pub mod wasi;
@@ -70,10 +71,9 @@ async fn outbound(caller: &mut Caller<'_, GuestState>, call: Result<http::Asked,
                 },
                 Some(_) => return Err(format_err!("the request body is not an `Any`")),
             };
-            match app.http.get().cloned().map_or_else(|| http::client(&app.limits.egress), Ok) {
+            match client_of(&app) {
                 Err(e) => Err(e),
                 Ok(client) => {
-                    let _ = app.http.set(client.clone());
                     let call = http::Call { method, url, headers, body, timeout };
                     http::send(&client, &app.limits.egress, call, app.limits.http_response_bytes).await
                 }
@@ -123,6 +123,16 @@ fn write_pair(caller: &mut Caller<'_, GuestState>, value: Result<crate::db::refr
     let id = guest_abi::response::token_pair_id(&caller.data().app.manifest.records).ok_or_else(|| format_err!("the module declares no `TokenPair`"))?;
     let value = value.map(|p| Value::Record(vec![Value::Str(p.access_token), Value::Str(p.refresh_token), Value::Str("Bearer".into()), Value::Int(p.expires_in)]));
     write_result(caller, &ValueType::Record { id }, value)
+}
+
+/// The app's outbound client (its egress policy in its resolver and redirects), built once.
+fn client_of(app: &crate::runtime::state::AppContext) -> Result<reqwest::Client, String> {
+    if let Some(c) = app.http.get() {
+        return Ok(c.clone());
+    }
+    let client = http::client(&app.limits.egress)?;
+    let _ = app.http.set(client.clone());
+    Ok(client)
 }
 
 /// Every host function starts here: one call of the run's budget.
@@ -228,6 +238,36 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         guest::write_ptr_with(&mut caller, |w| match &claims {
             Ok(claims) => w.ok(|w| w.str_map(claims)),
             Err(e) => w.err(e),
+        })
+    })?;
+    linker.func_wrap_async(FITZ, "jwt_decode_jwks", |mut caller: Caller<'_, GuestState>, (token, url, alg, issuer, audience): (u32, u32, u32, u32, u32)| {
+        Box::new(async move {
+            enter(&mut caller)?;
+            let [token, url, alg, issuer, audience] = [token, url, alg, issuer, audience].map(|p| guest::read_str(&mut caller, p));
+            let (token, url, alg, issuer, audience) = (token?, url?, alg?, issuer?, audience?);
+            let app = caller.data().app.clone();
+            let leeway = app.manifest.server.as_ref().and_then(|s| s.jwt_leeway).unwrap_or(jwt::LEEWAY_SECONDS);
+            let claims = match client_of(&app) {
+                Err(e) => Err(e),
+                Ok(client) => {
+                    let fetcher = jwks_remote::Fetcher { client: &client, egress: &app.limits.egress };
+                    let refetch_every = app
+                        .env
+                        .get("FITZ_JWKS_REFETCH")
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .filter(|s| *s >= 1)
+                        .map_or(jwks_remote::REFETCH_EVERY, std::time::Duration::from_secs);
+                    let expect = jwks_remote::Expect { alg: &alg, leeway, issuer: &issuer, audience: &audience, refetch_every };
+                    app.jwks.decode(&fetcher, &url, &token, &expect).await
+                }
+            };
+            if let Err(e) = &claims {
+                tracing::debug!(target: "fitz::jwks", app = %app.name, "{e}");
+            }
+            guest::write_ptr_with(&mut caller, |w| match &claims {
+                Ok(claims) => w.ok(|w| w.str_map(claims)),
+                Err(e) => w.err(e),
+            })
         })
     })?;
     linker.func_wrap_async(FITZ, "db_query", |mut caller: Caller<'_, GuestState>, (_db, query, params): (u32, u32, u32)| {

@@ -317,6 +317,17 @@ impl Checker {
             }
             ("jwt", "encode") => (Builtin::JwtEncode, vec![p("claims", str_str.clone()), p("secret", Type::Str), opt("alg", Type::Str, hs256())], Type::Str),
             ("jwt", "decode") => (Builtin::JwtDecode, vec![p("token", Type::Str), p("secret", Type::Str), opt("alg", Type::Str, hs256())], Type::result(str_str.clone())),
+            ("jwt", "decode_jwks") => {
+                let text = |s: &str| TExprKind::Str(s.into());
+                let params = vec![
+                    p("token", Type::Str),
+                    p("jwks_url", Type::Str),
+                    opt("alg", Type::Str, text("RS256")),
+                    opt("issuer", Type::Str, text("")),
+                    opt("audience", Type::Str, text("")),
+                ];
+                (Builtin::JwtDecodeJwks, params, db_future(str_str.clone()))
+            }
             ("auth", "blacklist") => (Builtin::AuthBlacklist, vec![p("db", Type::DbConn), p("jti", Type::Str), p("expires_at", Type::Int)], db_future(Type::Null)),
             ("auth", "is_blacklisted") => (Builtin::AuthIsBlacklisted, vec![p("db", Type::DbConn), p("jti", Type::Str)], db_future(Type::Bool)),
             ("auth", "cleanup_expired") => (Builtin::AuthCleanupExpired, vec![p("db", Type::DbConn)], db_future(Type::Int)),
@@ -388,7 +399,7 @@ impl Checker {
             _ => {
                 let known: &[&str] = match module {
                     "hash" => &["password", "verify"],
-                    "jwt" => &["encode", "decode"],
+                    "jwt" => &["encode", "decode", "decode_jwks"],
                     "auth" => &["blacklist", "is_blacklisted", "cleanup_expired", "issue", "refresh", "revoke"],
                     "DateTime" => &["now", "epoch", "from_timestamp", "parse"],
                     "Date" => &["today", "tomorrow", "yesterday", "from_ymd", "parse"],

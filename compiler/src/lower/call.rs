@@ -71,6 +71,7 @@ impl Lowerer<'_> {
             Builtin::SmtpSend => import(self, f, Import::SmtpSend),
             Builtin::JwtEncode => import(self, f, Import::JwtEncode),
             Builtin::JwtDecode => import(self, f, Import::JwtDecode),
+            Builtin::JwtDecodeJwks => import(self, f, Import::JwtDecodeJwks),
             Builtin::AuthBlacklist => import(self, f, Import::AuthBlacklist),
             Builtin::AuthIsBlacklisted => import(self, f, Import::AuthIsBlacklisted),
             Builtin::AuthCleanupExpired => import(self, f, Import::AuthCleanupExpired),

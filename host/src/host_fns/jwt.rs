@@ -180,7 +180,7 @@ impl<'de> serde::Deserialize<'de> for Claims {
 }
 
 /// What `decode` accepts for algorithm `a` (and only it), with this leeway.
-fn validation(a: Algorithm, leeway: u64) -> Validation {
+pub(crate) fn validation(a: Algorithm, leeway: u64) -> Validation {
     let mut v = Validation::new(a);
     v.algorithms = vec![a];
     v.leeway = leeway;
@@ -243,14 +243,24 @@ fn decode_one(token: &str, secret: &str, alg: &str, leeway: u64) -> Result<Vec<(
     if token.len() > MAX_TOKEN_BYTES {
         return Err("invalid token".into());
     }
-    match jsonwebtoken::decode::<Claims>(token, &key, &validation(a, leeway)) {
+    decode_with_key(token, &key, &validation(a, leeway))
+}
+
+/// The claims of `token` checked by `v` with `key`, or the refusal in our words.
+pub(crate) fn decode_with_key(token: &str, key: &DecodingKey, v: &Validation) -> Result<Vec<(String, String)>, String> {
+    match jsonwebtoken::decode::<Claims>(token, key, v) {
         Ok(data) => Ok(data.claims.0),
         Err(e) => Err(match e.kind() {
             ErrorKind::ExpiredSignature => "token expired",
             ErrorKind::ImmatureSignature => "token not yet valid",
             ErrorKind::InvalidSignature => "invalid token signature",
             ErrorKind::InvalidAlgorithm => "token signed with another algorithm",
-            ErrorKind::MissingRequiredClaim(_) => "token has no expiry",
+            ErrorKind::MissingRequiredClaim(c) if c == "exp" => "token has no expiry",
+            ErrorKind::MissingRequiredClaim(c) if c == "iss" => "token names no issuer",
+            ErrorKind::MissingRequiredClaim(c) if c == "aud" => "token names no audience",
+            ErrorKind::MissingRequiredClaim(_) => "token lacks a required claim",
+            ErrorKind::InvalidIssuer => "token of another issuer",
+            ErrorKind::InvalidAudience => "token for another audience",
             _ => "invalid token",
         }
         .to_string()),

@@ -32,6 +32,8 @@ pub struct AppContext {
     pub limits: Limits,
     /// The client outbound calls go through, built on first use with `limits.egress`.
     pub http: std::sync::OnceLock<reqwest::Client>,
+    /// Remote issuers' keys `jwt.decode_jwks` fetched, cached per version.
+    pub jwks: crate::host_fns::jwks_remote::RemoteKeys,
 }
 
 impl AppContext {
@@ -47,6 +49,7 @@ impl AppContext {
             plans: Plans::default(),
             limits: Limits::default(),
             http: std::sync::OnceLock::new(),
+            jwks: Default::default(),
         }
     }
 }
