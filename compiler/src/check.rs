@@ -202,6 +202,7 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
     let auth = c.check_auth(&fns);
     let routes = c.check_routes(&fns, auth.as_ref());
     let crons = c.check_crons(&fns);
+    let tests = c.check_tests(&fns);
     let task_fns = c.check_tasks();
     let server = c.check_server();
     let cli = c.check_commands(&fns);
@@ -215,6 +216,7 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
         routes,
         auth,
         crons,
+        tests,
         tasks,
         secrets: c.secrets.iter().cloned().collect(),
         server,

@@ -596,6 +596,9 @@ impl Messages<'_> {
             }
             CronParams { .. } => Diagnostic::error("cron-parameters", "a `@cron` job takes no parameters, or just `db: DbConn`")
                 .primary(span, "unexpected parameter"),
+            TestParams { .. } => Diagnostic::error("test-parameters", "a `@test` takes no parameters, or just `db: DbConn` (the test's own fresh database)")
+                .primary(span, "unexpected parameter")
+                .help("call the app's routes with `test.get(…)`, `test.post(…)`"),
             TaskType { name, ty, what, .. } => Diagnostic::error(
                 "background-type",
                 format!("the {what} of `@background` function `{name}` has type {}, which a task cannot be given", self.t(ty)),

@@ -26,6 +26,8 @@ pub struct Program {
     pub routes: Vec<Route>,
     pub auth: Option<AuthProvider>,
     pub crons: Vec<CronJob>,
+    /// `@test` functions, in source order.
+    pub tests: Vec<TestCase>,
     /// `@background` functions, in the order `spawn` numbers them.
     pub tasks: Vec<Task>,
     /// Names passed to `secret("…")`, sorted.
@@ -194,6 +196,14 @@ pub struct CronJob {
     pub expr: String,
     /// Normalised to six fields, seconds first.
     pub schedule: String,
+    pub takes_db: bool,
+}
+
+/// A `@test` function: run by `fitz test` against a fresh database of the app.
+#[derive(Clone, Debug)]
+pub struct TestCase {
+    pub func: FnId,
+    pub name: String,
     pub takes_db: bool,
 }
 
@@ -506,6 +516,12 @@ pub enum Builtin {
     /// `http.get(url, headers, timeout_ms)` and its siblings (`method` as the import numbers
     /// them); `body`: the call takes a body (`post`, `put`) as its second argument.
     Http {
+        method: u8,
+        body: bool,
+    },
+    /// `test.get(path, headers)` and its siblings (`fitz test`'s client of the app's own
+    /// routes): `method` as `Http` numbers them, 5 for PATCH.
+    TestRequest {
         method: u8,
         body: bool,
     },

@@ -26,6 +26,10 @@ pub fn cron(index: usize) -> String {
 }
 
 /// A `@background` function's entry: its parameters as a route's, an outcome back.
+pub fn test(index: usize) -> String {
+    format!("fitz_test_{index}")
+}
+
 pub fn task(index: usize) -> String {
     format!("fitz_task_{index}")
 }

@@ -31,6 +31,7 @@ pub enum Import {
     HttpRequestMap,
     Flag,
     SmtpSend,
+    TestRequest,
     ParseFloat,
     ParseTime,
     FdWrite,
@@ -231,6 +232,14 @@ pub const TABLE: &[ImportSpec] = &[
         params: &[I32],
         results: &[I32],
         doc: "(message: Map<Str, Str>) -> Result<SmtpResult>: sent through the app's SMTP settings, within its egress policy",
+    },
+    ImportSpec {
+        import: Import::TestRequest,
+        module: FITZ,
+        name: "test_request",
+        params: &[I32, I32, I32, I32],
+        results: &[I32],
+        doc: "(method: 0 GET, 2 DELETE, 3 POST, 4 PUT, 5 PATCH; path: Str; headers: Map<Str, Str>; body: Any or 0) -> TestResponse: the app's own route answers, in a sandbox of its own (only under `fitz test`)",
     },
     ImportSpec {
         import: Import::ParseFloat,

@@ -22,6 +22,9 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthProvider>,
     pub crons: Vec<Cron>,
+    /// `@test` functions (`fitz test` runs them; a server never does).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<Test>,
     /// `@background` functions, by the index `spawn` names them with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tasks: Vec<Task>,
@@ -57,6 +60,7 @@ impl Manifest {
             routes: vec![],
             auth: None,
             crons: vec![],
+            tests: vec![],
             tasks: vec![],
             tables: vec![],
             queries: vec![],
@@ -281,6 +285,14 @@ pub struct Cron {
     pub expr: String,
     /// Six fields, seconds first.
     pub schedule: String,
+    pub takes_db: bool,
+    pub returns: ValueType,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Test {
+    pub name: String,
+    pub export: String,
     pub takes_db: bool,
     pub returns: ValueType,
 }

@@ -212,3 +212,23 @@ pub fn token_pair_id(records: &[RecordType]) -> Option<u32> {
     let r = &records[id];
     (r.fields.len() == want.len() && r.fields.iter().zip(&want).all(|(f, (n, t))| f.name == *n && f.ty == *t)).then_some(id as u32)
 }
+
+/// What `test.get` and its siblings answer (`fitz test`): the status, the headers (names in
+/// lower case), the body as text, and a JSON object body's top-level fields, each as text
+/// (strings as they are, other values as their JSON) — `r.fields["access_token"]`.
+pub const TEST_RESPONSE_SOURCE: &str = r#"type TestResponse {
+    status: Int
+    headers: Map<Str, Str>
+    body: Str
+    fields: Map<Str, Str>
+}
+"#;
+
+/// The record of `records` that is the built-in `TestResponse`, if one is (by name and shape).
+pub fn test_response_id(records: &[RecordType]) -> Option<u32> {
+    let map = || ValueType::Map { key: Box::new(str_ty()), value: Box::new(str_ty()) };
+    let want = [("status", ValueType::Int), ("headers", map()), ("body", str_ty()), ("fields", map())];
+    let id = records.iter().position(|r| r.name == "TestResponse")?;
+    let r = &records[id];
+    (r.fields.len() == want.len() && r.fields.iter().zip(&want).all(|(f, (n, t))| f.name == *n && f.ty == *t)).then_some(id as u32)
+}

@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod remote;
 pub mod run;
 pub mod serve;
+pub mod test;
 
 use std::io::IsTerminal;
 use std::path::Path;

@@ -7,6 +7,7 @@ pub mod jwk;
 pub mod jwks_remote;
 pub mod jwt;
 pub mod smtp;
+pub mod tester;
 pub mod wasi;
 
 use guest_abi::imports::FITZ;
@@ -461,6 +462,31 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                 ptr => Some(guest::read(&mut caller, &ValueType::Any, guest_abi::value::Slot::I32(ptr))?),
             };
             outbound(&mut caller, Ok((method, url, headers, body, timeout_ms))).await
+        })
+    })?;
+    linker.func_wrap_async(FITZ, "test_request", |mut caller: Caller<'_, GuestState>, (method, path, headers, body): (u32, u32, u32, u32)| {
+        Box::new(async move {
+            enter(&mut caller)?;
+            let Some(served) = caller.data().tester.clone() else {
+                return Err(GuestError("`test.get` and its siblings work only in a `@test` run by `fitz test`".into()).into());
+            };
+            let method = tester::method(method).ok_or_else(|| format_err!("unknown HTTP method {method}"))?;
+            let path = guest::read_str(&mut caller, path)?;
+            let headers = guest::read_str_map(&mut caller, headers)?;
+            let app = caller.data().app.clone();
+            let body = match body {
+                0 => None,
+                ptr => match guest::read(&mut caller, &ValueType::Any, guest_abi::value::Slot::I32(ptr))? {
+                    Value::Any { ty, value } => Some(
+                        crate::json::to_json_bytes_within(&app.manifest.records, &ty, &value, app.limits.host_bytes)
+                            .ok_or_else(|| GuestError("test: the body is too large".into()))?,
+                    ),
+                    _ => return Err(format_err!("the request body is not an `Any`")),
+                },
+            };
+            let id = guest_abi::response::test_response_id(&app.manifest.records).ok_or_else(|| format_err!("the module declares no `TestResponse`"))?;
+            let answer = tester::send(&served, method, &path, &headers, body).await.map_err(GuestError)?;
+            guest::write_ptr_with(&mut caller, |w| w.write(&ValueType::Record { id }, &answer))
         })
     })?;
     linker.func_wrap_async(FITZ, "http_request_map", |mut caller: Caller<'_, GuestState>, (options,): (u32,)| {

@@ -77,8 +77,6 @@ fn without_body(res: Response) -> Response {
     Response::from_parts(parts, Body::empty())
 }
 
-/// RFC 9112 §3.2: an HTTP/1.1 request without a `Host`, or any request with more than one,
-/// is a 400 before anything else looks at it.
 /// The app's public keys (RFC 7517), for verifiers elsewhere; cached a few minutes, so a key
 /// added before it signs is seen in time.
 fn jwks(app: &AppVersion) -> Response {
@@ -89,6 +87,8 @@ fn jwks(app: &AppVersion) -> Response {
     res
 }
 
+/// RFC 9112 §3.2: an HTTP/1.1 request without a `Host`, or any request with more than one,
+/// is a 400 before anything else looks at it.
 pub fn host_header_problem(req: &Request) -> Option<Response> {
     let hosts = req.headers().get_all(header::HOST).iter().count();
     if hosts > 1 {

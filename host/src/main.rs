@@ -207,6 +207,21 @@ enum Command {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// Run the `@test` functions of programs, each against a fresh database of its app.
+    Test {
+        /// `.fitz` files, or folders: each `*_test.fitz` under them (or the project, `fitz.toml`).
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Only the tests whose name contains this.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Test against this PostgreSQL database (a fresh schema per test) instead of SQLite.
+        #[arg(long)]
+        db: Option<String>,
+        /// Test again whenever a `.fitz` file under the paths changes.
+        #[arg(long)]
+        watch: bool,
+    },
     /// Lay out `.fitz` files canonically, comments kept (`--check`: change nothing, exit 1 if
     /// a file would change).
     Fmt {
@@ -241,6 +256,7 @@ fn main() -> ExitCode {
         }
     };
     let code = match cli.command {
+        Command::Test { paths, filter, db, watch } => commands::test::run(commands::test::TestOptions { paths, filter, db, watch }),
         Command::Check { files, format } => commands::check::check(&files, matches!(format, Format::Json)),
         Command::Build { file, target: Target::Wasm, out, emit } => commands::build::build(&file, out, matches!(emit, Emit::Ir)),
         Command::Host { listen, base_domain, data, tls_cert, tls_key } => {

@@ -379,6 +379,26 @@ impl Checker {
                 };
                 (Builtin::SmtpSend, vec![p("message", str_str.clone())], db_future(Type::Record(sent)))
             }
+            ("test", m @ ("get" | "post" | "put" | "patch" | "delete")) => {
+                let Some(&answer) = self.record_ids.get("TestResponse") else {
+                    self.report(Problem::UnknownName { name: "TestResponse".into(), span, suggestion: None });
+                    self.infer_args_loosely(args);
+                    return Self::error_expr(span);
+                };
+                let (method, body) = match m {
+                    "get" => (0, false),
+                    "delete" => (2, false),
+                    "post" => (3, true),
+                    "put" => (4, true),
+                    _ => (5, true),
+                };
+                let mut params = vec![p("path", Type::Str)];
+                if body {
+                    params.push(p("body", Type::Any));
+                }
+                params.push(opt("headers", str_str.clone(), TExprKind::Map(vec![])));
+                (Builtin::TestRequest { method, body }, params, Type::future(Type::Record(answer)))
+            }
             ("flags", "is_enabled") => (Builtin::Flag, vec![p("name", Type::Str)], Type::Bool),
             ("DateTime", "now") => (Builtin::DateTimeNow, vec![], Type::DateTime),
             ("Uuid", "v4") => (Builtin::UuidV4, vec![], Type::Uuid),
@@ -409,6 +429,7 @@ impl Checker {
                     "http" => &["get", "head", "delete", "post", "put", "request"],
                     "flags" => &["is_enabled"],
                     "smtp" => &["send"],
+                    "test" => &["get", "post", "put", "patch", "delete"],
                     _ => &["info", "warn", "error", "debug"],
                 };
                 let suggestion = super::names::closest(&func.name, known.iter().copied()).map(|s| format!("{module}.{s}"));

@@ -1,12 +1,12 @@
 //! `@cron` jobs (and `@every("30s")`, an interval): the expression (read by `guest_abi::cron`, exactly as the host will schedule
-//! it) and the function's shape.
+//! it) and the function's shape; and `@test` functions, entries of the same shape.
 
 use guest_abi::cron::{CronError, Schedule};
 
 use super::Checker;
 use super::problem::{CronProblem, Problem};
 use crate::ast;
-use crate::tast::{CronJob, FnId};
+use crate::tast::{CronJob, FnId, TestCase};
 use crate::types::Type;
 
 impl Checker {
@@ -41,5 +41,22 @@ impl Checker {
             }
         }
         jobs
+    }
+
+    /// `@test` functions: no parameters, or the test's database.
+    pub fn check_tests(&mut self, fns: &[&ast::FnDecl]) -> Vec<TestCase> {
+        let mut tests = Vec::new();
+        for (i, f) in fns.iter().enumerate() {
+            if self.fns[i].decorators.test.is_none() {
+                continue;
+            }
+            let params: Vec<Type> = self.fns[i].params.iter().map(|p| self.unifier.resolve(&p.ty)).collect();
+            match params.as_slice() {
+                [] => tests.push(TestCase { func: FnId(i as u32), name: f.name.name.clone(), takes_db: false }),
+                [Type::DbConn] => tests.push(TestCase { func: FnId(i as u32), name: f.name.name.clone(), takes_db: true }),
+                _ => self.report(Problem::TestParams { span: f.params.first().map_or(f.name.span, |p| p.span) }),
+            }
+        }
+        tests
     }
 }

@@ -29,6 +29,8 @@ pub struct FnDecorators {
     pub background: Option<Span>,
     /// `@flag("name")`: the route answers only while the flag is on.
     pub flag: Option<(String, Span)>,
+    /// `@test`: run by `fitz test`, against a fresh database of the app.
+    pub test: Option<Span>,
 }
 
 /// Where a `@header` or `@cookie` parameter comes from.
@@ -142,11 +144,12 @@ const FN_DECORATORS: &[&str] = &[
     "every",
     "background",
     "flag",
+    "test",
 ];
 const TYPE_DECORATORS: &[&str] = &["table"];
 const FIELD_DECORATORS: &[&str] = &["primary", "hidden", "has_many", "belongs_to"];
 /// Upstream decorators this compiler does not implement yet (LANGUAGE.md, Tier C).
-const LATER: &[&str] = &["ws", "test", "trace", "metric", "healthz", "readyz", "rpc", "column", "has_one", "index", "unique", "db_default", "check_constraint", "renamed_from"];
+const LATER: &[&str] = &["ws", "trace", "metric", "healthz", "readyz", "rpc", "column", "has_one", "index", "unique", "db_default", "check_constraint", "renamed_from"];
 
 fn classify(d: &Decorator, here: &'static str, problems: &mut Vec<Problem>) -> bool {
     let name = d.name.name.as_str();
@@ -515,6 +518,12 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
                     }
                 }
             }
+            "test" => {
+                if d.args.as_ref().is_some_and(|a| !a.is_empty()) {
+                    problems.push(Problem::DecoratorArgs { name: "test".into(), expected: "no arguments", span: d.span });
+                }
+                once(&mut out.test, d, problems);
+            }
             "background" => {
                 // Upstream's `store=db` (tasks kept in a table and run again after a restart)
                 // is not here: a task lives in the process that spawned it.
@@ -632,6 +641,7 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
         out.cron.as_ref().map(|(_, s)| ("cron", *s)),
         out.command.as_ref().map(|(_, s)| ("command", *s)),
         out.background.map(|s| ("background", s)),
+        out.test.map(|s| ("test", s)),
     ]
     .into_iter()
     .flatten()

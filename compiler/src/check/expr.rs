@@ -14,9 +14,11 @@ fn texpr(kind: TExprKind, ty: Type, span: Span) -> TExpr {
 }
 
 /// Names a built-in module or function answers to; they are not values.
-pub const MODULES: &[&str] = &["hash", "jwt", "auth", "log", "DateTime", "Date", "Uuid", "rand", "num", "http", "flags", "smtp"];
+pub const MODULES: &[&str] = &["hash", "jwt", "auth", "log", "DateTime", "Date", "Uuid", "rand", "num", "http", "flags", "smtp", "test"];
 pub const BUILTIN_FNS: &[&str] = &[
     "print",
+    "assert",
+    "assert_eq",
     "len",
     "env_or",
     "secret",

@@ -267,6 +267,14 @@ impl Checker {
             let ret = Type::Tuple(vec![Type::Int, Type::Int]);
             return Some(Template { params, ret, needs: Needs::Nothing, subject: Type::Null, body: "let r = a % b\n((a - r) / b, r)" });
         }
+        if name == "assert" {
+            let message = BParam { name: "message".into(), ty: Type::Str, default: Some(TExprKind::Str(String::new())), variadic: false };
+            return Some(Template { params: vec![p("condition", Type::Bool), message], ret: Type::Null, needs: Needs::Nothing, subject: Type::Null, body: ASSERT });
+        }
+        if name == "assert_eq" {
+            let x = self.unifier.fresh();
+            return Some(Template { params: vec![p("left", x.clone()), p("right", x.clone())], ret: Type::Null, needs: Needs::Equality, subject: x, body: ASSERT_EQ });
+        }
         let x = self.unifier.fresh();
         let (params, body, needs): (Vec<&str>, &'static str, Needs) = match name {
             "abs" => (vec!["x"], ABS, Needs::Number),
@@ -733,6 +741,12 @@ if at > recv.len() { at = recv.len() }
 const MAP_HAS_VALUE: &str = "recv.values().contains(value)";
 
 const ABS: &str = "if x < 0 { -x } else { x }";
+
+// `assert` and `assert_eq` (`fitz test`): a failure is a runtime error at the call, its
+// message naming both sides.
+const ASSERT: &str = "if not condition { condition.__fail(if message == \"\" { \"assertion failed\" } else { \"assertion failed: {message}\" }) }";
+
+const ASSERT_EQ: &str = "if left != right { left.__fail(\"assert_eq failed\\n  left: {left}\\n right: {right}\") }";
 
 const ABS_RECV: &str = "if recv < 0 { -recv } else { recv }";
 

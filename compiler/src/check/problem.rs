@@ -583,6 +583,10 @@ pub enum Problem {
     CronParams {
         span: Span,
     },
+    /// A `@test` function with parameters other than `db: DbConn`.
+    TestParams {
+        span: Span,
+    },
     // ---- background tasks
     /// A `@background` parameter or result that cannot be copied into another sandbox.
     TaskType {
@@ -785,6 +789,7 @@ impl Problem {
             | AuthOnNonRoute { span, .. }
             | InvalidCron { span, .. }
             | CronParams { span }
+            | TestParams { span }
             | TaskType { span, .. }
             | SpawnNotBackground { span, .. }
             | SpawnKept { span }

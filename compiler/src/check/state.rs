@@ -92,6 +92,7 @@ pub fn check_top_level_mutation(program: &Program, problems: &mut Vec<Problem>) 
     let mut entries: Vec<FnId> = program.routes.iter().map(|r| r.handler).collect();
     entries.extend(program.auth.as_ref().map(|a| a.func));
     entries.extend(program.crons.iter().map(|c| c.func));
+    entries.extend(program.tests.iter().map(|t| t.func));
     let mut reported: BTreeMap<Span, ()> = BTreeMap::new();
     for entry in entries {
         let mut stack = vec![entry];

@@ -154,6 +154,17 @@ impl Lowerer<'_> {
                 self.lower_expr(f, timeout);
                 f.b.call_import(Import::HttpRequest);
             }
+            Builtin::TestRequest { method, body } => {
+                f.b.i32(i32::from(method));
+                self.lower_expr(f, &args[0]);
+                self.lower_expr(f, &args[if body { 2 } else { 1 }]);
+                if body {
+                    self.lower_expr(f, &args[1]);
+                } else {
+                    f.b.i32(0);
+                }
+                f.b.call_import(Import::TestRequest);
+            }
             Builtin::Sleep => {
                 self.lower_expr(f, &args[0]);
                 f.b.call_import(Import::Sleep).i32(0);

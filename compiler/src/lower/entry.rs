@@ -19,6 +19,7 @@ impl Lowerer<'_> {
         } else if p.routes.iter().any(|r| r.handler == id)
             || p.auth.as_ref().is_some_and(|a| a.func == id)
             || p.crons.iter().any(|c| c.func == id)
+            || p.tests.iter().any(|t| t.func == id)
             || p.tasks.iter().any(|t| t.entry == id)
         {
             Mode::Entry
@@ -138,6 +139,9 @@ impl Lowerer<'_> {
         }
         for (i, c) in self.program.crons.iter().enumerate() {
             self.exports.push((exports::cron(i), self.fn_ids[c.func.0 as usize]));
+        }
+        for (i, t) in self.program.tests.iter().enumerate() {
+            self.exports.push((exports::test(i), self.fn_ids[t.func.0 as usize]));
         }
         for (i, t) in self.program.tasks.iter().enumerate() {
             self.exports.push((exports::task(i), self.fn_ids[t.entry.0 as usize]));

@@ -143,6 +143,12 @@ impl Lowerer<'_> {
                 returns: self.value_type(&p.functions[c.func.0 as usize].ret),
             })
             .collect();
+        let tests = p
+            .tests
+            .iter()
+            .enumerate()
+            .map(|(i, t)| m::Test { name: t.name.clone(), export: exports::test(i), takes_db: t.takes_db, returns: self.value_type(&p.functions[t.func.0 as usize].ret) })
+            .collect();
         let tasks = p
             .tasks
             .iter()
@@ -197,6 +203,7 @@ impl Lowerer<'_> {
             routes,
             auth,
             crons,
+            tests,
             tasks,
             tables,
             queries: self.queries.clone(),

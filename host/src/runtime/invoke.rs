@@ -178,12 +178,37 @@ async fn task(app: &AppVersion, store: &mut Store<GuestState>, index: usize, arg
     })
 }
 
+/// Runs `@test` `index` of the app `served` serves in a fresh instance that may call the app's
+/// routes (`test.get(…)`); `Ok` when it returned, else the failure (an `assert`'s message).
+pub async fn run_test(served: &Arc<crate::http::Served>, index: usize) -> Result<(), Fault> {
+    let app = served.app.load_full();
+    let deadline = app.limits().cron_deadline;
+    let mut store = app.serving_store();
+    store.data_mut().tester = Some(served.clone());
+    let result = guarded(deadline, &mut store, |store| Box::pin(test(&app, store, index))).await;
+    match finish(&app, &mut store, result)? {
+        Reply { status: 200, .. } => Ok(()),
+        Reply { body, .. } => Err(Fault::Failed(error_text(body))),
+    }
+}
+
+async fn test(app: &AppVersion, store: &mut Store<GuestState>, index: usize) -> wasmtime::Result<Reply> {
+    let manifest = app.manifest.clone();
+    let t = manifest.tests.get(index).ok_or_else(|| wasmtime::format_err!("no test {index}"))?;
+    entry(app, store, &t.export, t.takes_db, &t.returns).await
+}
+
 async fn cron(app: &AppVersion, store: &mut Store<GuestState>, index: usize) -> wasmtime::Result<Reply> {
     let manifest = app.manifest.clone();
     let job = manifest.crons.get(index).ok_or_else(|| wasmtime::format_err!("no cron job {index}"))?;
+    entry(app, store, &job.export, job.takes_db, &job.returns).await
+}
+
+/// Calls an entry that takes nothing or the database: a cron job or a test.
+async fn entry(app: &AppVersion, store: &mut Store<GuestState>, export: &str, takes_db: bool, returns: &ValueType) -> wasmtime::Result<Reply> {
     let guest = Guest::start(app, store).await?;
-    let args: Vec<Val> = if job.takes_db { vec![Val::I32(DB_HANDLE)] } else { vec![] };
-    let (site, ty, slot) = guest.enter(store, &job.export, None, &args, &[], &job.returns).await?;
+    let args: Vec<Val> = if takes_db { vec![Val::I32(DB_HANDLE)] } else { vec![] };
+    let (site, ty, slot) = guest.enter(store, export, None, &args, &[], returns).await?;
     let value = guest.read(store, ty, slot)?;
     Ok(match (site, value) {
         (SITE_RETURN, Value::Err(e)) => Reply::error(500, message_of(&e)),

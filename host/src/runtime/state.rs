@@ -70,12 +70,14 @@ pub struct GuestState {
     pub spawner: Option<Arc<crate::runtime::app::AppVersion>>,
     /// Set when a `spawn` found the app's tasks at their limit: the run then ends as busy (503).
     pub busy: bool,
+    /// Under `fitz test`, the app a `@test` calls with `test.get(…)`; `None` everywhere else.
+    pub tester: Option<Arc<crate::http::Served>>,
 }
 
 impl GuestState {
     pub fn new(app: Arc<AppContext>, limits: StoreLimits, output: Output) -> GuestState {
         let budget = Budget::new(&app.limits);
-        GuestState { app, limits, output, mem: None, budget, db_fault: false, spawner: None, busy: false }
+        GuestState { app, limits, output, mem: None, budget, db_fault: false, spawner: None, busy: false, tester: None }
     }
 }
 

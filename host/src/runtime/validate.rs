@@ -225,6 +225,10 @@ pub fn check_module(module: &Module, manifest: &Manifest) -> Result<(), LoadErro
         let params: &[ValType] = if c.takes_db { &[ValType::I32] } else { &[] };
         expect(&c.export, params, &[ValType::I32])?;
     }
+    for t in &manifest.tests {
+        let params: &[ValType] = if t.takes_db { &[ValType::I32] } else { &[] };
+        expect(&t.export, params, &[ValType::I32])?;
+    }
     for t in &manifest.tasks {
         let params: Vec<ValType> = t
             .params
