@@ -466,6 +466,10 @@ pub enum Builtin {
     AuthBlacklist,
     AuthIsBlacklisted,
     AuthCleanupExpired,
+    /// `(db) -> Result<DbConn>`: a transaction begun (prelude primitive of `db.transaction`).
+    TxBegin,
+    /// `(tx, commit) -> Result<Null>`: the transaction committed or rolled back.
+    TxEnd,
     /// `auth.issue(db, claims, secret, alg) -> Future<Result<TokenPair>>`
     AuthIssue,
     /// `auth.refresh(db, refresh_token, secret, alg) -> Future<Result<TokenPair>>`

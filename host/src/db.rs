@@ -11,6 +11,7 @@ pub mod refresh;
 pub mod roles;
 pub mod schema;
 pub mod sql;
+pub mod tx;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -63,6 +64,8 @@ pub struct Database {
     leases: Option<Arc<lease::PgLeases>>,
     /// A tenant's share of `leases` on a multi-tenant host (`with_budget`).
     budget: Option<Arc<Budget>>,
+    /// The transaction every statement of this handle runs in (`pinned_to`), if any.
+    pinned: Option<Arc<tx::Tx>>,
     /// Statements an app's queries ran through this handle (and its clones), for tests that
     /// show a query's cost in statements (`preload` against N+1).
     statements: Arc<std::sync::atomic::AtomicU64>,
@@ -191,7 +194,7 @@ impl Database {
             }
             Pool::Sqlite(_) => None,
         };
-        Database { pool, schema: None, blacklist: Arc::default(), refresh: Arc::default(), leases, budget: None, statements: Arc::default() }
+        Database { pool, schema: None, blacklist: Arc::default(), refresh: Arc::default(), pinned: None, leases, budget: None, statements: Arc::default() }
     }
 
     /// The same pool, with every table of the app in `schema` (PostgreSQL; SQLite apps get a
@@ -208,6 +211,7 @@ impl Database {
             schema: Some(schema.into()),
             blacklist: Arc::default(),
             refresh: Arc::default(),
+            pinned: None,
             leases: self.leases.clone(),
             budget: None,
             statements: Arc::default(),
@@ -226,6 +230,9 @@ impl Database {
     /// Runs one query of a request on a leased PostgreSQL connection (`PgLeases::run`), within
     /// the tenant's budget where it has one.
     pub async fn leased<T>(&self, query: impl AsyncFnOnce(&mut sqlx::PgConnection) -> Result<T, sqlx::Error>) -> Result<T, DbError> {
+        if let Some(tx) = &self.pinned {
+            return tx.run_pg(query).await;
+        }
         let leases = self.leases()?;
         match &self.budget {
             None => leases.run(query).await,
@@ -233,6 +240,28 @@ impl Database {
                 let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, b.permits.acquire()).await;
                 let Ok(Ok(_permit)) = permit else { return Err(DbError::Unavailable) };
                 leases.run_with(b.statement_ms, b.role.clone(), query).await
+            }
+        }
+    }
+
+    /// Runs one query of a request on a SQLite connection: the transaction's, in one.
+    pub async fn on_sqlite<T>(&self, pool: &sqlx::SqlitePool, query: impl AsyncFnOnce(&mut sqlx::SqliteConnection) -> Result<T, sqlx::Error>) -> Result<T, DbError> {
+        if let Some(tx) = &self.pinned {
+            return tx.run_sqlite(query).await;
+        }
+        let mut conn = pool.acquire().await?;
+        Ok(query(&mut conn).await?)
+    }
+
+    /// What a transaction of this handle holds while open: the statement timeout and role of
+    /// its tenant (the host's defaults without one), and one of the tenant's connections.
+    async fn budget_for_transaction(&self) -> Result<(u64, Option<Arc<str>>, Option<tokio::sync::OwnedSemaphorePermit>), DbError> {
+        match &self.budget {
+            None => Ok((crate::limits::Limits::default().statement_timeout.as_millis() as u64, None, None)),
+            Some(b) => {
+                let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, b.permits.clone().acquire_owned()).await;
+                let Ok(Ok(permit)) = permit else { return Err(DbError::Unavailable) };
+                Ok((b.statement_ms, b.role.clone(), Some(permit)))
             }
         }
     }

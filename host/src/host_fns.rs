@@ -50,6 +50,14 @@ fn logged(caller: &mut Caller<'_, GuestState>, what: &str, e: crate::db::DbError
     e.to_string()
 }
 
+/// Logs a database failure of a transaction (in the host's own words), notes a fault, and
+/// gives the guest the same words.
+fn logged_db(caller: &mut Caller<'_, GuestState>, what: &str, e: crate::db::DbError) -> String {
+    tracing::warn!(target: "fitz::db", app = %caller.data().app.name, "{what} failed: {}", e.log_text());
+    caller.data_mut().db_fault |= e.is_fault();
+    e.to_string()
+}
+
 /// An outbound call the guest asked for (its method, URL, headers, body as an `Any`, timeout),
 /// or the reason its description is wrong; writes its `Result<HttpClientResponse>`.
 async fn outbound(caller: &mut Caller<'_, GuestState>, call: Result<http::Asked, String>) -> wasmtime::Result<u32> {
@@ -271,13 +279,14 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             })
         })
     })?;
-    linker.func_wrap_async(FITZ, "db_query", |mut caller: Caller<'_, GuestState>, (_db, query, params): (u32, u32, u32)| {
+    linker.func_wrap_async(FITZ, "db_query", |mut caller: Caller<'_, GuestState>, (db, query, params): (u32, u32, u32)| {
         Box::new(async move {
             enter_db(&mut caller)?;
             let app = caller.data().app.clone();
             let spec = app.manifest.queries.get(query as usize).ok_or_else(|| format_err!("unknown query {query}"))?;
             let values = guest::read_block(&mut caller, &spec.params, params)?;
-            let value = match &app.db {
+            let db = caller.data().database(db).map_err(GuestError)?;
+            let value = match &db {
                 None => Err(NO_DATABASE.to_string()),
                 Some(db) => crate::db::exec::run_query(db, &app.manifest, &app.plans, query as usize, &values, &app.limits).await.map_err(|e| {
                     if !matches!(e, crate::db::exec::QueryError::NoRow) {
@@ -288,6 +297,49 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                 }),
             };
             write_result(&mut caller, &spec.result, value)
+        })
+    })?;
+    linker.func_wrap_async(FITZ, "tx_begin", |mut caller: Caller<'_, GuestState>, (db,): (u32,)| {
+        Box::new(async move {
+            enter_db(&mut caller)?;
+            use crate::runtime::state::{DB_HANDLE, MAX_TXS_PER_RUN, TX_HANDLES};
+            let state = caller.data();
+            let value = if db != DB_HANDLE {
+                Err("a transaction cannot begin inside another".to_string())
+            } else if state.txs.iter().any(Option::is_some) {
+                Err("a transaction is already open in this run".to_string())
+            } else if state.txs.len() >= MAX_TXS_PER_RUN {
+                Err(format!("at most {MAX_TXS_PER_RUN} transactions per run"))
+            } else {
+                match state.app.db.clone() {
+                    None => Err(NO_DATABASE.to_string()),
+                    Some(app_db) => match app_db.begin().await {
+                        Ok(tx) => {
+                            let txs = &mut caller.data_mut().txs;
+                            txs.push(Some(tx));
+                            Ok(TX_HANDLES + txs.len() as u32 - 1)
+                        }
+                        Err(e) => Err(logged_db(&mut caller, "transaction", e)),
+                    },
+                }
+            };
+            // A `DbConn` is an `i32` slot.
+            guest::write_ptr_with(&mut caller, |w| match &value {
+                Ok(handle) => w.ok(|_| Ok(guest_abi::value::Slot::I32(*handle))),
+                Err(e) => w.err(e),
+            })
+        })
+    })?;
+    linker.func_wrap_async(FITZ, "tx_end", |mut caller: Caller<'_, GuestState>, (tx, commit): (u32, u32)| {
+        Box::new(async move {
+            enter_db(&mut caller)?;
+            let index = tx.checked_sub(crate::runtime::state::TX_HANDLES).map(|i| i as usize);
+            let held = index.and_then(|i| caller.data_mut().txs.get_mut(i)).and_then(Option::take);
+            let value = match held {
+                None => Err("no open transaction has this handle".to_string()),
+                Some(t) => t.finish(commit != 0).await.map(|()| Value::Null).map_err(|e| logged_db(&mut caller, if commit != 0 { "commit" } else { "rollback" }, e)),
+            };
+            write_result(&mut caller, &ValueType::Null, value)
         })
     })?;
     linker.func_wrap_async(FITZ, "auth_blacklist", |mut caller: Caller<'_, GuestState>, (_db, jti, exp): (u32, u32, i64)| {

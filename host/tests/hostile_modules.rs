@@ -272,6 +272,31 @@ fn tasks() -> Vec<u8> {
     k.finish()
 }
 
+/// Transactions begun and never finished (the run returns, or loops past its deadline), and a
+/// forged handle: each must end with its run, leaving nothing locked for the next.
+fn transactions() -> Vec<u8> {
+    let mut k = Kit::new(&[Import::TxBegin, Import::TxEnd]);
+    let (begin, end) = (k.f(Import::TxBegin), k.f(Import::TxEnd));
+    let tag = I::I32Load(wasm_encoder::MemArg { offset: 0, align: 2, memory_index: 0 });
+    // Begins (trapping if refused), then returns without finishing it.
+    k.route(
+        "/tx-leak",
+        ValueType::Int,
+        vec![],
+        vec![c(1), I::Call(begin), tag.clone(), I::If(wasm_encoder::BlockType::Empty), I::Unreachable, I::End].into_iter().chain(ret(OUTCOME)).collect(),
+    );
+    // Begins, then loops until the deadline.
+    k.route("/tx-loop", ValueType::Int, vec![], vec![c(1), I::Call(begin), I::Drop].into_iter().chain(forever(vec![])).chain(ret(OUTCOME)).collect());
+    // Ends a transaction nobody began: an `Err`, never another run's transaction.
+    k.route(
+        "/tx-end-forged",
+        ValueType::Int,
+        vec![],
+        vec![c(12_345), c(1), I::Call(end), tag, I::I32Eqz, I::If(wasm_encoder::BlockType::Empty), I::Unreachable, I::End].into_iter().chain(ret(OUTCOME)).collect(),
+    );
+    k.finish()
+}
+
 fn looping_top_level() -> Vec<u8> {
     let mut k = Kit::new(&[]);
     k.top_level(vec![], forever(vec![]).into_iter().chain([I::End]).collect());
@@ -367,7 +392,9 @@ async fn hostile_modules_hurt_only_themselves() {
     let (status, body) = host.deploy("evil-deep", too_deep()).await;
     assert_eq!(status, 400, "{body}");
     assert!(body["error"].as_str().is_some_and(|e| e.contains("nests deeper than 48 levels")), "{body}");
-    for (app, wasm) in [("evil-wide", wide()), ("evil-ptrs", pointers()), ("evil-loops", loops()), ("evil-cron", looping_crons()), ("evil-tasks", tasks())] {
+    for (app, wasm) in
+        [("evil-wide", wide()), ("evil-ptrs", pointers()), ("evil-loops", loops()), ("evil-cron", looping_crons()), ("evil-tasks", tasks()), ("evil-tx", transactions())]
+    {
         let (status, body) = host.deploy(app, wasm).await;
         assert_eq!(status, 200, "{app}: {body}\nhost log:\n{}", host.logs().join("\n"));
     }
@@ -421,6 +448,11 @@ async fn hostile_modules_hurt_only_themselves() {
         // waiting run is refused too, or, once they end, waits past its own deadline.
         at("evil-tasks", "/spawn-flood", &[503]),
         at("evil-tasks", "/spawn-wait", &[503]),
+        at("evil-tx", "/tx-leak", &[200]),
+        at("evil-tx", "/tx-end-forged", &[200]),
+        at("evil-tx", "/tx-loop", &[503]),
+        // The looping runs' transactions ended with them: nothing is left locked.
+        at("evil-tx", "/tx-leak", &[200]),
     ];
     let mut wrong = Vec::new();
     for a in &attacks {
@@ -442,7 +474,7 @@ async fn hostile_modules_hurt_only_themselves() {
     for w in watchers {
         failures.extend(w.await.expect("watcher"));
     }
-    let failed: Vec<String> = host.logs().into_iter().filter(|l| l.contains("request failed")).collect();
+    let failed: Vec<String> = host.logs().into_iter().filter(|l| l.contains("request failed") || l.contains("evil-tx")).collect();
     assert!(wrong.is_empty(), "hostile requests got unexpected answers:\n{}\nfailures logged:\n{}", wrong.join("\n"), failed.join("\n"));
     assert!(failures.is_empty(), "the well-behaved tenant or the operator API failed:\n{}", failures.join("\n"));
     assert!(served.load(Ordering::Relaxed) > 100, "the well-behaved tenant was served throughout");

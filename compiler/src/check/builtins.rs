@@ -550,6 +550,9 @@ impl Checker {
             (Type::Str, "__parse_datetime") if self.templates > 0 => (Builtin::ParseTime { datetime: true }, vec![], Type::result(Type::DateTime)),
             (Type::Float, "__fmt") if self.templates > 0 => (Builtin::FmtWith, vec![p("spec", Type::Str)], Type::Str),
             (_, "__fail") if self.templates > 0 => (Builtin::Fail, vec![p("message", Type::Str)], Type::Never),
+            (_, "__as_future") if self.templates > 0 => (Builtin::Reinterpret, vec![], Type::future(ty.clone())),
+            (Type::DbConn, "__tx_begin") if self.templates > 0 => (Builtin::TxBegin, vec![], Type::result(Type::DbConn)),
+            (Type::DbConn, "__tx_end") if self.templates > 0 => (Builtin::TxEnd, vec![p("commit", Type::Bool)], Type::result(Type::Null)),
             (Type::Future(inner), _) => {
                 let inner = self.res(inner);
                 self.report(Problem::MissingAwait { inner, span: recv.span });

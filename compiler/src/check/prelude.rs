@@ -64,6 +64,15 @@ impl Checker {
             tpl
         };
         let pred = |x: &Type| Type::Fn(vec![x.clone()], Box::new(Type::Bool));
+        if matches!(ty, Type::DbConn) {
+            if method != "transaction" {
+                return None;
+            }
+            // `db.transaction(async fn(tx) -> Result<T> { … })`: upstream's.
+            let x = self.unifier.fresh();
+            let f = Type::Fn(vec![Type::DbConn], Box::new(Type::future(Type::result(x.clone()))));
+            return Some(t(Type::future(Type::result(x)), vec![p("f", f)], TRANSACTION));
+        }
         let item = match ty {
             Type::List(x) => Some((**x).clone()),
             Type::Range => Some(Type::Int),
@@ -741,6 +750,21 @@ if at > recv.len() { at = recv.len() }
 const MAP_HAS_VALUE: &str = "recv.values().contains(value)";
 
 const ABS: &str = "if x < 0 { -x } else { x }";
+
+// Commits when the function answers `Ok`, rolls back on `Err`; a run that ends inside it
+// (trap, deadline) rolls it back too (the host closes its connection).
+const TRANSACTION: &str = "let begun = recv.__tx_begin()
+match begun {
+    Err(e) => Err(e).__as_future(),
+    Ok(tx) => {
+        let out = f(tx).await
+        let done = tx.__tx_end(match out { Ok(_) => true, Err(_) => false })
+        match done {
+            Err(e) => Err(e).__as_future(),
+            Ok(_) => out.__as_future(),
+        }
+    },
+}";
 
 // `assert` and `assert_eq` (`fitz test`): a failure is a runtime error at the call, its
 // message naming both sides.

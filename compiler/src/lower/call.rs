@@ -76,6 +76,8 @@ impl Lowerer<'_> {
             Builtin::AuthIsBlacklisted => import(self, f, Import::AuthIsBlacklisted),
             Builtin::AuthCleanupExpired => import(self, f, Import::AuthCleanupExpired),
             Builtin::AuthIssue => import(self, f, Import::AuthIssue),
+            Builtin::TxBegin => import(self, f, Import::TxBegin),
+            Builtin::TxEnd => import(self, f, Import::TxEnd),
             Builtin::AuthRefresh => import(self, f, Import::AuthRefresh),
             Builtin::AuthRevoke => import(self, f, Import::AuthRevoke),
             Builtin::DateTimeNow => rt_call(self, f, Rt::NowMicros),

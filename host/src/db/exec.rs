@@ -325,38 +325,57 @@ impl Database {
         self.statements.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let shape = Shape::of(table, records)?;
         match &self.pool {
+            // On a connection of the pool, or the transaction's (`on_sqlite`).
             Pool::Sqlite(pool) => {
                 let q = bind_all!(sqlx::query(&stmt.sql), &stmt.binds);
                 match stmt.returns {
-                    Returns::Affected => Ok(Output::Count(q.execute(pool).await.map_err(DbError::from)?.rows_affected() as i64)),
-                    Returns::Count => Ok(Output::Count(q.fetch_one(pool).await.map_err(DbError::from)?.try_get::<i64, _>(0).map_err(DbError::from)?)),
-                    Returns::Float => Ok(Output::Float(q.fetch_one(pool).await.map_err(DbError::from)?.try_get_unchecked::<Option<f64>, _>(0).map_err(DbError::from)?)),
+                    Returns::Affected => Ok(Output::Count(self.on_sqlite(pool, async |c| q.execute(c).await).await?.rows_affected() as i64)),
+                    Returns::Count => Ok(Output::Count(self.on_sqlite(pool, async |c| q.fetch_one(c).await).await?.try_get::<i64, _>(0).map_err(DbError::from)?)),
+                    Returns::Float => Ok(Output::Float(self.on_sqlite(pool, async |c| q.fetch_one(c).await).await?.try_get_unchecked::<Option<f64>, _>(0).map_err(DbError::from)?)),
                     Returns::Groups { count } => {
                         let (name, ty) = group_column(stmt, table)?;
-                        let mut rows = q.fetch(pool);
-                        let mut out = Vec::new();
-                        while let Some(row) = rows.try_next().await.map_err(DbError::from)? {
-                            out.push(sqlite_group(&row, name, ty, records, count)?);
-                            if out.len() > cap.rows {
-                                return Err(QueryError::TooManyRows(cap.rows));
-                            }
-                        }
-                        Ok(Output::Groups(out))
+                        let read = self
+                            .on_sqlite(pool, async |c| {
+                                let mut rows = q.fetch(c);
+                                let mut out = Vec::new();
+                                while let Some(row) = rows.try_next().await? {
+                                    match sqlite_group(&row, name, ty, records, count) {
+                                        Ok(g) => out.push(g),
+                                        Err(e) => return Ok(Err(QueryError::Db(e))),
+                                    }
+                                    if out.len() > cap.rows {
+                                        return Ok(Err(QueryError::TooManyRows(cap.rows)));
+                                    }
+                                }
+                                Ok(Ok(out))
+                            })
+                            .await?;
+                        Ok(Output::Groups(read?))
                     }
                     // At most one row (`LIMIT 1`, or one inserted): no stream and no list.
-                    Returns::Row => match q.fetch_optional(pool).await.map_err(DbError::from)? {
+                    Returns::Row => match self.on_sqlite(pool, async |c| q.fetch_optional(c).await).await? {
                         Some(row) => Ok(Output::Rows(vec![sqlite_record(&row, table, &shape, records)?])),
                         None => Ok(Output::Rows(Vec::new())),
                     },
                     Returns::Rows => {
-                        let mut rows = q.fetch(pool);
-                        let (mut out, mut seen) = (Vec::new(), (0, 0));
-                        while let Some(row) = rows.try_next().await.map_err(DbError::from)? {
-                            let v = sqlite_record(&row, table, &shape, records)?;
-                            cap.take(&mut seen, &v)?;
-                            out.push(v);
-                        }
-                        Ok(Output::Rows(out))
+                        let read = self
+                            .on_sqlite(pool, async |c| {
+                                let mut rows = q.fetch(c);
+                                let (mut out, mut seen) = (Vec::new(), (0, 0));
+                                while let Some(row) = rows.try_next().await? {
+                                    let v = match sqlite_record(&row, table, &shape, records) {
+                                        Ok(v) => v,
+                                        Err(e) => return Ok(Err(QueryError::Db(e))),
+                                    };
+                                    if let Err(e) = cap.take(&mut seen, &v) {
+                                        return Ok(Err(e));
+                                    }
+                                    out.push(v);
+                                }
+                                Ok(Ok(out))
+                            })
+                            .await?;
+                        Ok(Output::Rows(read?))
                     }
                 }
             }

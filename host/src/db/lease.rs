@@ -135,7 +135,16 @@ impl PgLeases {
             };
             match idle {
                 Some(i) if now.duration_since(i.since) < MAX_IDLE && i.faults == faults => {
-                    return Ok(Lease { conn: Some(i.conn), born: i.born, settled: false, statement_ms: i.statement_ms, role: i.role, shard, _permit: permit });
+                    return Ok(Lease {
+                        conn: Some(i.conn),
+                        born: i.born,
+                        settled: false,
+                        in_transaction: false,
+                        statement_ms: i.statement_ms,
+                        role: i.role,
+                        shard,
+                        _permit: permit,
+                    });
                 }
                 Some(stale) => drop(stale),
                 None => break,
@@ -146,7 +155,7 @@ impl PgLeases {
         // with this PostgreSQL notices within a second and stops the query, instead of
         // running it to the end for nobody (PostgreSQL 14 and later; older ones ignore it).
         let _ = sqlx::query("SET client_connection_check_interval = 1000").execute(&mut conn).await;
-        Ok(Lease { conn: Some(conn), born: now, settled: false, statement_ms: self.statement_ms, role: None, shard, _permit: permit })
+        Ok(Lease { conn: Some(conn), born: now, settled: false, in_transaction: false, statement_ms: self.statement_ms, role: None, shard, _permit: permit })
     }
 
     /// Runs one query on a leased connection and settles the lease with its outcome.
@@ -157,6 +166,15 @@ impl PgLeases {
     /// `run`, with `statement_ms` as the statement timeout and as `role` (a tenant's own,
     /// `roles`), both set on the connection first, in one round trip, where it has others.
     pub async fn run_with<T>(&self, statement_ms: u64, role: Option<Arc<str>>, query: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>) -> Result<T, DbError> {
+        let mut conn = self.acquire_as(statement_ms, role).await?;
+        let r = query(&mut conn).await;
+        conn.settle(&r);
+        Ok(r?)
+    }
+
+    /// A lease in `role` with `statement_ms` as its statement timeout, set first where the
+    /// connection had others.
+    pub async fn acquire_as(&self, statement_ms: u64, role: Option<Arc<str>>) -> Result<Lease, DbError> {
         let mut conn = tokio::time::timeout(self.acquire_timeout, self.acquire_inner(role.clone())).await.map_err(|_| DbError::Unavailable)??;
         let role_differs = conn.role != role;
         if conn.statement_ms != statement_ms || role_differs {
@@ -172,9 +190,7 @@ impl PgLeases {
             conn.statement_ms = statement_ms;
             conn.role = role;
         }
-        let r = query(&mut conn).await;
-        conn.settle(&r);
-        Ok(r?)
+        Ok(conn)
     }
 
     /// Closes the idle connections politely (leased ones close when their lease ends).
@@ -204,6 +220,9 @@ pub struct Lease {
     conn: Option<PgConnection>,
     born: Instant,
     settled: bool,
+    /// Inside a transaction (`BEGIN` ran, no `COMMIT`/`ROLLBACK` yet): dropped now, the
+    /// connection is closed, which ends the transaction without it, whatever `settled` says.
+    in_transaction: bool,
     statement_ms: u64,
     role: Option<Arc<str>>,
     shard: Arc<Shard>,
@@ -224,6 +243,11 @@ impl Lease {
         if result.as_ref().err().is_some_and(is_connection_fault) {
             self.shard.faults.seen.fetch_add(1, Ordering::AcqRel);
         }
+    }
+
+    /// Marks the lease as holding an open transaction (or not any more).
+    pub fn set_in_transaction(&mut self, open: bool) {
+        self.in_transaction = open;
     }
 
     /// Marks the connection as in use by a query that has not finished yet.
@@ -250,7 +274,7 @@ impl DerefMut for Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
-        if self.settled && self.born.elapsed() < MAX_LIFETIME && !self.shard.permits.is_closed() {
+        if self.settled && !self.in_transaction && self.born.elapsed() < MAX_LIFETIME && !self.shard.permits.is_closed() {
             let faults = self.shard.faults.seen.load(Ordering::Acquire);
             let role = self.role.take();
             self.shard.idle.lock().unwrap_or_else(|p| p.into_inner()).push(Idle { conn, born: self.born, since: Instant::now(), faults, statement_ms: self.statement_ms, role });

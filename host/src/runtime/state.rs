@@ -72,12 +72,36 @@ pub struct GuestState {
     pub busy: bool,
     /// Under `fitz test`, the app a `@test` calls with `test.get(…)`; `None` everywhere else.
     pub tester: Option<Arc<crate::http::Served>>,
+    /// The run's transactions (`db.transaction`), by handle: `TX_HANDLES + index`. One is
+    /// open at a time; dropped with the run, an open one is rolled back.
+    pub txs: Vec<Option<Arc<crate::db::tx::Tx>>>,
+}
+
+/// The `DbConn` handle of the app's database; transactions' handles follow it.
+pub const DB_HANDLE: u32 = 1;
+pub const TX_HANDLES: u32 = 2;
+/// Transactions one run may begin.
+pub const MAX_TXS_PER_RUN: usize = 64;
+
+impl GuestState {
+    /// The database a query naming handle `db` runs on: the app's, or an open transaction's.
+    pub fn database(&self, db: u32) -> Result<Option<crate::db::Database>, String> {
+        let Some(app_db) = &self.app.db else { return Ok(None) };
+        if db == DB_HANDLE {
+            return Ok(Some(app_db.clone()));
+        }
+        match db.checked_sub(TX_HANDLES).and_then(|i| self.txs.get(i as usize)) {
+            Some(Some(tx)) => Ok(Some(app_db.pinned_to(tx.clone()))),
+            Some(None) => Err("this transaction is over: its handle can no longer be used".into()),
+            None => Err(format!("no database handle {db}")),
+        }
+    }
 }
 
 impl GuestState {
     pub fn new(app: Arc<AppContext>, limits: StoreLimits, output: Output) -> GuestState {
         let budget = Budget::new(&app.limits);
-        GuestState { app, limits, output, mem: None, budget, db_fault: false, spawner: None, busy: false, tester: None }
+        GuestState { app, limits, output, mem: None, budget, db_fault: false, spawner: None, busy: false, tester: None, txs: Vec::new() }
     }
 }
 
