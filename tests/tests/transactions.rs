@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use fitz_host::runtime::app::Limits;
+use fitz_tests::multi::{TestHost, drop_pg, fresh_pg};
 use fitz_tests::server::{Backend, TestApp};
 use serde_json::{Value, json};
 
@@ -54,6 +55,16 @@ async fn transfer(db: DbConn, m: Move) -> Map<Str, Str> {
         Ok(left) => ({"left": "{left}"}),
         Err(e) => ({"error": e}),
     }
+}
+
+@post("/slow")
+async fn slow(db: DbConn) -> Str {
+    let r = db.transaction(async fn(tx: DbConn) -> Result<Str> {
+        Account.where(fn(a) => a.id == 1).update(tx, {"name": "held"}).await?
+        sleep(1500).await
+        return Ok("slow done")
+    }).await
+    return r?
 }
 
 @post("/nested")
@@ -159,4 +170,37 @@ async fn concurrent_transfers(backend: Backend) {
     assert!(answers.iter().all(|(s, b)| *s == 200 && b.get("left").is_some()), "{answers:?}");
     assert_eq!(balances(&app).await, [80, 70], "each of the 20 applied once, whole");
     app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_transactions_run_in_their_roles_and_do_not_wait_for_each_other() {
+    let name = format!("fitz_tx_{}", std::process::id());
+    let url = fresh_pg(&name).await;
+    let dir = std::env::temp_dir().join(format!("fitz-tx-{}", std::process::id()));
+    let host = TestHost::start(&dir, Some(&url)).await;
+    for app in ["alice", "bob"] {
+        assert_eq!(host.deploy(app, APP).await.status, 200);
+        for (who, balance) in [("a", 100), ("b", 50)] {
+            assert_eq!(host.post(app, "/open", None, &json!({ "name": who, "balance": balance })).await.status, 200);
+        }
+    }
+    // Alice holds a transaction open for 1.5 s; Bob's, started after, is not behind it (the
+    // lock is per app), and both commit as their own roles.
+    let (client, base) = (host.client.clone(), host.base.clone());
+    let slow = tokio::spawn(async move {
+        let r = client.post(format!("{base}/slow")).header("host", "alice.localhost").send().await.expect("send");
+        (std::time::Instant::now(), r.status().as_u16())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = host.post("bob", "/transfer", None, &json!({ "from": 1, "to": 2, "amount": 7 })).await;
+    let bob_done = std::time::Instant::now();
+    assert_eq!((r.status, r.body), (200, json!({ "left": "93" })));
+    let (alice_done, status) = slow.await.expect("slow");
+    assert_eq!(status, 200);
+    assert!(bob_done < alice_done, "bob's transaction did not wait for alice's");
+    let r = host.post("alice", "/transfer", None, &json!({ "from": 1, "to": 2, "amount": 1 })).await;
+    assert_eq!((r.status, r.body), (200, json!({ "left": "99" })));
+    host.stop().await;
+    drop_pg(&name).await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
