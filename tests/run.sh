@@ -7,10 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Referee implementations for the end-to-end tests (Argon2 hashes, JWTs, OpenAPI documents,
-# an SMTP server that keeps what it receives).
-if ! python3 -c 'import argon2, jwt, cryptography, openapi_spec_validator, aiosmtpd' 2>/dev/null; then
-    echo "tests/run.sh: installing the Python referees (argon2-cffi, PyJWT with cryptography, openapi-spec-validator, aiosmtpd)" >&2
-    python3 -m pip install --quiet --disable-pip-version-check argon2-cffi PyJWT cryptography openapi-spec-validator aiosmtpd
+# an SMTP server that keeps what it receives), and the language-server client.
+if ! python3 -c 'import argon2, jwt, cryptography, openapi_spec_validator, aiosmtpd, pytest_lsp' 2>/dev/null; then
+    echo "tests/run.sh: installing the Python referees (argon2-cffi, PyJWT with cryptography, openapi-spec-validator, aiosmtpd) and pytest-lsp" >&2
+    python3 -m pip install --quiet --disable-pip-version-check argon2-cffi PyJWT cryptography openapi-spec-validator aiosmtpd pytest-lsp
 fi
 
 # A real browser for the /docs test.

@@ -17,6 +17,16 @@ mod orm;
 mod pattern;
 mod prelude;
 pub mod problem;
+
+/// The names an editor completes: decorators, modules and their functions, built-in
+/// functions and types, the ORM's methods.
+pub mod vocabulary {
+    pub use super::BUILTIN_TYPES;
+    pub use super::builtins::{methods_of, module_functions};
+    pub use super::decorators::{FIELD_DECORATORS, FN_DECORATORS, TYPE_DECORATORS};
+    pub use super::expr::{BUILTIN_FNS, MODULES};
+    pub use super::orm::ORM_METHODS;
+}
 mod relations;
 mod roles;
 mod routes;

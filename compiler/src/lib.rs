@@ -17,6 +17,7 @@ pub mod check;
 pub mod commands;
 pub mod diagnostic;
 pub mod emit;
+pub mod ide;
 pub mod ir;
 pub mod lower;
 pub mod messages;

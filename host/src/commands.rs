@@ -5,6 +5,7 @@ pub mod check;
 pub mod cron;
 pub mod fmt;
 pub mod host;
+pub mod lsp;
 pub mod new;
 pub mod openapi;
 pub mod remote;

@@ -207,6 +207,8 @@ enum Command {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// The language server, over stdin and stdout (for editors: see editors/vscode).
+    Lsp,
     /// Run the `@test` functions of programs, each against a fresh database of its app.
     Test {
         /// `.fitz` files, or folders: each `*_test.fitz` under them (or the project, `fitz.toml`).
@@ -256,6 +258,7 @@ fn main() -> ExitCode {
         }
     };
     let code = match cli.command {
+        Command::Lsp => commands::lsp::run(),
         Command::Test { paths, filter, db, watch } => commands::test::run(commands::test::TestOptions { paths, filter, db, watch }),
         Command::Check { files, format } => commands::check::check(&files, matches!(format, Format::Json)),
         Command::Build { file, target: Target::Wasm, out, emit } => commands::build::build(&file, out, matches!(emit, Emit::Ir)),

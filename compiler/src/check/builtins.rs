@@ -417,21 +417,7 @@ impl Checker {
                 (Builtin::Log(level), vec![p("message", Type::Str), opt("fields", fields_ty, TExprKind::Map(vec![]))], Type::Null)
             }
             _ => {
-                let known: &[&str] = match module {
-                    "hash" => &["password", "verify"],
-                    "jwt" => &["encode", "decode", "decode_jwks"],
-                    "auth" => &["blacklist", "is_blacklisted", "cleanup_expired", "issue", "refresh", "revoke"],
-                    "DateTime" => &["now", "epoch", "from_timestamp", "parse"],
-                    "Date" => &["today", "tomorrow", "yesterday", "from_ymd", "parse"],
-                    "rand" => &["int", "float", "bool", "choice", "shuffle", "sample", "seeded", "bytes"],
-                    "num" => &["format", "percent", "currency"],
-                    "Uuid" => &["v4"],
-                    "http" => &["get", "head", "delete", "post", "put", "request"],
-                    "flags" => &["is_enabled"],
-                    "smtp" => &["send"],
-                    "test" => &["get", "post", "put", "patch", "delete"],
-                    _ => &["info", "warn", "error", "debug"],
-                };
+                let known = module_functions(module);
                 let suggestion = super::names::closest(&func.name, known.iter().copied()).map(|s| format!("{module}.{s}"));
                 self.report(Problem::UnknownName { name: format!("{module}.{}", func.name), span: func.span, suggestion });
                 self.infer_args_loosely(args);
@@ -727,5 +713,24 @@ pub fn methods_of(ty: &Type) -> &'static [&'static str] {
         Type::Date => &["to_str", "add_days", "add_months", "add_years", "subtract_days", "subtract_months", "subtract_years", "diff_days", "year", "month", "day", "weekday"],
         Type::Uuid => &["to_str"],
         _ => &[],
+    }
+}
+
+/// The functions of a built-in module (`jwt.encode`, …), for suggestions and completion.
+pub fn module_functions(module: &str) -> &'static [&'static str] {
+    match module {
+        "hash" => &["password", "verify"],
+        "jwt" => &["encode", "decode", "decode_jwks"],
+        "auth" => &["blacklist", "is_blacklisted", "cleanup_expired", "issue", "refresh", "revoke"],
+        "DateTime" => &["now", "epoch", "from_timestamp", "parse"],
+        "Date" => &["today", "tomorrow", "yesterday", "from_ymd", "parse"],
+        "rand" => &["int", "float", "bool", "choice", "shuffle", "sample", "seeded", "bytes"],
+        "num" => &["format", "percent", "currency"],
+        "Uuid" => &["v4"],
+        "http" => &["get", "head", "delete", "post", "put", "request"],
+        "flags" => &["is_enabled"],
+        "smtp" => &["send"],
+        "test" => &["get", "post", "put", "patch", "delete"],
+        _ => &["info", "warn", "error", "debug"],
     }
 }

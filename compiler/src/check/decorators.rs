@@ -124,7 +124,7 @@ pub struct BelongsTo {
     pub span: Span,
 }
 
-const FN_DECORATORS: &[&str] = &[
+pub const FN_DECORATORS: &[&str] = &[
     "get",
     "post",
     "put",
@@ -146,8 +146,8 @@ const FN_DECORATORS: &[&str] = &[
     "flag",
     "test",
 ];
-const TYPE_DECORATORS: &[&str] = &["table"];
-const FIELD_DECORATORS: &[&str] = &["primary", "hidden", "has_many", "belongs_to"];
+pub const TYPE_DECORATORS: &[&str] = &["table"];
+pub const FIELD_DECORATORS: &[&str] = &["primary", "hidden", "has_many", "belongs_to"];
 /// Upstream decorators this compiler does not implement yet (LANGUAGE.md, Tier C).
 const LATER: &[&str] = &["ws", "trace", "metric", "healthz", "readyz", "rpc", "column", "has_one", "index", "unique", "db_default", "check_constraint", "renamed_from"];
 

@@ -12,7 +12,8 @@ use crate::span::Span;
 use crate::tast::{TExpr, TExprKind};
 use crate::types::{RecordId, Type};
 
-const ORM_METHODS: &[&str] = &["where", "order_by", "limit", "offset", "preload", "group_by", "first", "all", "count", "sum", "avg", "min", "max", "update", "delete", "insert"];
+pub const ORM_METHODS: &[&str] =
+    &["where", "order_by", "limit", "offset", "preload", "group_by", "first", "all", "count", "sum", "avg", "min", "max", "update", "delete", "insert"];
 
 struct Chain {
     filter: Option<q::Expr>,
