@@ -132,3 +132,12 @@ fn read_module(path: &Path) -> Result<fitz_compiler::Artifact, u8> {
 pub fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
+
+/// The runtime a one-shot command (`fitz cron run`, `fitz test`) runs on; exit status 2 with
+/// the reason when it cannot start.
+pub fn tokio_runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
+        eprintln!("error: cannot start the runtime: {e}");
+        2
+    })
+}

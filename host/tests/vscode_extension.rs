@@ -42,7 +42,13 @@ fn the_extension_packages_with_vsce() {
     run(Command::new("npm").args(["ci", "--omit=dev", "--no-audit", "--no-fund"]).current_dir(&dir));
     run(Command::new("npx").args(["--yes", "@vscode/vsce@3", "package", "-o", "fitz.vsix"]).current_dir(&dir));
     let listing = run(Command::new("python3").args(["-c", "import sys, zipfile; print('\\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))", "fitz.vsix"]).current_dir(&dir));
-    for part in ["extension/package.json", "extension/extension.js", "extension/syntaxes/fitz.tmLanguage.json", "extension/language-configuration.json", "extension/node_modules/vscode-languageclient/package.json"] {
+    for part in [
+        "extension/package.json",
+        "extension/extension.js",
+        "extension/syntaxes/fitz.tmLanguage.json",
+        "extension/language-configuration.json",
+        "extension/node_modules/vscode-languageclient/package.json",
+    ] {
         assert!(listing.lines().any(|l| l == part), "{part} is in the package:\n{listing}");
     }
     let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("package.json")).expect("package.json")).expect("json");

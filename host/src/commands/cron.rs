@@ -54,12 +54,9 @@ pub fn run(path: &Path, job: &str) -> u8 {
         Ok(w) => w,
         Err(code) => return code,
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match super::tokio_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return 2;
-        }
+        Err(code) => return code,
     };
     rt.block_on(async {
         let env = crate::config::app_env(path);

@@ -33,12 +33,9 @@ struct Tally {
 }
 
 pub fn run(opts: TestOptions) -> u8 {
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match super::tokio_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return 2;
-        }
+        Err(code) => return code,
     };
     rt.block_on(async {
         let mut code = once(&opts).await;

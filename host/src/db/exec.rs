@@ -324,22 +324,24 @@ impl Database {
     pub async fn run(&self, stmt: &Statement, table: &Table, records: &[RecordType], cap: RowCap) -> Result<Output, QueryError> {
         self.statements.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let shape = Shape::of(table, records)?;
-        match &self.pool {
-            // On a connection of the pool, or the transaction's (`on_sqlite`).
-            Pool::Sqlite(pool) => {
+        // The same statement on either database: on a connection of the pool or the
+        // transaction's (`on_sqlite`), or on a lease (`leased`). Rows past the cap end the
+        // stream early; a PostgreSQL connection left mid-query is then closed, not kept.
+        macro_rules! run_on {
+            ($on:ident ($($pool:expr)?), $record:ident, $group:ident, $get_float:ident) => {{
                 let q = bind_all!(sqlx::query(&stmt.sql), &stmt.binds);
                 match stmt.returns {
-                    Returns::Affected => Ok(Output::Count(self.on_sqlite(pool, async |c| q.execute(c).await).await?.rows_affected() as i64)),
-                    Returns::Count => Ok(Output::Count(self.on_sqlite(pool, async |c| q.fetch_one(c).await).await?.try_get::<i64, _>(0).map_err(DbError::from)?)),
-                    Returns::Float => Ok(Output::Float(self.on_sqlite(pool, async |c| q.fetch_one(c).await).await?.try_get_unchecked::<Option<f64>, _>(0).map_err(DbError::from)?)),
+                    Returns::Affected => Ok(Output::Count(self.$on($($pool,)? async |c| q.execute(c).await).await?.rows_affected() as i64)),
+                    Returns::Count => Ok(Output::Count(self.$on($($pool,)? async |c| q.fetch_one(c).await).await?.try_get::<i64, _>(0).map_err(DbError::from)?)),
+                    Returns::Float => Ok(Output::Float(self.$on($($pool,)? async |c| q.fetch_one(c).await).await?.$get_float::<Option<f64>, _>(0).map_err(DbError::from)?)),
                     Returns::Groups { count } => {
                         let (name, ty) = group_column(stmt, table)?;
                         let read = self
-                            .on_sqlite(pool, async |c| {
+                            .$on($($pool,)? async |c| {
                                 let mut rows = q.fetch(c);
                                 let mut out = Vec::new();
                                 while let Some(row) = rows.try_next().await? {
-                                    match sqlite_group(&row, name, ty, records, count) {
+                                    match $group(&row, name, ty, records, count) {
                                         Ok(g) => out.push(g),
                                         Err(e) => return Ok(Err(QueryError::Db(e))),
                                     }
@@ -353,17 +355,17 @@ impl Database {
                         Ok(Output::Groups(read?))
                     }
                     // At most one row (`LIMIT 1`, or one inserted): no stream and no list.
-                    Returns::Row => match self.on_sqlite(pool, async |c| q.fetch_optional(c).await).await? {
-                        Some(row) => Ok(Output::Rows(vec![sqlite_record(&row, table, &shape, records)?])),
+                    Returns::Row => match self.$on($($pool,)? async |c| q.fetch_optional(c).await).await? {
+                        Some(row) => Ok(Output::Rows(vec![$record(&row, table, &shape, records)?])),
                         None => Ok(Output::Rows(Vec::new())),
                     },
                     Returns::Rows => {
                         let read = self
-                            .on_sqlite(pool, async |c| {
+                            .$on($($pool,)? async |c| {
                                 let mut rows = q.fetch(c);
                                 let (mut out, mut seen) = (Vec::new(), (0, 0));
                                 while let Some(row) = rows.try_next().await? {
-                                    let v = match sqlite_record(&row, table, &shape, records) {
+                                    let v = match $record(&row, table, &shape, records) {
                                         Ok(v) => v,
                                         Err(e) => return Ok(Err(QueryError::Db(e))),
                                     };
@@ -378,61 +380,12 @@ impl Database {
                         Ok(Output::Rows(read?))
                     }
                 }
-            }
-            Pool::Postgres(_) => {
-                let q = bind_all!(sqlx::query(&stmt.sql), &stmt.binds);
-                match stmt.returns {
-                    Returns::Affected => Ok(Output::Count(self.leased(async |c| q.execute(c).await).await?.rows_affected() as i64)),
-                    Returns::Count => Ok(Output::Count(self.leased(async |c| q.fetch_one(c).await).await?.try_get::<i64, _>(0).map_err(DbError::from)?)),
-                    Returns::Float => Ok(Output::Float(self.leased(async |c| q.fetch_one(c).await).await?.try_get::<Option<f64>, _>(0).map_err(DbError::from)?)),
-                    Returns::Groups { count } => {
-                        let (name, ty) = group_column(stmt, table)?;
-                        let read = self
-                            .leased(async |c| {
-                                let mut rows = q.fetch(c);
-                                let mut out = Vec::new();
-                                while let Some(row) = rows.try_next().await? {
-                                    match pg_group(&row, name, ty, records, count) {
-                                        Ok(g) => out.push(g),
-                                        Err(e) => return Ok(Err(QueryError::Db(e))),
-                                    }
-                                    if out.len() > cap.rows {
-                                        return Ok(Err(QueryError::TooManyRows(cap.rows)));
-                                    }
-                                }
-                                Ok(Ok(out))
-                            })
-                            .await?;
-                        Ok(Output::Groups(read?))
-                    }
-                    Returns::Row => match self.leased(async |c| q.fetch_optional(c).await).await? {
-                        Some(row) => Ok(Output::Rows(vec![pg_record(&row, table, &shape, records)?])),
-                        None => Ok(Output::Rows(Vec::new())),
-                    },
-                    Returns::Rows => {
-                        // Rows past the cap end the stream early; the connection, left mid-query,
-                        // is then closed rather than kept (`lease`).
-                        let read = self
-                            .leased(async |c| {
-                                let mut rows = q.fetch(c);
-                                let (mut out, mut seen) = (Vec::new(), (0, 0));
-                                while let Some(row) = rows.try_next().await? {
-                                    let v = match pg_record(&row, table, &shape, records) {
-                                        Ok(v) => v,
-                                        Err(e) => return Ok(Err(QueryError::Db(e))),
-                                    };
-                                    if let Err(e) = cap.take(&mut seen, &v) {
-                                        return Ok(Err(e));
-                                    }
-                                    out.push(v);
-                                }
-                                Ok(Ok(out))
-                            })
-                            .await?;
-                        Ok(Output::Rows(read?))
-                    }
-                }
-            }
+            }};
+        }
+        match &self.pool {
+            // SQLite's columns have affinities, not types: an average may come back as an integer.
+            Pool::Sqlite(pool) => run_on!(on_sqlite(pool), sqlite_record, sqlite_group, try_get_unchecked),
+            Pool::Postgres(_) => run_on!(leased(), pg_record, pg_group, try_get),
         }
     }
 }
