@@ -389,7 +389,7 @@ fn static_files_are_bundled_and_served_with_etags_and_ranges() {
 }
 
 #[test]
-fn fitz_new_makes_projects_that_check_clean_and_serve() {
+fn fitz_new_makes_projects_that_check_clean_test_and_serve() {
     let dir = temp_dir("new");
     for template in ["api", "auth"] {
         let project = dir.join(format!("my-{template}"));
@@ -397,6 +397,11 @@ fn fitz_new_makes_projects_that_check_clean_and_serve() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let out = Command::new(env!("CARGO_BIN_EXE_fitz")).env("NO_COLOR", "1").arg("check").arg(&project).output().expect("check");
         assert_eq!((out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned()), (Some(0), String::new()), "{template}: no errors, no warnings");
+        // Its own tests pass, with the one command its README gives, in its folder.
+        let out = Command::new(env!("CARGO_BIN_EXE_fitz")).env("NO_COLOR", "1").env_remove("JWT_SECRET").arg("test").current_dir(&project).output().expect("test");
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        let passed = if template == "api" { "2 passed, 0 failed" } else { "3 passed, 0 failed" };
+        assert!(out.status.success() && said.trim_end().ends_with(passed), "{template}: {said}{}", String::from_utf8_lossy(&out.stderr));
         // Again into the same folder: refused, nothing overwritten.
         let again = Command::new(env!("CARGO_BIN_EXE_fitz")).args(["new", "--template", template]).arg(&project).output().expect("new");
         assert_eq!(again.status.code(), Some(2));

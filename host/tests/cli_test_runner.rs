@@ -97,3 +97,39 @@ fn assertions_report_their_messages_and_programs_that_do_not_compile_fail() {
     assert_eq!(code, 2, "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn watch_tests_again_when_a_file_changes() {
+    use std::io::{BufRead, BufReader};
+    let dir = temp_dir("watch");
+    let file = dir.join("w_test.fitz");
+    std::fs::write(&file, "@test\nfn holds() {\n    assert_eq(1 + 1, 2)\n}\n").expect("write");
+    let mut child = fitz().args(["test", "--watch", "."]).current_dir(&dir).stdout(std::process::Stdio::piped()).spawn().expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_for = |want: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            if let Ok(line) = rx.recv_timeout(std::time::Duration::from_millis(200))
+                && line.contains(want)
+            {
+                return true;
+            }
+        }
+        false
+    };
+    assert!(wait_for("1 passed, 0 failed"), "the first run");
+    // A later modification time than the first run saw, on any file system.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::write(&file, "@test\nfn holds() {\n    assert_eq(1 + 1, 3)\n}\n").expect("write");
+    let changed = wait_for("0 passed, 1 failed");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(changed, "the run after the change");
+    let _ = std::fs::remove_dir_all(&dir);
+}

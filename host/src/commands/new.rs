@@ -1,5 +1,5 @@
-//! `fitz new NAME [--template api|auth]`: a project that checks clean and runs with
-//! `fitz run` in its folder. `api` is a JSON API over a table, in two modules; `auth` is
+//! `fitz new NAME [--template api|auth]`: a project that checks clean, runs with `fitz run`
+//! and tests with `fitz test` in its folder (`src/main_test.fitz`). `api` is a JSON API over a table, in two modules; `auth` is
 //! accounts with Argon2id, JWTs, roles, logout and the blacklist's cleanup, with a fresh
 //! `JWT_SECRET` in its `.env`.
 
@@ -14,19 +14,20 @@ pub enum Template {
 
 fn files(template: Template, name: &str) -> Vec<(&'static str, String)> {
     let fill = |t: &str| t.replace("{{name}}", name);
-    let (main, models) = match template {
-        Template::Api => (include_str!("new/api_main.fitz"), include_str!("new/api_models.fitz")),
-        Template::Auth => (include_str!("new/auth_main.fitz"), include_str!("new/auth_models.fitz")),
+    let (main, models, tests) = match template {
+        Template::Api => (include_str!("new/api_main.fitz"), include_str!("new/api_models.fitz"), include_str!("new/api_test.fitz")),
+        Template::Auth => (include_str!("new/auth_main.fitz"), include_str!("new/auth_models.fitz"), include_str!("new/auth_test.fitz")),
     };
     let mut out = vec![
         ("fitz.toml", format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\n\n[bin]\nmain = \"src/main.fitz\"\n")),
         ("src/main.fitz", fill(main)),
         ("src/models.fitz", fill(models)),
+        ("src/main_test.fitz", fill(tests)),
         (".gitignore", ".env\n*.db\n*.db-*\n*.wasm\n".to_string()),
         (
             "README.md",
             format!(
-                "# {name}\n\n```\nfitz run            # serve on http://127.0.0.1:3000 (docs at /docs)\nfitz check          # every problem, with file:line:col\nfitz build          # {name}.wasm, for `fitz serve` or `fitz deploy`\n```\n"
+                "# {name}\n\n```\nfitz run            # serve on http://127.0.0.1:3000 (docs at /docs)\nfitz check          # every problem, with file:line:col\nfitz test           # the tests in src/*_test.fitz, each on a fresh database\nfitz build          # {name}.wasm, for `fitz serve` or `fitz deploy`\n```\n"
             ),
         ),
     ];
