@@ -255,9 +255,9 @@ pub const TABLE: &[ImportSpec] = &[
         import: Import::TestRequest,
         module: FITZ,
         name: "test_request",
-        params: &[I32, I32, I32, I32],
+        params: &[I32, I32, I32, I32, I32],
         results: &[I32],
-        doc: "(method: 0 GET, 2 DELETE, 3 POST, 4 PUT, 5 PATCH; path: Str; headers: Map<Str, Str>; body: Any or 0) -> TestResponse: the app's own route answers, in a sandbox of its own (only under `fitz test`)",
+        doc: "(method: 0 GET, 2 DELETE, 3 POST, 4 PUT, 5 PATCH; path: Str; headers: Map<Str, Str>; body: Any or 0; as_user: the provider's user record, or 0) -> TestResponse: the app's own route answers, in a sandbox of its own (only under `fitz test`)",
     },
     ImportSpec {
         import: Import::ParseFloat,

@@ -516,7 +516,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             outbound(&mut caller, Ok((method, url, headers, body, timeout_ms))).await
         })
     })?;
-    linker.func_wrap_async(FITZ, "test_request", |mut caller: Caller<'_, GuestState>, (method, path, headers, body): (u32, u32, u32, u32)| {
+    linker.func_wrap_async(FITZ, "test_request", |mut caller: Caller<'_, GuestState>, (method, path, headers, body, user): (u32, u32, u32, u32, u32)| {
         Box::new(async move {
             enter(&mut caller)?;
             let Some(served) = caller.data().tester.clone() else {
@@ -536,8 +536,13 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                     _ => return Err(format_err!("the request body is not an `Any`")),
                 },
             };
+            let acting = match (user, app.manifest.auth.as_ref()) {
+                (0, _) => None,
+                (ptr, Some(provider)) => Some(tester::ActingUser(guest::read(&mut caller, &ValueType::Record { id: provider.user }, guest_abi::value::Slot::I32(ptr))?)),
+                (_, None) => return Err(format_err!("`as_user` without an auth provider")),
+            };
             let id = guest_abi::response::test_response_id(&app.manifest.records).ok_or_else(|| format_err!("the module declares no `TestResponse`"))?;
-            let answer = tester::send(&served, method, &path, &headers, body).await.map_err(GuestError)?;
+            let answer = tester::send(&served, method, &path, &headers, body, acting).await.map_err(GuestError)?;
             guest::write_ptr_with(&mut caller, |w| w.write(&ValueType::Record { id }, &answer))
         })
     })?;

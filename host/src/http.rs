@@ -292,6 +292,7 @@ async fn routed(
     let uri = req.uri().clone();
     let path = uri.path();
     let req_client = req.extensions().get::<ClientAddr>().map(|c| c.0);
+    let acting = req.extensions().get::<crate::host_fns::tester::ActingUser>().map(|u| u.0.clone());
     let headers = bind::headers(req.headers());
     let query = req.uri().query().map(str::to_string);
     let body = if route.params.iter().any(|p| matches!(p, Param::Body { .. })) { read_body(req, app.limits()).await } else { BodyInput::None };
@@ -315,7 +316,7 @@ async fn routed(
     let client = req_client.map(|a| a.to_string()).unwrap_or_default();
     let line = bind::RequestLine { method: method.as_str(), path, client: &client };
     let args = bind::bind(route, &line, &path_params, query.as_deref(), &headers, body);
-    let result = invoke::call(app, Call { route: index, args, headers }).await;
+    let result = invoke::call(app, Call { route: index, args, headers, acting }).await;
     let (mut res, result) = match result {
         Ok(Reply { status, body: Payload::Json(body) }) => (json_response(status, &body), Ok(())),
         Ok(Reply { status, body: Payload::Text(text) }) => (json_text_response(status, text), Ok(())),

@@ -32,10 +32,10 @@ fn run(args: &[&str], dir: &Path) -> (i32, String, String) {
 fn the_examples_suites_pass() {
     let (code, out, err) = run(&["test", "examples/seed", "examples/notes", "examples/shop"], &repo());
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(out.contains("examples/seed/auth_test.fitz: 5 tests"), "{out}");
+    assert!(out.contains("examples/seed/auth_test.fitz: 6 tests"), "{out}");
     assert!(out.contains("test logout_blacklists_the_token ... ok"), "{out}");
     assert!(out.contains("test checkout_answers_at_once_and_the_order_follows ... ok"), "{out}");
-    assert!(out.trim_end().ends_with("15 passed, 0 failed"), "{out}");
+    assert!(out.trim_end().ends_with("16 passed, 0 failed"), "{out}");
 }
 
 #[test]

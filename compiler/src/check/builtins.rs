@@ -297,6 +297,25 @@ impl Checker {
         texpr(TExprKind::Builtin { builtin, args }, ret, span)
     }
 
+    /// The record the `@auth_provider` answers, from its declared type (known before any body
+    /// is checked).
+    fn provider_user(&mut self) -> Option<crate::types::RecordId> {
+        let f = self.fns.iter().find(|f| f.decorators.auth_provider.is_some())?;
+        let ret = f.ret.clone();
+        let mut t = self.unifier.resolve(&ret);
+        if let Type::Future(inner) = t {
+            t = *inner;
+        }
+        match t {
+            Type::Result(ok, _) => match *ok {
+                Type::Record(id) => Some(id),
+                _ => None,
+            },
+            Type::Record(id) => Some(id),
+            _ => None,
+        }
+    }
+
     fn call_module(&mut self, module: &str, func: &ast::Ident, args: &[ast::Arg], span: Span) -> TExpr {
         if let Some(tpl) = self.module_template(module, &func.name) {
             let name = format!("{module}.{}", func.name);
@@ -397,6 +416,10 @@ impl Checker {
                     params.push(p("body", Type::Any));
                 }
                 params.push(opt("headers", str_str.clone(), TExprKind::Map(vec![])));
+                // `as_user: u`: the request runs as `u` (the provider's user type) without the
+                // provider being asked, so a test acts as a user of any role it builds.
+                let user = self.provider_user().map_or(Type::Null, |u| Type::nullable(Type::Record(u)));
+                params.push(opt("as_user", user, TExprKind::Null));
                 (Builtin::TestRequest { method, body }, params, Type::future(Type::Record(answer)))
             }
             ("flags", "is_enabled") => (Builtin::Flag, vec![p("name", Type::Str)], Type::Bool),

@@ -165,6 +165,13 @@ impl Lowerer<'_> {
                 } else {
                     f.b.i32(0);
                 }
+                // The user to act as: a record pointer, or 0 (`null`, or no provider).
+                let user = &args[if body { 3 } else { 2 }];
+                if matches!(user.ty, Type::Null) {
+                    f.b.i32(0);
+                } else {
+                    self.lower_expr(f, user);
+                }
                 f.b.call_import(Import::TestRequest);
             }
             Builtin::Sleep => {

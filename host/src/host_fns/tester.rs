@@ -9,6 +9,11 @@ use guest_abi::value::Value;
 
 use crate::http::Served;
 
+/// The user a test's request runs as (`as_user:`), in place of what the auth provider would
+/// answer. Only this in-process client sets it: a request from a socket cannot carry it.
+#[derive(Clone, Debug)]
+pub struct ActingUser(pub Value);
+
 /// The most of an answer a test reads.
 pub const MAX_ANSWER_BYTES: usize = 16 << 20;
 
@@ -26,7 +31,14 @@ pub fn method(m: u32) -> Option<http::Method> {
 
 /// Sends the request to `served` and reads its answer: status, headers (names in lower case,
 /// repeated ones joined with `, `), the body as text, and a JSON object body's fields as text.
-pub async fn send(served: &Arc<Served>, method: http::Method, path: &str, headers: &[(String, String)], body: Option<Vec<u8>>) -> Result<Value, String> {
+pub async fn send(
+    served: &Arc<Served>,
+    method: http::Method,
+    path: &str,
+    headers: &[(String, String)],
+    body: Option<Vec<u8>>,
+    acting: Option<ActingUser>,
+) -> Result<Value, String> {
     let uri: http::Uri = path.parse().map_err(|_| format!("test: `{path}` is not a path"))?;
     let mut req = http::Request::builder().method(method).uri(uri).header(http::header::HOST, "localhost");
     if body.is_some() && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
@@ -35,7 +47,10 @@ pub async fn send(served: &Arc<Served>, method: http::Method, path: &str, header
     for (k, v) in headers {
         req = req.header(k.as_str(), v.as_str());
     }
-    let req = req.body(body.map_or_else(Body::empty, Body::from)).map_err(|_| "test: a header name or value is not valid".to_string())?;
+    let mut req = req.body(body.map_or_else(Body::empty, Body::from)).map_err(|_| "test: a header name or value is not valid".to_string())?;
+    if let Some(user) = acting {
+        req.extensions_mut().insert(user);
+    }
     let res = crate::http::serve_app(served, req).await;
     let status = res.status().as_u16();
     let mut heads: Vec<(String, String)> = Vec::new();

@@ -44,6 +44,9 @@ pub struct Call {
     pub args: Vec<Arg>,
     /// Lower-cased names.
     pub headers: Vec<(String, String)>,
+    /// Under `fitz test`, the user the request runs as without asking the provider
+    /// (`test.get(…, as_user: u)`); `None` for every request from a client.
+    pub acting: Option<Value>,
 }
 
 /// What the app answered.
@@ -405,6 +408,23 @@ fn collect_defaults(records: &[RecordType], ty: &ValueType, out: &mut BTreeSet<(
     }
 }
 
+/// The 403 for a user who holds none of `roles` (a role passes as itself and as every role
+/// declared below it); `None` when one passes.
+fn forbidden(records: &[RecordType], provider: &guest_abi::manifest::AuthProvider, roles: &[String], user: &Value) -> Option<Reply> {
+    let (held, several) = roles_of(records, provider.user, user);
+    let passes = |r: &String| roles.contains(r) || provider.hierarchy.iter().any(|h| &h.role == r && h.below.iter().any(|b| roles.contains(b)));
+    if held.iter().any(passes) {
+        return None;
+    }
+    // The 403 names what the user has as the type holds it: one role or several.
+    let body = if several {
+        json!({ "error": "forbidden", "current_roles": held, "required_roles": roles })
+    } else {
+        json!({ "error": "forbidden", "current_role": held.first(), "required_roles": roles })
+    };
+    Some(Reply::json(403, body))
+}
+
 async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> wasmtime::Result<Reply> {
     let manifest = app.manifest.clone();
     let route = manifest.routes.get(call.route).ok_or_else(|| wasmtime::format_err!("no route {}", call.route))?;
@@ -414,7 +434,18 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
 
     // Authentication and roles.
     let mut user_slot = None;
-    if route.auth != RouteAuth::Public {
+    if route.auth != RouteAuth::Public
+        && let (Some(provider), Some(acting)) = (manifest.auth.as_ref(), &call.acting)
+    {
+        // The test's user, as the provider would have answered it; the roles still apply.
+        let user = guest.write(store, &ValueType::Record { id: provider.user }, acting)?;
+        user_slot = Some(user);
+        if let RouteAuth::Roles { roles } = &route.auth
+            && let Some(refused) = forbidden(guest.records(), provider, roles, acting)
+        {
+            return Ok(refused);
+        }
+    } else if route.auth != RouteAuth::Public {
         let provider = manifest.auth.as_ref().ok_or_else(|| wasmtime::format_err!("no auth provider"))?;
         let h = headers(&guest, store)?;
         let mut args = vec![val(h)];
@@ -465,17 +496,8 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
         user_slot = Some(user);
         if let RouteAuth::Roles { roles } = &route.auth {
             let user = guest.read(store, &ValueType::Record { id: provider.user }, user)?;
-            let (held, several) = roles_of(guest.records(), provider.user, &user);
-            // A role passes as itself and as every role declared below it.
-            let passes = |r: &String| roles.contains(r) || provider.hierarchy.iter().any(|h| &h.role == r && h.below.iter().any(|b| roles.contains(b)));
-            if !held.iter().any(passes) {
-                // The 403 names what the user has as the type holds it: one role or several.
-                let body = if several {
-                    json!({ "error": "forbidden", "current_roles": held, "required_roles": roles })
-                } else {
-                    json!({ "error": "forbidden", "current_role": held.first(), "required_roles": roles })
-                };
-                return Ok(Reply::json(403, body));
+            if let Some(refused) = forbidden(guest.records(), provider, roles, &user) {
+                return Ok(refused);
             }
         }
     }
