@@ -258,8 +258,21 @@ async fn logout_revokes_the_session_on_postgres() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_of_another_app_is_refused_under_the_multi_tenant_host() {
+    another_apps_token(None).await;
+}
+
+/// On PostgreSQL, each tenant's tables are made and used by its own role, in its schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_of_another_app_is_refused_under_the_multi_tenant_host_on_postgres() {
+    let name = format!("fitz_refresh_{}", std::process::id());
+    let url = fitz_tests::multi::fresh_pg(&name).await;
+    another_apps_token(Some(&url)).await;
+    fitz_tests::multi::drop_pg(&name).await;
+}
+
+async fn another_apps_token(pg: Option<&str>) {
     let dir = std::env::temp_dir().join(format!("fitz-refresh-{}-{:08x}", std::process::id(), rand::random::<u32>()));
-    let host = TestHost::start(&dir, None).await;
+    let host = TestHost::start(&dir, pg).await;
     for name in ["one", "two"] {
         assert_eq!(host.set_secret(name, "JWT_SECRET", SECRET).await.status, 200);
         let r = host.deploy(name, APP).await;
