@@ -407,6 +407,9 @@ impl Messages<'_> {
             HashLeftOut { record, field, .. } => Diagnostic::warning("hash-left-out", format!("`{record}.{field}` is left out of this answer"))
                 .primary(span, "answered without the password hash")
                 .help(format!("a password hash never leaves the app (answers, logs, OpenAPI); mark it `@hidden {field}: Str` to say so")),
+            OutsideTransaction { db, tx, .. } => Diagnostic::warning("outside-transaction", format!("`{db}` inside its own transaction runs outside it"))
+                .primary(span, format!("`{db}` here is not the transaction"))
+                .help(format!("use `{tx}`, the transaction's handle: a query on `{db}` neither commits nor rolls back with it (and on SQLite waits for its lock)")),
             RefusesBeforeVerify { verify, .. } => Diagnostic::warning("refuses-before-verify", "this 401 is answered before any password is verified")
                 .primary(span, "refused without hashing")
                 .secondary(*verify, "a password is verified only here")

@@ -297,6 +297,26 @@ impl Checker {
         texpr(TExprKind::Builtin { builtin, args }, ret, span)
     }
 
+    /// `db.transaction(async fn(tx) { … })` whose function queries `db`: that runs outside the
+    /// transaction (and on SQLite waits for its lock). Warned at the first use.
+    fn check_outside_transaction(&mut self, db: crate::tast::LocalId, func: FnId) {
+        let Some(Some(def)) = self.out_fns.get(func.0 as usize) else { return };
+        let Some(&(inner, _)) = def.captures.iter().find(|(_, outer)| *outer == db) else { return };
+        let mut first: Option<Span> = None;
+        fn walk(e: &TExpr, inner: crate::tast::LocalId, first: &mut Option<Span>) {
+            if matches!(e.kind, TExprKind::Local(id) if id == inner) && first.is_none_or(|f| e.span.start < f.start) {
+                *first = Some(e.span);
+            }
+            crate::tast::visit::children(e, &mut |c| walk(c, inner, first));
+        }
+        walk(&def.body, inner, &mut first);
+        let name = |id: crate::tast::LocalId| def.locals.get(id.0 as usize).map(|l| l.name.clone()).unwrap_or_default();
+        let (outside, tx) = (name(inner), def.params.first().map(|p| name(*p)).unwrap_or_default());
+        if let Some(span) = first {
+            self.report(Problem::OutsideTransaction { db: outside, tx, span });
+        }
+    }
+
     /// The record the `@auth_provider` answers, from its declared type (known before any body
     /// is checked).
     fn provider_user(&mut self) -> Option<crate::types::RecordId> {
@@ -582,6 +602,9 @@ impl Checker {
             _ if self.template(&ty, m).is_some() => {
                 let tpl = self.template(&ty, m).expect("just found");
                 let targs = self.check_args(&format!(".{m}()"), &tpl.params, args, span);
+                if let (Type::DbConn, TExprKind::Local(db), Some(TExprKind::Lambda { func, .. })) = (&ty, &recv.kind, targs.first().map(|a| &a.kind)) {
+                    self.check_outside_transaction(*db, *func);
+                }
                 return self.expand_template(m, tpl, Some(recv), targs, span);
             }
             _ => {

@@ -437,6 +437,12 @@ pub enum Problem {
         field: String,
         span: Span,
     },
+    /// A query on the outer handle inside `db.transaction(…)`'s function: outside the transaction.
+    OutsideTransaction {
+        db: String,
+        tx: String,
+        span: Span,
+    },
     /// A handler's `return 401` before its first `hash.verify`: unknown users answered faster.
     RefusesBeforeVerify {
         span: Span,
@@ -671,6 +677,7 @@ impl Problem {
                 | Problem::NeverEqual { .. }
                 | Problem::ServerKeyIgnored { .. }
                 | Problem::RefusesBeforeVerify { .. }
+                | Problem::OutsideTransaction { .. }
                 | Problem::HashLeftOut { .. }
                 | Problem::RedundantRequires { .. }
                 | Problem::RedundantAuthenticated { .. }
@@ -755,6 +762,7 @@ impl Problem {
             | ServerSetting { span, .. }
             | ServerKeyIgnored { span, .. }
             | RefusesBeforeVerify { span, .. }
+            | OutsideTransaction { span, .. }
             | HashLeftOut { span, .. }
             | RolesSyntax { span, .. }
             | RolesCycle { span, .. }

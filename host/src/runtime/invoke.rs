@@ -19,8 +19,9 @@ use super::guest::GuestMemory;
 use super::state::GuestState;
 use crate::json::{from_json_with, to_json, to_json_bytes_within};
 
-/// The `DbConn` a guest is handed; the host knows which database it means.
-const DB_HANDLE: i32 = 1;
+/// The `DbConn` a guest is handed (the app's database; transactions' handles follow it), as
+/// an `i32` argument.
+const DB_HANDLE: i32 = super::state::DB_HANDLE as i32;
 
 /// One handler argument, as the HTTP layer bound it.
 pub enum Arg {
