@@ -151,3 +151,17 @@ async def test_formatting_symbols_and_a_quick_fix(client: LanguageClient, tmp_pa
     )
     assert actions and actions[0].title == "Change to `len`", actions
     assert actions[0].edit.changes[uri][0].new_text == "len"
+
+
+async def test_a_future_never_awaited_gets_await_added(client: LanguageClient, tmp_path):
+    text = 'async fn one() -> Int => 1\n\n@get("/x")\nasync fn x() -> Int {\n    return one()\n}\n'
+    uri, _ = project(tmp_path, text)
+    open_doc(client, uri, text)
+    diags = await diagnostics_for(client, uri)
+    assert [d.code for d in diags] == ["missing-await"], diags
+    actions = await client.text_document_code_action_async(
+        t.CodeActionParams(text_document=t.TextDocumentIdentifier(uri=uri), range=diags[0].range, context=t.CodeActionContext(diagnostics=diags))
+    )
+    assert actions and actions[0].title == "Add `.await`", actions
+    edit = actions[0].edit.changes[uri][0]
+    assert edit.new_text == ".await" and edit.range.start == pos(text, "one()\n", 5), edit

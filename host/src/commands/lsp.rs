@@ -342,27 +342,33 @@ impl Server<'_> {
         Ok(json(items))
     }
 
-    /// The checker's "did you mean `x`?" as a fix: the primary span replaced by `x`.
+    /// The checker's fixes: "did you mean `x`?" (the primary span replaced by `x`) and a
+    /// future never awaited (`.await` added after it).
     fn code_actions(&mut self, params: Value) -> Reply {
         let p: lsp::CodeActionParams = parse(params)?;
         let mut out = Vec::new();
-        for d in &p.context.diagnostics {
-            let Some(Value::String(help)) = &d.data else { continue };
-            let Some(fix) = help.strip_prefix("did you mean `").and_then(|h| h.split_once("`?")).map(|(f, _)| f) else { continue };
-            // `auth.revok` → `auth.revoke`: the span covers only the last part of a dotted name.
-            let fix = fix.rsplit('.').next().unwrap_or(fix).to_string();
-            let edit = lsp::WorkspaceEdit {
-                changes: Some(HashMap::from([(p.text_document.uri.clone(), vec![lsp::TextEdit { range: d.range, new_text: fix.clone() }])])),
-                ..Default::default()
-            };
-            out.push(lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
-                title: format!("Change to `{fix}`"),
+        let fix = |title: String, d: &lsp::Diagnostic, edit: lsp::TextEdit| {
+            let edit = lsp::WorkspaceEdit { changes: Some(HashMap::from([(p.text_document.uri.clone(), vec![edit])])), ..Default::default() };
+            lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
+                title,
                 kind: Some(lsp::CodeActionKind::QUICKFIX),
                 diagnostics: Some(vec![d.clone()]),
                 edit: Some(edit),
                 is_preferred: Some(true),
                 ..Default::default()
-            }));
+            })
+        };
+        for d in &p.context.diagnostics {
+            if d.code == Some(lsp::NumberOrString::String("missing-await".into())) {
+                let at = lsp::Range { start: d.range.end, end: d.range.end };
+                out.push(fix("Add `.await`".into(), d, lsp::TextEdit { range: at, new_text: ".await".into() }));
+                continue;
+            }
+            let Some(Value::String(help)) = &d.data else { continue };
+            let Some(name) = help.strip_prefix("did you mean `").and_then(|h| h.split_once("`?")).map(|(f, _)| f) else { continue };
+            // `auth.revok` → `auth.revoke`: the span covers only the last part of a dotted name.
+            let name = name.rsplit('.').next().unwrap_or(name).to_string();
+            out.push(fix(format!("Change to `{name}`"), d, lsp::TextEdit { range: d.range, new_text: name }));
         }
         Ok(json(out))
     }
