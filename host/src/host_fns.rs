@@ -285,8 +285,9 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             let app = caller.data().app.clone();
             let spec = app.manifest.queries.get(query as usize).ok_or_else(|| format_err!("unknown query {query}"))?;
             let values = guest::read_block(&mut caller, &spec.params, params)?;
-            let db = caller.data().database(db).map_err(GuestError)?;
-            let value = match &db {
+            // The app's own handle (almost every query) is used as it is, with no copy.
+            let pinned = if db == crate::runtime::state::DB_HANDLE { None } else { caller.data().database(db).map_err(GuestError)? };
+            let value = match pinned.as_ref().or(app.db.as_ref()) {
                 None => Err(NO_DATABASE.to_string()),
                 Some(db) => crate::db::exec::run_query(db, &app.manifest, &app.plans, query as usize, &values, &app.limits).await.map_err(|e| {
                     if !matches!(e, crate::db::exec::QueryError::NoRow) {

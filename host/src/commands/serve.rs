@@ -209,7 +209,7 @@ async fn serve_async(wasm: Vec<u8>, source: &Path, opts: ServeOptions, serving: 
 }
 
 /// The newest modification time among `paths`: a change to any file of the program.
-fn modified(paths: &[std::path::PathBuf]) -> Option<std::time::SystemTime> {
+pub(super) fn modified(paths: &[std::path::PathBuf]) -> Option<std::time::SystemTime> {
     paths.iter().filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok()).max()
 }
 

@@ -64,7 +64,7 @@ fn stamp(paths: &[PathBuf]) -> Option<std::time::SystemTime> {
     for p in paths {
         fitz_files(p, &mut files, &|_| true);
     }
-    files.iter().filter_map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok()).max()
+    super::serve::modified(&files)
 }
 
 fn fitz_files(path: &Path, out: &mut Vec<PathBuf>, keep: &dyn Fn(&Path) -> bool) {
