@@ -29,11 +29,27 @@ pub struct Diagnostic {
     pub labels: Vec<Label>,
     pub notes: Vec<String>,
     pub help: Option<String>,
+    /// The `help:` as edits, where the fix is mechanical (an editor's quick fix).
+    pub fixes: Vec<Fix>,
+}
+
+/// One way to mend a diagnostic: edits to the program's text, applied together.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Fix {
+    pub title: String,
+    pub edits: Vec<Edit>,
+}
+
+/// `span` replaced by `text` (an empty span inserts).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Edit {
+    pub span: Span,
+    pub text: String,
 }
 
 impl Diagnostic {
     pub fn error(code: &'static str, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, code, message: message.into(), labels: vec![], notes: vec![], help: None }
+        Diagnostic { severity: Severity::Error, code, message: message.into(), labels: vec![], notes: vec![], help: None, fixes: vec![] }
     }
 
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
@@ -58,6 +74,35 @@ impl Diagnostic {
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
+    }
+
+    /// A fix of one edit.
+    pub fn fix(mut self, title: impl Into<String>, span: Span, text: impl Into<String>) -> Self {
+        self.fixes.push(Fix { title: title.into(), edits: vec![Edit { span, text: text.into() }] });
+        self
+    }
+
+    /// A fix inserting `text` at `at`, when its place was found.
+    pub fn fix_at(self, at: Option<u32>, title: impl Into<String>, text: impl Into<String>) -> Self {
+        self.fix_in(at.map(|a| Span::new(a, a)), title, text)
+    }
+
+    /// A fix replacing `span` by `text`, when it was found.
+    pub fn fix_in(self, span: Option<Span>, title: impl Into<String>, text: impl Into<String>) -> Self {
+        match span {
+            Some(s) => self.fix(title, s, text),
+            None => self,
+        }
+    }
+
+    /// Moves every span (labels and fixes) by `f`: a file's spans into the program's.
+    pub fn respan(&mut self, f: impl Fn(Span) -> Span) {
+        for l in &mut self.labels {
+            l.span = f(l.span);
+        }
+        for e in self.fixes.iter_mut().flat_map(|x| &mut x.edits) {
+            e.span = f(e.span);
+        }
     }
 
     pub fn span(&self) -> Span {
@@ -185,6 +230,20 @@ impl Diagnostics {
                     }).collect::<Vec<_>>(),
                     "notes": d.notes,
                     "help": d.help,
+                    "fixes": d.fixes.iter().map(|x| serde_json::json!({
+                        "title": x.title,
+                        "edits": x.edits.iter().map(|e| {
+                            let (_, s) = sources.line_col(e.span.start);
+                            let (_, t) = sources.line_col(e.span.end);
+                            let (_, local) = sources.locate(e.span);
+                            serde_json::json!({
+                                "file": name(e.span.start),
+                                "line": s.line, "column": s.column, "end_line": t.line, "end_column": t.column,
+                                "start": local.start, "end": local.end,
+                                "text": e.text,
+                            })
+                        }).collect::<Vec<_>>(),
+                    })).collect::<Vec<_>>(),
                 })
             })
             .collect();

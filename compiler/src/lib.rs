@@ -16,6 +16,7 @@ pub mod bundle;
 pub mod check;
 pub mod commands;
 pub mod diagnostic;
+pub mod edits;
 pub mod emit;
 pub mod ide;
 pub mod ir;
@@ -86,7 +87,7 @@ pub fn check_project(project: &project::Project) -> Checked {
     commands::add_dispatcher(&mut module, project.sources.joined());
     let (program, problems) = check::check_module(&module);
     let records: Vec<String> = program.records.iter().map(|r| r.name.clone()).collect();
-    let words = messages::Messages { records: &records };
+    let words = messages::Messages { records: &records, text: project.sources.joined() };
     let mut diagnostics = project.diagnostics.clone();
     diagnostics.items.extend(problems.iter().map(|p| words.problem(p)));
     diagnostics.sort();

@@ -3,6 +3,8 @@
 
 use crate::check::problem::{CronProblem, Expectation, PathProblem, Problem, ProviderProblem};
 use crate::diagnostic::Diagnostic;
+use crate::edits;
+use crate::span::Span;
 use crate::syntax::error::{Expected, LexErrorKind, SyntaxError};
 use crate::syntax::token::Token;
 use crate::types::{Type, TypeDisplay};
@@ -19,7 +21,17 @@ fn join_words(items: &[String], conjunction: &str) -> String {
     }
 }
 
-pub fn syntax(e: &SyntaxError) -> Diagnostic {
+/// "did you mean `right`?", and the fix that writes it over `wrong` inside `span`.
+fn suggest(d: Diagnostic, text: &str, span: Span, wrong: &str, right: &str, shown: &str) -> Diagnostic {
+    let d = d.help(format!("did you mean `{shown}`?"));
+    match edits::word_in(text, span, wrong) {
+        Some(at) => d.fix(format!("Change to `{shown}`"), at, right),
+        None => d,
+    }
+}
+
+/// A syntax error of `text` (one file's), its spans the file's own.
+pub fn syntax(e: &SyntaxError, text: &str) -> Diagnostic {
     match e {
         SyntaxError::Lex(l) => {
             let (code, msg, label, help): (&str, String, &str, Option<String>) = match &l.kind {
@@ -50,9 +62,20 @@ pub fn syntax(e: &SyntaxError) -> Diagnostic {
                 LexErrorKind::UseWord { found, word } => ("use-keyword", format!("`{found}` is not a Fitz operator"), "here", Some(format!("write `{word}`"))),
             };
             let d = Diagnostic::error(code, msg).primary(l.span, label);
-            match help {
+            let d = match help {
                 Some(h) => d.help(h),
                 None => d,
+            };
+            match &l.kind {
+                LexErrorKind::UseWord { word, .. } => d.fix(format!("Write `{word}`"), l.span, *word),
+                LexErrorKind::SingleQuotedString => match text.get(l.span.start as usize..l.span.end as usize) {
+                    // Only a whole one-line string with no `"`, `\` or `{` inside reads the same.
+                    Some(s) if s.len() >= 2 && s.ends_with('\'') && !s[1..s.len() - 1].contains(['"', '\\', '{', '\'', '\n']) => {
+                        d.fix("Use double quotes", l.span, format!("\"{}\"", &s[1..s.len() - 1]))
+                    }
+                    _ => d,
+                },
+                _ => d,
             }
         }
         SyntaxError::Unexpected { found, expected, span } => {
@@ -96,9 +119,26 @@ pub fn syntax(e: &SyntaxError) -> Diagnostic {
 
 pub struct Messages<'a> {
     pub records: &'a [String],
+    /// The program's text (every file at its base), where fixes find their places.
+    pub text: &'a str,
 }
 
 impl Messages<'_> {
+    /// Where a decorator goes above the function named at `name`: the start of its line's
+    /// text (the `fn`, or the `async` before it).
+    fn above_fn(&self, name: Span) -> Option<Span> {
+        let at = edits::fn_keyword_before(self.text, name)?;
+        let (start, indent) = edits::line_of(self.text, at);
+        let at = start + indent.len() as u32;
+        Some(Span::new(at, at))
+    }
+
+    /// `decorator` on a line of its own, indented as the function's line.
+    fn decorator_line(&self, name: Span, decorator: &str) -> String {
+        let at = edits::fn_keyword_before(self.text, name).unwrap_or(name.start);
+        format!("{decorator}\n{}", edits::line_of(self.text, at).1)
+    }
+
     fn t(&self, ty: &Type) -> String {
         format!("`{}`", TypeDisplay::new(ty, self.records))
     }
@@ -106,21 +146,24 @@ impl Messages<'_> {
     pub fn problem(&self, p: &Problem) -> Diagnostic {
         use Problem::*;
         let span = p.span();
-        let with_suggestion = |d: Diagnostic, s: &Option<String>| match s {
-            Some(s) => d.help(format!("did you mean `{s}`?")),
+        let with_suggestion = |d: Diagnostic, wrong: &str, s: &Option<String>| match s {
+            Some(s) => suggest(d, self.text, span, wrong, s, s),
             None => d,
         };
         match p {
             UnknownName { name, suggestion, .. } => with_suggestion(
                 Diagnostic::error("unknown-name", format!("cannot find `{name}` in this scope")).primary(span, "not found"),
+                name,
                 suggestion,
             ),
             UnknownType { name, suggestion, .. } => with_suggestion(
                 Diagnostic::error("unknown-type", format!("unknown type `{name}`")).primary(span, "no type with this name"),
+                name,
                 suggestion,
             ),
             UnknownField { ty, field, suggestion, .. } => with_suggestion(
                 Diagnostic::error("unknown-field", format!("{} has no field `{field}`", self.t(ty))).primary(span, "unknown field"),
+                field,
                 suggestion,
             ),
             CommandReturn { command, ty, .. } => Diagnostic::error("command-return", format!("command `{command}` returns {}, not its exit status", self.t(ty)))
@@ -147,6 +190,7 @@ impl Messages<'_> {
             }
             UnknownMethod { ty, method, suggestion, .. } => with_suggestion(
                 Diagnostic::error("unknown-method", format!("{} has no method `{method}`", self.t(ty))).primary(span, "unknown method"),
+                method,
                 suggestion,
             ),
             Duplicate { what, name, first, .. } => {
@@ -328,31 +372,40 @@ impl Messages<'_> {
             .help("a token can be forged or expired: unwrap with `?` (`jwt.decode(token, secret)?`) or `match` on `Ok`/`Err`"),
             MissingAwait { inner, .. } => Diagnostic::error("missing-await", "this value is a future that is never awaited")
                 .primary(span, format!("a `Future<{}>`", TypeDisplay::new(inner, self.records)))
-                .help("add `.await` after this call"),
+                .help("add `.await` after this call")
+                .fix_at(edits::after(self.text, span), "Add `.await`", ".await"),
             AwaitOutsideAsync { fn_name, fn_span, .. } => Diagnostic::error(
                 "await-outside-async",
                 format!("`.await` is only allowed in an async function, and `{fn_name}` is not async"),
             )
             .primary(span, "awaited here")
             .secondary(*fn_span, "this function")
-            .help("declare it with `async fn`"),
+            .help("declare it with `async fn`")
+            .fix_at(edits::fn_keyword_before(self.text, *fn_span), format!("Make `{fn_name}` async"), "async "),
             AwaitNonFuture { ty, .. } => {
-                Diagnostic::error("await-non-future", format!("{} is not a future; there is nothing to await", self.t(ty)))
-                    .primary(span, "remove `.await`")
+                let d = Diagnostic::error("await-non-future", format!("{} is not a future; there is nothing to await", self.t(ty))).primary(span, "remove `.await`");
+                match edits::trailing_await(self.text, span) {
+                    Some(at) => d.fix("Remove `.await`", at, ""),
+                    None => d,
+                }
             }
             UnusedFuture { .. } => Diagnostic::error("unused-future", "this call returns a future that is never awaited, so it never runs")
                 .primary(span, "never runs")
-                .help("add `.await` after the call"),
+                .help("add `.await` after the call")
+                .fix_at(edits::after(self.text, span), "Add `.await`", ".await"),
             StatusReturnOutsideHandler { .. } => Diagnostic::error(
                 "status-outside-handler",
                 "`return STATUS BODY` is only allowed in HTTP handlers and the auth provider",
             )
             .primary(span, "not in a handler")
             .help("return an `Err(…)` instead and let the handler choose the status"),
-            UnknownDecorator { name, suggestion, .. } => with_suggestion(
-                Diagnostic::error("unknown-decorator", format!("unknown decorator `@{name}`")).primary(span, "not a decorator Fitz knows"),
-                &suggestion.as_ref().map(|s| format!("@{s}")),
-            ),
+            UnknownDecorator { name, suggestion, .. } => {
+                let d = Diagnostic::error("unknown-decorator", format!("unknown decorator `@{name}`")).primary(span, "not a decorator Fitz knows");
+                match suggestion {
+                    Some(s) => suggest(d, self.text, span, name, s, &format!("@{s}")),
+                    None => d,
+                }
+            }
             UnsupportedDecorator { name, .. } => {
                 Diagnostic::error("unsupported-decorator", format!("`@{name}` is not supported by this compiler yet"))
                     .primary(span, "not supported yet")
@@ -368,6 +421,7 @@ impl Messages<'_> {
             }
             DecoratorKey { decorator, key, suggestion, .. } => with_suggestion(
                 Diagnostic::error("decorator-key", format!("`@{decorator}` has no setting `{key}`")).primary(span, "unknown setting"),
+                key,
                 suggestion,
             ),
             DecoratorKeyTwice { decorator, key, .. } => Diagnostic::error("decorator-key", format!("`@{decorator}` is given `{key}` twice"))
@@ -395,7 +449,7 @@ impl Messages<'_> {
             UnknownRole { role, suggestion, .. } => {
                 let d = Diagnostic::error("unknown-role", format!("role `{role}` is not declared in `@roles`")).primary(span, "not a declared role");
                 match suggestion {
-                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    Some(s) => suggest(d, self.text, span, role, s, s),
                     None => d.help("declare it in the auth provider's `@roles(…)`"),
                 }
             }
@@ -409,7 +463,8 @@ impl Messages<'_> {
                 .help(format!("a password hash never leaves the app (answers, logs, OpenAPI); mark it `@hidden {field}: Str` to say so")),
             OutsideTransaction { db, tx, .. } => Diagnostic::warning("outside-transaction", format!("`{db}` inside its own transaction runs outside it"))
                 .primary(span, format!("`{db}` here is not the transaction"))
-                .help(format!("use `{tx}`, the transaction's handle: a query on `{db}` neither commits nor rolls back with it (and on SQLite waits for its lock)")),
+                .help(format!("use `{tx}`, the transaction's handle: a query on `{db}` neither commits nor rolls back with it (and on SQLite waits for its lock)"))
+                .fix_in(edits::word_in(self.text, span, db), format!("Use `{tx}`"), tx),
             RefusesBeforeVerify { verify, .. } => Diagnostic::warning("refuses-before-verify", "this 401 is answered before any password is verified")
                 .primary(span, "refused without hashing")
                 .secondary(*verify, "a password is verified only here")
@@ -456,7 +511,11 @@ impl Messages<'_> {
             )
             .primary(span, format!("`{name}` declared here"))
             .secondary(*fn_span, "handler")
-            .help(format!("add a parameter `{name}: Str` (or `Int`, `Float`, `Bool`)")),
+            .help(format!("add a parameter `{name}: Str` (or `Int`, `Float`, `Bool`)"))
+            .fix_at(edits::params_after(self.text, *fn_span).map(|(at, _)| at), format!("Add parameter `{name}: Str`"), {
+                let more = edits::params_after(self.text, *fn_span).is_some_and(|(_, some)| some);
+                format!("{name}: Str{}", if more { ", " } else { "" })
+            }),
             ParamUnbound { name, ty, .. } => Diagnostic::error(
                 "unbound-parameter",
                 format!("handler parameter `{name}: {}` gets no value", TypeDisplay::new(ty, self.records)),
@@ -509,12 +568,13 @@ impl Messages<'_> {
                 Diagnostic::warning("body-on-get", format!("a {method} handler reads a JSON body")).primary(span, "read from the request body")
                     .note("clients and proxies often drop bodies of GET and DELETE requests")
             }
-            UserParamOnPublicRoute { user, .. } => Diagnostic::warning(
+            UserParamOnPublicRoute { user, fn_span, .. } => Diagnostic::warning(
                 "user-on-public-route",
                 format!("`{user}` is the authenticated user type, but this route is not protected"),
             )
             .primary(span, "this will be read from the request body")
-            .help("add `@authenticated` (or `@admin` / `@requires`) to the handler"),
+            .help("add `@authenticated` (or `@admin` / `@requires`) to the handler")
+            .fix_in(self.above_fn(*fn_span), "Add `@authenticated`", self.decorator_line(*fn_span, "@authenticated")),
             NotSerializable { ty, what, .. } => {
                 let d = Diagnostic::error("not-serializable", format!("a {what} cannot be of type {}", self.t(ty)))
                     .primary(span, "not representable as JSON");
@@ -571,14 +631,24 @@ impl Messages<'_> {
                 format!("`@authenticated` is implied by `{with}`"),
             )
             .primary(span, "has no effect")
-            .help("remove `@authenticated`"),
+            .help("remove `@authenticated`")
+            .fix("Remove `@authenticated`", edits::whole_line(self.text, span), ""),
             UserParamCount { fn_name, user, found, .. } => {
                 let d = Diagnostic::error(
                     "user-parameter",
                     format!("protected handler `{fn_name}` must take exactly one parameter of type `{user}`, found {found}"),
                 )
                 .primary(span, "the authenticated user is injected into that parameter");
-                if *found == 0 { d.help(format!("add a parameter `user: {user}`")) } else { d }
+                if *found == 0 {
+                    let more = edits::params_after(self.text, span).is_some_and(|(_, some)| some);
+                    d.help(format!("add a parameter `user: {user}`")).fix_at(
+                        edits::params_after(self.text, span).map(|(at, _)| at),
+                        format!("Add parameter `user: {user}`"),
+                        format!("user: {user}{}", if more { ", " } else { "" }),
+                    )
+                } else {
+                    d
+                }
             }
             AuthOnNonRoute { decorator, .. } => Diagnostic::error(
                 "auth-without-route",
@@ -608,9 +678,10 @@ impl Messages<'_> {
             )
             .primary(span, "not a value a task can receive")
             .note("a task runs in a sandbox of its own: it takes values (numbers, strings, lists, maps, records) and `DbConn`, and returns one"),
-            SpawnNotBackground { callee: Some(name), .. } => Diagnostic::error("spawn-not-background", format!("spawn: fn `{name}` is not declared with @background"))
+            SpawnNotBackground { callee: Some(name), fn_span, .. } => Diagnostic::error("spawn-not-background", format!("spawn: fn `{name}` is not declared with @background"))
                 .primary(span, "not a background function")
-                .help(format!("add `@background` above `fn {name}`")),
+                .help(format!("add `@background` above `fn {name}`"))
+                .fix_in(fn_span.and_then(|s| self.above_fn(s)), format!("Add `@background` to `{name}`"), fn_span.map_or_else(String::new, |s| self.decorator_line(s, "@background"))),
             SpawnNotBackground { callee: None, .. } => Diagnostic::error("spawn-not-background", "`spawn` takes a call of a `@background` function, such as `spawn(send_mail(to))`")
                 .primary(span, "not a call of a named function"),
             SpawnKept { .. } => Diagnostic::error("spawn-kept", "a spawned task is awaited where it is spawned or let go")
@@ -691,9 +762,11 @@ impl Messages<'_> {
         };
         let d = Diagnostic::error("type-mismatch", title).primary(span, format!("expected {e}, found {f}"));
         match (expected, found) {
-            (Type::Str, Type::Secret) => d.help("use `.expose()` to read the secret's value"),
+            (Type::Str, Type::Secret) => d.help("use `.expose()` to read the secret's value").fix_at(edits::after(self.text, span), "Add `.expose()`", ".expose()"),
             (Type::Str, Type::Int | Type::Float | Type::Bool) => d.help("use interpolation to turn it into text: \"{value}\""),
-            (_, Type::Result(ok, _)) if unify_shallow(expected, ok) => d.help("this is a `Result`: unwrap it with `?` or handle both cases with `match`"),
+            (_, Type::Result(ok, _)) if unify_shallow(expected, ok) => {
+                d.help("this is a `Result`: unwrap it with `?` or handle both cases with `match`").fix_at(edits::after(self.text, span), "Unwrap with `?`", "?")
+            }
             (_, Type::Null) => d.help(format!("to allow `null`, declare the type as `{}?`", TypeDisplay::new(expected, self.records))),
             _ => d,
         }

@@ -40,6 +40,8 @@ pub(crate) struct Unit {
     /// `a.b` for `a/b.fitz` under the project's root, `dep.x` inside dependency `dep`.
     pub dotted: String,
     pub path: PathBuf,
+    /// Where the file starts in the program's offsets.
+    pub base: u32,
     pub module: Module,
     /// The unit each of `module.imports` names, where it was found.
     pub targets: Vec<Option<usize>>,
@@ -168,14 +170,12 @@ impl Loader<'_> {
             crate::syntax::respan::module(&mut module, &shift);
         }
         for e in &errors {
-            let mut d = crate::messages::syntax(e);
-            for l in &mut d.labels {
-                l.span = shift(l.span);
-            }
+            let mut d = crate::messages::syntax(e, &text);
+            d.respan(shift);
             self.problems.push(d);
         }
         let targets = vec![None; module.imports.len()];
-        self.units.push(Unit { dotted, path: path.to_path_buf(), module, targets });
+        self.units.push(Unit { dotted, path: path.to_path_buf(), base, module, targets });
         self.by_path.insert(path.to_path_buf(), self.units.len() - 1);
         self.units.len() - 1
     }

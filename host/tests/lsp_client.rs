@@ -1,7 +1,7 @@
 //! `fitz lsp` against a real client: the pytest-lsp suite in `tests/lsp` (diagnostics on open
 //! and on change, hover on a field, definition across files, completion after `.` and `@`
 //! while the file does not parse, renaming a type in every file, formatting, symbols and a
-//! quick fix), run with this build's `fitz`.
+//! quick fix per mechanical `help:`), run with this build's `fitz`.
 
 use std::process::Command;
 
@@ -16,5 +16,5 @@ fn the_language_server_answers_a_real_client() {
         .expect("python3 runs (tests/run.sh installs pytest-lsp)");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("7 passed"), "{text}");
+    assert!(text.contains("8 passed"), "{text}");
 }

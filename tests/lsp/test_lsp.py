@@ -165,3 +165,34 @@ async def test_a_future_never_awaited_gets_await_added(client: LanguageClient, t
     assert actions and actions[0].title == "Add `.await`", actions
     edit = actions[0].edit.changes[uri][0]
     assert edit.new_text == ".await" and edit.range.start == pos(text, "one()\n", 5), edit
+
+
+def apply_edits(text: str, edits) -> str:
+    """The text after `edits` (LSP ranges, ASCII text here), applied from the last one up."""
+    lines = text.split("\n")
+    offset = lambda p: sum(len(l) + 1 for l in lines[: p.line]) + p.character
+    for e in sorted(edits, key=lambda e: offset(e.range.start), reverse=True):
+        text = text[: offset(e.range.start)] + e.new_text + text[offset(e.range.end) :]
+    return text
+
+
+async def test_every_help_with_a_mechanical_fix_is_a_quick_fix(client: LanguageClient, tmp_path):
+    # Three problems, each with its fix: a decorator misspelt, `.await` in a function that is
+    # not async, and a path parameter the handler does not take.
+    text = 'async fn one() -> Int => 1\n\n@gett("/a")\nfn a() -> Int => 2\n\n@get("/b")\nfn b() -> Int {\n    return one().await\n}\n\n@get("/c/{n}")\nfn c() -> Int => 3\n'
+    uri, _ = project(tmp_path, text)
+    open_doc(client, uri, text)
+    diags = await diagnostics_for(client, uri)
+    assert sorted(d.code for d in diags) == ["await-outside-async", "unbound-path-parameter", "unknown-decorator"], diags
+    titles = []
+    for d in diags:
+        actions = await client.text_document_code_action_async(
+            t.CodeActionParams(text_document=t.TextDocumentIdentifier(uri=uri), range=d.range, context=t.CodeActionContext(diagnostics=[d]))
+        )
+        assert len(actions) == 1, (d, actions)
+        titles.append(actions[0].title)
+        text = apply_edits(text, actions[0].edit.changes[uri])
+    assert sorted(titles) == ["Add parameter `n: Str`", "Change to `@get`", "Make `b` async"], titles
+    assert "async fn b()" in text and "fn c(n: Str)" in text and '@get("/a")' in text, text
+    change(client, uri, text, 2)
+    assert list(await diagnostics_for(client, uri)) == [], text

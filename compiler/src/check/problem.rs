@@ -532,6 +532,8 @@ pub enum Problem {
     UserParamOnPublicRoute {
         user: String,
         span: Span,
+        /// The handler's name.
+        fn_span: Span,
     },
     NotSerializable {
         ty: Type,
@@ -605,6 +607,8 @@ pub enum Problem {
     SpawnNotBackground {
         callee: Option<String>,
         span: Span,
+        /// The declaration of the function named, when it is the program's.
+        fn_span: Option<Span>,
     },
     /// A spawned task's future kept instead of awaited at once or let go.
     SpawnKept {

@@ -170,7 +170,7 @@ impl Checker {
                         && user == Some(rid)
                     {
                         let user = self.record_name(rid).to_string();
-                        self.report(Problem::UserParamOnPublicRoute { user, span: p.span });
+                        self.report(Problem::UserParamOnPublicRoute { user, span: p.span, fn_span: f.name.span });
                     }
                     if !self.serializable(&ty, false) {
                         self.report(Problem::NotSerializable { ty: ty.clone(), what: "request body", span: p.span });

@@ -56,7 +56,7 @@ impl Checker {
             }
         };
         let ExprKind::Call { callee, args: call_args } = &call.kind else {
-            self.report(Problem::SpawnNotBackground { callee: None, span: call.span });
+            self.report(Problem::SpawnNotBackground { callee: None, span: call.span, fn_span: None });
             self.infer_expr(call, None);
             return Self::error_expr(span);
         };
@@ -67,12 +67,13 @@ impl Checker {
         let (fid, task) = match target.map(|fid| (fid, self.task_index(fid))) {
             Ok((fid, Some(task))) => (fid, task),
             Ok((fid, None)) => {
-                self.report(Problem::SpawnNotBackground { callee: Some(self.fns[fid.0 as usize].name.clone()), span: callee.span });
+                let f = &self.fns[fid.0 as usize];
+                self.report(Problem::SpawnNotBackground { callee: Some(f.name.clone()), span: callee.span, fn_span: Some(f.name_span) });
                 self.infer_expr(call, None);
                 return Self::error_expr(span);
             }
             Err(name) => {
-                self.report(Problem::SpawnNotBackground { callee: name, span: callee.span });
+                self.report(Problem::SpawnNotBackground { callee: name, span: callee.span, fn_span: None });
                 self.infer_args_loosely(call_args);
                 return Self::error_expr(span);
             }

@@ -69,7 +69,7 @@ pub(super) fn resolve(units: &mut [Unit], order: &[usize], entry: usize) -> (Mod
                             let mut d = Diagnostic::error("unknown-import", format!("module `{}` has no `{}`", import.dotted(), n.name.name))
                                 .primary(n.name.span, "not declared at its top level");
                             if let Some(near) = crate::check::names::closest(&n.name.name, declared[target].iter().map(|(d, _)| d.as_str())) {
-                                d = d.help(format!("did you mean `{near}`?"));
+                                d = d.help(format!("did you mean `{near}`?")).fix(format!("Change to `{near}`"), n.name.span, near);
                             }
                             problems.push(d);
                             continue;
@@ -219,10 +219,14 @@ impl Rewriter<'_> {
                 self.used.entry(name.to_string()).or_insert(span);
                 let elsewhere: Vec<&str> = self.owners.get(name).into_iter().flatten().filter(|u| **u != self.unit).map(|u| self.units[*u].dotted.as_str()).collect();
                 if let Some(m) = elsewhere.first() {
+                    let here = &self.units[self.unit];
+                    // Module names are the root's; a file beside the root's files names them so.
+                    let at = (!here.dotted.contains('.')).then_some(here.base);
                     self.problems.push(
                         Diagnostic::error("not-imported", format!("`{name}` is declared in module `{m}` but not imported here"))
                             .primary(span, "not visible here")
-                            .help(format!("add `from {m} import {name}` at the top of this file")),
+                            .help(format!("add `from {m} import {name}` at the top of this file"))
+                            .fix_at(at, format!("Import `{name}` from `{m}`"), format!("from {m} import {name}\n")),
                     );
                 }
                 None

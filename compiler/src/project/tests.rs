@@ -107,3 +107,42 @@ fn a_module_is_not_a_value() {
     let out = check(&[("main.fitz", "import util\nprint(util)\n"), ("util.fitz", "fn f() -> Int => 1\n")]);
     assert!(out.contains("error[module-as-value]"), "{out}");
 }
+
+/// Applies the first fix of every diagnostic, each in its own file, and checks again.
+fn check_after_fixes(files: &[(&str, &str)]) -> (Vec<String>, String) {
+    let map: HashMap<PathBuf, String> = files.iter().map(|(p, t)| (PathBuf::from(format!("proj/{p}")), t.to_string())).collect();
+    let layout =
+        Layout { entry: PathBuf::from(format!("proj/{}", files[0].0)), root: "proj".into(), shown: "proj".into(), project: None, deps: HashMap::new(), flags: Default::default() };
+    let project = load(&layout, &map);
+    let checked = check_project(&project);
+    let mut texts: Vec<String> = project.sources.files.iter().map(|f| f.text.clone()).collect();
+    let mut titles = Vec::new();
+    let mut edits: Vec<(usize, crate::span::Span, String)> = Vec::new();
+    for d in &checked.diagnostics.items {
+        if let Some(fix) = d.fixes.first() {
+            titles.push(fix.title.clone());
+            edits.extend(fix.edits.iter().map(|e| {
+                let (file, local) = project.sources.locate(e.span);
+                (file, local, e.text.clone())
+            }));
+        }
+    }
+    edits.sort_by_key(|(f, s, _)| std::cmp::Reverse((*f, s.start)));
+    for (file, span, text) in edits {
+        texts[file].replace_range(span.start as usize..span.end as usize, &text);
+    }
+    let names: Vec<&str> = project.sources.files.iter().map(|f| f.name.as_str()).collect();
+    let fixed: Vec<(&str, &str)> = names.iter().zip(&texts).map(|(n, t)| (*n, t.as_str())).collect();
+    (titles, check(&fixed))
+}
+
+#[test]
+fn import_fixes_land_in_the_file_that_needs_them() {
+    let util = "fn greet() -> Int => 1\nfn helper() -> Int => 2\n";
+    // The second file of the program needs both fixes: its import misspelt, a name not imported.
+    let other = "from util import gret\nfn twice() -> Int => helper() * 2\n";
+    let main = "import other\nprint(other.twice())\n";
+    let (titles, out) = check_after_fixes(&[("main.fitz", main), ("other.fitz", other), ("util.fitz", util)]);
+    assert_eq!(titles, ["Change to `greet`", "Import `helper` from `util`"]);
+    assert_eq!(out, "", "the fixed program checks");
+}

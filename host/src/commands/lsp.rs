@@ -83,6 +83,20 @@ impl fitz_compiler::project::Files for Overlay<'_> {
     }
 }
 
+impl Program {
+    /// A fix's edits as the editor's: each in its file, in UTF-16 positions.
+    fn edit(&self, edits: &[fitz_compiler::diagnostic::Edit]) -> Option<lsp::WorkspaceEdit> {
+        let mut changes: HashMap<Url, Vec<lsp::TextEdit>> = HashMap::new();
+        for e in edits {
+            let (file, local) = self.analysis.sources.locate(e.span);
+            let uri = Url::from_file_path(self.paths.get(file)?).ok()?;
+            let range = range_in(&self.analysis.sources.files[file].text, local);
+            changes.entry(uri).or_default().push(lsp::TextEdit { range, new_text: e.text.clone() });
+        }
+        Some(lsp::WorkspaceEdit { changes: Some(changes), ..Default::default() })
+    }
+}
+
 fn path_of(uri: &Url) -> Option<PathBuf> {
     uri.to_file_path().ok()
 }
@@ -153,7 +167,9 @@ impl Server<'_> {
                 fitz_compiler::diagnostic::Severity::Warning => lsp::DiagnosticSeverity::WARNING,
             };
             let range = range_in(&a.sources.files[file].text, local);
-            let data = d.help.as_ref().map(|h| Value::String(h.clone()));
+            // The fixes travel with the diagnostic, so a code action needs no analysis.
+            let fixes: Vec<Value> = d.fixes.iter().filter_map(|f| Some(serde_json::json!({ "title": f.title, "edit": program.edit(&f.edits)? }))).collect();
+            let data = (!fixes.is_empty()).then(|| Value::Array(fixes));
             by_file.entry(file).or_default().push(lsp::Diagnostic {
                 range,
                 severity: Some(severity),
@@ -342,33 +358,24 @@ impl Server<'_> {
         Ok(json(items))
     }
 
-    /// The checker's fixes: "did you mean `x`?" (the primary span replaced by `x`) and a
-    /// future never awaited (`.await` added after it).
+    /// The checker's fixes (`Diagnostic::fixes`, every mechanical `help:`), as published in
+    /// each diagnostic's `data`.
     fn code_actions(&mut self, params: Value) -> Reply {
         let p: lsp::CodeActionParams = parse(params)?;
         let mut out = Vec::new();
-        let fix = |title: String, d: &lsp::Diagnostic, edit: lsp::TextEdit| {
-            let edit = lsp::WorkspaceEdit { changes: Some(HashMap::from([(p.text_document.uri.clone(), vec![edit])])), ..Default::default() };
-            lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
-                title,
-                kind: Some(lsp::CodeActionKind::QUICKFIX),
-                diagnostics: Some(vec![d.clone()]),
-                edit: Some(edit),
-                is_preferred: Some(true),
-                ..Default::default()
-            })
-        };
         for d in &p.context.diagnostics {
-            if d.code == Some(lsp::NumberOrString::String("missing-await".into())) {
-                let at = lsp::Range { start: d.range.end, end: d.range.end };
-                out.push(fix("Add `.await`".into(), d, lsp::TextEdit { range: at, new_text: ".await".into() }));
-                continue;
+            let Some(Value::Array(fixes)) = &d.data else { continue };
+            for (k, f) in fixes.iter().enumerate() {
+                let (Some(title), Some(edit)) = (f["title"].as_str(), f.get("edit").and_then(|e| serde_json::from_value::<lsp::WorkspaceEdit>(e.clone()).ok())) else { continue };
+                out.push(lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
+                    title: title.to_string(),
+                    kind: Some(lsp::CodeActionKind::QUICKFIX),
+                    diagnostics: Some(vec![d.clone()]),
+                    edit: Some(edit),
+                    is_preferred: Some(k == 0),
+                    ..Default::default()
+                }));
             }
-            let Some(Value::String(help)) = &d.data else { continue };
-            let Some(name) = help.strip_prefix("did you mean `").and_then(|h| h.split_once("`?")).map(|(f, _)| f) else { continue };
-            // `auth.revok` → `auth.revoke`: the span covers only the last part of a dotted name.
-            let name = name.rsplit('.').next().unwrap_or(name).to_string();
-            out.push(fix(format!("Change to `{name}`"), d, lsp::TextEdit { range: d.range, new_text: name }));
         }
         Ok(json(out))
     }
