@@ -106,9 +106,55 @@ impl Layout {
     }
 }
 
+/// Each file's parse, kept while its text is the same: the language server's, so an edit
+/// parses again only the file it changed (the program is still checked whole, since a file's
+/// types reach every module that imports it).
+#[derive(Default)]
+pub struct ParseCache {
+    entries: HashMap<PathBuf, Parsed>,
+    /// Files parsed, and parses taken from the cache, since it was made.
+    pub parsed: usize,
+    pub reused: usize,
+}
+
+struct Parsed {
+    text: String,
+    module: Module,
+    errors: Vec<crate::syntax::error::SyntaxError>,
+}
+
+impl ParseCache {
+    fn parse(&mut self, path: &Path, text: &str) -> (Module, Vec<crate::syntax::error::SyntaxError>) {
+        if let Some(p) = self.entries.get(path)
+            && p.text == text
+        {
+            self.reused += 1;
+            return (p.module.clone(), p.errors.clone());
+        }
+        self.parsed += 1;
+        let (module, errors) = crate::syntax::parse_module(text);
+        self.entries.insert(path.to_path_buf(), Parsed { text: text.to_string(), module: module.clone(), errors: errors.clone() });
+        (module, errors)
+    }
+
+    /// Forgets a file (closed in the editor, so the disk speaks for it again).
+    pub fn forget(&mut self, path: &Path) {
+        self.entries.remove(path);
+    }
+}
+
 /// Reads the program starting at `layout.entry` and every module it imports.
 pub fn load(layout: &Layout, files: &dyn Files) -> Project {
-    let mut l = Loader { layout, files, sources: Sources::default(), units: Vec::new(), by_path: HashMap::new(), problems: Vec::new(), order: Vec::new() };
+    load_with(layout, files, None)
+}
+
+/// As `load`, parsing only the files whose text is not in `cache`.
+pub fn load_cached(layout: &Layout, files: &dyn Files, cache: &mut ParseCache) -> Project {
+    load_with(layout, files, Some(cache))
+}
+
+fn load_with(layout: &Layout, files: &dyn Files, cache: Option<&mut ParseCache>) -> Project {
+    let mut l = Loader { layout, files, cache, sources: Sources::default(), units: Vec::new(), by_path: HashMap::new(), problems: Vec::new(), order: Vec::new() };
     let Some(text) = files.read(&layout.entry) else {
         let d = Diagnostic::error("no-entry", format!("cannot read `{}`", layout.entry.display()));
         return Project { sources: l.sources, paths: vec![], module: None, diagnostics: Diagnostics { items: vec![d] }, flags: layout.flags.clone() };
@@ -150,6 +196,7 @@ fn dotted_of(root: &Path, file: &Path) -> String {
 struct Loader<'a> {
     layout: &'a Layout,
     files: &'a dyn Files,
+    cache: Option<&'a mut ParseCache>,
     sources: Sources,
     units: Vec<Unit>,
     by_path: HashMap<PathBuf, usize>,
@@ -163,7 +210,10 @@ impl Loader<'_> {
         let name = path.strip_prefix(&self.layout.shown).unwrap_or(path).display().to_string();
         let file = self.sources.add(&name, &text);
         let base = self.sources.files[file].base;
-        let (mut module, errors) = crate::syntax::parse_module(&text);
+        let (mut module, errors) = match self.cache.as_deref_mut() {
+            Some(cache) => cache.parse(path, &text),
+            None => crate::syntax::parse_module(&text),
+        };
         let shift = move |s: Span| Span::new(s.start + base, s.end + base);
         // The first file's offsets are already the program's.
         if base != 0 {

@@ -196,3 +196,22 @@ async def test_every_help_with_a_mechanical_fix_is_a_quick_fix(client: LanguageC
     assert "async fn b()" in text and "fn c(n: Str)" in text and '@get("/a")' in text, text
     change(client, uri, text, 2)
     assert list(await diagnostics_for(client, uri)) == [], text
+
+
+async def test_ranged_changes_are_applied_to_the_open_text(client: LanguageClient, tmp_path):
+    # Incremental sync: the client sends only the range it changed.
+    uri, _ = project(tmp_path)
+    open_doc(client, uri, MAIN)
+    assert list(await diagnostics_for(client, uri)) == []
+    at = pos(MAIN, "user.email", 5)
+    edit = t.TextDocumentContentChangePartial(range=t.Range(start=at, end=t.Position(line=at.line, character=at.character + 5)), text="mail")
+    client.text_document_did_change(t.DidChangeTextDocumentParams(text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=2), content_changes=[edit]))
+    diags = await diagnostics_for(client, uri)
+    assert [d.code for d in diags] == ["unknown-field"], diags
+    actions = await client.text_document_code_action_async(
+        t.CodeActionParams(text_document=t.TextDocumentIdentifier(uri=uri), range=diags[0].range, context=t.CodeActionContext(diagnostics=diags))
+    )
+    assert actions[0].title == "Change to `email`", actions
+    fix = actions[0].edit.changes[uri][0]
+    client.text_document_did_change(t.DidChangeTextDocumentParams(text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=3), content_changes=[t.TextDocumentContentChangePartial(range=fix.range, text=fix.new_text)]))
+    assert list(await diagnostics_for(client, uri)) == []

@@ -146,3 +146,32 @@ fn import_fixes_land_in_the_file_that_needs_them() {
     assert_eq!(titles, ["Change to `greet`", "Import `helper` from `util`"]);
     assert_eq!(out, "", "the fixed program checks");
 }
+
+#[test]
+fn a_parse_cache_parses_only_the_files_that_changed() {
+    let util = "fn helper() -> Int => 2\n";
+    let mut map: HashMap<PathBuf, String> = HashMap::new();
+    map.insert("proj/main.fitz".into(), "import util\nprint(util.helper())\n".into());
+    map.insert("proj/util.fitz".into(), util.into());
+    let layout = Layout { entry: "proj/main.fitz".into(), root: "proj".into(), shown: "proj".into(), project: None, deps: HashMap::new(), flags: Default::default() };
+    let mut cache = super::ParseCache::default();
+    let first = super::load_cached(&layout, &map, &mut cache);
+    assert!(check_project(&first).program.is_some());
+    assert_eq!((cache.parsed, cache.reused), (2, 0));
+    // An edit to main: util's parse is reused, and its spans still land in its own file.
+    map.insert("proj/main.fitz".into(), "import util\n\nprint(util.helper() + \"x\")\n".into());
+    let second = super::load_cached(&layout, &map, &mut cache);
+    assert_eq!((cache.parsed, cache.reused), (3, 1));
+    let checked = check_project(&second);
+    let d = &checked.diagnostics.items[0];
+    assert_eq!(d.code, "operator-types", "{:?}", checked.diagnostics.items);
+    // Now util changes and gains an error: its diagnostic is in util.fitz, after main's text.
+    map.insert("proj/util.fitz".into(), "fn helper() -> Int => \"two\"\n".into());
+    let third = super::load_cached(&layout, &map, &mut cache);
+    assert_eq!((cache.parsed, cache.reused), (4, 2));
+    let out = check_project(&third).diagnostics.render_in(&third.sources, false);
+    assert!(out.contains("util.fitz:1:23"), "{out}");
+    // The cached program is the program a fresh load makes.
+    let fresh = load(&layout, &map);
+    assert_eq!(format!("{:?}", fresh.module), format!("{:?}", third.module));
+}

@@ -23,7 +23,7 @@ const STAND_IN: &str = "__fitz_complete";
 pub fn run() -> u8 {
     let (connection, io) = Connection::stdio();
     let caps = lsp::ServerCapabilities {
-        text_document_sync: Some(lsp::TextDocumentSyncCapability::Kind(lsp::TextDocumentSyncKind::FULL)),
+        text_document_sync: Some(lsp::TextDocumentSyncCapability::Kind(lsp::TextDocumentSyncKind::INCREMENTAL)),
         hover_provider: Some(lsp::HoverProviderCapability::Simple(true)),
         definition_provider: Some(lsp::OneOf::Left(true)),
         references_provider: Some(lsp::OneOf::Left(true)),
@@ -39,7 +39,7 @@ pub fn run() -> u8 {
         eprintln!("fitz lsp: {e}");
         return 1;
     }
-    let mut server = Server { conn: &connection, docs: HashMap::new(), last_good: HashMap::new() };
+    let mut server = Server { conn: &connection, docs: HashMap::new(), last_good: HashMap::new(), parses: Default::default(), pending: Vec::new(), published: HashMap::new() };
     for msg in &connection.receiver {
         match msg {
             Message::Request(req) => {
@@ -50,6 +50,10 @@ pub fn run() -> u8 {
             }
             Message::Notification(n) => server.notification(n),
             Message::Response(_) => {}
+        }
+        // Edits typed faster than a check are checked once, after the last of them.
+        if connection.receiver.is_empty() {
+            server.flush();
         }
     }
     drop(server);
@@ -66,6 +70,12 @@ struct Server<'c> {
     docs: HashMap<PathBuf, String>,
     /// The last analysis of each open document that parsed, with the text it was made from.
     last_good: HashMap<PathBuf, (Program, String)>,
+    /// Each file's parse while its text is unchanged: an edit parses only its own file again.
+    parses: std::cell::RefCell<fitz_compiler::project::ParseCache>,
+    /// Documents changed since their program's diagnostics were last published.
+    pending: Vec<PathBuf>,
+    /// What each file was last told, so a file another one's edit leaves alone is not re-sent.
+    published: HashMap<PathBuf, Vec<lsp::Diagnostic>>,
 }
 
 /// An analysis and the files of its program, in its `Sources` order.
@@ -104,7 +114,7 @@ fn path_of(uri: &Url) -> Option<PathBuf> {
 impl Server<'_> {
     fn analyse(&self, path: &Path, docs: &HashMap<PathBuf, String>) -> Option<Program> {
         let layout = fitz_compiler::project::Layout::find(path).ok()?;
-        let project = fitz_compiler::project::load(&layout, &Overlay(docs));
+        let project = fitz_compiler::project::load_cached(&layout, &Overlay(docs), &mut self.parses.borrow_mut());
         let paths = project.paths.iter().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())).collect();
         Some(Program { analysis: Analysis::of(&project), paths })
     }
@@ -129,28 +139,52 @@ impl Server<'_> {
                 let Ok(p) = serde_json::from_value::<lsp::DidOpenTextDocumentParams>(n.params) else { return };
                 let Some(path) = path_of(&p.text_document.uri) else { return };
                 self.docs.insert(path.clone(), p.text_document.text);
-                self.diagnose(&path);
+                self.touch(path);
             }
             "textDocument/didChange" => {
                 let Ok(p) = serde_json::from_value::<lsp::DidChangeTextDocumentParams>(n.params) else { return };
                 let Some(path) = path_of(&p.text_document.uri) else { return };
-                if let Some(change) = p.content_changes.into_iter().last() {
-                    self.docs.insert(path.clone(), change.text);
+                let Some(text) = self.docs.get_mut(&path) else { return };
+                for change in p.content_changes {
+                    match change.range {
+                        Some(r) => {
+                            let (start, end) = (offset_in(text, r.start) as usize, offset_in(text, r.end) as usize);
+                            text.replace_range(start..end.max(start), &change.text);
+                        }
+                        None => *text = change.text,
+                    }
                 }
-                self.diagnose(&path);
+                self.touch(path);
             }
             "textDocument/didClose" => {
                 let Ok(p) = serde_json::from_value::<lsp::DidCloseTextDocumentParams>(n.params) else { return };
                 if let Some(path) = path_of(&p.text_document.uri) {
                     self.docs.remove(&path);
                     self.last_good.remove(&path);
+                    self.parses.borrow_mut().forget(&path);
+                    self.published.remove(&path);
+                    self.pending.retain(|p| *p != path);
                 }
             }
             _ => {}
         }
     }
 
-    /// Publishes the diagnostics of the program `path` belongs to, for each of its open files.
+    fn touch(&mut self, path: PathBuf) {
+        if !self.pending.contains(&path) {
+            self.pending.push(path);
+        }
+    }
+
+    /// Diagnoses the documents changed since the last time.
+    fn flush(&mut self) {
+        for path in std::mem::take(&mut self.pending) {
+            self.diagnose(&path);
+        }
+    }
+
+    /// Publishes the diagnostics of the program `path` belongs to: always for `path`, and for
+    /// each other open file of its program whose diagnostics changed.
     fn diagnose(&mut self, path: &Path) {
         let Some(program) = self.analyse(path, &self.docs) else { return };
         let a = &program.analysis;
@@ -185,7 +219,12 @@ impl Server<'_> {
                 continue;
             }
             let Ok(uri) = Url::from_file_path(p) else { continue };
-            let params = lsp::PublishDiagnosticsParams { uri, diagnostics: by_file.remove(&i).unwrap_or_default(), version: None };
+            let diagnostics = by_file.remove(&i).unwrap_or_default();
+            if p != path && self.published.get(p) == Some(&diagnostics) {
+                continue;
+            }
+            self.published.insert(p.clone(), diagnostics.clone());
+            let params = lsp::PublishDiagnosticsParams { uri, diagnostics, version: None };
             self.send(Message::Notification(Notification::new("textDocument/publishDiagnostics".into(), params)));
         }
         if program.analysis.is_readable()
