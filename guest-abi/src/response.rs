@@ -154,6 +154,25 @@ pub fn request_value(method: &str, path: &str, headers: &[(String, String)], que
     Value::Record(vec![Value::Str(method.into()), Value::Str(path.into()), map(headers), map(query), map(cookies), Value::Str(client.into())])
 }
 
+/// Upstream's `File`: each part of a `multipart/form-data` body a handler takes as
+/// `Map<Str, File>` (or a field of its body type). `name` is the part's file name (null for a
+/// plain text field), `content` its text (a part that is not UTF-8 is refused with a 400).
+pub const FILE_SOURCE: &str = r#"type File {
+    name: Str?
+    content_type: Str?
+    content: Str
+}
+"#;
+
+/// Whether `ty` is the built-in `File` of `records`.
+pub fn is_file(records: &[RecordType], ty: &ValueType) -> bool {
+    let ValueType::Record { id } = ty else { return false };
+    let Some(r) = records.get(*id as usize) else { return false };
+    let opt = ValueType::Nullable { inner: Box::new(str_ty()) };
+    let want = [("name", opt.clone()), ("content_type", opt), ("content", str_ty())];
+    r.name == "File" && r.fields.len() == want.len() && r.fields.iter().zip(&want).all(|(f, (n, t))| f.name == *n && f.ty == *t)
+}
+
 /// Upstream's `HttpClientResponse`: what `http.get(…)` and friends answer.
 pub const HTTP_SOURCE: &str = r#"type HttpClientResponse {
     status: Int

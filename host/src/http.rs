@@ -6,6 +6,7 @@ pub mod answer;
 pub mod bind;
 pub mod cors;
 pub mod docs;
+pub mod forms;
 pub mod routes;
 pub mod statics;
 
@@ -18,6 +19,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use guest_abi::manifest::Param;
+use guest_abi::types::ValueType;
 use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 
@@ -204,12 +206,38 @@ pub(crate) async fn read_limited(body: Body, limit: usize, time: std::time::Dura
     tokio::time::timeout(time, read).await.unwrap_or(Err(Unread::TimedOut))
 }
 
-/// Reads and parses the body of a route that takes one; refusals are deferred (see `bind`).
-async fn read_body(req: Request, limits: &crate::limits::Limits) -> BodyInput {
-    let limit = limits.body_bytes;
-    if !is_json(req.headers().get(header::CONTENT_TYPE)) {
-        return BodyInput::Refused { status: 415, message: "expected Content-Type: application/json".into() };
+/// How a body comes: JSON, or one of the forms its type accepts.
+enum BodyKind {
+    Json,
+    UrlEncoded,
+    Multipart { boundary: String },
+}
+
+fn body_kind(content_type: Option<&HeaderValue>, accepts: forms::Accepts) -> Result<BodyKind, BodyInput> {
+    if is_json(content_type) {
+        return Ok(BodyKind::Json);
     }
+    let refused = || BodyInput::Refused { status: 415, message: accepts.expected() };
+    let Some(ct) = content_type.and_then(|v| v.to_str().ok()) else { return Err(refused()) };
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match mime.as_str() {
+        "application/x-www-form-urlencoded" if accepts.urlencoded => Ok(BodyKind::UrlEncoded),
+        "multipart/form-data" if accepts.multipart => match multer::parse_boundary(ct) {
+            Ok(boundary) => Ok(BodyKind::Multipart { boundary }),
+            Err(_) => Err(BodyInput::Refused { status: 400, message: "multipart/form-data without a boundary".into() }),
+        },
+        _ => Err(refused()),
+    }
+}
+
+/// Reads and parses the body of a route that takes one, of type `ty`; refusals are deferred
+/// (see `bind`).
+async fn read_body(req: Request, ty: &ValueType, records: &[guest_abi::types::RecordType], limits: &crate::limits::Limits) -> BodyInput {
+    let limit = limits.body_bytes;
+    let kind = match body_kind(req.headers().get(header::CONTENT_TYPE), forms::accepts(records, ty)) {
+        Ok(kind) => kind,
+        Err(refused) => return refused,
+    };
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     let too_large = || BodyInput::Refused { status: 413, message: format!("request body too large (limit {limit} bytes)") };
     // A declared length past the limit is refused without keeping any of the body.
@@ -222,9 +250,19 @@ async fn read_body(req: Request, limits: &crate::limits::Limits) -> BodyInput {
         Err(Unread::TimedOut) => return BodyInput::Refused { status: 408, message: "request body timed out".into() },
         Err(Unread::Broken) => return BodyInput::Refused { status: 400, message: "request body could not be read".into() },
     };
-    match serde_json::from_slice(&bytes) {
+    let form = match kind {
+        BodyKind::Json => {
+            return match serde_json::from_slice(&bytes) {
+                Ok(j) => BodyInput::Json(j),
+                Err(e) => BodyInput::Refused { status: 400, message: format!("request body is not valid JSON (line {}, column {})", e.line(), e.column()) },
+            };
+        }
+        BodyKind::UrlEncoded => forms::urlencoded(&bytes),
+        BodyKind::Multipart { boundary } => forms::multipart(bytes, boundary).await,
+    };
+    match form.and_then(|fields| forms::to_json(records, ty, fields)) {
         Ok(j) => BodyInput::Json(j),
-        Err(e) => BodyInput::Refused { status: 400, message: format!("request body is not valid JSON (line {}, column {})", e.line(), e.column()) },
+        Err(message) => BodyInput::Refused { status: 400, message },
     }
 }
 
@@ -295,7 +333,10 @@ async fn routed(
     let acting = req.extensions().get::<crate::host_fns::tester::ActingUser>().map(|u| u.0.clone());
     let headers = bind::headers(req.headers());
     let query = req.uri().query().map(str::to_string);
-    let body = if route.params.iter().any(|p| matches!(p, Param::Body { .. })) { read_body(req, app.limits()).await } else { BodyInput::None };
+    let body = match route.params.iter().find_map(|p| if let Param::Body { ty, .. } = p { Some(ty) } else { None }) {
+        Some(ty) => read_body(req, ty, &app.manifest.records, app.limits()).await,
+        None => BodyInput::None,
+    };
     // A body refused for its size or time may not have been read to the end: the connection
     // closes. A body that did not come in time is answered now (it says nothing about the route).
     let close = matches!(body, BodyInput::Refused { status: 413 | 408, .. });

@@ -86,6 +86,40 @@ fn result_of(ok: RefOr<Schema>, err: RefOr<Schema>) -> RefOr<Schema> {
     ))
 }
 
+/// A form body's schema: a file field is binary content (OpenAPI's form encoding), the rest
+/// as in JSON.
+fn form_schema(records: &[RecordType], ty: &ValueType) -> RefOr<Schema> {
+    let field = |t: &ValueType| -> RefOr<Schema> {
+        let (inner, optional) = match t {
+            ValueType::Nullable { inner } => (inner.as_ref(), true),
+            t => (t, false),
+        };
+        let s = if guest_abi::response::is_file(records, inner) {
+            RefOr::T(Schema::Object(typed(Type::String).format(Some(SchemaFormat::Custom("binary".into()))).build()))
+        } else {
+            schema(records, inner)
+        };
+        if optional { nullable(s) } else { s }
+    };
+    match ty {
+        ValueType::Map { value, .. } => map_of(field(value)),
+        ValueType::Record { id } => match records.get(*id as usize) {
+            Some(r) => {
+                let mut b = typed(Type::Object);
+                for f in r.fields.iter().filter(|f| !f.hidden) {
+                    b = b.property(&f.name, field(&f.ty));
+                    if !matches!(f.ty, ValueType::Nullable { .. }) && !f.has_default {
+                        b = b.required(&f.name);
+                    }
+                }
+                RefOr::T(Schema::Object(b.additional_properties(Some(AdditionalProperties::FreeForm(false))).build()))
+            }
+            None => schema(records, ty),
+        },
+        _ => schema(records, ty),
+    }
+}
+
 fn record_schema(records: &[RecordType], r: &RecordType) -> Schema {
     let mut b = typed(Type::Object);
     for f in r.fields.iter().filter(|f| !f.hidden) {
@@ -122,7 +156,7 @@ fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
     let records = &m.records;
     let mut op = OperationBuilder::new().operation_id(Some(route.handler.clone()));
     let mut binds = false;
-    let mut body = false;
+    let mut body: Option<crate::http::forms::Accepts> = None;
     for p in &route.params {
         match p {
             Param::Path { name, ty } => {
@@ -139,8 +173,16 @@ fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
             }
             Param::Body { ty, .. } => {
                 binds = true;
-                body = true;
-                op = op.request_body(Some(RequestBodyBuilder::new().required(Some(Required::True)).content("application/json", json_content(schema(records, ty))).build()));
+                let accepts = crate::http::forms::accepts(records, ty);
+                body = Some(accepts);
+                let mut b = RequestBodyBuilder::new().required(Some(Required::True)).content("application/json", json_content(schema(records, ty)));
+                if accepts.urlencoded {
+                    b = b.content("application/x-www-form-urlencoded", json_content(form_schema(records, ty)));
+                }
+                if accepts.multipart {
+                    b = b.content("multipart/form-data", json_content(form_schema(records, ty)));
+                }
+                op = op.request_body(Some(b.build()));
             }
             Param::Header { header: name, ty, .. } | Param::Cookie { cookie: name, ty, .. } => {
                 binds = true;
@@ -176,9 +218,10 @@ fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
         add(400, "invalid path, query or body", reference(ERROR));
     }
     // What the host answers every body route before the app sees the body.
-    if body {
+    if let Some(accepts) = body {
         add(413, "the body is larger than the app's limit", reference(ERROR));
-        add(415, "the body is not `application/json`", reference(ERROR));
+        let what = accepts.expected().replace("expected Content-Type: ", "");
+        add(415, &format!("the body is not {what}"), reference(ERROR));
     }
     if route.auth != RouteAuth::Public {
         add(401, "auth", reference(ERROR));

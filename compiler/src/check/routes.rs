@@ -154,7 +154,9 @@ impl Checker {
                     Binding::Request
                 } else if ty == Type::DbConn {
                     Binding::Db
-                } else if ty == Type::map(Type::Str, Type::Str) {
+                } else if ty == Type::map(Type::Str, Type::Str) && name == "headers" {
+                    // Upstream's rule: a `Map<Str, Str>` named `headers` is the headers; under
+                    // any other name it is the body (JSON, or a form's text fields).
                     Binding::Headers
                 } else if protected && user.is_some_and(|u| ty == Type::Record(u)) {
                     Binding::User
@@ -163,8 +165,8 @@ impl Checker {
                     // missing provider is the only complaint.
                     Binding::User
                 } else if matches!(ty, Type::Record(_) | Type::Any | Type::List(_) | Type::Map(..)) {
-                    // The body: a record, or any JSON as `Any`, a list or a map (a
-                    // `Map<Str, Str>` is the headers, above).
+                    // The body: a record, or any JSON as `Any`, a list or a map; a form's fields
+                    // (`Map<Str, Str>`, `Map<Str, File>`, a record) — the host reads the form.
                     if let Type::Record(rid) = ty
                         && !protected
                         && user == Some(rid)

@@ -105,7 +105,8 @@ pub(super) fn resolve(units: &mut [Unit], order: &[usize], entry: usize) -> (Mod
 fn builtin_types(merged: &mut Module, used: &HashMap<String, crate::span::Span>, owners: &HashMap<&str, Vec<usize>>, problems: &mut Vec<Diagnostic>) {
     // The names a group declares, the names whose use brings it in (`http.get` uses the
     // client's answer type without naming it), its source and its name in messages.
-    let groups: [(&[&str], &[&str], &str, &str); 6] = [
+    let groups: [(&[&str], &[&str], &str, &str); 7] = [
+        (&["File"], &["File"], guest_abi::response::FILE_SOURCE, "`File`"),
         (&["Response", "Cookie"], &["Response", "Cookie"], guest_abi::response::SOURCE, "`Response` and `Cookie`"),
         (&["Request"], &["Request"], guest_abi::response::REQUEST_SOURCE, "`Request`"),
         (&["HttpClientResponse"], &["HttpClientResponse", "http"], guest_abi::response::HTTP_SOURCE, "`HttpClientResponse`"),
