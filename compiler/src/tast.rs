@@ -470,6 +470,14 @@ pub enum Builtin {
     TxBegin,
     /// `(tx, commit) -> Result<Null>`: the transaction committed or rolled back.
     TxEnd,
+    /// `db.connect(url) -> Future<Result<DbConn>>` (and `conn.connect(url)`): the app's own
+    /// database, whatever the URL names (the host owns the database).
+    DbConnect,
+    /// `conn.exec(sql, params)` (`rows: false`, the rows changed) and `conn.query(sql, params)`
+    /// (`rows: true`, `List<Map<Str, Any>>`): raw SQL the host checks before it runs.
+    DbRaw {
+        rows: bool,
+    },
     /// `auth.issue(db, claims, secret, alg) -> Future<Result<TokenPair>>`
     AuthIssue,
     /// `auth.refresh(db, refresh_token, secret, alg) -> Future<Result<TokenPair>>`

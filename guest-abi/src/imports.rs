@@ -4,6 +4,10 @@
 use crate::layout::SlotKind;
 
 pub const FITZ: &str = "fitz";
+
+/// The `DbConn` of the app's own database: what the host passes every `db: DbConn` parameter,
+/// and what `db.connect(…)` answers.
+pub const APP_DB_HANDLE: u32 = 1;
 pub const WASI: &str = "wasi_snapshot_preview1";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -16,6 +20,7 @@ pub enum Import {
     DbQuery,
     TxBegin,
     TxEnd,
+    DbRaw,
     AuthBlacklist,
     AuthIsBlacklisted,
     AuthCleanupExpired,
@@ -105,6 +110,14 @@ pub const TABLE: &[ImportSpec] = &[
         params: &[I32, I32, I32],
         results: &[I32],
         doc: "(db: DbConn, query: index into manifest.queries, params: record of the query's parameter types) -> Result<T>",
+    },
+    ImportSpec {
+        import: Import::DbRaw,
+        module: FITZ,
+        name: "db_raw",
+        params: &[I32, I32, I32, I32],
+        results: &[I32],
+        doc: "(db: DbConn, sql: Str, params: List<Any>, rows: Bool) -> Result<List<Map<Str, Any>>> (rows) or Result<Int> (rows changed): raw SQL, checked by the host before it runs",
     },
     ImportSpec {
         import: Import::TxBegin,

@@ -7,6 +7,7 @@ pub mod blacklist;
 pub mod exec;
 pub mod lease;
 pub mod migrate;
+pub mod raw;
 pub mod refresh;
 pub mod roles;
 pub mod schema;

@@ -300,6 +300,33 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             write_result(&mut caller, &spec.result, value)
         })
     })?;
+    linker.func_wrap_async(FITZ, "db_raw", |mut caller: Caller<'_, GuestState>, (db, sql, params, rows): (u32, u32, u32, u32)| {
+        Box::new(async move {
+            enter_db(&mut caller)?;
+            let app = caller.data().app.clone();
+            let sql = guest::read_str(&mut caller, sql)?;
+            let params = guest::read(&mut caller, &ValueType::List { item: Box::new(ValueType::Any) }, guest_abi::value::Slot::I32(params))?;
+            let Value::List(params) = params else { return Err(format_err!("raw SQL parameters are not a list")) };
+            let (answer, ty) = if rows != 0 {
+                (crate::db::raw::Answer::Rows, ValueType::List { item: Box::new(ValueType::map(ValueType::Str, ValueType::Any)) })
+            } else {
+                (crate::db::raw::Answer::Affected, ValueType::Int)
+            };
+            let pinned = if db == crate::runtime::state::DB_HANDLE { None } else { caller.data().database(db).map_err(GuestError)? };
+            let value = match pinned.as_ref().or(app.db.as_ref()) {
+                None => Err(NO_DATABASE.to_string()),
+                Some(db) => match crate::db::raw::prepare(&sql, db.dialect(), db.schema()) {
+                    // What a tenant may not do is its own mistake, not the database's: not logged as a failure.
+                    Err(why) => Err(why),
+                    Ok(stmt) => {
+                        let cap = crate::db::exec::RowCap { rows: app.limits.rows_per_query, bytes: app.limits.host_bytes };
+                        crate::db::raw::run(db, &stmt, &params, answer, cap).await
+                    }
+                },
+            };
+            write_result(&mut caller, &ty, value)
+        })
+    })?;
     linker.func_wrap_async(FITZ, "tx_begin", |mut caller: Caller<'_, GuestState>, (db,): (u32,)| {
         Box::new(async move {
             enter_db(&mut caller)?;

@@ -29,20 +29,20 @@ fn syntax_errors(diags: &[Diagnostic]) -> Vec<String> {
 #[test]
 fn every_fix_mends_its_own_diagnostic() {
     let dir = fitz_tests::repo_root().join("tests/cases/check/err");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "fitz")).collect();
+    let mut paths: Vec<_> = std::fs::read_dir(&dir).expect("test step").map(|e| e.expect("test step").path()).filter(|p| p.extension().is_some_and(|x| x == "fitz")).collect();
     paths.sort();
     let mut listing = String::new();
     let mut codes = std::collections::BTreeSet::new();
     for path in &paths {
-        let text = std::fs::read_to_string(path).unwrap();
+        let text = std::fs::read_to_string(path).expect("test step");
         let before = fitz_compiler::check_source(&text).diagnostics.items;
-        let name = path.file_name().unwrap().to_string_lossy();
+        let name = path.file_name().expect("test step").to_string_lossy();
         for d in before.iter().filter(|d| !d.fixes.is_empty()) {
             for fix in &d.fixes {
                 codes.insert(d.code);
                 let line = text[..d.span().start as usize].matches('\n').count() + 1;
                 let edits: Vec<String> = fix.edits.iter().map(|e| format!("{:?} → {:?}", &text[e.span.start as usize..e.span.end as usize], e.text)).collect();
-                writeln!(listing, "{name}:{line} [{}] {}: {}", d.code, fix.title, edits.join(", ")).unwrap();
+                writeln!(listing, "{name}:{line} [{}] {}: {}", d.code, fix.title, edits.join(", ")).expect("test step");
                 let fixed = apply(&text, fix);
                 let after = fitz_compiler::check_source(&fixed).diagnostics.items;
                 check_mended(path, d, fix, &text, &before, &fixed, &after);

@@ -58,8 +58,8 @@ fn curl(args: &[&str]) -> (u16, String) {
 /// A raw request on a socket; the answer's status line and body.
 fn raw(addr: &str, request: &[u8]) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
-    s.write_all(request).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("test step");
+    s.write_all(request).expect("test step");
     let mut out = Vec::new();
     let _ = std::io::Read::read_to_end(&mut s, &mut out);
     let text = String::from_utf8_lossy(&out).into_owned();
@@ -81,9 +81,9 @@ async fn forms_reach_handlers_as_upstream_types_them() {
     let base = app.url("");
     let url = move |p: &str| format!("{}{p}", base.trim_end_matches('/'));
     let dir = std::env::temp_dir().join(format!("fitz-forms-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).expect("test step");
     let file = dir.join("notes.txt");
-    std::fs::write(&file, "first line\nsecond línea\n").unwrap();
+    std::fs::write(&file, "first line\nsecond línea\n").expect("test step");
     let at_file = format!("upload=@{};type=text/plain", file.display());
     let note_file = format!("note=@{}", file.display());
 
@@ -104,16 +104,16 @@ async fn forms_reach_handlers_as_upstream_types_them() {
         )
     })
     .await
-    .unwrap();
+    .expect("test step");
     assert_eq!(u1, (200, r#""comment 'Hola': mi comentario""#.into()));
     assert_eq!(u2, (200, r#""comment 'Hola & adiós': a+b=c""#.into()));
     assert_eq!(u3, (200, r#""comment 'j': son""#.into()));
     assert_eq!(u4.0, 200, "{}", u4.1);
-    let up: serde_json::Value = serde_json::from_str(&u4.1).unwrap();
+    let up: serde_json::Value = serde_json::from_str(&u4.1).expect("test step");
     assert_eq!(up, json!({"name": "notes.txt", "type": "text/plain", "length": 24, "first_line": "first line"}));
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&u5.1).unwrap(), json!({"name": "Ada", "age": null, "agree": true, "note": "none"}), "{u5:?}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&u5.1).expect("test step"), json!({"name": "Ada", "age": null, "agree": true, "note": "none"}), "{u5:?}");
     assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&u6.1).unwrap(),
+        serde_json::from_str::<serde_json::Value>(&u6.1).expect("test step"),
         json!({"name": "Bo", "age": 41, "agree": false, "note": "notes.txt: first line\nsecond línea\n"}),
         "{u6:?}"
     );
@@ -133,7 +133,7 @@ async fn forms_reach_handlers_as_upstream_types_them() {
         )
     })
     .await
-    .unwrap();
+    .expect("test step");
     assert_eq!(f1, (400, r#"{"error":"form field 'title' is a file; this route takes text there"}"#.into()));
     assert_eq!(f2, (415, r#"{"error":"expected Content-Type: application/json or multipart/form-data"}"#.into()));
     assert_eq!(f3, (415, r#"{"error":"expected Content-Type: application/json, application/x-www-form-urlencoded or multipart/form-data"}"#.into()));
@@ -173,7 +173,7 @@ async fn hostile_form_bodies_are_refused_and_the_app_keeps_serving() {
     ];
     for (path, body, status, needle) in cases {
         let addr = addr.clone();
-        let (got, text) = tokio::task::spawn_blocking(move || raw(&addr, &multipart_request(path, "B", &body))).await.unwrap();
+        let (got, text) = tokio::task::spawn_blocking(move || raw(&addr, &multipart_request(path, "B", &body))).await.expect("test step");
         assert_eq!(got, status, "{needle}: {text}");
         assert!(text.contains(needle), "{needle}: {text}");
     }
@@ -183,11 +183,11 @@ async fn hostile_form_bodies_are_refused_and_the_app_keeps_serving() {
         raw(&addr2, b"POST /comment HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data\r\nContent-Length: 2\r\n\r\nhi")
     })
     .await
-    .unwrap();
+    .expect("test step");
     assert_eq!((got, text.as_str()), (400, r#"{"error":"multipart/form-data without a boundary"}"#));
     // Still serving.
     let ok = [part("title", "", b"t"), part("content", "", b"c"), close].concat();
-    let (got, text) = tokio::task::spawn_blocking(move || raw(&addr, &multipart_request("/comment", "B", &ok))).await.unwrap();
+    let (got, text) = tokio::task::spawn_blocking(move || raw(&addr, &multipart_request("/comment", "B", &ok))).await.expect("test step");
     assert_eq!((got, text.as_str()), (200, r#""comment 't': c""#));
     app.stop().await;
 }
@@ -211,9 +211,9 @@ async fn openapi_describes_the_forms_each_route_takes() {
     app.stop().await;
     // The document is valid OpenAPI (the same referee as every other app's).
     let path = std::env::temp_dir().join(format!("fitz-forms-openapi-{}.json", std::process::id()));
-    std::fs::write(&path, doc.to_string()).unwrap();
+    std::fs::write(&path, doc.to_string()).expect("test step");
     let out = Command::new("python3")
-        .args(["-c", "import sys, json; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1])))", path.to_str().unwrap()])
+        .args(["-c", "import sys, json; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1])))", path.to_str().expect("test step")])
         .output()
         .expect("python3");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

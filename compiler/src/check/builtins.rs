@@ -367,6 +367,7 @@ impl Checker {
                 ];
                 (Builtin::JwtDecodeJwks, params, db_future(str_str.clone()))
             }
+            ("db", "connect") => (Builtin::DbConnect, vec![p("url", Type::Str)], db_future(Type::DbConn)),
             ("auth", "blacklist") => (Builtin::AuthBlacklist, vec![p("db", Type::DbConn), p("jti", Type::Str), p("expires_at", Type::Int)], db_future(Type::Null)),
             ("auth", "is_blacklisted") => (Builtin::AuthIsBlacklisted, vec![p("db", Type::DbConn), p("jti", Type::Str)], db_future(Type::Bool)),
             ("auth", "cleanup_expired") => (Builtin::AuthCleanupExpired, vec![p("db", Type::DbConn)], db_future(Type::Int)),
@@ -580,6 +581,13 @@ impl Checker {
             (Type::Float, "__fmt") if self.templates > 0 => (Builtin::FmtWith, vec![p("spec", Type::Str)], Type::Str),
             (_, "__fail") if self.templates > 0 => (Builtin::Fail, vec![p("message", Type::Str)], Type::Never),
             (_, "__as_future") if self.templates > 0 => (Builtin::Reinterpret, vec![], Type::future(ty.clone())),
+            (Type::DbConn, "connect") => (Builtin::DbConnect, vec![p("url", Type::Str)], Type::future(Type::result(Type::DbConn))),
+            (Type::DbConn, m @ ("exec" | "query")) => {
+                let rows = m == "query";
+                let params = vec![p("sql", Type::Str), opt("params", Type::list(Type::Any), TExprKind::List(vec![]))];
+                let out = if rows { Type::list(Type::map(Type::Str, Type::Any)) } else { Type::Int };
+                (Builtin::DbRaw { rows }, params, Type::future(Type::result(out)))
+            }
             (Type::DbConn, "__tx_begin") if self.templates > 0 => (Builtin::TxBegin, vec![], Type::result(Type::DbConn)),
             (Type::DbConn, "__tx_end") if self.templates > 0 => (Builtin::TxEnd, vec![p("commit", Type::Bool)], Type::result(Type::Null)),
             (Type::Future(inner), _) => {
@@ -758,6 +766,7 @@ pub fn methods_of(ty: &Type) -> &'static [&'static str] {
         ],
         Type::Date => &["to_str", "add_days", "add_months", "add_years", "subtract_days", "subtract_months", "subtract_years", "diff_days", "year", "month", "day", "weekday"],
         Type::Uuid => &["to_str"],
+        Type::DbConn => &["transaction", "exec", "query", "connect"],
         _ => &[],
     }
 }
@@ -776,6 +785,7 @@ pub fn module_functions(module: &str) -> &'static [&'static str] {
         "http" => &["get", "head", "delete", "post", "put", "request"],
         "flags" => &["is_enabled"],
         "smtp" => &["send"],
+        "db" => &["connect"],
         "test" => &["get", "post", "put", "patch", "delete"],
         _ => &["info", "warn", "error", "debug"],
     }

@@ -14,7 +14,7 @@ fn texpr(kind: TExprKind, ty: Type, span: Span) -> TExpr {
 }
 
 /// Names a built-in module or function answers to; they are not values.
-pub const MODULES: &[&str] = &["hash", "jwt", "auth", "log", "DateTime", "Date", "Uuid", "rand", "num", "http", "flags", "smtp", "test"];
+pub const MODULES: &[&str] = &["hash", "jwt", "auth", "log", "DateTime", "Date", "Uuid", "rand", "num", "http", "flags", "smtp", "test", "db"];
 pub const BUILTIN_FNS: &[&str] = &[
     "print",
     "assert",

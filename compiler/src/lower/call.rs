@@ -78,6 +78,19 @@ impl Lowerer<'_> {
             Builtin::AuthIssue => import(self, f, Import::AuthIssue),
             Builtin::TxBegin => import(self, f, Import::TxBegin),
             Builtin::TxEnd => import(self, f, Import::TxEnd),
+            Builtin::DbRaw { rows } => {
+                for a in args {
+                    self.lower_expr(f, a);
+                }
+                f.b.i32(i32::from(rows)).call_import(Import::DbRaw);
+            }
+            Builtin::DbConnect => {
+                // The app's own database: its handle, as every handler's `db` (the URL is the
+                // operator's to choose, not the app's).
+                self.lower_discard(f, &args[0]);
+                let new = self.rt(Rt::ResultNew(slot(&Type::DbConn)));
+                f.b.u32(RESULT_OK).u32(guest_abi::imports::APP_DB_HANDLE).call(new);
+            }
             Builtin::AuthRefresh => import(self, f, Import::AuthRefresh),
             Builtin::AuthRevoke => import(self, f, Import::AuthRevoke),
             Builtin::DateTimeNow => rt_call(self, f, Rt::NowMicros),

@@ -155,7 +155,7 @@ pub struct RowCap {
 
 impl RowCap {
     /// Counts one more row of `value`; the error once past either bound.
-    fn take(&self, seen: &mut (usize, u64), value: &Value) -> Result<(), QueryError> {
+    pub(crate) fn take(&self, seen: &mut (usize, u64), value: &Value) -> Result<(), QueryError> {
         seen.0 += 1;
         seen.1 += value.host_bytes();
         if seen.0 > self.rows {
@@ -222,6 +222,7 @@ macro_rules! bind_all {
         q
     }};
 }
+pub(crate) use bind_all;
 
 /// One column of a row as the guest value of `ty`. SQLite is dynamically typed, so its values
 /// are read without sqlx's declared-type check; what does not decode is an error, not a guess.

@@ -68,7 +68,7 @@ pub fn accepts(records: &[RecordType], ty: &ValueType) -> Accepts {
         return Accepts::JSON_ONLY;
     }
     // A file the body needs comes only in multipart; text fields come either way.
-    let files = fields.iter().any(|f| *f == Some(true));
+    let files = fields.contains(&Some(true));
     Accepts { urlencoded: !files, multipart: true }
 }
 
@@ -226,31 +226,31 @@ mod tests {
     fn fields_take_their_types() {
         let r = records();
         let signup = ValueType::Record { id: 1 };
-        let form = urlencoded(b"name=Ada+L%C3%B3pez&age=&agree=on").unwrap();
-        assert_eq!(to_json(&r, &signup, form).unwrap(), serde_json::json!({"name": "Ada López", "age": null, "agree": true}));
-        let err = to_json(&r, &signup, urlencoded(b"name=a&age=old&agree=on").unwrap()).unwrap_err();
+        let form = urlencoded(b"name=Ada+L%C3%B3pez&age=&agree=on").expect("accepted");
+        assert_eq!(to_json(&r, &signup, form).expect("accepted"), serde_json::json!({"name": "Ada López", "age": null, "agree": true}));
+        let err = to_json(&r, &signup, urlencoded(b"name=a&age=old&agree=on").expect("accepted")).expect_err("refused");
         assert_eq!(err, "form field 'age': expected Int, received 'old'");
-        assert_eq!(to_json(&r, &signup, urlencoded(b"name=a&name=b").unwrap()).unwrap_err(), "form field 'name' is given twice");
+        assert_eq!(to_json(&r, &signup, urlencoded(b"name=a&name=b").expect("accepted")).expect_err("refused"), "form field 'name' is given twice");
         let file = Part::File { name: Some("a.txt".into()), content_type: Some("text/plain".into()), content: "hi".into() };
-        assert_eq!(to_json(&r, &signup, vec![("name".into(), file)]).unwrap_err(), "form field 'name' is a file; this route takes text there");
+        assert_eq!(to_json(&r, &signup, vec![("name".into(), file)]).expect_err("refused"), "form field 'name' is a file; this route takes text there");
         assert!(urlencoded(b"a=\xff").is_err());
     }
 
     #[tokio::test]
     async fn multipart_parts_become_files_and_text() {
         let body = "--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhola\r\n--XyZ\r\nContent-Disposition: form-data; name=\"up\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nline one\nline two\r\n--XyZ--\r\n";
-        let parts = multipart(body.as_bytes().to_vec(), "XyZ".into()).await.unwrap();
+        let parts = multipart(body.as_bytes().to_vec(), "XyZ".into()).await.expect("accepted");
         let r = records();
         let file_map = ValueType::Map { key: Box::new(ValueType::Str), value: Box::new(ValueType::Record { id: 0 }) };
         assert_eq!(
-            to_json(&r, &file_map, parts).unwrap(),
+            to_json(&r, &file_map, parts).expect("accepted"),
             serde_json::json!({
                 "note": {"name": null, "content_type": null, "content": "hola"},
                 "up": {"name": "a.txt", "content_type": "text/plain", "content": "line one\nline two"},
             })
         );
         let binary = b"--XyZ\r\nContent-Disposition: form-data; name=\"img\"; filename=\"a.png\"\r\n\r\n\x89PNG\xff\r\n--XyZ--\r\n".to_vec();
-        assert_eq!(multipart(binary, "XyZ".into()).await.unwrap_err(), "form field 'img' is not UTF-8 text (files are read as text)");
+        assert_eq!(multipart(binary, "XyZ".into()).await.expect_err("refused"), "form field 'img' is not UTF-8 text (files are read as text)");
         assert!(multipart(b"garbage".to_vec(), "XyZ".into()).await.is_err());
     }
 }

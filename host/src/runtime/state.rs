@@ -78,7 +78,7 @@ pub struct GuestState {
 }
 
 /// The `DbConn` handle of the app's database; transactions' handles follow it.
-pub const DB_HANDLE: u32 = 1;
+pub const DB_HANDLE: u32 = guest_abi::imports::APP_DB_HANDLE;
 pub const TX_HANDLES: u32 = 2;
 /// Transactions one run may begin.
 pub const MAX_TXS_PER_RUN: usize = 64;
