@@ -61,6 +61,47 @@ pub struct Completion {
     pub detail: Option<String>,
 }
 
+/// A function's signature while its call is being written (`signature help`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SignatureHelp {
+    pub label: String,
+    /// Each parameter as written in the declaration (`a: Int = 1`).
+    pub params: Vec<String>,
+    /// The parameter the cursor is in.
+    pub active: usize,
+    pub doc: Option<String>,
+}
+
+/// The call whose arguments hold `offset` in `text`: the callee's last name and which argument
+/// the cursor is in. Text, not a parse: the call is usually half-written (`add(1, `).
+pub fn call_at(text: &str, offset: usize) -> Option<(String, usize)> {
+    let bytes = text.as_bytes();
+    let at = offset.min(bytes.len());
+    // Strings and comments before the cursor on its own line would fool the count; a call's
+    // arguments rarely hold brackets inside strings, and a wrong guess only shows no help.
+    let (mut depth, mut commas, mut i) = (0i32, 0usize, at);
+    // A call's arguments are near; past this, the cursor is in no call worth helping with.
+    let stop = at.saturating_sub(4096);
+    while i > stop {
+        i -= 1;
+        match bytes[i] {
+            b')' | b']' | b'}' => depth += 1,
+            b'[' | b'{' if depth > 0 => depth -= 1,
+            b'[' | b'{' => return None,
+            b'(' if depth > 0 => depth -= 1,
+            b'(' => {
+                let name_end = text[..i].trim_end().len();
+                let name_start = text[..name_end].rfind(|c: char| !(c.is_alphanumeric() || c == '_')).map_or(0, |s| s + 1);
+                let name = &text[name_start..name_end];
+                return (!name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit())).then(|| (name.to_string(), commas));
+            }
+            b',' if depth == 0 => commas += 1,
+            _ => {}
+        }
+    }
+    None
+}
+
 const KEYWORDS: &[&str] = &[
     "fn", "async", "await", "let", "type", "if", "else", "match", "for", "in", "while", "loop", "return", "break", "continue", "import", "from", "as", "and", "or", "not", "true",
     "false", "null",
@@ -173,6 +214,21 @@ impl Analysis {
 
     fn record(&self, name: &str) -> Option<(usize, &tast::RecordDef)> {
         self.program.as_ref()?.records.iter().enumerate().find(|(_, r)| r.name == name)
+    }
+
+    /// The signature of the program's function `name` (a top-level function, or a method of
+    /// one of its types), with the cursor in argument `active`.
+    pub fn signature_help(&self, name: &str, active: usize) -> Option<SignatureHelp> {
+        let text = self.sources.joined();
+        let mut fns = self.items().iter().flat_map(|i| match i {
+            Item::Fn(f) => vec![f],
+            Item::Type(t) => t.methods.iter().map(|m| &m.decl).collect(),
+            _ => vec![],
+        });
+        let f = fns.find(|f| f.name.name == name)?;
+        let params: Vec<String> = f.params.iter().map(|p| text[p.span.range()].to_string()).collect();
+        let active = active.min(params.len().saturating_sub(1));
+        Some(SignatureHelp { label: self.signature(f), params, active, doc: self.doc_above(f.span) })
     }
 
     /// What the editor shows over `offset`: the span it is about, and Markdown.
@@ -406,5 +462,20 @@ impl MinName for Span {
             Some(i) => Span::new(self.start + i as u32, self.start + (i + word.len()) as u32),
             None => self,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::call_at;
+
+    #[test]
+    fn the_call_and_the_argument_under_the_cursor() {
+        let t = "let x = add(1, mul(2, 3), ";
+        assert_eq!(call_at(t, t.len()), Some(("add".into(), 2)));
+        assert_eq!(call_at(t, t.find('3').expect("3")), Some(("mul".into(), 1)));
+        assert_eq!(call_at("user.rename(", 12), Some(("rename".into(), 0)));
+        assert_eq!(call_at("let xs = [1, 2", 14), None, "inside a list, not a call");
+        assert_eq!(call_at("f(a)\nlet y = 2", 14), None, "after the call closed");
     }
 }

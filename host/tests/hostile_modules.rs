@@ -138,7 +138,8 @@ fn too_deep() -> Vec<u8> {
 
 fn pointers() -> Vec<u8> {
     use Import::*;
-    let mut k = Kit::new(&[HashPassword, HashVerify, JwtEncode, JwtDecode, DbQuery, AuthBlacklist, AuthIsBlacklisted, Secret, EnvOr, Log, RandomGet, ClockTimeGet, Fmt, Math, DbRaw]);
+    let mut k =
+        Kit::new(&[HashPassword, HashVerify, JwtEncode, JwtDecode, DbQuery, AuthBlacklist, AuthIsBlacklisted, Secret, EnvOr, Log, RandomGet, ClockTimeGet, Fmt, Math, DbRaw]);
     // A string whose length passes the end of memory, and one of 40 MiB inside it (valid
     // UTF-8: zeros, and the pointers the wide maps are filled with).
     k.pages(u64::from((REGION + 44 * MIB) / 65536));

@@ -215,3 +215,24 @@ async def test_ranged_changes_are_applied_to_the_open_text(client: LanguageClien
     fix = actions[0].edit.changes[uri][0]
     client.text_document_did_change(t.DidChangeTextDocumentParams(text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=3), content_changes=[t.TextDocumentContentChangePartial(range=fix.range, text=fix.new_text)]))
     assert list(await diagnostics_for(client, uri)) == []
+
+
+async def test_signature_help_while_a_call_is_half_written(client: LanguageClient, tmp_path):
+    good = "// Adds two numbers.\nfn add(a: Int, b: Int) -> Int => a + b\n\nprint(add(1, 2))\n"
+    uri, _ = project(tmp_path, good)
+    open_doc(client, uri, good)
+    assert list(await diagnostics_for(client, uri)) == []
+    # Typing a new call: the file no longer parses.
+    typing = good + "print(add(1, "
+    change(client, uri, typing, 2)
+    await diagnostics_for(client, uri)
+    at = t.Position(line=typing.count("\n"), character=len("print(add(1, "))
+    help = await client.text_document_signature_help_async(t.SignatureHelpParams(text_document=t.TextDocumentIdentifier(uri=uri), position=at))
+    assert help is not None and help.signatures[0].label == "fn add(a: Int, b: Int) -> Int", help
+    assert [p.label for p in help.signatures[0].parameters] == ["a: Int", "b: Int"]
+    assert help.active_parameter == 1
+    assert "Adds two numbers." in help.signatures[0].documentation.value
+    # Every request while the file does not parse answers from the last analysis that did.
+    for _ in range(2):
+        hover = await client.text_document_hover_async(t.HoverParams(text_document=t.TextDocumentIdentifier(uri=uri), position=pos(typing, "add(a", 1)))
+        assert hover is not None and "fn add(a: Int, b: Int) -> Int" in hover.contents.value, hover

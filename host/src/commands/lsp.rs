@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use fitz_compiler::ide::{Analysis, CompletionKind as CK, SymbolKind as SK};
 use fitz_compiler::span::Span;
@@ -31,6 +32,7 @@ pub fn run() -> u8 {
         document_symbol_provider: Some(lsp::OneOf::Left(true)),
         document_formatting_provider: Some(lsp::OneOf::Left(true)),
         code_action_provider: Some(lsp::CodeActionProviderCapability::Simple(true)),
+        signature_help_provider: Some(lsp::SignatureHelpOptions { trigger_characters: Some(vec!["(".into(), ",".into()]), ..Default::default() }),
         completion_provider: Some(lsp::CompletionOptions { trigger_characters: Some(vec![".".into(), "@".into()]), ..Default::default() }),
         ..Default::default()
     };
@@ -69,7 +71,7 @@ struct Server<'c> {
     /// The open documents' texts, by path.
     docs: HashMap<PathBuf, String>,
     /// The last analysis of each open document that parsed, with the text it was made from.
-    last_good: HashMap<PathBuf, (Program, String)>,
+    last_good: HashMap<PathBuf, (Rc<Program>, String)>,
     /// Each file's parse while its text is unchanged: an edit parses only its own file again.
     parses: std::cell::RefCell<fitz_compiler::project::ParseCache>,
     /// Documents changed since their program's diagnostics were last published.
@@ -120,13 +122,13 @@ impl Server<'_> {
     }
 
     /// The analysis for requests about `path`: the current text's, or the last that parsed.
-    fn program(&mut self, path: &Path) -> Option<Program> {
+    /// (Shared: every request while the file does not parse answers from the same one.)
+    fn program(&mut self, path: &Path) -> Option<Rc<Program>> {
         let current = self.analyse(path, &self.docs)?;
         if current.analysis.is_readable() {
-            return Some(current);
+            return Some(Rc::new(current));
         }
-        let (old, _) = self.last_good.remove(path)?;
-        Some(old)
+        self.last_good.get(path).map(|(old, _)| old.clone())
     }
 
     fn send(&self, msg: Message) {
@@ -230,7 +232,7 @@ impl Server<'_> {
         if program.analysis.is_readable()
             && let Some(text) = self.docs.get(path).cloned()
         {
-            self.last_good.insert(path.to_path_buf(), (program, text));
+            self.last_good.insert(path.to_path_buf(), (Rc::new(program), text));
         }
     }
 
@@ -245,6 +247,7 @@ impl Server<'_> {
             "textDocument/formatting" => self.formatting(req.params),
             "textDocument/completion" => self.completion(req.params),
             "textDocument/codeAction" => self.code_actions(req.params),
+            "textDocument/signatureHelp" => self.signature_help(req.params),
             _ => Err((ErrorCode::MethodNotFound, format!("unsupported request {}", req.method))),
         };
         let response = match result {
@@ -255,7 +258,7 @@ impl Server<'_> {
     }
 
     /// The program of a position's document and the position as a program offset.
-    fn at(&mut self, doc: &lsp::TextDocumentPositionParams) -> Option<(Program, u32)> {
+    fn at(&mut self, doc: &lsp::TextDocumentPositionParams) -> Option<(Rc<Program>, u32)> {
         let path = path_of(&doc.text_document.uri)?;
         let program = self.program(&path)?;
         let i = program.paths.iter().position(|p| *p == path)?;
@@ -268,6 +271,24 @@ impl Server<'_> {
         let (i, local) = program.analysis.sources.locate(span);
         let uri = Url::from_file_path(program.paths.get(i)?).ok()?;
         Some(lsp::Location { uri, range: range_in(&program.analysis.sources.files[i].text, local) })
+    }
+
+    /// The signature of the call being written: the callee and argument are read from the
+    /// editor's current text (a half-written call does not parse), the signature from the
+    /// last analysis that did.
+    fn signature_help(&mut self, params: Value) -> Reply {
+        let p: lsp::SignatureHelpParams = parse(params)?;
+        let doc = &p.text_document_position_params;
+        let Some(path) = path_of(&doc.text_document.uri) else { return Ok(Value::Null) };
+        let Some(text) = self.docs.get(&path).cloned().or_else(|| std::fs::read_to_string(&path).ok()) else { return Ok(Value::Null) };
+        let offset = offset_in(&text, doc.position) as usize;
+        let Some((callee, active)) = fitz_compiler::ide::call_at(&text, offset) else { return Ok(Value::Null) };
+        let Some(program) = self.program(&path) else { return Ok(Value::Null) };
+        let Some(help) = program.analysis.signature_help(&callee, active) else { return Ok(Value::Null) };
+        let documentation = help.doc.map(|d| lsp::Documentation::MarkupContent(lsp::MarkupContent { kind: lsp::MarkupKind::Markdown, value: d }));
+        let parameters = help.params.into_iter().map(|p| lsp::ParameterInformation { label: lsp::ParameterLabel::Simple(p), documentation: None }).collect();
+        let signature = lsp::SignatureInformation { label: help.label, documentation, parameters: Some(parameters), active_parameter: Some(help.active as u32) };
+        Ok(json(lsp::SignatureHelp { signatures: vec![signature], active_signature: Some(0), active_parameter: Some(help.active as u32) }))
     }
 
     fn hover(&mut self, params: Value) -> Reply {
@@ -367,7 +388,7 @@ impl Server<'_> {
         let with = if word_before { text.clone() } else { format!("{}{STAND_IN}{}", &text[..at], &text[at..]) };
         patched.insert(path.clone(), with);
         let program = match self.analyse(&path, &patched) {
-            Some(p) if p.analysis.is_readable() => Some(p),
+            Some(p) if p.analysis.is_readable() => Some(Rc::new(p)),
             _ => self.program(&path),
         };
         let Some(program) = program else { return Ok(Value::Null) };
