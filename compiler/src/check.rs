@@ -217,7 +217,14 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
     let server = c.check_server();
     let cli = c.check_commands(&fns);
     let mut functions: Vec<tast::FnDef> = c.out_fns.drain(..).flatten().collect();
-    let tasks = tasks::entries(&mut functions, task_fns);
+    let tasks = tasks::entries(&mut functions, task_fns, "task");
+    let mut after_fns: Vec<(FnId, String)> = Vec::new();
+    for f in routes.iter().flat_map(|r| &r.after) {
+        if !after_fns.iter().any(|(g, _)| g == f) {
+            after_fns.push((*f, functions[f.0 as usize].name.clone()));
+        }
+    }
+    let afters = tasks::entries(&mut functions, after_fns, "middleware");
     let mut program = tast::Program {
         records,
         functions,
@@ -228,6 +235,7 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
         crons,
         tests,
         tasks,
+        afters,
         secrets: c.secrets.iter().cloned().collect(),
         server,
         cli,

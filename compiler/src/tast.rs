@@ -30,6 +30,8 @@ pub struct Program {
     pub tests: Vec<TestCase>,
     /// `@background` functions, in the order `spawn` numbers them.
     pub tasks: Vec<Task>,
+    /// Post middlewares (`fn f(req: Request, resp: Response) -> Response`) and their entries.
+    pub afters: Vec<Task>,
     /// Names passed to `secret("…")`, sorted.
     pub secrets: Vec<String>,
     pub server: Option<ServerConfig>,
@@ -176,6 +178,8 @@ pub struct Route {
     pub cors: Option<guest_abi::manifest::Cors>,
     /// `@flag("name")`.
     pub flag: Option<String>,
+    /// Post middlewares, in the order they run on the handler's answer (the nearest first).
+    pub after: Vec<FnId>,
     pub span: Span,
 }
 

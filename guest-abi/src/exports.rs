@@ -30,6 +30,11 @@ pub fn test(index: usize) -> String {
     format!("fitz_test_{index}")
 }
 
+/// Post middleware `index` of `Manifest::afters`.
+pub fn after(index: usize) -> String {
+    format!("fitz_after_{index}")
+}
+
 pub fn task(index: usize) -> String {
     format!("fitz_task_{index}")
 }

@@ -28,6 +28,9 @@ pub struct Manifest {
     /// `@background` functions, by the index `spawn` names them with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tasks: Vec<Task>,
+    /// Post middlewares the routes name (`Route::after`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub afters: Vec<After>,
     pub tables: Vec<Table>,
     pub queries: Vec<QuerySpec>,
     /// Names passed to `secret("…")`; the host refuses to start without them.
@@ -62,6 +65,7 @@ impl Manifest {
             crons: vec![],
             tests: vec![],
             tasks: vec![],
+            afters: vec![],
             tables: vec![],
             queries: vec![],
             secrets: vec![],
@@ -125,6 +129,19 @@ pub struct Route {
     /// `@flag("name")`: while the flag is off the route answers 404, before anything else.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flag: Option<String>,
+    /// Post middlewares, by index into `Manifest::afters`, in the order they run on the
+    /// handler's answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<u32>,
+}
+
+/// A post middleware (upstream's `fn f(req: Request, resp: Response) -> Response`): the host
+/// calls `export` with the request and the answer so far, in the same run, and sends the
+/// `Response` it returns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct After {
+    pub name: String,
+    pub export: String,
 }
 
 /// A route's CORS policy (upstream's `cors()` keys). The host answers the preflight and adds

@@ -357,7 +357,8 @@ async fn routed(
     let client = req_client.map(|a| a.to_string()).unwrap_or_default();
     let line = bind::RequestLine { method: method.as_str(), path, client: &client };
     let args = bind::bind(route, &line, &path_params, query.as_deref(), &headers, body);
-    let result = invoke::call(app, Call { route: index, args, headers, acting }).await;
+    let request = (!route.after.is_empty()).then(|| bind::request_of(&line, query.as_deref(), &headers));
+    let result = invoke::call(app, Call { route: index, args, headers, acting, request }).await;
     let (mut res, result) = match result {
         Ok(Reply { status, body: Payload::Json(body) }) => (json_response(status, &body), Ok(())),
         Ok(Reply { status, body: Payload::Text(text) }) => (json_text_response(status, text), Ok(())),

@@ -207,3 +207,27 @@ async fn a_static_bundle_names_only_files_inside_it() {
         assert!(e.to_string().contains("static"), "{e}");
     }
 }
+
+#[tokio::test]
+async fn a_post_middleware_is_its_own_entry_and_named_by_routes_only_as_declared() {
+    let source = "fn stamp(req: Request, resp: Response) -> Response => resp\n@middleware(stamp)\n@get(\"/k\")\nfn k() -> Int => 1\n";
+    let a = fitz_compiler::compile(source, "k.fitz").expect("compiles");
+    assert!(validate_bytes(&a.wasm).is_ok());
+    assert_eq!(a.manifest.routes[0].after, [0]);
+    // A route naming a middleware the manifest does not declare.
+    let mut forged = a.manifest.clone();
+    forged.routes[0].after = vec![7];
+    let e = validate_bytes(&with_manifest(&a.wasm, &forged)).expect_err("refused");
+    assert!(e.to_string().contains("route GET /k names middleware 7"), "{e}");
+    // A middleware pointed at the route's entry instead of its own.
+    let mut forged = a.manifest.clone();
+    forged.afters[0].export = guest_abi::exports::route(0);
+    let e = validate_bytes(&with_manifest(&a.wasm, &forged)).expect_err("refused");
+    assert!(e.to_string().contains("middleware `stamp` must be exported as `fitz_after_0`"), "{e}");
+    // Declared by a manifest whose module has no such export: refused at load.
+    let mut forged = a.manifest.clone();
+    forged.afters.push(guest_abi::manifest::After { name: "ghost".into(), export: guest_abi::exports::after(1) });
+    let rt = Runtime::new(Allocation::OnDemand).expect("runtime");
+    let e = load(&rt, &with_manifest(&a.wasm, &forged), AppContext::bare(forged.clone()), Limits::default(), TopLevelOutput::Log).await.err().expect("refused");
+    assert!(e.to_string().contains("fitz_after_1"), "{e}");
+}

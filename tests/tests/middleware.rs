@@ -89,3 +89,101 @@ async fn middlewares_let_through_or_answer_early_in_order() {
     );
     app.stop().await;
 }
+
+/// Upstream's post middleware: `fn f(req: Request, resp: Response) -> Response` runs on the
+/// handler's answer — JSON, a status the handler chose, its own `Response` — nearest first,
+/// in the same run; one that fails or loops ends that request only.
+const AFTER: &str = r#"
+fn stamp(req: Request, resp: Response) -> Response {
+    let headers = resp.headers
+    headers["X-Stamp"] = "{req.method} {req.path}"
+    return Response { status: resp.status, content_type: resp.content_type, headers: headers, body: resp.body, cookies: resp.cookies }
+}
+
+fn wrap_errors(req: Request, resp: Response) -> Response {
+    if resp.status < 400 {
+        return resp
+    }
+    return Response { status: resp.status, content_type: "application/json", body: "\{\"wrapped\": {resp.body}\}" }
+}
+
+fn auth(req: Request) {
+    if not req.headers.has("authorization") {
+        return 401 {"error": "missing Authorization"}
+    }
+}
+
+fn broken(req: Request, resp: Response) -> Response {
+    let xs = [1]
+    return Response { status: xs[5], body: resp.body }
+}
+
+fn spin(req: Request, resp: Response) -> Response {
+    let n = 0
+    while true {
+        n = n + 1
+    }
+    return resp
+}
+
+@middleware(stamp)
+@get("/hello")
+fn hello() -> Map<Str, Str> => {"hi": "there"}
+
+@middleware(stamp)
+@middleware(wrap_errors)
+@get("/thing/{id}")
+fn thing(id: Int) -> Result<Map<Str, Int>> {
+    if id == 0 {
+        return 404 {"error": "no thing 0"}
+    }
+    if id < 0 {
+        return Err("negative")
+    }
+    return Ok({"id": id})
+}
+
+@middleware(auth)
+@middleware(stamp)
+@get("/page")
+fn page() -> Response => Response { content_type: "text/html", body: "<p>hi</p>", cookies: [Cookie { name: "seen", value: "1" }] }
+
+@middleware(broken)
+@get("/broken")
+fn broken_route() -> Int => 1
+
+@middleware(spin)
+@get("/spin")
+fn spin_route() -> Int => 1
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_middlewares_run_on_the_handlers_answer() {
+    let app = TestApp::start(AFTER, Backend::Sqlite, &[], Limits { request_deadline: std::time::Duration::from_secs(2), ..Limits::default() }).await;
+    let r = app.get("/hello", None).await;
+    assert_eq!((r.status, r.body.clone()), (200, json!({"hi": "there"})), "{}", r.text);
+    assert_eq!(r.headers["x-stamp"], "GET /hello");
+    assert_eq!(r.headers["content-type"], "application/json");
+    // The nearest runs first: the 404 is wrapped, then stamped.
+    let r = app.get("/thing/0", None).await;
+    assert_eq!((r.status, r.body.clone()), (404, json!({"wrapped": {"error": "no thing 0"}})), "{}", r.text);
+    assert_eq!(r.headers["x-stamp"], "GET /thing/0");
+    let r = app.get("/thing/-1", None).await;
+    assert_eq!((r.status, r.body.clone()), (500, json!({"wrapped": {"error": "negative"}})));
+    let r = app.get("/thing/7", None).await;
+    assert_eq!((r.status, r.body.clone()), (200, json!({"id": 7})));
+    assert_eq!(r.headers["x-stamp"], "GET /thing/7");
+    // A pre middleware's early answer is the handler's answer; a handler's own `Response`
+    // reaches the post middleware as written (its cookie kept).
+    let r = app.get("/page", None).await;
+    assert_eq!((r.status, r.headers["x-stamp"].to_str().unwrap_or("")), (401, "GET /page"));
+    let r = app.send(app.client.get(app.url("/page")).header("authorization", "x")).await;
+    assert_eq!((r.status, r.text.as_str()), (200, "<p>hi</p>"));
+    assert_eq!(r.headers["content-type"], "text/html");
+    assert_eq!(r.headers["set-cookie"], "seen=1; Path=/; HttpOnly; SameSite=Lax");
+    // One that fails or loops ends its own request; the others keep answering.
+    assert_eq!(app.get("/broken", None).await.status, 500);
+    assert_eq!(app.get("/spin", None).await.status, 503);
+    assert_eq!(app.get("/hello", None).await.status, 200);
+    app.stop().await;
+}

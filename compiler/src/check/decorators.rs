@@ -3,7 +3,7 @@
 //! the program (routes, auth, cron) live in their own files.
 
 use super::problem::Problem;
-use crate::ast::{Decorator, ExprKind, StrPart};
+use crate::ast::{Arg, Decorator, Expr, ExprKind, StrPart};
 use crate::span::Span;
 use crate::tast::Method;
 
@@ -31,6 +31,9 @@ pub struct FnDecorators {
     pub flag: Option<(String, Span)>,
     /// `@test`: run by `fitz test`, against a fresh database of the app.
     pub test: Option<Span>,
+    /// `@middleware(f)` with `fn f(req: Request, resp: Response) -> Response`: upstream's post
+    /// middleware, run on the handler's answer (pre ones are already in the handler's body).
+    pub after: Vec<(String, Span)>,
 }
 
 /// Where a `@header` or `@cookie` parameter comes from.
@@ -586,6 +589,12 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
                         expected: "a command name (a string literal without spaces) and an optional `desc`",
                         span: d.span,
                     }),
+                }
+            }
+            "middleware" if matches!(d.args.as_deref(), Some([Arg { name: None, value: Expr { kind: ExprKind::Name(_), .. }, .. }])) => {
+                // Left on the handler by `project::middleware` only for a post middleware.
+                if let Some([Arg { value: Expr { kind: ExprKind::Name(n), .. }, .. }]) = d.args.as_deref() {
+                    out.after.push((n.clone(), d.span));
                 }
             }
             "middleware" => {

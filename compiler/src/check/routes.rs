@@ -236,6 +236,7 @@ impl Checker {
                 statuses: self.statuses.get(&id).cloned().unwrap_or_default(),
                 cors: decorators.cors.as_ref().map(|(c, _)| c.clone()),
                 flag: decorators.flag.as_ref().map(|(f, _)| f.clone()),
+                after: decorators.after.iter().rev().filter_map(|(name, _)| self.fn_ids.get(name).copied()).collect(),
                 span: r.span,
             });
         }

@@ -114,7 +114,7 @@ impl Checker {
 
 /// Adds an entry for each task to `functions`: it takes the task function's parameters and
 /// calls it, and being an entry it returns an outcome to the host.
-pub fn entries(functions: &mut Vec<FnDef>, tasks: Vec<(FnId, String)>) -> Vec<tast::Task> {
+pub fn entries(functions: &mut Vec<FnDef>, tasks: Vec<(FnId, String)>, what: &str) -> Vec<tast::Task> {
     let mut out = Vec::new();
     for (func, name) in tasks {
         let target = &functions[func.0 as usize];
@@ -128,7 +128,7 @@ pub fn entries(functions: &mut Vec<FnDef>, tasks: Vec<(FnId, String)>) -> Vec<ta
         let body = if target.is_async { TExpr { kind: TExprKind::Await(Box::new(call)), ty: ret.clone(), span } } else { call };
         let is_async = target.is_async;
         let entry = FnId(functions.len() as u32);
-        functions.push(FnDef { name: format!("task {name}"), kind: FnKind::User, is_async, params, ret, locals, captures: Vec::new(), body, span });
+        functions.push(FnDef { name: format!("{what} {name}"), kind: FnKind::User, is_async, params, ret, locals, captures: Vec::new(), body, span });
         out.push(tast::Task { func, name, entry });
     }
     out

@@ -21,6 +21,7 @@ impl Lowerer<'_> {
             || p.crons.iter().any(|c| c.func == id)
             || p.tests.iter().any(|t| t.func == id)
             || p.tasks.iter().any(|t| t.entry == id)
+            || p.afters.iter().any(|t| t.entry == id)
         {
             Mode::Entry
         } else {
@@ -145,6 +146,9 @@ impl Lowerer<'_> {
         }
         for (i, t) in self.program.tasks.iter().enumerate() {
             self.exports.push((exports::task(i), self.fn_ids[t.entry.0 as usize]));
+        }
+        for (i, t) in self.program.afters.iter().enumerate() {
+            self.exports.push((exports::after(i), self.fn_ids[t.entry.0 as usize]));
         }
         if let Some(cli) = self.program.cli {
             self.exports.push((exports::CLI.to_string(), self.fn_id(cli)));

@@ -119,6 +119,7 @@ impl Lowerer<'_> {
                     responses: self.sites.get(&r.handler).cloned().unwrap_or_default(),
                     cors: r.cors.clone(),
                     flag: r.flag.clone(),
+                    after: r.after.iter().filter_map(|f| p.afters.iter().position(|a| a.func == *f).map(|i| i as u32)).collect(),
                 }
             })
             .collect();
@@ -205,6 +206,7 @@ impl Lowerer<'_> {
             crons,
             tests,
             tasks,
+            afters: p.afters.iter().enumerate().map(|(i, a)| m::After { name: a.name.clone(), export: exports::after(i) }).collect(),
             tables,
             queries: self.queries.clone(),
             secrets: p.secrets.clone(),

@@ -7,6 +7,10 @@
 //! host fills in.
 //!
 //! A function used as middleware is only that (its `return 401 {…}` means nothing elsewhere).
+//!
+//! Upstream's post middleware, `fn f(req: Request, resp: Response) -> Response`, runs after
+//! the handler on its answer: it stays an ordinary function, its `@middleware(f)` stays on the
+//! handler, and the host calls it with the answer the handler gave (`check::routes`).
 
 use std::collections::HashMap;
 
@@ -47,8 +51,11 @@ pub(super) fn inline(module: &mut Module, problems: &mut Vec<Diagnostic>) {
         })
         .collect();
     let mut usable: HashMap<String, FnDecl> = HashMap::new();
+    let mut after: Vec<String> = Vec::new();
     for (name, f) in &fns {
-        if let Some(problem) = shape(f) {
+        if is_after(f) {
+            after.push(name.clone());
+        } else if let Some(problem) = shape(f) {
             problems.push(problem);
         } else {
             usable.insert(name.clone(), f.clone());
@@ -62,11 +69,11 @@ pub(super) fn inline(module: &mut Module, problems: &mut Vec<Diagnostic>) {
     let mut counter = 0usize;
     for item in &mut module.items {
         let Item::Fn(f) = item else { continue };
-        let chain: Vec<(Span, String)> = f.decorators.iter().filter_map(|d| named(d).map(|n| (d.span, n.name.clone()))).collect();
+        let chain: Vec<(Span, String)> = f.decorators.iter().filter_map(|d| named(d).map(|n| (d.span, n.name.clone()))).filter(|(_, n)| !after.contains(n)).collect();
         if chain.is_empty() {
             continue;
         }
-        f.decorators.retain(|d| named(d).is_none());
+        f.decorators.retain(|d| named(d).is_none_or(|n| after.contains(&n.name)));
         let mut prologue = Vec::new();
         let mut needs_request = false;
         for (span, name) in chain {
@@ -105,7 +112,16 @@ pub(super) fn inline(module: &mut Module, problems: &mut Vec<Diagnostic>) {
         });
     }
     // A middleware is only that: its statuses belong to the handlers it runs in.
-    module.items.retain(|i| !matches!(i, Item::Fn(f) if fns.contains_key(&f.name.name)));
+    module.items.retain(|i| !matches!(i, Item::Fn(f) if fns.contains_key(&f.name.name) && !after.contains(&f.name.name)));
+}
+
+fn named_type(t: &Option<TypeExpr>, want: &str) -> bool {
+    matches!(t, Some(TypeExpr { kind: TypeExprKind::Named { name, args }, .. }) if name.name == want && args.is_empty())
+}
+
+/// `fn f(req: Request, resp: Response) -> Response`: a post middleware.
+fn is_after(f: &FnDecl) -> bool {
+    matches!(f.params.as_slice(), [req, resp] if named_type(&req.ty, "Request") && named_type(&resp.ty, "Response")) && named_type(&f.ret, "Response") && f.decorators.is_empty()
 }
 
 /// What keeps `f` from being a middleware: more than one parameter, a return type, an arrow
@@ -115,11 +131,11 @@ fn shape(f: &FnDecl) -> Option<Diagnostic> {
         Some(
             Diagnostic::error("middleware-shape", format!("`{}` cannot run as middleware", f.name.name))
                 .primary(span, label.to_string())
-                .help("a middleware is `fn name(req: Request) { … }`: it lets the request through with `return` (or by ending) and answers it with `return 401 {…}`"),
+                .help("a middleware is `fn name(req: Request) { … }` (it lets the request through with `return`, or by ending, and answers it with `return 401 {…}`), or `fn name(req: Request, resp: Response) -> Response`, run on the handler's answer"),
         )
     };
     if f.params.len() > 1 {
-        return bad(f.params[1].span, "a middleware takes at most the request");
+        return bad(f.params[1].span, "a middleware takes the request, and then the `Response` it changes");
     }
     if let Some(p) = f.params.first() {
         let is_request = matches!(&p.ty, Some(TypeExpr { kind: TypeExprKind::Named { name, args }, .. }) if name.name == "Request" && args.is_empty());

@@ -111,6 +111,12 @@ pub struct RequestLine<'a> {
     pub client: &'a str,
 }
 
+/// The built-in `Request` of this request (what a `req: Request` parameter receives).
+pub fn request_of(line: &RequestLine<'_>, query: Option<&str>, headers: &[(String, String)]) -> Value {
+    let query: Vec<(String, String)> = query.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
+    guest_abi::response::request_value(line.method, line.path, headers, &query, &cookies(headers), line.client)
+}
+
 /// Binds every parameter of `route` except the body's content, which `body` carries.
 pub fn bind(route: &Route, line: &RequestLine<'_>, path_params: &[(String, String)], query: Option<&str>, headers: &[(String, String)], body: BodyInput) -> Vec<Arg> {
     let cookies = if route.params.iter().any(|p| matches!(p, Param::Cookie { .. } | Param::Request { .. })) { cookies(headers) } else { vec![] };

@@ -48,6 +48,8 @@ pub struct Call {
     /// Under `fitz test`, the user the request runs as without asking the provider
     /// (`test.get(…, as_user: u)`); `None` for every request from a client.
     pub acting: Option<Value>,
+    /// The `Request` a route's post middlewares read (`None` for a route without any).
+    pub request: Option<Value>,
 }
 
 /// What the app answered.
@@ -533,6 +535,8 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
 
     let (site, ty, slot) = guest.enter(store, &route.export, app.entries.routes.get(call.route), &args, &route.responses, &route.returns).await?;
     let value = guest.read(store, ty, slot)?;
+    // The handler's own `Response`, for post middlewares to receive as it was written.
+    let own = if route.after.is_empty() { None } else { own_response(guest.records(), site, &route.returns, &value) };
     let reply = match (site, &route.returns, value) {
         (SITE_RETURN, ValueType::Result { ok, .. }, Value::Ok(v)) => Reply::value(200, guest.records(), ok, &v, cap),
         (SITE_RETURN, ValueType::Result { err, .. }, Value::Err(e)) => Ok(Reply::json(500, json!({ "error": to_json(guest.records(), err, &e) }))),
@@ -541,10 +545,73 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
         (s, _, v) => Reply::value(Guest::status_of(&route.responses, s), guest.records(), ty, &v, cap),
     }?;
     // An error that follows a database fault is the database's, whatever the app made of it.
-    Ok(match database_fault(store) {
+    let reply = match database_fault(store) {
         Some(unavailable) if reply.status == 500 => unavailable,
         _ => reply,
-    })
+    };
+    match call.request {
+        Some(request) if !route.after.is_empty() => after(&guest, store, &manifest, route, request, reply, own, cap).await,
+        _ => Ok(reply),
+    }
+}
+
+fn own_response(records: &[RecordType], site: u32, returns: &ValueType, value: &Value) -> Option<Value> {
+    match (site, returns, value) {
+        (SITE_RETURN, ValueType::Result { ok, .. }, Value::Ok(v)) if guest_abi::response::is_response(records, ok) => Some((**v).clone()),
+        (SITE_RETURN, t, v) if guest_abi::response::is_response(records, t) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+/// An answer as a `Response` value: JSON as the host would send it.
+fn response_value(reply: Reply) -> Value {
+    let (ct, headers, body) = match reply.body {
+        Payload::Raw(raw) => {
+            let ct = raw.headers.iter().find(|(k, _)| *k == http::header::CONTENT_TYPE).and_then(|(_, v)| v.to_str().ok()).unwrap_or("").to_string();
+            let headers = raw
+                .headers
+                .iter()
+                .filter(|(k, _)| *k != http::header::CONTENT_TYPE)
+                .filter_map(|(k, v)| Some((Value::Str(k.as_str().to_string()), Value::Str(v.to_str().ok()?.to_string()))))
+                .collect();
+            (ct, headers, String::from_utf8_lossy(&raw.body).into_owned())
+        }
+        other => ("application/json".to_string(), vec![], String::from_utf8_lossy(&other.into_bytes()).into_owned()),
+    };
+    Value::Record(vec![Value::Int(i64::from(reply.status)), Value::Str(ct), Value::Map(headers), Value::Str(body), Value::List(vec![])])
+}
+
+/// Runs the route's post middlewares on its answer, each on what the one before it returned,
+/// in the same run (and under the same deadline) as the handler.
+#[allow(clippy::too_many_arguments)]
+async fn after(
+    guest: &Guest<'_>,
+    store: &mut Store<GuestState>,
+    manifest: &guest_abi::manifest::Manifest,
+    route: &guest_abi::manifest::Route,
+    request: Value,
+    reply: Reply,
+    own: Option<Value>,
+    cap: usize,
+) -> wasmtime::Result<Reply> {
+    let records = guest.records();
+    let find = |is: fn(&[RecordType], &ValueType) -> bool| {
+        (0..records.len() as u32).map(|id| ValueType::Record { id }).find(|t| is(records, t)).ok_or_else(|| wasmtime::format_err!("no built-in Request or Response"))
+    };
+    let (req_ty, resp_ty) = (find(guest_abi::response::is_request)?, find(guest_abi::response::is_response)?);
+    let mut resp = own.unwrap_or_else(|| response_value(reply));
+    for &i in &route.after {
+        let a = manifest.afters.get(i as usize).ok_or_else(|| wasmtime::format_err!("no middleware {i}"))?;
+        let r = guest.write(store, &req_ty, &request)?;
+        let s = guest.write(store, &resp_ty, &resp)?;
+        let (site, ty, slot) = guest.enter(store, &a.export, None, &[val(r), val(s)], &[], &resp_ty).await?;
+        let v = guest.read(store, ty, slot)?;
+        resp = match site {
+            SITE_RETURN => v,
+            _ => return Ok(Reply::error(500, message_of(&v))),
+        };
+    }
+    Reply::value(200, records, &resp_ty, &resp, cap)
 }
 
 /// The answer when the run met a database fault: 503, to be tried again, in the host's words.

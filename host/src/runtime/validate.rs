@@ -147,6 +147,24 @@ fn check_manifest(m: &Manifest) -> Result<(), String> {
             check(&ty)?;
         }
     }
+    for (i, a) in m.afters.iter().enumerate() {
+        if a.export != exports::after(i) {
+            return Err(format!("middleware `{}` must be exported as `{}`", a.name, exports::after(i)));
+        }
+    }
+    if !m.afters.is_empty() {
+        // A post middleware takes and answers the built-in `Request` and `Response`.
+        if !(0..n).any(|id| guest_abi::response::is_response(&m.records, &ValueType::Record { id }))
+            || !(0..n).any(|id| guest_abi::response::is_request(&m.records, &ValueType::Record { id }))
+        {
+            return Err("a post middleware needs the built-in `Request` and `Response` types".into());
+        }
+    }
+    for r in &m.routes {
+        if let Some(bad) = r.after.iter().find(|a| **a as usize >= m.afters.len()) {
+            return Err(format!("route {} {} names middleware {bad}, which the manifest does not declare", r.method, r.path));
+        }
+    }
     for q in &m.queries {
         if !m.tables.iter().any(|t| t.name == q.query.table) {
             return Err(format!("a query uses table `{}`, which the manifest does not declare", q.query.table));
@@ -228,6 +246,9 @@ pub fn check_module(module: &Module, manifest: &Manifest) -> Result<(), LoadErro
     for t in &manifest.tests {
         let params: &[ValType] = if t.takes_db { &[ValType::I32] } else { &[] };
         expect(&t.export, params, &[ValType::I32])?;
+    }
+    for a in &manifest.afters {
+        expect(&a.export, &[ValType::I32, ValType::I32], &[ValType::I32])?;
     }
     for t in &manifest.tasks {
         let params: Vec<ValType> = t

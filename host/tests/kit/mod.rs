@@ -112,6 +112,7 @@ impl Kit {
             responses: vec![],
             cors: None,
             flag: None,
+            after: vec![],
         });
         self.func(&export, &[], &[ValType::I32], locals, body);
         self
