@@ -403,6 +403,17 @@ impl Checker {
                             Type::Error
                         }
                     },
+                    "WsConn" => match args.len() {
+                        1 => {
+                            let t = arg(self, 0);
+                            Type::Ws(Box::new(t.clone()), Box::new(t))
+                        }
+                        2 => Type::Ws(Box::new(arg(self, 0)), Box::new(arg(self, 1))),
+                        _ => {
+                            argc(self, 1);
+                            Type::Error
+                        }
+                    },
                     "Secret" => {
                         if argc(self, 1) {
                             let inner = arg(self, 0);
@@ -834,7 +845,8 @@ pub fn is_password_hash(name: &str) -> bool {
     name == "password_hash"
 }
 
-pub const BUILTIN_TYPES: &[&str] = &["Int", "Float", "Str", "Bool", "Null", "List", "Map", "Result", "DateTime", "Date", "Uuid", "DbConn", "Secret", "Future", "RandGen", "Any"];
+pub const BUILTIN_TYPES: &[&str] =
+    &["Int", "Float", "Str", "Bool", "Null", "List", "Map", "Result", "DateTime", "Date", "Uuid", "DbConn", "WsConn", "Secret", "Future", "RandGen", "Any"];
 
 fn is_builtin_type(name: &str) -> bool {
     BUILTIN_TYPES.contains(&name)

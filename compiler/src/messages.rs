@@ -516,6 +516,7 @@ impl Messages<'_> {
                 let more = edits::params_after(self.text, *fn_span).is_some_and(|(_, some)| some);
                 format!("{name}: Str{}", if more { ", " } else { "" })
             }),
+            WsShape { why, help, .. } => Diagnostic::error("ws-shape", format!("a WebSocket handler {why}")).primary(span, "here").help(*help),
             ParamUnbound { name, ty, .. } => Diagnostic::error(
                 "unbound-parameter",
                 format!("handler parameter `{name}: {}` gets no value", TypeDisplay::new(ty, self.records)),

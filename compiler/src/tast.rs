@@ -155,6 +155,8 @@ pub enum Binding {
     User,
     /// The built-in `Request`.
     Request,
+    /// A `@ws` handler's `WsConn`.
+    Ws,
     /// `@header(name=…)` / `@cookie(name=…)`: `name` is the header (lower case) or cookie.
     Carried {
         carrier: crate::check::decorators::Carrier,
@@ -180,6 +182,8 @@ pub struct Route {
     pub flag: Option<String>,
     /// Post middlewares, in the order they run on the handler's answer (the nearest first).
     pub after: Vec<FnId>,
+    /// `@ws`: what the connection receives and sends.
+    pub ws: Option<(Type, Type)>,
     pub span: Span,
 }
 
@@ -477,6 +481,15 @@ pub enum Builtin {
     /// `db.connect(url) -> Future<Result<DbConn>>` (and `conn.connect(url)`): the app's own
     /// database, whatever the URL names (the host owns the database).
     DbConnect,
+    /// `conn.recv() -> Future<Result<In>>`: the next message of a `@ws` connection.
+    WsRecv,
+    /// `conn.send(m)` (`broadcast: false`) and `conn.broadcast(m)` (to every connection of the
+    /// endpoint, the sender's too) `-> Future<Result<Null>>`.
+    WsSend {
+        broadcast: bool,
+    },
+    /// `conn.close() -> Future<Null>`.
+    WsClose,
     /// `conn.exec(sql, params)` (`rows: false`, the rows changed) and `conn.query(sql, params)`
     /// (`rows: true`, `List<Map<Str, Any>>`): raw SQL the host checks before it runs.
     DbRaw {

@@ -22,6 +22,9 @@ pub enum Type {
     Date,
     Uuid,
     DbConn,
+    /// `WsConn<In, Out>` (`WsConn<T>` is `WsConn<T, T>`): a `@ws` handler's connection, what it
+    /// receives and what it sends.
+    Ws(Box<Type>, Box<Type>),
     /// `Secret<Str>`: a string that prints as `***` and must be `.expose()`d to use.
     Secret,
     List(Box<Type>),
@@ -109,6 +112,8 @@ impl<'a> fmt::Display for TypeDisplay<'a> {
             Type::RandGen => f.write_str("RandGen"),
             Type::Any => f.write_str("Any"),
             Type::DbConn => f.write_str("DbConn"),
+            Type::Ws(i, o) if i == o => write!(f, "WsConn<{}>", show(i)),
+            Type::Ws(i, o) => write!(f, "WsConn<{}, {}>", show(i), show(o)),
             Type::Secret => f.write_str("Secret<Str>"),
             Type::Range => f.write_str("Range"),
             Type::List(t) => write!(f, "List<{}>", show(t)),

@@ -133,6 +133,16 @@ pub struct Route {
     /// handler's answer.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<u32>,
+    /// `@ws`: the route upgrades to a WebSocket whose text messages are JSON of `receives`
+    /// (in) and `sends` (out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ws: Option<WsSpec>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WsSpec {
+    pub receives: ValueType,
+    pub sends: ValueType,
 }
 
 /// A post middleware (upstream's `fn f(req: Request, resp: Response) -> Response`): the host
@@ -239,6 +249,10 @@ pub enum Param {
         header: String,
         #[serde(rename = "type")]
         ty: ValueType,
+    },
+    /// A `@ws` handler's connection: a handle the host gives (`Route::ws`).
+    Ws {
+        name: String,
     },
     /// The built-in `Request` (`response::is_request`): method, path, headers, query,
     /// cookies and the client's address.

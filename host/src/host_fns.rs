@@ -327,6 +327,61 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             write_result(&mut caller, &ty, value)
         })
     })?;
+    linker.func_wrap_async(FITZ, "ws_recv", |mut caller: Caller<'_, GuestState>, (conn,): (u32,)| {
+        Box::new(async move {
+            enter(&mut caller)?;
+            let session = caller.data_mut().ws.as_mut().filter(|_| conn == crate::ws::HANDLE).ok_or_else(|| GuestError("no WebSocket has this handle".into()))?;
+            session.idle();
+            let (receives, rx) = (session.receives.clone(), session.incoming.take());
+            let Some(mut rx) = rx else { return Err(GuestError("a WebSocket is read by one `recv` at a time".into()).into()) };
+            let next = rx.recv().await;
+            let session = caller.data_mut().ws.as_mut().ok_or_else(|| GuestError("the WebSocket is gone".into()))?;
+            session.incoming = Some(rx);
+            session.busy();
+            // Each message is handled with a run's budget of host, database and log calls.
+            let budget = crate::runtime::state::Budget::new(&caller.data().app.limits);
+            caller.data_mut().budget = budget;
+            let records = caller.data().app.manifest.records.clone();
+            let value = match next {
+                None => Err("the connection is closed".to_string()),
+                Some(crate::ws::Incoming::Binary) => Err("a binary message: this endpoint reads JSON text".to_string()),
+                Some(crate::ws::Incoming::Text(t)) => match serde_json::from_str::<serde_json::Value>(&t) {
+                    Err(_) => Err("the message is not JSON".to_string()),
+                    Ok(j) => crate::json::from_json(&records, &receives, &j).map_err(|e| format!("the message is not a {}: {e}", crate::json::type_name(&records, &receives))),
+                },
+            };
+            write_result(&mut caller, &receives, value)
+        })
+    })?;
+    linker.func_wrap_async(FITZ, "ws_send", |mut caller: Caller<'_, GuestState>, (conn, message, broadcast): (u32, u32, u32)| {
+        Box::new(async move {
+            enter(&mut caller)?;
+            let sends =
+                caller.data().ws.as_ref().filter(|_| conn == crate::ws::HANDLE).map(|s| s.sends.clone()).ok_or_else(|| GuestError("no WebSocket has this handle".into()))?;
+            let values = guest::read_block(&mut caller, std::slice::from_ref(&sends), message)?;
+            let records = caller.data().app.manifest.records.clone();
+            let text = String::from_utf8_lossy(&crate::json::to_json_bytes(&records, &sends, &values[0])).into_owned();
+            let session = caller.data().ws.as_ref().ok_or_else(|| GuestError("the WebSocket is gone".into()))?;
+            let value = if broadcast != 0 {
+                let (hub, path) = (session.hub.clone(), session.path.clone());
+                hub.broadcast(&path, &text).await;
+                Ok(Value::Null)
+            } else {
+                let out = session.outgoing.clone();
+                out.send(crate::ws::Outgoing::Text(text)).await.map(|()| Value::Null).map_err(|_| "the connection is closed".to_string())
+            };
+            write_result(&mut caller, &ValueType::Null, value)
+        })
+    })?;
+    linker.func_wrap_async(FITZ, "ws_close", |mut caller: Caller<'_, GuestState>, (conn,): (u32,)| {
+        Box::new(async move {
+            enter(&mut caller)?;
+            let out =
+                caller.data().ws.as_ref().filter(|_| conn == crate::ws::HANDLE).map(|s| s.outgoing.clone()).ok_or_else(|| GuestError("no WebSocket has this handle".into()))?;
+            let _ = out.send(crate::ws::Outgoing::Close(1000, "")).await;
+            Ok(0u32)
+        })
+    })?;
     linker.func_wrap_async(FITZ, "tx_begin", |mut caller: Caller<'_, GuestState>, (db,): (u32,)| {
         Box::new(async move {
             enter_db(&mut caller)?;

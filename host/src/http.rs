@@ -34,11 +34,13 @@ use crate::runtime::invoke::{self, Call, Fault, Payload, Reply};
 pub struct Served {
     pub app: ArcSwap<AppVersion>,
     pub permits: Option<Arc<tokio::sync::Semaphore>>,
+    /// The app's open WebSocket connections, across its versions (`crate::ws`).
+    pub ws: Arc<crate::ws::Hub>,
 }
 
 impl Served {
     pub fn new(app: AppVersion) -> Arc<Served> {
-        Arc::new(Served { app: ArcSwap::from_pointee(app), permits: None })
+        Arc::new(Served { app: ArcSwap::from_pointee(app), permits: None, ws: Arc::default() })
     }
 }
 
@@ -119,7 +121,7 @@ async fn answer(served: &Served, app: &Arc<AppVersion>, req: Request) -> Respons
     {
         return res;
     }
-    app_request(app, served.permits.as_ref(), req).await
+    app_request(app, served.permits.as_ref(), &served.ws, req).await
 }
 
 pub fn json_response(status: u16, body: &serde_json::Value) -> Response {
@@ -270,7 +272,7 @@ async fn read_body(req: Request, ty: &ValueType, records: &[guest_abi::types::Re
 /// and depends on how the bytes arrive, so this one decides.
 pub const MAX_HEADER_BYTES: usize = 32 << 10;
 
-async fn app_request(app: &Arc<AppVersion>, permits: Option<&Arc<tokio::sync::Semaphore>>, req: Request) -> Response {
+async fn app_request(app: &Arc<AppVersion>, permits: Option<&Arc<tokio::sync::Semaphore>>, hub: &Arc<crate::ws::Hub>, req: Request) -> Response {
     let started = Instant::now();
     let header_bytes: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
     if header_bytes > MAX_HEADER_BYTES {
@@ -308,12 +310,96 @@ async fn app_request(app: &Arc<AppVersion>, permits: Option<&Arc<tokio::sync::Se
     {
         return error(404, &format!("feature '{flag}' disabled"));
     }
+    if route.ws.is_some() {
+        return ws_route(app, hub, req, index, path_params).await;
+    }
     let Some(policy) = &route.cors else { return routed(app, permits, req, index, path_params, started).await };
     // Only the origin is needed once the request is gone.
     let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_string);
     let mut res = routed(app, permits, req, index, path_params, started).await;
     cors::decorate(policy, origin.as_deref(), &mut res);
     res
+}
+
+/// A request to `@ws` route `index`: bound and admitted (the auth provider, in the sandbox the
+/// connection will keep) before the upgrade is answered; then the handler runs on the
+/// connection until either side ends it (`crate::ws`).
+async fn ws_route(app: &Arc<AppVersion>, hub: &Arc<crate::ws::Hub>, mut req: Request, index: usize, path_params: Vec<(String, String)>) -> Response {
+    let route = &app.manifest.routes[index];
+    let Some(spec) = route.ws.clone() else { return error(500, "internal error") };
+    let Some(key) = crate::ws::upgrade_key(&req) else {
+        let mut res = error(426, "this route is a WebSocket: connect with an `Upgrade: websocket` request");
+        res.headers_mut().insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        return res;
+    };
+    let Some(slot) = hub.admit(app.limits().ws_connections) else {
+        return error(503, "the app is at its limit of WebSocket connections, try again");
+    };
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let client = req.extensions().get::<ClientAddr>().map(|c| c.0.to_string()).unwrap_or_default();
+    let headers = bind::headers(req.headers());
+    let query = req.uri().query().map(str::to_string);
+    let line = bind::RequestLine { method: "GET", path: req.uri().path(), client: &client };
+    let args = bind::bind(route, &line, &path_params, query.as_deref(), &headers, BodyInput::None);
+    let (in_tx, in_rx) = tokio::sync::mpsc::channel(64);
+    let (out_tx, out_rx) = tokio::sync::mpsc::channel(crate::ws::QUEUE);
+    let (admitted_tx, admitted_rx) = tokio::sync::oneshot::channel();
+    let closer = out_tx.clone();
+    let kick = Arc::new(tokio::sync::Notify::new());
+    let wires = crate::ws::Wires { incoming: in_rx, outgoing: out_tx, admitted: admitted_tx, kick: kick.clone() };
+    let session = crate::ws::Session::new(route.path.clone(), spec, hub.clone(), wires);
+    let max_message = app.limits().ws_message_bytes;
+    let app = app.clone();
+    let call = Call { route: index, args, headers, acting: None, request: None };
+    let name = app.ctx.name.clone();
+    let mut guest = tokio::spawn(async move {
+        let result = invoke::call_ws(&app, call, session).await;
+        // How the connection ends: normally, or as the server's fault (1011).
+        let code = match &result {
+            Ok(r) if r.status < 400 => 1000,
+            Ok(_) => 1000,
+            Err(f) => {
+                tracing::warn!(target: "fitz::ws", app = %name, "WebSocket handler failed: {f:?}");
+                1011
+            }
+        };
+        let _ = closer.send(crate::ws::Outgoing::Close(code, if code == 1000 { "" } else { "the handler failed" })).await;
+        drop(slot);
+        result
+    });
+    tokio::select! {
+        admitted = admitted_rx => {
+            if admitted.is_err() {
+                // The run ended before the handler: a refusal (401, 403, 400) or a failure.
+                return match guest.await {
+                    Ok(Ok(reply)) => reply_response(reply),
+                    Ok(Err(Fault::Busy)) => error(503, "server busy, try again"),
+                    Ok(Err(Fault::Timeout)) => error(503, "request timed out"),
+                    _ => error(500, "internal error"),
+                };
+            }
+            tokio::spawn(async move {
+                if let Ok(upgraded) = on_upgrade.await {
+                    crate::ws::pump(upgraded, in_tx, out_rx, max_message, kick).await;
+                }
+            });
+            crate::ws::switching(&key)
+        }
+        done = &mut guest => match done {
+            Ok(Ok(reply)) => reply_response(reply),
+            Ok(Err(Fault::Busy)) => error(503, "server busy, try again"),
+            Ok(Err(Fault::Timeout)) => error(503, "request timed out"),
+            _ => error(500, "internal error"),
+        },
+    }
+}
+
+fn reply_response(reply: Reply) -> Response {
+    match reply {
+        Reply { status, body: Payload::Json(body) } => json_response(status, &body),
+        Reply { status, body: Payload::Text(text) } => json_text_response(status, text),
+        Reply { body: Payload::Raw(raw), .. } => raw_response(raw),
+    }
 }
 
 /// A request to route `index` of `app`, from reading its body to logging its answer.

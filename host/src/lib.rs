@@ -21,3 +21,4 @@ pub mod openapi;
 pub mod run;
 pub mod runtime;
 pub mod server;
+pub mod ws;

@@ -61,6 +61,10 @@ pub struct Limits {
     pub http_calls: u32,
     /// Largest answer of one outbound call.
     pub http_response_bytes: usize,
+    /// `@ws` connections of the app open at once (across its versions).
+    pub ws_connections: usize,
+    /// Largest WebSocket message a client may send.
+    pub ws_message_bytes: usize,
 }
 
 impl Default for Limits {
@@ -87,6 +91,8 @@ impl Default for Limits {
             egress: crate::host_fns::http::Egress::Rules(Vec::new()),
             http_calls: 100,
             http_response_bytes: 4 * MIB,
+            ws_connections: 256,
+            ws_message_bytes: 64 * KIB,
         }
     }
 }
@@ -136,6 +142,10 @@ pub struct TenantLimits {
     /// Where `http.*` may go: `host`, `host:port`, `*.domain`, an IP address (the only way to
     /// reach a loopback or private one); none by default.
     pub egress: Vec<String>,
+    /// `@ws` connections open at once; past it an upgrade is refused (503).
+    pub ws_connections: u32,
+    /// Largest WebSocket message a client may send; past it the connection closes (1009).
+    pub ws_message_kib: u64,
 }
 
 impl Default for TenantLimits {
@@ -155,6 +165,8 @@ impl Default for TenantLimits {
             task_ms: l.task_deadline.as_millis() as u64,
             top_level_ms: l.top_level_deadline.as_millis() as u64,
             egress: Vec::new(),
+            ws_connections: 16,
+            ws_message_kib: (l.ws_message_bytes / KIB) as u64,
         }
     }
 }
@@ -175,6 +187,8 @@ impl TenantLimits {
         within("tasks", u64::from(self.tasks), 1_000)?;
         within("task_ms", self.task_ms, 3_600_000)?;
         within("top_level_ms", self.top_level_ms, 300_000)?;
+        within("ws_connections", u64::from(self.ws_connections), 10_000)?;
+        within("ws_message_kib", self.ws_message_kib, 16 * 1024)?;
         if self.egress.len() > 256 {
             return Err("egress may list at most 256 rules".into());
         }
@@ -194,6 +208,8 @@ impl TenantLimits {
             task_deadline: Duration::from_millis(self.task_ms),
             tasks: self.tasks as usize,
             top_level_deadline: Duration::from_millis(self.top_level_ms),
+            ws_connections: self.ws_connections as usize,
+            ws_message_bytes: (self.ws_message_kib as usize) * KIB,
             // Checked when set; a rule that no longer parses reaches nothing.
             egress: crate::host_fns::http::Egress::parse(&self.egress).unwrap_or(crate::host_fns::http::Egress::Rules(Vec::new())),
             ..Limits::default()
@@ -306,6 +322,15 @@ pub fn table() -> Vec<Row> {
         row("CPU of one app", "all cores but one".into(), "", "its instances are held back at epoch ticks until it is within its share"),
         row("outbound HTTP calls per run", l.http_calls.to_string(), "", "the call is an `Err`: `http: too many calls in one run`"),
         row("outbound HTTP answer", mib(l.http_response_bytes), "", "the call is an `Err`: `http: the answer from … is larger than …`"),
+        row(
+            "WebSocket connections of one app at once",
+            format!("{} (`fitz run`), {} (`fitz host`)", l.ws_connections, t.ws_connections),
+            "`ws_connections`",
+            "503 before the upgrade: `the app is at its limit of WebSocket connections`",
+        ),
+        row("WebSocket message from a client", mib(l.ws_message_bytes), "`ws_message_kib`", "the connection is closed with 1009 (message too big)"),
+        row("time a `@ws` handler spends on one message", "the request time".into(), "`request_ms`", "the connection is closed with 1011 and its sandbox dropped"),
+        row("WebSocket messages queued out to one client", crate::ws::QUEUE.to_string(), "", "senders wait; a queue full for 2 s closes that client's connection (1008)"),
         row(
             "outbound HTTP time and redirects",
             format!(

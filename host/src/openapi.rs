@@ -190,7 +190,7 @@ fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
                 let required = if matches!(ty, ValueType::Nullable { .. }) { Required::False } else { Required::True };
                 op = op.parameter(ParameterBuilder::new().name(name).parameter_in(place).required(required).schema(Some(schema(records, &ValueType::Str))));
             }
-            Param::Db { .. } | Param::Headers { .. } | Param::User { .. } | Param::Request { .. } => {}
+            Param::Db { .. } | Param::Headers { .. } | Param::User { .. } | Param::Request { .. } | Param::Ws { .. } => {}
         }
     }
     // 200: the declared type (a `Result`'s `Ok`; its `Err` is a 500).
@@ -261,7 +261,8 @@ fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
 /// The document of one app; `title` names it.
 pub fn document(m: &Manifest, title: &str) -> OpenApi {
     let mut paths: BTreeMap<String, Vec<&Route>> = BTreeMap::new();
-    for r in &m.routes {
+    // A `@ws` endpoint is not an HTTP operation (upstream describes them in AsyncAPI).
+    for r in m.routes.iter().filter(|r| r.ws.is_none()) {
         paths.entry(openapi_path(r)).or_default().push(r);
     }
     let mut builder = PathsBuilder::new();

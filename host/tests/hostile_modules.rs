@@ -138,8 +138,25 @@ fn too_deep() -> Vec<u8> {
 
 fn pointers() -> Vec<u8> {
     use Import::*;
-    let mut k =
-        Kit::new(&[HashPassword, HashVerify, JwtEncode, JwtDecode, DbQuery, AuthBlacklist, AuthIsBlacklisted, Secret, EnvOr, Log, RandomGet, ClockTimeGet, Fmt, Math, DbRaw]);
+    let mut k = Kit::new(&[
+        HashPassword,
+        HashVerify,
+        JwtEncode,
+        JwtDecode,
+        DbQuery,
+        AuthBlacklist,
+        AuthIsBlacklisted,
+        Secret,
+        EnvOr,
+        Log,
+        RandomGet,
+        ClockTimeGet,
+        Fmt,
+        Math,
+        DbRaw,
+        WsRecv,
+        WsSend,
+    ]);
     // A string whose length passes the end of memory, and one of 40 MiB inside it (valid
     // UTF-8: zeros, and the pointers the wide maps are filled with).
     k.pages(u64::from((REGION + 44 * MIB) / 65536));
@@ -172,7 +189,7 @@ fn pointers() -> Vec<u8> {
         f(&k, RandomGet),
         f(&k, ClockTimeGet),
     );
-    let (fm, ma, raw) = (f(&k, Fmt), f(&k, Math), f(&k, DbRaw));
+    let (fm, ma, raw, wr, ws) = (f(&k, Fmt), f(&k, Math), f(&k, DbRaw), f(&k, WsRecv), f(&k, WsSend));
     let routes: Vec<(&str, Vec<I<'static>>, Import, bool)> = vec![
         ("/hash-oob", vec![c(1024)], HashPassword, true),
         ("/hash-huge", vec![c(2048)], HashPassword, true),
@@ -201,6 +218,9 @@ fn pointers() -> Vec<u8> {
         ("/raw-params-oob", vec![c(1), c(3200), c(1536), c(1)], DbRaw, true),
         ("/raw-handle-forged", vec![c(12_345), c(3200), c(3300), c(1)], DbRaw, true),
         ("/raw-refused", vec![c(1), c(3200), c(3300), c(0)], DbRaw, true),
+        // A WebSocket's calls in a run that has none.
+        ("/ws-recv-none", vec![c(1)], WsRecv, true),
+        ("/ws-send-none", vec![c(1), c(3300), c(1)], WsSend, true),
     ];
     for (path, args, import, drop) in routes {
         let func = match import {
@@ -218,6 +238,8 @@ fn pointers() -> Vec<u8> {
             Fmt => fm,
             Math => ma,
             DbRaw => raw,
+            WsRecv => wr,
+            WsSend => ws,
             _ => ct,
         };
         k.route(path, ValueType::Int, vec![], call_then(args, func, drop, OUTCOME));
@@ -451,6 +473,8 @@ async fn hostile_modules_hurt_only_themselves() {
         at("evil-ptrs", "/raw-params-oob", &[500]),
         at("evil-ptrs", "/raw-handle-forged", &[500]),
         at("evil-ptrs", "/raw-refused", &[200]),
+        at("evil-ptrs", "/ws-recv-none", &[500]),
+        at("evil-ptrs", "/ws-send-none", &[500]),
         at("evil-loops", "/spin", &[503]),
         at("evil-loops", "/grow", &[500]),
         at("evil-loops", "/table", &[500]),

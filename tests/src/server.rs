@@ -160,7 +160,7 @@ impl TestApp {
             Layout::PerCore(workers) => start_per_core(listener, app, workers, std::future::pending()),
             Layout::Limited { server, concurrency } => {
                 let permits = Some(Arc::new(tokio::sync::Semaphore::new(concurrency)));
-                let served = Arc::new(Served { app: arc_swap::ArcSwap::from_pointee(app), permits });
+                let served = Arc::new(Served { app: arc_swap::ArcSwap::from_pointee(app), permits, ws: Arc::default() });
                 start_router_with(listener, fitz_host::http::router(served.clone()), server, std::future::pending()).map(|mut r| {
                     r.served = Some(served);
                     r

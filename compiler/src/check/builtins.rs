@@ -581,6 +581,11 @@ impl Checker {
             (Type::Float, "__fmt") if self.templates > 0 => (Builtin::FmtWith, vec![p("spec", Type::Str)], Type::Str),
             (_, "__fail") if self.templates > 0 => (Builtin::Fail, vec![p("message", Type::Str)], Type::Never),
             (_, "__as_future") if self.templates > 0 => (Builtin::Reinterpret, vec![], Type::future(ty.clone())),
+            (Type::Ws(rx, _), "recv") => (Builtin::WsRecv, vec![], Type::future(Type::result((**rx).clone()))),
+            (Type::Ws(_, tx), m @ ("send" | "broadcast")) => {
+                (Builtin::WsSend { broadcast: m == "broadcast" }, vec![p("message", (**tx).clone())], Type::future(Type::result(Type::Null)))
+            }
+            (Type::Ws(..), "close") => (Builtin::WsClose, vec![], Type::future(Type::Null)),
             (Type::DbConn, "connect") => (Builtin::DbConnect, vec![p("url", Type::Str)], Type::future(Type::result(Type::DbConn))),
             (Type::DbConn, m @ ("exec" | "query")) => {
                 let rows = m == "query";
@@ -767,6 +772,7 @@ pub fn methods_of(ty: &Type) -> &'static [&'static str] {
         Type::Date => &["to_str", "add_days", "add_months", "add_years", "subtract_days", "subtract_months", "subtract_years", "diff_days", "year", "month", "day", "weekday"],
         Type::Uuid => &["to_str"],
         Type::DbConn => &["transaction", "exec", "query", "connect"],
+        Type::Ws(..) => &["recv", "send", "broadcast", "close"],
         _ => &[],
     }
 }

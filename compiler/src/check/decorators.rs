@@ -31,6 +31,9 @@ pub struct FnDecorators {
     pub flag: Option<(String, Span)>,
     /// `@test`: run by `fitz test`, against a fresh database of the app.
     pub test: Option<Span>,
+    /// `@ws("/path")`: the route is a WebSocket endpoint (its `route` is the `GET` that
+    /// upgrades).
+    pub ws: Option<Span>,
     /// `@middleware(f)` with `fn f(req: Request, resp: Response) -> Response`: upstream's post
     /// middleware, run on the handler's answer (pre ones are already in the handler's body).
     pub after: Vec<(String, Span)>,
@@ -148,11 +151,12 @@ pub const FN_DECORATORS: &[&str] = &[
     "background",
     "flag",
     "test",
+    "ws",
 ];
 pub const TYPE_DECORATORS: &[&str] = &["table"];
 pub const FIELD_DECORATORS: &[&str] = &["primary", "hidden", "has_many", "belongs_to"];
 /// Upstream decorators this compiler does not implement yet (LANGUAGE.md, Tier C).
-const LATER: &[&str] = &["ws", "trace", "metric", "healthz", "readyz", "rpc", "column", "has_one", "index", "unique", "db_default", "check_constraint", "renamed_from"];
+const LATER: &[&str] = &["trace", "metric", "healthz", "readyz", "rpc", "column", "has_one", "index", "unique", "db_default", "check_constraint", "renamed_from"];
 
 fn classify(d: &Decorator, here: &'static str, problems: &mut Vec<Problem>) -> bool {
     let name = d.name.name.as_str();
@@ -486,9 +490,12 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
         }
         let name = d.name.name.as_str();
         match name {
-            "get" | "post" | "put" | "patch" | "delete" => {
+            "get" | "post" | "put" | "patch" | "delete" | "ws" => {
+                if name == "ws" {
+                    out.ws = Some(d.span);
+                }
                 let method = match name {
-                    "get" => Method::Get,
+                    "get" | "ws" => Method::Get,
                     "post" => Method::Post,
                     "put" => Method::Put,
                     "patch" => Method::Patch,

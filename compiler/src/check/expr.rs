@@ -1093,7 +1093,7 @@ impl Checker {
                 fields.iter().all(|f| self.serializable_in(f, false, seen))
             }
             // A tuple has no JSON shape in the manifest yet: not in a route's signature or a table.
-            Type::Secret | Type::DbConn | Type::Fn(..) | Type::Future(_) | Type::Query(_) | Type::Range | Type::Tuple(_) | Type::RandGen => false,
+            Type::Secret | Type::DbConn | Type::Ws(..) | Type::Fn(..) | Type::Future(_) | Type::Query(_) | Type::Range | Type::Tuple(_) | Type::RandGen => false,
         }
     }
 }
@@ -1122,7 +1122,7 @@ pub fn describe(te: &TExpr) -> String {
 /// What an `Any` can hold: values, not functions, connections or unfinished work.
 pub fn boxable(ty: &Type) -> bool {
     match ty {
-        Type::Fn(..) | Type::DbConn | Type::Future(_) | Type::Query(_) | Type::Never => false,
+        Type::Fn(..) | Type::DbConn | Type::Ws(..) | Type::Future(_) | Type::Query(_) | Type::Never => false,
         Type::List(t) | Type::Nullable(t) => boxable(t),
         Type::Map(k, v) | Type::Result(k, v) => boxable(k) && boxable(v),
         Type::Tuple(ts) => ts.iter().all(boxable),
@@ -1132,7 +1132,7 @@ pub fn boxable(ty: &Type) -> bool {
 
 pub fn printable(ty: &Type) -> bool {
     match ty {
-        Type::Fn(..) | Type::DbConn | Type::Future(_) | Type::Query(_) => false,
+        Type::Fn(..) | Type::DbConn | Type::Ws(..) | Type::Future(_) | Type::Query(_) => false,
         Type::List(t) | Type::Nullable(t) => printable(t),
         Type::Map(k, v) | Type::Result(k, v) => printable(k) && printable(v),
         Type::Tuple(ts) => ts.iter().all(printable),
@@ -1142,7 +1142,7 @@ pub fn printable(ty: &Type) -> bool {
 
 pub(super) fn comparable(ty: &Type) -> bool {
     match ty {
-        Type::Fn(..) | Type::DbConn | Type::Future(_) | Type::Query(_) | Type::Secret => false,
+        Type::Fn(..) | Type::DbConn | Type::Ws(..) | Type::Future(_) | Type::Query(_) | Type::Secret => false,
         Type::List(t) | Type::Nullable(t) => comparable(t),
         Type::Map(k, v) | Type::Result(k, v) => comparable(k) && comparable(v),
         Type::Tuple(ts) => ts.iter().all(comparable),

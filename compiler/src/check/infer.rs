@@ -37,6 +37,7 @@ impl Unifier {
             Type::Result(a, b) => Type::Result(Box::new(self.resolve(&a)), Box::new(self.resolve(&b))),
             Type::Nullable(e) => Type::nullable(self.resolve(&e)),
             Type::Future(e) => Type::Future(Box::new(self.resolve(&e))),
+            Type::Ws(i, o) => Type::Ws(Box::new(self.resolve(&i)), Box::new(self.resolve(&o))),
             Type::Fn(ps, r) => Type::Fn(ps.iter().map(|p| self.resolve(p)).collect(), Box::new(self.resolve(&r))),
             Type::Tuple(ts) => Type::Tuple(ts.iter().map(|t| self.resolve(t)).collect()),
             other => other,
@@ -88,7 +89,9 @@ impl Unifier {
             (Type::Var(v), _) => self.bind(*v, b.clone()),
             (_, Type::Var(v)) => self.bind(*v, a.clone()),
             (Type::List(x), Type::List(y)) | (Type::Nullable(x), Type::Nullable(y)) | (Type::Future(x), Type::Future(y)) => self.unify(x, y),
-            (Type::Map(k1, v1), Type::Map(k2, v2)) | (Type::Result(k1, v1), Type::Result(k2, v2)) => self.unify(k1, k2) && self.unify(v1, v2),
+            (Type::Map(k1, v1), Type::Map(k2, v2)) | (Type::Result(k1, v1), Type::Result(k2, v2)) | (Type::Ws(k1, v1), Type::Ws(k2, v2)) => {
+                self.unify(k1, k2) && self.unify(v1, v2)
+            }
             (Type::Fn(p1, r1), Type::Fn(p2, r2)) => p1.len() == p2.len() && p1.iter().zip(p2.iter()).all(|(x, y)| self.unify(x, y)) && self.unify(r1, r2),
             (Type::Tuple(xs), Type::Tuple(ys)) => xs.len() == ys.len() && xs.iter().zip(ys.iter()).all(|(x, y)| self.unify(x, y)),
             _ => a == b,

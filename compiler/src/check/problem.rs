@@ -474,6 +474,12 @@ pub enum Problem {
         ty: Type,
         span: Span,
     },
+    /// A `@ws` handler not of upstream's shape, or a `WsConn` outside one.
+    WsShape {
+        why: &'static str,
+        help: &'static str,
+        span: Span,
+    },
     PathParamType {
         name: String,
         ty: Type,
@@ -777,6 +783,7 @@ impl Problem {
             | BadPath { span, .. }
             | PathParamUnbound { span, .. }
             | ParamUnbound { span, .. }
+            | WsShape { span, .. }
             | PathParamType { span, .. }
             | QueryParamType { span, .. }
             | CarriedParamType { span, .. }

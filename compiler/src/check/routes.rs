@@ -88,6 +88,34 @@ impl Checker {
         r.name == "Request" && names == ["method", "path", "headers", "query", "cookies", "client"]
     }
 
+    /// Upstream's shape of a `@ws` handler: `async`, its `WsConn<In, Out>` first, `Null` (or
+    /// `Result<Null>`) returned, a path without parameters, values that travel as JSON.
+    fn check_ws(&mut self, i: usize, f: &ast::FnDecl, template: &Template, span: Span) -> Option<(Type, Type)> {
+        if !self.fns[i].is_async {
+            self.report(Problem::WsShape { why: "is `async`", help: "write `@ws(\"/chat\") async fn chat(conn: WsConn<Msg>) { … }`", span: f.name.span });
+        }
+        let ret = self.unifier.resolve(&self.fns[i].ret);
+        if !matches!(&ret, Type::Null | Type::Error) && ret != Type::result(Type::Null) {
+            let at = f.ret.as_ref().map_or(f.name.span, |t| t.span);
+            self.report(Problem::WsShape { why: "returns nothing (or `Result<Null>`, to use `?`)", help: "the connection ends when the handler returns", span: at });
+        }
+        if !template.path_params.is_empty() || !template.query_params.is_empty() {
+            self.report(Problem::WsShape { why: "has a path without parameters", help: "read values from the messages, or from `@header`/`@cookie` parameters", span });
+        }
+        let first = self.fns[i].params.first().map(|p| self.unifier.resolve(&p.ty));
+        let Some(Type::Ws(rx, tx)) = first else {
+            self.report(Problem::WsShape { why: "takes a `WsConn<T>` first", help: "`@ws(\"/chat\") async fn chat(conn: WsConn<Msg>, …)`", span: f.name.span });
+            return None;
+        };
+        for t in [&*rx, &*tx] {
+            if !self.serializable(t, false) {
+                let at = f.params.first().map_or(span, |p| p.span);
+                self.report(Problem::NotSerializable { ty: t.clone(), what: "WebSocket message", span: at });
+            }
+        }
+        Some((*rx, *tx))
+    }
+
     pub fn check_routes(&mut self, fns: &[&ast::FnDecl], auth: Option<&AuthProvider>) -> Vec<Route> {
         let mut routes = Vec::new();
         let mut seen: HashMap<(Method, String), Span> = HashMap::new();
@@ -154,6 +182,13 @@ impl Checker {
                     Binding::Request
                 } else if ty == Type::DbConn {
                     Binding::Db
+                } else if let Type::Ws(..) = &ty {
+                    if decorators.ws.is_none() {
+                        self.report(Problem::WsShape { why: "is the only place a `WsConn` comes from", help: "declare the endpoint with `@ws(\"/path\")`", span: p.span });
+                    } else if j != 0 {
+                        self.report(Problem::WsShape { why: "takes its `WsConn` first", help: "`@ws(\"/chat\") async fn chat(conn: WsConn<Msg>, …)`", span: p.span });
+                    }
+                    Binding::Ws
                 } else if ty == Type::map(Type::Str, Type::Str) && name == "headers" {
                     // Upstream's rule: a `Map<Str, Str>` named `headers` is the headers; under
                     // any other name it is the body (JSON, or a form's text fields).
@@ -226,6 +261,10 @@ impl Checker {
             } else {
                 RouteAuth::Public
             };
+            let ws_types = match decorators.ws {
+                None => None,
+                Some(span) => self.check_ws(i, f, &template, span),
+            };
             let id = FnId(i as u32);
             routes.push(Route {
                 method: r.method,
@@ -237,6 +276,7 @@ impl Checker {
                 cors: decorators.cors.as_ref().map(|(c, _)| c.clone()),
                 flag: decorators.flag.as_ref().map(|(f, _)| f.clone()),
                 after: decorators.after.iter().rev().filter_map(|(name, _)| self.fn_ids.get(name).copied()).collect(),
+                ws: ws_types,
                 span: r.span,
             });
         }

@@ -84,6 +84,20 @@ impl Lowerer<'_> {
                 }
                 f.b.i32(i32::from(rows)).call_import(Import::DbRaw);
             }
+            Builtin::WsRecv => import(self, f, Import::WsRecv),
+            Builtin::WsClose => import(self, f, Import::WsClose),
+            Builtin::WsSend { broadcast } => {
+                // The message in a block the host reads with the route's `sends` type.
+                let k = slot(&args[1].ty);
+                let alloc = self.rt(Rt::Alloc);
+                let block = f.temp(ValType::I32);
+                f.b.u32(8).call(alloc).set(block);
+                f.b.get(block);
+                self.lower_expr(f, &args[1]);
+                f.b.store_slot(k, 0);
+                self.lower_expr(f, &args[0]);
+                f.b.get(block).i32(i32::from(broadcast)).call_import(Import::WsSend);
+            }
             Builtin::DbConnect => {
                 // The app's own database: its handle, as every handler's `db` (the URL is the
                 // operator's to choose, not the app's).

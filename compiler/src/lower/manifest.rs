@@ -99,6 +99,7 @@ impl Lowerer<'_> {
                             Binding::Headers => m::Param::Headers { name },
                             Binding::User => m::Param::User { name, ty },
                             Binding::Request => m::Param::Request { name, ty },
+                            Binding::Ws => m::Param::Ws { name },
                             Binding::Carried { carrier: Carrier::Header, name: header, .. } => m::Param::Header { name, header: header.clone(), ty },
                             Binding::Carried { carrier: Carrier::Cookie, name: cookie, .. } => m::Param::Cookie { name, cookie: cookie.clone(), ty },
                         }
@@ -120,6 +121,7 @@ impl Lowerer<'_> {
                     cors: r.cors.clone(),
                     flag: r.flag.clone(),
                     after: r.after.iter().filter_map(|f| p.afters.iter().position(|a| a.func == *f).map(|i| i as u32)).collect(),
+                    ws: r.ws.as_ref().map(|(rx, tx)| m::WsSpec { receives: self.value_type(rx), sends: self.value_type(tx) }),
                 }
             })
             .collect();

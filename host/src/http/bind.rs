@@ -157,7 +157,7 @@ pub fn bind(route: &Route, line: &RequestLine<'_>, path_params: &[(String, Strin
             // The first of a name, as browsers send the most specific first.
             Param::Cookie { cookie, ty, .. } => carried("cookie", cookie, ty, cookies.iter().find(|(k, _)| k == cookie).map(|(_, v)| v)),
             Param::Request { .. } => Arg::Value(guest_abi::response::request_value(line.method, line.path, headers, &query, &cookies, line.client)),
-            Param::Db { .. } | Param::Headers { .. } | Param::User { .. } => Arg::Injected,
+            Param::Db { .. } | Param::Headers { .. } | Param::User { .. } | Param::Ws { .. } => Arg::Injected,
         })
         .collect()
 }

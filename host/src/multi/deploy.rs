@@ -198,7 +198,7 @@ impl Host {
             }
             None => {
                 let permits = Arc::new(tokio::sync::Semaphore::new(limits.concurrency as usize));
-                let served = Arc::new(Served { app: ArcSwap::from_pointee(app), permits: Some(permits) });
+                let served = Arc::new(Served { app: ArcSwap::from_pointee(app), permits: Some(permits), ws: Arc::default() });
                 let t = Arc::new(Tenant {
                     name: name.to_string(),
                     namespace: ns.id.clone(),

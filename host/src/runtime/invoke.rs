@@ -231,11 +231,43 @@ async fn guarded<'a>(
     deadline: std::time::Duration,
     store: &'a mut Store<GuestState>,
     f: impl FnOnce(&'a mut Store<GuestState>) -> Run<'a>,
-) -> Result<wasmtime::Result<Reply>, tokio::time::error::Elapsed> {
-    tokio::time::timeout(deadline, f(store)).await
+) -> Result<wasmtime::Result<Reply>, TimedOut> {
+    tokio::time::timeout(deadline, f(store)).await.map_err(|_| TimedOut)
 }
 
-fn finish(app: &AppVersion, store: &mut Store<GuestState>, result: Result<wasmtime::Result<Reply>, tokio::time::error::Elapsed>) -> Result<Reply, Fault> {
+/// A run stopped at its deadline.
+struct TimedOut;
+
+/// Runs a `@ws` handler for its connection's life: `deadline` bounds each stretch the handler
+/// spends on a message (from `recv` answering to its next call), not the waits in `recv`.
+pub async fn call_ws(app: &Arc<AppVersion>, call: Call, session: crate::ws::Session) -> Result<Reply, Fault> {
+    let deadline = app.limits().request_deadline.as_millis() as u64;
+    let (busy, started) = (session.busy_since.clone(), session.started);
+    let mut store = app.serving_store();
+    store.data_mut().ws = Some(session);
+    let result = {
+        let run = run(app, &mut store, call);
+        tokio::pin!(run);
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(20));
+        loop {
+            tokio::select! {
+                r = &mut run => break Ok(r),
+                _ = tick.tick() => {
+                    let since = busy.load(std::sync::atomic::Ordering::Acquire);
+                    if since != 0 && (started.elapsed().as_millis() as u64).saturating_sub(since) > deadline {
+                        break Err(TimedOut);
+                    }
+                }
+            }
+        }
+    };
+    let reply = finish(app, &mut store, result);
+    // The connection's place in its room goes with the sandbox.
+    store.data_mut().ws = None;
+    reply
+}
+
+fn finish(app: &AppVersion, store: &mut Store<GuestState>, result: Result<wasmtime::Result<Reply>, TimedOut>) -> Result<Reply, Fault> {
     let printed = store.data_mut().output.stdout.take_text();
     for line in printed.lines() {
         tracing::info!(target: "fitz::print", app = %app.ctx.name, "{line}");
@@ -511,6 +543,7 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
         let slot = match (param, arg) {
             (_, Arg::Invalid { status, message }) => return Ok(Reply::error(status, message)),
             (Param::Db { .. }, _) => Slot::I32(DB_HANDLE as u32),
+            (Param::Ws { .. }, _) => Slot::I32(crate::ws::HANDLE),
             (Param::Headers { .. }, _) => headers(&guest, store)?,
             (Param::User { .. }, _) => user_slot.ok_or_else(|| wasmtime::format_err!("no user for a user parameter"))?,
             (
@@ -533,6 +566,13 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
         args.push(val(slot));
     }
 
+    // A WebSocket is upgraded once the request is admitted, and the handler then runs on it.
+    if let Some(ws) = store.data_mut().ws.as_mut() {
+        if let Some(admitted) = ws.admitted.take() {
+            let _ = admitted.send(());
+        }
+        ws.busy();
+    }
     let (site, ty, slot) = guest.enter(store, &route.export, app.entries.routes.get(call.route), &args, &route.responses, &route.returns).await?;
     let value = guest.read(store, ty, slot)?;
     // The handler's own `Response`, for post middlewares to receive as it was written.

@@ -75,6 +75,8 @@ pub struct GuestState {
     /// The run's transactions (`db.transaction`), by handle: `TX_HANDLES + index`. One is
     /// open at a time; dropped with the run, an open one is rolled back.
     pub txs: Vec<Option<Arc<crate::db::tx::Tx>>>,
+    /// A `@ws` handler's connection (`crate::ws`); `None` in every other run.
+    pub ws: Option<crate::ws::Session>,
 }
 
 /// The `DbConn` handle of the app's database; transactions' handles follow it.
@@ -101,7 +103,7 @@ impl GuestState {
 impl GuestState {
     pub fn new(app: Arc<AppContext>, limits: StoreLimits, output: Output) -> GuestState {
         let budget = Budget::new(&app.limits);
-        GuestState { app, limits, output, mem: None, budget, db_fault: false, spawner: None, busy: false, tester: None, txs: Vec::new() }
+        GuestState { app, limits, output, mem: None, budget, db_fault: false, spawner: None, busy: false, tester: None, txs: Vec::new(), ws: None }
     }
 }
 

@@ -78,6 +78,10 @@ fn check_manifest(m: &Manifest) -> Result<(), String> {
     }
     for r in &m.routes {
         check(&r.returns)?;
+        if let Some(ws) = &r.ws {
+            check(&ws.receives)?;
+            check(&ws.sends)?;
+        }
         if let Some(problem) = r.cors.as_ref().and_then(|c| c.problem()) {
             return Err(format!("route {} {}: {problem}", r.method, r.path));
         }
@@ -97,6 +101,9 @@ fn check_manifest(m: &Manifest) -> Result<(), String> {
                     }
                 }
                 Param::Db { .. } | Param::Headers { .. } => {}
+                // Only a WebSocket route has a connection to give.
+                Param::Ws { .. } if r.ws.is_none() => return Err(format!("route {} {} takes a WebSocket but is not one", r.method, r.path)),
+                Param::Ws { .. } => {}
             }
         }
         for resp in &r.responses {
@@ -230,7 +237,7 @@ pub fn check_module(module: &Module, manifest: &Manifest) -> Result<(), LoadErro
                 | Param::Header { ty, .. }
                 | Param::Cookie { ty, .. }
                 | Param::Request { ty, .. } => val(slot_kind(ty)),
-                Param::Db { .. } | Param::Headers { .. } => ValType::I32,
+                Param::Db { .. } | Param::Headers { .. } | Param::Ws { .. } => ValType::I32,
             })
             .collect();
         expect(&r.export, &params, &[ValType::I32])?;

@@ -92,7 +92,7 @@ impl Serving {
                     if h2 {
                         let _ = watcher.watch(serving.http2(io, peer)).await;
                     } else {
-                        let _ = watcher.watch(serving.http(io, peer)).await;
+                        serving.http1(io, peer, watcher, closing).await;
                     }
                 }
                 Some(tls) => {
@@ -101,7 +101,7 @@ impl Serving {
                         if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
                             let _ = watcher.watch(serving.http2(stream, peer)).await;
                         } else {
-                            let _ = watcher.watch(serving.http(stream, peer)).await;
+                            serving.http1(stream, peer, watcher, closing).await;
                         }
                     }
                 }
@@ -158,12 +158,33 @@ impl Serving {
         http.serve_connection(TokioIo::new(io), self.service(peer))
     }
 
+    /// Serves HTTP/1 on `io` until the client goes, or, once the listener closes, until the
+    /// requests in flight are answered. hyper-util's graceful watcher does not take a
+    /// connection that may upgrade (a `@ws` route's), so this drains it itself, holding the
+    /// `watcher` (which the graceful shutdown waits for) until it is done.
+    async fn http1<I>(&self, io: I, peer: Option<std::net::SocketAddr>, watcher: hyper_util::server::graceful::Watcher, mut closing: tokio::sync::watch::Receiver<bool>)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let conn = self.http(io, peer);
+        tokio::pin!(conn);
+        let closed = async move { closing.wait_for(|c| *c).await.is_ok() };
+        tokio::select! {
+            _ = conn.as_mut() => {}
+            true = closed => {
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
+            }
+        }
+        drop(watcher);
+    }
+
     /// HTTP/1 over `io`, with the listener's limits.
     fn http<I>(
         &self,
         io: I,
         peer: Option<std::net::SocketAddr>,
-    ) -> hyper::server::conn::http1::Connection<
+    ) -> hyper::server::conn::http1::UpgradeableConnection<
         TokioIo<I>,
         impl hyper::service::Service<hyper::Request<Incoming>, Response = axum::response::Response, Error = std::convert::Infallible, Future: Send> + use<I>,
     >
@@ -173,7 +194,8 @@ impl Serving {
         let service = self.service(peer);
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new()).header_read_timeout(self.limits.header_timeout).max_buf_size(self.limits.header_bytes.saturating_mul(2).max(8192)).keep_alive(true);
-        http.serve_connection(TokioIo::new(io), service)
+        // Upgrades: a `@ws` route's connection leaves HTTP once its 101 is sent.
+        http.serve_connection(TokioIo::new(io), service).with_upgrades()
     }
 }
 
