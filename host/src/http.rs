@@ -337,7 +337,15 @@ async fn ws_route(app: &Arc<AppVersion>, hub: &Arc<crate::ws::Hub>, mut req: Req
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
     let client = req.extensions().get::<ClientAddr>().map(|c| c.0.to_string()).unwrap_or_default();
-    let headers = bind::headers(req.headers());
+    let mut headers = bind::headers(req.headers());
+    // A browser cannot set `Authorization` on a WebSocket: upstream's way is a subprotocol
+    // `bearer.<token>`, read as the token (when no `Authorization` came) and chosen back.
+    let protocol = crate::ws::bearer_protocol(req.headers());
+    if let Some(p) = &protocol
+        && !headers.iter().any(|(k, _)| k == "authorization")
+    {
+        headers.push(("authorization".into(), format!("Bearer {}", &p["bearer.".len()..])));
+    }
     let query = req.uri().query().map(str::to_string);
     let line = bind::RequestLine { method: "GET", path: req.uri().path(), client: &client };
     let args = bind::bind(route, &line, &path_params, query.as_deref(), &headers, BodyInput::None);
@@ -383,7 +391,11 @@ async fn ws_route(app: &Arc<AppVersion>, hub: &Arc<crate::ws::Hub>, mut req: Req
                     crate::ws::pump(upgraded, in_tx, out_rx, max_message, kick).await;
                 }
             });
-            crate::ws::switching(&key)
+            let mut res = crate::ws::switching(&key);
+            if let Some(v) = protocol.and_then(|p| HeaderValue::from_str(&p).ok()) {
+                res.headers_mut().insert(header::SEC_WEBSOCKET_PROTOCOL, v);
+            }
+            res
         }
         done = &mut guest => match done {
             Ok(Ok(reply)) => reply_response(reply),

@@ -205,6 +205,18 @@ pub fn upgrade_key(req: &http::Request<axum::body::Body>) -> Option<String> {
     h.get(http::header::SEC_WEBSOCKET_KEY).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
+/// The `bearer.<token>` subprotocol a client offers, if any (upstream's browser login).
+pub fn bearer_protocol(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .find(|p| p.len() > "bearer.".len() && p.starts_with("bearer."))
+        .map(str::to_string)
+}
+
 /// The 101 that accepts the upgrade.
 pub fn switching(key: &str) -> axum::response::Response {
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());

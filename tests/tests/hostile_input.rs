@@ -138,7 +138,9 @@ async fn hostile_requests_get_clear_refusals() {
             .error("body for 'Credentials': field 'email': expected Str, received an integer"),
         case("undeclared field", Method::POST, "/login", 400).json(r#"{"email": "a", "password": "b", "admin": true}"#).error("body for 'Credentials': undeclared field 'admin'"),
         case("deeply nested JSON", Method::POST, "/login", 400).json(&deep),
-        case("no content type", Method::POST, "/login", 415).raw(None, br#"{"email":"a","password":"b"}"#.to_vec()).error("expected Content-Type: application/json, application/x-www-form-urlencoded or multipart/form-data"),
+        case("no content type", Method::POST, "/login", 415)
+            .raw(None, br#"{"email":"a","password":"b"}"#.to_vec())
+            .error("expected Content-Type: application/json, application/x-www-form-urlencoded or multipart/form-data"),
         case("plain text content type", Method::POST, "/login", 415).raw(Some("text/plain"), b"email=a&password=b".to_vec()),
         // A form is read as the body's type, as upstream reads one: wrong credentials.
         case("form content type", Method::POST, "/login", 401).raw(Some("application/x-www-form-urlencoded"), b"email=a&password=b".to_vec()),

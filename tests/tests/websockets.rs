@@ -80,12 +80,19 @@ fn plain() -> Str => "http still"
 type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
 async fn connect(app: &TestApp, path: &str, token: Option<&str>) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    connect_with(app, path, token, None).await
+}
+
+async fn connect_with(app: &TestApp, path: &str, token: Option<&str>, protocol: Option<&str>) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let base = app.url("");
     let addr = base.trim_start_matches("http://").trim_end_matches('/').to_string();
     let mut req = format!("ws://{addr}{path}").into_client_request()?;
     if let Some(t) = token {
         req.headers_mut().insert("authorization", format!("Bearer {t}").parse().expect("header"));
+    }
+    if let Some(p) = protocol {
+        req.headers_mut().insert("sec-websocket-protocol", p.parse().expect("header"));
     }
     let tcp = tokio::net::TcpStream::connect(&addr).await.expect("tcp");
     let (ws, _) = tokio_tungstenite::client_async(req, tcp).await?;
@@ -194,6 +201,14 @@ async fn the_provider_admits_the_upgrade() {
     assert_eq!(next_json(&mut ws).await, json!({"echo": "ann: hi", "n": 1}));
     // The handler returned: the connection closes normally.
     assert_eq!(closed_with(&mut ws).await, Some(CloseCode::Normal));
+    // A browser's way (it cannot set `Authorization`): the token as subprotocol
+    // `bearer.<token>`, which the server chooses back (the client checks it was offered).
+    match connect_with(&app, "/private", None, Some("chat, bearer.bad")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status().as_u16(), 401),
+        other => panic!("a bad token as a subprotocol is refused: {other:?}"),
+    }
+    let mut ws = connect_with(&app, "/private", None, Some("chat, bearer.good")).await.expect("admitted by its subprotocol");
+    assert_eq!(next_json(&mut ws).await, json!({"echo": "hello ann", "n": 0}));
     app.stop().await;
 }
 
