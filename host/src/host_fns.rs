@@ -149,6 +149,11 @@ fn enter(caller: &mut Caller<'_, GuestState>) -> wasmtime::Result<()> {
     Ok(caller.data_mut().budget.call()?)
 }
 
+/// The run's WebSocket, if `conn` is its handle (a run without one has none to name).
+fn ws_session<'c>(caller: &'c mut Caller<'_, GuestState>, conn: u32) -> Result<&'c mut crate::ws::Session, GuestError> {
+    caller.data_mut().ws.as_mut().filter(|_| conn == crate::ws::HANDLE).ok_or_else(|| GuestError("no WebSocket has this handle".into()))
+}
+
 /// `enter` for a call that reaches the database.
 fn enter_db(caller: &mut Caller<'_, GuestState>) -> wasmtime::Result<()> {
     enter(caller)?;
@@ -330,7 +335,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     linker.func_wrap_async(FITZ, "ws_recv", |mut caller: Caller<'_, GuestState>, (conn,): (u32,)| {
         Box::new(async move {
             enter(&mut caller)?;
-            let session = caller.data_mut().ws.as_mut().filter(|_| conn == crate::ws::HANDLE).ok_or_else(|| GuestError("no WebSocket has this handle".into()))?;
+            let session = ws_session(&mut caller, conn)?;
             session.idle();
             let (receives, rx) = (session.receives.clone(), session.incoming.take());
             let Some(mut rx) = rx else { return Err(GuestError("a WebSocket is read by one `recv` at a time".into()).into()) };
@@ -356,8 +361,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     linker.func_wrap_async(FITZ, "ws_send", |mut caller: Caller<'_, GuestState>, (conn, message, broadcast): (u32, u32, u32)| {
         Box::new(async move {
             enter(&mut caller)?;
-            let sends =
-                caller.data().ws.as_ref().filter(|_| conn == crate::ws::HANDLE).map(|s| s.sends.clone()).ok_or_else(|| GuestError("no WebSocket has this handle".into()))?;
+            let sends = ws_session(&mut caller, conn)?.sends.clone();
             let values = guest::read_block(&mut caller, std::slice::from_ref(&sends), message)?;
             let records = caller.data().app.manifest.records.clone();
             let text = String::from_utf8_lossy(&crate::json::to_json_bytes(&records, &sends, &values[0])).into_owned();
@@ -376,8 +380,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     linker.func_wrap_async(FITZ, "ws_close", |mut caller: Caller<'_, GuestState>, (conn,): (u32,)| {
         Box::new(async move {
             enter(&mut caller)?;
-            let out =
-                caller.data().ws.as_ref().filter(|_| conn == crate::ws::HANDLE).map(|s| s.outgoing.clone()).ok_or_else(|| GuestError("no WebSocket has this handle".into()))?;
+            let out = ws_session(&mut caller, conn)?.outgoing.clone();
             let _ = out.send(crate::ws::Outgoing::Close(1000, "")).await;
             Ok(0u32)
         })

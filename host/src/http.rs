@@ -375,16 +375,15 @@ async fn ws_route(app: &Arc<AppVersion>, hub: &Arc<crate::ws::Hub>, mut req: Req
         drop(slot);
         result
     });
+    // A run that ends before its handler starts is a refusal (401, 403, 400) or a failure.
+    let ended = |done: Result<Result<Reply, Fault>, tokio::task::JoinError>| match done {
+        Ok(result) => outcome_response(result).0,
+        Err(_) => error(500, "internal error"),
+    };
     tokio::select! {
         admitted = admitted_rx => {
             if admitted.is_err() {
-                // The run ended before the handler: a refusal (401, 403, 400) or a failure.
-                return match guest.await {
-                    Ok(Ok(reply)) => reply_response(reply),
-                    Ok(Err(Fault::Busy)) => error(503, "server busy, try again"),
-                    Ok(Err(Fault::Timeout)) => error(503, "request timed out"),
-                    _ => error(500, "internal error"),
-                };
+                return ended(guest.await);
             }
             tokio::spawn(async move {
                 if let Ok(upgraded) = on_upgrade.await {
@@ -397,20 +396,19 @@ async fn ws_route(app: &Arc<AppVersion>, hub: &Arc<crate::ws::Hub>, mut req: Req
             }
             res
         }
-        done = &mut guest => match done {
-            Ok(Ok(reply)) => reply_response(reply),
-            Ok(Err(Fault::Busy)) => error(503, "server busy, try again"),
-            Ok(Err(Fault::Timeout)) => error(503, "request timed out"),
-            _ => error(500, "internal error"),
-        },
+        done = &mut guest => ended(done),
     }
 }
 
-fn reply_response(reply: Reply) -> Response {
-    match reply {
-        Reply { status, body: Payload::Json(body) } => json_response(status, &body),
-        Reply { status, body: Payload::Text(text) } => json_text_response(status, text),
-        Reply { body: Payload::Raw(raw), .. } => raw_response(raw),
+/// What a run's outcome answers the client, and the fault (for the log) if it was one.
+fn outcome_response(result: Result<Reply, Fault>) -> (Response, Result<(), Fault>) {
+    match result {
+        Ok(Reply { status, body: Payload::Json(body) }) => (json_response(status, &body), Ok(())),
+        Ok(Reply { status, body: Payload::Text(text) }) => (json_text_response(status, text), Ok(())),
+        Ok(Reply { body: Payload::Raw(raw), .. }) => (raw_response(raw), Ok(())),
+        Err(Fault::Timeout) => (error(503, "request timed out"), Err(Fault::Timeout)),
+        Err(Fault::Busy) => (error(503, "server busy, try again"), Err(Fault::Busy)),
+        Err(Fault::Failed(cause)) => (error(500, "internal error"), Err(Fault::Failed(cause))),
     }
 }
 
@@ -457,14 +455,7 @@ async fn routed(
     let args = bind::bind(route, &line, &path_params, query.as_deref(), &headers, body);
     let request = (!route.after.is_empty()).then(|| bind::request_of(&line, query.as_deref(), &headers));
     let result = invoke::call(app, Call { route: index, args, headers, acting, request }).await;
-    let (mut res, result) = match result {
-        Ok(Reply { status, body: Payload::Json(body) }) => (json_response(status, &body), Ok(())),
-        Ok(Reply { status, body: Payload::Text(text) }) => (json_text_response(status, text), Ok(())),
-        Ok(Reply { body: Payload::Raw(raw), .. }) => (raw_response(raw), Ok(())),
-        Err(Fault::Timeout) => (error(503, "request timed out"), Err(Fault::Timeout)),
-        Err(Fault::Busy) => (error(503, "server busy, try again"), Err(Fault::Busy)),
-        Err(Fault::Failed(cause)) => (error(500, "internal error"), Err(Fault::Failed(cause))),
-    };
+    let (mut res, result) = outcome_response(result);
     if close {
         res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     }

@@ -12,7 +12,7 @@ use crate::runtime::invoke::Arg;
 /// Raw input longer than this is cut in messages.
 const ECHO_LIMIT: usize = 64;
 
-fn echo(raw: &str) -> String {
+pub(crate) fn echo(raw: &str) -> String {
     if raw.chars().count() <= ECHO_LIMIT { raw.to_string() } else { format!("{}…", raw.chars().take(ECHO_LIMIT).collect::<String>()) }
 }
 

@@ -11,6 +11,8 @@
 use guest_abi::types::{RecordType, ValueType};
 use serde_json::{Map, Value as Json};
 
+use super::bind::echo;
+
 pub const MAX_PARTS: usize = 256;
 
 /// The content types a body of some type may come in.
@@ -77,11 +79,6 @@ pub fn accepts(records: &[RecordType], ty: &ValueType) -> Accepts {
 pub enum Part {
     Text(String),
     File { name: Option<String>, content_type: Option<String>, content: String },
-}
-
-fn echo(name: &str) -> String {
-    const LIMIT: usize = 64;
-    if name.chars().count() <= LIMIT { name.to_string() } else { format!("{}…", name.chars().take(LIMIT).collect::<String>()) }
 }
 
 /// The JSON of one field, by the type it fills.
