@@ -294,6 +294,8 @@ pub enum ExprKind {
     Bool(bool),
     Null,
     Str(Vec<StrPart>),
+    /// `b"…"`
+    Bytes(Vec<u8>),
     Name(String),
     List(Vec<Expr>),
     /// `(a, b)`, `(a,)`, `()`

@@ -364,6 +364,7 @@ impl Checker {
                     "DateTime" => Some(Type::DateTime),
                     "Date" => Some(Type::Date),
                     "Uuid" => Some(Type::Uuid),
+                    "Bytes" => Some(Type::Bytes),
                     "RandGen" => Some(Type::RandGen),
                     "Any" => Some(Type::Any),
                     "DbConn" => Some(Type::DbConn),
@@ -622,7 +623,7 @@ impl Checker {
             if f.decorators.has_many.is_some() {
                 continue;
             }
-            if !matches!(base, Type::Int | Type::Float | Type::Str | Type::Bool | Type::DateTime | Type::Date | Type::Uuid | Type::Error) {
+            if !matches!(base, Type::Int | Type::Float | Type::Str | Type::Bytes | Type::Bool | Type::DateTime | Type::Date | Type::Uuid | Type::Error) {
                 problems.push(Problem::NotAColumn { record: r.name.clone(), field: f.name.clone(), ty, span: f.type_span });
             }
         }
@@ -846,7 +847,7 @@ pub fn is_password_hash(name: &str) -> bool {
 }
 
 pub const BUILTIN_TYPES: &[&str] =
-    &["Int", "Float", "Str", "Bool", "Null", "List", "Map", "Result", "DateTime", "Date", "Uuid", "DbConn", "WsConn", "Secret", "Future", "RandGen", "Any"];
+    &["Int", "Float", "Str", "Bool", "Null", "List", "Map", "Result", "DateTime", "Date", "Uuid", "Bytes", "DbConn", "WsConn", "Secret", "Future", "RandGen", "Any"];
 
 fn is_builtin_type(name: &str) -> bool {
     BUILTIN_TYPES.contains(&name)

@@ -36,7 +36,7 @@ pub struct Lowerer<'p> {
     pub sources: &'p Sources,
     functions: Vec<Option<ir::Function>>,
     pub data: Vec<DataObject>,
-    strings: HashMap<String, DataId>,
+    strings: HashMap<Vec<u8>, DataId>,
     runtime: HashMap<Rt, FuncId>,
     helpers: HashMap<(Helper, Type), FuncId>,
     /// The IR function of each typed function.
@@ -223,13 +223,18 @@ impl<'p> Lowerer<'p> {
 
     /// An interned string literal laid out as a `Str` object.
     pub fn string(&mut self, s: &str) -> DataId {
+        self.byte_string(s.as_bytes())
+    }
+
+    /// A `Str` or `Bytes` constant (one layout), shared by every use of the same bytes.
+    pub fn byte_string(&mut self, s: &[u8]) -> DataId {
         if let Some(&d) = self.strings.get(s) {
             return d;
         }
         let mut bytes = (s.len() as u32).to_le_bytes().to_vec();
-        bytes.extend_from_slice(s.as_bytes());
+        bytes.extend_from_slice(s);
         let d = self.static_data(bytes, 8);
-        self.strings.insert(s.to_string(), d);
+        self.strings.insert(s.to_vec(), d);
         d
     }
 

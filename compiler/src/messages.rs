@@ -56,6 +56,12 @@ pub fn syntax(e: &SyntaxError, text: &str) -> Diagnostic {
                     "expected two hex digits of an ASCII character (00 to 7F)",
                     Some("for any other character write `\\u{…}`".into()),
                 ),
+                LexErrorKind::BadBytesEscape => (
+                    "bad-bytes-escape",
+                    "invalid escape in a bytes literal".into(),
+                    "not a byte escape",
+                    Some("bytes literals know \\n \\r \\t \\0 \\\\ \\\" and \\xHH (00 to FF)".into()),
+                ),
                 LexErrorKind::BadNumber(why) => ("bad-number", "invalid number".into(), why, None),
                 LexErrorKind::IntegerTooLarge => ("integer-too-large", "integer literal does not fit in 64 bits".into(), "larger than 9223372036854775807", None),
                 LexErrorKind::UnexpectedChar(c) => ("unexpected-character", format!("unexpected character `{c}`"), "not part of Fitz's syntax", None),

@@ -324,6 +324,7 @@ pub enum TExprKind {
     Bool(bool),
     Null,
     Str(String),
+    Bytes(Vec<u8>),
     Interp(Vec<TStrPart>),
     Local(LocalId),
     Global(GlobalId),
@@ -461,6 +462,10 @@ pub enum TPattern {
 pub enum Builtin {
     Print,
     Len,
+    /// `b.len()`: the number of bytes (a `Str`'s `len` counts characters).
+    BytesLen,
+    /// What the `bytes` import does (`guest_abi::imports`).
+    Bytes(BytesOp),
     EnvOr,
     Secret,
     Ok,
@@ -599,6 +604,19 @@ pub enum Builtin {
     MapKeys,
     MapValues,
     MapLen,
+}
+
+/// The operations of the `bytes` import, by their number there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BytesOp {
+    /// `b.to_str() -> Result<Str>`
+    ToStr = 0,
+    /// `bytes_from_b64(s) -> Result<Bytes>`
+    FromB64 = 1,
+    /// `bytes_from_hex(s) -> Result<Bytes>`
+    FromHex = 2,
+    /// How `print` shows a `Bytes`: `b"…"`.
+    Show = 3,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

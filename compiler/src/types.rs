@@ -15,6 +15,8 @@ pub enum Type {
     Int,
     Float,
     Str,
+    /// Raw bytes (`b"…"`, `bytes(s)`); laid out as a `Str` is, without the promise of UTF-8.
+    Bytes,
     Bool,
     Null,
     DateTime,
@@ -104,6 +106,7 @@ impl<'a> fmt::Display for TypeDisplay<'a> {
             Type::Int => f.write_str("Int"),
             Type::Float => f.write_str("Float"),
             Type::Str => f.write_str("Str"),
+            Type::Bytes => f.write_str("Bytes"),
             Type::Bool => f.write_str("Bool"),
             Type::Null => f.write_str("Null"),
             Type::DateTime => f.write_str("DateTime"),

@@ -44,6 +44,7 @@ pub enum Import {
     TestRequest,
     ParseFloat,
     ParseTime,
+    Bytes,
     FdWrite,
     ClockTimeGet,
     RandomGet,
@@ -291,6 +292,14 @@ pub const TABLE: &[ImportSpec] = &[
         params: &[I32, I32, I32, I32, I32],
         results: &[I32],
         doc: "(method: 0 GET, 2 DELETE, 3 POST, 4 PUT, 5 PATCH; path: Str; headers: Map<Str, Str>; body: Any or 0; as_user: the provider's user record, or 0) -> TestResponse: the app's own route answers, in a sandbox of its own (only under `fitz test`)",
+    },
+    ImportSpec {
+        import: Import::Bytes,
+        module: FITZ,
+        name: "bytes",
+        params: &[I32, I32],
+        results: &[I32],
+        doc: "(op, data: Bytes or Str) -> op 0: Result<Str> (the bytes as UTF-8), 1: Result<Bytes> (standard base64 decoded), 2: Result<Bytes> (hex decoded), 3: Str (the bytes as a `b\"…\"` literal); another op traps",
     },
     ImportSpec {
         import: Import::ParseFloat,

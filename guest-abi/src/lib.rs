@@ -2,6 +2,7 @@
 //!
 //! Pure data and pure functions: nothing here knows about wasmtime, HTTP or databases.
 
+pub mod bytes;
 pub mod cron;
 pub mod exports;
 pub mod format;

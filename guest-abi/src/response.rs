@@ -24,6 +24,7 @@ type Response {
     content_type: Str = "text/plain; charset=utf-8"
     headers: Map<Str, Str> = {}
     body: Str = ""
+    body_bytes: Bytes? = null
     cookies: List<Cookie> = []
 }
 "#;
@@ -47,7 +48,8 @@ pub struct Response {
     pub status: i64,
     pub content_type: String,
     pub headers: Vec<(String, String)>,
-    pub body: String,
+    /// `body_bytes` when it is set (binary answers), else `body`'s text.
+    pub body: Vec<u8>,
     pub cookies: Vec<Cookie>,
 }
 
@@ -78,13 +80,14 @@ fn is_cookie(records: &[RecordType], id: u32) -> bool {
 pub fn is_response(records: &[RecordType], ty: &ValueType) -> bool {
     let ValueType::Record { id } = ty else { return false };
     let Some(r) = records.get(*id as usize) else { return false };
-    let [status, content_type, headers, body, cookies] = r.fields.as_slice() else { return false };
+    let [status, content_type, headers, body, body_bytes, cookies] = r.fields.as_slice() else { return false };
     let map = ValueType::Map { key: Box::new(str_ty()), value: Box::new(str_ty()) };
     r.name == "Response"
         && (status.name.as_str(), &status.ty) == ("status", &ValueType::Int)
         && (content_type.name.as_str(), &content_type.ty) == ("content_type", &str_ty())
         && (headers.name.as_str(), &headers.ty) == ("headers", &map)
         && (body.name.as_str(), &body.ty) == ("body", &str_ty())
+        && (body_bytes.name.as_str(), &body_bytes.ty) == ("body_bytes", &opt(ValueType::Bytes))
         && cookies.name == "cookies"
         && matches!(&cookies.ty, ValueType::List { item } if matches!(**item, ValueType::Record { id } if is_cookie(records, id)))
 }
@@ -99,7 +102,7 @@ fn text(v: &Value) -> Option<String> {
 /// The `Response` in `v` (a value of a type `is_response` accepted).
 pub fn read(v: &Value) -> Option<Response> {
     let Value::Record(f) = v else { return None };
-    let [Value::Int(status), content_type, Value::Map(headers), body, Value::List(cookies)] = f.as_slice() else { return None };
+    let [Value::Int(status), content_type, Value::Map(headers), body, body_bytes, Value::List(cookies)] = f.as_slice() else { return None };
     let headers = headers.iter().map(|(k, v)| Some((text(k)?, text(v)?))).collect::<Option<Vec<_>>>()?;
     let cookies = cookies
         .iter()
@@ -124,7 +127,12 @@ pub fn read(v: &Value) -> Option<Response> {
             })
         })
         .collect::<Option<Vec<_>>>()?;
-    Some(Response { status: *status, content_type: text(content_type)?, headers, body: text(body)?, cookies })
+    let body = match body_bytes {
+        Value::Bytes(b) => b.clone(),
+        Value::Null => text(body)?.into_bytes(),
+        _ => return None,
+    };
+    Some(Response { status: *status, content_type: text(content_type)?, headers, body, cookies })
 }
 
 /// The built-in `Request` (upstream's): what a handler or a middleware parameter of this type

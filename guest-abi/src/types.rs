@@ -10,6 +10,8 @@ pub enum ValueType {
     Float,
     Bool,
     Str,
+    /// Raw bytes, laid out as a `Str` is (no promise of UTF-8); JSON: standard base64.
+    Bytes,
     Null,
     /// Microseconds since the Unix epoch, UTC; JSON `"YYYY-MM-DDTHH:MM:SSZ"`.
     DateTime,

@@ -14,6 +14,7 @@ pub enum Value {
     Bool(bool),
     /// `Str`, `Uuid` and `Secret`.
     Str(String),
+    Bytes(Vec<u8>),
     /// Microseconds since the Unix epoch.
     DateTime(i64),
     /// Days since 1970-01-01.
@@ -153,13 +154,17 @@ impl<'m> Reader<'m> {
 
     /// The `Str` at `p`, borrowed, its bytes charged.
     fn str(&mut self, p: u32) -> Result<&'m str, AbiError> {
+        std::str::from_utf8(self.byte_string(p)?).map_err(|_| AbiError::InvalidUtf8)
+    }
+
+    /// The `Bytes` (or a `Str`'s bytes) at `p`, borrowed, charged.
+    fn byte_string(&mut self, p: u32) -> Result<&'m [u8], AbiError> {
         if p == 0 {
             return Err(AbiError::Shape("null string"));
         }
         let len = self.u32(add(p, STR_LEN)?)?;
         self.charge(u64::from(len))?;
-        let bytes = self.bytes(add(p, STR_BYTES)?, len)?;
-        std::str::from_utf8(bytes).map_err(|_| AbiError::InvalidUtf8)
+        self.bytes(add(p, STR_BYTES)?, len)
     }
 
     fn slot_at(&self, addr: u32, kind: SlotKind) -> Result<Slot, AbiError> {
@@ -204,6 +209,7 @@ impl<'m> Reader<'m> {
             },
             ValueType::Null => Value::Null,
             ValueType::Str | ValueType::Uuid | ValueType::Secret => Value::Str(self.str(ptr(slot)?)?.to_string()),
+            ValueType::Bytes => Value::Bytes(self.byte_string(ptr(slot)?)?.to_vec()),
             ValueType::List { item } => {
                 let p = ptr(slot)?;
                 if p == 0 {
@@ -335,6 +341,11 @@ pub fn read_str(mem: &[u8], ptr: u32) -> Result<&str, AbiError> {
     read_str_with(mem, ptr, Limits { max_bytes: u64::MAX, ..Limits::default() })
 }
 
+/// The bytes of the `Bytes` (or `Str`) at `ptr`, unchecked as text.
+pub fn read_byte_string(mem: &[u8], ptr: u32) -> Result<&[u8], AbiError> {
+    Reader { mem, types: Types::default(), work: 0, limits: Limits { max_bytes: u64::MAX, ..Limits::default() } }.byte_string(ptr)
+}
+
 /// `read_str`, refusing a string longer than `limits` allow.
 pub fn read_str_with(mem: &[u8], ptr: u32, limits: Limits) -> Result<&str, AbiError> {
     Reader { mem, types: Types::default(), work: 0, limits }.str(ptr)
@@ -385,10 +396,15 @@ impl<'r> Writer<'r> {
 
     /// A `Str`.
     pub fn str(&mut self, s: &str) -> Result<Slot, AbiError> {
+        self.byte_string(s.as_bytes())
+    }
+
+    /// A `Bytes` (a `Str`'s layout, any bytes).
+    pub fn byte_string(&mut self, s: &[u8]) -> Result<Slot, AbiError> {
         let len = u32::try_from(s.len()).map_err(|_| AbiError::TooLarge)?;
-        let p = self.alloc(STR_BYTES + len)?;
+        let p = self.alloc(STR_BYTES.checked_add(len).ok_or(AbiError::TooLarge)?)?;
         self.put(p, &len.to_le_bytes());
-        self.put(p + STR_BYTES, s.as_bytes());
+        self.put(p + STR_BYTES, s);
         Ok(Slot::I32(p))
     }
 
@@ -457,6 +473,7 @@ impl<'r> Writer<'r> {
             (ValueType::Bool, Value::Bool(b)) => Slot::I32(u32::from(*b)),
             (ValueType::Null, Value::Null) => Slot::I32(0),
             (ValueType::Str | ValueType::Uuid | ValueType::Secret, Value::Str(s)) => self.str(s)?,
+            (ValueType::Bytes, Value::Bytes(b)) => self.byte_string(b)?,
             (ValueType::List { item }, Value::List(items)) => {
                 let kind = slot_kind(item);
                 let len = u32::try_from(items.len()).map_err(|_| AbiError::TooLarge)?;

@@ -1,6 +1,7 @@
 //! The `fitz` imports (see `guest_abi::imports`), each family in its own file and testable
 //! without wasm; this file only moves values across the boundary.
 
+pub mod bytes;
 pub mod hash;
 pub mod http;
 pub mod jwk;
@@ -349,7 +350,10 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             let records = caller.data().app.manifest.records.clone();
             let value = match next {
                 None => Err("the connection is closed".to_string()),
-                Some(crate::ws::Incoming::Binary) => Err("a binary message: this endpoint reads JSON text".to_string()),
+                // A `WsConn<Bytes>` takes a message's bytes, whichever frame they came in.
+                Some(crate::ws::Incoming::Binary(b)) if receives == ValueType::Bytes => Ok(Value::Bytes(b)),
+                Some(crate::ws::Incoming::Text(t)) if receives == ValueType::Bytes => Ok(Value::Bytes(t.into_bytes())),
+                Some(crate::ws::Incoming::Binary(_)) => Err("a binary message: this endpoint reads JSON text".to_string()),
                 Some(crate::ws::Incoming::Text(t)) => match serde_json::from_str::<serde_json::Value>(&t) {
                     Err(_) => Err("the message is not JSON".to_string()),
                     Ok(j) => crate::json::from_json(&records, &receives, &j).map_err(|e| format!("the message is not a {}: {e}", crate::json::type_name(&records, &receives))),
@@ -364,15 +368,18 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             let sends = ws_session(&mut caller, conn)?.sends.clone();
             let values = guest::read_block(&mut caller, std::slice::from_ref(&sends), message)?;
             let records = caller.data().app.manifest.records.clone();
-            let text = String::from_utf8_lossy(&crate::json::to_json_bytes(&records, &sends, &values[0])).into_owned();
+            let message = match &values[0] {
+                Value::Bytes(b) => crate::ws::Outgoing::Binary(b.clone()),
+                v => crate::ws::Outgoing::Text(String::from_utf8_lossy(&crate::json::to_json_bytes(&records, &sends, v)).into_owned()),
+            };
             let session = caller.data().ws.as_ref().ok_or_else(|| GuestError("the WebSocket is gone".into()))?;
             let value = if broadcast != 0 {
                 let (hub, path) = (session.hub.clone(), session.path.clone());
-                hub.broadcast(&path, &text).await;
+                hub.broadcast(&path, &message).await;
                 Ok(Value::Null)
             } else {
                 let out = session.outgoing.clone();
-                out.send(crate::ws::Outgoing::Text(text)).await.map(|()| Value::Null).map_err(|_| "the connection is closed".to_string())
+                out.send(message).await.map(|()| Value::Null).map_err(|_| "the connection is closed".to_string())
             };
             write_result(&mut caller, &ValueType::Null, value)
         })
@@ -648,6 +655,19 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             text.parse::<f64>().map_err(|_| format!("not a number: {}", cut(text, 64)))
         };
         write_result(&mut caller, &ValueType::Float, parsed.map(Value::Float))
+    })?;
+    linker.func_wrap(FITZ, "bytes", |mut caller: Caller<'_, GuestState>, op: u32, data: u32| {
+        enter(&mut caller)?;
+        let answer = {
+            let mem = guest::memory(&mut caller)?;
+            let data = guest::bytes_at(mem.data(&caller), data)?;
+            bytes::apply(op, data).ok_or_else(|| GuestError(format!("bytes: no operation {op}")))?
+        };
+        match answer {
+            bytes::Answer::Text(r) => write_result(&mut caller, &ValueType::Str, r.map(Value::Str)),
+            bytes::Answer::Bytes(r) => write_result(&mut caller, &ValueType::Bytes, r.map(Value::Bytes)),
+            bytes::Answer::Shown(text) => guest::write_str(&mut caller, &text),
+        }
     })?;
     linker.func_wrap(FITZ, "parse_time", |mut caller: Caller<'_, GuestState>, text: u32, datetime: u32| {
         enter(&mut caller)?;

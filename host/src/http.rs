@@ -236,9 +236,11 @@ fn body_kind(content_type: Option<&HeaderValue>, accepts: forms::Accepts) -> Res
 /// (see `bind`).
 async fn read_body(req: Request, ty: &ValueType, records: &[guest_abi::types::RecordType], limits: &crate::limits::Limits) -> BodyInput {
     let limit = limits.body_bytes;
-    let kind = match body_kind(req.headers().get(header::CONTENT_TYPE), forms::accepts(records, ty)) {
-        Ok(kind) => kind,
-        Err(refused) => return refused,
+    // A `Bytes` body takes what comes, of any content type; `None` here.
+    let kind = match (*ty == ValueType::Bytes, body_kind(req.headers().get(header::CONTENT_TYPE), forms::accepts(records, ty))) {
+        (true, _) => None,
+        (false, Ok(kind)) => Some(kind),
+        (false, Err(refused)) => return refused,
     };
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     let too_large = || BodyInput::Refused { status: 413, message: format!("request body too large (limit {limit} bytes)") };
@@ -252,6 +254,7 @@ async fn read_body(req: Request, ty: &ValueType, records: &[guest_abi::types::Re
         Err(Unread::TimedOut) => return BodyInput::Refused { status: 408, message: "request body timed out".into() },
         Err(Unread::Broken) => return BodyInput::Refused { status: 400, message: "request body could not be read".into() },
     };
+    let Some(kind) = kind else { return BodyInput::Raw(bytes) };
     let form = match kind {
         BodyKind::Json => {
             return match serde_json::from_slice(&bytes) {

@@ -3,6 +3,8 @@
 //! order without `@hidden` fields, `DateTime` as ISO 8601, secrets as `***`); reading is strict
 //! and names the place and the problem, for 400 answers.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use guest_abi::types::{RecordType, ValueType};
 use guest_abi::value::Value;
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -63,6 +65,7 @@ impl Serialize for Typed<'_> {
             (_, Value::Bool(b)) => s.serialize_bool(*b),
             (ValueType::Secret, Value::Str(_)) => s.serialize_str("***"),
             (_, Value::Str(text)) => s.serialize_str(text),
+            (_, Value::Bytes(b)) => s.serialize_str(&BASE64.encode(b)),
             (_, Value::DateTime(us)) => s.serialize_str(&format_datetime(*us)),
             (_, Value::Date(days)) => s.serialize_str(&format_date(*days)),
             (_, Value::Any { ty, value }) => Typed { records, ty, value }.serialize(s),
@@ -175,6 +178,7 @@ pub fn type_name(records: &[RecordType], ty: &ValueType) -> String {
         ValueType::Float => "Float".into(),
         ValueType::Bool => "Bool".into(),
         ValueType::Str | ValueType::Secret => "Str".into(),
+        ValueType::Bytes => "Bytes".into(),
         ValueType::Null => "Null".into(),
         ValueType::DateTime => "DateTime".into(),
         ValueType::Date => "Date".into(),
@@ -220,6 +224,11 @@ impl Reader<'_> {
             }
             (ValueType::Str | ValueType::Secret, Json::String(s)) => Value::Str(s.clone()),
             (ValueType::Uuid, Json::String(s)) => Value::Str(parse_uuid(s).ok_or_else(|| wrong(path))?),
+            (ValueType::Bytes, Json::String(s)) => Value::Bytes(
+                BASE64
+                    .decode(s)
+                    .map_err(|_| JsonError { path: path.clone(), problem: JsonProblem::Expected { ty: "Bytes".into(), found: "a string that is not standard base64" } })?,
+            ),
             (ValueType::DateTime, Json::String(s)) => Value::DateTime(parse_datetime(s).ok_or_else(|| wrong(path))?),
             (ValueType::Date, Json::String(s)) => Value::Date(parse_date(s).ok_or_else(|| wrong(path))?),
             (ValueType::List { item }, Json::Array(items)) => {

@@ -57,6 +57,7 @@ fn leaf(ty: &ValueType) -> RefOr<Schema> {
         ValueType::DateTime => object(typed(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))),
         ValueType::Date => object(typed(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))),
         ValueType::Uuid => object(typed(Type::String).format(Some(SchemaFormat::Custom("uuid".into())))),
+        ValueType::Bytes => object(typed(Type::String).content_encoding("base64")),
         // The schema of any JSON value.
         ValueType::Any => RefOr::T(Schema::Object(ObjectBuilder::new().schema_type(SchemaType::AnyValue).build())),
         _ => object(typed(Type::Object)),
@@ -157,6 +158,7 @@ fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
     let mut op = OperationBuilder::new().operation_id(Some(route.handler.clone()));
     let mut binds = false;
     let mut body: Option<crate::http::forms::Accepts> = None;
+    let mut raw_body = false;
     for p in &route.params {
         match p {
             Param::Path { name, ty } => {
@@ -170,6 +172,14 @@ fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
                     other => (other, Required::True),
                 };
                 op = op.parameter(ParameterBuilder::new().name(name).parameter_in(ParameterIn::Query).required(required).schema(Some(schema(records, ty))));
+            }
+            Param::Body { ty: ValueType::Bytes, .. } => {
+                // The request's bytes as they come, of any content type: no 415.
+                binds = true;
+                let bytes = RefOr::T(Schema::Object(typed(Type::String).format(Some(SchemaFormat::Custom("binary".into()))).build()));
+                let b = RequestBodyBuilder::new().required(Some(Required::True)).content("application/octet-stream", json_content(bytes));
+                op = op.request_body(Some(b.build()));
+                raw_body = true;
             }
             Param::Body { ty, .. } => {
                 binds = true;
@@ -218,8 +228,10 @@ fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
         add(400, "invalid path, query or body", reference(ERROR));
     }
     // What the host answers every body route before the app sees the body.
-    if let Some(accepts) = body {
+    if body.is_some() || raw_body {
         add(413, "the body is larger than the app's limit", reference(ERROR));
+    }
+    if let Some(accepts) = body {
         let what = accepts.expected().replace("expected Content-Type: ", "");
         add(415, &format!("the body is not {what}"), reference(ERROR));
     }

@@ -34,14 +34,16 @@ pub const HANDLE: u32 = 1;
 #[derive(Debug)]
 pub enum Incoming {
     Text(String),
-    /// A binary frame: upstream's `WsConn<Bytes>` is not here.
-    Binary,
+    /// A binary frame: what a `WsConn<Bytes>` reads (a JSON endpoint refuses it).
+    Binary(Vec<u8>),
 }
 
 /// What the sandbox hands the socket.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Outgoing {
     Text(String),
+    /// What a `WsConn<_, Bytes>` sends.
+    Binary(Vec<u8>),
     Close(u16, &'static str),
 }
 
@@ -108,12 +110,12 @@ impl Hub {
 
     /// `text` to every connection of `path`, waiting on a full queue up to `SLOW` (then that
     /// connection is closed). How many got it.
-    pub async fn broadcast(&self, path: &str, text: &str) -> usize {
+    pub async fn broadcast(&self, path: &str, message: &Outgoing) -> usize {
         let room: Vec<(mpsc::Sender<Outgoing>, Arc<tokio::sync::Notify>)> =
             self.rooms.lock().unwrap_or_else(|e| e.into_inner()).get(path).map(|r| r.iter().map(|m| (m.out.clone(), m.kick.clone())).collect()).unwrap_or_default();
         let mut reached = 0;
         for (s, kick) in room {
-            match s.try_send(Outgoing::Text(text.to_string())) {
+            match s.try_send(message.clone()) {
                 Ok(()) => reached += 1,
                 Err(mpsc::error::TrySendError::Full(m)) => match tokio::time::timeout(SLOW, s.send(m)).await {
                     Ok(Ok(())) => reached += 1,
@@ -255,7 +257,7 @@ pub async fn pump(
         loop {
             let m = match stream.next().await {
                 Some(Ok(Message::Text(t))) => Incoming::Text(t.to_string()),
-                Some(Ok(Message::Binary(_))) => Incoming::Binary,
+                Some(Ok(Message::Binary(b))) => Incoming::Binary(b.to_vec()),
                 Some(Ok(Message::Close(_))) | None => return None,
                 Some(Ok(_)) => continue,
                 Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => return Some((1009, "message too big")),
@@ -273,8 +275,12 @@ pub async fn pump(
             tokio::select! {
                 o = outgoing.recv() => match o {
                     // A client that stopped reading stalls this send: it is dropped when kicked.
-                    Some(Outgoing::Text(t)) => tokio::select! {
-                        sent = sink.send(Message::Text(t.into())) => {
+                    Some(o @ (Outgoing::Text(_) | Outgoing::Binary(_))) => tokio::select! {
+                        sent = sink.send(match o {
+                            Outgoing::Binary(b) => Message::Binary(b.into()),
+                            Outgoing::Text(t) => Message::Text(t.into()),
+                            Outgoing::Close(..) => unreachable!("matched as a message"),
+                        }) => {
                             if sent.is_err() {
                                 return None;
                             }

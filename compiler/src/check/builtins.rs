@@ -6,7 +6,7 @@ use super::expr::{BUILTIN_FNS, MODULES};
 use super::problem::{Expectation, Problem};
 use crate::ast::{self, ExprKind, StrPart};
 use crate::span::Span;
-use crate::tast::{Builtin, FnId, LogLevel, NumOp, TExpr, TExprKind};
+use crate::tast::{Builtin, BytesOp, FnId, LogLevel, NumOp, TExpr, TExprKind};
 use crate::types::Type;
 
 /// A parameter of a built-in: name, type, and the default used when it is left out.
@@ -226,7 +226,7 @@ impl Checker {
                     let tpl = self.template(&ty, "len").expect("ranges have len");
                     return self.expand_template("len", tpl, Some(te), vec![], span);
                 }
-                if !matches!(ty, Type::Str | Type::List(_) | Type::Map(..) | Type::Error) {
+                if !matches!(ty, Type::Str | Type::Bytes | Type::List(_) | Type::Map(..) | Type::Error) {
                     let found = self.res(&ty);
                     self.report(Problem::Mismatch {
                         expected: Type::list(Type::Var(crate::types::TypeVar(u32::MAX))),
@@ -238,6 +238,10 @@ impl Checker {
                 return texpr(TExprKind::Builtin { builtin: Builtin::Len, args: vec![te] }, Type::Int, span);
             }
             "env_or" => (Builtin::EnvOr, vec![p("name", Type::Str), p("default", Type::Str)], Type::Str),
+            // A `Str`'s bytes are its UTF-8: the same object, seen as `Bytes`.
+            "bytes" => (Builtin::Reinterpret, vec![p("text", Type::Str)], Type::Bytes),
+            "bytes_from_b64" => (Builtin::Bytes(BytesOp::FromB64), vec![p("text", Type::Str)], Type::result(Type::Bytes)),
+            "bytes_from_hex" => (Builtin::Bytes(BytesOp::FromHex), vec![p("text", Type::Str)], Type::result(Type::Bytes)),
             "secret" => {
                 let literal = match args {
                     [a] if a.name.is_none() => match &a.value.kind {
@@ -529,6 +533,10 @@ impl Checker {
             (Type::DateTime, "timestamp") => (Builtin::DateTimeTimestamp, vec![], Type::Int),
             (Type::Uuid, "to_str") => (Builtin::UuidToStr, vec![], Type::Str),
             (Type::Str, "len") => (Builtin::StrLen, vec![], Type::Int),
+            (Type::Bytes, "len") => (Builtin::BytesLen, vec![], Type::Int),
+            // Both are empty when their length word is 0.
+            (Type::Bytes, "is_empty") => (Builtin::StrIsEmpty, vec![], Type::Bool),
+            (Type::Bytes, "to_str") => (Builtin::Bytes(BytesOp::ToStr), vec![], Type::result(Type::Str)),
             (Type::Str, "split") => (Builtin::StrSplit, vec![p("separator", Type::Str)], Type::list(Type::Str)),
             (Type::Str, "contains") => (Builtin::StrContains, vec![p("part", Type::Str)], Type::Bool),
             (Type::Str, "starts_with") => (Builtin::StrStartsWith, vec![p("prefix", Type::Str)], Type::Bool),
@@ -771,6 +779,7 @@ pub fn methods_of(ty: &Type) -> &'static [&'static str] {
         ],
         Type::Date => &["to_str", "add_days", "add_months", "add_years", "subtract_days", "subtract_months", "subtract_years", "diff_days", "year", "month", "day", "weekday"],
         Type::Uuid => &["to_str"],
+        Type::Bytes => &["len", "is_empty", "to_str"],
         Type::DbConn => &["transaction", "exec", "query", "connect"],
         Type::Ws(..) => &["recv", "send", "broadcast", "close"],
         _ => &[],

@@ -20,6 +20,9 @@ pub const BUILTIN_FNS: &[&str] = &[
     "assert",
     "assert_eq",
     "len",
+    "bytes",
+    "bytes_from_b64",
+    "bytes_from_hex",
     "env_or",
     "secret",
     "Ok",
@@ -136,6 +139,7 @@ impl Checker {
         match &e.kind {
             ExprKind::Int(v) => texpr(TExprKind::Int(*v), Type::Int, span),
             ExprKind::Float(v) => texpr(TExprKind::Float(*v), Type::Float, span),
+            ExprKind::Bytes(b) => texpr(TExprKind::Bytes(b.clone()), Type::Bytes, span),
             ExprKind::Bool(v) => texpr(TExprKind::Bool(*v), Type::Bool, span),
             ExprKind::Null => texpr(TExprKind::Null, Type::Null, span),
             ExprKind::Str(parts) => self.infer_str(parts, span),
@@ -635,7 +639,8 @@ impl Checker {
                         if self.unifier.try_unify(&lt, &rt) {
                             return bin(l, r, Type::Bool);
                         }
-                        let primitive = |t: &Type| matches!(t, Type::Int | Type::Float | Type::Str | Type::Bool | Type::Null | Type::Date | Type::DateTime | Type::Uuid);
+                        let primitive =
+                            |t: &Type| matches!(t, Type::Int | Type::Float | Type::Str | Type::Bytes | Type::Bool | Type::Null | Type::Date | Type::DateTime | Type::Uuid);
                         if !(primitive(&lt) && primitive(&rt)) {
                             return bad(self);
                         }
@@ -1079,7 +1084,7 @@ impl Checker {
 
     fn serializable_in(&self, ty: &Type, allow_result: bool, seen: &mut Vec<crate::types::RecordId>) -> bool {
         match ty {
-            Type::Int | Type::Float | Type::Str | Type::Bool | Type::Null | Type::DateTime | Type::Date | Type::Uuid | Type::Any => true,
+            Type::Int | Type::Float | Type::Str | Type::Bytes | Type::Bool | Type::Null | Type::DateTime | Type::Date | Type::Uuid | Type::Any => true,
             Type::Error | Type::Never | Type::Var(_) => true,
             Type::List(t) | Type::Nullable(t) => self.serializable_in(t, false, seen),
             Type::Map(k, v) => **k == Type::Str && self.serializable_in(v, false, seen),

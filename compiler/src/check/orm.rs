@@ -685,7 +685,7 @@ pub fn mentions(e: &ast::Expr, name: &str) -> bool {
     let m = |x: &ast::Expr| mentions(x, name);
     match &e.kind {
         Name(n) => n == name,
-        Int(_) | Float(_) | Bool(_) | Null | Continue { .. } | Error => false,
+        Int(_) | Float(_) | Bytes(_) | Bool(_) | Null | Continue { .. } | Error => false,
         Break { value, .. } => value.as_ref().is_some_and(|v| m(v)),
         Loop { body, .. } => block_mentions(body, name),
         Str(parts) => parts.iter().any(|p| matches!(p, ast::StrPart::Interp { expr, .. } if m(expr))),

@@ -199,9 +199,10 @@ impl Checker {
                     // No usable provider (already reported): take the record as the user so the
                     // missing provider is the only complaint.
                     Binding::User
-                } else if matches!(ty, Type::Record(_) | Type::Any | Type::List(_) | Type::Map(..)) {
+                } else if matches!(ty, Type::Record(_) | Type::Any | Type::List(_) | Type::Map(..) | Type::Bytes) {
                     // The body: a record, or any JSON as `Any`, a list or a map; a form's fields
-                    // (`Map<Str, Str>`, `Map<Str, File>`, a record) — the host reads the form.
+                    // (`Map<Str, Str>`, `Map<Str, File>`, a record) — the host reads the form;
+                    // or `Bytes`, the request's bytes as they came.
                     if let Type::Record(rid) = ty
                         && !protected
                         && user == Some(rid)

@@ -1,7 +1,7 @@
 //! Built-in functions and methods: runtime helpers, host imports, or a few instructions.
 
 use guest_abi::imports::Import;
-use guest_abi::layout::{LIST_ITEMS, LIST_LEN, MAP_KEYS, MAP_LEN, MAP_VALUES, RESULT_ERR, RESULT_OK};
+use guest_abi::layout::{LIST_ITEMS, LIST_LEN, MAP_KEYS, MAP_LEN, MAP_VALUES, RESULT_ERR, RESULT_OK, STR_LEN};
 use wasm_encoder::Instruction as I;
 
 use super::expr::key_kind;
@@ -43,6 +43,16 @@ impl Lowerer<'_> {
                 f.b.get(sb).i32(i32::from(b'\n')).call(push_byte);
                 f.b.i32(1).get(sb).call(finish).call(write);
                 f.b.i32(0);
+            }
+            Builtin::Len if args[0].ty == Type::Bytes => self.lower_builtin(f, Builtin::BytesLen, args, e),
+            Builtin::BytesLen => {
+                self.lower_expr(f, &args[0]);
+                f.b.load32(STR_LEN).w(I::I64ExtendI32U);
+            }
+            Builtin::Bytes(op) => {
+                f.b.i32(op as i32);
+                self.lower_expr(f, &args[0]);
+                f.b.call_import(Import::Bytes);
             }
             Builtin::Len => match &args[0].ty {
                 Type::Str => rt_call(self, f, Rt::StrCharCount),

@@ -105,6 +105,10 @@ impl Lowerer<'_> {
                 let d = self.string(s);
                 f.b.data(d);
             }
+            TExprKind::Bytes(s) => {
+                let d = self.byte_string(s);
+                f.b.data(d);
+            }
             TExprKind::Interp(parts) => self.lower_interp(f, parts),
             TExprKind::Local(id) => {
                 let l = f.local(*id);

@@ -15,6 +15,7 @@ impl Lowerer<'_> {
             Type::Int => ValueType::Int,
             Type::Float => ValueType::Float,
             Type::Str => ValueType::Str,
+            Type::Bytes => ValueType::Bytes,
             Type::Bool => ValueType::Bool,
             Type::DateTime => ValueType::DateTime,
             Type::Date => ValueType::Date,

@@ -54,6 +54,10 @@ impl Lowerer<'_> {
                 b.get(sb).get(v).call(push);
             }
             Type::Secret => self.push_text(b, sb, "***"),
+            Type::Bytes => {
+                let push = self.rt(Rt::SbPushStr);
+                b.get(sb).i32(crate::tast::BytesOp::Show as i32).get(v).call_import(guest_abi::imports::Import::Bytes).call(push);
+            }
             Type::DateTime => {
                 let f = self.rt(Rt::SbPushDateTime);
                 b.get(sb).get(v).call(f);
@@ -102,7 +106,7 @@ impl Lowerer<'_> {
             Type::Bool | Type::Null | Type::DbConn | Type::RandGen => {
                 b.get(x).get(y).i32_eq();
             }
-            Type::Str | Type::Uuid | Type::Secret => {
+            Type::Str | Type::Bytes | Type::Uuid | Type::Secret => {
                 let f = self.rt(Rt::StrEq);
                 b.get(x).get(y).call(f);
             }

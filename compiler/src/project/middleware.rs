@@ -243,6 +243,7 @@ fn expr(e: &mut Expr, label: &Ident, problems: &mut Vec<Diagnostic>) {
         ExprKind::Break { value: Some(v), .. } => expr(v, label, problems),
         ExprKind::Int(_)
         | ExprKind::Float(_)
+        | ExprKind::Bytes(_)
         | ExprKind::Bool(_)
         | ExprKind::Null
         | ExprKind::Name(_)

@@ -515,7 +515,7 @@ impl Rewriter<'_> {
                 }
             }
             ExprKind::ReturnStatus { body, .. } => self.expr(body),
-            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) | ExprKind::Null | ExprKind::Continue { .. } | ExprKind::Error => {}
+            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bytes(_) | ExprKind::Bool(_) | ExprKind::Null | ExprKind::Continue { .. } | ExprKind::Error => {}
         }
     }
 

@@ -18,6 +18,8 @@ pub enum LexErrorKind {
     BadUnicodeEscape,
     /// `\x` not followed by two hex digits of an ASCII character.
     BadHexEscape,
+    /// In a `b"…"` literal: an escape other than `\n \r \t \0 \\ \"` and `\xHH`.
+    BadBytesEscape,
     BadNumber(&'static str),
     IntegerTooLarge,
     UnexpectedChar(char),

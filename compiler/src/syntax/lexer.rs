@@ -138,6 +138,11 @@ impl<'s> Lexer<'s> {
                     self.push(start, Token::Str(String::new()));
                 }
                 '0'..='9' => self.number(),
+                // `b"…"`: bytes, not the name `b` followed by a string.
+                'b' if self.peek_at(1) == Some('"') => {
+                    self.pos += 2;
+                    self.bytes_body(start);
+                }
                 c if is_ident_start(c) => {
                     while self.peek().is_some_and(is_ident_continue) {
                         self.bump();
@@ -359,6 +364,56 @@ impl<'s> Lexer<'s> {
                 }
             }
         }
+    }
+
+    /// A `b"…"` literal after its opening quote: one line, no interpolation; any character
+    /// stands for its UTF-8 bytes, and `\xHH` for any byte.
+    fn bytes_body(&mut self, start: usize) {
+        use super::error::LexErrorKind as E;
+        let mut bytes = Vec::new();
+        loop {
+            match self.peek() {
+                None | Some('\n') => {
+                    self.error(start, self.pos, E::UnterminatedString);
+                    break;
+                }
+                Some('"') => {
+                    self.bump();
+                    break;
+                }
+                Some('\\') => {
+                    let esc_start = self.pos;
+                    self.bump();
+                    let byte = match self.bump() {
+                        Some('n') => Some(b'\n'),
+                        Some('r') => Some(b'\r'),
+                        Some('t') => Some(b'\t'),
+                        Some('0') => Some(0),
+                        Some('\\') => Some(b'\\'),
+                        Some('"') => Some(b'"'),
+                        Some('x') => {
+                            let hex = self.src.get(self.pos..self.pos + 2).filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+                            let b = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
+                            if b.is_some() {
+                                self.pos += 2;
+                            }
+                            b
+                        }
+                        _ => None,
+                    };
+                    match byte {
+                        Some(b) => bytes.push(b),
+                        None => self.error(esc_start, self.pos, E::BadBytesEscape),
+                    }
+                }
+                Some(c) => {
+                    self.bump();
+                    let mut buf = [0; 4];
+                    bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+        }
+        self.push(start, Token::Bytes(bytes));
     }
 
     /// A string delimited by `\"` inside an interpolation: text and escapes up to the next

@@ -475,6 +475,7 @@ fn postfix(e: &Expr, ind: usize) -> String {
         ExprKind::Bool(b) => b.to_string(),
         ExprKind::Null => "null".into(),
         ExprKind::Str(parts) => string(parts),
+        ExprKind::Bytes(b) => guest_abi::bytes::bytes_literal(b),
         ExprKind::Name(n) => n.clone(),
         ExprKind::List(items) => format!("[{}]", items.iter().map(|i| expr_in(i, ind)).collect::<Vec<_>>().join(", ")),
         ExprKind::Tuple(items) if items.len() == 1 => format!("({},)", expr_in(&items[0], ind)),

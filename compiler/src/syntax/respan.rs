@@ -195,7 +195,7 @@ fn opt_expr(e: &mut Option<Box<Expr>>, at: &dyn Fn(Span) -> Span) {
 fn expr(e: &mut Expr, at: &dyn Fn(Span) -> Span) {
     e.span = at(e.span);
     match &mut e.kind {
-        ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) | ExprKind::Null | ExprKind::Name(_) | ExprKind::Error => {}
+        ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bytes(_) | ExprKind::Bool(_) | ExprKind::Null | ExprKind::Name(_) | ExprKind::Error => {}
         ExprKind::Str(parts) => {
             for part in parts {
                 if let StrPart::Interp { expr: inner, .. } = part {

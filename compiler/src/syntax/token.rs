@@ -9,6 +9,8 @@ pub enum Token {
     Float(f64),
     /// A string literal without interpolation (escapes already applied).
     Str(String),
+    /// `b"…"`: a `Bytes` literal (escapes applied, no interpolation).
+    Bytes(Vec<u8>),
     /// `"text{` — the text before the first interpolation.
     InterpStart(String),
     /// `}text{` — text between two interpolations.
@@ -187,6 +189,7 @@ impl fmt::Display for Token {
             Int(_) => "an integer",
             Float(_) => "a number",
             Str(_) | InterpStart(_) => "a string",
+            Bytes(_) => "a bytes literal",
             InterpMid(_) | InterpEnd(_) => "the end of an interpolation",
             FormatSpec(_) => "a format spec",
             Label(name) => return write!(f, "`'{name}`"),

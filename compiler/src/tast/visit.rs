@@ -42,7 +42,7 @@ fn place_exprs<'a>(p: &'a Place, f: &mut dyn FnMut(&'a TExpr)) {
 pub fn children<'a>(e: &'a TExpr, f: &mut dyn FnMut(&'a TExpr)) {
     use TExprKind::*;
     match &e.kind {
-        Int(_) | Float(_) | Bool(_) | Null | Str(_) | Local(_) | Global(_) | FnRef(_) | Lambda { .. } | Break { value: None, .. } | Continue { .. } | Error => {}
+        Int(_) | Float(_) | Bytes(_) | Bool(_) | Null | Str(_) | Local(_) | Global(_) | FnRef(_) | Lambda { .. } | Break { value: None, .. } | Continue { .. } | Error => {}
         Break { value: Some(v), .. } => f(v),
         Interp(parts) => {
             for p in parts {
@@ -142,7 +142,7 @@ pub fn stmt_exprs_mut(s: &mut TStmt, f: &mut dyn FnMut(&mut TExpr)) {
 pub fn children_mut(e: &mut TExpr, f: &mut dyn FnMut(&mut TExpr)) {
     use TExprKind::*;
     match &mut e.kind {
-        Int(_) | Float(_) | Bool(_) | Null | Str(_) | Local(_) | Global(_) | FnRef(_) | Lambda { .. } | Break { value: None, .. } | Continue { .. } | Error => {}
+        Int(_) | Float(_) | Bytes(_) | Bool(_) | Null | Str(_) | Local(_) | Global(_) | FnRef(_) | Lambda { .. } | Break { value: None, .. } | Continue { .. } | Error => {}
         Break { value: Some(v), .. } => f(v),
         Interp(parts) => {
             for p in parts {

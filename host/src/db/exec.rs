@@ -213,6 +213,8 @@ macro_rules! bind_all {
                 Bind::Float(v) => q.bind(*v),
                 Bind::Bool(v) => q.bind(*v),
                 Bind::Text(v) => q.bind(v.as_str()),
+                Bind::Blob(v) => q.bind(v.as_slice()),
+                Bind::Null(BindType::Blob) => q.bind(None::<&[u8]>),
                 Bind::Null(BindType::Int) => q.bind(None::<i64>),
                 Bind::Null(BindType::Float) => q.bind(None::<f64>),
                 Bind::Null(BindType::Bool) => q.bind(None::<bool>),
@@ -241,6 +243,7 @@ macro_rules! column_value {
             }),
             BindType::Float => $row.$get::<Option<f64>, _>($i).map_err(decode)?.map(Value::Float),
             BindType::Bool => $row.$get::<Option<bool>, _>($i).map_err(decode)?.map(Value::Bool),
+            BindType::Blob => $row.$get::<Option<Vec<u8>>, _>($i).map_err(decode)?.map(Value::Bytes),
             BindType::Text => match $row.$get::<Option<String>, _>($i).map_err(decode)? {
                 None => None,
                 Some(s) => Some(text_value($records, inner, s).ok_or_else(|| DbError::Decode { column: $name.to_string() })?),

@@ -121,6 +121,7 @@ impl Tx {
                     Some(Bind::Float(v)) => q.bind(*v),
                     Some(Bind::Bool(v)) => q.bind(*v),
                     Some(Bind::Text(v)) => q.bind(v.as_str()),
+                    Some(Bind::Blob(v)) => q.bind(v.as_slice()),
                     Some(Bind::Null(_)) => q.bind(None::<i64>),
                 };
                 q.execute($c).await?.rows_affected()
@@ -325,6 +326,7 @@ fn same_type(existing: &str, want: &str) -> bool {
             "INT8" | "BIGINT" => "BIGINT",
             "FLOAT8" | "DOUBLE PRECISION" => "DOUBLE PRECISION",
             "BOOL" | "BOOLEAN" => "BOOLEAN",
+            "BYTEA" | "BLOB" => "BLOB",
             other => other,
         }
         .to_string()
@@ -341,6 +343,8 @@ fn placeholder_default(dialect: Dialect, ty: &ValueType) -> &'static str {
         (BindType::Bool, Dialect::Sqlite) => "0",
         (BindType::Bool, Dialect::Postgres) => "FALSE",
         (BindType::Text, _) => "''",
+        (BindType::Blob, Dialect::Sqlite) => "X''",
+        (BindType::Blob, Dialect::Postgres) => "''::bytea",
     }
 }
 

@@ -15,6 +15,8 @@ pub fn column_type(dialect: Dialect, ty: &ValueType) -> &'static str {
         (Dialect::Sqlite, BindType::Int | BindType::Bool) => "INTEGER",
         (Dialect::Sqlite, BindType::Float) => "REAL",
         (Dialect::Sqlite, BindType::Text) => "TEXT",
+        (Dialect::Sqlite, BindType::Blob) => "BLOB",
+        (Dialect::Postgres, BindType::Blob) => "BYTEA",
         (Dialect::Postgres, BindType::Int) => "BIGINT",
         (Dialect::Postgres, BindType::Bool) => "BOOLEAN",
         (Dialect::Postgres, BindType::Float) => "DOUBLE PRECISION",

@@ -21,6 +21,8 @@ pub enum BindType {
     Float,
     Bool,
     Text,
+    /// `Bytes`: SQLite's BLOB, PostgreSQL's BYTEA.
+    Blob,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -30,6 +32,7 @@ pub enum Bind {
     Float(f64),
     Bool(bool),
     Text(String),
+    Blob(Vec<u8>),
 }
 
 /// What the statement gives back.
@@ -69,6 +72,7 @@ pub fn bind_type(ty: &ValueType) -> BindType {
         ValueType::Int | ValueType::DateTime | ValueType::Date => BindType::Int,
         ValueType::Float => BindType::Float,
         ValueType::Bool => BindType::Bool,
+        ValueType::Bytes => BindType::Blob,
         ValueType::Nullable { inner } => bind_type(inner),
         _ => BindType::Text,
     }
@@ -94,6 +98,7 @@ pub fn bind_value(records: &[RecordType], ty: &ValueType, v: &Value) -> Result<B
         // PostgreSQL's text cannot hold NUL and SQLite's can: neither is asked to.
         (ValueType::Str | ValueType::Uuid | ValueType::Secret, Value::Str(s)) if s.contains('\0') => return Err(DbError::Unstorable(NUL_TEXT)),
         (ValueType::Str | ValueType::Uuid | ValueType::Secret, Value::Str(s)) => Bind::Text(s.clone()),
+        (ValueType::Bytes, Value::Bytes(b)) => Bind::Blob(b.clone()),
         (ValueType::List { .. } | ValueType::Map { .. } | ValueType::Record { .. } | ValueType::Result { .. }, v) => {
             Bind::Text(crate::json::to_json(records, inner, v).to_string())
         }

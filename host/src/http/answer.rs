@@ -107,7 +107,7 @@ pub fn from_response(r: Response, cap: usize) -> Result<Raw, String> {
     for c in &r.cookies {
         headers.push((axum::http::header::SET_COOKIE, value("a cookie", &set_cookie(c)?)?));
     }
-    Ok(Raw { status, headers, body: r.body.into_bytes() })
+    Ok(Raw { status, headers, body: r.body })
 }
 
 #[cfg(test)]

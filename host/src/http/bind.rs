@@ -71,6 +71,8 @@ pub fn headers(map: &HeaderMap) -> Vec<(String, String)> {
 /// What the body turned out to be, before it meets its type.
 pub enum BodyInput {
     Json(serde_json::Value),
+    /// A `Bytes` body: the request's bytes as they came, whatever their content type.
+    Raw(Vec<u8>),
     Refused {
         status: u16,
         message: String,
@@ -150,6 +152,7 @@ pub fn bind(route: &Route, line: &RequestLine<'_>, path_params: &[(String, Strin
             },
             Param::Body { .. } => match body.take() {
                 Some(BodyInput::Json(j)) => Arg::Body(j),
+                Some(BodyInput::Raw(bytes)) => Arg::Value(Value::Bytes(bytes)),
                 Some(BodyInput::Refused { status, message }) => Arg::Invalid { status, message },
                 _ => invalid("request body: missing".into()),
             },

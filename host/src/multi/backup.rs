@@ -78,6 +78,7 @@ macro_rules! stored_row {
                 BindType::Float => $row.$get::<Option<f64>, _>(i)?.map_or(Json::Null, Json::from),
                 BindType::Bool => $row.$get::<Option<bool>, _>(i)?.map_or(Json::Null, Json::from),
                 BindType::Text => $row.$get::<Option<String>, _>(i)?.map_or(Json::Null, Json::from),
+                BindType::Blob => $row.$get::<Option<Vec<u8>>, _>(i)?.map_or(Json::Null, |b| Json::from(b64(&b))),
             };
             out.push(v);
         }
@@ -140,6 +141,8 @@ async fn write_table(db: &Database, table: &Table, exported: &ExportedTable) -> 
                         (BindType::Float, Json::Null) => q.bind(None::<f64>),
                         (BindType::Bool, Json::Null) => q.bind(None::<bool>),
                         (BindType::Text, Json::Null) => q.bind(None::<String>),
+                        (BindType::Blob, Json::Null) => q.bind(None::<Vec<u8>>),
+                        (BindType::Blob, v) => q.bind(unb64(v.as_str().ok_or_else(bad)?)?),
                         (BindType::Int, v) => q.bind(v.as_i64().ok_or_else(bad)?),
                         (BindType::Float, v) => q.bind(v.as_f64().ok_or_else(bad)?),
                         (BindType::Bool, v) => q.bind(v.as_bool().ok_or_else(bad)?),

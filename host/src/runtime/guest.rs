@@ -132,6 +132,10 @@ pub fn str_at(data: &[u8], ptr: u32) -> wasmtime::Result<&str> {
     value::read_str(data, ptr).map_err(|e| format_err!("reading a value from the module: {e}"))
 }
 
+pub fn bytes_at(data: &[u8], ptr: u32) -> wasmtime::Result<&[u8]> {
+    value::read_byte_string(data, ptr).map_err(|e| format_err!("reading a value from the module: {e}"))
+}
+
 /// `Map<Str, Str>` as pairs, in order.
 pub fn read_str_map(caller: &mut Caller<'_, GuestState>, ptr: u32) -> wasmtime::Result<Vec<(String, String)>> {
     read_str_map_within(caller, ptr, host_bytes(caller))

@@ -614,11 +614,16 @@ fn response_value(reply: Reply) -> Value {
                 .filter(|(k, _)| *k != http::header::CONTENT_TYPE)
                 .filter_map(|(k, v)| Some((Value::Str(k.as_str().to_string()), Value::Str(v.to_str().ok()?.to_string()))))
                 .collect();
-            (ct, headers, String::from_utf8_lossy(&raw.body).into_owned())
+            (ct, headers, raw.body)
         }
-        other => ("application/json".to_string(), vec![], String::from_utf8_lossy(&other.into_bytes()).into_owned()),
+        other => ("application/json".to_string(), vec![], other.into_bytes()),
     };
-    Value::Record(vec![Value::Int(i64::from(reply.status)), Value::Str(ct), Value::Map(headers), Value::Str(body), Value::List(vec![])])
+    // Text as `body`; anything else as `body_bytes`, unchanged.
+    let (body, bytes) = match String::from_utf8(body) {
+        Ok(text) => (Value::Str(text), Value::Null),
+        Err(e) => (Value::Str(String::new()), Value::Bytes(e.into_bytes())),
+    };
+    Value::Record(vec![Value::Int(i64::from(reply.status)), Value::Str(ct), Value::Map(headers), body, bytes, Value::List(vec![])])
 }
 
 /// Runs the route's post middlewares on its answer, each on what the one before it returned,
