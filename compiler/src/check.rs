@@ -225,6 +225,14 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
         }
     }
     let afters = tasks::entries(&mut functions, after_fns, "middleware");
+    let mut wrap_fns: Vec<(FnId, String)> = Vec::new();
+    for f in routes.iter().flat_map(|r| &r.wrap) {
+        if !wrap_fns.iter().any(|(g, _)| g == f) {
+            wrap_fns.push((*f, functions[f.0 as usize].name.clone()));
+        }
+    }
+    // A wrap middleware's entry is the function itself: its status returns are its own sites.
+    let wraps = wrap_fns.into_iter().map(|(func, name)| tast::Task { func, name, entry: func }).collect();
     let mut program = tast::Program {
         records,
         functions,
@@ -236,6 +244,7 @@ pub fn check_module(module: &ast::Module) -> (tast::Program, Vec<Problem>) {
         tests,
         tasks,
         afters,
+        wraps,
         secrets: c.secrets.iter().cloned().collect(),
         server,
         cli,
@@ -451,10 +460,13 @@ impl Checker {
                 FnRole::Provider
             } else if decorators.cron.is_some() {
                 FnRole::Cron
+            } else if crate::project::middleware::is_wrap_entry(f) {
+                // A wrap middleware's body answers as a handler does (`project::middleware`).
+                FnRole::Handler
             } else {
                 FnRole::Plain
             };
-            if f.name.name.starts_with("__fitz") && !crate::commands::is_generated(f) {
+            if f.name.name.starts_with("__fitz") && !crate::commands::is_generated(f) && !crate::project::middleware::is_wrap_entry(f) {
                 self.report(Problem::ReservedName { name: f.name.name.clone(), span: f.name.span });
             }
             let mut params: Vec<ParamInfo> = Vec::new();
@@ -702,7 +714,7 @@ impl Checker {
         // The command-line parsers the compiler writes use the prelude's primitives.
         let generated = crate::commands::is_generated(f);
         self.templates += u32::from(generated);
-        let body = self.check_fn_body(&f.body, &ret, &name, f.name.span);
+        let body = self.check_fn_body(&f.body, &ret, crate::project::middleware::shown_name(&name), f.name.span);
         self.templates -= u32::from(generated);
         let ctx = self.pop_ctx();
         self.out_fns[id.0 as usize] = Some(tast::FnDef { name, kind: FnKind::User, is_async, params: param_ids, ret, locals: ctx.locals, captures: vec![], body, span: f.span });

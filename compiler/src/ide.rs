@@ -411,7 +411,7 @@ impl Analysis {
                 _ => {}
             }
         }
-        out.extend(vocab::BUILTIN_FNS.iter().map(|n| item(n, CompletionKind::Function, None)));
+        out.extend(vocab::BUILTIN_FNS.iter().filter(|n| !n.starts_with("__")).map(|n| item(n, CompletionKind::Function, None)));
         out.extend(vocab::MODULES.iter().map(|n| item(n, CompletionKind::Module, None)));
         out.extend(vocab::BUILTIN_TYPES.iter().map(|n| item(n, CompletionKind::Type, None)));
         out.extend(KEYWORDS.iter().map(|n| item(n, CompletionKind::Keyword, None)));

@@ -11,7 +11,7 @@
 
 mod auto_auth;
 mod manifest;
-mod middleware;
+pub(crate) mod middleware;
 mod resolve;
 
 use std::collections::HashMap;

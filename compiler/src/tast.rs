@@ -32,6 +32,8 @@ pub struct Program {
     pub tasks: Vec<Task>,
     /// Post middlewares (`fn f(req: Request, resp: Response) -> Response`) and their entries.
     pub afters: Vec<Task>,
+    /// Wrap middlewares' entries (`__fitz_wrap_f`) and the exports made for them.
+    pub wraps: Vec<Task>,
     /// Names passed to `secret("…")`, sorted.
     pub secrets: Vec<String>,
     pub server: Option<ServerConfig>,
@@ -182,6 +184,8 @@ pub struct Route {
     pub flag: Option<String>,
     /// Post middlewares, in the order they run on the handler's answer (the nearest first).
     pub after: Vec<FnId>,
+    /// Wrap middlewares' entries, outermost first.
+    pub wrap: Vec<FnId>,
     /// `@ws`: what the connection receives and sends.
     pub ws: Option<(Type, Type)>,
     pub span: Span,
@@ -462,6 +466,8 @@ pub enum TPattern {
 pub enum Builtin {
     Print,
     Len,
+    /// A wrap middleware's `next()`.
+    MwNext,
     /// `b.len()`: the number of bytes (a `Str`'s `len` counts characters).
     BytesLen,
     /// What the `bytes` import does (`guest_abi::imports`).

@@ -35,6 +35,11 @@ pub fn after(index: usize) -> String {
     format!("fitz_after_{index}")
 }
 
+/// Wrap middleware `index` of `Manifest::wraps`: `(request) -> outcome` of a `Response`.
+pub fn wrap(index: usize) -> String {
+    format!("fitz_wrap_{index}")
+}
+
 pub fn task(index: usize) -> String {
     format!("fitz_task_{index}")
 }

@@ -21,6 +21,7 @@ pub enum Import {
     TxBegin,
     TxEnd,
     DbRaw,
+    MwNext,
     WsRecv,
     WsSend,
     WsClose,
@@ -122,6 +123,14 @@ pub const TABLE: &[ImportSpec] = &[
         params: &[I32, I32, I32, I32],
         results: &[I32],
         doc: "(db: DbConn, sql: Str, params: List<Any>, rows: Bool) -> Result<List<Map<Str, Any>>> (rows) or Result<Int> (rows changed): raw SQL, checked by the host before it runs",
+    },
+    ImportSpec {
+        import: Import::MwNext,
+        module: FITZ,
+        name: "mw_next",
+        params: &[],
+        results: &[I32],
+        doc: "() -> Response: a wrap middleware's `next()`, the rest of the route's chain run in a sandbox of its own and its answer as a `Response`; outside a wrap middleware it traps",
     },
     ImportSpec {
         import: Import::WsRecv,

@@ -31,6 +31,9 @@ pub struct Manifest {
     /// Post middlewares the routes name (`Route::after`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub afters: Vec<After>,
+    /// Wrap middlewares the routes name (`Route::wrap`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wraps: Vec<Wrap>,
     pub tables: Vec<Table>,
     pub queries: Vec<QuerySpec>,
     /// Names passed to `secret("…")`; the host refuses to start without them.
@@ -66,6 +69,7 @@ impl Manifest {
             tests: vec![],
             tasks: vec![],
             afters: vec![],
+            wraps: vec![],
             tables: vec![],
             queries: vec![],
             secrets: vec![],
@@ -133,6 +137,12 @@ pub struct Route {
     /// handler's answer.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<u32>,
+    /// Wrap middlewares (upstream's `fn f(req: Request, next: Fn() -> Response) -> Response`),
+    /// by index into `Manifest::wraps`, outermost first: the host calls the first with the
+    /// `Request`, and each one's `next()` (the `mw_next` import) runs the rest of the chain —
+    /// the next wrap, or the handler and its post middlewares — in a sandbox of its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wrap: Vec<u32>,
     /// `@ws`: the route upgrades to a WebSocket whose text messages are JSON of `receives`
     /// (in) and `sends` (out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,6 +162,16 @@ pub struct WsSpec {
 pub struct After {
     pub name: String,
     pub export: String,
+}
+
+/// A wrap middleware: the host calls `export` with the request; it answers a `Response`, or
+/// early with `return STATUS BODY` at one of its `responses` sites, as a handler does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Wrap {
+    pub name: String,
+    pub export: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub responses: Vec<Response>,
 }
 
 /// A route's CORS policy (upstream's `cors()` keys). The host answers the preflight and adds

@@ -333,6 +333,20 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             write_result(&mut caller, &ty, value)
         })
     })?;
+    linker.func_wrap_async(FITZ, "mw_next", |mut caller: Caller<'_, GuestState>, (): ()| {
+        Box::new(async move {
+            enter(&mut caller)?;
+            let (Some(rest), Some(version)) = (caller.data().next.clone(), caller.data().spawner.clone()) else {
+                return Err(GuestError("`next()` runs only in a wrap middleware".into()).into());
+            };
+            let answer = crate::runtime::invoke::next(&version, *rest).await;
+            let records = &version.manifest.records;
+            let id = (0..records.len() as u32)
+                .find(|&id| guest_abi::response::is_response(records, &ValueType::Record { id }))
+                .ok_or_else(|| format_err!("the module declares no `Response`"))?;
+            guest::write_ptr_with(&mut caller, |w| w.write(&ValueType::Record { id }, &answer))
+        })
+    })?;
     linker.func_wrap_async(FITZ, "ws_recv", |mut caller: Caller<'_, GuestState>, (conn,): (u32,)| {
         Box::new(async move {
             enter(&mut caller)?;
@@ -658,9 +672,15 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     })?;
     linker.func_wrap(FITZ, "bytes", |mut caller: Caller<'_, GuestState>, op: u32, data: u32| {
         enter(&mut caller)?;
+        let max = caller.data().app.limits.host_bytes;
         let answer = {
             let mem = guest::memory(&mut caller)?;
             let data = guest::bytes_at(mem.data(&caller), data)?;
+            // What the host builds is bounded as any value it reads: a literal is up to four
+            // times its bytes.
+            if data.len().saturating_mul(if op == 3 { 4 } else { 1 }) > max {
+                return Err(GuestError(format!("bytes: {} bytes are more than a host call takes", data.len())).into());
+            }
             bytes::apply(op, data).ok_or_else(|| GuestError(format!("bytes: no operation {op}")))?
         };
         match answer {

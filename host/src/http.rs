@@ -361,7 +361,7 @@ async fn ws_route(app: &Arc<AppVersion>, hub: &Arc<crate::ws::Hub>, mut req: Req
     let session = crate::ws::Session::new(route.path.clone(), spec, hub.clone(), wires);
     let max_message = app.limits().ws_message_bytes;
     let app = app.clone();
-    let call = Call { route: index, args, headers, acting: None, request: None };
+    let call = Call { route: index, args, headers, acting: None, request: None, wrap: 0 };
     let name = app.ctx.name.clone();
     let mut guest = tokio::spawn(async move {
         let result = invoke::call_ws(&app, call, session).await;
@@ -456,8 +456,8 @@ async fn routed(
     let client = req_client.map(|a| a.to_string()).unwrap_or_default();
     let line = bind::RequestLine { method: method.as_str(), path, client: &client };
     let args = bind::bind(route, &line, &path_params, query.as_deref(), &headers, body);
-    let request = (!route.after.is_empty()).then(|| bind::request_of(&line, query.as_deref(), &headers));
-    let result = invoke::call(app, Call { route: index, args, headers, acting, request }).await;
+    let request = (!route.after.is_empty() || !route.wrap.is_empty()).then(|| bind::request_of(&line, query.as_deref(), &headers));
+    let result = invoke::call(app, Call { route: index, args, headers, acting, request, wrap: 0 }).await;
     let (mut res, result) = outcome_response(result);
     if close {
         res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -156,6 +156,8 @@ fn pointers() -> Vec<u8> {
         DbRaw,
         WsRecv,
         WsSend,
+        MwNext,
+        Bytes,
     ]);
     // A string whose length passes the end of memory, and one of 40 MiB inside it (valid
     // UTF-8: zeros, and the pointers the wide maps are filled with).
@@ -190,6 +192,7 @@ fn pointers() -> Vec<u8> {
         f(&k, ClockTimeGet),
     );
     let (fm, ma, raw, wr, ws) = (f(&k, Fmt), f(&k, Math), f(&k, DbRaw), f(&k, WsRecv), f(&k, WsSend));
+    let (mn, by) = (f(&k, MwNext), f(&k, Bytes));
     let routes: Vec<(&str, Vec<I<'static>>, Import, bool)> = vec![
         ("/hash-oob", vec![c(1024)], HashPassword, true),
         ("/hash-huge", vec![c(2048)], HashPassword, true),
@@ -221,6 +224,14 @@ fn pointers() -> Vec<u8> {
         // A WebSocket's calls in a run that has none.
         ("/ws-recv-none", vec![c(1)], WsRecv, true),
         ("/ws-send-none", vec![c(1), c(3300), c(1)], WsSend, true),
+        // A wrap middleware's `next()` in a run that is not one.
+        ("/next-none", vec![], MwNext, true),
+        // Bytes: past the end of memory, 40 MiB shown as a literal (four times its size, past
+        // what the host writes back), an operation that does not exist.
+        ("/bytes-oob", vec![c(0), c(1024)], Bytes, true),
+        ("/bytes-show-huge", vec![c(3), c(2048)], Bytes, true),
+        ("/bytes-no-op", vec![c(99), c(3200)], Bytes, true),
+        ("/bytes-b64-huge", vec![c(1), c(2048)], Bytes, true),
     ];
     for (path, args, import, drop) in routes {
         let func = match import {
@@ -240,6 +251,8 @@ fn pointers() -> Vec<u8> {
             DbRaw => raw,
             WsRecv => wr,
             WsSend => ws,
+            MwNext => mn,
+            Bytes => by,
             _ => ct,
         };
         k.route(path, ValueType::Int, vec![], call_then(args, func, drop, OUTCOME));
@@ -475,6 +488,11 @@ async fn hostile_modules_hurt_only_themselves() {
         at("evil-ptrs", "/raw-refused", &[200]),
         at("evil-ptrs", "/ws-recv-none", &[500]),
         at("evil-ptrs", "/ws-send-none", &[500]),
+        at("evil-ptrs", "/next-none", &[500]),
+        at("evil-ptrs", "/bytes-oob", &[500]),
+        at("evil-ptrs", "/bytes-show-huge", &[500]),
+        at("evil-ptrs", "/bytes-no-op", &[500]),
+        at("evil-ptrs", "/bytes-b64-huge", &[200, 500]),
         at("evil-loops", "/spin", &[503]),
         at("evil-loops", "/grow", &[500]),
         at("evil-loops", "/table", &[500]),

@@ -231,3 +231,26 @@ async fn a_post_middleware_is_its_own_entry_and_named_by_routes_only_as_declared
     let e = load(&rt, &with_manifest(&a.wasm, &forged), AppContext::bare(forged.clone()), Limits::default(), TopLevelOutput::Log).await.err().expect("refused");
     assert!(e.to_string().contains("fitz_after_1"), "{e}");
 }
+
+#[tokio::test]
+async fn a_wrap_middleware_is_its_own_entry_and_named_by_routes_only_as_declared() {
+    let source = "fn gate(req: Request, next: Fn() -> Response) -> Response => next()\n@middleware(gate)\n@get(\"/k\")\nfn k() -> Int => 1\n";
+    let a = fitz_compiler::compile(source, "k.fitz").expect("compiles");
+    assert!(validate_bytes(&a.wasm).is_ok());
+    assert_eq!(a.manifest.routes[0].wrap, [0]);
+    assert_eq!((a.manifest.wraps[0].name.as_str(), a.manifest.wraps[0].export.as_str()), ("gate", "fitz_wrap_0"));
+    let mut forged = a.manifest.clone();
+    forged.routes[0].wrap = vec![3];
+    let e = validate_bytes(&with_manifest(&a.wasm, &forged)).expect_err("refused");
+    assert!(e.to_string().contains("route GET /k names wrap middleware 3"), "{e}");
+    // Pointed at the route's entry, which takes other arguments.
+    let mut forged = a.manifest.clone();
+    forged.wraps[0].export = guest_abi::exports::route(0);
+    let e = validate_bytes(&with_manifest(&a.wasm, &forged)).expect_err("refused");
+    assert!(e.to_string().contains("middleware `gate` must be exported as `fitz_wrap_0`"), "{e}");
+    let mut forged = a.manifest.clone();
+    forged.wraps.push(guest_abi::manifest::Wrap { name: "ghost".into(), export: guest_abi::exports::wrap(1), responses: vec![] });
+    let rt = Runtime::new(Allocation::OnDemand).expect("runtime");
+    let e = load(&rt, &with_manifest(&a.wasm, &forged), AppContext::bare(forged.clone()), Limits::default(), TopLevelOutput::Log).await.err().expect("refused");
+    assert!(e.to_string().contains("fitz_wrap_1"), "{e}");
+}

@@ -187,3 +187,182 @@ async fn post_middlewares_run_on_the_handlers_answer() {
     assert_eq!(app.get("/hello", None).await.status, 200);
     app.stop().await;
 }
+
+const WRAP: &str = r#"
+type User { name: Str, role: Str }
+
+@auth_provider
+fn who(headers: Map<Str, Str>) -> Result<User> {
+    return match headers.get("authorization") {
+        Ok(h) => if h == "Bearer ann" { Ok(User { name: "ann", role: "admin" }) } else { Err("bad token") },
+        Err(_) => Err("missing token"),
+    }
+}
+
+// Around the handler: its answer comes back from `next()` and goes out with a header added.
+fn around(req: Request, next: Fn() -> Response) -> Response {
+    let inner = next()
+    let headers = inner.headers
+    headers["X-Around"] = "{req.method} {req.path}"
+    return Response { status: inner.status, content_type: inner.content_type, headers: headers, body: inner.body, body_bytes: inner.body_bytes }
+}
+
+// Decides whether the handler runs at all.
+fn gate(req: Request, next: Fn() -> Response) -> Response {
+    return match req.headers.get("x-key") {
+        Ok(k) => if k == "open" { next() } else { Response { status: 403, body: "wrong key" } },
+        Err(_) => Response { status: 401, body: "no key" },
+    }
+}
+
+fn twice(req: Request, next: Fn() -> Response) -> Response {
+    let a = next()
+    let b = next()
+    return Response { body: "{a.body}|{b.body}" }
+}
+
+fn outer(req: Request, next: Fn() -> Response) -> Response {
+    let r = next()
+    return Response { status: r.status, body: "outer({r.body})" }
+}
+
+fn inner(req: Request, next: Fn() -> Response) -> Response {
+    let r = next()
+    return Response { status: r.status, body: "inner({r.body})" }
+}
+
+fn stamp(req: Request, resp: Response) -> Response {
+    return Response { status: resp.status, body: "stamped {resp.body}" }
+}
+
+fn rescue(req: Request, next: Fn() -> Response) -> Response {
+    let r = next()
+    if r.status >= 500 {
+        return Response { status: 200, body: "rescued {r.status}" }
+    }
+    return r
+}
+
+fn spin(req: Request, next: Fn() -> Response) -> Response {
+    let n = 0
+    while true {
+        n = n + 1
+    }
+    return next()
+}
+
+@middleware(around)
+@get("/items/{id}")
+fn item(id: Int) -> Result<Map<Str, Int>> {
+    if id == 0 {
+        return 404 {"error": "no item 0"}
+    }
+    return Ok({"id": id})
+}
+
+@middleware(gate)
+@get("/secret")
+fn secret() -> Str => "the secret"
+
+@authenticated
+@middleware(gate)
+@get("/me")
+fn me(user: User) -> Str => user.name
+
+@middleware(twice)
+@post("/echo")
+fn echo(body: Map<Str, Str>) -> Str => body["say"]
+
+@middleware(outer)
+@middleware(inner)
+@middleware(stamp)
+@get("/nested")
+fn nested() -> Str => "core"
+
+@middleware(rescue)
+@get("/crash")
+fn crash() -> Int {
+    let xs = [1]
+    return xs[3]
+}
+
+@middleware(spin)
+@get("/spin")
+fn spin_route() -> Int => 1
+
+@get("/sneaky")
+fn sneaky() -> Response => __fitz_next()
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrap_middlewares_decide_when_the_rest_runs() {
+    let app = TestApp::start(WRAP, Backend::Sqlite, &[], Limits { request_deadline: std::time::Duration::from_secs(2), ..Limits::default() }).await;
+    // The handler's answer, JSON and status as it gave them, with the wrap's header.
+    let r = app.get("/items/7", None).await;
+    assert_eq!((r.status, r.body.clone()), (200, json!({"id": 7})), "{}", r.text);
+    assert_eq!(r.headers["x-around"], "GET /items/7");
+    assert_eq!(r.headers["content-type"], "application/json");
+    let r = app.get("/items/0", None).await;
+    assert_eq!((r.status, r.body.clone()), (404, json!({"error": "no item 0"})));
+    assert_eq!(r.headers["x-around"], "GET /items/0");
+    // A gate: the handler runs only when the wrap calls `next()`.
+    let r = app.get("/secret", None).await;
+    assert_eq!((r.status, r.text.as_str()), (401, "no key"));
+    let r = app.send(app.client.get(app.url("/secret")).header("x-key", "shut")).await;
+    assert_eq!((r.status, r.text.as_str()), (403, "wrong key"));
+    let r = app.send(app.client.get(app.url("/secret")).header("x-key", "open")).await;
+    assert_eq!((r.status, r.body.clone()), (200, json!("the secret")));
+    // The provider runs first; the handler gets the user it answered.
+    assert_eq!(app.send(app.client.get(app.url("/me")).header("x-key", "open")).await.status, 401);
+    let r = app.send(app.client.get(app.url("/me")).header("x-key", "open").header("authorization", "Bearer ann")).await;
+    assert_eq!((r.status, r.body.clone()), (200, json!("ann")), "{}", r.text);
+    // `next()` twice runs the handler twice, with the same arguments each time.
+    let r = app.post("/echo", None, &json!({"say": "hi"})).await;
+    assert_eq!((r.status, r.text.as_str()), (200, r#""hi"|"hi""#));
+    // Outermost first; the post middleware runs on the handler's answer, inside the wraps.
+    let r = app.get("/nested", None).await;
+    assert_eq!((r.status, r.text.as_str()), (200, r#"outer(inner(stamped "core"))"#));
+    // What fails in the rest is the answer `next()` gets, and the wrap may answer otherwise.
+    let r = app.get("/crash", None).await;
+    assert_eq!((r.status, r.text.as_str()), (200, "rescued 500"));
+    // A wrap that loops ends its own request; `next()` outside a wrap fails its request.
+    assert_eq!(app.get("/spin", None).await.status, 503);
+    assert_eq!(app.get("/sneaky", None).await.status, 500);
+    assert_eq!(app.get("/items/1", None).await.status, 200);
+    app.stop().await;
+}
+
+// Written as upstream's guide writes wraps: answering with `return STATUS BODY`.
+const WRAP_STATUS: &str = r#"
+fn timing(req: Request, next: Fn() -> Response) -> Response {
+    let r = next()
+    return 200 {"wrapped": true, "inner_status": r.status, "method": req.method, "path": req.path}
+}
+
+fn key_gate(req: Request, next: Fn() -> Response) -> Response {
+    return match req.headers.get("x-key") {
+        Ok(_) => next(),
+        Err(_) => return 401 {"error": "key required"},
+    }
+}
+
+@middleware(timing)
+@get("/timed")
+fn timed() -> Str => "ran"
+
+@middleware(key_gate)
+@get("/locked")
+fn locked() -> Str => "unlocked"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrap_middleware_answers_with_a_status_as_a_handler_does() {
+    let app = TestApp::start(WRAP_STATUS, Backend::Sqlite, &[], Limits::default()).await;
+    let r = app.get("/timed", None).await;
+    assert_eq!((r.status, r.body.clone()), (200, json!({"wrapped": true, "inner_status": 200, "method": "GET", "path": "/timed"})), "{}", r.text);
+    let r = app.get("/locked", None).await;
+    assert_eq!((r.status, r.body.clone()), (401, json!({"error": "key required"})));
+    let r = app.send(app.client.get(app.url("/locked")).header("x-key", "k")).await;
+    assert_eq!((r.status, r.body.clone()), (200, json!("unlocked")));
+    app.stop().await;
+}

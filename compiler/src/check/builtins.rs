@@ -240,6 +240,14 @@ impl Checker {
             "env_or" => (Builtin::EnvOr, vec![p("name", Type::Str), p("default", Type::Str)], Type::Str),
             // A `Str`'s bytes are its UTF-8: the same object, seen as `Bytes`.
             "bytes" => (Builtin::Reinterpret, vec![p("text", Type::Str)], Type::Bytes),
+            // A wrap middleware's `next()` (`project::middleware`): the rest of the chain's answer.
+            "__fitz_next" => {
+                let Some(&response) = self.record_ids.get("Response") else {
+                    self.report(Problem::UnknownName { name: "Response".into(), span, suggestion: None });
+                    return Self::error_expr(span);
+                };
+                (Builtin::MwNext, vec![], Type::Record(response))
+            }
             "bytes_from_b64" => (Builtin::Bytes(BytesOp::FromB64), vec![p("text", Type::Str)], Type::result(Type::Bytes)),
             "bytes_from_hex" => (Builtin::Bytes(BytesOp::FromHex), vec![p("text", Type::Str)], Type::result(Type::Bytes)),
             "secret" => {

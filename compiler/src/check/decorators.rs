@@ -37,6 +37,9 @@ pub struct FnDecorators {
     /// `@middleware(f)` with `fn f(req: Request, resp: Response) -> Response`: upstream's post
     /// middleware, run on the handler's answer (pre ones are already in the handler's body).
     pub after: Vec<(String, Span)>,
+    /// `@middleware(f)` with `fn f(req: Request, next: Fn() -> Response) -> Response`, as the
+    /// entry `project::middleware` made for it, outermost first.
+    pub wraps: Vec<(String, Span)>,
 }
 
 /// Where a `@header` or `@cookie` parameter comes from.
@@ -601,7 +604,11 @@ pub fn read_fn(decorators: &[Decorator], problems: &mut Vec<Problem>) -> FnDecor
             "middleware" if matches!(d.args.as_deref(), Some([Arg { name: None, value: Expr { kind: ExprKind::Name(_), .. }, .. }])) => {
                 // Left on the handler by `project::middleware` only for a post middleware.
                 if let Some([Arg { value: Expr { kind: ExprKind::Name(n), .. }, .. }]) = d.args.as_deref() {
-                    out.after.push((n.clone(), d.span));
+                    if n.starts_with(crate::project::middleware::WRAP_ENTRY_PREFIX) {
+                        out.wraps.push((n.clone(), d.span));
+                    } else {
+                        out.after.push((n.clone(), d.span));
+                    }
                 }
             }
             "middleware" => {

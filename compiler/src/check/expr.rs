@@ -21,6 +21,7 @@ pub const BUILTIN_FNS: &[&str] = &[
     "assert_eq",
     "len",
     "bytes",
+    "__fitz_next",
     "bytes_from_b64",
     "bytes_from_hex",
     "env_or",
@@ -297,7 +298,7 @@ impl Checker {
         candidates.extend(self.global_ids.keys().map(String::as_str));
         candidates.extend(self.fn_ids.keys().map(String::as_str));
         candidates.extend(MODULES);
-        candidates.extend(BUILTIN_FNS);
+        candidates.extend(BUILTIN_FNS.iter().filter(|n| !n.starts_with("__")));
         super::names::closest(name, candidates)
     }
 

@@ -277,6 +277,7 @@ impl Checker {
                 cors: decorators.cors.as_ref().map(|(c, _)| c.clone()),
                 flag: decorators.flag.as_ref().map(|(f, _)| f.clone()),
                 after: decorators.after.iter().rev().filter_map(|(name, _)| self.fn_ids.get(name).copied()).collect(),
+                wrap: decorators.wraps.iter().filter_map(|(name, _)| self.fn_ids.get(name).copied()).collect(),
                 ws: ws_types,
                 span: r.span,
             });

@@ -45,6 +45,7 @@ impl Lowerer<'_> {
                 f.b.i32(0);
             }
             Builtin::Len if args[0].ty == Type::Bytes => self.lower_builtin(f, Builtin::BytesLen, args, e),
+            Builtin::MwNext => import(self, f, Import::MwNext),
             Builtin::BytesLen => {
                 self.lower_expr(f, &args[0]);
                 f.b.load32(STR_LEN).w(I::I64ExtendI32U);

@@ -22,6 +22,7 @@ impl Lowerer<'_> {
             || p.tests.iter().any(|t| t.func == id)
             || p.tasks.iter().any(|t| t.entry == id)
             || p.afters.iter().any(|t| t.entry == id)
+            || p.wraps.iter().any(|t| t.entry == id)
         {
             Mode::Entry
         } else {
@@ -146,6 +147,9 @@ impl Lowerer<'_> {
         }
         for (i, t) in self.program.tasks.iter().enumerate() {
             self.exports.push((exports::task(i), self.fn_ids[t.entry.0 as usize]));
+        }
+        for (i, t) in self.program.wraps.iter().enumerate() {
+            self.exports.push((exports::wrap(i), self.fn_ids[t.entry.0 as usize]));
         }
         for (i, t) in self.program.afters.iter().enumerate() {
             self.exports.push((exports::after(i), self.fn_ids[t.entry.0 as usize]));

@@ -122,6 +122,7 @@ impl Lowerer<'_> {
                     cors: r.cors.clone(),
                     flag: r.flag.clone(),
                     after: r.after.iter().filter_map(|f| p.afters.iter().position(|a| a.func == *f).map(|i| i as u32)).collect(),
+                    wrap: r.wrap.iter().filter_map(|f| p.wraps.iter().position(|a| a.func == *f).map(|i| i as u32)).collect(),
                     ws: r.ws.as_ref().map(|(rx, tx)| m::WsSpec { receives: self.value_type(rx), sends: self.value_type(tx) }),
                 }
             })
@@ -210,6 +211,17 @@ impl Lowerer<'_> {
             tests,
             tasks,
             afters: p.afters.iter().enumerate().map(|(i, a)| m::After { name: a.name.clone(), export: exports::after(i) }).collect(),
+            // Named as the program names the middleware, not its entry.
+            wraps: p
+                .wraps
+                .iter()
+                .enumerate()
+                .map(|(i, a)| m::Wrap {
+                    name: a.name.trim_start_matches(crate::project::middleware::WRAP_ENTRY_PREFIX).to_string(),
+                    export: exports::wrap(i),
+                    responses: self.sites.get(&a.entry).cloned().unwrap_or_default(),
+                })
+                .collect(),
             tables,
             queries: self.queries.clone(),
             secrets: p.secrets.clone(),

@@ -11,6 +11,14 @@
 //! Upstream's post middleware, `fn f(req: Request, resp: Response) -> Response`, runs after
 //! the handler on its answer: it stays an ordinary function, its `@middleware(f)` stays on the
 //! handler, and the host calls it with the answer the handler gave (`check::routes`).
+//!
+//! Upstream's wrap middleware, `fn f(req: Request, next: Fn() -> Response) -> Response`,
+//! decides when (and whether) the rest runs. Its body becomes an entry of its own,
+//! `__fitz_wrap_f(req)`, whose first statement is `let next = fn() => __fitz_next()`; the
+//! handler's `@middleware` now names that entry, and the host calls it with the request.
+//! `__fitz_next()` asks the host to run the rest of the chain
+//! (`guest_abi::manifest::Route::wrap`). As an entry, the body may answer with
+//! `return 401 {…}` as a handler does.
 
 use std::collections::HashMap;
 
@@ -20,6 +28,21 @@ use crate::span::Span;
 
 /// The handler parameter the host fills with the `Request` the middlewares read.
 const REQUEST_PARAM: &str = "__fitz_request";
+
+/// The entry of wrap middleware `f` is `__fitz_wrap_f`; `check::decorators` knows a wrap
+/// middleware on a handler by it.
+pub const WRAP_ENTRY_PREFIX: &str = "__fitz_wrap_";
+
+/// Whether `f` is the entry `wrap_entry` made: its name's span is the middleware's own name,
+/// shorter than the entry's (a function a user named `__fitz_wrap_…` spans all of it).
+pub fn is_wrap_entry(f: &FnDecl) -> bool {
+    f.name.name.strip_prefix(WRAP_ENTRY_PREFIX).is_some_and(|own| f.name.span.len() as usize == own.len())
+}
+
+/// The name a user wrote for `name`: a wrap middleware's entry is named as the middleware.
+pub fn shown_name(name: &str) -> &str {
+    name.strip_prefix(WRAP_ENTRY_PREFIX).unwrap_or(name)
+}
 
 /// The function a `@middleware(…)` names, with the argument's span (not `cors(…)`).
 fn named(d: &Decorator) -> Option<Ident> {
@@ -52,9 +75,12 @@ pub(super) fn inline(module: &mut Module, problems: &mut Vec<Diagnostic>) {
         .collect();
     let mut usable: HashMap<String, FnDecl> = HashMap::new();
     let mut after: Vec<String> = Vec::new();
+    let mut wraps: Vec<String> = Vec::new();
     for (name, f) in &fns {
         if is_after(f) {
             after.push(name.clone());
+        } else if is_wrap(f) {
+            wraps.push(name.clone());
         } else if let Some(problem) = shape(f) {
             problems.push(problem);
         } else {
@@ -69,11 +95,20 @@ pub(super) fn inline(module: &mut Module, problems: &mut Vec<Diagnostic>) {
     let mut counter = 0usize;
     for item in &mut module.items {
         let Item::Fn(f) = item else { continue };
-        let chain: Vec<(Span, String)> = f.decorators.iter().filter_map(|d| named(d).map(|n| (d.span, n.name.clone()))).filter(|(_, n)| !after.contains(n)).collect();
+        for d in &mut f.decorators {
+            if let Some(Arg { value: Expr { kind: ExprKind::Name(n), .. }, .. }) = d.args.as_mut().and_then(|a| a.first_mut())
+                && d.name.name == "middleware"
+                && wraps.contains(n)
+            {
+                *n = format!("{WRAP_ENTRY_PREFIX}{n}");
+            }
+        }
+        let kept = |n: &str| after.iter().any(|a| a == n) || n.starts_with(WRAP_ENTRY_PREFIX);
+        let chain: Vec<(Span, String)> = f.decorators.iter().filter_map(|d| named(d).map(|n| (d.span, n.name.clone()))).filter(|(_, n)| !kept(n)).collect();
         if chain.is_empty() {
             continue;
         }
-        f.decorators.retain(|d| named(d).is_none_or(|n| after.contains(&n.name)));
+        f.decorators.retain(|d| named(d).is_none_or(|n| kept(&n.name)));
         let mut prologue = Vec::new();
         let mut needs_request = false;
         for (span, name) in chain {
@@ -111,12 +146,51 @@ pub(super) fn inline(module: &mut Module, problems: &mut Vec<Diagnostic>) {
             }
         });
     }
-    // A middleware is only that: its statuses belong to the handlers it runs in.
+    // A middleware is only that: its statuses belong to the handlers (or entries) it runs in.
     module.items.retain(|i| !matches!(i, Item::Fn(f) if fns.contains_key(&f.name.name) && !after.contains(&f.name.name)));
+    wraps.sort();
+    for name in wraps {
+        module.items.push(Item::Fn(wrap_entry(&fns[&name])));
+    }
+}
+
+/// `fn __fitz_wrap_f(req: Request) -> Response { let next = fn() => __fitz_next(); … }`, the
+/// body `f`'s own (its spans kept, so what goes wrong in it is reported where it is written).
+fn wrap_entry(f: &FnDecl) -> FnDecl {
+    let span = f.name.span;
+    let ident = |name: &str| Ident { name: name.into(), span };
+    let ty = |n: &str| TypeExpr { kind: TypeExprKind::Named { name: ident(n), args: vec![] }, span };
+    let call = Expr::new(ExprKind::Call { callee: Box::new(Expr::new(ExprKind::Name("__fitz_next".into()), span)), args: vec![] }, span);
+    let next = Lambda { is_async: false, params: vec![], ret: Some(ty("Response")), body: FnBody::Expr(Box::new(call)) };
+    let bind = Stmt { kind: StmtKind::Let { name: f.params[1].name.clone(), ty: None, value: Expr::new(ExprKind::Lambda(Box::new(next)), span) }, span };
+    let mut stmts = vec![bind];
+    match &f.body {
+        FnBody::Block(b) => stmts.extend(b.stmts.iter().cloned()),
+        FnBody::Expr(e) => stmts.push(Stmt { kind: StmtKind::Expr(Expr::new(ExprKind::Return(Some(e.clone())), e.span)), span: e.span }),
+    }
+    FnDecl {
+        decorators: vec![],
+        is_async: false,
+        name: ident(&format!("{WRAP_ENTRY_PREFIX}{}", f.name.name)),
+        params: vec![f.params[0].clone()],
+        ret: f.ret.clone(),
+        body: FnBody::Block(Block { stmts, span: f.span }),
+        span: f.span,
+    }
 }
 
 fn named_type(t: &Option<TypeExpr>, want: &str) -> bool {
-    matches!(t, Some(TypeExpr { kind: TypeExprKind::Named { name, args }, .. }) if name.name == want && args.is_empty())
+    t.as_ref().is_some_and(|t| is_named(t, want))
+}
+
+fn is_named(t: &TypeExpr, want: &str) -> bool {
+    matches!(&t.kind, TypeExprKind::Named { name, args } if name.name == want && args.is_empty())
+}
+
+/// `fn f(req: Request, next: Fn() -> Response) -> Response`: a wrap middleware.
+fn is_wrap(f: &FnDecl) -> bool {
+    let next_ok = |t: &Option<TypeExpr>| matches!(t, Some(TypeExpr { kind: TypeExprKind::Fn { params, ret }, .. }) if params.is_empty() && is_named(ret, "Response"));
+    matches!(f.params.as_slice(), [req, next] if named_type(&req.ty, "Request") && next_ok(&next.ty)) && named_type(&f.ret, "Response") && f.decorators.is_empty() && !f.is_async
 }
 
 /// `fn f(req: Request, resp: Response) -> Response`: a post middleware.
@@ -131,11 +205,14 @@ fn shape(f: &FnDecl) -> Option<Diagnostic> {
         Some(
             Diagnostic::error("middleware-shape", format!("`{}` cannot run as middleware", f.name.name))
                 .primary(span, label.to_string())
-                .help("a middleware is `fn name(req: Request) { … }` (it lets the request through with `return`, or by ending, and answers it with `return 401 {…}`), or `fn name(req: Request, resp: Response) -> Response`, run on the handler's answer"),
+                .help("a middleware is `fn name(req: Request) { … }` (it lets the request through with `return`, or by ending, and answers it with `return 401 {…}`), `fn name(req: Request, resp: Response) -> Response`, run on the handler's answer, or `fn name(req: Request, next: Fn() -> Response) -> Response`, which runs the rest with `next()`"),
         )
     };
+    if f.is_async {
+        return bad(f.name.span, "a middleware is not `async` (it waits on what it calls like any function)");
+    }
     if f.params.len() > 1 {
-        return bad(f.params[1].span, "a middleware takes the request, and then the `Response` it changes");
+        return bad(f.params[1].span, "a middleware takes the request, and then the `Response` it changes or the `next` it calls");
     }
     if let Some(p) = f.params.first() {
         let is_request = matches!(&p.ty, Some(TypeExpr { kind: TypeExprKind::Named { name, args }, .. }) if name.name == "Request" && args.is_empty());

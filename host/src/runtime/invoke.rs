@@ -24,6 +24,7 @@ use crate::json::{from_json_with, to_json, to_json_bytes_within};
 const DB_HANDLE: i32 = super::state::DB_HANDLE as i32;
 
 /// One handler argument, as the HTTP layer bound it.
+#[derive(Clone)]
 pub enum Arg {
     Value(Value),
     /// A request body, parsed but not yet checked against its type (defaults come from the
@@ -39,6 +40,7 @@ pub enum Arg {
     Injected,
 }
 
+#[derive(Clone)]
 pub struct Call {
     pub route: usize,
     /// One per route parameter, in order.
@@ -48,8 +50,12 @@ pub struct Call {
     /// Under `fitz test`, the user the request runs as without asking the provider
     /// (`test.get(…, as_user: u)`); `None` for every request from a client.
     pub acting: Option<Value>,
-    /// The `Request` a route's post middlewares read (`None` for a route without any).
+    /// The `Request` a route's post and wrap middlewares read (`None` for a route without
+    /// any).
     pub request: Option<Value>,
+    /// The first of the route's wrap middlewares this run starts at (0 for a client's request;
+    /// past the last, the handler): what a wrap's `next()` runs is the rest.
+    pub wrap: usize,
 }
 
 /// What the app answered.
@@ -537,6 +543,15 @@ async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> was
         }
     }
 
+    // A wrap middleware runs instead of the handler; its `next()` runs the rest.
+    if let Some(&w) = route.wrap.get(call.wrap) {
+        let user = match (user_slot, manifest.auth.as_ref()) {
+            (Some(slot), Some(provider)) => Some(guest.read(store, &ValueType::Record { id: provider.user }, slot)?),
+            _ => None,
+        };
+        return wrap(&guest, store, &manifest, w, call, user, cap).await;
+    }
+
     // Arguments.
     let mut args = Vec::with_capacity(route.params.len());
     for (param, arg) in route.params.iter().zip(call.args) {
@@ -626,6 +641,56 @@ fn response_value(reply: Reply) -> Value {
     Value::Record(vec![Value::Int(i64::from(reply.status)), Value::Str(ct), Value::Map(headers), body, bytes, Value::List(vec![])])
 }
 
+/// The built-in `Request` and `Response` types of `records`.
+fn request_response(records: &[RecordType]) -> wasmtime::Result<(ValueType, ValueType)> {
+    let find = |is: fn(&[RecordType], &ValueType) -> bool| {
+        (0..records.len() as u32).map(|id| ValueType::Record { id }).find(|t| is(records, t)).ok_or_else(|| wasmtime::format_err!("no built-in Request or Response"))
+    };
+    Ok((find(guest_abi::response::is_request)?, find(guest_abi::response::is_response)?))
+}
+
+/// Runs wrap middleware `index` of the manifest with the request; its `next()` (the `mw_next`
+/// import) will run the rest of `call`'s chain, as the user the provider answered.
+async fn wrap(
+    guest: &Guest<'_>,
+    store: &mut Store<GuestState>,
+    manifest: &guest_abi::manifest::Manifest,
+    index: u32,
+    call: Call,
+    user: Option<Value>,
+    cap: usize,
+) -> wasmtime::Result<Reply> {
+    let w = manifest.wraps.get(index as usize).ok_or_else(|| wasmtime::format_err!("no wrap middleware {index}"))?;
+    let (req_ty, resp_ty) = request_response(guest.records())?;
+    let request = call.request.clone().ok_or_else(|| wasmtime::format_err!("no request for a wrap middleware"))?;
+    let r = guest.write(store, &req_ty, &request)?;
+    let rest = Call { wrap: call.wrap + 1, acting: user.or(call.acting.clone()), ..call };
+    store.data_mut().next = Some(Box::new(rest));
+    let (site, ty, slot) = guest.enter(store, &w.export, None, &[val(r)], &w.responses, &resp_ty).await?;
+    let v = guest.read(store, ty, slot)?;
+    match site {
+        SITE_RETURN => Reply::value(200, guest.records(), &resp_ty, &v, cap),
+        SITE_ERROR => Ok(Reply::error(500, message_of(&v))),
+        s => Reply::value(Guest::status_of(&w.responses, s), guest.records(), ty, &v, cap),
+    }
+}
+
+/// A wrap middleware's `next()`: the rest of its route's chain in a sandbox of its own (the
+/// next wrap, or the handler and its post middlewares), answered as a `Response` value. What
+/// fails there (a trap, the database) is that answer's status, as a client would have seen it.
+pub async fn next(app: &Arc<AppVersion>, rest: Call) -> Value {
+    let reply = match call(app, rest).await {
+        Ok(reply) => reply,
+        Err(Fault::Timeout) => Reply::error(503, "request timed out"),
+        Err(Fault::Busy) => Reply::error(503, "server busy, try again"),
+        Err(Fault::Failed(cause)) => {
+            tracing::error!(target: "fitz::http", app = %app.ctx.name, "the rest of a wrap middleware's chain failed: {cause}");
+            Reply::error(500, "internal error")
+        }
+    };
+    response_value(reply)
+}
+
 /// Runs the route's post middlewares on its answer, each on what the one before it returned,
 /// in the same run (and under the same deadline) as the handler.
 #[allow(clippy::too_many_arguments)]
@@ -640,10 +705,7 @@ async fn after(
     cap: usize,
 ) -> wasmtime::Result<Reply> {
     let records = guest.records();
-    let find = |is: fn(&[RecordType], &ValueType) -> bool| {
-        (0..records.len() as u32).map(|id| ValueType::Record { id }).find(|t| is(records, t)).ok_or_else(|| wasmtime::format_err!("no built-in Request or Response"))
-    };
-    let (req_ty, resp_ty) = (find(guest_abi::response::is_request)?, find(guest_abi::response::is_response)?);
+    let (req_ty, resp_ty) = request_response(records)?;
     let mut resp = own.unwrap_or_else(|| response_value(reply));
     for &i in &route.after {
         let a = manifest.afters.get(i as usize).ok_or_else(|| wasmtime::format_err!("no middleware {i}"))?;

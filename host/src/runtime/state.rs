@@ -77,6 +77,8 @@ pub struct GuestState {
     pub txs: Vec<Option<Arc<crate::db::tx::Tx>>>,
     /// A `@ws` handler's connection (`crate::ws`); `None` in every other run.
     pub ws: Option<crate::ws::Session>,
+    /// In a wrap middleware's run, what its `next()` runs; `None` in every other run.
+    pub next: Option<Box<crate::runtime::invoke::Call>>,
 }
 
 /// The `DbConn` handle of the app's database; transactions' handles follow it.
@@ -103,7 +105,7 @@ impl GuestState {
 impl GuestState {
     pub fn new(app: Arc<AppContext>, limits: StoreLimits, output: Output) -> GuestState {
         let budget = Budget::new(&app.limits);
-        GuestState { app, limits, output, mem: None, budget, db_fault: false, spawner: None, busy: false, tester: None, txs: Vec::new(), ws: None }
+        GuestState { app, limits, output, mem: None, budget, db_fault: false, spawner: None, busy: false, tester: None, txs: Vec::new(), ws: None, next: None }
     }
 }
 

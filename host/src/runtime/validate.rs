@@ -159,17 +159,28 @@ fn check_manifest(m: &Manifest) -> Result<(), String> {
             return Err(format!("middleware `{}` must be exported as `{}`", a.name, exports::after(i)));
         }
     }
-    if !m.afters.is_empty() {
-        // A post middleware takes and answers the built-in `Request` and `Response`.
+    for (i, w) in m.wraps.iter().enumerate() {
+        if w.export != exports::wrap(i) {
+            return Err(format!("middleware `{}` must be exported as `{}`", w.name, exports::wrap(i)));
+        }
+        for resp in &w.responses {
+            check(&resp.ty)?;
+        }
+    }
+    if !m.afters.is_empty() || !m.wraps.is_empty() {
+        // A post or wrap middleware takes and answers the built-in `Request` and `Response`.
         if !(0..n).any(|id| guest_abi::response::is_response(&m.records, &ValueType::Record { id }))
             || !(0..n).any(|id| guest_abi::response::is_request(&m.records, &ValueType::Record { id }))
         {
-            return Err("a post middleware needs the built-in `Request` and `Response` types".into());
+            return Err("a post or wrap middleware needs the built-in `Request` and `Response` types".into());
         }
     }
     for r in &m.routes {
         if let Some(bad) = r.after.iter().find(|a| **a as usize >= m.afters.len()) {
             return Err(format!("route {} {} names middleware {bad}, which the manifest does not declare", r.method, r.path));
+        }
+        if let Some(bad) = r.wrap.iter().find(|w| **w as usize >= m.wraps.len()) {
+            return Err(format!("route {} {} names wrap middleware {bad}, which the manifest does not declare", r.method, r.path));
         }
     }
     for q in &m.queries {
@@ -256,6 +267,9 @@ pub fn check_module(module: &Module, manifest: &Manifest) -> Result<(), LoadErro
     }
     for a in &manifest.afters {
         expect(&a.export, &[ValType::I32, ValType::I32], &[ValType::I32])?;
+    }
+    for w in &manifest.wraps {
+        expect(&w.export, &[ValType::I32], &[ValType::I32])?;
     }
     for t in &manifest.tasks {
         let params: Vec<ValType> = t

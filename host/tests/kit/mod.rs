@@ -113,6 +113,7 @@ impl Kit {
             cors: None,
             flag: None,
             after: vec![],
+            wrap: vec![],
             ws: None,
         });
         self.func(&export, &[], &[ValType::I32], locals, body);
