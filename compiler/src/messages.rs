@@ -746,6 +746,18 @@ impl Messages<'_> {
             Unsupported { what, .. } => {
                 Diagnostic::error("unsupported", format!("{what} is not supported yet")).primary(span, "not supported")
             }
+            WsBroadcastEndpoint { found, endpoints, .. } => {
+                let d = match found {
+                    Some(path) => Diagnostic::error("ws-endpoint", format!("no `@ws` endpoint at \"{path}\"")).primary(span, "not the path of a `@ws` handler"),
+                    None => Diagnostic::error("ws-endpoint", "`ws_broadcast` takes the endpoint as a string literal").primary(span, "expected the path of a `@ws` handler"),
+                };
+                let suggestion = found.as_deref().and_then(|f| crate::check::names::closest(f, endpoints.iter().map(String::as_str)));
+                match (suggestion, endpoints.is_empty()) {
+                    (Some(s), _) => d.help(format!("did you mean \"{s}\"?")).fix(format!("Write \"{s}\""), span, format!("\"{s}\"")),
+                    (None, true) => d.help("declare one with `@ws(\"/path\") async fn h(conn: WsConn<T>) { … }`"),
+                    (None, false) => d.help(format!("the program's endpoints: {}", endpoints.iter().map(|e| format!("\"{e}\"")).collect::<Vec<_>>().join(", "))),
+                }
+            }
         }
     }
 

@@ -468,6 +468,8 @@ pub enum Builtin {
     Len,
     /// A wrap middleware's `next()`.
     MwNext,
+    /// `ws_broadcast(endpoint, message) -> Int`
+    WsBroadcast,
     /// `b.len()`: the number of bytes (a `Str`'s `len` counts characters).
     BytesLen,
     /// What the `bytes` import does (`guest_abi::imports`).

@@ -22,6 +22,7 @@ pub enum Import {
     TxEnd,
     DbRaw,
     MwNext,
+    WsBroadcast,
     WsRecv,
     WsSend,
     WsClose,
@@ -131,6 +132,14 @@ pub const TABLE: &[ImportSpec] = &[
         params: &[],
         results: &[I32],
         doc: "() -> Response: a wrap middleware's `next()`, the rest of the route's chain run in a sandbox of its own and its answer as a `Response`; outside a wrap middleware it traps",
+    },
+    ImportSpec {
+        import: Import::WsBroadcast,
+        module: FITZ,
+        name: "ws_broadcast",
+        params: &[I32, I32],
+        results: &[I64],
+        doc: "(endpoint: Str, message: record of the endpoint's `sends` type) -> Int: the message to every connection of that `@ws` endpoint on this host, from any run; how many it reached. An endpoint the manifest does not declare traps",
     },
     ImportSpec {
         import: Import::WsRecv,

@@ -116,17 +116,17 @@ async fn run_schedule(served: Arc<Served>, job: String, schedule: Schedule, limi
             continue;
         };
         let running = running.clone();
-        let job = job.clone();
+        let (job, hub) = (job.clone(), served.ws.clone());
         tokio::spawn(async move {
             let _permits = permits;
-            run_tick(&app, &job, tick).await;
+            run_tick(&app, &hub, &job, tick).await;
             running.store(false, Ordering::Release);
         });
     }
 }
 
 /// Claims and runs one tick (or learns another host has it).
-async fn run_tick(app: &Arc<crate::runtime::app::AppVersion>, job: &str, tick: i64) {
+async fn run_tick(app: &Arc<crate::runtime::app::AppVersion>, hub: &Arc<crate::ws::Hub>, job: &str, tick: i64) {
     let name = &app.ctx.name;
     let Some(index) = app.manifest.crons.iter().position(|c| c.name == job) else {
         tracing::warn!(target: "fitz::cron", app = %name, job = %job, "the job is gone from the current version");
@@ -158,7 +158,7 @@ async fn run_tick(app: &Arc<crate::runtime::app::AppVersion>, job: &str, tick: i
         }
     }
     let started = std::time::Instant::now();
-    let result = run_cron(app, index).await;
+    let result = run_cron(app, index, Some(hub.clone())).await;
     let millis = started.elapsed().as_millis() as u64;
     match result {
         Ok(_) => tracing::info!(target: "fitz::cron", app = %name, job = %job, tick, millis, "ran"),

@@ -43,6 +43,14 @@ fn write_result(caller: &mut Caller<'_, GuestState>, ok: &ValueType, value: Resu
     })
 }
 
+/// A WebSocket message of type `sends`: a `Bytes` as a binary frame, anything else as JSON text.
+fn ws_message(records: &[guest_abi::types::RecordType], sends: &ValueType, v: &Value) -> crate::ws::Outgoing {
+    match v {
+        Value::Bytes(b) => crate::ws::Outgoing::Binary(b.clone()),
+        v => crate::ws::Outgoing::Text(String::from_utf8_lossy(&crate::json::to_json_bytes(records, sends, v)).into_owned()),
+    }
+}
+
 /// Logs a database failure on the auth path (in the host's own words), notes a fault, and
 /// gives the guest the same words.
 fn logged(caller: &mut Caller<'_, GuestState>, what: &str, e: crate::db::DbError) -> String {
@@ -347,6 +355,23 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             guest::write_ptr_with(&mut caller, |w| w.write(&ValueType::Record { id }, &answer))
         })
     })?;
+    linker.func_wrap_async(FITZ, "ws_broadcast", |mut caller: Caller<'_, GuestState>, (endpoint, message): (u32, u32)| {
+        Box::new(async move {
+            enter(&mut caller)?;
+            let path = guest::read_str(&mut caller, endpoint)?;
+            let app = caller.data().app.clone();
+            let Some(spec) = app.manifest.routes.iter().filter(|r| r.path == path).find_map(|r| r.ws.clone()) else {
+                return Err(GuestError(format!("ws_broadcast: no `@ws` endpoint at {}", cut(&path, 64))).into());
+            };
+            let values = guest::read_block(&mut caller, std::slice::from_ref(&spec.sends), message)?;
+            let message = ws_message(&app.manifest.records, &spec.sends, &values[0]);
+            let hub = caller.data().hub.clone().or_else(|| caller.data().ws.as_ref().map(|s| s.hub.clone()));
+            Ok(match hub {
+                Some(hub) => hub.broadcast(&path, &message).await as i64,
+                None => 0,
+            })
+        })
+    })?;
     linker.func_wrap_async(FITZ, "ws_recv", |mut caller: Caller<'_, GuestState>, (conn,): (u32,)| {
         Box::new(async move {
             enter(&mut caller)?;
@@ -382,10 +407,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             let sends = ws_session(&mut caller, conn)?.sends.clone();
             let values = guest::read_block(&mut caller, std::slice::from_ref(&sends), message)?;
             let records = caller.data().app.manifest.records.clone();
-            let message = match &values[0] {
-                Value::Bytes(b) => crate::ws::Outgoing::Binary(b.clone()),
-                v => crate::ws::Outgoing::Text(String::from_utf8_lossy(&crate::json::to_json_bytes(&records, &sends, v)).into_owned()),
-            };
+            let message = ws_message(&records, &sends, &values[0]);
             let session = caller.data().ws.as_ref().ok_or_else(|| GuestError("the WebSocket is gone".into()))?;
             let value = if broadcast != 0 {
                 let (hub, path) = (session.hub.clone(), session.path.clone());

@@ -316,10 +316,10 @@ async fn app_request(app: &Arc<AppVersion>, permits: Option<&Arc<tokio::sync::Se
     if route.ws.is_some() {
         return ws_route(app, hub, req, index, path_params).await;
     }
-    let Some(policy) = &route.cors else { return routed(app, permits, req, index, path_params, started).await };
+    let Some(policy) = &route.cors else { return routed(app, permits, hub, req, index, path_params, started).await };
     // Only the origin is needed once the request is gone.
     let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let mut res = routed(app, permits, req, index, path_params, started).await;
+    let mut res = routed(app, permits, hub, req, index, path_params, started).await;
     cors::decorate(policy, origin.as_deref(), &mut res);
     res
 }
@@ -361,7 +361,7 @@ async fn ws_route(app: &Arc<AppVersion>, hub: &Arc<crate::ws::Hub>, mut req: Req
     let session = crate::ws::Session::new(route.path.clone(), spec, hub.clone(), wires);
     let max_message = app.limits().ws_message_bytes;
     let app = app.clone();
-    let call = Call { route: index, args, headers, acting: None, request: None, wrap: 0 };
+    let call = Call { route: index, args, headers, acting: None, request: None, wrap: 0, hub: Some(hub.clone()) };
     let name = app.ctx.name.clone();
     let mut guest = tokio::spawn(async move {
         let result = invoke::call_ws(&app, call, session).await;
@@ -419,6 +419,7 @@ fn outcome_response(result: Result<Reply, Fault>) -> (Response, Result<(), Fault
 async fn routed(
     app: &Arc<AppVersion>,
     permits: Option<&Arc<tokio::sync::Semaphore>>,
+    hub: &Arc<crate::ws::Hub>,
     req: Request,
     index: usize,
     path_params: Vec<(String, String)>,
@@ -457,7 +458,7 @@ async fn routed(
     let line = bind::RequestLine { method: method.as_str(), path, client: &client };
     let args = bind::bind(route, &line, &path_params, query.as_deref(), &headers, body);
     let request = (!route.after.is_empty() || !route.wrap.is_empty()).then(|| bind::request_of(&line, query.as_deref(), &headers));
-    let result = invoke::call(app, Call { route: index, args, headers, acting, request, wrap: 0 }).await;
+    let result = invoke::call(app, Call { route: index, args, headers, acting, request, wrap: 0, hub: Some(hub.clone()) }).await;
     let (mut res, result) = outcome_response(result);
     if close {
         res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -127,7 +127,7 @@ async fn seed_flow(backend: Backend, per_core: Option<usize>) {
     app.sql("INSERT INTO fitz_token_blacklist (jti, expires_at) VALUES (?, ?)", &[SqlParam::Text("live"), SqlParam::Int(now() + 3600)]).await;
     let version = app.served().app.load_full();
     let job = version.manifest.crons.iter().position(|c| c.name == "cleanup_blacklist").expect("cron");
-    run_cron(&version, job).await.expect("cleanup runs");
+    run_cron(&version, job, None).await.expect("cleanup runs");
     let mut left = app.column("SELECT jti FROM fitz_token_blacklist").await;
     left.sort();
     assert_eq!(left.len(), 2, "{left:?}");

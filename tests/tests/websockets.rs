@@ -297,3 +297,81 @@ async fn a_reader_that_stalls_is_dropped_and_the_room_goes_on() {
     assert!(matches!(end, None | Some(CloseCode::Policy)), "{end:?}");
     app.stop().await;
 }
+
+const NEWS: &str = r#"
+type Hello { name: Str }
+type News { headline: Str }
+
+@ws("/news")
+async fn news(conn: WsConn<Hello, News>) -> Result<Null> {
+    while true {
+        let h = conn.recv().await?
+        conn.send(News { headline: "welcome {h.name}" }).await?
+    }
+    return Ok(null)
+}
+
+@ws("/ticks")
+async fn ticks(conn: WsConn<Bytes>) -> Result<Null> {
+    let first = conn.recv().await?
+    conn.send(first).await?
+    while true {
+        conn.recv().await?
+    }
+    return Ok(null)
+}
+
+@post("/publish/{headline}")
+fn publish(headline: Str) -> Int => ws_broadcast("/news", News { headline: headline })
+
+@post("/tick")
+fn tick() -> Int => ws_broadcast("/ticks", b"\x00\xfftick")
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_handler_broadcasts_to_an_endpoints_connections() {
+    let app = TestApp::start(NEWS, Backend::Sqlite, &[], Limits::default()).await;
+    // Nobody listening yet.
+    assert_eq!(app.post("/publish/early", None, &json!(null)).await.body, json!(0));
+    let mut readers = Vec::new();
+    for i in 0..5 {
+        let mut ws = connect(&app, "/news", None).await.expect("upgrade");
+        ws.send(Message::Text(json!({"name": format!("r{i}")}).to_string().into())).await.expect("send");
+        assert_eq!(next_json(&mut ws).await, json!({"headline": format!("welcome r{i}")}));
+        readers.push(ws);
+    }
+    let r = app.post("/publish/big%20news", None, &json!(null)).await;
+    assert_eq!((r.status, r.body.clone()), (200, json!(5)), "{}", r.text);
+    for ws in &mut readers {
+        assert_eq!(next_json(ws).await, json!({"headline": "big news"}));
+    }
+    // One leaves; the next broadcast reaches the others.
+    let mut gone = readers.pop().expect("a reader");
+    gone.close(None).await.expect("close");
+    let mut reached = 5;
+    for _ in 0..50 {
+        reached = app.post("/publish/again", None, &json!(null)).await.body.as_i64().expect("count");
+        if reached == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(reached, 4);
+    // A `Bytes` endpoint gets binary frames.
+    let mut t = connect(&app, "/ticks", None).await.expect("upgrade");
+    t.send(Message::Binary(vec![1u8].into())).await.expect("send");
+    assert_eq!(next_binary(&mut t).await, [1u8]);
+    assert_eq!(app.post("/tick", None, &json!(null)).await.body, json!(1));
+    assert_eq!(next_binary(&mut t).await, b"\x00\xfftick");
+    app.stop().await;
+}
+
+async fn next_binary(ws: &mut Ws) -> Vec<u8> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("a message in time") {
+            Some(Ok(Message::Binary(b))) => return b.to_vec(),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            other => panic!("expected a binary message, got {other:?}"),
+        }
+    }
+}

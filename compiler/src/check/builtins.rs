@@ -283,6 +283,7 @@ impl Checker {
                 (builtin, vec![p("value", param)], ty)
             }
             "spawn" => return self.check_spawn(args, span),
+            "ws_broadcast" => return self.check_ws_broadcast(args, span),
             "flag" => (Builtin::Flag, vec![p("name", Type::Str)], Type::Bool),
             // Upstream's `config(key, default)`: the app's settings, as `env_or` reads them.
             "config" => (Builtin::EnvOr, vec![p("key", Type::Str), p("default", Type::Str)], Type::Str),
@@ -307,6 +308,46 @@ impl Checker {
         };
         let args = self.check_args(name, &params, args, span);
         texpr(TExprKind::Builtin { builtin, args }, ret, span)
+    }
+
+    /// `ws_broadcast("/chat", message)`: the message, of the type the endpoint sends, to every
+    /// connection of that `@ws` endpoint (on this host); answers how many it reached.
+    fn check_ws_broadcast(&mut self, args: &[ast::Arg], span: Span) -> TExpr {
+        let endpoints: Vec<(String, Type)> = self
+            .fns
+            .iter()
+            .filter(|f| f.decorators.ws.is_some())
+            .filter_map(|f| {
+                let path = f.decorators.route.as_ref()?.template.clone();
+                let out = match f.params.first().map(|p| self.unifier.resolve(&p.ty)) {
+                    Some(Type::Ws(_, out)) => *out,
+                    _ => Type::Error,
+                };
+                Some((path, out))
+            })
+            .collect();
+        let [endpoint, _] = args else {
+            self.report(Problem::ArgCount { callee: "ws_broadcast".into(), min: 2, max: 2, found: args.len(), span });
+            self.infer_args_loosely(args);
+            return Self::error_expr(span);
+        };
+        let literal = match &endpoint.value.kind {
+            ExprKind::Str(parts) => match parts.as_slice() {
+                [StrPart::Text(s)] => Some(s.clone()),
+                [] => Some(String::new()),
+                _ => None,
+            },
+            _ => None,
+        };
+        let sends = literal.as_ref().and_then(|l| endpoints.iter().find(|(p, _)| p == l)).map(|(_, t)| t.clone());
+        let Some(sends) = sends else {
+            self.report(Problem::WsBroadcastEndpoint { found: literal, endpoints: endpoints.into_iter().map(|(p, _)| p).collect(), span: endpoint.value.span });
+            self.infer_args_loosely(args);
+            return Self::error_expr(span);
+        };
+        let params = vec![p("endpoint", Type::Str), p("message", sends)];
+        let targs = self.check_args("ws_broadcast", &params, args, span);
+        texpr(TExprKind::Builtin { builtin: Builtin::WsBroadcast, args: targs }, Type::Int, span)
     }
 
     /// `db.transaction(async fn(tx) { … })` whose function queries `db`: that runs outside the

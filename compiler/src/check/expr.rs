@@ -22,6 +22,7 @@ pub const BUILTIN_FNS: &[&str] = &[
     "len",
     "bytes",
     "__fitz_next",
+    "ws_broadcast",
     "bytes_from_b64",
     "bytes_from_hex",
     "env_or",

@@ -677,6 +677,13 @@ pub enum Problem {
         what: &'static str,
         span: Span,
     },
+    /// `ws_broadcast(endpoint, …)` whose endpoint is not the literal path of a `@ws` route.
+    WsBroadcastEndpoint {
+        /// The path written, when it is a literal.
+        found: Option<String>,
+        endpoints: Vec<String>,
+        span: Span,
+    },
 }
 
 impl Problem {
@@ -824,7 +831,8 @@ impl Problem {
             | TwoPrimaryKeys { span, .. }
             | MutatesTopLevel { span, .. }
             | SecretNameNotLiteral { span }
-            | Unsupported { span, .. } => *span,
+            | Unsupported { span, .. }
+            | WsBroadcastEndpoint { span, .. } => *span,
         }
     }
 }

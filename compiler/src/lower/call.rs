@@ -46,6 +46,18 @@ impl Lowerer<'_> {
             }
             Builtin::Len if args[0].ty == Type::Bytes => self.lower_builtin(f, Builtin::BytesLen, args, e),
             Builtin::MwNext => import(self, f, Import::MwNext),
+            Builtin::WsBroadcast => {
+                // The message in a block the host reads with the endpoint's `sends` type.
+                let k = slot(&args[1].ty);
+                let alloc = self.rt(Rt::Alloc);
+                let block = f.temp(ValType::I32);
+                f.b.u32(8).call(alloc).set(block);
+                f.b.get(block);
+                self.lower_expr(f, &args[1]);
+                f.b.store_slot(k, 0);
+                self.lower_expr(f, &args[0]);
+                f.b.get(block).call_import(Import::WsBroadcast);
+            }
             Builtin::BytesLen => {
                 self.lower_expr(f, &args[0]);
                 f.b.load32(STR_LEN).w(I::I64ExtendI32U);

@@ -72,7 +72,7 @@ pub fn run(path: &Path, job: &str) -> u8 {
             eprintln!("error: {name} has no @cron job `{job}` (jobs: {})", if known.is_empty() { "none".into() } else { known.join(", ") });
             return 2;
         };
-        let code = match run_cron(&std::sync::Arc::new(app), index).await {
+        let code = match run_cron(&std::sync::Arc::new(app), index, None).await {
             Ok(value) => {
                 super::stdout(&format!("{job}: ok {value}\n"));
                 0

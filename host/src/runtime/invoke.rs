@@ -56,6 +56,8 @@ pub struct Call {
     /// The first of the route's wrap middlewares this run starts at (0 for a client's request;
     /// past the last, the handler): what a wrap's `next()` runs is the rest.
     pub wrap: usize,
+    /// The app's WebSocket connections, which `ws_broadcast` reaches.
+    pub hub: Option<Arc<crate::ws::Hub>>,
 }
 
 /// What the app answered.
@@ -135,9 +137,10 @@ pub async fn call(app: &Arc<AppVersion>, call: Call) -> Result<Reply, Fault> {
 
 /// Runs cron job `index` once in a fresh instance; returns the job's value as JSON (a job
 /// whose value is an `Err` is reported as `Fault::Failed` with its message).
-pub async fn run_cron(app: &Arc<AppVersion>, index: usize) -> Result<Json, Fault> {
+pub async fn run_cron(app: &Arc<AppVersion>, index: usize, hub: Option<Arc<crate::ws::Hub>>) -> Result<Json, Fault> {
     let deadline = app.limits().cron_deadline;
     let mut store = app.serving_store();
+    store.data_mut().hub = hub;
     let result = guarded(deadline, &mut store, |store| Box::pin(cron(app, store, index))).await;
     match finish(app, &mut store, result)? {
         Reply { status: 200, body } => Ok(body.into_json()),
@@ -469,6 +472,7 @@ fn forbidden(records: &[RecordType], provider: &guest_abi::manifest::AuthProvide
 async fn run(app: &AppVersion, store: &mut Store<GuestState>, call: Call) -> wasmtime::Result<Reply> {
     let manifest = app.manifest.clone();
     let route = manifest.routes.get(call.route).ok_or_else(|| wasmtime::format_err!("no route {}", call.route))?;
+    store.data_mut().hub = call.hub.clone();
     let guest = Guest::start(app, store).await?;
     let cap = app.limits().response_bytes;
     let headers = |guest: &Guest<'_>, store: &mut Store<GuestState>| guest.mem.write_with(&mut *store, guest.app.manifest.types(), |w| w.str_map(&call.headers));

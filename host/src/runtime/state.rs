@@ -79,6 +79,9 @@ pub struct GuestState {
     pub ws: Option<crate::ws::Session>,
     /// In a wrap middleware's run, what its `next()` runs; `None` in every other run.
     pub next: Option<Box<crate::runtime::invoke::Call>>,
+    /// The app's WebSocket connections, for `ws_broadcast`: set in runs of a server (requests,
+    /// cron jobs); `None` where there are none to reach (a background task, `fitz cron run`).
+    pub hub: Option<Arc<crate::ws::Hub>>,
 }
 
 /// The `DbConn` handle of the app's database; transactions' handles follow it.
@@ -105,7 +108,7 @@ impl GuestState {
 impl GuestState {
     pub fn new(app: Arc<AppContext>, limits: StoreLimits, output: Output) -> GuestState {
         let budget = Budget::new(&app.limits);
-        GuestState { app, limits, output, mem: None, budget, db_fault: false, spawner: None, busy: false, tester: None, txs: Vec::new(), ws: None, next: None }
+        GuestState { app, limits, output, mem: None, budget, db_fault: false, spawner: None, busy: false, tester: None, txs: Vec::new(), ws: None, next: None, hub: None }
     }
 }
 
