@@ -13,6 +13,13 @@ if ! python3 -c 'import argon2, jwt, cryptography, openapi_spec_validator, aiosm
     python3 -m pip install --quiet --disable-pip-version-check argon2-cffi PyJWT cryptography openapi-spec-validator aiosmtpd pytest-lsp
 fi
 
+# npm fetches AsyncAPI's own JSON schema (@asyncapi/specs), the referee for /asyncapi.json.
+if ! command -v npm >/dev/null; then
+    echo "tests/run.sh: installing Debian's npm" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q npm >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q npm >/dev/null; }
+fi
+
 # A real browser for the /docs test.
 if ! command -v chromium >/dev/null; then
     echo "tests/run.sh: installing Debian's chromium" >&2

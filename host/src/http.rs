@@ -112,6 +112,8 @@ async fn answer(served: &Served, app: &Arc<AppVersion>, req: Request) -> Respons
             "/openapi.json" if docs => return docs::openapi(app),
             "/docs" if docs => return docs::page(app),
             "/docs/scalar.js" if docs => return docs::script(req).await,
+            "/asyncapi.json" if docs && app.asyncapi.is_some() => return docs::asyncapi(app),
+            "/asyncapi" if docs && app.asyncapi.is_some() => return docs::asyncapi_page(app),
             _ => {}
         }
     }

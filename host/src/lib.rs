@@ -5,6 +5,7 @@
 //! baked, compiled) → `server::start_per_core` → per request `http` (route, bind) →
 //! `runtime::invoke` (fresh instance, auth, handler) → JSON.
 
+pub mod asyncapi;
 pub mod background;
 pub mod commands;
 pub mod config;

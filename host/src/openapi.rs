@@ -121,7 +121,7 @@ fn form_schema(records: &[RecordType], ty: &ValueType) -> RefOr<Schema> {
     }
 }
 
-fn record_schema(records: &[RecordType], r: &RecordType) -> Schema {
+pub fn record_schema(records: &[RecordType], r: &RecordType) -> Schema {
     let mut b = typed(Type::Object);
     for f in r.fields.iter().filter(|f| !f.hidden) {
         b = b.property(&f.name, schema(records, &f.ty));

@@ -19,10 +19,16 @@ pub fn validate_openapi(json: &str) -> String {
 
 /// Runs a Python snippet with `input` on its stdin; returns its stdout, trimmed.
 pub fn run_with_stdin(script: &str, input: &str) -> String {
+    run_with_stdin_args(script, &[], input)
+}
+
+/// `run_with_stdin` with arguments (`sys.argv[1:]`).
+pub fn run_with_stdin_args(script: &str, args: &[&str], input: &str) -> String {
     use std::io::Write;
     let mut child = Command::new("python3")
         .arg("-c")
         .arg(script)
+        .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -55,4 +61,32 @@ pub fn jwt_decode(token: &str, secret: &str, alg: &str) -> Result<serde_json::Va
 /// A token PyJWT signs with `claims` (a JSON object) and the given algorithm.
 pub fn jwt_encode(claims: &serde_json::Value, secret: &str, alg: &str) -> String {
     run("import sys, json, jwt\nprint(jwt.encode(json.loads(sys.argv[1]), sys.argv[2], algorithm=sys.argv[3]))", &[&claims.to_string(), secret, alg])
+}
+
+/// The AsyncAPI 3.0.0 JSON schema as AsyncAPI publishes it (npm's `@asyncapi/specs`), fetched
+/// with `npm pack` into the target directory the first time it is needed.
+fn asyncapi_schema() -> std::path::PathBuf {
+    const SPECS: &str = "@asyncapi/specs@6.11.1";
+    let dir = crate::repo_root().join("target/referees/asyncapi-specs");
+    let schema = dir.join("package/schemas/3.0.0-without-$id.json");
+    if !schema.exists() {
+        std::fs::create_dir_all(&dir).expect("referee directory");
+        let out = Command::new("npm").args(["pack", SPECS, "--silent"]).current_dir(&dir).output().expect("npm runs (tests/run.sh installs it)");
+        assert!(out.status.success(), "npm pack {SPECS}: {}", String::from_utf8_lossy(&out.stderr));
+        let tarball = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let untar = Command::new("tar").args(["xzf", &tarball]).current_dir(&dir).status().expect("tar runs");
+        assert!(untar.success() && schema.exists(), "unpacking {tarball}");
+    }
+    schema
+}
+
+/// `valid` when the AsyncAPI document `json` satisfies AsyncAPI's own 3.0.0 schema (checked
+/// by Python's jsonschema), else the test fails with what does not.
+pub fn validate_asyncapi(json: &str) -> String {
+    let schema = asyncapi_schema();
+    let script = "import sys, json, jsonschema\n\
+                  schema = json.load(open(sys.argv[1]))\n\
+                  jsonschema.validators.validator_for(schema)(schema).validate(json.load(sys.stdin))\n\
+                  print('valid')";
+    run_with_stdin_args(script, &[schema.to_str().expect("a UTF-8 path")], json)
 }

@@ -363,6 +363,11 @@ async fn an_http_handler_broadcasts_to_an_endpoints_connections() {
     assert_eq!(next_binary(&mut t).await, [1u8]);
     assert_eq!(app.post("/tick", None, &json!(null)).await.body, json!(1));
     assert_eq!(next_binary(&mut t).await, b"\x00\xfftick");
+    // AsyncAPI says which endpoint speaks binary.
+    let doc = app.get("/asyncapi.json", None).await.body;
+    assert_eq!(fitz_tests::python::validate_asyncapi(&doc.to_string()), "valid");
+    assert_eq!(doc["components"]["messages"]["ticks_out"]["contentType"], "application/octet-stream");
+    assert_eq!(doc["components"]["messages"]["news_out"]["contentType"], "application/json");
     app.stop().await;
 }
 
@@ -374,4 +379,38 @@ async fn next_binary(ws: &mut Ws) -> Vec<u8> {
             other => panic!("expected a binary message, got {other:?}"),
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asyncapi_describes_the_endpoints() {
+    let app = TestApp::start(APP, Backend::Sqlite, &[], Limits::default()).await;
+    let r = app.get("/asyncapi.json", None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let doc = r.body;
+    // AsyncAPI's own schema for 3.0.0 is the referee.
+    assert_eq!(fitz_tests::python::validate_asyncapi(&doc.to_string()), "valid");
+    assert_eq!(doc["channels"]["echo"]["address"], "/echo");
+    assert_eq!(doc["components"]["messages"]["echo_in"]["payload"], json!({"$ref": "#/components/schemas/Msg"}));
+    assert_eq!(doc["components"]["messages"]["echo_out"]["payload"], json!({"$ref": "#/components/schemas/Echo"}));
+    assert_eq!(doc["components"]["schemas"]["Echo"]["required"], json!(["echo", "n"]));
+    assert_eq!(doc["operations"]["echo_receive"]["action"], "receive");
+    assert_eq!(doc["operations"]["echo_send"]["channel"], json!({"$ref": "#/channels/echo"}));
+    // Only the endpoint behind the provider names the bearer scheme.
+    assert!(doc["operations"]["echo_receive"].get("security").is_none());
+    assert_eq!(doc["operations"]["private_receive"]["security"], json!([{"$ref": "#/components/securitySchemes/bearerAuth"}]));
+    assert_eq!(doc["components"]["securitySchemes"]["bearerAuth"]["type"], "http");
+    // HTTP routes are OpenAPI's, not here.
+    assert!(doc["channels"].get("plain").is_none());
+    let page = app.get("/asyncapi", None).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.headers["content-security-policy"], "default-src 'none'; style-src 'unsafe-inline'");
+    for path in ["<code>/echo</code>", "<code>/room</code>", "<code>/private</code>", "Needs a bearer token"] {
+        assert!(page.text.contains(path), "{path} missing from the page");
+    }
+    app.stop().await;
+    // No `@ws`, no AsyncAPI.
+    let plain = TestApp::start("@get(\"/\")\nfn home() -> Str => \"hi\"\n", Backend::Sqlite, &[], Limits::default()).await;
+    assert_eq!(plain.get("/asyncapi.json", None).await.status, 404);
+    assert_eq!(plain.get("/asyncapi", None).await.status, 404);
+    plain.stop().await;
 }

@@ -28,6 +28,20 @@ pub fn openapi(app: &AppVersion) -> Response {
     response(StatusCode::OK, "application/json", app.openapi.to_string())
 }
 
+/// `/asyncapi.json` (only asked of an app with `@ws` endpoints).
+pub fn asyncapi(app: &AppVersion) -> Response {
+    let text = app.asyncapi.as_ref().map_or_else(|| "{}".to_string(), |(t, _)| t.to_string());
+    response(StatusCode::OK, "application/json", text)
+}
+
+/// `/asyncapi`: plain HTML that loads nothing, so its policy allows nothing but its style.
+pub fn asyncapi_page(app: &AppVersion) -> Response {
+    let page = app.asyncapi.as_ref().map_or_else(String::new, |(_, p)| p.to_string());
+    let mut res = response(StatusCode::OK, "text/html; charset=utf-8", page);
+    res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"));
+    res
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }

@@ -29,6 +29,8 @@ pub struct AppVersion {
     pub routes: RouteTable,
     /// The OpenAPI document, built once per version.
     pub openapi: Arc<str>,
+    /// The AsyncAPI document of the `@ws` endpoints and its page, when there are any.
+    pub asyncapi: Option<(Arc<str>, Arc<str>)>,
     /// The static files the module bundled, when it serves them.
     pub statics: Option<Arc<crate::http::statics::Statics>>,
     /// `/.well-known/jwks.json`, when `@server(jwks=…)` names keys.
@@ -192,10 +194,14 @@ pub async fn from_image(rt: &Runtime, image: Vec<u8>, ctx: Arc<AppContext>) -> R
     let pre = rt.linker.instantiate_pre(&module).map_err(|e| LoadError::Import(e.to_string()))?;
     let entries = Entries::resolve(&module, &manifest)?;
     let openapi: Arc<str> = crate::openapi::json(&manifest, &ctx.name).into();
+    let asyncapi = crate::asyncapi::json(&manifest, &ctx.name).map(|text| {
+        let page = serde_json::from_str(&text).map(|doc| crate::asyncapi::page(&doc)).unwrap_or_default();
+        (Arc::<str>::from(text), Arc::<str>::from(page))
+    });
     let manifest = ctx.manifest.clone();
     let tasks = crate::background::TaskPool::new(ctx.limits.tasks);
     let jwks = jwks_of(&ctx)?;
-    Ok(AppVersion { version: 1, ctx, manifest, pre, entries, routes, openapi, statics, jwks, engine: rt.engine.clone(), cpu: None, tasks, _ticker: rt.ticker.clone() })
+    Ok(AppVersion { version: 1, ctx, manifest, pre, entries, routes, openapi, asyncapi, statics, jwks, engine: rt.engine.clone(), cpu: None, tasks, _ticker: rt.ticker.clone() })
 }
 
 /// The keys `@server(jwks=…)` names, from the app's secrets, as the JWKS document; a secret
