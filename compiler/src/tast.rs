@@ -470,6 +470,8 @@ pub enum Builtin {
     MwNext,
     /// `ws_broadcast(endpoint, message) -> Int`
     WsBroadcast,
+    /// `n` bytes of host entropy (`rand.bytes(n)`'s, `n` checked in range).
+    RandBytes,
     /// `b.len()`: the number of bytes (a `Str`'s `len` counts characters).
     BytesLen,
     /// What the `bytes` import does (`guest_abi::imports`).

@@ -158,6 +158,7 @@ fn pointers() -> Vec<u8> {
         WsSend,
         MwNext,
         Bytes,
+        WsBroadcast,
     ]);
     // A string whose length passes the end of memory, and one of 40 MiB inside it (valid
     // UTF-8: zeros, and the pointers the wide maps are filled with).
@@ -192,7 +193,7 @@ fn pointers() -> Vec<u8> {
         f(&k, ClockTimeGet),
     );
     let (fm, ma, raw, wr, ws) = (f(&k, Fmt), f(&k, Math), f(&k, DbRaw), f(&k, WsRecv), f(&k, WsSend));
-    let (mn, by) = (f(&k, MwNext), f(&k, Bytes));
+    let (mn, by, wb) = (f(&k, MwNext), f(&k, Bytes), f(&k, WsBroadcast));
     let routes: Vec<(&str, Vec<I<'static>>, Import, bool)> = vec![
         ("/hash-oob", vec![c(1024)], HashPassword, true),
         ("/hash-huge", vec![c(2048)], HashPassword, true),
@@ -226,6 +227,9 @@ fn pointers() -> Vec<u8> {
         ("/ws-send-none", vec![c(1), c(3300), c(1)], WsSend, true),
         // A wrap middleware's `next()` in a run that is not one.
         ("/next-none", vec![], MwNext, true),
+        // A broadcast to an endpoint the module does not declare, and from a wild pointer.
+        ("/broadcast-none", vec![c(3200), c(3300)], WsBroadcast, true),
+        ("/broadcast-oob", vec![c(1024), c(3300)], WsBroadcast, true),
         // Bytes: past the end of memory, 40 MiB shown as a literal (four times its size, past
         // what the host writes back), an operation that does not exist.
         ("/bytes-oob", vec![c(0), c(1024)], Bytes, true),
@@ -252,6 +256,7 @@ fn pointers() -> Vec<u8> {
             WsRecv => wr,
             WsSend => ws,
             MwNext => mn,
+            WsBroadcast => wb,
             Bytes => by,
             _ => ct,
         };
@@ -489,6 +494,8 @@ async fn hostile_modules_hurt_only_themselves() {
         at("evil-ptrs", "/ws-recv-none", &[500]),
         at("evil-ptrs", "/ws-send-none", &[500]),
         at("evil-ptrs", "/next-none", &[500]),
+        at("evil-ptrs", "/broadcast-none", &[500]),
+        at("evil-ptrs", "/broadcast-oob", &[500]),
         at("evil-ptrs", "/bytes-oob", &[500]),
         at("evil-ptrs", "/bytes-show-huge", &[500]),
         at("evil-ptrs", "/bytes-no-op", &[500]),

@@ -626,6 +626,7 @@ impl Checker {
             (Type::Range, "__end") if self.templates > 0 => (Builtin::RangeEnd, vec![], Type::Int),
             (Type::Range, "__inclusive") if self.templates > 0 => (Builtin::RangeInclusive, vec![], Type::Bool),
             (Type::RandGen, "__next") if self.templates > 0 => (Builtin::RandNext, vec![], Type::Int),
+            (Type::Int, "__random_bytes") if self.templates > 0 => (Builtin::RandBytes, vec![], Type::Bytes),
             (Type::Int, "__urem") if self.templates > 0 => (Builtin::IntURem, vec![p("by", Type::Int)], Type::Int),
             (Type::Int, "__unit_float") if self.templates > 0 => (Builtin::UnitFloat, vec![], Type::Float),
             // A `Date`'s days and a `DateTime`'s microseconds are `Int`s in another type.

@@ -313,7 +313,7 @@ impl Checker {
             ("rand", "choice") => t(Type::result(x), vec![p("items", list)], "rand.__fresh().choice(items)"),
             ("rand", "shuffle") => t(list.clone(), vec![p("items", list)], "rand.__fresh().shuffle(items)"),
             ("rand", "sample") => t(Type::result(list.clone()), vec![p("items", list), p("n", Type::Int)], "rand.__fresh().sample(items, n)"),
-            ("rand", "bytes") => t(Type::list(Type::Int), vec![p("n", Type::Int)], RAND_BYTES),
+            ("rand", "bytes") => t(Type::Bytes, vec![p("n", Type::Int)], RAND_BYTES),
             ("num", "format") => Template { params: vec![p("x", x.clone()), p("locale", Type::Str)], ret: Type::Str, needs: Needs::Number, subject: x, body: NUM_FORMAT },
             ("num", "percent") => t(Type::Str, vec![p("x", Type::Float), p("locale", Type::Str), p("digits", Type::Int)], NUM_PERCENT),
             ("num", "currency") => t(Type::Str, vec![p("x", Type::Float), p("locale", Type::Str), p("code", Type::Str)], NUM_CURRENCY),
@@ -874,9 +874,8 @@ if n < 0 { Err(\"rand.sample: n must be >= 0\") } else if n > items.len() {
 }";
 
 const RAND_BYTES: &str = "
-if n < 0 { n.__fail(\"rand.bytes(n): n must be >= 0\") }
-let g = rand.__fresh()
-[g.int(0, 255) for _ in 0..n]";
+if n < 0 or n > 1073741824 { n.__fail(\"rand.bytes(n): n must be between 0 and 1073741824\") }
+n.__random_bytes()";
 
 // Locale-aware numbers as upstream's `num` has them: `es-AR` (`1.234,5`, `$ 1.250,00`,
 // `42,0 %`) and `en-US`, which any other locale falls back to.

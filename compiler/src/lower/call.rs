@@ -1,7 +1,7 @@
 //! Built-in functions and methods: runtime helpers, host imports, or a few instructions.
 
 use guest_abi::imports::Import;
-use guest_abi::layout::{LIST_ITEMS, LIST_LEN, MAP_KEYS, MAP_LEN, MAP_VALUES, RESULT_ERR, RESULT_OK, STR_LEN};
+use guest_abi::layout::{LIST_ITEMS, LIST_LEN, MAP_KEYS, MAP_LEN, MAP_VALUES, RESULT_ERR, RESULT_OK, STR_BYTES, STR_LEN};
 use wasm_encoder::Instruction as I;
 
 use super::expr::key_kind;
@@ -241,6 +241,17 @@ impl Lowerer<'_> {
                     f.b.get(g).i32(8).call_import(Import::RandomGet).drop_();
                 }
                 f.b.get(g);
+            }
+            Builtin::RandBytes => {
+                // A `Bytes` of n, filled by the host's entropy.
+                let alloc = self.rt(Rt::Alloc);
+                let (n, p) = (f.temp(ValType::I32), f.temp(ValType::I32));
+                self.lower_expr(f, &args[0]);
+                f.b.w(I::I32WrapI64).set(n);
+                f.b.get(n).u32(STR_BYTES).i32_add().call(alloc).set(p);
+                f.b.get(p).get(n).store32(STR_LEN);
+                f.b.get(p).u32(STR_BYTES).i32_add().get(n).call_import(Import::RandomGet).drop_();
+                f.b.get(p);
             }
             Builtin::RandNext => {
                 // SplitMix64: the state advances by the golden gamma, the output is it mixed.
