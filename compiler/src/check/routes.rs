@@ -91,6 +91,11 @@ impl Checker {
     /// Upstream's shape of a `@ws` handler: `async`, its `WsConn<In, Out>` first, `Null` (or
     /// `Result<Null>`) returned, a path without parameters, values that travel as JSON.
     fn check_ws(&mut self, i: usize, f: &ast::FnDecl, template: &Template, span: Span) -> Option<(Type, Type)> {
+        let decorators = &self.fns[i].decorators;
+        if let Some(&(_, at)) = decorators.after.first().or(decorators.wraps.first()) {
+            let help = "they answer an HTTP request, and a WebSocket answers with its messages; a pre middleware (`fn m(req: Request) { … }`) may guard the upgrade";
+            self.report(Problem::WsShape { why: "takes no post or wrap middleware", help, span: at });
+        }
         if !self.fns[i].is_async {
             self.report(Problem::WsShape { why: "is `async`", help: "write `@ws(\"/chat\") async fn chat(conn: WsConn<Msg>) { … }`", span: f.name.span });
         }
