@@ -48,7 +48,7 @@ fn main() {
         let me = app.manifest.routes.iter().position(|r| r.path == "/me").expect("/me");
 
         let sandboxed = || async {
-            let reply = call(&app, Call { route: me, args: vec![Arg::Injected], headers: headers.clone(), acting: None, request: None }).await.expect("reply");
+            let reply = call(&app, Call { route: me, args: vec![Arg::Injected], headers: headers.clone(), acting: None, request: None, wrap: 0, hub: None }).await.expect("reply");
             assert_eq!(reply.status, 200);
             black_box(reply.body.into_bytes());
         };

@@ -38,8 +38,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("request");
     g.bench_function("trivial_handler_sandboxed", |b| {
         b.iter(|| {
-            let reply =
-                rt.block_on(call(&app, Call { route: hello, args: vec![Arg::Value(Value::Int(black_box(7)))], headers: Vec::new(), acting: None, request: None })).expect("reply");
+            let reply = rt
+                .block_on(call(&app, Call { route: hello, args: vec![Arg::Value(Value::Int(black_box(7)))], headers: Vec::new(), acting: None, request: None, wrap: 0, hub: None }))
+                .expect("reply");
             black_box(reply.body.into_bytes())
         })
     });
@@ -53,8 +54,9 @@ fn bench(c: &mut Criterion) {
     let body = json!({ "name": "Ada Lovelace", "times": 3 });
     g.bench_function("record_body_sandboxed", |b| {
         b.iter(|| {
-            let reply =
-                rt.block_on(call(&app, Call { route: greet, args: vec![Arg::Body(black_box(body.clone()))], headers: Vec::new(), acting: None, request: None })).expect("reply");
+            let reply = rt
+                .block_on(call(&app, Call { route: greet, args: vec![Arg::Body(black_box(body.clone()))], headers: Vec::new(), acting: None, request: None, wrap: 0, hub: None }))
+                .expect("reply");
             black_box(reply.body.into_bytes())
         })
     });
