@@ -348,11 +348,8 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                 return Err(GuestError("`next()` runs only in a wrap middleware".into()).into());
             };
             let answer = crate::runtime::invoke::next(&version, *rest).await;
-            let records = &version.manifest.records;
-            let id = (0..records.len() as u32)
-                .find(|&id| guest_abi::response::is_response(records, &ValueType::Record { id }))
-                .ok_or_else(|| format_err!("the module declares no `Response`"))?;
-            guest::write_ptr_with(&mut caller, |w| w.write(&ValueType::Record { id }, &answer))
+            let (_, response) = crate::runtime::invoke::request_response(&version.manifest.records)?;
+            guest::write_ptr_with(&mut caller, |w| w.write(&response, &answer))
         })
     })?;
     linker.func_wrap_async(FITZ, "ws_broadcast", |mut caller: Caller<'_, GuestState>, (endpoint, message): (u32, u32)| {

@@ -11,6 +11,19 @@ use crate::tast::{Builtin, LogLevel, NumOp, TExpr};
 use crate::types::Type;
 
 impl Lowerer<'_> {
+    /// A WebSocket message, whatever its slot, in an 8-byte block the host reads with the
+    /// endpoint's `sends` type; returns the local holding the block.
+    fn lower_in_block(&mut self, f: &mut FnState, message: &TExpr) -> Local {
+        let k = slot(&message.ty);
+        let alloc = self.rt(Rt::Alloc);
+        let block = f.temp(ValType::I32);
+        f.b.u32(8).call(alloc).set(block);
+        f.b.get(block);
+        self.lower_expr(f, message);
+        f.b.store_slot(k, 0);
+        block
+    }
+
     pub fn lower_builtin(&mut self, f: &mut FnState, builtin: Builtin, args: &[TExpr], e: &TExpr) {
         let import = |l: &mut Self, f: &mut FnState, imp: Import| {
             for a in args {
@@ -47,14 +60,7 @@ impl Lowerer<'_> {
             Builtin::Len if args[0].ty == Type::Bytes => self.lower_builtin(f, Builtin::BytesLen, args, e),
             Builtin::MwNext => import(self, f, Import::MwNext),
             Builtin::WsBroadcast => {
-                // The message in a block the host reads with the endpoint's `sends` type.
-                let k = slot(&args[1].ty);
-                let alloc = self.rt(Rt::Alloc);
-                let block = f.temp(ValType::I32);
-                f.b.u32(8).call(alloc).set(block);
-                f.b.get(block);
-                self.lower_expr(f, &args[1]);
-                f.b.store_slot(k, 0);
+                let block = self.lower_in_block(f, &args[1]);
                 self.lower_expr(f, &args[0]);
                 f.b.get(block).call_import(Import::WsBroadcast);
             }
@@ -110,14 +116,7 @@ impl Lowerer<'_> {
             Builtin::WsRecv => import(self, f, Import::WsRecv),
             Builtin::WsClose => import(self, f, Import::WsClose),
             Builtin::WsSend { broadcast } => {
-                // The message in a block the host reads with the route's `sends` type.
-                let k = slot(&args[1].ty);
-                let alloc = self.rt(Rt::Alloc);
-                let block = f.temp(ValType::I32);
-                f.b.u32(8).call(alloc).set(block);
-                f.b.get(block);
-                self.lower_expr(f, &args[1]);
-                f.b.store_slot(k, 0);
+                let block = self.lower_in_block(f, &args[1]);
                 self.lower_expr(f, &args[0]);
                 f.b.get(block).i32(i32::from(broadcast)).call_import(Import::WsSend);
             }

@@ -646,7 +646,7 @@ fn response_value(reply: Reply) -> Value {
 }
 
 /// The built-in `Request` and `Response` types of `records`.
-fn request_response(records: &[RecordType]) -> wasmtime::Result<(ValueType, ValueType)> {
+pub(crate) fn request_response(records: &[RecordType]) -> wasmtime::Result<(ValueType, ValueType)> {
     let find = |is: fn(&[RecordType], &ValueType) -> bool| {
         (0..records.len() as u32).map(|id| ValueType::Record { id }).find(|t| is(records, t)).ok_or_else(|| wasmtime::format_err!("no built-in Request or Response"))
     };
