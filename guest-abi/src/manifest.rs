@@ -143,10 +143,21 @@ pub struct Route {
     /// the next wrap, or the handler and its post middlewares — in a sandbox of its own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wrap: Vec<u32>,
+    /// For a handler answering the built-in `Response`: the content types its `Response { … }`
+    /// literals name (OpenAPI lists them); empty when one names it otherwise than literally.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<Media>,
     /// `@ws`: the route upgrades to a WebSocket whose text messages are JSON of `receives`
     /// (in) and `sends` (out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ws: Option<WsSpec>,
+}
+
+/// A content type a handler's `Response` answers with, and whether its body is `body_bytes`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Media {
+    pub content_type: String,
+    pub binary: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -258,14 +258,20 @@ fn operation(m: &Manifest, route: &Route) -> utoipa::openapi::path::Operation {
         op = op.response(status.to_string(), ResponseBuilder::new().description(description).content("application/json", json_content(s)).build());
     }
     if raw {
-        let text: RefOr<Schema> = RefOr::T(Schema::Object(typed(Type::String).build()));
-        op = op.response(
-            "default",
-            ResponseBuilder::new()
-                .description(format!("the `Response` `{}` builds: its status, content type, headers and cookies", route.handler))
-                .content("*/*", json_content(text))
-                .build(),
-        );
+        // The content types its `Response { … }` literals name (upstream lists them), binary
+        // where the body is `body_bytes`; `*/*` when one is not a literal.
+        let text = |binary: bool| {
+            let b = typed(Type::String);
+            RefOr::T(Schema::Object(if binary { b.format(Some(SchemaFormat::Custom("binary".into()))) } else { b }.build()))
+        };
+        let mut answer = ResponseBuilder::new().description(format!("the `Response` `{}` builds: its status, content type, headers and cookies", route.handler));
+        if route.media.is_empty() {
+            answer = answer.content("*/*", json_content(text(false)));
+        }
+        for m in &route.media {
+            answer = answer.content(m.content_type.clone(), json_content(text(m.binary)));
+        }
+        op = op.response("default", answer.build());
     }
     op.build()
 }

@@ -182,6 +182,9 @@ async fn openapi_says_which_bytes_are_raw_and_which_base64() {
     let raw = &doc["paths"]["/raw"]["post"];
     assert_eq!(raw["requestBody"]["content"]["application/octet-stream"]["schema"], json!({"type": "string", "format": "binary"}));
     assert!(raw["responses"]["413"].is_object() && raw["responses"]["415"].is_null(), "{raw}");
+    // A `Response` answer lists the content types its literals name, binary for `body_bytes`.
+    let data = &doc["paths"]["/blobs/{id}/data"]["get"]["responses"]["default"]["content"];
+    assert_eq!(data, &json!({"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}));
     let blob = &doc["components"]["schemas"]["NewBlob"]["properties"]["data"];
     assert_eq!(blob, &json!({"type": "string", "contentEncoding": "base64"}));
     assert_eq!(fitz_tests::python::validate_openapi(&doc.to_string()), "valid");

@@ -33,6 +33,39 @@ impl Lowerer<'_> {
         }
     }
 
+    /// The content types of the `Response { … }` literals in a handler's body, and whether each
+    /// sets `body_bytes`; empty when any names its content type otherwise than literally (the
+    /// document then says `*/*`).
+    fn response_media(&self, body: &TExpr) -> Vec<m::Media> {
+        use crate::tast::TExprKind;
+        let Some(response) = self.program.records.iter().position(|r| r.name == "Response") else { return vec![] };
+        fn is_null(e: &TExpr) -> bool {
+            match &e.kind {
+                TExprKind::Null => true,
+                TExprKind::Coerce { expr, .. } => is_null(expr),
+                _ => false,
+            }
+        }
+        fn walk(e: &TExpr, response: usize, out: &mut Vec<Option<m::Media>>) {
+            if let TExprKind::Record { record, fields } = &e.kind
+                && record.0 as usize == response
+                && let [_, content_type, _, _, body_bytes, _] = fields.as_slice()
+            {
+                out.push(match &content_type.kind {
+                    TExprKind::Str(ct) => Some(m::Media { content_type: ct.clone(), binary: !is_null(body_bytes) }),
+                    _ => None,
+                });
+            }
+            crate::tast::visit::children(e, &mut |c| walk(c, response, out));
+        }
+        let mut found = Vec::new();
+        walk(body, response, &mut found);
+        let Some(mut media) = found.into_iter().collect::<Option<Vec<_>>>() else { return vec![] };
+        media.sort();
+        media.dedup();
+        media
+    }
+
     /// A new `return STATUS BODY` site of the entry point being lowered.
     pub fn status_site(&mut self, f: &FnState, status: u16, body: &Type) -> u32 {
         let ty = self.value_type(body);
@@ -123,6 +156,7 @@ impl Lowerer<'_> {
                     flag: r.flag.clone(),
                     after: r.after.iter().filter_map(|f| p.afters.iter().position(|a| a.func == *f).map(|i| i as u32)).collect(),
                     wrap: r.wrap.iter().filter_map(|f| p.wraps.iter().position(|a| a.func == *f).map(|i| i as u32)).collect(),
+                    media: self.response_media(&def.body),
                     ws: r.ws.as_ref().map(|(rx, tx)| m::WsSpec { receives: self.value_type(rx), sends: self.value_type(tx) }),
                 }
             })

@@ -114,6 +114,7 @@ impl Kit {
             flag: None,
             after: vec![],
             wrap: vec![],
+            media: vec![],
             ws: None,
         });
         self.func(&export, &[], &[ValType::I32], locals, body);
