@@ -92,12 +92,13 @@ impl TaskPool {
     }
 }
 
-/// Starts task `index` of `app` with `args` on its own; it holds `slot` until it ends.
-pub fn start(app: Arc<AppVersion>, index: usize, args: Vec<Value>, slot: TaskSlot) {
+/// Starts task `index` of `app` with `args` on its own; it holds `slot` until it ends. `hub`:
+/// the connections its `ws_broadcast` reaches (its spawner's).
+pub fn start(app: Arc<AppVersion>, index: usize, args: Vec<Value>, slot: TaskSlot, hub: Option<Arc<crate::ws::Hub>>) {
     let runtime = slot.0.runtime.lock().ok().and_then(|r| r.clone());
     let run = async move {
         let _slot = slot;
-        let _ = run_logged(&app, index, args).await;
+        let _ = run_logged(&app, index, args, hub).await;
     };
     match runtime {
         Some(handle) => drop(handle.spawn(run)),
@@ -106,10 +107,10 @@ pub fn start(app: Arc<AppVersion>, index: usize, args: Vec<Value>, slot: TaskSlo
 }
 
 /// Runs task `index` to its end and logs how it ended; the value when it returned one.
-pub async fn run_logged(app: &Arc<AppVersion>, index: usize, args: Vec<Value>) -> Result<Value, Fault> {
+pub async fn run_logged(app: &Arc<AppVersion>, index: usize, args: Vec<Value>, hub: Option<Arc<crate::ws::Hub>>) -> Result<Value, Fault> {
     let name = app.manifest.tasks.get(index).map_or("?", |t| t.name.as_str()).to_string();
     let started = Instant::now();
-    let result = run_task(app, index, args).await;
+    let result = run_task(app, index, args, hub).await;
     let millis = started.elapsed().as_millis() as u64;
     let app_name = &app.ctx.name;
     match &result {

@@ -43,6 +43,11 @@ fn write_result(caller: &mut Caller<'_, GuestState>, ok: &ValueType, value: Resu
     })
 }
 
+/// The app's WebSocket connections a run reaches: its server's, or its own connection's room.
+fn hub_of(state: &GuestState) -> Option<std::sync::Arc<crate::ws::Hub>> {
+    state.hub.clone().or_else(|| state.ws.as_ref().map(|s| s.hub.clone()))
+}
+
 /// A WebSocket message of type `sends`: a `Bytes` as a binary frame, anything else as JSON text.
 fn ws_message(records: &[guest_abi::types::RecordType], sends: &ValueType, v: &Value) -> crate::ws::Outgoing {
     match v {
@@ -362,7 +367,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             };
             let values = guest::read_block(&mut caller, std::slice::from_ref(&spec.sends), message)?;
             let message = ws_message(&app.manifest.records, &spec.sends, &values[0]);
-            let hub = caller.data().hub.clone().or_else(|| caller.data().ws.as_ref().map(|s| s.hub.clone()));
+            let hub = hub_of(caller.data());
             Ok(match hub {
                 Some(hub) => hub.broadcast(&path, &message).await as i64,
                 None => 0,
@@ -610,13 +615,15 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                 caller.data_mut().busy = true;
                 return Err(GuestError("too many background tasks are running".into()).into());
             };
+            // The task reaches the WebSocket connections its spawner does.
+            let hub = hub_of(caller.data());
             if wait == 0 {
-                crate::background::start(version, task as usize, values, slot);
+                crate::background::start(version, task as usize, values, slot, hub);
                 return Ok(0);
             }
             // Awaited: the task runs in its own sandbox while this run waits, within this
             // run's own deadline too (its timer covers this call).
-            let value = crate::background::run_logged(&version, task as usize, values).await;
+            let value = crate::background::run_logged(&version, task as usize, values, hub).await;
             drop(slot);
             let value = value.map_err(|_| GuestError(format!("background task {} failed", spec.name)))?;
             guest::write_ptr_with(&mut caller, |w| w.cell(|w| w.write(&spec.returns, &value)))

@@ -326,6 +326,19 @@ fn publish(headline: Str) -> Int => ws_broadcast("/news", News { headline: headl
 
 @post("/tick")
 fn tick() -> Int => ws_broadcast("/ticks", b"\x00\xfftick")
+
+// A task reaches the connections its spawner does, after the request has been answered.
+@background
+async fn announce(headline: Str) -> Int {
+    sleep(50).await
+    return ws_broadcast("/news", News { headline: "later: {headline}" })
+}
+
+@post("/later/{headline}")
+fn later(headline: Str) -> Str {
+    let _ = spawn(announce(headline))
+    return "queued"
+}
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -357,6 +370,15 @@ async fn an_http_handler_broadcasts_to_an_endpoints_connections() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(reached, 4);
+    assert_eq!(app.post("/later/tea", None, &json!(null)).await.body, json!("queued"));
+    for ws in &mut readers {
+        // After the "again"s of the loop above, each reader gets the task's.
+        let mut m = next_json(ws).await;
+        while m == json!({"headline": "again"}) {
+            m = next_json(ws).await;
+        }
+        assert_eq!(m, json!({"headline": "later: tea"}));
+    }
     // A `Bytes` endpoint gets binary frames.
     let mut t = connect(&app, "/ticks", None).await.expect("upgrade");
     t.send(Message::Binary(vec![1u8].into())).await.expect("send");

@@ -155,9 +155,10 @@ fn error_text(body: Payload) -> String {
 
 /// Runs `@background` task `index` once in a fresh instance with `args` (its value
 /// parameters, in order); returns its value (an `Err` value, or `?` on one, fails it).
-pub async fn run_task(app: &Arc<AppVersion>, index: usize, args: Vec<Value>) -> Result<Value, Fault> {
+pub async fn run_task(app: &Arc<AppVersion>, index: usize, args: Vec<Value>, hub: Option<Arc<crate::ws::Hub>>) -> Result<Value, Fault> {
     let deadline = app.limits().task_deadline;
     let mut store = app.serving_store();
+    store.data_mut().hub = hub;
     let mut value = None;
     let result = guarded(deadline, &mut store, |store| Box::pin(task(app, store, index, args, &mut value))).await;
     match finish(app, &mut store, result)? {
