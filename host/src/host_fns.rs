@@ -43,11 +43,6 @@ fn write_result(caller: &mut Caller<'_, GuestState>, ok: &ValueType, value: Resu
     })
 }
 
-/// The app's WebSocket connections a run reaches: its server's, or its own connection's room.
-fn hub_of(state: &GuestState) -> Option<std::sync::Arc<crate::ws::Hub>> {
-    state.hub.clone().or_else(|| state.ws.as_ref().map(|s| s.hub.clone()))
-}
-
 /// A WebSocket message of type `sends`: a `Bytes` as a binary frame, anything else as JSON text.
 fn ws_message(records: &[guest_abi::types::RecordType], sends: &ValueType, v: &Value) -> crate::ws::Outgoing {
     match v {
@@ -367,7 +362,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             };
             let values = guest::read_block(&mut caller, std::slice::from_ref(&spec.sends), message)?;
             let message = ws_message(&app.manifest.records, &spec.sends, &values[0]);
-            let hub = hub_of(caller.data());
+            let hub = caller.data().hub.clone();
             Ok(match hub {
                 Some(hub) => hub.broadcast(&path, &message).await as i64,
                 None => 0,
@@ -616,7 +611,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                 return Err(GuestError("too many background tasks are running".into()).into());
             };
             // The task reaches the WebSocket connections its spawner does.
-            let hub = hub_of(caller.data());
+            let hub = caller.data().hub.clone();
             if wait == 0 {
                 crate::background::start(version, task as usize, values, slot, hub);
                 return Ok(0);

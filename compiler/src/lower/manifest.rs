@@ -36,9 +36,17 @@ impl Lowerer<'_> {
     /// The content types of the `Response { … }` literals in a handler's body, and whether each
     /// sets `body_bytes`; empty when any names its content type otherwise than literally (the
     /// document then says `*/*`).
-    fn response_media(&self, body: &TExpr) -> Vec<m::Media> {
+    fn response_media(&self, ret: &Type, body: &TExpr) -> Vec<m::Media> {
         use crate::tast::TExprKind;
         let Some(response) = self.program.records.iter().position(|r| r.name == "Response") else { return vec![] };
+        // Only a handler that answers a `Response` (or `Result<Response>`) is walked.
+        let answers = match ret {
+            Type::Result(ok, _) => &**ok,
+            other => other,
+        };
+        if *answers != Type::Record(RecordId(response as u32)) {
+            return vec![];
+        }
         fn is_null(e: &TExpr) -> bool {
             match &e.kind {
                 TExprKind::Null => true,
@@ -156,7 +164,7 @@ impl Lowerer<'_> {
                     flag: r.flag.clone(),
                     after: r.after.iter().filter_map(|f| p.afters.iter().position(|a| a.func == *f).map(|i| i as u32)).collect(),
                     wrap: r.wrap.iter().filter_map(|f| p.wraps.iter().position(|a| a.func == *f).map(|i| i as u32)).collect(),
-                    media: self.response_media(&def.body),
+                    media: self.response_media(&def.ret, &def.body),
                     ws: r.ws.as_ref().map(|(rx, tx)| m::WsSpec { receives: self.value_type(rx), sends: self.value_type(tx) }),
                 }
             })

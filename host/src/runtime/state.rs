@@ -80,7 +80,8 @@ pub struct GuestState {
     /// In a wrap middleware's run, what its `next()` runs; `None` in every other run.
     pub next: Option<Box<crate::runtime::invoke::Call>>,
     /// The app's WebSocket connections, for `ws_broadcast`: set in runs of a server (requests,
-    /// cron jobs); `None` where there are none to reach (a background task, `fitz cron run`).
+    /// WebSocket handlers, cron jobs, the tasks they spawn); `None` where there are none to
+    /// reach (`fitz cron run`, a top level).
     pub hub: Option<Arc<crate::ws::Hub>>,
 }
 
